@@ -1,0 +1,3 @@
+export * from './queues';
+export * from './api';
+export * from './agent-api';

@@ -1,0 +1,50 @@
+/**
+ * The job catalog: one BullMQ queue per host, two job names, one payload union.
+ * Job data never holds secrets: credentials travel only between agent, controller and receiver.
+ */
+
+/** Redis key prefix of every Berth queue (BullMQ's `prefix` option). */
+export const QUEUE_PREFIX = 'berth';
+
+/** Name of the BullMQ queue an agent consumes: one per host, so an agent sees only its own jobs. */
+export function hostQueueName(hostId: string): string {
+  return `host.${hostId}`;
+}
+
+export const JobName = {
+  Backup: 'backup',
+  Restore: 'restore',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+export interface BackupJobData {
+  readonly kind: typeof JobName.Backup;
+  readonly runId: string;
+  readonly hostId: string;
+  /** Absolute paths on the client, as configured on the host. */
+  readonly paths: readonly string[];
+  /** Exclude globs (see README: a pattern without "/" matches a name anywhere; a leading "/" anchors it). */
+  readonly excludes: readonly string[];
+}
+
+export interface RestoreJobData {
+  readonly kind: typeof JobName.Restore;
+  readonly runId: string;
+  /** Host that performs the restore (the agent taking this job). */
+  readonly hostId: string;
+  readonly snapshotId: string;
+  /** Absolute directory on the restoring host that receives the files. */
+  readonly targetDir: string;
+  /** Absolute path inside the snapshot to restore, or null for the whole snapshot. */
+  readonly subPath: string | null;
+}
+
+export type JobData = BackupJobData | RestoreJobData;
+
+/** Job options that every run job gets; set in one place (the controller's queue repository). */
+export const RUN_JOB_DEFAULTS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 1000 },
+} as const;

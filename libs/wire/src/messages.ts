@@ -1,0 +1,265 @@
+/**
+ * Agent <-> receiver protocol, version 1. Every message is one frame:
+ *
+ *   u32 big-endian length of what follows (type byte + payload) | u8 message type | payload
+ *
+ * Payloads are encoded field by field (unsigned LEB128 varints, length-prefixed byte strings), so names
+ * stay raw bytes end to end. Decoding checks every length against the frame and the negotiated limits
+ * before allocating. A malformed or oversized frame is a protocol error that ends that session only.
+ *
+ * Flow of a backup session (see DESIGN.md "One backup run"):
+ *   agent  Hello ->                      <- Wait(position)*  (admission)
+ *                                        <- Welcome(resume point, limits, initial credit)
+ *   agent  Chunk(seq, dir, entries) ...  <- ChunkPlan(seq, per-entry action)       (pipelined, many in flight)
+ *   agent  FileData / FileEnd ...        <- Credit(bytes, ops)                     (as data becomes durable)
+ *                                        <- Committed(seq, dir)                    (durable: journaled)
+ *   agent  Finish ->                     <- Done(snapshot)
+ *   either side: Heartbeat at a fixed interval; Error(code, message) then close.
+ *
+ * Flow of a restore session:
+ *   agent  Hello(role restore) ->        <- Welcome
+ *   agent  RestoreRequest(snapshot, subPath) ->
+ *                                        <- RestoreEntry(path, entry), FileData, FileEnd ... RestoreDone
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Default ceiling negotiated in Welcome: 4 MiB (data frames carry at most 1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const MAX_NAME_BYTES = 255;
+export const MAX_PATH_BYTES = 64 * 1024;
+
+export const MessageType = {
+  Hello: 1,
+  Wait: 2,
+  Welcome: 3,
+  Heartbeat: 4,
+  Credit: 5,
+  Chunk: 10,
+  ChunkPlan: 11,
+  FileData: 12,
+  FileEnd: 13,
+  Committed: 14,
+  Finish: 20,
+  Done: 21,
+  RestoreRequest: 30,
+  RestoreEntry: 31,
+  RestoreDone: 32,
+  Error: 40,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+export const EntryType = {
+  File: 1,
+  Dir: 2,
+  Symlink: 3,
+  Fifo: 4,
+  CharDevice: 5,
+  BlockDevice: 6,
+  Socket: 7,
+} as const;
+export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/** One directory entry as the agent saw it (lstat), never following symlinks. */
+export interface EntryMeta {
+  /** One path component, raw bytes: 1..255 bytes, no "/" and no NUL, not "." or "..". */
+  readonly name: Buffer;
+  readonly type: EntryType;
+  /** Permission bits including setuid, setgid and sticky (mode & 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Nanoseconds since the epoch. */
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  /** Regular files: byte length. 0 for other types. */
+  readonly size: bigint;
+  /** Link count: a regular file with nlink > 1 is part of a hard-link group keyed by (dev, ino). */
+  readonly nlink: number;
+  /** Symlinks: the target, raw bytes, stored and never followed. */
+  readonly linkTarget: Buffer | null;
+  /** Device nodes: st_rdev. */
+  readonly rdev: bigint;
+}
+
+export interface HelloMessage {
+  readonly type: typeof MessageType.Hello;
+  readonly protocol: number;
+  readonly role: 'backup' | 'restore';
+  readonly hostId: string;
+  readonly runId: string;
+  readonly credential: string;
+  readonly agentVersion: string;
+}
+
+export interface WaitMessage {
+  readonly type: typeof MessageType.Wait;
+  /** 1-based place in the receiver's admission queue. */
+  readonly position: number;
+}
+
+export interface WelcomeMessage {
+  readonly type: typeof MessageType.Welcome;
+  readonly sessionId: string;
+  readonly attempt: number;
+  /** Directories (absolute path bytes) already committed by earlier attempts of this run: skip them. */
+  readonly committedDirs: readonly Buffer[];
+  readonly maxFrameBytes: number;
+  readonly chunkMaxEntries: number;
+  readonly chunkMaxBytes: number;
+  readonly heartbeatMs: number;
+  readonly idleTimeoutMs: number;
+  /** Initial credit; more arrives in Credit messages. */
+  readonly creditBytes: number;
+  readonly creditOps: number;
+}
+
+export interface HeartbeatMessage {
+  readonly type: typeof MessageType.Heartbeat;
+}
+
+export interface CreditMessage {
+  readonly type: typeof MessageType.Credit;
+  readonly bytes: number;
+  readonly ops: number;
+}
+
+/** Part of one directory's entries, sorted by name bytes. A directory is sent after all its subdirectories. */
+export interface ChunkMessage {
+  readonly type: typeof MessageType.Chunk;
+  readonly seq: number;
+  /** Absolute path bytes of the directory ("/" for the snapshot root). */
+  readonly dir: Buffer;
+  readonly entries: readonly EntryMeta[];
+  /** True on the directory's last chunk: the receiver then builds and commits its tree. */
+  readonly last: boolean;
+}
+
+export const PlanAction = {
+  /** Nothing to send: not a regular file, or unchanged since the previous snapshot (quick check). */
+  Skip: 0,
+  /** Send the whole content with FileData frames, then FileEnd. */
+  Whole: 1,
+} as const;
+export type PlanAction = (typeof PlanAction)[keyof typeof PlanAction];
+
+export interface ChunkPlanMessage {
+  readonly type: typeof MessageType.ChunkPlan;
+  readonly seq: number;
+  /** One action per entry of the chunk, same order. */
+  readonly actions: readonly PlanAction[];
+}
+
+/** Content of one entry, in order. For a backup: entry `index` of chunk `seq`; for a restore: seq 0, index = entry ordinal. */
+export interface FileDataMessage {
+  readonly type: typeof MessageType.FileData;
+  readonly seq: number;
+  readonly index: number;
+  readonly data: Buffer;
+}
+
+export interface FileEndMessage {
+  readonly type: typeof MessageType.FileEnd;
+  readonly seq: number;
+  readonly index: number;
+  /** Bytes actually sent (a file may have changed size since lstat). */
+  readonly size: bigint;
+  /** SHA-256 of the content sent. */
+  readonly sha256: Buffer;
+  /** Set when the file could not be read completely; the receiver drops the entry and records the error. */
+  readonly error: string | null;
+}
+
+export interface CommittedMessage {
+  readonly type: typeof MessageType.Committed;
+  readonly seq: number;
+  readonly dir: Buffer;
+  /** True when this commit completed the directory (its tree is stored). */
+  readonly dirComplete: boolean;
+}
+
+export interface FinishMessage {
+  readonly type: typeof MessageType.Finish;
+}
+
+export interface SnapshotSummary {
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  readonly bytesReceived: number;
+  readonly bytesStored: number;
+}
+
+export interface DoneMessage {
+  readonly type: typeof MessageType.Done;
+  readonly snapshotId: string;
+  readonly rootTree: string;
+  readonly publishedAt: string;
+  readonly stats: SnapshotSummary;
+}
+
+export interface RestoreRequestMessage {
+  readonly type: typeof MessageType.RestoreRequest;
+  readonly snapshotId: string;
+  /** Absolute path inside the snapshot, raw bytes; empty for the whole snapshot. */
+  readonly subPath: Buffer;
+}
+
+/**
+ * One entry of a restore, pre-order (a directory before its contents). `path` is relative to the snapshot
+ * root (no leading "/"). Regular files are followed by their FileData frames and a FileEnd (index = ordinal).
+ * `hardlinkOf` names an earlier ordinal of the same hard-link group: link instead of writing content.
+ */
+export interface RestoreEntryMessage {
+  readonly type: typeof MessageType.RestoreEntry;
+  readonly ordinal: number;
+  readonly path: Buffer;
+  readonly entry: EntryMeta;
+  readonly hardlinkOf: number | null;
+}
+
+export interface RestoreDoneMessage {
+  readonly type: typeof MessageType.RestoreDone;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+export const ErrorCode = {
+  Protocol: 'protocol',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  BadPath: 'bad_path',
+  FrameTooLarge: 'frame_too_large',
+  Timeout: 'timeout',
+  NotFound: 'not_found',
+  Internal: 'internal',
+  ShuttingDown: 'shutting_down',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorMessage {
+  readonly type: typeof MessageType.Error;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export type Message =
+  | HelloMessage
+  | WaitMessage
+  | WelcomeMessage
+  | HeartbeatMessage
+  | CreditMessage
+  | ChunkMessage
+  | ChunkPlanMessage
+  | FileDataMessage
+  | FileEndMessage
+  | CommittedMessage
+  | FinishMessage
+  | DoneMessage
+  | RestoreRequestMessage
+  | RestoreEntryMessage
+  | RestoreDoneMessage
+  | ErrorMessage;
