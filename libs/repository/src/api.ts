@@ -1,0 +1,41 @@
+import { type JournalRecord, type ObjectId, type SnapshotRecord, type Tree } from './model';
+
+/**
+ * What the receiver and restore tooling use. Implemented by `Repository.open(dir)`.
+ *
+ * Durability contract: `put*` return once the bytes are handed to the current pack (buffered); nothing is
+ * durable until `flush()` resolves (pack data fdatasync'd, index written and fsync'd, directory fsync'd).
+ * The receiver acknowledges a directory only after flush() and journal append have both resolved.
+ */
+export interface RepositoryApi {
+  readonly root: string;
+  /** True when a blob or tree with this id is stored (durable or pending in the current pack). */
+  has(id: ObjectId): boolean;
+  /** Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new. */
+  putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
+  /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
+  putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;
+  /** Makes everything put so far durable. Concurrent callers share one fsync (group commit). */
+  flush(): Promise<void>;
+  readBlob(id: ObjectId): Promise<Buffer>;
+  readTree(id: ObjectId): Promise<Tree>;
+
+  /** Publishes atomically: after it resolves the snapshot is visible and survives a crash; before, nothing is. */
+  publishSnapshot(record: SnapshotRecord): Promise<void>;
+  listSnapshots(hostId: string): Promise<SnapshotRecord[]>;
+  /** Newest published snapshot of a host, or null. */
+  latestSnapshot(hostId: string): Promise<SnapshotRecord | null>;
+  /** Finds a snapshot by id in any host's folder, or null. */
+  findSnapshot(snapshotId: string): Promise<SnapshotRecord | null>;
+
+  /** Appends durably (fsync) to the run's journal. */
+  appendJournal(runId: string, records: readonly JournalRecord[]): Promise<void>;
+  /** All records of the run's journal; a torn last record (crash mid-append) is ignored and truncated. */
+  readJournal(runId: string): Promise<JournalRecord[]>;
+  /** Removes the journal once the run's snapshot is published. */
+  removeJournal(runId: string): Promise<void>;
+
+  /** Reads every object reachable from the snapshot and checks its hash; returns problems found. */
+  verifySnapshot(snapshotId: string): Promise<{ objects: number; bytes: number; problems: string[] }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * The repository's data model. Everything here is what the repository stores; nothing depends on
+ * Postgres, so a snapshot can be listed, verified and restored from the repository alone.
+ *
+ * Layout (see README "Repository format"):
+ *   config.json                      format version, created at
+ *   packs/<xx>/<packId>.pack         append-only records: blobs (file content chunks) and trees
+ *   packs/<xx>/<packId>.idx          index of a sealed pack (rebuilt by scanning when missing or damaged)
+ *   snapshots/<hostId>/<snapshotId>.json   snapshot records, published by atomic rename
+ *   runs/<runId>.journal             per-run journal of committed directories, for resume
+ *   tmp/                             staging for atomic writes
+ */
+
+/** 32-byte SHA-256. Object ids are SHA-256 of the stored bytes (blob content or encoded tree). */
+export type ObjectId = Buffer;
+
+/** File content is cut into chunks of at most this many bytes; each chunk is a blob. */
+export const CONTENT_CHUNK_BYTES = 1024 * 1024;
+
+export const TreeEntryType = {
+  File: 1,
+  Dir: 2,
+  Symlink: 3,
+  Fifo: 4,
+  CharDevice: 5,
+  BlockDevice: 6,
+  Socket: 7,
+} as const;
+export type TreeEntryType = (typeof TreeEntryType)[keyof typeof TreeEntryType];
+
+export interface FileContent {
+  /** SHA-256 of the whole file. */
+  readonly sha256: Buffer;
+  /** Blob ids of its chunks, in order; empty for an empty file. */
+  readonly chunks: readonly ObjectId[];
+}
+
+/** One entry of a tree. Same metadata the agent reads with lstat. */
+export interface TreeEntry {
+  readonly name: Buffer;
+  readonly type: TreeEntryType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  readonly size: bigint;
+  readonly nlink: number;
+  readonly rdev: bigint;
+  readonly linkTarget: Buffer | null;
+  /** Dir: id of its tree. */
+  readonly subtree: ObjectId | null;
+  /** File: its content. */
+  readonly content: FileContent | null;
+}
+
+/** A directory: entries sorted by name bytes (Buffer.compare), names unique. */
+export interface Tree {
+  readonly entries: readonly TreeEntry[];
+}
+
+export interface SnapshotRecord {
+  readonly id: string;
+  readonly hostId: string;
+  readonly hostName: string;
+  readonly runId: string;
+  /** Hex id of the root tree ("/"). */
+  readonly rootTree: string;
+  /** Backed-up paths as configured. */
+  readonly paths: readonly string[];
+  readonly startedAt: string;
+  readonly publishedAt: string;
+  readonly stats: {
+    readonly files: number;
+    readonly dirs: number;
+    readonly bytes: number;
+    readonly bytesReceived: number;
+    readonly bytesStored: number;
+  };
+}
+
+/** A directory made durable by one attempt of a run. */
+export interface JournalRecord {
+  /** Absolute path bytes of the directory. */
+  readonly dir: Buffer;
+  readonly tree: ObjectId;
+  /** Files and bytes below this directory (for the snapshot's stats). */
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+}
