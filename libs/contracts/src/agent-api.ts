@@ -50,6 +50,8 @@ export interface RunFinishRequest {
   status: Extract<RunStatus, 'succeeded' | 'partial' | 'failed'>;
   counters: Partial<RunCounters>;
   error?: string;
+  /** Failed attempts only: true when BullMQ will retry the job (the run goes back to queued, not failed). */
+  willRetry?: boolean;
   fileErrors?: FileErrorResponse[];
   snapshot?: { id: string; rootTree: string; stats: SnapshotStats; publishedAt: string };
 }
