@@ -237,6 +237,8 @@ export const ErrorCode = {
   NotFound: 'not_found',
   Internal: 'internal',
   ShuttingDown: 'shutting_down',
+  /** Local only: the peer went away (EOF, reset) without sending an Error frame. */
+  ConnectionLost: 'connection_lost',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,101 @@
+import { WireError } from './errors';
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+/** Growable output buffer for one frame payload. Encoding never validates names: the decoder is the guard. */
+export class ByteWriter {
+  private buffer: Buffer;
+  private length: number;
+
+  constructor(initialBytes = 256, reserve = 0) {
+    this.buffer = Buffer.allocUnsafe(Math.max(initialBytes, reserve + 16));
+    this.length = reserve;
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  private ensure(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(capacity);
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  u8(value: number): void {
+    this.ensure(1);
+    this.buffer[this.length++] = value & 0xff;
+  }
+
+  bool(value: boolean): void {
+    this.u8(value ? 1 : 0);
+  }
+
+  /** Unsigned LEB128 of a non-negative safe integer. */
+  varint(value: number, field: string): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw WireError.protocol(`${field}: ${value} is not a non-negative safe integer`);
+    this.ensure(8);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.buffer[this.length++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.buffer[this.length++] = rest;
+  }
+
+  /** Unsigned LEB128 of a u64 bigint. */
+  bigVarint(value: bigint, field: string): void {
+    if (value < 0n || value > U64_MAX) throw WireError.protocol(`${field}: ${value} is outside u64`);
+    this.ensure(10);
+    let rest = value;
+    while (rest >= 0x80n) {
+      this.buffer[this.length++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buffer[this.length++] = Number(rest);
+  }
+
+  /** Zigzag LEB128 of an i64 bigint (timestamps may precede 1970). */
+  signedBigVarint(value: bigint, field: string): void {
+    if (value < I64_MIN || value > I64_MAX) throw WireError.protocol(`${field}: ${value} is outside i64`);
+    this.bigVarint(value >= 0n ? value << 1n : ((-value) << 1n) - 1n, field);
+  }
+
+  /** Length-prefixed bytes. */
+  bytes(value: Buffer, maxBytes: number, field: string): void {
+    if (value.length > maxBytes) throw WireError.protocol(`${field}: ${value.length} bytes exceed ${maxBytes}`);
+    this.varint(value.length, field);
+    this.raw(value);
+  }
+
+  /** Exactly `value.length` bytes, no prefix. */
+  raw(value: Buffer): void {
+    this.ensure(value.length);
+    value.copy(this.buffer, this.length);
+    this.length += value.length;
+  }
+
+  string(value: string, maxBytes: number, field: string): void {
+    this.bytes(Buffer.from(value, 'utf8'), maxBytes, field);
+  }
+
+  /** The written bytes (a view, valid until the next write). */
+  finish(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** Overwrites 4 bytes at `offset` with a u32 big-endian. */
+  patchU32(offset: number, value: number): void {
+    this.buffer.writeUInt32BE(value, offset);
+  }
+
+  patchU8(offset: number, value: number): void {
+    this.buffer[offset] = value;
+  }
+}

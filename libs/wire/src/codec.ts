@@ -1,0 +1,309 @@
+import { ByteReader } from './byte-reader';
+import { ByteWriter } from './byte-writer';
+import { MIN_ENTRY_BYTES, readEntry, writeEntry } from './entry-codec';
+import { WireError } from './errors';
+import { FRAME_HEADER_BYTES, MAX_CREDENTIAL_BYTES, MAX_ID_BYTES, MAX_TEXT_BYTES, SHA256_BYTES } from './limits';
+import {
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  MAX_PATH_BYTES,
+  MessageType,
+  PlanAction,
+  type ChunkMessage,
+  type Message,
+  type RestoreEntryMessage,
+  type WelcomeMessage,
+} from './messages';
+import { validateAbsolutePath, validateRelativePath } from './validate';
+
+const ROLES = ['backup', 'restore'] as const;
+const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+const U32_MAX = 0xffff_ffff;
+
+/** Encodes one message as a whole frame: u32 BE length of (type + payload), u8 type, payload. */
+export function encodeMessage(msg: Message): Buffer {
+  const dataBytes = msg.type === MessageType.FileData ? msg.data.length : 0;
+  const w = new ByteWriter(64 + dataBytes, FRAME_HEADER_BYTES);
+  w.u8(msg.type);
+  writePayload(w, msg);
+  const frameLength = w.size - FRAME_HEADER_BYTES;
+  if (frameLength > MAX_FRAME_BYTES) {
+    throw new WireError(ErrorCode.FrameTooLarge, `message type ${msg.type}: frame of ${frameLength} bytes exceeds ${MAX_FRAME_BYTES}`);
+  }
+  w.patchU32(0, frameLength);
+  return w.finish();
+}
+
+function writePayload(w: ByteWriter, msg: Message): void {
+  switch (msg.type) {
+    case MessageType.Hello:
+      w.varint(msg.protocol, 'hello.protocol');
+      w.u8(ROLES.indexOf(msg.role));
+      w.string(msg.hostId, MAX_ID_BYTES, 'hello.hostId');
+      w.string(msg.runId, MAX_ID_BYTES, 'hello.runId');
+      w.string(msg.credential, MAX_CREDENTIAL_BYTES, 'hello.credential');
+      w.string(msg.agentVersion, MAX_ID_BYTES, 'hello.agentVersion');
+      return;
+    case MessageType.Wait:
+      w.varint(msg.position, 'wait.position');
+      return;
+    case MessageType.Welcome:
+      writeWelcome(w, msg);
+      return;
+    case MessageType.Heartbeat:
+    case MessageType.Finish:
+      return;
+    case MessageType.Credit:
+      w.varint(msg.bytes, 'credit.bytes');
+      w.varint(msg.ops, 'credit.ops');
+      return;
+    case MessageType.Chunk:
+      w.varint(msg.seq, 'chunk.seq');
+      w.bytes(msg.dir, MAX_PATH_BYTES, 'chunk.dir');
+      w.varint(msg.entries.length, 'chunk.entries');
+      for (const entry of msg.entries) writeEntry(w, entry);
+      w.bool(msg.last);
+      return;
+    case MessageType.ChunkPlan:
+      w.varint(msg.seq, 'plan.seq');
+      w.varint(msg.actions.length, 'plan.actions');
+      for (const action of msg.actions) w.u8(action);
+      return;
+    case MessageType.FileData:
+      w.varint(msg.seq, 'data.seq');
+      w.varint(msg.index, 'data.index');
+      w.bytes(msg.data, MAX_FRAME_BYTES, 'data.data');
+      return;
+    case MessageType.FileEnd:
+      w.varint(msg.seq, 'end.seq');
+      w.varint(msg.index, 'end.index');
+      w.bigVarint(msg.size, 'end.size');
+      if (msg.sha256.length !== SHA256_BYTES) throw WireError.protocol(`end.sha256: ${msg.sha256.length} bytes, expected ${SHA256_BYTES}`);
+      w.raw(msg.sha256);
+      writeOptionalString(w, msg.error, 'end.error');
+      return;
+    case MessageType.Committed:
+      w.varint(msg.seq, 'committed.seq');
+      w.bytes(msg.dir, MAX_PATH_BYTES, 'committed.dir');
+      w.bool(msg.dirComplete);
+      return;
+    case MessageType.Done:
+      w.string(msg.snapshotId, MAX_ID_BYTES, 'done.snapshotId');
+      w.string(msg.rootTree, MAX_ID_BYTES, 'done.rootTree');
+      w.string(msg.publishedAt, MAX_ID_BYTES, 'done.publishedAt');
+      w.varint(msg.stats.files, 'done.files');
+      w.varint(msg.stats.dirs, 'done.dirs');
+      w.varint(msg.stats.bytes, 'done.bytes');
+      w.varint(msg.stats.bytesReceived, 'done.bytesReceived');
+      w.varint(msg.stats.bytesStored, 'done.bytesStored');
+      return;
+    case MessageType.RestoreRequest:
+      w.string(msg.snapshotId, MAX_ID_BYTES, 'restore.snapshotId');
+      w.bytes(msg.subPath, MAX_PATH_BYTES, 'restore.subPath');
+      return;
+    case MessageType.RestoreEntry:
+      writeRestoreEntry(w, msg);
+      return;
+    case MessageType.RestoreDone:
+      w.varint(msg.entries, 'restoreDone.entries');
+      w.varint(msg.bytes, 'restoreDone.bytes');
+      return;
+    case MessageType.Error:
+      w.string(msg.code, MAX_ID_BYTES, 'error.code');
+      w.string(msg.message, MAX_TEXT_BYTES, 'error.message');
+      return;
+    default:
+      throw WireError.protocol(`cannot encode message type ${(msg as { type: unknown }).type as string}`);
+  }
+}
+
+function writeWelcome(w: ByteWriter, msg: WelcomeMessage): void {
+  w.string(msg.sessionId, MAX_ID_BYTES, 'welcome.sessionId');
+  w.varint(msg.attempt, 'welcome.attempt');
+  w.varint(msg.committedDirs.length, 'welcome.committedDirs');
+  for (const dir of msg.committedDirs) w.bytes(dir, MAX_PATH_BYTES, 'welcome.committedDir');
+  w.varint(msg.maxFrameBytes, 'welcome.maxFrameBytes');
+  w.varint(msg.chunkMaxEntries, 'welcome.chunkMaxEntries');
+  w.varint(msg.chunkMaxBytes, 'welcome.chunkMaxBytes');
+  w.varint(msg.heartbeatMs, 'welcome.heartbeatMs');
+  w.varint(msg.idleTimeoutMs, 'welcome.idleTimeoutMs');
+  w.varint(msg.creditBytes, 'welcome.creditBytes');
+  w.varint(msg.creditOps, 'welcome.creditOps');
+}
+
+function writeRestoreEntry(w: ByteWriter, msg: RestoreEntryMessage): void {
+  w.varint(msg.ordinal, 'restoreEntry.ordinal');
+  w.bytes(msg.path, MAX_PATH_BYTES, 'restoreEntry.path');
+  writeEntry(w, msg.entry);
+  if (msg.hardlinkOf === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.varint(msg.hardlinkOf, 'restoreEntry.hardlinkOf');
+  }
+}
+
+function writeOptionalString(w: ByteWriter, value: string | null, field: string): void {
+  if (value === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.string(value, MAX_TEXT_BYTES, field);
+  }
+}
+
+/** Decodes the body of one frame (type byte + payload), validating every field. Throws WireError. */
+export function decodeFrameBody(body: Buffer): Message {
+  const r = new ByteReader(body);
+  const type = r.u8('type');
+  const msg = readPayload(r, type);
+  r.end(`message type ${type}`);
+  return msg;
+}
+
+function readPayload(r: ByteReader, type: number): Message {
+  switch (type) {
+    case MessageType.Hello: {
+      const protocol = r.varint('hello.protocol', U32_MAX);
+      const roleByte = r.u8('hello.role');
+      const role = ROLES[roleByte];
+      if (role === undefined) throw WireError.protocol(`hello.role: unknown role ${roleByte}`);
+      return {
+        type,
+        protocol,
+        role,
+        hostId: r.string(MAX_ID_BYTES, 'hello.hostId'),
+        runId: r.string(MAX_ID_BYTES, 'hello.runId'),
+        credential: r.string(MAX_CREDENTIAL_BYTES, 'hello.credential'),
+        agentVersion: r.string(MAX_ID_BYTES, 'hello.agentVersion'),
+      };
+    }
+    case MessageType.Wait:
+      return { type, position: r.varint('wait.position', U32_MAX) };
+    case MessageType.Welcome:
+      return readWelcome(r);
+    case MessageType.Heartbeat:
+      return { type };
+    case MessageType.Finish:
+      return { type };
+    case MessageType.Credit:
+      return { type, bytes: r.varint('credit.bytes'), ops: r.varint('credit.ops') };
+    case MessageType.Chunk:
+      return readChunk(r);
+    case MessageType.ChunkPlan: {
+      const seq = r.varint('plan.seq');
+      const count = r.count(1, 'plan.actions');
+      const actions: PlanAction[] = [];
+      for (let i = 0; i < count; i++) actions.push(readPlanAction(r));
+      return { type, seq, actions };
+    }
+    case MessageType.FileData:
+      return { type, seq: r.varint('data.seq'), index: r.varint('data.index', U32_MAX), data: r.bytesView(MAX_FRAME_BYTES, 'data.data') };
+    case MessageType.FileEnd:
+      return {
+        type,
+        seq: r.varint('end.seq'),
+        index: r.varint('end.index', U32_MAX),
+        size: r.bigVarint('end.size'),
+        sha256: Buffer.from(r.raw(SHA256_BYTES, 'end.sha256')),
+        error: r.bool('end.error flag') ? r.string(MAX_TEXT_BYTES, 'end.error') : null,
+      };
+    case MessageType.Committed: {
+      const seq = r.varint('committed.seq');
+      const dir = r.bytes(MAX_PATH_BYTES, 'committed.dir');
+      validateAbsolutePath(dir);
+      return { type, seq, dir, dirComplete: r.bool('committed.dirComplete') };
+    }
+    case MessageType.Done:
+      return {
+        type,
+        snapshotId: r.string(MAX_ID_BYTES, 'done.snapshotId'),
+        rootTree: r.string(MAX_ID_BYTES, 'done.rootTree'),
+        publishedAt: r.string(MAX_ID_BYTES, 'done.publishedAt'),
+        stats: {
+          files: r.varint('done.files'),
+          dirs: r.varint('done.dirs'),
+          bytes: r.varint('done.bytes'),
+          bytesReceived: r.varint('done.bytesReceived'),
+          bytesStored: r.varint('done.bytesStored'),
+        },
+      };
+    case MessageType.RestoreRequest: {
+      const snapshotId = r.string(MAX_ID_BYTES, 'restore.snapshotId');
+      const subPath = r.bytes(MAX_PATH_BYTES, 'restore.subPath');
+      if (subPath.length > 0) validateAbsolutePath(subPath);
+      return { type, snapshotId, subPath };
+    }
+    case MessageType.RestoreEntry:
+      return readRestoreEntry(r);
+    case MessageType.RestoreDone:
+      return { type, entries: r.varint('restoreDone.entries'), bytes: r.varint('restoreDone.bytes') };
+    case MessageType.Error: {
+      const code = r.string(MAX_ID_BYTES, 'error.code');
+      if (!ERROR_CODES.has(code)) throw WireError.protocol(`error.code: unknown code ${JSON.stringify(code)}`);
+      return { type, code: code as ErrorCode, message: r.string(MAX_TEXT_BYTES, 'error.message') };
+    }
+    default:
+      throw WireError.protocol(`unknown message type ${type}`);
+  }
+}
+
+function readPlanAction(r: ByteReader): PlanAction {
+  const action = r.u8('plan.action');
+  if (action !== PlanAction.Skip && action !== PlanAction.Whole) throw WireError.protocol(`plan.action: unknown action ${action}`);
+  return action;
+}
+
+function readWelcome(r: ByteReader): WelcomeMessage {
+  const sessionId = r.string(MAX_ID_BYTES, 'welcome.sessionId');
+  const attempt = r.varint('welcome.attempt', U32_MAX);
+  const count = r.count(2, 'welcome.committedDirs');
+  const committedDirs: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = r.bytes(MAX_PATH_BYTES, 'welcome.committedDir');
+    validateAbsolutePath(dir);
+    committedDirs.push(dir);
+  }
+  const maxFrameBytes = r.varint('welcome.maxFrameBytes', MAX_FRAME_BYTES);
+  return {
+    type: MessageType.Welcome,
+    sessionId,
+    attempt,
+    committedDirs,
+    maxFrameBytes,
+    chunkMaxEntries: r.varint('welcome.chunkMaxEntries', U32_MAX),
+    chunkMaxBytes: r.varint('welcome.chunkMaxBytes'),
+    heartbeatMs: r.varint('welcome.heartbeatMs', U32_MAX),
+    idleTimeoutMs: r.varint('welcome.idleTimeoutMs', U32_MAX),
+    creditBytes: r.varint('welcome.creditBytes'),
+    creditOps: r.varint('welcome.creditOps'),
+  };
+}
+
+/** A chunk's directory must be a normalized absolute path and its entries strictly sorted by name bytes. */
+function readChunk(r: ByteReader): ChunkMessage {
+  const seq = r.varint('chunk.seq');
+  const dir = r.bytes(MAX_PATH_BYTES, 'chunk.dir');
+  validateAbsolutePath(dir);
+  const count = r.count(MIN_ENTRY_BYTES, 'chunk.entries');
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    const entry = readEntry(r);
+    const previous = entries[i - 1];
+    if (previous !== undefined && Buffer.compare(previous.name, entry.name) >= 0) {
+      throw WireError.protocol(`chunk ${seq}: entry ${i} is not after entry ${i - 1} in name order (duplicate or unsorted)`);
+    }
+    entries.push(entry);
+  }
+  return { type: MessageType.Chunk, seq, dir, entries, last: r.bool('chunk.last') };
+}
+
+function readRestoreEntry(r: ByteReader): RestoreEntryMessage {
+  const ordinal = r.varint('restoreEntry.ordinal');
+  const path = r.bytes(MAX_PATH_BYTES, 'restoreEntry.path');
+  validateRelativePath(path);
+  const entry = readEntry(r);
+  const hardlinkOf = r.bool('restoreEntry.hardlinkOf flag') ? r.varint('restoreEntry.hardlinkOf') : null;
+  if (hardlinkOf !== null && hardlinkOf >= ordinal) throw WireError.protocol(`restoreEntry ${ordinal}: hardlinkOf ${hardlinkOf} is not an earlier entry`);
+  return { type: MessageType.RestoreEntry, ordinal, path, entry, hardlinkOf };
+}
