@@ -1,7 +1,7 @@
 import { type ByteReader } from './byte-reader';
 import { type ByteWriter } from './byte-writer';
 import { WireError } from './errors';
-import { EntryType, type EntryMeta, MAX_NAME_BYTES, MAX_PATH_BYTES } from './messages';
+import { EntryType, type EntryMeta, MAX_PATH_BYTES } from './messages';
 import { validateName } from './validate';
 
 /** Smallest possible encoded entry: a 1-byte name and one byte per other field. */
@@ -11,7 +11,8 @@ const U32_MAX = 0xffff_ffff;
 const ENTRY_TYPES = new Set<number>(Object.values(EntryType));
 
 export function writeEntry(w: ByteWriter, entry: EntryMeta): void {
-  w.bytes(entry.name, MAX_NAME_BYTES, 'entry.name');
+  // The name's own rule (1..255 bytes) is checked by validateName on decode, reported as bad_path.
+  w.bytes(entry.name, MAX_PATH_BYTES, 'entry.name');
   w.u8(entry.type);
   w.varint(entry.mode, 'entry.mode');
   w.varint(entry.uid, 'entry.uid');
@@ -33,7 +34,7 @@ export function writeEntry(w: ByteWriter, entry: EntryMeta): void {
 
 /** Reads and validates one entry: a safe name, a known type, permission bits only, a link target only on symlinks. */
 export function readEntry(r: ByteReader): EntryMeta {
-  const name = r.bytes(MAX_NAME_BYTES, 'entry.name');
+  const name = r.bytes(MAX_PATH_BYTES, 'entry.name');
   validateName(name);
   const type = r.u8('entry.type');
   if (!ENTRY_TYPES.has(type)) throw WireError.protocol(`entry.type: unknown type ${type}`);

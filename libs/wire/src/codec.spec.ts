@@ -1,0 +1,214 @@
+import { thrownBy } from '../test/thrown';
+import fc from 'fast-check';
+import { messageArb } from '../test/arbitraries';
+import { decodeFrameBody, encodeMessage } from './codec';
+import { type WireError } from './errors';
+import { FrameDecoder } from './frame-decoder';
+import { EntryType, ErrorCode, MAX_FRAME_BYTES, MessageType, type EntryMeta, type Message } from './messages';
+
+const decoderLimit = { maxFrameBytes: MAX_FRAME_BYTES };
+
+function entry(name: string | Buffer, overrides: Partial<EntryMeta> = {}): EntryMeta {
+  return {
+    name: typeof name === 'string' ? Buffer.from(name) : name,
+    type: EntryType.File,
+    mode: 0o644,
+    uid: 1000,
+    gid: 1000,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    ctimeNs: 1_700_000_000_123_456_789n,
+    ino: 42n,
+    dev: 2049n,
+    size: 10n,
+    nlink: 1,
+    linkTarget: null,
+    rdev: 0n,
+    ...overrides,
+  };
+}
+
+function chunkWith(entries: EntryMeta[], dir = '/data'): Message {
+  return { type: MessageType.Chunk, seq: 1, dir: Buffer.from(dir), entries, last: true };
+}
+
+function decodeError(frame: Buffer, maxFrameBytes = MAX_FRAME_BYTES): WireError {
+  try {
+    new FrameDecoder({ maxFrameBytes }).push(frame);
+  } catch (error) {
+    return error as WireError;
+  }
+  throw new Error('frame was accepted');
+}
+
+/** Builds a frame from a raw body (type byte + payload). */
+function frameOf(body: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
+
+describe('encodeMessage / decode round trip', () => {
+  it('decodes every message type back to an equal value', () => {
+    fc.assert(
+      fc.property(messageArb, (msg) => {
+        const frame = encodeMessage(msg);
+        expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+        expect(frame[4]).toBe(msg.type);
+        const decoded = new FrameDecoder(decoderLimit).push(frame);
+        expect(decoded).toEqual([msg]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('covers every message type in the union', () => {
+    const seen = new Set<number>();
+    fc.assert(fc.property(messageArb, (msg) => void seen.add(msg.type)), { numRuns: 500 });
+    expect([...seen].sort((a, b) => a - b)).toEqual(Object.values(MessageType).sort((a, b) => a - b));
+  });
+
+  it('keeps names as raw bytes that are not UTF-8', () => {
+    const raw = Buffer.from([0xff, 0xfe, 0x0a, 0x09, 0x2d]);
+    const [decoded] = new FrameDecoder(decoderLimit).push(encodeMessage(chunkWith([entry(raw)])));
+    expect(decoded?.type === MessageType.Chunk && decoded.entries[0]?.name).toEqual(raw);
+  });
+
+  it('keeps negative timestamps (files dated before 1970)', () => {
+    const msg = chunkWith([entry('old', { mtimeNs: -1_000_000_001n, ctimeNs: -5n })]);
+    expect(new FrameDecoder(decoderLimit).push(encodeMessage(msg))).toEqual([msg]);
+  });
+
+  it('refuses to encode a message that cannot fit a frame', () => {
+    const data = Buffer.alloc(MAX_FRAME_BYTES);
+    expect(thrownBy(() => encodeMessage({ type: MessageType.FileData, seq: 0, index: 0, data }))).toMatchObject({ code: ErrorCode.FrameTooLarge });
+  });
+
+  it('refuses to encode integers outside their range', () => {
+    expect(() => encodeMessage({ type: MessageType.Credit, bytes: -1, ops: 0 })).toThrow(/credit.bytes/);
+    expect(() => encodeMessage({ type: MessageType.Credit, bytes: 1.5, ops: 0 })).toThrow(/credit.bytes/);
+  });
+});
+
+describe('decoding malformed input', () => {
+  const valid = encodeMessage(chunkWith([entry('a'), entry('b')]));
+
+  it('rejects every truncation of a valid payload (length header adjusted)', () => {
+    const body = valid.subarray(4);
+    for (let cut = 1; cut < body.length; cut++) {
+      const error = decodeError(frameOf(body.subarray(0, cut)));
+      expect(error.code).toBe(ErrorCode.Protocol);
+    }
+  });
+
+  it('rejects trailing bytes after a complete payload', () => {
+    const error = decodeError(frameOf(Buffer.concat([valid.subarray(4), Buffer.from([0])])));
+    expect(error.code).toBe(ErrorCode.Protocol);
+    expect(error.message).toMatch(/trailing/);
+  });
+
+  it('rejects an oversized length header before the body arrives', () => {
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1024 * 1024 + 1);
+    const error = decodeError(header, 1024 * 1024);
+    expect(error.code).toBe(ErrorCode.FrameTooLarge);
+    const huge = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+    expect(decodeError(huge).code).toBe(ErrorCode.FrameTooLarge);
+  });
+
+  it('rejects an empty frame and an unknown message type', () => {
+    expect(decodeError(Buffer.alloc(4)).code).toBe(ErrorCode.Protocol);
+    for (const type of [0, 6, 99, 255]) {
+      const error = decodeError(frameOf(Buffer.from([type])));
+      expect(error.code).toBe(ErrorCode.Protocol);
+      expect(error.message).toMatch(/unknown message type/);
+    }
+  });
+
+  it('rejects garbage bytes', () => {
+    const garbage = Buffer.from('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
+    expect(decodeError(garbage).code).toBe(ErrorCode.FrameTooLarge);
+  });
+
+  it('rejects a count larger than the remaining bytes could hold', () => {
+    // Chunk: seq 1, dir "/", entry count 1000, nothing after it.
+    const error = decodeError(frameOf(Buffer.from([MessageType.Chunk, 1, 1, 0x2f, 0xe8, 0x07])));
+    expect(error.code).toBe(ErrorCode.Protocol);
+    expect(error.message).toMatch(/count 1000/);
+    const plan = decodeError(frameOf(Buffer.from([MessageType.ChunkPlan, 1, 5, 0, 1])));
+    expect(plan.message).toMatch(/count 5/);
+  });
+
+  it('rejects bad varints: overlong, too long, above the field range', () => {
+    expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 0x81, 0x00]))).message).toMatch(/overlong/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.Credit, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0]))).message).toMatch(/longer than/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 0x80, 0x80, 0x80, 0x80, 0x10]))).message).toMatch(/exceeds 4294967295/);
+  });
+
+  it('rejects unknown enum values and non-boolean flags', () => {
+    const badType = Buffer.from(valid);
+    const typeOffset = 4 + 1 + 1 + 1 + 5 + 1 + 1 + 1; // frame header, type, seq, dir len, "/data", count, name len, "a"
+    expect(badType[typeOffset]).toBe(EntryType.File);
+    badType[typeOffset] = 9;
+    expect(decodeError(badType).message).toMatch(/entry.type/);
+    const lastFlag = Buffer.from(valid);
+    lastFlag[lastFlag.length - 1] = 2;
+    expect(decodeError(lastFlag).message).toMatch(/chunk.last/);
+    const plan = encodeMessage({ type: MessageType.ChunkPlan, seq: 0, actions: [0] });
+    plan[plan.length - 1] = 7;
+    expect(decodeError(plan).message).toMatch(/plan.action/);
+  });
+
+  it('rejects unsorted or duplicate entry names in a chunk', () => {
+    expect(decodeError(encodeMessage(chunkWith([entry('b'), entry('a')]))).message).toMatch(/name order/);
+    expect(decodeError(encodeMessage(chunkWith([entry('a'), entry('a')]))).message).toMatch(/name order/);
+  });
+
+  it.each([
+    ['"/" in a name', Buffer.from('a/b')],
+    ['".."', Buffer.from('..')],
+    ['"."', Buffer.from('.')],
+    ['a NUL byte', Buffer.from('a\0b')],
+    ['256 bytes', Buffer.alloc(256, 0x61)],
+  ])('rejects a name with %s as bad_path', (_what, name) => {
+    const error = decodeError(encodeMessage(chunkWith([entry(name)])));
+    expect(error.code).toBe(ErrorCode.BadPath);
+  });
+
+  it('accepts a name of exactly 255 bytes', () => {
+    const msg = chunkWith([entry(Buffer.alloc(255, 0x61))]);
+    expect(new FrameDecoder(decoderLimit).push(encodeMessage(msg))).toEqual([msg]);
+  });
+
+  it.each(['data', '/a/../b', '/a/./b', '/a//b', '/a/', '//', '/a\0b', ''])('rejects the chunk directory %j', (dir) => {
+    const error = decodeError(encodeMessage(chunkWith([], dir)));
+    expect(error.code).toBe(ErrorCode.BadPath);
+  });
+
+  it('rejects restore paths that are absolute or escape', () => {
+    const restoreEntry = (path: string): Message => ({ type: MessageType.RestoreEntry, ordinal: 1, path: Buffer.from(path), entry: entry('x'), hardlinkOf: null });
+    for (const path of ['/etc/passwd', '../x', 'a/../../x', 'a//b', '']) {
+      expect(decodeError(encodeMessage(restoreEntry(path))).code).toBe(ErrorCode.BadPath);
+    }
+    const forwardLink: Message = { type: MessageType.RestoreEntry, ordinal: 3, path: Buffer.from('x'), entry: entry('x'), hardlinkOf: 3 };
+    expect(decodeError(encodeMessage(forwardLink)).message).toMatch(/hardlinkOf/);
+  });
+
+  it('rejects a link target on a non-symlink and a symlink without one', () => {
+    expect(decodeError(encodeMessage(chunkWith([entry('f', { linkTarget: Buffer.from('/x') })]))).message).toMatch(/only symlinks/);
+    expect(decodeError(encodeMessage(chunkWith([entry('l', { type: EntryType.Symlink })]))).message).toMatch(/needs a target/);
+  });
+
+  it('rejects an invalid UTF-8 string and an unknown error code', () => {
+    const hello = encodeMessage({ type: MessageType.Hello, protocol: 1, role: 'backup', hostId: 'hh', runId: 'r', credential: 'c', agentVersion: 'v' });
+    const hostIdOffset = 4 + 1 + 1 + 1 + 1; // header, type, protocol, role, length
+    hello[hostIdOffset] = 0xc3;
+    hello[hostIdOffset + 1] = 0x28;
+    expect(decodeError(hello).message).toMatch(/UTF-8/);
+    const bogus = frameOf(Buffer.from([MessageType.Error, 4, ...Buffer.from('nope'), 0]));
+    expect(decodeError(bogus).message).toMatch(/unknown code/);
+  });
+
+  it('decodes a body directly and reports the field that failed', () => {
+    expect(() => decodeFrameBody(Buffer.from([MessageType.FileEnd, 1, 2, 3]))).toThrow(/end.sha256/);
+  });
+});
