@@ -1,0 +1,117 @@
+'use strict';
+// PostgreSQL driver adapter for the WebAssembly schema engine: @prisma/adapter-pg with three fixes that
+// the schema engine needs (the query path of Prisma Client does not hit them):
+//   1. the engine's catalog queries return PostgreSQL's one-byte "char" type (OID 18), which adapter-pg
+//      refuses ("Column type 'char' could not be deserialized"); we report such columns as text;
+//   2. adapter-pg opens the shadow database by spreading its config and overriding `database`, which does
+//      nothing when the config is a connection string (pg lets the string win), so the "shadow" silently
+//      is the main database; we always hand pg separate host/port/user/password/database fields;
+//   3. adapter-pg drops the shadow database before closing the pool connected to it, so the drop fails and
+//      the database is leaked; we close the pool first, then DROP DATABASE ... WITH (FORCE).
+const { randomUUID } = require('node:crypto');
+const { URL } = require('node:url');
+const pg = require('pg');
+const { PrismaPg } = require('@prisma/adapter-pg');
+
+const PG_CHAR_OID = 18;
+const PG_TEXT_OID = 25;
+
+/**
+ * Splits a postgresql:// URL into pg's separate connection fields (see fix 2 above), keeping the Prisma
+ * `schema` parameter apart: it selects the PostgreSQL schema the engine works in.
+ */
+function connectionFromUrl(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('The database URL is not a valid URL (expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE).');
+  }
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+    throw new Error(`The database URL must start with postgresql:// (got ${parsed.protocol}//).`);
+  }
+  const params = parsed.searchParams;
+  const config = {
+    host: params.get('host') ?? (parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost'),
+    port: parsed.port ? Number(parsed.port) : 5432,
+    user: decodeURIComponent(parsed.username) || undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres',
+    ssl: sslFromMode(params.get('sslmode')),
+    connectionTimeoutMillis: 10_000,
+    max: 4,
+  };
+  return { config, schema: params.get('schema') ?? undefined };
+}
+
+function sslFromMode(mode) {
+  switch (mode) {
+    case null:
+    case 'disable':
+    case 'prefer':
+      return false;
+    case 'require':
+    case 'no-verify':
+      return { rejectUnauthorized: false };
+    default:
+      return { rejectUnauthorized: true };
+  }
+}
+
+/** A pg client that reports "char" (OID 18) result columns as text (fix 1). Values are already strings. */
+class CharAsTextClient extends pg.Client {
+  query(config, values, callback) {
+    if (config !== null && typeof config === 'object' && typeof config.submit === 'function') {
+      return super.query(config, values, callback); // submittables (cursors, streams): not used by the engine
+    }
+    if (typeof values === 'function') {
+      return super.query(config, (error, result) => values(error, reportCharAsText(result)));
+    }
+    if (typeof callback === 'function') {
+      return super.query(config, values, (error, result) => callback(error, reportCharAsText(result)));
+    }
+    return super.query(config, values).then(reportCharAsText);
+  }
+}
+
+function reportCharAsText(result) {
+  for (const field of result?.fields ?? []) {
+    if (field.dataTypeID === PG_CHAR_OID) field.dataTypeID = PG_TEXT_OID;
+  }
+  return result;
+}
+
+/** adapter-pg's factory with a shadow database that is really separate and really dropped (fixes 2, 3). */
+class SchemaEnginePgFactory extends PrismaPg {
+  async connectToShadowDb() {
+    const admin = await this.connect();
+    const database = `prisma_migrate_shadow_db_${randomUUID().replace(/-/g, '')}`;
+    await admin.executeScript(`CREATE DATABASE "${database}"`);
+    let shadow;
+    try {
+      shadow = await new PrismaPg({ ...this.config, database }, this.options).connect();
+    } catch (error) {
+      await admin.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.dispose();
+      throw error;
+    }
+    const closeShadowPool = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await closeShadowPool();
+      try {
+        await admin.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } finally {
+        await admin.dispose();
+      }
+    };
+    return shadow;
+  }
+}
+
+/** The adapter factory the schema engine gets for `url`. */
+function createAdapterFactory(url) {
+  const { config, schema } = connectionFromUrl(url);
+  return new SchemaEnginePgFactory({ ...config, Client: CharAsTextClient }, schema === undefined ? undefined : { schema });
+}
+
+module.exports = { connectionFromUrl, createAdapterFactory, CharAsTextClient };
