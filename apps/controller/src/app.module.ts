@@ -1,0 +1,39 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ControllerConfig } from './config/controller-config';
+import { AgentController } from './controllers/agent.controller';
+import { HealthController } from './controllers/health.controller';
+import { HostController } from './controllers/host.controller';
+import { ReceiverController } from './controllers/receiver.controller';
+import { RunController } from './controllers/run.controller';
+import { SnapshotController } from './controllers/snapshot.controller';
+import { AgentAuthGuard } from './middleware/agent-auth.guard';
+import { ReceiverTokenGuard } from './middleware/receiver-token.guard';
+import { CredentialRepository } from './repositories/credential.repository';
+import { DatabaseRepository } from './repositories/database.repository';
+import { HostRepository } from './repositories/host.repository';
+import { QueueRepository } from './repositories/queue.repository';
+import { RedisRepository } from './repositories/redis.repository';
+import { RunRepository } from './repositories/run.repository';
+import { SnapshotRepository } from './repositories/snapshot.repository';
+import { AgentService } from './services/agent.service';
+import { HealthService } from './services/health.service';
+import { HostService } from './services/host.service';
+import { RunService } from './services/run.service';
+import { SessionService } from './services/session.service';
+import { SnapshotService } from './services/snapshot.service';
+
+const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
+const services = [HostService, RunService, SnapshotService, HealthService, AgentService, SessionService];
+const controllers = [HostController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
+
+/** The whole controller; the validated configuration is given by the caller (main, or a test). */
+@Module({})
+export class AppModule {
+  static forRoot(config: ControllerConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers,
+      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, AgentAuthGuard, ReceiverTokenGuard],
+    };
+  }
+}

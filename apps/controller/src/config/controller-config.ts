@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { type HostPort, parseHostPort } from './host-port';
+
+/**
+ * The controller's whole configuration, validated once at boot. This folder is the only place that reads the
+ * environment; everything else receives this object through Nest's injector (the abstract class is the token).
+ */
+export abstract class ControllerConfig {
+  abstract readonly databaseUrl: string;
+  abstract readonly redisUrl: string;
+  /** Where the HTTP API listens (overridden by `--listen`). */
+  abstract readonly listen: HostPort;
+  /** Redis URL handed to agents for their BullMQ worker (may differ from ours, e.g. an ACL user). */
+  abstract readonly agentRedisUrl: string;
+  abstract readonly receiver: ReceiverConfig;
+}
+
+export interface ReceiverConfig {
+  /** Shared secret the receiver presents on the internal API. */
+  readonly token: string;
+  /** Address agents connect to. */
+  readonly address: HostPort;
+  readonly tls: boolean;
+  /** PEM of the CA agents should trust for the receiver, when it is not publicly trusted. */
+  readonly caPem: string | null;
+  /** TLS server name agents verify, when it differs from the address' host. */
+  readonly serverName: string | null;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid controller configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const CONFIG_DEFAULTS = {
+  listen: '0.0.0.0:8080',
+  receiverAddress: '127.0.0.1:7443',
+} as const;
+
+const MIN_RECEIVER_TOKEN_LENGTH = 16;
+const SERVER_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+/** Validates an environment into a config; throws one ConfigError naming every bad variable. */
+export function parseControllerConfig(env: Environment): ControllerConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const url = (name: string, protocols: readonly string[], fallback?: string): string => {
+    const value = read(name) ?? fallback;
+    if (value === undefined) {
+      problems.push(`${name} is required (a ${protocols[0]}// URL)`);
+      return '';
+    }
+    if (!isUrlWithProtocol(value, protocols)) {
+      problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+    }
+    return value;
+  };
+  const hostPort = (name: string, fallback: string): HostPort => {
+    const parsed = parseHostPort(read(name) ?? fallback);
+    if ('error' in parsed) {
+      problems.push(`${name}: ${parsed.error}`);
+      return { host: '', port: 0 };
+    }
+    return parsed;
+  };
+
+  const databaseUrl = url('DATABASE_URL', ['postgresql:', 'postgres:']);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const agentRedisUrl = url('BERTH_AGENT_REDIS_URL', ['redis:', 'rediss:'], read('REDIS_URL'));
+  const listen = hostPort('BERTH_CONTROLLER_LISTEN', CONFIG_DEFAULTS.listen);
+  const address = hostPort('BERTH_RECEIVER_ADDRESS', CONFIG_DEFAULTS.receiverAddress);
+
+  const token = read('BERTH_RECEIVER_TOKEN') ?? '';
+  if (token.length < MIN_RECEIVER_TOKEN_LENGTH) {
+    problems.push(`BERTH_RECEIVER_TOKEN is required, at least ${MIN_RECEIVER_TOKEN_LENGTH} characters (the shared secret the receiver presents)`);
+  }
+
+  const caPath = read('BERTH_RECEIVER_TLS_CA');
+  const caPem = caPath === undefined ? null : readPem('BERTH_RECEIVER_TLS_CA', caPath, problems);
+  const tls = parseBoolean('BERTH_RECEIVER_TLS', read('BERTH_RECEIVER_TLS'), caPath !== undefined, problems);
+
+  const serverName = read('BERTH_RECEIVER_SERVER_NAME') ?? null;
+  if (serverName !== null && !SERVER_NAME.test(serverName)) {
+    problems.push('BERTH_RECEIVER_SERVER_NAME must be a DNS name');
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName } };
+}
+
+let cached: ControllerConfig | undefined;
+
+/** The process' configuration: read from the environment on first use, then cached. */
+export function loadControllerConfig(): ControllerConfig {
+  cached ??= parseControllerConfig(process.env);
+  return cached;
+}
+
+function isUrlWithProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    const parsed = new URL(value);
+    return protocols.includes(parsed.protocol) && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function parseBoolean(name: string, value: string | undefined, fallback: boolean, problems: string[]): boolean {
+  if (value === undefined) return fallback;
+  const normalized = value.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
+  if (['0', 'false', 'no', 'off'].includes(normalized)) return false;
+  problems.push(`${name} must be true or false`);
+  return fallback;
+}
+
+function readPem(name: string, path: string, problems: string[]): string | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return null;
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`${name}: ${path} holds no PEM certificate`);
+    return null;
+  }
+  return text;
+}

@@ -1,0 +1,42 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { type CreateHostResponse, type HostResponse, type RunResponse, type SnapshotResponse } from '@berth/contracts';
+import { CreateHostDto } from '../dtos/host.dto';
+import { HostService } from '../services/host.service';
+import { RunService } from '../services/run.service';
+import { SnapshotService } from '../services/snapshot.service';
+
+/** Hosts are addressed by id or by name (`:idOrName`). */
+@Controller('hosts')
+export class HostController {
+  constructor(
+    private readonly hosts: HostService,
+    private readonly runs: RunService,
+    private readonly snapshots: SnapshotService,
+  ) {}
+
+  @Post()
+  create(@Body() dto: CreateHostDto): Promise<CreateHostResponse> {
+    return this.hosts.create(dto);
+  }
+
+  @Get()
+  list(): Promise<HostResponse[]> {
+    return this.hosts.list();
+  }
+
+  @Get(':idOrName')
+  get(@Param('idOrName') idOrName: string): Promise<HostResponse> {
+    return this.hosts.get(idOrName);
+  }
+
+  @Post(':idOrName/backups')
+  @HttpCode(HttpStatus.ACCEPTED)
+  triggerBackup(@Param('idOrName') idOrName: string): Promise<RunResponse> {
+    return this.runs.triggerBackup(idOrName);
+  }
+
+  @Get(':idOrName/snapshots')
+  listSnapshots(@Param('idOrName') idOrName: string): Promise<SnapshotResponse[]> {
+    return this.snapshots.listForHost(idOrName);
+  }
+}

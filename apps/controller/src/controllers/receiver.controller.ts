@@ -1,0 +1,18 @@
+import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { RECEIVER_API, type VerifySessionResponse } from '@berth/contracts';
+import { VerifySessionDto } from '../dtos/session.dto';
+import { ReceiverTokenGuard } from '../middleware/receiver-token.guard';
+import { SessionService } from '../services/session.service';
+
+/** The internal API the receiver calls with its shared token. */
+@Controller()
+@UseGuards(ReceiverTokenGuard)
+export class ReceiverController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Post(RECEIVER_API.verifySession)
+  @HttpCode(HttpStatus.OK)
+  verifySession(@Body() dto: VerifySessionDto): Promise<VerifySessionResponse> {
+    return this.sessions.verify(dto);
+  }
+}

@@ -1,0 +1,139 @@
+import {
+  type AgentConfigResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type RunCounters,
+  type RunFinishRequest,
+  type RunProgressRequest,
+  type RunStartResponse,
+  type SnapshotStats,
+} from '@berth/contracts';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { type Host } from '../generated/prisma/client';
+import { type RunRecord } from '../repositories/run.repository';
+import { IsCount, IsUuid } from './validation';
+
+/** Most file errors one finish request may carry (the run keeps at most RUN_FILE_ERRORS_KEPT in total). */
+export const FINISH_FILE_ERRORS_MAX = 10_000;
+const TEXT_MAX = 65_536;
+
+export class EnrollDto implements EnrollRequest {
+  @IsString()
+  @Length(1, 512)
+  enrollmentSecret!: string;
+}
+
+export class RunCountersDto implements Partial<RunCounters> {
+  @IsOptional() @IsCount() filesTotal?: number;
+  @IsOptional() @IsCount() filesDone?: number;
+  @IsOptional() @IsCount() bytesTotal?: number;
+  @IsOptional() @IsCount() bytesDone?: number;
+  @IsOptional() @IsCount() bytesSent?: number;
+  @IsOptional() @IsCount() bytesStored?: number;
+  @IsOptional() @IsCount() filesSkipped?: number;
+  @IsOptional() @IsCount() fileErrors?: number;
+}
+
+export class RunProgressDto implements RunProgressRequest {
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RunCountersDto)
+  counters!: RunCountersDto;
+
+  /** Last directory the receiver acknowledged as durable. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(TEXT_MAX)
+  checkpoint?: string;
+}
+
+export class FileErrorDto {
+  @IsString()
+  @Length(1, TEXT_MAX)
+  path!: string;
+
+  @IsString()
+  @MaxLength(TEXT_MAX)
+  message!: string;
+}
+
+export class SnapshotStatsDto implements SnapshotStats {
+  @IsCount() files!: number;
+  @IsCount() dirs!: number;
+  @IsCount() bytes!: number;
+  @IsCount() bytesSent!: number;
+  @IsCount() bytesStored!: number;
+}
+
+export class FinishedSnapshotDto {
+  @IsUuid()
+  id!: string;
+
+  @IsString()
+  @Length(1, 256)
+  rootTree!: string;
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SnapshotStatsDto)
+  stats!: SnapshotStatsDto;
+
+  @IsISO8601({ strict: true })
+  publishedAt!: string;
+}
+
+export const FINISH_STATUSES = ['succeeded', 'partial', 'failed'] as const;
+
+export class RunFinishDto implements RunFinishRequest {
+  @IsIn(FINISH_STATUSES)
+  status!: (typeof FINISH_STATUSES)[number];
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RunCountersDto)
+  counters!: RunCountersDto;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(TEXT_MAX)
+  error?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  willRetry?: boolean;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(FINISH_FILE_ERRORS_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => FileErrorDto)
+  fileErrors?: FileErrorDto[];
+
+  /** Backups that succeeded or ended partial: the snapshot the receiver published. */
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => FinishedSnapshotDto)
+  snapshot?: FinishedSnapshotDto;
+}
+
+export function mapEnrollment(host: Host, credential: string): EnrollResponse {
+  return { hostId: host.id, hostName: host.name, credential };
+}
+
+export function mapRunStart(run: RunRecord): RunStartResponse {
+  return { runId: run.id, kind: run.kind, attempt: run.attempts };
+}
+
+export interface ReceiverEndpoint {
+  host: string;
+  port: number;
+  tls: boolean;
+  caPem: string | null;
+  serverName: string | null;
+}
+
+export function mapAgentConfig(host: Host, queue: { name: string; prefix: string }, redisUrl: string, receiver: ReceiverEndpoint): AgentConfigResponse {
+  return { hostId: host.id, hostName: host.name, queueName: queue.name, queuePrefix: queue.prefix, redisUrl, receiver };
+}

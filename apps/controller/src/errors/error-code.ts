@@ -1,0 +1,60 @@
+/**
+ * Every error the API can answer with. The code is part of the contract (ApiErrorBody.code): the CLI and the
+ * agent branch on it, so codes are never renamed. httpStatusOf is exhaustive: a new code must pick a status.
+ */
+export const ErrorCode = {
+  ValidationFailed: 'validation_failed',
+  BadRequest: 'bad_request',
+  NotFound: 'not_found',
+  HostNotFound: 'host_not_found',
+  RunNotFound: 'run_not_found',
+  SnapshotNotFound: 'snapshot_not_found',
+  AlreadyExists: 'already_exists',
+  RunInProgress: 'run_in_progress',
+  /** An agent reported on a run that already ended (its job must not run again). */
+  RunFinished: 'run_finished',
+  /** An agent reported progress on a run it has not started. */
+  RunNotStarted: 'run_not_started',
+  InvalidEnrollmentSecret: 'invalid_enrollment_secret',
+  InvalidCredential: 'invalid_credential',
+  InvalidReceiverToken: 'invalid_receiver_token',
+  /** The caller is authenticated, but for another host than the one it acts on. */
+  WrongHost: 'wrong_host',
+  /** A receiver session was asked for a run that is neither queued nor running. */
+  RunNotActive: 'run_not_active',
+  PayloadTooLarge: 'payload_too_large',
+  QueueUnavailable: 'queue_unavailable',
+  Internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+    case ErrorCode.BadRequest:
+      return 400;
+    case ErrorCode.InvalidEnrollmentSecret:
+    case ErrorCode.InvalidCredential:
+    case ErrorCode.InvalidReceiverToken:
+      return 401;
+    case ErrorCode.WrongHost:
+    case ErrorCode.RunNotActive:
+      return 403;
+    case ErrorCode.NotFound:
+    case ErrorCode.HostNotFound:
+    case ErrorCode.RunNotFound:
+    case ErrorCode.SnapshotNotFound:
+      return 404;
+    case ErrorCode.AlreadyExists:
+    case ErrorCode.RunInProgress:
+    case ErrorCode.RunFinished:
+    case ErrorCode.RunNotStarted:
+      return 409;
+    case ErrorCode.PayloadTooLarge:
+      return 413;
+    case ErrorCode.Internal:
+      return 500;
+    case ErrorCode.QueueUnavailable:
+      return 503;
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { ControllerConfig } from '../config/controller-config';
+
+/** How long boot waits for Redis before serving anyway (health then reports it down). */
+const READY_WAIT_MS = 3_000;
+/** Repeated connection errors are logged at most this often. */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * The controller's one Redis connection, shared by every host queue (BullMQ producers need no blocking
+ * connection). Producers fail fast: no offline queue, one retry per command, so an API call answers
+ * "unavailable" instead of hanging while Redis is down.
+ */
+@Injectable()
+export class RedisRepository implements OnModuleInit, OnApplicationShutdown {
+  readonly connection: Redis;
+  private readonly logger = new Logger('Redis');
+  private lastErrorLoggedAt = 0;
+
+  constructor(config: ControllerConfig) {
+    this.connection = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: true });
+    this.connection.on('error', (error: Error) => this.logError(error));
+  }
+
+  async onModuleInit(): Promise<void> {
+    const connected = this.connection.connect().then(
+      () => true,
+      () => false,
+    );
+    const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_WAIT_MS).unref());
+    if (!(await Promise.race([connected, timedOut]))) {
+      this.logger.warn('Redis is not reachable yet; runs cannot be queued until it is');
+    }
+  }
+
+  isReady(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.connection.status === 'end') return;
+    try {
+      await this.connection.quit();
+    } catch {
+      // Not connected: nothing to flush, just stop reconnecting.
+      this.connection.disconnect();
+    }
+  }
+
+  private logError(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLoggedAt < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLoggedAt = now;
+    this.logger.error(`Redis connection error: ${error.message}`);
+  }
+}

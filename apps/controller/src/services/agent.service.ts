@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { AGENT_API, type AgentConfigResponse, type EnrollResponse, hostQueueName, QUEUE_PREFIX, type RunResponse, type RunStartResponse, TERMINAL_RUN_STATUSES } from '@berth/contracts';
+import { ControllerConfig } from '../config/controller-config';
+import { type EnrollDto, mapAgentConfig, mapEnrollment, mapRunStart, type RunFinishDto, type RunProgressDto } from '../dtos/agent.dto';
+import { mapRun } from '../dtos/run.dto';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
+import { isUniqueViolation } from '../errors/prisma-errors';
+import { CredentialRepository } from '../repositories/credential.repository';
+import { HostRepository } from '../repositories/host.repository';
+import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { generateAgentCredential, hashSecret } from '../utils/secret.util';
+import { counterColumns, planRunEnd } from './run-end.util';
+import { RunService } from './run.service';
+
+/** Who is calling the agent API, established by AgentAuthGuard from the bearer credential. */
+export interface AgentIdentity {
+  credentialId: string;
+  hostId: string;
+  hostName: string;
+}
+
+/** lastUsedAt / lastSeenAt are written at most this often per credential, not on every progress report. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+@Injectable()
+export class AgentService {
+  constructor(
+    private readonly controllerConfig: ControllerConfig,
+    private readonly hosts: HostRepository,
+    private readonly credentials: CredentialRepository,
+    private readonly runs: RunRepository,
+    private readonly runService: RunService,
+  ) {}
+
+  /** Exchanges the host's one-time enrollment secret for a long-lived credential. */
+  async enroll(dto: EnrollDto): Promise<EnrollResponse> {
+    const credential = generateAgentCredential();
+    const enrolled = await this.hosts.enroll(hashSecret(dto.enrollmentSecret), hashSecret(credential));
+    if (enrolled === null) {
+      throw new DomainError(ErrorCode.InvalidEnrollmentSecret, 'Unknown or already used enrollment secret; create a new one for this host');
+    }
+    return mapEnrollment(enrolled.host, credential);
+  }
+
+  async authenticate(credential: string | null): Promise<AgentIdentity> {
+    const found = credential === null ? null : await this.credentials.findActiveBySecretHash(hashSecret(credential));
+    if (found === null) {
+      throw new DomainError(ErrorCode.InvalidCredential, 'Missing, unknown or revoked agent credential');
+    }
+    const now = new Date();
+    if (found.lastUsedAt === null || now.getTime() - found.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
+      await this.credentials.touch(found.id, now);
+      await this.hosts.markSeen(found.hostId, now);
+    }
+    return { credentialId: found.id, hostId: found.hostId, hostName: found.host.name };
+  }
+
+  async agentConfig(agent: AgentIdentity): Promise<AgentConfigResponse> {
+    const host = await this.hosts.markSeen(agent.hostId, new Date());
+    const { receiver } = this.controllerConfig;
+    return mapAgentConfig(host, { name: hostQueueName(host.id), prefix: QUEUE_PREFIX }, this.controllerConfig.agentRedisUrl, {
+      host: receiver.address.host,
+      port: receiver.address.port,
+      tls: receiver.tls,
+      caPem: receiver.caPem,
+      serverName: receiver.serverName,
+    });
+  }
+
+  /** A job of this run was taken by the agent: one more attempt, status running. */
+  async startRun(agent: AgentIdentity, runId: string): Promise<RunStartResponse> {
+    const run = await this.ownRun(agent, runId);
+    refuseIfFinished(run);
+    const started = await this.runs.startAttempt(run.id, new Date());
+    if (started === null) throw finished(run.id);
+    return mapRunStart(started);
+  }
+
+  async recordProgress(agent: AgentIdentity, runId: string, dto: RunProgressDto): Promise<void> {
+    const run = await this.ownRun(agent, runId);
+    refuseUnlessRunning(run);
+    if (!(await this.runs.recordProgress(run.id, counterColumns(dto.counters), dto.checkpoint))) {
+      refuseUnlessRunning(await this.runService.findOrThrow(run.id));
+    }
+  }
+
+  async finishRun(agent: AgentIdentity, runId: string, dto: RunFinishDto): Promise<RunResponse> {
+    const run = await this.ownRun(agent, runId);
+    // A repeated report of the outcome already stored (the agent did not see our answer) changes nothing.
+    if (run.status === dto.status && run.finishedAt !== null && (dto.snapshot === undefined || run.snapshot?.id === dto.snapshot.id)) {
+      return mapRun(run);
+    }
+    refuseUnlessRunning(run);
+    const end = planRunEnd(run.kind, dto, new Date());
+    let ended: RunRecord | null;
+    try {
+      ended = await this.runs.end(run.id, end);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new DomainError(ErrorCode.AlreadyExists, `Snapshot ${end.snapshot?.id ?? ''} already exists`);
+      }
+      throw error;
+    }
+    if (ended === null) {
+      refuseUnlessRunning(await this.runService.findOrThrow(run.id));
+      throw finished(run.id);
+    }
+    return mapRun(ended);
+  }
+
+  private async ownRun(agent: AgentIdentity, runId: string): Promise<RunRecord> {
+    const run = await this.runService.findOrThrow(runId);
+    if (run.hostId !== agent.hostId) {
+      throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${agent.hostName}`);
+    }
+    return run;
+  }
+}
+
+function refuseIfFinished(run: RunRecord): void {
+  if (TERMINAL_RUN_STATUSES.includes(run.status)) throw finished(run.id);
+}
+
+function refuseUnlessRunning(run: RunRecord): void {
+  refuseIfFinished(run);
+  if (run.status !== 'running') {
+    throw new DomainError(ErrorCode.RunNotStarted, `Run ${run.id} is ${run.status}; start it first (POST ${AGENT_API.runStart(run.id)})`);
+  }
+}
+
+function finished(runId: string): DomainError {
+  return new DomainError(ErrorCode.RunFinished, `Run ${runId} has already ended; its job must not run again`);
+}

@@ -1,0 +1,64 @@
+import { type RunCounters, type RunFinishRequest, type RunKind } from '@berth/contracts';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
+import { COUNTER_COLUMNS, type CounterColumns, type RunEnd } from '../repositories/run.repository';
+import { toBigInt } from '../utils/bigint.util';
+
+/** A run keeps at most this many file error rows; counters.fileErrors still counts every one. */
+export const RUN_FILE_ERRORS_KEPT = 10_000;
+
+/** Counters as reported (numbers) to the columns that store them (BigInt); absent counters stay absent. */
+export function counterColumns(counters: Partial<RunCounters>): CounterColumns {
+  const columns: CounterColumns = {};
+  for (const [name, column] of Object.entries(COUNTER_COLUMNS) as [keyof RunCounters, keyof CounterColumns][]) {
+    const value = counters[name];
+    if (value !== undefined) columns[column] = toBigInt(value);
+  }
+  return columns;
+}
+
+/**
+ * What an agent's finish report does to its run:
+ * - succeeded / partial: the run ends; a backup must name the snapshot the receiver published;
+ * - failed with willRetry: back to queued (BullMQ runs the job again), the error kept for display;
+ * - failed: the run ends failed.
+ */
+export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): RunEnd {
+  const publishes = report.status !== 'failed';
+  if (report.snapshot !== undefined && !(publishes && kind === 'backup')) {
+    throw invalid('snapshot must be given only when a backup succeeds or ends partial');
+  }
+  if (publishes && kind === 'backup' && report.snapshot === undefined) {
+    throw invalid(`snapshot is required when a backup ends ${report.status}`);
+  }
+  if (report.willRetry === true && publishes) {
+    throw invalid('willRetry applies only to failed attempts');
+  }
+  const retried = report.status === 'failed' && report.willRetry === true;
+  const end: RunEnd = {
+    status: retried ? 'queued' : report.status,
+    finishedAt: retried ? null : now,
+    error: report.error ?? (report.status === 'failed' ? 'failed without a message' : null),
+    counters: counterColumns(report.counters),
+    fileErrors: report.fileErrors ?? [],
+    fileErrorCap: RUN_FILE_ERRORS_KEPT,
+  };
+  if (report.snapshot !== undefined) {
+    const { id, rootTree, stats, publishedAt } = report.snapshot;
+    end.snapshot = {
+      id,
+      rootTree,
+      files: toBigInt(stats.files),
+      dirs: toBigInt(stats.dirs),
+      bytes: toBigInt(stats.bytes),
+      bytesSent: toBigInt(stats.bytesSent),
+      bytesStored: toBigInt(stats.bytesStored),
+      publishedAt: new Date(publishedAt),
+    };
+  }
+  return end;
+}
+
+function invalid(detail: string): DomainError {
+  return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${detail}`, [detail]);
+}

@@ -1,0 +1,75 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type BackupJobData, JobName, type JobData, type RunResponse } from '@berth/contracts';
+import { mapRun, RUN_FILE_ERRORS_SHOWN, RUN_LIST_LIMIT_DEFAULT, type RunQueryDto } from '../dtos/run.dto';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
+import { QueueRepository, QueueUnavailableError } from '../repositories/queue.repository';
+import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { isUuid } from '../utils/uuid.util';
+import { HostService } from './host.service';
+
+@Injectable()
+export class RunService {
+  private readonly logger = new Logger('RunService');
+
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly queues: QueueRepository,
+    private readonly hostService: HostService,
+  ) {}
+
+  /** Queues a backup of a host; refuses while another backup of it is queued or running. */
+  async triggerBackup(idOrName: string): Promise<RunResponse> {
+    const host = await this.hostService.findOrThrow(idOrName);
+    const result = await this.runs.createBackupRunUnlessActive(host.id);
+    if ('active' in result) {
+      throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}`);
+    }
+    const run = result.created;
+    const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths: host.paths, excludes: host.excludes };
+    return mapRun(await this.enqueue(run, job));
+  }
+
+  async list(query: RunQueryDto): Promise<RunResponse[]> {
+    if (query.hostId !== undefined && query.host !== undefined) {
+      throw new DomainError(ErrorCode.ValidationFailed, 'Give hostId or host, not both', ['hostId and host must not both be given']);
+    }
+    const hostIdOrName = query.hostId ?? query.host;
+    const hostId = hostIdOrName === undefined ? undefined : (await this.hostService.findOrThrow(hostIdOrName)).id;
+    const runs = await this.runs.list({
+      limit: query.limit ?? RUN_LIST_LIMIT_DEFAULT,
+      ...(hostId === undefined ? {} : { hostId }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+    });
+    return runs.map((run) => mapRun(run));
+  }
+
+  async get(id: string): Promise<RunResponse> {
+    const run = await this.findOrThrow(id);
+    return mapRun(run, await this.runs.listFileErrors(run.id, RUN_FILE_ERRORS_SHOWN));
+  }
+
+  async findOrThrow(id: string): Promise<RunRecord> {
+    const run = isUuid(id) ? await this.runs.findById(id) : null;
+    if (run === null) {
+      throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
+    }
+    return run;
+  }
+
+  /**
+   * Adds the run's job to its host's queue. When Redis cannot take it, the run is ended as failed (a queued run
+   * without a job would block the host's next backup forever) and the caller gets 503.
+   */
+  async enqueue(run: RunRecord, job: JobData): Promise<RunRecord> {
+    try {
+      await this.queues.addRunJob(job);
+      return run;
+    } catch (error) {
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      this.logger.warn(`Run ${run.id} could not be queued: ${error.message}`);
+      await this.runs.failUnqueued(run.id, `Could not be queued: ${error.message}`, new Date());
+      throw new DomainError(ErrorCode.QueueUnavailable, `The run could not be queued (${error.message}); check Redis and try again`);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { type VerifySessionResponse } from '@berth/contracts';
+import { type VerifySessionDto } from '../dtos/session.dto';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
+import { CredentialRepository } from '../repositories/credential.repository';
+import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { SnapshotRepository } from '../repositories/snapshot.repository';
+import { hashSecret } from '../utils/secret.util';
+
+/**
+ * Answers the receiver's question "may this agent open a session for this run?": the credential is valid and
+ * not revoked, it is the claimed host's, the run is that host's and has not ended.
+ */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly credentials: CredentialRepository,
+    private readonly runs: RunRepository,
+    private readonly snapshots: SnapshotRepository,
+  ) {}
+
+  async verify(dto: VerifySessionDto): Promise<VerifySessionResponse> {
+    const credential = await this.credentials.findActiveBySecretHash(hashSecret(dto.credential));
+    if (credential === null) {
+      throw new DomainError(ErrorCode.InvalidCredential, 'Unknown or revoked agent credential');
+    }
+    if (credential.hostId !== dto.hostId) {
+      throw new DomainError(ErrorCode.WrongHost, `The credential belongs to host ${credential.host.name}, not to ${dto.hostId}`);
+    }
+    const run = await this.runs.findById(dto.runId);
+    if (run === null) {
+      throw new DomainError(ErrorCode.RunNotFound, `Run "${dto.runId}" not found`);
+    }
+    if (run.hostId !== credential.hostId) {
+      throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${credential.host.name}`);
+    }
+    if (run.status !== 'queued' && run.status !== 'running') {
+      throw new DomainError(ErrorCode.RunNotActive, `Run ${run.id} is ${run.status}; no session can be opened for it`);
+    }
+    return {
+      hostId: credential.hostId,
+      hostName: credential.host.name,
+      runId: run.id,
+      kind: run.kind,
+      attempt: run.attempts,
+      restore: await this.restoreSource(run),
+    };
+  }
+
+  /** Restore runs: the snapshot the agent may read and the host that owns it (possibly another host). */
+  private async restoreSource(run: RunRecord): Promise<VerifySessionResponse['restore']> {
+    if (run.kind !== 'restore') return null;
+    const snapshot = run.restoreSnapshotId === null ? null : await this.snapshots.findById(run.restoreSnapshotId);
+    if (snapshot === null) {
+      throw new DomainError(ErrorCode.SnapshotNotFound, 'The snapshot of this restore run no longer exists');
+    }
+    return { snapshotId: snapshot.id, sourceHostId: snapshot.hostId, subPath: run.restoreSubPath };
+  }
+}
