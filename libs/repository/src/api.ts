@@ -1,4 +1,4 @@
-import { type JournalRecord, type ObjectId, type SnapshotRecord, type Tree } from './model';
+import { type FileContent, type JournalRecord, type ObjectId, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
 /**
  * What the receiver and restore tooling use. Implemented by `Repository.open(dir)`.
@@ -38,4 +38,35 @@ export interface RepositoryApi {
   /** Reads every object reachable from the snapshot and checks its hash; returns problems found. */
   verifySnapshot(snapshotId: string): Promise<{ objects: number; bytes: number; problems: string[] }>;
   close(): Promise<void>;
+
+  /** Stores one file's content arriving in pieces of any size: cuts CONTENT_CHUNK_BYTES chunks, hashes the whole file. */
+  createContentWriter(): FileContentWriter;
+  /** A file's chunks in order, each verified against its id. */
+  readFileContent(content: FileContent): AsyncIterable<Buffer>;
+  /** Every entry below a tree, pre-order (a directory before its contents), with paths relative to it. */
+  walkTree(rootId: ObjectId): AsyncIterable<WalkItem>;
+  /** The entry at a path below the root ("/" gives a synthetic directory entry for the root), or null. */
+  resolvePath(rootId: ObjectId, path: Buffer): Promise<TreeEntry | null>;
+}
+
+export interface FileContentWriter {
+  /** Adds the next bytes of the file. The buffer is kept (not copied) until stored: do not reuse it. */
+  write(data: Buffer): Promise<void>;
+  /** Stores what is left and returns the file's content; the caller compares `content.sha256` with the sender's. */
+  finish(): Promise<WrittenContent>;
+}
+
+export interface WrittenContent {
+  readonly content: FileContent;
+  readonly size: bigint;
+  /** Bytes of chunks new to the repository (the rest were deduplicated). */
+  readonly bytesStored: number;
+}
+
+export interface WalkItem {
+  /** Path relative to the walked tree, components joined by '/', raw bytes. */
+  readonly path: Buffer;
+  readonly entry: TreeEntry;
+  /** 1 for entries of the walked tree itself. */
+  readonly depth: number;
 }

@@ -1,0 +1,74 @@
+import { createHash, type Hash } from 'node:crypto';
+import { type FileContentWriter, type WrittenContent } from './api';
+import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
+import { sha256 } from './ids';
+
+export interface BlobSink {
+  putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
+}
+
+const EMPTY_SHA256 = sha256(Buffer.alloc(0));
+
+/**
+ * Turns a file's bytes, arriving in pieces of any size, into stored chunks of CONTENT_CHUNK_BYTES and its
+ * FileContent. A file of one chunk is hashed once: its whole-file SHA-256 is its chunk's id. Larger files
+ * also feed a running whole-file hash, started when the second chunk is known to exist.
+ */
+export class ContentWriter implements FileContentWriter {
+  private pieces: Buffer[] = [];
+  private pieceBytes = 0;
+  private readonly chunks: ObjectId[] = [];
+  private whole: Hash | null = null;
+  private size = 0;
+  private bytesStored = 0;
+  private finished = false;
+
+  constructor(private readonly sink: BlobSink) {}
+
+  /** Adds the next bytes. The buffer is kept (not copied) until its bytes are stored: do not reuse it. */
+  async write(data: Buffer): Promise<void> {
+    if (this.finished) throw new Error('ContentWriter.write after finish');
+    if (data.length === 0) return;
+    this.pieces.push(data);
+    this.pieceBytes += data.length;
+    this.size += data.length;
+    // Strictly more than one chunk buffered: the first chunk is then surely not the last.
+    while (this.pieceBytes > CONTENT_CHUNK_BYTES) await this.storeChunk(this.take(CONTENT_CHUNK_BYTES));
+  }
+
+  async finish(): Promise<WrittenContent> {
+    if (this.finished) throw new Error('ContentWriter.finish called twice');
+    this.finished = true;
+    if (this.size === 0) return { content: { sha256: Buffer.from(EMPTY_SHA256), chunks: [] }, size: 0n, bytesStored: 0 };
+    const last = this.take(this.pieceBytes);
+    if (this.chunks.length === 0) {
+      const id = await this.putChunk(last);
+      return { content: { sha256: id, chunks: [id] }, size: BigInt(this.size), bytesStored: this.bytesStored };
+    }
+    await this.storeChunk(last);
+    const whole = (this.whole as Hash).digest();
+    return { content: { sha256: whole, chunks: [...this.chunks] }, size: BigInt(this.size), bytesStored: this.bytesStored };
+  }
+
+  private async storeChunk(chunk: Buffer): Promise<void> {
+    this.whole ??= createHash('sha256');
+    this.whole.update(chunk);
+    await this.putChunk(chunk);
+  }
+
+  private async putChunk(chunk: Buffer): Promise<ObjectId> {
+    const { id, stored } = await this.sink.putBlob(chunk);
+    this.chunks.push(id);
+    if (stored) this.bytesStored += chunk.length;
+    return id;
+  }
+
+  private take(bytes: number): Buffer {
+    const joined = this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.pieceBytes);
+    const taken = joined.subarray(0, bytes);
+    const rest = joined.subarray(bytes);
+    this.pieces = rest.length > 0 ? [rest] : [];
+    this.pieceBytes = rest.length;
+    return taken;
+  }
+}

@@ -1,0 +1,289 @@
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic, isErrno, readFully } from '../durable-fs';
+import { RepositoryCorruptError, RepositoryIoError, RepositoryNotFoundError } from '../errors';
+import { GroupCommit } from '../group-commit';
+import { sha256 } from '../ids';
+import { type ObjectId } from '../model';
+import { decodeIndex, encodeIndex, type ObjectKind, type PackEntry, RECORD_HEADER_BYTES } from './pack-format';
+import { scanPack } from './pack-scan';
+import { PackWriter } from './pack-writer';
+
+export interface PackStoreOptions {
+  /** A pack is sealed (indexed) and a new one started once it would grow past this. */
+  readonly packTargetBytes: number;
+  /** Producers wait in put() while more than this many appended bytes are not yet written. */
+  readonly maxUnwrittenBytes: number;
+  readonly readOnly: boolean;
+}
+
+interface Location {
+  readonly pack: PackRef;
+  readonly kind: ObjectKind;
+  readonly offset: number;
+  readonly length: number;
+}
+
+interface PackRef {
+  readonly id: string;
+  readonly path: string;
+  /** Set while the pack is being written; records not yet on disk are read from it. */
+  writer: PackWriter | null;
+}
+
+export interface RecoveryReport {
+  readonly pack: string;
+  readonly problem: string;
+  readonly bytesDropped: number;
+}
+
+const MAX_OPEN_READ_HANDLES = 64;
+const PACK_FILE = /^[0-9a-f]{32}\.pack$/;
+
+/**
+ * All packs of a repository: an in-memory index (hex id -> location), one pack open for appends, group-committed
+ * durability, and recovery of packs left without an index by a crash.
+ */
+export class PackStore {
+  private readonly index = new Map<string, Location>();
+  private current: PackRef | null = null;
+  /** Seal of the most recently rolled-over pack: the next pack writes nothing before it resolves. */
+  private lastSeal: Promise<void> = Promise.resolve();
+  private readonly pendingSeals = new Set<Promise<void>>();
+  private readonly readHandles = new Map<string, Promise<FileHandle>>();
+  private readonly commits = new GroupCommit(() => this.commit());
+  private failure: RepositoryIoError | null = null;
+  readonly recovered: RecoveryReport[] = [];
+
+  private constructor(
+    private readonly packsDir: string,
+    private readonly tmpDir: string,
+    private readonly options: PackStoreOptions,
+  ) {}
+
+  static async open(packsDir: string, tmpDir: string, options: PackStoreOptions): Promise<PackStore> {
+    const store = new PackStore(packsDir, tmpDir, options);
+    await store.load();
+    return store;
+  }
+
+  get objectCount(): number {
+    return this.index.size;
+  }
+
+  has(idHex: string): boolean {
+    return this.index.has(idHex);
+  }
+
+  /**
+   * Appends the object unless its id is already indexed. The id must be the SHA-256 of `data` (callers hash
+   * once). Indexing happens synchronously, so concurrent puts of the same content store it once.
+   */
+  async put(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer): Promise<boolean> {
+    this.throwIfFailed();
+    if (this.index.has(idHex)) return false;
+    const pack = this.packFor(RECORD_HEADER_BYTES + data.length);
+    const writer = pack.writer as PackWriter;
+    const entry = writer.append(kind, id, data);
+    this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });
+    if (writer.unwrittenBytes > this.options.maxUnwrittenBytes) {
+      await writer.waitForRoom(this.options.maxUnwrittenBytes).catch((error: unknown) => this.fail('pack write failed', error));
+    }
+    return true;
+  }
+
+  /** Makes everything put so far durable; concurrent callers share one fdatasync. */
+  async flush(): Promise<void> {
+    this.throwIfFailed();
+    if (!this.current?.writer?.hasUnsyncedData && this.pendingSeals.size === 0) {
+      await this.commits.idle();
+      this.throwIfFailed();
+      return;
+    }
+    await this.commits.request();
+  }
+
+  /** Reads and verifies an object's bytes (SHA-256 must equal its id). */
+  async read(idHex: string): Promise<{ kind: ObjectKind; data: Buffer }> {
+    const location = this.index.get(idHex);
+    if (!location) throw new RepositoryNotFoundError(`object ${idHex} is not in the repository`);
+    const data = location.pack.writer?.readPending(location.offset, location.length) ?? (await this.readFromFile(location));
+    if (data.length !== location.length || sha256(data).toString('hex') !== idHex) {
+      throw new RepositoryCorruptError(`object ${idHex} in pack ${location.pack.id} at byte ${location.offset} does not match its id`, idHex);
+    }
+    return { kind: location.kind, data };
+  }
+
+  /** Flushes, seals the current pack (writes its index) and closes every file. */
+  async close(): Promise<void> {
+    if (!this.failure && !this.options.readOnly) {
+      await this.flush();
+      if (this.current) this.rollOver();
+      await Promise.all(this.pendingSeals);
+    } else {
+      await this.current?.writer?.abandon();
+    }
+    this.throwIfFailed();
+    const handles = [...this.readHandles.values()];
+    this.readHandles.clear();
+    for (const handle of handles) await (await handle).close();
+  }
+
+  /** The pack to append a record to: the current one, unless the record would take it past the target size. */
+  private packFor(recordBytes: number): PackRef {
+    const current = this.current;
+    if (current?.writer && (current.writer.appendEnd + recordBytes <= this.options.packTargetBytes || current.writer.entries.length === 0)) {
+      return current;
+    }
+    this.rollOver();
+    const packId = randomBytes(16).toString('hex');
+    const path = join(this.packsDir, packId.slice(0, 2), `${packId}.pack`);
+    const ref: PackRef = { id: packId, path, writer: new PackWriter(path, this.lastSeal) };
+    this.current = ref;
+    return ref;
+  }
+
+  /** Seals the current pack in the background; flush() and close() wait for it. */
+  private rollOver(): void {
+    const ref = this.current;
+    const writer = ref?.writer;
+    if (!ref || !writer) return;
+    this.current = null;
+    const seal = (async () => {
+      await writer.seal();
+      await writeFileAtomic(this.tmpDir, indexPath(ref.path), encodeIndex(writer.entries, writer.appendEnd));
+      ref.writer = null;
+    })().catch((error: unknown) => this.fail(`sealing pack ${ref.id} failed`, error));
+    this.lastSeal = seal;
+    this.pendingSeals.add(seal);
+    void seal.finally(() => this.pendingSeals.delete(seal));
+  }
+
+  private async commit(): Promise<void> {
+    this.throwIfFailed();
+    const writer = this.current?.writer;
+    try {
+      await Promise.all(this.pendingSeals);
+      this.throwIfFailed();
+      if (writer) await writer.sync();
+    } catch (error) {
+      this.fail('flush failed', error);
+    }
+    if (writer && writer === this.current?.writer && writer.appendEnd >= this.options.packTargetBytes) this.rollOver();
+  }
+
+  /** After a failed write or fsync the kernel may have dropped dirty pages: no later fsync can vouch for them. */
+  private fail(what: string, error: unknown): never {
+    this.failure ??= error instanceof RepositoryIoError ? error : new RepositoryIoError(`${what}: ${String(error)}; reopen the repository to recover`, error);
+    throw this.failure;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private async readFromFile(location: Location): Promise<Buffer> {
+    const handle = await this.readHandle(location.pack);
+    return readFully(handle, location.length, location.offset);
+  }
+
+  private readHandle(pack: PackRef): Promise<FileHandle> {
+    let handle = this.readHandles.get(pack.id);
+    if (handle) {
+      // Re-insert so the map's order is least recently used first.
+      this.readHandles.delete(pack.id);
+      this.readHandles.set(pack.id, handle);
+      return handle;
+    }
+    handle = open(pack.path, 'r');
+    handle.catch(() => this.readHandles.delete(pack.id));
+    this.readHandles.set(pack.id, handle);
+    if (this.readHandles.size > MAX_OPEN_READ_HANDLES) {
+      const [oldestId, oldest] = this.readHandles.entries().next().value as [string, Promise<FileHandle>];
+      this.readHandles.delete(oldestId);
+      // Reads already holding it finish first: close() waits for pending operations on a FileHandle.
+      void oldest.then((h) => h.close()).catch(() => undefined);
+    }
+    return handle;
+  }
+
+  private async load(): Promise<void> {
+    for (const shard of await listDir(this.packsDir)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const shardDir = join(this.packsDir, shard);
+      for (const name of await listDir(shardDir)) {
+        if (PACK_FILE.test(name)) await this.loadPack(join(shardDir, name), name.slice(0, -'.pack'.length));
+      }
+    }
+  }
+
+  private async loadPack(path: string, packId: string): Promise<void> {
+    const ref: PackRef = { id: packId, path, writer: null };
+    const entries = (await this.loadIndex(path)) ?? (await this.recoverPack(path, packId));
+    for (const entry of entries) {
+      const idHex = entry.id.toString('hex');
+      if (!this.index.has(idHex)) this.index.set(idHex, { pack: ref, kind: entry.kind, offset: entry.offset, length: entry.length });
+    }
+  }
+
+  private async loadIndex(packPath: string): Promise<PackEntry[] | null> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(indexPath(packPath));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+    const decoded = decodeIndex(bytes);
+    if (typeof decoded === 'string') return null;
+    const handle = await open(packPath, 'r');
+    try {
+      const { size } = await handle.stat();
+      return size >= decoded.packBytes ? decoded.entries : null;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * A pack without a trustworthy index was being written when the process stopped: scan it, cut off a torn
+   * or damaged tail, make the cut durable, then write its index so the next open is fast. Read-only opens
+   * only scan.
+   */
+  private async recoverPack(path: string, packId: string): Promise<PackEntry[]> {
+    const handle = await open(path, this.options.readOnly ? 'r' : 'r+');
+    try {
+      const scan = await scanPack(handle);
+      if (scan.problem !== null) this.recovered.push({ pack: packId, problem: scan.problem, bytesDropped: scan.fileBytes - scan.validEnd });
+      if (this.options.readOnly) return scan.entries;
+      if (scan.entries.length === 0) {
+        await handle.close();
+        await rm(path, { force: true });
+        await rm(indexPath(path), { force: true });
+        return [];
+      }
+      if (scan.validEnd < scan.fileBytes) {
+        await handle.truncate(scan.validEnd);
+        await handle.sync();
+      }
+      await writeFileAtomic(this.tmpDir, indexPath(path), encodeIndex(scan.entries, scan.validEnd));
+      return scan.entries;
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}
+
+function indexPath(packPath: string): string {
+  return `${packPath.slice(0, -'.pack'.length)}.idx`;
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).sort();
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return [];
+    throw error;
+  }
+}

@@ -1,0 +1,233 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type FileContentWriter, type RepositoryApi, type WalkItem } from './api';
+import { ContentWriter } from './content-writer';
+import { fsyncDir } from './durable-fs';
+import { RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
+import { objectIdHex, parseObjectId, sha256 } from './ids';
+import { JournalStore } from './journal/journal-store';
+import { RepositoryLock } from './lock';
+import { CONTENT_CHUNK_BYTES, type FileContent, type JournalRecord, type ObjectId, type SnapshotRecord, type Tree, type TreeEntry } from './model';
+import { ObjectKind } from './pack/pack-format';
+import { PackStore, type RecoveryReport } from './pack/pack-store';
+import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig } from './repository-layout';
+import { SnapshotStore } from './snapshot-store';
+import { showBytes } from './tree/names';
+import { decodeTree, encodeTree } from './tree/tree-codec';
+import { readFileContent, resolvePath, walkTree } from './tree/tree-walk';
+import { verifyTree } from './verify';
+
+export interface RepositoryOptions {
+  /** Open without the lock and refuse every write: for inspecting a repository another process owns. */
+  readonly readOnly?: boolean;
+  /** A pack is sealed and a new one started past this size. Default 64 MiB. */
+  readonly packTargetBytes?: number;
+  /** put* wait while more than this many appended bytes are not yet written to the pack. Default 64 MiB. */
+  readonly maxUnwrittenBytes?: number;
+}
+
+const DEFAULT_PACK_TARGET_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
+
+export class Repository implements RepositoryApi {
+  private closed = false;
+
+  private constructor(
+    private readonly layout: Layout,
+    private readonly readOnly: boolean,
+    private readonly lock: RepositoryLock | null,
+    private readonly packs: PackStore,
+    private readonly snapshots: SnapshotStore,
+    private readonly journals: JournalStore,
+  ) {}
+
+  /**
+   * Opens (creating when missing) the repository at `dir`: takes the lock, clears tmp/, loads pack indexes and
+   * recovers packs a crash left without one (see `recovered`).
+   */
+  static async open(dir: string, options: RepositoryOptions = {}): Promise<Repository> {
+    const layout = layoutOf(resolve(dir));
+    const readOnly = options.readOnly ?? false;
+    if (readOnly) {
+      if (!(await readConfig(layout))) throw new RepositoryFormatError(`${layout.root} is not a Berth repository (no config.json)`);
+      return Repository.assemble(layout, options, null);
+    }
+    await mkdir(layout.root, { recursive: true });
+    await fsyncDir(dirname(layout.root));
+    const lock = await RepositoryLock.acquire(layout.lock);
+    try {
+      if (await readConfig(layout)) await ensureLayoutDirs(layout);
+      else await createLayout(layout);
+      await clearTmp(layout);
+      return await Repository.assemble(layout, options, lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  private static async assemble(layout: Layout, options: RepositoryOptions, lock: RepositoryLock | null): Promise<Repository> {
+    const readOnly = lock === null;
+    const packs = await PackStore.open(layout.packs, layout.tmp, {
+      readOnly,
+      packTargetBytes: options.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES,
+      maxUnwrittenBytes: options.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES,
+    });
+    return new Repository(layout, readOnly, lock, packs, new SnapshotStore(layout.snapshots, layout.tmp), new JournalStore(layout.runs, layout.tmp, readOnly));
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** Packs found damaged at open (torn tails cut off), for the caller to log. */
+  get recovered(): readonly RecoveryReport[] {
+    return this.packs.recovered;
+  }
+
+  /** Objects (blobs and trees) indexed. */
+  get objectCount(): number {
+    return this.packs.objectCount;
+  }
+
+  has(id: ObjectId): boolean {
+    this.assertOpen();
+    return this.packs.has(objectIdHex(id));
+  }
+
+  async putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }> {
+    this.assertWritable();
+    if (!Buffer.isBuffer(data)) throw new RepositoryInputError('blob data must be a Buffer');
+    if (data.length > CONTENT_CHUNK_BYTES) throw new RepositoryInputError(`blob of ${data.length} bytes exceeds the ${CONTENT_CHUNK_BYTES}-byte chunk size`);
+    const id = sha256(data);
+    const stored = await this.packs.put(ObjectKind.Blob, id, id.toString('hex'), data);
+    return { id, stored };
+  }
+
+  async putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }> {
+    this.assertWritable();
+    const encoded = encodeTree(tree);
+    this.assertChildrenStored(tree);
+    const id = sha256(encoded);
+    const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), encoded);
+    return { id, stored };
+  }
+
+  async flush(): Promise<void> {
+    this.assertWritable();
+    await this.packs.flush();
+  }
+
+  async readBlob(id: ObjectId): Promise<Buffer> {
+    this.assertOpen();
+    return (await this.packs.read(objectIdHex(id))).data;
+  }
+
+  async readTree(id: ObjectId): Promise<Tree> {
+    this.assertOpen();
+    const hex = objectIdHex(id);
+    return decodeTree((await this.packs.read(hex)).data, hex);
+  }
+
+  /** Flushes first, so a published snapshot never points at objects that are not durable. */
+  async publishSnapshot(record: SnapshotRecord): Promise<void> {
+    this.assertWritable();
+    const rootTree = parseObjectId(record.rootTree);
+    if (!this.packs.has(record.rootTree)) throw new RepositoryInputError(`snapshot ${record.id}: root tree ${record.rootTree} is not stored`);
+    await this.readTree(rootTree);
+    await this.packs.flush();
+    await this.snapshots.publish(record);
+  }
+
+  listSnapshots(hostId: string): Promise<SnapshotRecord[]> {
+    this.assertOpen();
+    return this.snapshots.list(hostId);
+  }
+
+  latestSnapshot(hostId: string): Promise<SnapshotRecord | null> {
+    this.assertOpen();
+    return this.snapshots.latest(hostId);
+  }
+
+  findSnapshot(snapshotId: string): Promise<SnapshotRecord | null> {
+    this.assertOpen();
+    return this.snapshots.find(snapshotId);
+  }
+
+  appendJournal(runId: string, records: readonly JournalRecord[]): Promise<void> {
+    this.assertWritable();
+    return this.journals.append(runId, records);
+  }
+
+  readJournal(runId: string): Promise<JournalRecord[]> {
+    this.assertOpen();
+    return this.journals.read(runId);
+  }
+
+  removeJournal(runId: string): Promise<void> {
+    this.assertWritable();
+    return this.journals.remove(runId);
+  }
+
+  async verifySnapshot(snapshotId: string): Promise<{ objects: number; bytes: number; problems: string[] }> {
+    this.assertOpen();
+    const snapshot = await this.snapshots.find(snapshotId);
+    if (!snapshot) throw new RepositoryNotFoundError(`snapshot ${snapshotId} is not in the repository`);
+    return verifyTree(
+      {
+        readObject: async (id) => (await this.packs.read(objectIdHex(id))).data,
+        decodeTree: (data, id) => decodeTree(data, objectIdHex(id)),
+      },
+      parseObjectId(snapshot.rootTree),
+    );
+  }
+
+  createContentWriter(): FileContentWriter {
+    this.assertWritable();
+    return new ContentWriter(this);
+  }
+
+  readFileContent(content: FileContent): AsyncIterable<Buffer> {
+    this.assertOpen();
+    return readFileContent(this, content);
+  }
+
+  walkTree(rootId: ObjectId): AsyncIterable<WalkItem> {
+    this.assertOpen();
+    return walkTree(this, rootId);
+  }
+
+  resolvePath(rootId: ObjectId, path: Buffer): Promise<TreeEntry | null> {
+    this.assertOpen();
+    return resolvePath(this, rootId, path);
+  }
+
+  /** Makes everything durable, writes the current pack's index, closes files and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.packs.close();
+      await this.journals.close();
+    } finally {
+      await this.lock?.release();
+    }
+  }
+
+  /** A tree may only point at stored objects, so whatever reaches a tree can also be read. */
+  private assertChildrenStored(tree: Tree): void {
+    for (const entry of tree.entries) {
+      const missing = [entry.subtree, ...(entry.content?.chunks ?? [])].find((id) => id !== null && !this.packs.has(id.toString('hex')));
+      if (missing) throw new RepositoryInputError(`tree entry ${showBytes(entry.name)} refers to ${missing.toString('hex')}, which is not stored`);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RepositoryNotWritableError(`repository ${this.layout.root} is closed`);
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw new RepositoryNotWritableError(`repository ${this.layout.root} is open read-only`);
+  }
+}

@@ -1,0 +1,174 @@
+import { RepositoryCorruptError, RepositoryInputError } from '../errors';
+import { ByteReader, ByteWriter, DecodeError } from '../binary';
+import { OBJECT_ID_BYTES } from '../ids';
+import { type FileContent, type Tree, type TreeEntry, TreeEntryType } from '../model';
+import { MAX_LINK_TARGET_BYTES, MAX_NAME_BYTES, nameProblem, showBytes } from './names';
+
+/**
+ * Tree encoding, version 1 (canonical: one tree has exactly one encoding, so its id is stable):
+ *
+ *   u8 version | varint entryCount | entry*
+ *   entry: bytes name | u8 type | varint mode uid gid | zigzag mtimeNs ctimeNs
+ *          | varint ino dev size nlink rdev | by type: Symlink: bytes target; Dir: 32-byte subtree id;
+ *            File: 32-byte sha256, varint chunkCount, 32-byte chunk id*
+ *
+ * Entries are sorted by name bytes (Buffer.compare) and unique. `bytes` is a varint length then the bytes.
+ */
+export const TREE_FORMAT_VERSION = 1;
+/** Ceiling on one encoded tree (about two million entries); bounds what decode may be asked to hold. */
+export const MAX_TREE_BYTES = 256 * 1024 * 1024;
+
+const MAX_U32 = 0xffff_ffff;
+const U64_LIMIT = 1n << 64n;
+const I64_MIN = -(1n << 63n);
+const I64_LIMIT = 1n << 63n;
+const KNOWN_TYPES = new Set<number>(Object.values(TreeEntryType));
+
+export function encodeTree(tree: Tree): Buffer {
+  const entries = tree?.entries;
+  if (!Array.isArray(entries)) throw new RepositoryInputError('tree.entries must be an array');
+  const writer = new ByteWriter(64 + entries.length * 96);
+  writer.u8(TREE_FORMAT_VERSION);
+  writer.uint(entries.length);
+  let previous: Buffer | null = null;
+  for (const entry of entries as readonly TreeEntry[]) {
+    const problem = entryProblem(entry, previous);
+    if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
+    writeEntry(writer, entry);
+    previous = entry.name;
+  }
+  const encoded = writer.finish();
+  if (encoded.length > MAX_TREE_BYTES) {
+    throw new RepositoryInputError(`tree of ${entries.length} entries encodes to ${encoded.length} bytes, more than ${MAX_TREE_BYTES}`);
+  }
+  return encoded;
+}
+
+/** Decodes and validates a stored tree; any inconsistency raises RepositoryCorruptError naming `idHex`. */
+export function decodeTree(encoded: Buffer, idHex: string | null = null): Tree {
+  try {
+    return readTree(new ByteReader(encoded));
+  } catch (error) {
+    if (error instanceof DecodeError) throw new RepositoryCorruptError(`tree ${idHex ?? '(unknown id)'} is corrupt: ${error.message}`, idHex);
+    throw error;
+  }
+}
+
+function readTree(reader: ByteReader): Tree {
+  const version = reader.u8();
+  if (version !== TREE_FORMAT_VERSION) throw new DecodeError(`unknown tree format version ${version}`);
+  // Each entry takes at least 13 bytes, which bounds the count before anything is allocated for it.
+  const count = reader.bounded('entry count', Math.floor(reader.remaining / 13));
+  const entries: TreeEntry[] = [];
+  let previous: Buffer | null = null;
+  for (let i = 0; i < count; i++) {
+    const entry = readEntry(reader);
+    const problem = entryProblem(entry, previous);
+    if (problem !== null) throw new DecodeError(`entry ${i} ${showBytes(entry.name)}: ${problem}`);
+    entries.push(entry);
+    previous = entry.name;
+  }
+  reader.end();
+  return { entries };
+}
+
+function writeEntry(writer: ByteWriter, entry: TreeEntry): void {
+  writer.bytes(entry.name);
+  writer.u8(entry.type);
+  writer.uint(entry.mode);
+  writer.uint(entry.uid);
+  writer.uint(entry.gid);
+  writer.i64(entry.mtimeNs);
+  writer.i64(entry.ctimeNs);
+  writer.u64(entry.ino);
+  writer.u64(entry.dev);
+  writer.u64(entry.size);
+  writer.uint(entry.nlink);
+  writer.u64(entry.rdev);
+  if (entry.type === TreeEntryType.Symlink && entry.linkTarget) writer.bytes(entry.linkTarget);
+  if (entry.type === TreeEntryType.Dir && entry.subtree) writer.raw(entry.subtree);
+  if (entry.type === TreeEntryType.File && entry.content) {
+    writer.raw(entry.content.sha256);
+    writer.uint(entry.content.chunks.length);
+    for (const chunk of entry.content.chunks) writer.raw(chunk);
+  }
+}
+
+function readEntry(reader: ByteReader): TreeEntry {
+  const name = reader.bytes('name', MAX_NAME_BYTES);
+  const type = reader.u8() as TreeEntryType;
+  const mode = reader.bounded('mode', MAX_U32);
+  const uid = reader.bounded('uid', MAX_U32);
+  const gid = reader.bounded('gid', MAX_U32);
+  const mtimeNs = reader.i64();
+  const ctimeNs = reader.i64();
+  const ino = reader.u64();
+  const dev = reader.u64();
+  const size = reader.u64();
+  const nlink = reader.bounded('nlink', MAX_U32);
+  const rdev = reader.u64();
+  let linkTarget: Buffer | null = null;
+  let subtree: Buffer | null = null;
+  let content: FileContent | null = null;
+  if (type === TreeEntryType.Symlink) linkTarget = reader.bytes('link target', MAX_LINK_TARGET_BYTES);
+  if (type === TreeEntryType.Dir) subtree = Buffer.from(reader.raw(OBJECT_ID_BYTES));
+  if (type === TreeEntryType.File) {
+    const sha256 = Buffer.from(reader.raw(OBJECT_ID_BYTES));
+    const chunkCount = reader.bounded('chunk count', Math.floor(reader.remaining / OBJECT_ID_BYTES));
+    const chunks: Buffer[] = [];
+    for (let c = 0; c < chunkCount; c++) chunks.push(Buffer.from(reader.raw(OBJECT_ID_BYTES)));
+    content = { sha256, chunks };
+  }
+  return { name, type, mode, uid, gid, mtimeNs, ctimeNs, ino, dev, size, nlink, rdev, linkTarget, subtree, content };
+}
+
+/** Why an entry cannot be stored (as the entry after `previous`), or null. Shared by encode and decode. */
+function entryProblem(entry: TreeEntry, previous: Buffer | null): string | null {
+  if (typeof entry !== 'object' || entry === null) return 'is not an object';
+  const name = nameProblem(entry.name);
+  if (name !== null) return `name ${name}`;
+  if (previous !== null) {
+    const order = Buffer.compare(previous, entry.name);
+    if (order === 0) return 'duplicate name';
+    if (order > 0) return `not sorted: comes after ${showBytes(previous)}`;
+  }
+  if (!KNOWN_TYPES.has(entry.type)) return `unknown type ${String(entry.type)}`;
+  for (const field of ['mode', 'uid', 'gid', 'nlink'] as const) {
+    const value = entry[field];
+    if (!Number.isInteger(value) || value < 0 || value > MAX_U32) return `${field} ${String(value)} is not an unsigned 32-bit integer`;
+  }
+  for (const field of ['ino', 'dev', 'size', 'rdev'] as const) {
+    const value = entry[field];
+    if (typeof value !== 'bigint' || value < 0n || value >= U64_LIMIT) return `${field} ${String(value)} is not an unsigned 64-bit bigint`;
+  }
+  for (const field of ['mtimeNs', 'ctimeNs'] as const) {
+    const value = entry[field];
+    if (typeof value !== 'bigint' || value < I64_MIN || value >= I64_LIMIT) return `${field} ${String(value)} is not a signed 64-bit bigint`;
+  }
+  return typeSpecificProblem(entry);
+}
+
+function typeSpecificProblem(entry: TreeEntry): string | null {
+  const isSymlink = entry.type === TreeEntryType.Symlink;
+  const isDir = entry.type === TreeEntryType.Dir;
+  const isFile = entry.type === TreeEntryType.File;
+  if (isSymlink !== (entry.linkTarget !== null)) return isSymlink ? 'symlink without linkTarget' : 'linkTarget set on a non-symlink';
+  if (isDir !== (entry.subtree !== null)) return isDir ? 'directory without subtree' : 'subtree set on a non-directory';
+  if (isFile !== (entry.content !== null)) return isFile ? 'file without content' : 'content set on a non-file';
+  if (entry.linkTarget !== null) {
+    if (!Buffer.isBuffer(entry.linkTarget)) return 'linkTarget is not a byte string';
+    if (entry.linkTarget.length === 0 || entry.linkTarget.length > MAX_LINK_TARGET_BYTES) return `linkTarget must be 1..${MAX_LINK_TARGET_BYTES} bytes`;
+    if (entry.linkTarget.includes(0)) return 'linkTarget contains a NUL byte';
+  }
+  if (entry.subtree !== null && !isId(entry.subtree)) return `subtree must be a ${OBJECT_ID_BYTES}-byte id`;
+  if (entry.content !== null) {
+    if (!isId(entry.content.sha256)) return `content.sha256 must be ${OBJECT_ID_BYTES} bytes`;
+    if (!Array.isArray(entry.content.chunks)) return 'content.chunks must be an array';
+    if (!entry.content.chunks.every(isId)) return `every content chunk id must be ${OBJECT_ID_BYTES} bytes`;
+  }
+  return null;
+}
+
+function isId(value: unknown): boolean {
+  return Buffer.isBuffer(value) && value.length === OBJECT_ID_BYTES;
+}
