@@ -47,6 +47,6 @@ async function main(argv: readonly string[]): Promise<void> {
 // `node apps/controller/dist/main.js ARGS` or `berth controller ARGS` (bin/berth.js requires this file).
 const argv = process.argv.slice(require.main === module ? 2 : 3);
 main(argv).catch((error: unknown) => {
-  process.stderr.write(`berth controller: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`berth controller: ${error instanceof Error ? error.message : String(error)}\n${CONTROLLER_USAGE}\n`);
   process.exit(1);
 });

@@ -58,7 +58,7 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
       return '';
     }
     if (!isUrlWithProtocol(value, protocols)) {
-      problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+      problems.push(`${name} must be a ${protocols.map((protocol) => `${protocol}//`).join(' or ')} URL`);
     }
     return value;
   };
@@ -73,7 +73,7 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
 
   const databaseUrl = url('DATABASE_URL', ['postgresql:', 'postgres:']);
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
-  const agentRedisUrl = url('BERTH_AGENT_REDIS_URL', ['redis:', 'rediss:'], read('REDIS_URL'));
+  const agentRedisUrl = read('BERTH_AGENT_REDIS_URL') === undefined ? redisUrl : url('BERTH_AGENT_REDIS_URL', ['redis:', 'rediss:']);
   const listen = hostPort('BERTH_CONTROLLER_LISTEN', CONFIG_DEFAULTS.listen);
   const address = hostPort('BERTH_RECEIVER_ADDRESS', CONFIG_DEFAULTS.receiverAddress);
 

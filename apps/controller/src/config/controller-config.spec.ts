@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseControllerConfig } from './controller-config';
+
+const minimal = {
+  DATABASE_URL: 'postgresql://berth@db.internal:5432/berth',
+  REDIS_URL: 'redis://cache.internal:6379',
+  BERTH_RECEIVER_TOKEN: 'a-receiver-token-of-some-length',
+};
+
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    parseControllerConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseControllerConfig', () => {
+  it('applies the defaults', () => {
+    const config = parseControllerConfig(minimal);
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.agentRedisUrl).toBe(minimal.REDIS_URL);
+    expect(config.receiver).toEqual({ token: minimal.BERTH_RECEIVER_TOKEN, address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null });
+  });
+
+  it('reads every variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+    try {
+      const caPath = join(dir, 'ca.pem');
+      writeFileSync(caPath, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const config = parseControllerConfig({
+        ...minimal,
+        BERTH_CONTROLLER_LISTEN: '127.0.0.1:9000',
+        BERTH_RECEIVER_ADDRESS: 'backup.internal:7443',
+        BERTH_RECEIVER_TLS_CA: caPath,
+        BERTH_RECEIVER_SERVER_NAME: 'receiver.berth',
+        BERTH_AGENT_REDIS_URL: 'rediss://agents:secret@cache.internal:6380',
+      });
+      expect(config.listen).toEqual({ host: '127.0.0.1', port: 9000 });
+      expect(config.agentRedisUrl).toBe('rediss://agents:secret@cache.internal:6380');
+      expect(config.receiver.tls).toBe(true);
+      expect(config.receiver.caPem).toContain('BEGIN CERTIFICATE');
+      expect(config.receiver.serverName).toBe('receiver.berth');
+      expect(config.receiver.address).toEqual({ host: 'backup.internal', port: 7443 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names every missing or malformed variable at once', () => {
+    expect(problemsOf({})).toEqual([
+      'DATABASE_URL is required (a postgresql:// URL)',
+      'REDIS_URL is required (a redis:// URL)',
+      'BERTH_RECEIVER_TOKEN is required, at least 16 characters (the shared secret the receiver presents)',
+    ]);
+    const problems = problemsOf({
+      ...minimal,
+      DATABASE_URL: 'mysql://x',
+      BERTH_CONTROLLER_LISTEN: 'everywhere',
+      BERTH_RECEIVER_TLS: 'maybe',
+      BERTH_RECEIVER_TLS_CA: '/nonexistent/ca.pem',
+      BERTH_RECEIVER_SERVER_NAME: 'not a name',
+    });
+    expect(problems).toEqual([
+      'DATABASE_URL must be a postgresql:// or postgres:// URL',
+      expect.stringMatching(/^BERTH_CONTROLLER_LISTEN: "everywhere" is not host:port/),
+      'BERTH_RECEIVER_TLS_CA: cannot read /nonexistent/ca.pem (ENOENT)',
+      'BERTH_RECEIVER_TLS must be true or false',
+      'BERTH_RECEIVER_SERVER_NAME must be a DNS name',
+    ]);
+  });
+
+  it('treats empty variables as unset and lets BERTH_RECEIVER_TLS override the default', () => {
+    const config = parseControllerConfig({ ...minimal, BERTH_CONTROLLER_LISTEN: '', BERTH_RECEIVER_TLS: 'true' });
+    expect(config.listen.port).toBe(8080);
+    expect(config.receiver.tls).toBe(true);
+  });
+});

@@ -1,0 +1,79 @@
+import { type Host } from '../generated/prisma/client';
+import { type RunRecord } from '../repositories/run.repository';
+import { type SnapshotRecord } from '../repositories/snapshot.repository';
+import { mapHost } from './host.dto';
+import { mapRun } from './run.dto';
+import { mapSnapshot } from './snapshot.dto';
+
+const created = new Date('2026-11-25T10:00:00.000Z');
+
+function host(overrides: Partial<Host> = {}): Host {
+  return { id: 'h1', name: 'web1', paths: ['/srv'], excludes: ['*.tmp'], status: 'pending', lastSeenAt: null, enrollmentSecretHash: 'abc', createdAt: created, updatedAt: created, ...overrides };
+}
+
+function run(overrides: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: 'r1',
+    hostId: 'h1',
+    host: { name: 'web1' },
+    snapshot: null,
+    kind: 'backup',
+    status: 'running',
+    attempts: 1,
+    createdAt: created,
+    startedAt: created,
+    finishedAt: null,
+    filesTotal: 10n,
+    filesDone: 4n,
+    bytesTotal: 2n ** 50n,
+    bytesDone: 1024n,
+    bytesSent: 512n,
+    bytesStored: 256n,
+    filesSkipped: 1n,
+    fileErrorCount: 2n,
+    error: null,
+    checkpoint: '/srv/www',
+    restoreSnapshotId: null,
+    restoreTargetDir: null,
+    restoreSubPath: null,
+    ...overrides,
+  };
+}
+
+describe('mapHost', () => {
+  it('reports enrolled once the enrollment secret is used, and ISO timestamps', () => {
+    expect(mapHost(host())).toEqual({ id: 'h1', name: 'web1', paths: ['/srv'], excludes: ['*.tmp'], status: 'pending', enrolled: false, lastSeenAt: null, createdAt: '2026-11-25T10:00:00.000Z' });
+    expect(mapHost(host({ enrollmentSecretHash: null, lastSeenAt: created, status: 'online' }))).toMatchObject({ enrolled: true, lastSeenAt: '2026-11-25T10:00:00.000Z', status: 'online' });
+  });
+});
+
+describe('mapRun', () => {
+  it('turns BigInt counters into numbers and names the host', () => {
+    const response = mapRun(run());
+    expect(response.counters).toEqual({ filesTotal: 10, filesDone: 4, bytesTotal: 2 ** 50, bytesDone: 1024, bytesSent: 512, bytesStored: 256, filesSkipped: 1, fileErrors: 2 });
+    expect(response).toMatchObject({ hostName: 'web1', startedAt: '2026-11-25T10:00:00.000Z', finishedAt: null, checkpoint: '/srv/www', snapshotId: null, restore: null, fileErrors: [] });
+  });
+
+  it('shows restore details, the produced snapshot and file errors', () => {
+    const restore = mapRun(run({ kind: 'restore', restoreSnapshotId: 's1', restoreTargetDir: '/tmp/out', restoreSubPath: null }));
+    expect(restore.restore).toEqual({ snapshotId: 's1', targetDir: '/tmp/out', subPath: null });
+    const finished = mapRun(run({ status: 'partial', snapshot: { id: 's2' } }), [{ id: 1n, runId: 'r1', path: '/srv/x', message: 'EACCES', createdAt: created }]);
+    expect(finished.snapshotId).toBe('s2');
+    expect(finished.fileErrors).toEqual([{ path: '/srv/x', message: 'EACCES' }]);
+  });
+});
+
+describe('mapSnapshot', () => {
+  it('maps stats to numbers', () => {
+    const snapshot: SnapshotRecord = { id: 's1', hostId: 'h1', host: { name: 'web1' }, runId: 'r1', rootTree: 'tree', files: 3n, dirs: 1n, bytes: 99n, bytesSent: 50n, bytesStored: 20n, publishedAt: created };
+    expect(mapSnapshot(snapshot)).toEqual({
+      id: 's1',
+      hostId: 'h1',
+      hostName: 'web1',
+      runId: 'r1',
+      rootTree: 'tree',
+      stats: { files: 3, dirs: 1, bytes: 99, bytesSent: 50, bytesStored: 20 },
+      publishedAt: '2026-11-25T10:00:00.000Z',
+    });
+  });
+});
