@@ -5,6 +5,29 @@ import nx from '@nx/eslint-plugin';
 
 const pureLibraryBans = ['@nestjs/*', '@prisma/*', 'prisma', 'bullmq', 'ioredis', 'pg', 'express', 'class-validator', 'class-transformer'];
 
+/** Nx module boundaries on two axes (scope, type); tests reuse them with one addition below. */
+const moduleBoundaries = {
+  enforceBuildableLibDependency: false,
+  allow: [],
+  depConstraints: [
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'] },
+    { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'] },
+    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [], bannedExternalImports: pureLibraryBans },
+    { sourceTag: 'type:algorithm', onlyDependOnLibsWithTags: [], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls'] },
+    { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: [], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls', 'fs', 'node:fs'] },
+    { sourceTag: 'type:storage', onlyDependOnLibsWithTags: ['type:algorithm'], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls'] },
+    { sourceTag: 'type:native', onlyDependOnLibsWithTags: [], bannedExternalImports: pureLibraryBans },
+    { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'], bannedExternalImports: ['@nestjs/*', 'bullmq'] },
+    { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:shared'] },
+    { sourceTag: 'scope:receiver', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer'] },
+    { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer'] },
+    { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer', 'scope:tooling'] },
+    { sourceTag: 'scope:transfer', onlyDependOnLibsWithTags: ['scope:transfer'] },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: [] },
+    { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer', 'scope:tooling'] },
+  ],
+};
+
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/node_modules/**', 'apps/controller/src/generated/**', 'coverage/**', '.berth/**', '.nx/**', 'tmp/**'],
@@ -26,30 +49,7 @@ export default tseslint.config(
         'error',
         { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read the environment only in the config module of each app.' },
       ],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'] },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [], bannedExternalImports: pureLibraryBans },
-            { sourceTag: 'type:algorithm', onlyDependOnLibsWithTags: [], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls'] },
-            { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: [], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls', 'fs', 'node:fs'] },
-            { sourceTag: 'type:storage', onlyDependOnLibsWithTags: ['type:algorithm'], bannedExternalImports: [...pureLibraryBans, 'net', 'tls', 'node:net', 'node:tls'] },
-            { sourceTag: 'type:native', onlyDependOnLibsWithTags: [], bannedExternalImports: pureLibraryBans },
-            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:contracts', 'type:protocol', 'type:storage', 'type:algorithm', 'type:tooling', 'type:native'], bannedExternalImports: ['@nestjs/*', 'bullmq'] },
-            { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:receiver', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer'] },
-            { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer'] },
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer', 'scope:tooling'] },
-            { sourceTag: 'scope:transfer', onlyDependOnLibsWithTags: ['scope:transfer'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:transfer', 'scope:tooling'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries],
     },
   },
   {
@@ -60,6 +60,11 @@ export default tseslint.config(
   {
     files: ['**/*.spec.ts', '**/test/**/*.ts', 'apps/e2e/**/*.ts'],
     rules: { '@typescript-eslint/unbound-method': 'off' },
+  },
+  {
+    // Integration tests of any project get their PostgreSQL and Redis from the local-stack tooling lib.
+    files: ['apps/*/test/**/*.ts', 'libs/*/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', { ...moduleBoundaries, allow: ['@berth/local-stack'] }] },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
