@@ -1,6 +1,7 @@
 import { type ByteReader } from './byte-reader';
 import { type ByteWriter } from './byte-writer';
 import { WireError } from './errors';
+import { MAX_LINK_TARGET_BYTES } from './limits';
 import { EntryType, type EntryMeta, MAX_PATH_BYTES } from './messages';
 import { validateName } from './validate';
 
@@ -27,7 +28,7 @@ export function writeEntry(w: ByteWriter, entry: EntryMeta): void {
     w.u8(0);
   } else {
     w.u8(1);
-    w.bytes(entry.linkTarget, MAX_PATH_BYTES, 'entry.linkTarget');
+    w.bytes(entry.linkTarget, MAX_LINK_TARGET_BYTES, 'entry.linkTarget');
   }
   w.bigVarint(entry.rdev, 'entry.rdev');
 }
@@ -48,7 +49,7 @@ export function readEntry(r: ByteReader): EntryMeta {
   const size = r.bigVarint('entry.size');
   const nlink = r.varint('entry.nlink', U32_MAX);
   const hasTarget = r.bool('entry.linkTarget flag');
-  const linkTarget = hasTarget ? r.bytes(MAX_PATH_BYTES, 'entry.linkTarget') : null;
+  const linkTarget = hasTarget ? r.bytes(MAX_LINK_TARGET_BYTES, 'entry.linkTarget') : null;
   const rdev = r.bigVarint('entry.rdev');
   if (type === EntryType.Symlink) {
     if (linkTarget === null || linkTarget.length === 0) throw WireError.protocol('entry.linkTarget: a symlink needs a target');

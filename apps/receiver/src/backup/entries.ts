@@ -1,0 +1,64 @@
+import { type FileContent, type ObjectId, type TreeEntry, TreeEntryType } from '@berth/repository';
+import { type EntryMeta, EntryType } from '@berth/wire';
+
+/** An entry of a directory being assembled: the agent's metadata plus what the receiver learnt about it. */
+export interface DraftEntry {
+  readonly meta: EntryMeta;
+  /** Regular files: content reused from the previous snapshot or just received. */
+  readonly content: FileContent | null;
+  /** Regular files: bytes actually stored (the file may have changed size since lstat). */
+  readonly size: bigint;
+}
+
+const TREE_TYPE: Record<EntryType, TreeEntryType> = {
+  [EntryType.File]: TreeEntryType.File,
+  [EntryType.Dir]: TreeEntryType.Dir,
+  [EntryType.Symlink]: TreeEntryType.Symlink,
+  [EntryType.Fifo]: TreeEntryType.Fifo,
+  [EntryType.CharDevice]: TreeEntryType.CharDevice,
+  [EntryType.BlockDevice]: TreeEntryType.BlockDevice,
+  [EntryType.Socket]: TreeEntryType.Socket,
+};
+
+const WIRE_TYPE = Object.fromEntries(Object.entries(TREE_TYPE).map(([wire, tree]) => [tree, Number(wire)])) as Record<TreeEntryType, EntryType>;
+
+export function toTreeEntry(draft: DraftEntry, subtree: ObjectId | null): TreeEntry {
+  const m = draft.meta;
+  const isFile = m.type === EntryType.File;
+  return {
+    name: m.name,
+    type: TREE_TYPE[m.type],
+    mode: m.mode,
+    uid: m.uid,
+    gid: m.gid,
+    mtimeNs: m.mtimeNs,
+    ctimeNs: m.ctimeNs,
+    ino: m.ino,
+    dev: m.dev,
+    size: isFile ? draft.size : m.size,
+    nlink: m.nlink,
+    rdev: m.rdev,
+    linkTarget: m.type === EntryType.Symlink ? m.linkTarget : null,
+    subtree: m.type === EntryType.Dir ? subtree : null,
+    content: isFile ? draft.content : null,
+  };
+}
+
+/** The metadata part of a stored entry, as a restore sends it. */
+export function toEntryMeta(entry: TreeEntry): EntryMeta {
+  return {
+    name: entry.name,
+    type: WIRE_TYPE[entry.type],
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    mtimeNs: entry.mtimeNs,
+    ctimeNs: entry.ctimeNs,
+    ino: entry.ino,
+    dev: entry.dev,
+    size: entry.size,
+    nlink: entry.nlink,
+    linkTarget: entry.type === TreeEntryType.Symlink ? entry.linkTarget : null,
+    rdev: entry.rdev,
+  };
+}

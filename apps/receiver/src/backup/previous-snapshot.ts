@@ -1,0 +1,55 @@
+import { findEntry, TreeEntryType, type ObjectId, type Tree, type TreeEntry } from '@berth/repository';
+import { pathComponents } from '@berth/wire';
+
+export interface TreeReader {
+  readTree(id: ObjectId): Promise<Tree>;
+}
+
+const MAX_CACHED_TREES = 512;
+
+/**
+ * The host's previous snapshot, for the quick check. Directories are resolved by walking from the root;
+ * trees are cached by id, so the siblings and ancestors a depth-first walk revisits cost nothing.
+ */
+export class PreviousSnapshot {
+  private readonly trees = new Map<string, Tree>();
+
+  constructor(
+    private readonly reader: TreeReader,
+    private readonly rootId: ObjectId,
+  ) {}
+
+  /** The tree of the directory at `path` in the previous snapshot, or null when it was not a directory there. */
+  async directory(path: Buffer): Promise<Tree | null> {
+    let tree = await this.tree(this.rootId);
+    for (const name of pathComponents(path)) {
+      const entry = findEntry(tree, name);
+      if (entry === null || entry.type !== TreeEntryType.Dir || entry.subtree === null) return null;
+      tree = await this.tree(entry.subtree);
+    }
+    return tree;
+  }
+
+  private async tree(id: ObjectId): Promise<Tree> {
+    const key = id.toString('hex');
+    const cached = this.trees.get(key);
+    if (cached !== undefined) return cached;
+    const tree = await this.reader.readTree(id);
+    if (this.trees.size >= MAX_CACHED_TREES) this.trees.delete(this.trees.keys().next().value as string);
+    this.trees.set(key, tree);
+    return tree;
+  }
+}
+
+/** The quick check: a regular file whose size, mtime, inode and ctime all match is reused without its content. */
+export function unchangedFile(previous: TreeEntry | null, current: { size: bigint; mtimeNs: bigint; ino: bigint; ctimeNs: bigint }): boolean {
+  return (
+    previous !== null &&
+    previous.type === TreeEntryType.File &&
+    previous.content !== null &&
+    previous.size === current.size &&
+    previous.mtimeNs === current.mtimeNs &&
+    previous.ino === current.ino &&
+    previous.ctimeNs === current.ctimeNs
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * The receiver's configuration: flags first, then the environment, then defaults. Read and validated once
+ * at boot; the only place of the receiver that reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES } from '@berth/wire';
+import { ConfigError } from './config-error';
+import { nonEmpty, parseHostPort, parseInteger, parseUrl, type HostPort } from './config-values';
+
+export interface ReceiverLimits {
+  readonly maxSessions: number;
+  readonly heartbeatMs: number;
+  readonly idleTimeoutMs: number;
+  /** A connection must send Hello within this time. */
+  readonly helloTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  /** Initial and maximum byte credit of a backup session. */
+  readonly creditBytes: number;
+  readonly creditOps: number;
+  readonly chunkMaxEntries: number;
+  readonly chunkMaxBytes: number;
+}
+
+export interface ReceiverConfig {
+  readonly listen: HostPort;
+  readonly repositoryDir: string;
+  readonly controllerUrl: string;
+  readonly receiverToken: string;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  readonly limits: ReceiverLimits;
+}
+
+/** Byte credit below this could stall a session: the receiver keeps up to ~2 content chunks unflushed per file. */
+export const MIN_CREDIT_BYTES = 8 * 1024 * 1024;
+
+export const DEFAULT_LIMITS: ReceiverLimits = {
+  maxSessions: 4,
+  heartbeatMs: 5000,
+  idleTimeoutMs: 60_000,
+  helloTimeoutMs: 10_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  creditBytes: 32 * 1024 * 1024,
+  creditOps: 4096,
+  chunkMaxEntries: 1024,
+  chunkMaxBytes: 8 * 1024 * 1024,
+};
+
+export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
+
+  --listen HOST:PORT   where to accept agents (env BERTH_RECEIVER_LISTEN; default 0.0.0.0:7443)
+  --repository DIR     the repository directory (env BERTH_REPOSITORY)
+  --controller URL     controller base URL, used to verify sessions (env BERTH_CONTROLLER_URL)
+  --token-file FILE    file holding the receiver token (else env BERTH_RECEIVER_TOKEN)
+
+Environment only:
+  BERTH_TLS_CERT, BERTH_TLS_KEY        PEM files; TLS when both are set
+  BERTH_RECEIVER_MAX_SESSIONS          sessions writing at once (default 4); others wait in line
+  BERTH_HEARTBEAT_MS                   heartbeat interval (default 5000)
+  BERTH_IDLE_TIMEOUT_MS                a peer silent this long is dropped (default 60000)
+  BERTH_MAX_FRAME_BYTES                largest accepted frame (default ${DEFAULT_MAX_FRAME_BYTES})
+  BERTH_RECEIVER_HELLO_TIMEOUT_MS      time allowed for the first frame (default 10000)
+  BERTH_RECEIVER_CREDIT_BYTES          per-session byte window (default 33554432, at least ${MIN_CREDIT_BYTES})
+  BERTH_RECEIVER_CREDIT_OPS            per-session entry window (default 4096)
+  BERTH_RECEIVER_CHUNK_MAX_ENTRIES     entries per chunk (default 1024, at most the entry window)
+`;
+
+const FLAGS = { '--listen': 'listen', '--repository': 'repository', '--controller': 'controller', '--token-file': 'tokenFile' } as const;
+type FlagKey = (typeof FLAGS)[keyof typeof FLAGS];
+
+export type ReceiverCommandLine = { readonly help: true } | { readonly help: false; readonly config: ReceiverConfig };
+
+export function loadReceiverConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ReceiverCommandLine {
+  if (argv.includes('--help') || argv.includes('-h')) return { help: true };
+  const flags = parseFlags(argv);
+  const repository = nonEmpty(flags.repository ?? env['BERTH_REPOSITORY']);
+  if (repository === null) throw new ConfigError('the repository directory is missing: pass --repository DIR or set BERTH_REPOSITORY');
+  return {
+    help: false,
+    config: {
+      listen: parseHostPort(flags.listen ?? env['BERTH_RECEIVER_LISTEN'] ?? '0.0.0.0:7443', 'BERTH_RECEIVER_LISTEN / --listen'),
+      repositoryDir: isAbsolute(repository) ? repository : resolve(repository),
+      controllerUrl: parseUrl(flags.controller ?? env['BERTH_CONTROLLER_URL'], 'the controller URL (--controller or BERTH_CONTROLLER_URL)'),
+      receiverToken: readToken(flags.tokenFile, env['BERTH_RECEIVER_TOKEN']),
+      tls: readTls(env['BERTH_TLS_CERT'], env['BERTH_TLS_KEY']),
+      limits: readLimits(env),
+    },
+  };
+}
+
+export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
+  const d = DEFAULT_LIMITS;
+  const creditOps = parseInteger(env['BERTH_RECEIVER_CREDIT_OPS'], 'BERTH_RECEIVER_CREDIT_OPS', d.creditOps, 16, 1_000_000);
+  const heartbeatMs = parseInteger(env['BERTH_HEARTBEAT_MS'], 'BERTH_HEARTBEAT_MS', d.heartbeatMs, 10, 3_600_000);
+  const idleTimeoutMs = parseInteger(env['BERTH_IDLE_TIMEOUT_MS'], 'BERTH_IDLE_TIMEOUT_MS', d.idleTimeoutMs, 50, 86_400_000);
+  if (idleTimeoutMs < 2 * heartbeatMs) {
+    throw new ConfigError(`BERTH_IDLE_TIMEOUT_MS (${idleTimeoutMs}) must be at least twice BERTH_HEARTBEAT_MS (${heartbeatMs}), or healthy peers would be dropped`);
+  }
+  return {
+    maxSessions: parseInteger(env['BERTH_RECEIVER_MAX_SESSIONS'], 'BERTH_RECEIVER_MAX_SESSIONS', d.maxSessions, 1, 10_000),
+    heartbeatMs,
+    idleTimeoutMs,
+    helloTimeoutMs: parseInteger(env['BERTH_RECEIVER_HELLO_TIMEOUT_MS'], 'BERTH_RECEIVER_HELLO_TIMEOUT_MS', d.helloTimeoutMs, 50, 3_600_000),
+    maxFrameBytes: parseInteger(env['BERTH_MAX_FRAME_BYTES'], 'BERTH_MAX_FRAME_BYTES', d.maxFrameBytes, 2 * 1024 * 1024, MAX_FRAME_BYTES),
+    creditBytes: parseInteger(env['BERTH_RECEIVER_CREDIT_BYTES'], 'BERTH_RECEIVER_CREDIT_BYTES', d.creditBytes, MIN_CREDIT_BYTES, 4 * 1024 * 1024 * 1024),
+    creditOps,
+    chunkMaxEntries: parseInteger(env['BERTH_RECEIVER_CHUNK_MAX_ENTRIES'], 'BERTH_RECEIVER_CHUNK_MAX_ENTRIES', Math.min(d.chunkMaxEntries, creditOps), 1, creditOps),
+    chunkMaxBytes: d.chunkMaxBytes,
+  };
+}
+
+function parseFlags(argv: readonly string[]): Partial<Record<FlagKey, string>> {
+  const flags: Partial<Record<FlagKey, string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!Object.prototype.hasOwnProperty.call(FLAGS, name)) throw new ConfigError(`unknown argument "${arg}" (see berth receiver --help)`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    flags[FLAGS[name as keyof typeof FLAGS]] = value;
+  }
+  return flags;
+}
+
+function readToken(tokenFile: string | undefined, envToken: string | undefined): string {
+  if (tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(tokenFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read --token-file ${tokenFile}: ${(error as Error).message}`);
+    }
+    const token = nonEmpty(text);
+    if (token === null) throw new ConfigError(`--token-file ${tokenFile} is empty`);
+    return token;
+  }
+  const token = nonEmpty(envToken);
+  if (token === null) throw new ConfigError('the receiver token is missing: pass --token-file FILE or set BERTH_RECEIVER_TOKEN');
+  return token;
+}
+
+function readTls(cert: string | undefined, key: string | undefined): ReceiverConfig['tls'] {
+  const certFile = nonEmpty(cert);
+  const keyFile = nonEmpty(key);
+  if (certFile === null && keyFile === null) return null;
+  if (certFile === null || keyFile === null) throw new ConfigError('TLS needs both BERTH_TLS_CERT and BERTH_TLS_KEY (or neither for plain TCP)');
+  return { certFile, keyFile };
+}

@@ -1,0 +1,124 @@
+import { type RepositoryApi } from '@berth/repository';
+import { ErrorCode, WireError } from '@berth/wire';
+import { once } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Admission } from '../admission/admission';
+import { FixedSlotPolicy, type SlotPolicy } from '../admission/slot-policy';
+import { type ReceiverLimits } from '../config/receiver-config';
+import { type Logger } from '../util/logger';
+import { type SessionVerifier } from '../verify/session-verifier';
+import { ReceiverMetrics, type ReceiverMetricsSnapshot } from './metrics';
+import { Session } from './session-handler';
+
+export interface ReceiverOptions {
+  readonly repository: RepositoryApi;
+  readonly verifier: SessionVerifier;
+  readonly limits: ReceiverLimits;
+  readonly logger: Logger;
+  /** PEM certificate and key: TLS when given. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
+  /** Defaults to a fixed number of slots, limits.maxSessions. */
+  readonly slotPolicy?: SlotPolicy;
+}
+
+/** Connections beyond this are refused at accept time, whatever their state. */
+const MAX_CONNECTIONS = 1024;
+
+/** The `berth receiver` TCP (or TLS) service: accepts agents, one Session per connection. */
+export class Receiver {
+  private readonly server: net.Server;
+  private readonly sessions = new Set<Session>();
+  private readonly runs = new Map<string, Session>();
+  private readonly admission: Admission;
+  private readonly slotPolicy: SlotPolicy;
+  private readonly metricsState = new ReceiverMetrics();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: ReceiverOptions) {
+    this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
+    this.admission = new Admission(this.slotPolicy);
+    const onSocket = (socket: net.Socket): void => this.accept(socket);
+    this.server =
+      options.tls === null || options.tls === undefined
+        ? net.createServer(onSocket)
+        : tls.createServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, onSocket);
+    this.server.maxConnections = MAX_CONNECTIONS;
+    // A TLS handshake that fails never becomes a session; it must not take the server down.
+    this.server.on('tlsClientError', (error: Error) => options.logger.error(`tls handshake failed: ${error.message}`));
+  }
+
+  get tls(): boolean {
+    return this.options.tls !== null && this.options.tls !== undefined;
+  }
+
+  async listen(host: string, port: number): Promise<net.AddressInfo> {
+    this.server.listen(port, host);
+    await once(this.server, 'listening');
+    return this.server.address() as net.AddressInfo;
+  }
+
+  metrics(): ReceiverMetricsSnapshot {
+    const credit = { availableBytes: 0, availableOps: 0, inFlightBytes: 0, inFlightOps: 0 };
+    for (const session of this.sessions) {
+      const state = session.creditState();
+      if (state === null) continue;
+      credit.availableBytes += state.availableBytes;
+      credit.availableOps += state.availableOps;
+      credit.inFlightBytes += state.inFlightBytes;
+      credit.inFlightOps += state.inFlightOps;
+    }
+    return this.metricsState.snapshot(this.admission, this.sessions.size, credit);
+  }
+
+  /** Stops accepting, ends every session with Error(shutting_down) and waits for them. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const reason = new WireError(ErrorCode.ShuttingDown, 'the receiver is shutting down');
+    const sessions = [...this.sessions];
+    for (const session of sessions) session.abort(reason);
+    await Promise.all(sessions.map((session) => session.finished));
+    await stopped;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    const session = new Session(socket, peer, {
+      repo: this.options.repository,
+      verifier: this.options.verifier,
+      admission: this.admission,
+      limits: this.options.limits,
+      metrics: this.metricsState,
+      logger: this.options.logger,
+      claimRun: (runId, claimant) => this.claimRun(runId, claimant),
+      releaseRun: (runId, holder) => {
+        if (this.runs.get(runId) === holder) this.runs.delete(runId);
+      },
+    });
+    this.sessions.add(session);
+    void session.finished.finally(() => this.sessions.delete(session));
+  }
+
+  /** A run has one live session: a reconnecting agent supersedes the old one, which is ended and awaited. */
+  private async claimRun(runId: string, claimant: Session): Promise<void> {
+    for (;;) {
+      const holder = this.runs.get(runId);
+      if (holder === undefined || holder === claimant) break;
+      holder.abort(new WireError(ErrorCode.Protocol, 'superseded by a newer connection of the same run'));
+      await holder.finished;
+      if (this.runs.get(runId) === holder) this.runs.delete(runId);
+    }
+    this.runs.set(runId, claimant);
+  }
+}

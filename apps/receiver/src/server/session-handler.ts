@@ -1,0 +1,161 @@
+import { type VerifySessionResponse } from '@berth/contracts';
+import { type RepositoryApi } from '@berth/repository';
+import { ErrorCode, FramedConnection, MessageType, PROTOCOL_VERSION, WireError, type HelloMessage, type Message } from '@berth/wire';
+import { randomUUID } from 'node:crypto';
+import { type Duplex } from 'node:stream';
+import { AdmissionAbortedError, type Admission, type Slot } from '../admission/admission';
+import { BackupSession } from '../backup/backup-session';
+import { type ReceiverLimits } from '../config/receiver-config';
+import { RestoreSession } from '../restore/restore-session';
+import { protocolError, toWireError } from '../session/errors';
+import { type SessionContext } from '../session/session-context';
+import { withDeadline } from '../util/deadline';
+import { type Logger } from '../util/logger';
+import { type SessionVerifier } from '../verify/session-verifier';
+import { type ReceiverMetrics } from './metrics';
+
+export interface SessionDeps {
+  readonly repo: RepositoryApi;
+  readonly verifier: SessionVerifier;
+  readonly admission: Admission;
+  readonly limits: ReceiverLimits;
+  readonly metrics: ReceiverMetrics;
+  readonly logger: Logger;
+  /** Ends an older live session of the same run and resolves once it is gone. */
+  readonly claimRun: (runId: string, session: Session) => Promise<void>;
+  readonly releaseRun: (runId: string, session: Session) => void;
+}
+
+/** How long after Done or RestoreDone the agent gets to close its side before we do. */
+const GOODBYE_MS = 5000;
+
+/**
+ * One connection from Hello to close: verification, admission, then a backup or restore session. Whatever
+ * goes wrong ends this connection only, with an Error frame naming the reason.
+ */
+export class Session {
+  readonly id = randomUUID();
+  readonly conn: FramedConnection;
+  private readonly inbox: AsyncIterator<Message>;
+  private readonly started = new Date();
+  private hostId = '-';
+  private runId = '-';
+  private role = '-';
+  private backup: BackupSession | null = null;
+  readonly finished: Promise<void>;
+
+  constructor(
+    stream: Duplex,
+    private readonly peer: string,
+    private readonly deps: SessionDeps,
+  ) {
+    this.conn = new FramedConnection(stream, { maxFrameBytes: deps.limits.maxFrameBytes, heartbeatMs: deps.limits.heartbeatMs, idleTimeoutMs: deps.limits.idleTimeoutMs });
+    this.inbox = this.conn[Symbol.asyncIterator]();
+    this.finished = this.run();
+  }
+
+  /** Ends the session with `reason` (e.g. shutting down, superseded); `finished` resolves once it is over. */
+  abort(reason: WireError): void {
+    this.conn.close(reason);
+  }
+
+  creditState(): ReturnType<BackupSession['creditState']> | null {
+    return this.backup?.creditState() ?? null;
+  }
+
+  private async run(): Promise<void> {
+    const abortWaiting = new AbortController();
+    this.conn.once('close', () => abortWaiting.abort());
+    let slot: Slot | null = null;
+    let summary = '';
+    let reason: WireError | null = null;
+    let claimed = false;
+    try {
+      const hello = await this.readHello();
+      this.hostId = hello.hostId;
+      this.runId = hello.runId;
+      this.role = hello.role;
+      const verified = await this.verify(hello);
+      this.deps.logger.info(`session ${this.id} start host=${this.hostId} run=${this.runId} role=${this.role} attempt=${verified.attempt} peer=${this.peer}`);
+      if (hello.role === 'backup') {
+        await this.deps.claimRun(hello.runId, this);
+        claimed = true;
+      }
+      slot = await this.deps.admission.acquire((position) => void this.conn.send({ type: MessageType.Wait, position }).catch(() => undefined), abortWaiting.signal);
+      const ctx: SessionContext = { sessionId: this.id, hostId: verified.hostId, hostName: verified.hostName, runId: verified.runId, attempt: verified.attempt, startedAt: this.started };
+      summary = hello.role === 'backup' ? await this.runBackup(ctx) : await this.runRestore(ctx, verified);
+      await this.goodbye();
+    } catch (error) {
+      reason = error instanceof AdmissionAbortedError ? (this.conn.closeReason ?? new WireError(ErrorCode.ConnectionLost, 'closed while waiting', true)) : toWireError(error);
+      this.conn.close(reason);
+    } finally {
+      slot?.release();
+      if (claimed) this.deps.releaseRun(this.runId, this);
+      await this.conn.whenClosed();
+      this.logEnd(reason, summary);
+    }
+  }
+
+  private async readHello(): Promise<HelloMessage> {
+    const first = await withDeadline(this.inbox.next(), this.deps.limits.helloTimeoutMs, () => new WireError(ErrorCode.Timeout, `no Hello within ${this.deps.limits.helloTimeoutMs} ms`));
+    if (first.done === true) throw new WireError(ErrorCode.ConnectionLost, 'closed before Hello', true);
+    const msg = first.value;
+    if (msg.type !== MessageType.Hello) throw protocolError(`the first message must be Hello, got type ${msg.type}`);
+    if (msg.protocol !== PROTOCOL_VERSION) throw protocolError(`protocol ${msg.protocol} is not supported (this receiver speaks ${PROTOCOL_VERSION})`);
+    return msg;
+  }
+
+  /** The controller vouches for the credential, host and run; the answer must match what the agent claimed. */
+  private async verify(hello: HelloMessage): Promise<VerifySessionResponse> {
+    const verified = await this.deps.verifier.verify({ hostId: hello.hostId, runId: hello.runId, credential: hello.credential });
+    if (verified.hostId !== hello.hostId || verified.runId !== hello.runId) throw new WireError(ErrorCode.Forbidden, 'the run does not belong to this host');
+    if (verified.kind !== hello.role) throw new WireError(ErrorCode.Forbidden, `run ${hello.runId} is a ${verified.kind} run, not a ${hello.role} session`);
+    if (hello.role === 'restore' && verified.restore === null) throw new WireError(ErrorCode.Forbidden, `run ${hello.runId} grants no snapshot to read`);
+    return verified;
+  }
+
+  private async runBackup(ctx: SessionContext): Promise<string> {
+    this.backup = new BackupSession(this.conn, this.inbox, this.deps.repo, ctx, this.deps.limits, this.deps.metrics);
+    const outcome = await this.backup.run();
+    return `snapshot=${outcome.snapshotId} files=${outcome.stats.files} bytes=${outcome.stats.bytes} fileErrors=${outcome.fileErrors}`;
+  }
+
+  private async runRestore(ctx: SessionContext, verified: VerifySessionResponse): Promise<string> {
+    await this.conn.send({
+      type: MessageType.Welcome,
+      sessionId: ctx.sessionId,
+      attempt: ctx.attempt,
+      committedDirs: [],
+      maxFrameBytes: this.deps.limits.maxFrameBytes,
+      chunkMaxEntries: this.deps.limits.chunkMaxEntries,
+      chunkMaxBytes: this.deps.limits.chunkMaxBytes,
+      heartbeatMs: this.deps.limits.heartbeatMs,
+      idleTimeoutMs: this.deps.limits.idleTimeoutMs,
+      creditBytes: 0,
+      creditOps: 0,
+    });
+    const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>).run();
+    return `snapshot=${outcome.snapshotId} entries=${outcome.entries} bytes=${outcome.bytes}`;
+  }
+
+  /** After the last message the agent closes first; we close anyway when it does not within GOODBYE_MS. */
+  private async goodbye(): Promise<void> {
+    let timer: NodeJS.Timeout | null = null;
+    await Promise.race([this.conn.whenClosed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, GOODBYE_MS)))]);
+    if (timer !== null) clearTimeout(timer);
+    this.conn.close();
+  }
+
+  private logEnd(reason: WireError | null, summary: string): void {
+    const stats = this.conn.stats;
+    const backup = this.backup?.stats;
+    const outcome = reason === null ? 'ok' : `${reason.remote ? 'peer:' : ''}${reason.code}`;
+    const received = backup === undefined ? '' : ` received=${backup.bytesReceived} stored=${backup.bytesStored}`;
+    const line =
+      `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +
+      `${reason === null ? '' : ` (${reason.message})`} ${summary}${summary === '' ? '' : ' '}bytesIn=${stats.bytesIn} bytesOut=${stats.bytesOut}${received}` +
+      ` durationMs=${Date.now() - this.started.getTime()}`;
+    if (reason === null) this.deps.logger.info(line);
+    else this.deps.logger.error(line);
+  }
+}
