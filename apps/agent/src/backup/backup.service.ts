@@ -1,0 +1,163 @@
+/**
+ * One attempt of a backup run: tell the controller it started, open a receiver session, walk and send,
+ * and report the end (succeeded, partial with per-file errors, or failed with whether BullMQ retries).
+ */
+import { lstat } from 'node:fs/promises';
+import { type BackupJobData, type FileErrorResponse, type RunFinishRequest, type RunCounters } from '@berth/contracts';
+import { type DoneMessage } from '@berth/wire';
+import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error';
+import { parseBackupJob } from '../jobs/job-data';
+import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
+import { type RunJob } from '../jobs/run-job';
+import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
+import { ProgressReporter } from '../progress/progress-reporter';
+import { displayPath } from '../util/display-path';
+import { selectedPaths } from '../walk/selection';
+import { TreeWalker, type DirectoryListing } from '../walk/tree-walker';
+import { type WalkFs } from '../walk/walk-fs';
+import { BackupTransfer } from './backup-transfer';
+
+export interface BackupDeps extends RunDeps {
+  /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
+  readonly walkFs?: WalkFs;
+}
+
+export interface BackupResult {
+  readonly status: 'succeeded' | 'partial';
+  readonly counters: RunCounters;
+  /** Entries that could not be backed up (unreadable, vanished): the run is partial when any. */
+  readonly fileErrors: readonly FileErrorResponse[];
+  /** Entries left out on purpose (sockets). */
+  readonly skipped: readonly FileErrorResponse[];
+  readonly snapshot: NonNullable<RunFinishRequest['snapshot']>;
+  /** Directories the receiver already had from earlier attempts (resume). */
+  readonly resumedDirs: number;
+}
+
+export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): Promise<BackupResult> {
+  const { controller, log } = deps;
+  const data = parseBackupJob(job.data, deps.hostId);
+  const signal = deps.signal ?? new AbortController().signal;
+  const fileErrors: FileErrorResponse[] = [];
+  const skipped: FileErrorResponse[] = [];
+  const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
+  const counters = progress.counters;
+  const started = Date.now();
+  try {
+    const { attempt } = await controller.runStart(data.runId);
+    await requireSomePath(data.paths);
+    log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
+    progress.start();
+    let resumedDirs = 0;
+    const connection = await deps.connector.connect(signal);
+    const transfer = new BackupTransfer(
+      connection,
+      { hostId: deps.hostId, runId: data.runId, credential: deps.credential, agentVersion: AGENT_VERSION },
+      {
+        onWait: (position) => log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`),
+        onWelcome: (welcome) => {
+          resumedDirs = welcome.committedDirs.length;
+          if (resumedDirs > 0) log.info(`run ${data.runId}: resuming; ${resumedDirs} directories already stored by earlier attempts`);
+        },
+        onChunkSent: (files, bytes) => {
+          counters.filesTotal += files;
+          counters.bytesTotal += Number(bytes);
+          progress.touch();
+        },
+        onFileDone: (path, size, error) => {
+          counters.filesDone += 1;
+          counters.bytesDone += Number(size);
+          if (error !== null) {
+            counters.fileErrors += 1;
+            fileErrors.push({ path: displayPath(path), message: error });
+          }
+          progress.touch();
+        },
+        onBytesSent: (bytes) => {
+          counters.bytesSent += bytes;
+          progress.touch();
+        },
+        onCommitted: (dir, dirComplete) => {
+          if (dirComplete) progress.checkpoint = displayPath(dir);
+          progress.touch();
+        },
+      },
+      signal,
+    );
+    const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> =>
+      new TreeWalker({
+        paths: data.paths,
+        excludes: data.excludes,
+        skipDirs,
+        ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }),
+        onProblem: (problem) => {
+          const report = { path: displayPath(problem.path), message: problem.message };
+          if (problem.skipped) {
+            counters.filesSkipped += 1;
+            skipped.push(report);
+          } else {
+            counters.fileErrors += 1;
+            fileErrors.push(report);
+            log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
+          }
+        },
+      }).directories();
+    const done = await transfer.run(walker);
+    await progress.stop();
+    counters.bytesStored = done.stats.bytesStored;
+    const result: BackupResult = {
+      status: fileErrors.length > 0 ? 'partial' : 'succeeded',
+      counters: { ...counters },
+      fileErrors,
+      skipped,
+      snapshot: snapshotOf(done),
+      resumedDirs,
+    };
+    await reportFinished(
+      controller,
+      data.runId,
+      { status: result.status, counters: result.counters, snapshot: result.snapshot, ...(fileErrors.length > 0 ? { fileErrors } : {}) },
+      log,
+    );
+    log.info(summary(data.runId, result, Date.now() - started));
+    return result;
+  } catch (error) {
+    await progress.stop();
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors }, log);
+    log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
+    throw failed.error;
+  }
+}
+
+/** A run whose every configured path is missing is a configuration problem, not a flaky one. */
+async function requireSomePath(paths: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const path of selectedPaths(paths)) {
+    try {
+      await lstat(path);
+      return;
+    } catch (error) {
+      problems.push(`${displayPath(path)}: ${errorMessage(error)}`);
+    }
+  }
+  throw new AgentError(AgentErrorCode.NothingToBackUp, `none of the configured paths can be backed up (${problems.join('; ')})`);
+}
+
+function snapshotOf(done: DoneMessage): BackupResult['snapshot'] {
+  return {
+    id: done.snapshotId,
+    rootTree: done.rootTree,
+    publishedAt: done.publishedAt,
+    stats: { files: done.stats.files, dirs: done.stats.dirs, bytes: done.stats.bytes, bytesSent: done.stats.bytesReceived, bytesStored: done.stats.bytesStored },
+  };
+}
+
+function summary(runId: string, result: BackupResult, elapsedMs: number): string {
+  const { counters } = result;
+  const seconds = Math.max(elapsedMs, 1) / 1000;
+  const outcome = result.status === 'partial' ? `partial (${result.fileErrors.length} file errors)` : 'succeeded';
+  return (
+    `run ${runId}: backup ${outcome}: snapshot ${result.snapshot.id}, ${counters.filesDone} files, ${counters.bytesDone} bytes, ` +
+    `${counters.bytesSent} sent, ${counters.bytesStored} stored, ${seconds.toFixed(1)} s (${(counters.bytesSent / seconds / 1e6).toFixed(1)} MB/s sent)`
+  );
+}

@@ -1,0 +1,104 @@
+/**
+ * Streams one regular file as FileData frames (at most 1 MiB each, and never more than the byte credit
+ * left), then FileEnd with the size actually read and its SHA-256. The file is never loaded whole, never
+ * followed through a symlink, and a FIFO that replaced it since the walk cannot block the open.
+ * A file that cannot be opened or read to the end is not a failure of the run: FileEnd carries the
+ * error, the receiver drops the entry, and the caller records it. Failures to send (the session is
+ * gone) do end the transfer: they propagate.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { MessageType, type Message } from '@berth/wire';
+import { errorMessage } from '../errors/agent-error';
+import { type CreditWindow } from './credit-window';
+
+export const FILE_DATA_MAX_BYTES = 1024 * 1024;
+/** Read size once the file is longer than lstat said (it is growing). */
+const GROWTH_READ_BYTES = 64 * 1024;
+
+const READ_FLAGS =
+  constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (process.getuid?.() === 0 ? constants.O_NOATIME : 0);
+
+export interface FileSendResult {
+  readonly size: bigint;
+  /** Why the content is incomplete, or null. */
+  readonly error: string | null;
+}
+
+export interface FileSendTarget {
+  readonly seq: number;
+  readonly index: number;
+  readonly path: Buffer;
+  /** Size seen by lstat: sizes the reads, not a limit. */
+  readonly expectedSize: bigint;
+}
+
+export type SendMessage = (message: Message) => Promise<void>;
+
+export async function sendFile(target: FileSendTarget, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let error: string | null = null;
+  let handle: FileHandle | null = null;
+  try {
+    try {
+      handle = await openRegularFile(target.path);
+    } catch (caught) {
+      error = readErrorMessage(caught);
+    }
+    const expected = Number(target.expectedSize);
+    while (handle !== null) {
+      const remaining = expected - size;
+      const length = remaining > 0 ? Math.min(remaining + 1, FILE_DATA_MAX_BYTES) : GROWTH_READ_BYTES;
+      const buffer = Buffer.allocUnsafe(length);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, length, size));
+      } catch (caught) {
+        error = readErrorMessage(caught);
+        break;
+      }
+      if (bytesRead === 0) break;
+      const data = buffer.subarray(0, bytesRead);
+      hash.update(data);
+      size += bytesRead;
+      await sendWithinCredit(target, data, credit, send, onBytesSent);
+      // A short read of a regular file means its end was reached.
+      if (bytesRead < length) break;
+    }
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+  await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(size), sha256: hash.digest(), error });
+  return { size: BigInt(size), error };
+}
+
+async function openRegularFile(path: Buffer): Promise<FileHandle> {
+  const handle = await open(path, READ_FLAGS);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error('no longer a regular file');
+    return handle;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function sendWithinCredit(target: FileSendTarget, data: Buffer, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const allowed = await credit.takeBytes(data.length - offset);
+    await send({ type: MessageType.FileData, seq: target.seq, index: target.index, data: data.subarray(offset, offset + allowed) });
+    offset += allowed;
+    onBytesSent(allowed);
+  }
+}
+
+function readErrorMessage(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `vanished before it could be read: ${errorMessage(error)}`;
+  if (code === 'ELOOP') return 'replaced by a symlink since the walk (not followed)';
+  return `cannot read: ${errorMessage(error)}`;
+}

@@ -1,0 +1,109 @@
+/**
+ * The agent's side of the controller's agent API (AGENT_API in @berth/contracts): JSON over HTTP(S),
+ * authenticated with the agent's credential as a bearer token.
+ */
+import {
+  AGENT_API,
+  type AgentConfigResponse,
+  type ApiErrorBody,
+  type EnrollRequest,
+  type EnrollResponse,
+  type RunFinishRequest,
+  type RunProgressRequest,
+  type RunStartResponse,
+} from '@berth/contracts';
+import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error';
+
+/** What the run services need from the controller; HttpControllerClient is the real one. */
+export interface RunReporter {
+  /** Marks the run running; the controller counts the attempt and answers its number. */
+  runStart(runId: string): Promise<RunStartResponse>;
+  runProgress(runId: string, request: RunProgressRequest): Promise<void>;
+  runFinish(runId: string, request: RunFinishRequest): Promise<void>;
+}
+
+export interface ControllerClient extends RunReporter {
+  enroll(request: EnrollRequest): Promise<EnrollResponse>;
+  config(): Promise<AgentConfigResponse>;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class HttpControllerClient implements ControllerClient {
+  constructor(
+    private readonly baseUrl: string,
+    private credential: string | null,
+  ) {}
+
+  useCredential(credential: string): void {
+    this.credential = credential;
+  }
+
+  enroll(request: EnrollRequest): Promise<EnrollResponse> {
+    return this.request<EnrollResponse>('POST', AGENT_API.enroll, request, false);
+  }
+
+  config(): Promise<AgentConfigResponse> {
+    return this.request<AgentConfigResponse>('GET', AGENT_API.config, undefined, true);
+  }
+
+  runStart(runId: string): Promise<RunStartResponse> {
+    return this.request<RunStartResponse>('POST', AGENT_API.runStart(encodeURIComponent(runId)), undefined, true);
+  }
+
+  async runProgress(runId: string, request: RunProgressRequest): Promise<void> {
+    await this.request<unknown>('POST', AGENT_API.runProgress(encodeURIComponent(runId)), request, true);
+  }
+
+  async runFinish(runId: string, request: RunFinishRequest): Promise<void> {
+    await this.request<unknown>('POST', AGENT_API.runFinish(encodeURIComponent(runId)), request, true);
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, authenticated: boolean): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (authenticated) {
+      if (this.credential === null) throw new AgentError(AgentErrorCode.Enrollment, 'the agent is not enrolled yet');
+      headers['authorization'] = `Bearer ${this.credential}`;
+    }
+    const url = `${this.baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new AgentError(AgentErrorCode.ControllerUnavailable, `controller unreachable at ${url}: ${causeMessage(error)}`, { cause: error });
+    }
+    const text = await response.text().catch(() => '');
+    if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
+    throw responseError(method, path, response.status, text);
+  }
+}
+
+function responseError(method: string, path: string, status: number, text: string): AgentError {
+  const detail = apiErrorMessage(text);
+  const what = `${method} ${path} answered ${status}${detail === '' ? '' : `: ${detail}`}`;
+  if (status === 401 || status === 403) return new AgentError(AgentErrorCode.CredentialRefused, what);
+  if (status >= 500 || status === 408 || status === 429) return new AgentError(AgentErrorCode.ControllerUnavailable, what);
+  return new AgentError(AgentErrorCode.ControllerRejected, what);
+}
+
+function apiErrorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as Partial<ApiErrorBody>;
+    const parts = [body.message, ...(body.details ?? [])].filter((part): part is string => typeof part === 'string');
+    return parts.join('; ');
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+/** fetch wraps the socket error in `cause`; that is the part worth showing. */
+function causeMessage(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === undefined ? errorMessage(error) : `${errorMessage(error)} (${errorMessage(cause)})`;
+}

@@ -1,0 +1,58 @@
+/**
+ * How a run's attempt reports its end to the controller. A failure report must not hide the failure:
+ * when the controller cannot be told, the original error still propagates (BullMQ keeps the truth).
+ */
+import { type FileErrorResponse, type RunCounters, type RunFinishRequest } from '@berth/contracts';
+import { type RunReporter } from '../controller/controller-client';
+import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
+import { type Logger } from '../util/logger';
+
+const FINISH_TRIES = 4;
+const FINISH_RETRY_MS = 500;
+
+/** runFinish for a successful or partial attempt: retried a few times, since the work is done. */
+export async function reportFinished(controller: RunReporter, runId: string, request: RunFinishRequest, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await controller.runFinish(runId, request);
+      return;
+    } catch (error) {
+      const retryable = error instanceof AgentError && error.code === AgentErrorCode.ControllerUnavailable;
+      if (!retryable || attempt >= FINISH_TRIES) throw error;
+      log.warn(`run ${runId}: reporting the end failed (try ${attempt} of ${FINISH_TRIES}): ${errorMessage(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS * attempt));
+    }
+  }
+}
+
+export interface FailedAttempt {
+  readonly error: AgentError;
+  readonly willRetry: boolean;
+}
+
+/** Classifies the failure, tells the controller (best effort), and returns what to rethrow. */
+export async function reportFailed(
+  controller: RunReporter,
+  runId: string,
+  caught: unknown,
+  retriesLeft: boolean,
+  state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[] },
+  log: Logger,
+): Promise<FailedAttempt> {
+  const error = toAgentError(caught);
+  // An interrupted attempt goes back to the queue without using up an attempt.
+  const willRetry = error.code === AgentErrorCode.Interrupted || (error.retryable && retriesLeft);
+  const request: RunFinishRequest = {
+    status: 'failed',
+    counters: state.counters,
+    error: `${error.code}: ${error.message}`,
+    willRetry,
+    ...(state.fileErrors.length > 0 ? { fileErrors: [...state.fileErrors] } : {}),
+  };
+  try {
+    await controller.runFinish(runId, request);
+  } catch (reportError) {
+    log.warn(`run ${runId}: could not report the failure to the controller: ${errorMessage(reportError)}`);
+  }
+  return { error, willRetry };
+}

@@ -1,0 +1,70 @@
+/**
+ * Run counters and the checkpoint, reported to the controller (POST runProgress) and to BullMQ
+ * (job.updateProgress) at most once per interval. Reporting is best effort: a controller that is briefly
+ * away costs a log line, never the run; the final state travels in runFinish anyway.
+ */
+import { type RunCounters } from '@berth/contracts';
+import { type RunReporter } from '../controller/controller-client';
+import { errorMessage } from '../errors/agent-error';
+import { type Logger } from '../util/logger';
+
+export function emptyCounters(): RunCounters {
+  return { filesTotal: 0, filesDone: 0, bytesTotal: 0, bytesDone: 0, bytesSent: 0, bytesStored: 0, filesSkipped: 0, fileErrors: 0 };
+}
+
+export type JobProgressSink = (progress: { counters: RunCounters; checkpoint: string | null }) => Promise<void>;
+
+export class ProgressReporter {
+  readonly counters: RunCounters = emptyCounters();
+  checkpoint: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private changed = false;
+  private warned = false;
+
+  constructor(
+    private readonly runId: string,
+    private readonly controller: RunReporter,
+    private readonly jobProgress: JobProgressSink,
+    private readonly log: Logger,
+    private readonly intervalMs = 1_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Marks the counters as changed; the next tick reports them. */
+  touch(): void {
+    this.changed = true;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private tick(): void {
+    if (!this.changed || this.inFlight !== null) return;
+    this.changed = false;
+    this.inFlight = this.report().finally(() => (this.inFlight = null));
+  }
+
+  private async report(): Promise<void> {
+    const counters = { ...this.counters };
+    const checkpoint = this.checkpoint;
+    try {
+      await Promise.all([
+        this.controller.runProgress(this.runId, { counters, ...(checkpoint === null ? {} : { checkpoint }) }),
+        this.jobProgress({ counters, checkpoint }),
+      ]);
+      this.warned = false;
+    } catch (error) {
+      if (!this.warned) this.log.warn(`run ${this.runId}: progress report failed (will keep trying): ${errorMessage(error)}`);
+      this.warned = true;
+      this.changed = true;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One attempt of a restore run: tell the controller it started, prepare the target directory, receive
+ * the snapshot (or a sub-path of it) from the receiver and write it with all metadata, report the end.
+ */
+import { type FileErrorResponse, type RestoreJobData, type RunCounters } from '@berth/contracts';
+import { EntryType } from '@berth/wire';
+import { parseRestoreJob } from '../jobs/job-data';
+import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
+import { type RunJob } from '../jobs/run-job';
+import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
+import { ProgressReporter } from '../progress/progress-reporter';
+import { displayPath } from '../util/display-path';
+import { runRestoreSession } from './restore-session';
+import { prepareTarget, removeMarker } from './restore-target';
+import { RestoreWriter } from './restore-writer';
+
+export interface RestoreDeps extends RunDeps {
+  /** Restore owners as root would (default: whether this process is root). */
+  readonly asRoot?: boolean;
+}
+
+export interface RestoreResult {
+  readonly status: 'succeeded' | 'partial';
+  readonly target: string;
+  readonly counters: RunCounters;
+  readonly fileErrors: readonly FileErrorResponse[];
+  readonly skipped: readonly FileErrorResponse[];
+}
+
+export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps): Promise<RestoreResult> {
+  const { controller, log } = deps;
+  const data = parseRestoreJob(job.data, deps.hostId);
+  const signal = deps.signal ?? new AbortController().signal;
+  const fileErrors: FileErrorResponse[] = [];
+  const skipped: FileErrorResponse[] = [];
+  const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
+  const counters = progress.counters;
+  const started = Date.now();
+  try {
+    const { attempt } = await controller.runStart(data.runId);
+    const target = await prepareTarget(data.targetDir, data.runId);
+    log.info(`run ${data.runId}: restore attempt ${attempt} of snapshot ${data.snapshotId}${data.subPath === null ? '' : ` (${data.subPath})`} into ${target} started`);
+    progress.start();
+    const writer = new RestoreWriter({
+      target,
+      ...(deps.asRoot === undefined ? {} : { asRoot: deps.asRoot }),
+      onProblem: (problem) => {
+        const report = { path: `/${displayPath(problem.path)}`, message: problem.message };
+        if (problem.skipped) {
+          counters.filesSkipped += 1;
+          skipped.push(report);
+        } else {
+          counters.fileErrors += 1;
+          fileErrors.push(report);
+          log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
+        }
+        progress.touch();
+      },
+      onEntryDone: (entry, bytes) => {
+        if (entry.type === EntryType.Dir) return;
+        counters.filesDone += 1;
+        counters.filesTotal += 1;
+        counters.bytesDone += bytes;
+        counters.bytesTotal += bytes;
+        progress.touch();
+      },
+    });
+    const connection = await deps.connector.connect(signal);
+    await runRestoreSession(
+      connection,
+      { hostId: deps.hostId, runId: data.runId, credential: deps.credential, agentVersion: AGENT_VERSION },
+      { snapshotId: data.snapshotId, subPath: Buffer.from(data.subPath ?? '', 'utf8') },
+      writer,
+      {
+        onWait: (position) => log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`),
+        onWelcome: () => undefined,
+        onBytesReceived: (bytes) => {
+          counters.bytesSent += bytes;
+          progress.touch();
+        },
+      },
+      signal,
+    );
+    await removeMarker(target, data.runId);
+    await progress.stop();
+    const result: RestoreResult = { status: fileErrors.length > 0 ? 'partial' : 'succeeded', target, counters: { ...counters }, fileErrors, skipped };
+    await reportFinished(controller, data.runId, { status: result.status, counters: result.counters, ...(fileErrors.length > 0 ? { fileErrors } : {}) }, log);
+    const seconds = Math.max(Date.now() - started, 1) / 1000;
+    log.info(
+      `run ${data.runId}: restore ${result.status === 'partial' ? `partial (${fileErrors.length} file errors)` : 'succeeded'}: ` +
+        `${counters.filesDone} files, ${counters.bytesDone} bytes into ${target}, ${seconds.toFixed(1)} s`,
+    );
+    return result;
+  } catch (error) {
+    await progress.stop();
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors }, log);
+    log.error(`run ${data.runId}: restore failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
+    throw failed.error;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The BullMQ worker on this host's queue. The processor is thin: it validates the payload and hands the
+ * job to the backup or restore service, then translates the outcome for BullMQ:
+ * - retryable failures are rethrown (BullMQ retries with backoff; the next attempt resumes);
+ * - failures no retry can fix become UnrecoverableError;
+ * - an attempt interrupted by shutdown goes back to the queue (moveToDelayed + DelayedError), without
+ *   using up an attempt.
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import IORedis from 'ioredis';
+import { JobName, type JobData, type RunCounters } from '@berth/contracts';
+import { runBackup } from '../backup/backup.service';
+import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
+import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
+import { type RunDeps } from '../jobs/run-deps';
+import { type RunJob } from '../jobs/run-job';
+import { runRestore } from '../restore/restore.service';
+
+export interface AgentWorkerOptions {
+  readonly queueName: string;
+  readonly queuePrefix: string;
+  readonly redisUrl: string;
+  readonly concurrency: number;
+  /** Everything the run services need except the abort signal, which comes per job. */
+  readonly deps: Omit<RunDeps, 'signal'>;
+  /**
+   * How long a job's lock lasts without renewal (renewed every half of it). Generous, so a briefly busy
+   * event loop cannot lose the lock; a dead agent's job is picked up again after about this long.
+   */
+  readonly lockDurationMs?: number;
+}
+
+/** What a completed job returns (kept small: it is stored in Redis). */
+export interface RunJobResult {
+  readonly status: 'succeeded' | 'partial';
+  readonly counters: RunCounters;
+  readonly snapshotId: string | null;
+}
+
+/** A job interrupted by shutdown is offered again after this delay. */
+const REQUEUE_DELAY_MS = 1_000;
+const DEFAULT_LOCK_DURATION_MS = 30_000;
+
+export class AgentWorker {
+  readonly worker: Worker<JobData, RunJobResult>;
+  private readonly connection: IORedis;
+
+  constructor(private readonly options: AgentWorkerOptions) {
+    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.connection.on('error', (error: Error) => options.deps.log.warn(`redis: ${error.message}`));
+    this.worker = new Worker<JobData, RunJobResult>(options.queueName, (job, token, signal) => this.process(job, token, signal), {
+      connection: this.connection,
+      prefix: options.queuePrefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      autorun: true,
+    });
+    this.worker.on('error', (error) => options.deps.log.error(`worker: ${errorMessage(error)}`));
+  }
+
+  waitUntilReady(): Promise<unknown> {
+    return this.worker.waitUntilReady();
+  }
+
+  /** Interrupts running jobs (they go back to the queue), waits for them to let go, closes Redis. */
+  async close(): Promise<void> {
+    this.worker.cancelAllJobs('the agent is stopping');
+    await this.worker.close();
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+
+  private async process(job: Job<JobData, RunJobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunJobResult> {
+    const { deps } = this.options;
+    const runDeps: RunDeps = { ...deps, ...(signal === undefined ? {} : { signal }) };
+    const retriesLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const updateProgress: RunJob<unknown>['updateProgress'] = (progress) => job.updateProgress(progress);
+    const data = await this.validJobData(job);
+    try {
+      if (data.kind === JobName.Backup) {
+        const result = await runBackup({ data, retriesLeft, updateProgress }, runDeps);
+        return { status: result.status, counters: result.counters, snapshotId: result.snapshot.id };
+      }
+      const result = await runRestore({ data, retriesLeft, updateProgress }, runDeps);
+      return { status: result.status, counters: result.counters, snapshotId: null };
+    } catch (caught) {
+      const error = toAgentError(caught);
+      if (error.code === AgentErrorCode.Interrupted && token !== undefined) {
+        await job.moveToDelayed(Date.now() + REQUEUE_DELAY_MS, token);
+        throw new DelayedError(error.message);
+      }
+      if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** A payload no attempt can process fails the run at once (the job id is the run id). */
+  private async validJobData(job: Job<JobData, RunJobResult>): Promise<JobData> {
+    const { hostId, controller, log } = this.options.deps;
+    try {
+      if (job.name === JobName.Backup) return parseBackupJob(job.data, hostId);
+      if (job.name === JobName.Restore) return parseRestoreJob(job.data, hostId);
+      throw new AgentError(AgentErrorCode.BadJob, `unknown job name "${job.name}" (expected "${JobName.Backup}" or "${JobName.Restore}")`);
+    } catch (caught) {
+      const error = toAgentError(caught);
+      log.error(`job ${job.id ?? '?'}: ${error.message}`);
+      if (job.id !== undefined) {
+        await controller
+          .runFinish(job.id, { status: 'failed', counters: {}, error: `${error.code}: ${error.message}`, willRetry: false })
+          .catch((reportError: unknown) => log.warn(`job ${job.id ?? '?'}: could not report the bad job: ${errorMessage(reportError)}`));
+      }
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
+  }
+}
