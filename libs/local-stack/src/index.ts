@@ -1,0 +1,6 @@
+export { ensureLocalStack, type LocalStack, type LocalStackOptions } from './local-stack';
+export { migrateDatabase, type MigrationResult } from './migrate';
+export { createTestDatabase, TEST_TEMPLATE_ENV, type TestDatabase } from './test-database';
+export { LocalStackError, type LocalStackErrorCode } from './errors';
+export { type LocalStackLog } from './log';
+export { repositoryRoot } from './repository-root';
