@@ -26,7 +26,8 @@ export async function verifyTree(reader: VerifyReader, rootId: ObjectId): Promis
   const result: VerifyResult = { objects: 0, bytes: 0, problems: [] };
   const seenTrees = new Set<string>();
   const seenBlobs = new Set<string>();
-  const checkedContents = new Set<string>();
+  /** Outcome per distinct content: a damaged blob shared by many files is reported for each of them. */
+  const checkedContents = new Map<string, string | null>();
   const stack: { id: ObjectId; path: string }[] = [{ id: rootId, path: '/' }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const hex = objectIdHex(item.id);
@@ -47,9 +48,11 @@ export async function verifyTree(reader: VerifyReader, rootId: ObjectId): Promis
       if (entry.type === TreeEntryType.Dir && entry.subtree) stack.push({ id: entry.subtree, path });
       if (entry.type !== TreeEntryType.File || !entry.content) continue;
       const key = `${contentKey(entry.content)}:${entry.size}`;
-      if (checkedContents.has(key)) continue;
-      checkedContents.add(key);
-      const problem = await checkContent(reader, entry.content, entry.size, seenBlobs, result);
+      let problem = checkedContents.get(key);
+      if (problem === undefined) {
+        problem = await checkContent(reader, entry.content, entry.size, seenBlobs, result);
+        checkedContents.set(key, problem);
+      }
       if (problem !== null) result.problems.push(`file ${path}: ${problem}`);
     }
   }

@@ -48,9 +48,13 @@ const PACK_FILE = /^[0-9a-f]{32}\.pack$/;
 export class PackStore {
   private readonly index = new Map<string, Location>();
   private current: PackRef | null = null;
-  /** Seal of the most recently rolled-over pack: the next pack writes nothing before it resolves. */
-  private lastSeal: Promise<void> = Promise.resolve();
-  private readonly pendingSeals = new Set<Promise<void>>();
+  /** Data sync of the most recently rolled-over pack: the next pack writes nothing before it resolves. */
+  private lastSynced: Promise<void> = Promise.resolve();
+  /** Rolled-over packs whose data is not yet fsync'd: flush() waits for them. */
+  private readonly pendingSyncs = new Set<Promise<void>>();
+  /** Rolled-over packs whose index is not yet written: close() waits for them. */
+  private readonly pendingIndexes = new Set<Promise<void>>();
+  private readonly sealingWriters = new Set<PackWriter>();
   private readonly readHandles = new Map<string, Promise<FileHandle>>();
   private readonly commits = new GroupCommit(() => this.commit());
   private failure: RepositoryIoError | null = null;
@@ -87,16 +91,33 @@ export class PackStore {
     const writer = pack.writer as PackWriter;
     const entry = writer.append(kind, id, data);
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });
-    if (writer.unwrittenBytes > this.options.maxUnwrittenBytes) {
-      await writer.waitForRoom(this.options.maxUnwrittenBytes).catch((error: unknown) => this.fail('pack write failed', error));
-    }
+    await this.waitForRoom(writer);
     return true;
+  }
+
+  /**
+   * Backpressure: bytes appended but not yet written are bounded across the current pack and the packs being
+   * sealed (the current one cannot write before its predecessor is synced, so those count too).
+   */
+  private async waitForRoom(writer: PackWriter): Promise<void> {
+    const max = this.options.maxUnwrittenBytes;
+    while (writer.unwrittenBytes + this.sealingBytes() > max) {
+      if (this.pendingSyncs.size > 0) await Promise.race(this.pendingSyncs);
+      else await writer.waitForRoom(max).catch((error: unknown) => this.fail('pack write failed', error));
+      this.throwIfFailed();
+    }
+  }
+
+  private sealingBytes(): number {
+    let bytes = 0;
+    for (const writer of this.sealingWriters) bytes += writer.unwrittenBytes;
+    return bytes;
   }
 
   /** Makes everything put so far durable; concurrent callers share one fdatasync. */
   async flush(): Promise<void> {
     this.throwIfFailed();
-    if (!this.current?.writer?.hasUnsyncedData && this.pendingSeals.size === 0) {
+    if (!this.current?.writer?.hasUnsyncedData && this.pendingSyncs.size === 0) {
       await this.commits.idle();
       this.throwIfFailed();
       return;
@@ -120,7 +141,7 @@ export class PackStore {
     if (!this.failure && !this.options.readOnly) {
       await this.flush();
       if (this.current) this.rollOver();
-      await Promise.all(this.pendingSeals);
+      await Promise.all([...this.pendingSyncs, ...this.pendingIndexes]);
     } else {
       await this.current?.writer?.abandon();
     }
@@ -139,32 +160,43 @@ export class PackStore {
     this.rollOver();
     const packId = randomBytes(16).toString('hex');
     const path = join(this.packsDir, packId.slice(0, 2), `${packId}.pack`);
-    const ref: PackRef = { id: packId, path, writer: new PackWriter(path, this.lastSeal) };
+    const ref: PackRef = { id: packId, path, writer: new PackWriter(path, this.lastSynced) };
     this.current = ref;
     return ref;
   }
 
-  /** Seals the current pack in the background; flush() and close() wait for it. */
+  /**
+   * Seals the current pack in the background: its data is fsync'd (the next pack starts writing only then, and
+   * flush() waits for it), then its index is written (close() waits for that).
+   */
   private rollOver(): void {
     const ref = this.current;
     const writer = ref?.writer;
     if (!ref || !writer) return;
     this.current = null;
-    const seal = (async () => {
-      await writer.seal();
-      await writeFileAtomic(this.tmpDir, indexPath(ref.path), encodeIndex(writer.entries, writer.appendEnd));
-      ref.writer = null;
-    })().catch((error: unknown) => this.fail(`sealing pack ${ref.id} failed`, error));
-    this.lastSeal = seal;
-    this.pendingSeals.add(seal);
-    void seal.finally(() => this.pendingSeals.delete(seal));
+    this.sealingWriters.add(writer);
+    const synced = writer.seal().then(
+      () => void this.sealingWriters.delete(writer),
+      (error: unknown) => this.fail(`syncing pack ${ref.id} failed`, error),
+    );
+    const indexed = synced
+      .then(() => writeFileAtomic(this.tmpDir, indexPath(ref.path), encodeIndex(writer.entries, writer.appendEnd)))
+      .then(
+        () => {
+          ref.writer = null;
+        },
+        (error: unknown) => this.fail(`indexing pack ${ref.id} failed`, error),
+      );
+    this.lastSynced = synced;
+    track(this.pendingSyncs, synced);
+    track(this.pendingIndexes, indexed);
   }
 
   private async commit(): Promise<void> {
     this.throwIfFailed();
     const writer = this.current?.writer;
     try {
-      await Promise.all(this.pendingSeals);
+      await Promise.all(this.pendingSyncs);
       this.throwIfFailed();
       if (writer) await writer.sync();
     } catch (error) {
@@ -273,6 +305,13 @@ export class PackStore {
       await handle.close().catch(() => undefined);
     }
   }
+}
+
+/** Keeps `promise` in `set` until it settles. Its failure is recorded by fail(), so it is marked handled here. */
+function track(set: Set<Promise<void>>, promise: Promise<void>): void {
+  set.add(promise);
+  const remove = (): void => void set.delete(promise);
+  promise.then(remove, remove);
 }
 
 function indexPath(packPath: string): string {

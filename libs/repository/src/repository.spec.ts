@@ -1,0 +1,195 @@
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { RepositoryFormatError, RepositoryInputError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
+import { sha256 } from './ids';
+import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
+import { Repository } from './repository';
+import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
+
+const temp = tempDirs();
+afterEach(() => temp.cleanup());
+
+async function packFiles(root: string, ext: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const shard of await readdir(join(root, 'packs'))) {
+    for (const name of await readdir(join(root, 'packs', shard))) if (name.endsWith(ext)) out.push(join(root, 'packs', shard, name));
+  }
+  return out;
+}
+
+describe('Repository objects', () => {
+  it('creates a self-describing layout with a format version', async () => {
+    const dir = join(await temp.make(), 'repo');
+    const repo = await Repository.open(dir);
+    await repo.close();
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toMatchObject({ format: 'berth-repository', version: 1, objectHash: 'sha256', chunkBytes: CONTENT_CHUNK_BYTES });
+    expect((await readdir(dir)).sort()).toEqual(['config.json', 'packs', 'runs', 'snapshots', 'tmp']);
+  });
+
+  it('stores blobs by SHA-256 and reads them back, before and after flush and across reopen', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const data = Buffer.from('hello berth');
+    const { id, stored } = await repo.putBlob(data);
+    expect(stored).toBe(true);
+    expect(id.equals(sha256(data))).toBe(true);
+    expect(repo.has(id)).toBe(true);
+    expect((await repo.readBlob(id)).equals(data)).toBe(true);
+    await repo.flush();
+    expect((await repo.readBlob(id)).equals(data)).toBe(true);
+    await repo.close();
+
+    const again = await Repository.open(dir);
+    expect((await again.readBlob(id)).equals(data)).toBe(true);
+    expect(again.has(sha256(Buffer.from('other')))).toBe(false);
+    await expect(again.readBlob(sha256(Buffer.from('other')))).rejects.toThrow(RepositoryNotFoundError);
+    await again.close();
+  });
+
+  it('stores identical content once, whoever sends it', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const results = await Promise.all([repo.putBlob(chunk), repo.putBlob(Buffer.from(chunk)), repo.putBlob(chunk)]);
+    expect(results.map((r) => r.stored)).toEqual([true, false, false]);
+    const tree = (host: string) => ({ entries: [fileEntry(host, { sha256: sha256(chunk), chunks: [results[0].id] }, BigInt(chunk.length))] });
+    await repo.putTree(tree('on-host-a'));
+    await repo.putTree(tree('on-host-b'));
+    await repo.close();
+    const again = await Repository.open(dir);
+    expect((await again.putBlob(chunk)).stored).toBe(false);
+    expect((await again.putTree(tree('on-host-a'))).stored).toBe(false);
+    await again.close();
+    const packBytes = (await Promise.all((await packFiles(dir, '.pack')).map((p) => stat(p)))).reduce((sum, s) => sum + s.size, 0);
+    expect(packBytes).toBeLessThan(chunk.length * 2);
+  });
+
+  it('stores trees, refuses trees pointing at objects it does not have, and rejects oversized blobs', async () => {
+    const repo = await Repository.open(await temp.make());
+    const blob = await repo.putBlob(Buffer.from('x'));
+    const sub = await repo.putTree({ entries: [fifoEntry('p'), symlinkEntry('s', '/etc/passwd')] });
+    const root = { entries: [dirEntry('d', sub.id), fileEntry('f', { sha256: blob.id, chunks: [blob.id] }, 1n)] };
+    const stored = await repo.putTree(root);
+    expect(await repo.readTree(stored.id)).toEqual(root);
+    expect((await repo.putTree(root)).stored).toBe(false);
+    const missing = sha256(Buffer.from('never stored'));
+    await expect(repo.putTree({ entries: [dirEntry('d', missing)] })).rejects.toThrow(/refers to [0-9a-f]{64}, which is not stored/);
+    await expect(repo.putBlob(Buffer.alloc(CONTENT_CHUNK_BYTES + 1))).rejects.toThrow(RepositoryInputError);
+    await repo.close();
+  });
+
+  it('rolls over to a new pack past the target size and indexes every sealed pack', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir, { packTargetBytes: 256 * 1024 });
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push((await repo.putBlob(Buffer.alloc(20_000, i))).id);
+    await repo.flush();
+    for (const [i, id] of ids.entries()) expect((await repo.readBlob(id))[0]).toBe(i);
+    await repo.close();
+    const packs = await packFiles(dir, '.pack');
+    expect(packs.length).toBeGreaterThanOrEqual(3);
+    expect((await packFiles(dir, '.idx')).length).toBe(packs.length);
+    const again = await Repository.open(dir);
+    expect(again.recovered).toEqual([]);
+    expect(again.objectCount).toBe(40);
+    for (const [i, id] of ids.entries()) expect((await again.readBlob(id))[0]).toBe(i);
+    await again.close();
+  });
+
+  it('group-commits concurrent flushes and keeps every flushed object', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const puts = Array.from({ length: 200 }, (_, i) => repo.putBlob(Buffer.from(`object ${i}`)).then(() => repo.flush()));
+    await Promise.all(puts);
+    await repo.close();
+    const again = await Repository.open(dir);
+    expect(again.objectCount).toBe(200);
+    await again.close();
+  });
+
+  it('refuses a second open while the first holds the lock, and takes over a dead owner’s lock', async () => {
+    const dir = await temp.make();
+    const first = await Repository.open(dir);
+    await expect(Repository.open(dir)).rejects.toThrow(RepositoryLockedError);
+    await expect(Repository.open(dir)).rejects.toThrow(`held by live pid ${process.pid}`);
+    await first.close();
+
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await writeFile(join(dir, 'lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), token: 'old', since: 'then' }));
+    const second = await Repository.open(dir);
+    expect(JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    await second.close();
+    await expect(stat(join(dir, 'lock'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses to turn a non-empty folder into a repository', async () => {
+    const dir = await temp.make();
+    await writeFile(join(dir, 'precious.txt'), 'data');
+    await expect(Repository.open(dir)).rejects.toThrow(RepositoryFormatError);
+    await expect(Repository.open(dir)).rejects.toThrow(/precious\.txt/);
+    await expect(stat(join(dir, 'lock'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('opens read-only beside a writer and refuses writes there', async () => {
+    const dir = await temp.make();
+    const writer = await Repository.open(dir);
+    const blob = await writer.putBlob(Buffer.from('shared'));
+    await writer.flush();
+    const reader = await Repository.open(dir, { readOnly: true });
+    expect((await reader.readBlob(blob.id)).toString()).toBe('shared');
+    await expect(reader.putBlob(Buffer.from('no'))).rejects.toThrow(RepositoryNotWritableError);
+    await reader.close();
+    await writer.close();
+    await expect(writer.putBlob(Buffer.from('closed'))).rejects.toThrow(/closed/);
+  });
+
+  it('walks trees in pre-order, resolves paths and streams file content in chunk order', async () => {
+    const repo = await Repository.open(await temp.make());
+    const big = Buffer.alloc(CONTENT_CHUNK_BYTES * 2 + 123);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    const writer = repo.createContentWriter();
+    for (let at = 0; at < big.length; at += 300_000) await writer.write(big.subarray(at, at + 300_000));
+    const written = await writer.finish();
+    expect(written.size).toBe(BigInt(big.length));
+    expect(written.content.chunks).toHaveLength(3);
+    expect(written.content.sha256.equals(sha256(big))).toBe(true);
+
+    const deep = await repo.putTree({ entries: [fileEntry('big', written.content, written.size)] });
+    const mid = await repo.putTree({ entries: [dirEntry('deep', deep.id), fifoEntry('z')] });
+    const root = await repo.putTree({ entries: [fifoEntry('a'), dirEntry('mid', mid.id)] });
+    const paths = [];
+    for await (const item of repo.walkTree(root.id)) paths.push(`${item.depth}:${item.path.toString()}`);
+    expect(paths).toEqual(['1:a', '1:mid', '2:mid/deep', '3:mid/deep/big', '2:mid/z']);
+
+    const found = await repo.resolvePath(root.id, Buffer.from('/mid/deep/big'));
+    expect(found?.type).toBe(TreeEntryType.File);
+    expect(await repo.resolvePath(root.id, Buffer.from('/mid/nope'))).toBeNull();
+    expect(await repo.resolvePath(root.id, Buffer.from('/a/below-a-fifo'))).toBeNull();
+    expect((await repo.resolvePath(root.id, Buffer.from('/')))?.subtree?.equals(root.id)).toBe(true);
+    await expect(repo.resolvePath(root.id, Buffer.from('/mid/../etc'))).rejects.toThrow(/'\.' or '\.\.'/);
+
+    const pieces = [];
+    for await (const piece of repo.readFileContent(found!.content!)) pieces.push(piece);
+    expect(Buffer.concat(pieces).equals(big)).toBe(true);
+    await repo.close();
+  });
+
+  it('hashes a small file once: its whole-file SHA-256 is its only chunk id, and dedup shows in bytesStored', async () => {
+    const repo = await Repository.open(await temp.make());
+    const first = repo.createContentWriter();
+    await first.write(Buffer.from('abc'));
+    await first.write(Buffer.from('def'));
+    const a = await first.finish();
+    expect(a.content.sha256.equals(sha256(Buffer.from('abcdef')))).toBe(true);
+    expect(a.content.chunks.map((c) => c.toString('hex'))).toEqual([a.content.sha256.toString('hex')]);
+    expect(a.bytesStored).toBe(6);
+    const second = repo.createContentWriter();
+    await second.write(Buffer.from('abcdef'));
+    expect((await second.finish()).bytesStored).toBe(0);
+    const empty = await repo.createContentWriter().finish();
+    expect(empty).toEqual({ content: { sha256: sha256(Buffer.alloc(0)), chunks: [] }, size: 0n, bytesStored: 0 });
+    await repo.close();
+  });
+});
