@@ -44,11 +44,11 @@ export function pathComponents(path: string): Buffer[] {
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
     throw new AgentError(AgentErrorCode.BadJob, `backup path ${JSON.stringify(path)} must be an absolute path without NUL bytes`);
   }
-  const normalised = posix.normalize(path);
-  if (normalised.split('/').includes('..')) {
+  if (path.split('/').includes('..')) {
     throw new AgentError(AgentErrorCode.BadJob, `backup path ${JSON.stringify(path)} must not contain ".."`);
   }
-  return normalised
+  return posix
+    .normalize(path)
     .split('/')
     .filter((part) => part !== '')
     .map((part) => Buffer.from(part, 'utf8'));

@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { chmod, link, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EntryType } from '@berth/wire';
+import { TreeWalker, type DirectoryListing, type WalkProblem } from '../src/walk/tree-walker';
+import { nodeWalkFs, type WalkFs } from '../src/walk/walk-fs';
+
+const B = (text: string): Buffer => Buffer.from(text, 'utf8');
+const cat = (...parts: Array<Buffer | string>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? B(part) : part)));
+
+async function collect(walker: TreeWalker): Promise<DirectoryListing[]> {
+  const out: DirectoryListing[] = [];
+  for await (const listing of walker.directories()) out.push(listing);
+  return out;
+}
+
+const paths = (listings: DirectoryListing[]): string[] => listings.map((listing) => listing.path.toString('latin1'));
+const names = (listing: DirectoryListing | undefined): string[] => (listing?.entries ?? []).map((entry) => entry.name.toString('latin1'));
+const find = (listings: DirectoryListing[], path: string): DirectoryListing | undefined => listings.find((listing) => listing.path.toString('latin1') === path);
+
+describe('TreeWalker on a real filesystem', () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'berth-walk-'));
+  });
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('yields directories post-order with names in byte order, "/" last, ancestors holding only the selected component', async () => {
+    for (const dir of ['b/y', 'b/x', 'a/z', 'B', 'a-']) await mkdir(join(base, dir), { recursive: true });
+    await writeFile(join(base, 'c'), 'c');
+    await writeFile(join(base, 'b/x/f'), 'f');
+    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const ancestors = ['/', ...base.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)].reverse();
+    expect(paths(listings)).toEqual([`${base}/B`, `${base}/a/z`, `${base}/a`, `${base}/a-`, `${base}/b/x`, `${base}/b/y`, `${base}/b`, base, ...ancestors]);
+    expect(names(find(listings, base))).toEqual(['B', 'a', 'a-', 'b', 'c']);
+    expect(names(find(listings, '/'))).toEqual([base.split('/')[1]]);
+    const rootEntry = find(listings, '/')!.entries[0]!;
+    expect(rootEntry.type).toBe(EntryType.Dir);
+  });
+
+  it('combines several configured paths into one tree', async () => {
+    for (const dir of ['p1/sub/deep', 'p1/other', 'p2', 'p3']) await mkdir(join(base, dir), { recursive: true });
+    const listings = await collect(new TreeWalker({ paths: [join(base, 'p2'), join(base, 'p1/sub'), join(base, 'p1/sub/deep')] }));
+    expect(names(find(listings, base))).toEqual(['p1', 'p2']);
+    expect(names(find(listings, join(base, 'p1')))).toEqual(['sub']);
+    expect(names(find(listings, join(base, 'p1/sub')))).toEqual(['deep']);
+    expect(paths(listings).indexOf(join(base, 'p1/sub/deep'))).toBeLessThan(paths(listings).indexOf(join(base, 'p1/sub')));
+    expect(find(listings, join(base, 'p3'))).toBeUndefined();
+  });
+
+  it('honours excludes and does not descend into excluded directories', async () => {
+    for (const dir of ['keep/node_modules/pkg', 'keep/cache', 'var/cache', 'var/log']) await mkdir(join(base, dir), { recursive: true });
+    await writeFile(join(base, 'keep/a.tmp'), '');
+    await writeFile(join(base, 'keep/a.txt'), '');
+    await writeFile(join(base, 'keep/cachefile'), '');
+    await writeFile(join(base, 'var/cache/x'), '');
+    const listings = await collect(new TreeWalker({ paths: [base], excludes: ['*.tmp', 'node_modules', `${base}/var/cache`, 'cache/'] }));
+    expect(names(find(listings, join(base, 'keep')))).toEqual(['a.txt', 'cachefile']);
+    expect(names(find(listings, join(base, 'var')))).toEqual(['log']);
+    expect(paths(listings).some((path) => path.includes('node_modules') || path.endsWith('/cache'))).toBe(false);
+  });
+
+  it('keeps names as raw bytes: not UTF-8, newlines, tabs, 255 bytes, leading dashes', async () => {
+    const weird = [Buffer.from([0x6e, 0xff, 0xfe, 0x80]), B('line\nbreak'), B('tab\there'), Buffer.alloc(255, 0x61), B('-rf'), B('--help'), B('é')];
+    const dir = cat(base, '/d');
+    await mkdir(dir);
+    for (const name of weird) await writeFile(cat(dir, '/', name), name);
+    await mkdir(cat(dir, '/', Buffer.from([0xc3, 0x28])));
+    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listing = listings.find((item) => item.path.equals(dir))!;
+    const expected = [...weird, Buffer.from([0xc3, 0x28])].sort((a, b) => Buffer.compare(a, b));
+    expect(listing.entries.map((entry) => entry.name)).toEqual(expected);
+    expect(listings.some((item) => item.path.equals(cat(dir, '/', Buffer.from([0xc3, 0x28]))))).toBe(true);
+    const long = listing.entries.find((entry) => entry.name.length === 255)!;
+    expect(long.size).toBe(255n);
+  });
+
+  it('walks a tree 100 levels deep, deepest first', async () => {
+    let deepest = base;
+    for (let level = 0; level < 100; level++) deepest = join(deepest, `d${level}`);
+    await mkdir(deepest, { recursive: true });
+    await writeFile(join(deepest, 'leaf'), 'leaf');
+    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const below = listings.filter((listing) => listing.path.toString().startsWith(`${base}/`));
+    expect(below).toHaveLength(100);
+    expect(below[0]!.path.toString()).toBe(deepest);
+    expect(names(below[0])).toEqual(['leaf']);
+    expect(below[99]!.path.toString()).toBe(join(base, 'd0'));
+  });
+
+  it('records symlinks with their target and never follows them', async () => {
+    await mkdir(join(base, 'real/inside'), { recursive: true });
+    await symlink(join(base, 'real'), join(base, 'link-to-dir'));
+    await symlink('/etc', join(base, 'link-out'));
+    await symlink(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]), cat(base, '/link-raw'));
+    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const top = find(listings, base)!;
+    const link = top.entries.find((entry) => entry.name.toString() === 'link-to-dir')!;
+    expect(link.type).toBe(EntryType.Symlink);
+    expect(link.linkTarget?.toString()).toBe(join(base, 'real'));
+    expect(top.entries.find((entry) => entry.name.toString() === 'link-raw')!.linkTarget).toEqual(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
+    expect(paths(listings).filter((path) => path.startsWith(base))).toEqual([join(base, 'real/inside'), join(base, 'real'), base]);
+  });
+
+  it('reads every kind of metadata with lstat', async () => {
+    await writeFile(join(base, 'suid'), 'x');
+    await chmod(join(base, 'suid'), 0o4755);
+    await mkdir(join(base, 'sticky'));
+    await chmod(join(base, 'sticky'), 0o1777);
+    await writeFile(join(base, 'h1'), 'linked');
+    await link(join(base, 'h1'), join(base, 'h2'));
+    await writeFile(join(base, 'empty'), '');
+    await utimes(join(base, 'empty'), 1_000_000, 1_600_000_000.5);
+    execFileSync('mkfifo', [join(base, 'fifo')]);
+    execFileSync('mknod', [join(base, 'null-dev'), 'c', '1', '3']);
+    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const byName = new Map(find(listings, base)!.entries.map((entry) => [entry.name.toString(), entry]));
+    expect(byName.get('suid')).toMatchObject({ type: EntryType.File, mode: 0o4755, size: 1n });
+    expect(byName.get('sticky')).toMatchObject({ type: EntryType.Dir, mode: 0o1777, size: 0n });
+    expect(byName.get('h1')?.nlink).toBe(2);
+    expect(byName.get('h1')?.ino).toBe(byName.get('h2')?.ino);
+    expect(byName.get('empty')?.mtimeNs).toBe(1_600_000_000_500_000_000n);
+    expect(byName.get('fifo')?.type).toBe(EntryType.Fifo);
+    expect(byName.get('null-dev')).toMatchObject({ type: EntryType.CharDevice, rdev: BigInt((1 << 8) | 3) });
+    expect(byName.get('suid')?.uid).toBe(process.getuid!());
+  });
+
+  it('skips sockets with a note', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(base, 'sock'), resolve));
+    try {
+      const problems: WalkProblem[] = [];
+      const listings = await collect(new TreeWalker({ paths: [base], onProblem: (problem) => problems.push(problem) }));
+      expect(names(find(listings, base))).toEqual([]);
+      expect(problems).toEqual([{ path: B(join(base, 'sock')), message: 'socket skipped', skipped: true }]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('records an unreadable directory, leaves its subtree out, and goes on', async () => {
+    await mkdir(join(base, 'locked/inner'), { recursive: true });
+    await mkdir(join(base, 'open'));
+    await writeFile(join(base, 'open/f'), 'f');
+    await chmod(join(base, 'locked'), 0o000);
+    // Running as root, mode 000 does not stop readdir; the kernel's answer to anyone else is injected.
+    const denied = B(join(base, 'locked'));
+    const fs: WalkFs = {
+      ...nodeWalkFs,
+      readdir: (path) =>
+        path.equals(denied) ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${join(base, 'locked')}'`), { code: 'EACCES' })) : nodeWalkFs.readdir(path),
+    };
+    const listings = await collect(new TreeWalker({ paths: [base], fs }));
+    expect(names(find(listings, base))).toEqual(['open']);
+    expect(names(find(listings, join(base, 'open')))).toEqual(['f']);
+    const walker = new TreeWalker({ paths: [base], fs });
+    await collect(walker);
+    expect(walker.problems).toEqual([{ path: denied, message: expect.stringMatching(/^cannot read directory: EACCES/), skipped: false }]);
+  });
+
+  it('records a directory that vanishes during the walk and goes on', async () => {
+    for (const dir of ['a', 'b/inner', 'c']) await mkdir(join(base, dir), { recursive: true });
+    const walker = new TreeWalker({ paths: [base] });
+    const seen: string[] = [];
+    for await (const listing of walker.directories()) {
+      seen.push(listing.path.toString());
+      // "a" is done; "b" is listed in base but not opened yet: remove it now.
+      if (listing.path.toString() === join(base, 'a')) await rm(join(base, 'b'), { recursive: true });
+      if (listing.path.toString() === base) expect(names(listing)).toEqual(['a', 'c']);
+    }
+    expect(seen).toContain(base);
+    expect(walker.problems).toHaveLength(1);
+    expect(walker.problems[0]).toMatchObject({ path: B(join(base, 'b')), skipped: false });
+    expect(walker.problems[0]!.message).toMatch(/ENOENT/);
+  });
+
+  it('reports missing configured paths and intermediate symlinks, and backs up the rest', async () => {
+    await mkdir(join(base, 'real/sub'), { recursive: true });
+    await symlink(join(base, 'real'), join(base, 'alias'));
+    const walker = new TreeWalker({ paths: [join(base, 'missing'), join(base, 'alias/sub'), join(base, 'real')] });
+    const listings = await collect(walker);
+    expect(names(find(listings, base))).toEqual(['real']);
+    const reported = walker.problems.map((problem) => [problem.path.toString(), problem.message]).sort((a, b) => a[0]!.localeCompare(b[0]!));
+    expect(reported).toEqual([
+      [join(base, 'alias'), expect.stringMatching(/not a directory/)],
+      [join(base, 'missing'), 'configured path does not exist'],
+    ]);
+  });
+
+  it('does not descend into directories committed by an earlier attempt but keeps their entry', async () => {
+    for (const dir of ['done/x', 'todo']) await mkdir(join(base, dir), { recursive: true });
+    const listings = await collect(new TreeWalker({ paths: [base], skipDirs: [B(join(base, 'done'))] }));
+    expect(names(find(listings, base))).toEqual(['done', 'todo']);
+    expect(paths(listings).filter((path) => path.startsWith(`${base}/`))).toEqual([join(base, 'todo')]);
+    expect(await collect(new TreeWalker({ paths: [base], skipDirs: [B('/')] }))).toEqual([]);
+  });
+});
