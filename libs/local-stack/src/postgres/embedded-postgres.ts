@@ -143,6 +143,7 @@ function ensureInitialised(binaries: Binaries, dataDir: string, runAs: RunAs | n
     throw new LocalStackError('POSTGRES_DATA_DIR_BROKEN', `${dataDir} is not a complete embedded PostgreSQL cluster: delete it to start over.`);
   }
   fs.mkdirSync(path.dirname(dataDir), { recursive: true }); // traversable by the server user, unlike dataDir
+  if (runAs) assertTraversable(path.dirname(dataDir), runAs);
   const building = `${dataDir}.initdb-${process.pid}-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(building, { mode: 0o700 });
   const password = randomBytes(18).toString('base64url');
@@ -163,6 +164,21 @@ function ensureInitialised(binaries: Binaries, dataDir: string, runAs: RunAs | n
     throw error;
   } finally {
     fs.rmSync(`${building}.password`, { force: true });
+  }
+}
+
+/** The server, running as another user than us, must reach its data directory through every parent. */
+function assertTraversable(dir: string, runAs: RunAs): void {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const { mode, uid, gid } = fs.statSync(current);
+    const searchable = uid === runAs.uid ? mode & 0o100 : gid === runAs.gid ? mode & 0o010 : mode & 0o001;
+    if (!searchable) {
+      throw new LocalStackError(
+        'POSTGRES_DATA_DIR_BROKEN',
+        `PostgreSQL runs as the "${SUPERUSER}" user, which cannot enter ${current}: chmod o+x ${current}, or choose another state directory.`,
+      );
+    }
+    if (path.dirname(current) === current) return;
   }
 }
 
