@@ -2,6 +2,7 @@ import {
   type AgentConfigResponse,
   type EnrollRequest,
   type EnrollResponse,
+  type FileErrorResponse,
   type RunCounters,
   type RunFinishRequest,
   type RunProgressRequest,
@@ -9,14 +10,13 @@ import {
   type SnapshotStats,
 } from '@berth/contracts';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import { type Host } from '../generated/prisma/client';
 import { type RunRecord } from '../repositories/run.repository';
-import { IsCount, IsUuid } from './validation';
+import { IsCount, IsFileErrorList, IsUuid, TEXT_MAX } from './validation';
 
 /** Most file errors one finish request may carry (the run keeps at most RUN_FILE_ERRORS_KEPT in total). */
 export const FINISH_FILE_ERRORS_MAX = 10_000;
-const TEXT_MAX = 65_536;
 
 export class EnrollDto implements EnrollRequest {
   @IsString()
@@ -46,16 +46,6 @@ export class RunProgressDto implements RunProgressRequest {
   @IsString()
   @MaxLength(TEXT_MAX)
   checkpoint?: string;
-}
-
-export class FileErrorDto {
-  @IsString()
-  @Length(1, TEXT_MAX)
-  path!: string;
-
-  @IsString()
-  @MaxLength(TEXT_MAX)
-  message!: string;
 }
 
 export class SnapshotStatsDto implements SnapshotStats {
@@ -104,11 +94,8 @@ export class RunFinishDto implements RunFinishRequest {
   willRetry?: boolean;
 
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(FINISH_FILE_ERRORS_MAX)
-  @ValidateNested({ each: true })
-  @Type(() => FileErrorDto)
-  fileErrors?: FileErrorDto[];
+  @IsFileErrorList(FINISH_FILE_ERRORS_MAX)
+  fileErrors?: FileErrorResponse[];
 
   /** Backups that succeeded or ended partial: the snapshot the receiver published. */
   @IsOptional()

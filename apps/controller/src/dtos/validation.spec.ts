@@ -84,13 +84,23 @@ describe('RunFinishDto', () => {
       expect.arrayContaining([
         'property counters.bogus should not exist',
         'counters.filesDone must not be less than 0',
-        'fileErrors.1.path must be a string',
-        'fileErrors.1.message must be a string',
+        'fileErrors.1.path must be a string of 1 to 65536 characters',
         'snapshot.id must be a UUID',
         'snapshot.stats.bytesStored must be an integer number',
         'snapshot.publishedAt must be a valid ISO 8601 date string',
       ]),
     );
+  });
+
+  it('checks file errors element by element', () => {
+    const finish = (fileErrors: unknown): string[] => check(RunFinishDto, { status: 'failed', counters: {}, fileErrors }).details;
+    expect(finish([{ path: '/a', message: 'EACCES' }])).toEqual([]);
+    expect(finish([{ path: '/a', message: 'x' }, { path: '/b', message: 'y', code: 13 }])).toEqual(['property fileErrors.1.code should not exist']);
+    expect(finish([{ path: '', message: 'x' }])).toEqual(['fileErrors.0.path must be a string of 1 to 65536 characters']);
+    expect(finish([{ path: '/a' }])).toEqual(['fileErrors.0.message must be a string of at most 65536 characters']);
+    expect(finish(['/a'])).toEqual(['fileErrors.0 must be an object with path and message']);
+    expect(finish({ path: '/a' })).toEqual(['fileErrors must be an array of { path, message }']);
+    expect(finish(Array.from({ length: 10_001 }, () => ({ path: '/a', message: '' })))).toEqual(['fileErrors must contain at most 10000 file errors']);
   });
 
   it('requires counters and a known status', () => {

@@ -33,7 +33,8 @@ function fromProblem(
         validate: (value: unknown, args: ValidationArguments) => problem(value, args) === null,
         defaultMessage: (args: ValidationArguments) => {
           const message = problem(args.value, args) ?? fallback;
-          return message.startsWith(args.property) ? message : `${args.property} ${message}`;
+          const namesField = message.startsWith(`${args.property} `) || message.startsWith(`${args.property}.`) || message.startsWith(`property ${args.property}.`);
+          return namesField ? message : `${args.property} ${message}`;
         },
       },
     });
@@ -73,6 +74,33 @@ export function HasNoNul(options?: ValidationOptions): PropertyDecorator {
   const problem = (value: unknown): string | null => (typeof value === 'string' && value.includes('\0') ? 'must not contain NUL characters' : null);
   const fallback = options?.each === true ? 'must not contain NUL characters in any element' : 'must not contain NUL characters';
   return fromProblem('hasNoNul', problem, options, fallback);
+}
+
+/** Longest free text (error messages, file names in reports) the agent API accepts. */
+export const TEXT_MAX = 65_536;
+
+/**
+ * Why a list of `{ path, message }` file errors is not acceptable (naming the element), or null. Checked in
+ * one pass rather than as nested DTOs: a finish report may carry 10,000 of them, and a class instance plus
+ * decorator validation per element cost about a second.
+ */
+export function fileErrorListProblem(value: unknown, property: string, max: number): string | null {
+  if (!Array.isArray(value)) return `${property} must be an array of { path, message }`;
+  if (value.length > max) return `${property} must contain at most ${max} file errors`;
+  for (const [index, item] of (value as unknown[]).entries()) {
+    const at = `${property}.${index}`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return `${at} must be an object with path and message`;
+    const extra = Object.keys(item).find((key) => key !== 'path' && key !== 'message');
+    if (extra !== undefined) return `property ${at}.${extra} should not exist`;
+    const { path, message } = item as { path?: unknown; message?: unknown };
+    if (typeof path !== 'string' || path.length === 0 || path.length > TEXT_MAX) return `${at}.path must be a string of 1 to ${TEXT_MAX} characters`;
+    if (typeof message !== 'string' || message.length > TEXT_MAX) return `${at}.message must be a string of at most ${TEXT_MAX} characters`;
+  }
+  return null;
+}
+
+export function IsFileErrorList(max: number, options?: ValidationOptions): PropertyDecorator {
+  return fromProblem('isFileErrorList', (value, args) => fileErrorListProblem(value, args.property, max), options);
 }
 
 /** A counter: a whole number from 0 up to 2^53 - 1 (what JSON numbers carry exactly). */

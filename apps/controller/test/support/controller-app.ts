@@ -1,0 +1,92 @@
+import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { hostQueueName, type JobData, QUEUE_PREFIX } from '@berth/contracts';
+import { type INestApplication } from '@nestjs/common';
+import { type Job, Queue } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { type App } from 'supertest/types';
+import { createControllerApp } from '../../src/app.factory';
+import { type ControllerConfig, parseControllerConfig } from '../../src/config/controller-config';
+
+export const RECEIVER_TOKEN = 'test-receiver-token-0123456789';
+
+/** The real controller (real AppModule, PostgreSQL, Redis) in-process, on a database of its own. */
+export interface ControllerHarness {
+  readonly app: INestApplication;
+  readonly http: App;
+  readonly config: ControllerConfig;
+  readonly database: TestDatabase;
+  /** A host name no other suite or test uses. */
+  hostName(prefix: string): string;
+  /** The BullMQ job of a run, read straight from Redis. */
+  job(hostId: string, runId: string): Promise<Job<JobData> | undefined>;
+  /** SQL on the suite's database, for what the API deliberately cannot do (revoking a credential). */
+  sql(text: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export function testEnvironment(overrides: Record<string, string> = {}): ControllerConfig {
+  return parseControllerConfig({
+    DATABASE_URL: required('DATABASE_URL'),
+    REDIS_URL: required('REDIS_URL'),
+    BERTH_RECEIVER_TOKEN: RECEIVER_TOKEN,
+    BERTH_RECEIVER_ADDRESS: '127.0.0.1:7443',
+    ...overrides,
+  });
+}
+
+export async function startController(overrides: Record<string, string> = {}): Promise<ControllerHarness> {
+  const database = await createTestDatabase();
+  const config = testEnvironment({ DATABASE_URL: database.url, ...overrides });
+  const app = await createControllerApp(config, { logLevels: ['error'] });
+  await app.init();
+  const queues = new Map<string, Queue<JobData>>();
+  const suffix = randomBytes(3).toString('hex');
+  const queueOf = (hostId: string): Queue<JobData> => {
+    let queue = queues.get(hostId);
+    if (queue === undefined) {
+      queue = new Queue<JobData>(hostQueueName(hostId), { connection: { url: config.redisUrl }, prefix: QUEUE_PREFIX });
+      queues.set(hostId, queue);
+    }
+    return queue;
+  };
+  return {
+    app,
+    http: app.getHttpServer() as App,
+    config,
+    database,
+    hostName: (prefix) => `${prefix}-${suffix}`,
+    job: async (hostId, runId) => queueOf(hostId).getJob(runId),
+    sql: async (text, values = []) => {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        return (await client.query(text, values)).rows as Record<string, unknown>[];
+      } finally {
+        await client.end();
+      }
+    },
+    close: async () => {
+      // Every host queue the suite's runs went to, whether or not the test looked at it.
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      const hosts = (await client.query<{ id: string }>('SELECT id FROM hosts')).rows;
+      await client.end();
+      for (const { id } of hosts) queueOf(id);
+      await app.close();
+      for (const queue of queues.values()) {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+      await database.drop();
+    },
+  };
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`${name} is not set: run the integration tests with jest from the repository root (its global setup provides it)`);
+  }
+  return value;
+}
