@@ -54,7 +54,7 @@ export default tseslint.config(
   },
   {
     // Config modules, tooling and tests are where the environment may be read.
-    files: ['**/config/*.ts', '**/*.config.ts', 'libs/local-stack/**/*.ts', 'apps/e2e/**/*.ts', 'apps/bench/**/*.ts', '**/*.spec.ts', '**/test/**/*.ts', 'jest.config.js', 'bin/*.js', 'prisma/**/*.js', 'prisma/**/*.ts'],
+    files: ['**/config/*.ts', '**/*.config.ts', 'libs/local-stack/**/*.ts', 'libs/harness/assets/*.cjs', 'apps/e2e/**/*.ts', 'apps/bench/**/*.ts', '**/*.spec.ts', '**/test/**/*.ts', 'jest.config.js', 'bin/*.js', 'prisma/**/*.js', 'prisma/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

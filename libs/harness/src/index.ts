@@ -1,1 +1,17 @@
-export {};
+export { startController, type ControllerHandle, type ControllerOptions } from './services/controller';
+export { startReceiver, type ReceiverHandle, type ReceiverOptions } from './services/receiver';
+export { startAgent, type AgentHandle, type AgentOptions } from './services/agent';
+export { type ServiceHandle } from './services/service-handle';
+export { ServiceProcess, type ExitStatus, type ServiceName } from './process/service-process';
+export { ServiceStartError } from './process/wait';
+export { freePort, canConnect } from './process/free-port';
+export { trackedProcessIds } from './process/registry';
+export { REPO_ROOT, BERTH_BIN } from './process/paths';
+export { startFleet, type Fleet, type FleetOptions, type HostWithAgent } from './fleet/fleet';
+export { HarnessApi, HarnessApiError } from './fleet/harness-api';
+export { createScratchDatabase, databaseUrlWithName, type ScratchDatabase } from './fleet/database';
+export { generateSampleTree, type SampleTreeSpec, type SampleTreeSummary } from './tree/generate-sample-tree';
+export { mutateSampleTree, type MutationSpec, type TreeChanges } from './tree/mutate-sample-tree';
+export { compareTrees, formatDifferences, type CompareOptions, type DifferenceKind, type TreeComparison, type TreeDifference } from './tree/compare-trees';
+export { displayPath } from './tree/display-path';
+export { SeededRandom } from './tree/random';

@@ -1,0 +1,102 @@
+import {
+  type CreateHostRequest,
+  type CreateHostResponse,
+  type HealthResponse,
+  type HostResponse,
+  type RestoreRequest,
+  type RunResponse,
+  type SnapshotResponse,
+} from '@berth/contracts';
+import { UsageError } from '../errors/cli-error';
+import { ApiRequestError, ControllerUnreachableError, networkErrorCode, toApiErrorBody } from './api-errors';
+
+export interface ApiClientOptions {
+  /** Per-request timeout; the controller answers every call quickly, long work happens in runs. */
+  readonly timeoutMs?: number;
+}
+
+export interface RunFilter {
+  readonly hostId?: string;
+}
+
+/** Thin typed client of the controller's operator API (libs/contracts api.ts). */
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: ApiClientOptions = {}) {
+    this.baseUrl = normalizeBaseUrl(baseUrl);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  health(): Promise<HealthResponse> {
+    return this.request<HealthResponse>('GET', '/healthz');
+  }
+
+  createHost(request: CreateHostRequest): Promise<CreateHostResponse> {
+    return this.request<CreateHostResponse>('POST', '/hosts', request);
+  }
+
+  listHosts(): Promise<HostResponse[]> {
+    return this.request<HostResponse[]>('GET', '/hosts');
+  }
+
+  getHost(id: string): Promise<HostResponse> {
+    return this.request<HostResponse>('GET', `/hosts/${encodeURIComponent(id)}`);
+  }
+
+  startBackup(hostId: string): Promise<RunResponse> {
+    return this.request<RunResponse>('POST', `/hosts/${encodeURIComponent(hostId)}/backups`);
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunResponse[]> {
+    const query = filter.hostId !== undefined ? `?hostId=${encodeURIComponent(filter.hostId)}` : '';
+    return this.request<RunResponse[]>('GET', `/runs${query}`);
+  }
+
+  getRun(id: string): Promise<RunResponse> {
+    return this.request<RunResponse>('GET', `/runs/${encodeURIComponent(id)}`);
+  }
+
+  listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
+    return this.request<SnapshotResponse[]>('GET', `/hosts/${encodeURIComponent(hostId)}/snapshots`);
+  }
+
+  restoreSnapshot(snapshotId: string, request: RestoreRequest): Promise<RunResponse> {
+    return this.request<RunResponse>('POST', `/snapshots/${encodeURIComponent(snapshotId)}/restore`, request);
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, init);
+      text = await response.text();
+    } catch (error) {
+      const code = networkErrorCode(error);
+      if (code !== null) throw new ControllerUnreachableError(this.baseUrl, code);
+      throw error;
+    }
+    if (!response.ok) throw new ApiRequestError(method, path, toApiErrorBody(response.status, response.statusText, text));
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+}
+
+export function normalizeBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`controller URL "${raw}" is not a valid URL (expected e.g. http://127.0.0.1:8080)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`controller URL "${raw}" must start with http:// or https://`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}

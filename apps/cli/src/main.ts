@@ -1,0 +1,19 @@
+import { runCli } from './cli';
+import { loadCliEnvironment } from './config/cli-config';
+import { ExitCode } from './errors/exit-codes';
+import { runInterruptCleanups } from './interrupt';
+
+process.once('SIGINT', () => {
+  process.stderr.write('\r\u001b[K\nberth: interrupted; a run already started goes on (follow it with `berth runs`)\n');
+  void runInterruptCleanups().finally(() => process.exit(ExitCode.Interrupted));
+});
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, loadCliEnvironment()).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = ExitCode.Failure;
+  },
+);

@@ -1,0 +1,65 @@
+import { sampleHost, sampleRun } from '../../test/fixtures';
+import { agentEnrollCommand, formatHostCreated, formatHostTable, shellQuote } from './host-format';
+import { exitCodeForRun } from '../commands/run-outcome';
+import { formatRunDetail, formatRunTable, runRate } from './run-format';
+import { formatSnapshotTable } from './snapshot-format';
+
+describe('formatters', () => {
+  const now = new Date('2026-11-25T10:00:05.000Z');
+
+  it('lists hosts in a table, or says how to add one', () => {
+    const table = formatHostTable([sampleHost(), sampleHost({ name: 'db', paths: ['/var/lib/pg'], excludes: [], enrolled: false, status: 'pending' })]);
+    const lines = table.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+ID\s+STATUS\s+ENROLLED\s+LAST SEEN\s+PATHS$/);
+    expect(lines[1]).toContain('/srv/www /etc  (exclude *.tmp)');
+    expect(lines[2]).toMatch(/^db\s+\S+\s+pending\s+no\s+-\s+\/var\/lib\/pg$/);
+    expect(lines[1]?.indexOf('online')).toBe(lines[2]?.indexOf('pending'));
+    expect(formatHostTable([])).toContain('berth host add NAME --path DIR');
+  });
+
+  it('prints the enrollment secret and a pasteable agent command', () => {
+    expect(shellQuote('plain-word_1.2/x')).toBe('plain-word_1.2/x');
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(agentEnrollCommand('http://ctl:8080', 'abc')).toBe('berth agent --controller http://ctl:8080 --enroll-secret abc');
+    const text = formatHostCreated({ host: sampleHost(), enrollmentSecret: 's3cr3t' }, 'http://ctl:8080');
+    expect(text).toContain('enrollment secret:  s3cr3t');
+    expect(text).toContain('  berth agent --controller http://ctl:8080 --enroll-secret s3cr3t\n');
+  });
+
+  it('lists runs with duration, files and bytes', () => {
+    const table = formatRunTable([sampleRun()], now);
+    expect(table.split('\n')[0]).toMatch(/^ID\s+HOST\s+KIND\s+STATUS\s+CREATED\s+TIME\s+FILES\s+BYTES\s+SENT\s+ERRORS$/);
+    expect(table).toMatch(/web-1\s+backup\s+running\s+\S+ \S+\s+4\.0 s\s+500\/2,000\s+1\.0 MiB\s+879 KiB\s+0/);
+    expect(formatRunTable([], now)).toContain('berth backup HOST');
+  });
+
+  it('details a run, including its rate and file errors', () => {
+    const run = sampleRun(
+      { status: 'partial', finishedAt: '2026-11-25T10:00:03.000Z', snapshotId: 'snap-1', fileErrors: [{ path: '/srv/www/secret', message: 'EACCES: permission denied' }] },
+      { fileErrors: 1, bytesDone: 4 * 1024 * 1024, filesDone: 2000 },
+    );
+    expect(runRate(run, now)).toBe(2 * 1024 * 1024);
+    const text = formatRunDetail(run, now);
+    expect(text).toContain('\nstatus:    partial\n');
+    expect(text).toContain('\nfiles:     2,000 of 2,000 (0 skipped, 1 error)\n');
+    expect(text).toContain('\nbytes:     4.0 MiB of 4.0 MiB at 2.0 MiB/s\n');
+    expect(text).toContain('\nsnapshot:  snap-1\n');
+    expect(text).toMatch(/File errors \(1\):\n {2}PATH\s+ERROR\n {2}\/srv\/www\/secret\s+EACCES: permission denied/);
+  });
+
+  it('lists snapshots, or says how to take one', () => {
+    const table = formatSnapshotTable(
+      [{ id: 'snap-1', hostId: 'h', hostName: 'web-1', runId: 'r', rootTree: 't', stats: { files: 10, dirs: 2, bytes: 2048, bytesSent: 1024, bytesStored: 512 }, publishedAt: '2026-11-25T10:00:00.000Z' }],
+      'web-1',
+    );
+    expect(table).toMatch(/snap-1\s+web-1\s+\S+ \S+\s+10\s+2\s+2\.0 KiB\s+1\.0 KiB\s+512 B/);
+    expect(formatSnapshotTable([], 'web-1')).toContain('berth backup web-1');
+  });
+
+  it('maps a finished run to the exit code scripts see', () => {
+    expect(exitCodeForRun(sampleRun({ status: 'succeeded' }))).toBe(0);
+    expect(exitCodeForRun(sampleRun({ status: 'partial' }))).toBe(3);
+    expect(exitCodeForRun(sampleRun({ status: 'failed' }))).toBe(1);
+    expect(exitCodeForRun(sampleRun({ status: 'canceled' }))).toBe(1);
+  });
+});

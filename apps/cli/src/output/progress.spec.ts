@@ -1,0 +1,32 @@
+import { sampleRun } from '../../test/fixtures';
+import { fractionDone, RateMeter, renderBar, renderProgressLine, renderProgressLogLine } from './progress';
+
+describe('progress', () => {
+  it('measures the rate over the recent window only', () => {
+    const meter = new RateMeter(5_000);
+    expect(meter.bytesPerSecond()).toBeNull();
+    meter.push(0, 0);
+    meter.push(1_000, 10_000_000); // a fast first second ...
+    for (let t = 2_000; t <= 10_000; t += 1_000) meter.push(t, 10_000_000 + (t - 1_000)); // ... then 1 kB/s
+    expect(meter.bytesPerSecond()).toBeCloseTo(1000, 0);
+  });
+
+  it('uses bytes for the fraction when their total is known, else files, else nothing', () => {
+    expect(fractionDone(sampleRun())).toBeCloseTo(0.25);
+    expect(fractionDone(sampleRun({}, { bytesTotal: 0 }))).toBeCloseTo(0.25);
+    expect(fractionDone(sampleRun({}, { bytesTotal: 0, filesTotal: 0 }))).toBeNull();
+  });
+
+  it('draws a bar, the percentage, files, bytes, rate and status on one line cut to the terminal', () => {
+    expect(renderBar(0.5, 10)).toBe('[#####-----]');
+    const line = renderProgressLine(sampleRun(), 2 * 1024 * 1024, 200);
+    expect(line).toBe('backup web-1  [######------------------]  25%  500/2,000 files  1.0 MiB/4.0 MiB  2.0 MiB/s  running');
+    expect(renderProgressLine(sampleRun(), null, 30)).toHaveLength(29);
+    expect(renderProgressLine(sampleRun({ status: 'queued' }), null, 200)).toBe('backup web-1  queued, waiting for the agent (attempt 2)');
+  });
+
+  it('writes plain timestamped lines when not on a terminal', () => {
+    const line = renderProgressLogLine(sampleRun(), 1024, new Date('2026-11-25T10:00:05.000Z'));
+    expect(line).toBe('[10:00:05] backup web-1: running, 25%, 500/2,000 files, 1.0 MiB/4.0 MiB, 1.0 KiB/s\n');
+  });
+});
