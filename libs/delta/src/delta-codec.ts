@@ -1,0 +1,317 @@
+import { createHash } from 'node:crypto';
+import { DeltaError, DeltaFormatError } from './errors';
+import { blockCountOf, DEFAULT_DELTA_FRAME_BYTES, MAX_BLOCK_COUNT, MAX_BLOCK_LENGTH, MAX_DECODED_LITERAL_BYTES, MAX_FILE_LENGTH } from './parameters';
+import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
+import { readVarint, varintLength, writeVarint, type VarintRead } from './varint';
+
+/**
+ * Encoded delta, version 1: a byte stream of tokens.
+ *
+ *   header  "BDLT" | u8 version (1) | varint block length | varint basis length | 4-byte check (first bytes of
+ *           SHA-256 of the header bytes before it)
+ *   literal 0x01 | varint length (1 .. 1 MiB) | bytes
+ *   copy    0x02 | varint first block | varint block count (>= 1)
+ *   end     0x03 | varint new length | 32-byte SHA-256 of the new version
+ *
+ * The check guards the header, whose damage the final SHA-256 would not reveal when the delta has no copy;
+ * damage elsewhere fails decoding or the SHA-256 after patch. The encoder cuts the stream into frames of at most
+ * `maxFrameBytes` holding whole tokens (literals are split to fit), so each frame can travel as one message;
+ * the decoder accepts any chunking.
+ */
+export const DELTA_MAGIC = Buffer.from('BDLT', 'latin1');
+export const DELTA_FORMAT_VERSION = 1;
+const TAG_LITERAL = 0x01;
+const TAG_COPY = 0x02;
+const TAG_END = 0x03;
+const HEADER_CHECK_BYTES = 4;
+const SHA256_BYTES = 32;
+/** Longest encoding of anything but literal bytes: an end token is 1 + 8 + 32 bytes. */
+const MAX_TOKEN_HEAD_BYTES = 64;
+/** Smallest frame: one token head and a literal byte always fit. */
+export const MIN_DELTA_FRAME_BYTES = MAX_TOKEN_HEAD_BYTES;
+
+export interface EncodeDeltaOptions {
+  /** Largest frame yielded (default 1 MiB, at least 64 bytes). */
+  readonly maxFrameBytes?: number;
+}
+
+/**
+ * Encodes a token stream into frames of at most `maxFrameBytes`. Frames are fresh buffers.
+ * @throws DeltaError `invalid_argument` when the frame size is below 64 bytes.
+ */
+export async function* encodeDelta(tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: EncodeDeltaOptions = {}): AsyncGenerator<Buffer> {
+  const maxFrame = options.maxFrameBytes ?? DEFAULT_DELTA_FRAME_BYTES;
+  if (!Number.isInteger(maxFrame) || maxFrame < MIN_DELTA_FRAME_BYTES) {
+    throw new DeltaError('invalid_argument', `maxFrameBytes must be an integer of at least ${MIN_DELTA_FRAME_BYTES}`);
+  }
+  const frame = new FrameBuilder(maxFrame);
+  for await (const token of tokens) {
+    if (token.kind === 'literal') {
+      for (let offset = 0; offset < token.data.length; ) {
+        if (frame.free < MAX_TOKEN_HEAD_BYTES) yield frame.take();
+        const room = Math.min(frame.free - 1 - varintLength(frame.free), MAX_DECODED_LITERAL_BYTES);
+        const piece = Math.min(room, token.data.length - offset);
+        frame.add(encodeHead(TAG_LITERAL, piece));
+        frame.add(token.data.subarray(offset, offset + piece));
+        offset += piece;
+      }
+    } else {
+      const encoded = encodeFixedToken(token);
+      if (frame.free < encoded.length) yield frame.take();
+      frame.add(encoded);
+    }
+  }
+  if (frame.used > 0) yield frame.take();
+}
+
+/** Encodes a whole token stream into one buffer (for files and tests; the wire uses `encodeDelta`). */
+export async function encodeDeltaToBuffer(tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>): Promise<Buffer> {
+  const frames: Buffer[] = [];
+  for await (const frame of encodeDelta(tokens)) frames.push(frame);
+  return Buffer.concat(frames);
+}
+
+class FrameBuilder {
+  private parts: Uint8Array[] = [];
+  used = 0;
+
+  constructor(private readonly size: number) {}
+
+  get free(): number {
+    return this.size - this.used;
+  }
+
+  add(part: Uint8Array): void {
+    this.parts.push(part);
+    this.used += part.length;
+  }
+
+  take(): Buffer {
+    const frame = Buffer.concat(this.parts, this.used);
+    this.parts = [];
+    this.used = 0;
+    return frame;
+  }
+}
+
+function encodeHead(tag: number, value: number): Buffer {
+  const out = Buffer.allocUnsafe(1 + varintLength(value));
+  out[0] = tag;
+  writeVarint(out, 1, value);
+  return out;
+}
+
+function encodeFixedToken(token: Exclude<DeltaToken, { kind: 'literal' }>): Buffer {
+  switch (token.kind) {
+    case 'header': {
+      const out = Buffer.allocUnsafe(5 + varintLength(token.blockLength) + varintLength(token.basisLength) + HEADER_CHECK_BYTES);
+      DELTA_MAGIC.copy(out, 0);
+      out[4] = DELTA_FORMAT_VERSION;
+      let offset = writeVarint(out, 5, token.blockLength);
+      offset = writeVarint(out, offset, token.basisLength);
+      createHash('sha256').update(out.subarray(0, offset)).digest().copy(out, offset, 0, HEADER_CHECK_BYTES);
+      return out;
+    }
+    case 'copy': {
+      const out = Buffer.allocUnsafe(1 + varintLength(token.start) + varintLength(token.count));
+      out[0] = TAG_COPY;
+      writeVarint(out, writeVarint(out, 1, token.start), token.count);
+      return out;
+    }
+    case 'end': {
+      if (token.sha256.length !== SHA256_BYTES) throw new DeltaError('invalid_argument', 'end token needs a 32-byte SHA-256');
+      const out = Buffer.allocUnsafe(1 + varintLength(token.length) + SHA256_BYTES);
+      out[0] = TAG_END;
+      out.set(token.sha256, writeVarint(out, 1, token.length));
+      return out;
+    }
+  }
+}
+
+/**
+ * Decodes an encoded delta from chunks of any size, yielding tokens as soon as they are complete. Memory stays
+ * at one literal (at most 1 MiB) plus a few bytes; literal data may alias the input chunks.
+ * @throws DeltaFormatError for a truncated, damaged or hostile input.
+ */
+export async function* decodeDelta(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<DeltaToken> {
+  const decoder = new DeltaDecoder();
+  for await (const chunk of chunks) yield* decoder.push(chunk);
+  decoder.finish();
+}
+
+const Parsed = { Incomplete: 0, Token: 1, LiteralHead: 2 } as const;
+type Parsed = (typeof Parsed)[keyof typeof Parsed];
+
+/**
+ * Incremental decoder: push chunks as they arrive, get the tokens completed so far, call `finish` at the end.
+ * Validates as it goes: header first with a correct check, copies inside the basis, literal sizes, the end
+ * token's length against the bytes the tokens add up to, nothing after the end.
+ */
+export class DeltaDecoder {
+  private carry: Buffer = Buffer.alloc(0);
+  private literal: Buffer | undefined;
+  private literalFilled = 0;
+  private header: DeltaHeader | undefined;
+  private blockCount = 0;
+  private written = 0;
+  private ended = false;
+  private readonly varint: VarintRead = { value: 0, end: 0 };
+  /** Results of the last `parse`. */
+  private token: DeltaToken | undefined;
+  private parsedEnd = 0;
+
+  /** Tokens completed by this chunk, in order. */
+  push(chunk: Uint8Array): DeltaToken[] {
+    const tokens: DeltaToken[] = [];
+    let offset = 0;
+    if (this.literal !== undefined) offset = this.fillLiteral(chunk, 0, tokens);
+    if (this.carry.length > 0 && offset < chunk.length) {
+      // A token head was cut: join the few bytes kept with the start of this chunk only.
+      const joined = Buffer.concat([this.carry, chunk.subarray(offset, offset + MAX_TOKEN_HEAD_BYTES)]);
+      const status = this.parse(joined, 0);
+      if (status === Parsed.Incomplete) {
+        this.carry = joined;
+        return tokens;
+      }
+      offset += this.parsedEnd - this.carry.length;
+      this.carry = Buffer.alloc(0);
+      if (status === Parsed.Token) tokens.push(this.accept());
+      else offset = this.startLiteral(chunk, offset, tokens);
+    }
+    while (offset < chunk.length) {
+      const status = this.parse(chunk, offset);
+      if (status === Parsed.Incomplete) {
+        this.carry = Buffer.from(chunk.subarray(offset));
+        break;
+      }
+      offset = this.parsedEnd;
+      if (status === Parsed.Token) tokens.push(this.accept());
+      else offset = this.startLiteral(chunk, offset, tokens);
+    }
+    return tokens;
+  }
+
+  /** @throws DeltaFormatError `truncated` when the input stopped before the end token. */
+  finish(): void {
+    if (this.literal !== undefined || this.carry.length > 0) throw new DeltaFormatError('truncated', 'delta ends inside a token');
+    if (!this.ended) throw new DeltaFormatError('truncated', this.header === undefined ? 'delta is empty' : 'delta ends before its end token');
+  }
+
+  /** Parses one token head at `offset`; literal bodies are handled by the caller. */
+  private parse(data: Uint8Array, offset: number): Parsed {
+    if (this.ended) throw new DeltaFormatError('trailing_data', 'bytes follow the end of the delta');
+    if (this.header === undefined) return this.parseHeader(data, offset);
+    const tag = data[offset] as number;
+    const v = this.varint;
+    switch (tag) {
+      case TAG_LITERAL: {
+        if (readVarint(data, offset + 1, data.length, 'literal length', MAX_DECODED_LITERAL_BYTES, v).end < 0) return Parsed.Incomplete;
+        if (v.value === 0) throw new DeltaFormatError('out_of_range', 'literal of 0 bytes');
+        this.parsedEnd = v.end;
+        return Parsed.LiteralHead;
+      }
+      case TAG_COPY: {
+        if (readVarint(data, offset + 1, data.length, 'copy start', MAX_BLOCK_COUNT, v).end < 0) return Parsed.Incomplete;
+        const start = v.value;
+        if (readVarint(data, v.end, data.length, 'copy count', MAX_BLOCK_COUNT, v).end < 0) return Parsed.Incomplete;
+        const count = v.value;
+        if (count === 0 || start + count > this.blockCount) {
+          throw new DeltaFormatError('out_of_range', `copy of blocks ${start}+${count} outside the basis's ${this.blockCount} blocks`);
+        }
+        this.parsedEnd = v.end;
+        this.token = { kind: 'copy', start, count };
+        return Parsed.Token;
+      }
+      case TAG_END: {
+        if (readVarint(data, offset + 1, data.length, 'new length', MAX_FILE_LENGTH, v).end < 0) return Parsed.Incomplete;
+        if (v.end + SHA256_BYTES > data.length) return Parsed.Incomplete;
+        this.parsedEnd = v.end + SHA256_BYTES;
+        this.token = { kind: 'end', length: v.value, sha256: Buffer.from(data.subarray(v.end, v.end + SHA256_BYTES)) };
+        return Parsed.Token;
+      }
+      default:
+        throw new DeltaFormatError('corrupt', `unknown delta token tag 0x${tag.toString(16).padStart(2, '0')}`);
+    }
+  }
+
+  private parseHeader(data: Uint8Array, offset: number): Parsed {
+    const available = Math.min(4, data.length - offset);
+    if (!DELTA_MAGIC.subarray(0, available).equals(data.subarray(offset, offset + available))) {
+      throw new DeltaFormatError('bad_magic', 'not a Berth delta (magic is not "BDLT")');
+    }
+    if (data.length - offset < 5) return Parsed.Incomplete;
+    if (data[offset + 4] !== DELTA_FORMAT_VERSION) throw new DeltaFormatError('unsupported', `delta format version ${data[offset + 4]} is not supported`);
+    const v = this.varint;
+    if (readVarint(data, offset + 5, data.length, 'block length', MAX_BLOCK_LENGTH, v).end < 0) return Parsed.Incomplete;
+    const blockLength = v.value;
+    if (readVarint(data, v.end, data.length, 'basis length', MAX_FILE_LENGTH, v).end < 0) return Parsed.Incomplete;
+    const basisLength = v.value;
+    const checkAt = v.end;
+    if (checkAt + HEADER_CHECK_BYTES > data.length) return Parsed.Incomplete;
+    const check = createHash('sha256').update(data.subarray(offset, checkAt)).digest();
+    if (!check.subarray(0, HEADER_CHECK_BYTES).equals(data.subarray(checkAt, checkAt + HEADER_CHECK_BYTES))) {
+      throw new DeltaFormatError('corrupt', 'delta header check bytes do not match (damaged header)');
+    }
+    if (blockLength === 0) throw new DeltaFormatError('out_of_range', 'block length is 0');
+    const blockCount = blockCountOf(basisLength, blockLength);
+    if (blockCount > MAX_BLOCK_COUNT) throw new DeltaFormatError('out_of_range', `basis of ${blockCount} blocks, more than ${MAX_BLOCK_COUNT}`);
+    this.parsedEnd = checkAt + HEADER_CHECK_BYTES;
+    this.token = { kind: 'header', blockLength, basisLength };
+    return Parsed.Token;
+  }
+
+  /** Applies the stream grammar to the token just parsed and returns it. */
+  private accept(): DeltaToken {
+    const token = this.token as DeltaToken;
+    switch (token.kind) {
+      case 'header':
+        this.header = token;
+        this.blockCount = blockCountOf(token.basisLength, token.blockLength);
+        break;
+      case 'copy':
+        this.addWritten(copyRange(this.header as DeltaHeader, token).length);
+        break;
+      case 'end':
+        if (token.length !== this.written) {
+          throw new DeltaFormatError('length_mismatch', `delta tokens add up to ${this.written} bytes, its end announces ${token.length}`);
+        }
+        this.ended = true;
+        break;
+      case 'literal':
+        this.addWritten(token.data.length);
+        break;
+    }
+    return token;
+  }
+
+  /** The literal whose head ends at `offset`: whole from this chunk when it fits, else gathered over chunks. */
+  private startLiteral(chunk: Uint8Array, offset: number, tokens: DeltaToken[]): number {
+    const length = this.varint.value;
+    if (offset + length <= chunk.length) {
+      this.token = { kind: 'literal', data: chunk.subarray(offset, offset + length) };
+      tokens.push(this.accept());
+      return offset + length;
+    }
+    this.literal = Buffer.allocUnsafe(length);
+    this.literalFilled = 0;
+    return this.fillLiteral(chunk, offset, tokens);
+  }
+
+  private fillLiteral(chunk: Uint8Array, offset: number, tokens: DeltaToken[]): number {
+    const literal = this.literal as Buffer;
+    const count = Math.min(literal.length - this.literalFilled, chunk.length - offset);
+    literal.set(chunk.subarray(offset, offset + count), this.literalFilled);
+    this.literalFilled += count;
+    if (this.literalFilled === literal.length) {
+      this.literal = undefined;
+      this.token = { kind: 'literal', data: literal };
+      tokens.push(this.accept());
+    }
+    return offset + count;
+  }
+
+  private addWritten(bytes: number): void {
+    this.written += bytes;
+    if (this.written > MAX_FILE_LENGTH) throw new DeltaFormatError('out_of_range', 'delta rebuilds more than 2^53 - 1 bytes');
+  }
+}

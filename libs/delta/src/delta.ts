@@ -1,0 +1,331 @@
+import { DeltaError } from './errors';
+import { MAX_BUCKET_COMPARISONS, MAX_LITERAL_TOKEN_BYTES } from './parameters';
+import { rollOne, scanForCandidate } from './rolling-scan';
+import { type Signature } from './signature';
+import { Sha256Stream } from './sha256-stream';
+import { SignatureIndex } from './signature-index';
+import { openByteSource, type ByteInput, type ByteSource } from './sources';
+import { strongEquals, strongHasher, type StrongHasher } from './strong-hash';
+import { type DeltaToken } from './tokens';
+import { weakSums } from './weak-checksum';
+
+/** Counters of one delta computation, filled while its tokens are produced. */
+export interface DeltaStats {
+  /** Bytes of the new version read so far. */
+  newLength: number;
+  literalBytes: number;
+  literalTokens: number;
+  copiedBytes: number;
+  copyTokens: number;
+  /** Blocks matched by checking the block that follows the previous match, without the rolling search. */
+  predictedBlocks: number;
+  /** Positions whose weak checksum was in the signature. */
+  weakHits: number;
+  /** Strong hashes computed (predictions and weak hits). */
+  strongHashes: number;
+  /** Strong hash comparisons against signature entries. */
+  strongComparisons: number;
+  /** Weak hits whose strong hash matched no block (collisions, or a crafted input). */
+  falseHits: number;
+  /** Weak hits not checked because false hits had used up their work budget (see `FALSE_HIT_BUDGET_*`). */
+  skippedHits: number;
+}
+
+/** A delta being computed: iterate it once for its tokens; `stats` fills as it goes. */
+export interface DeltaStream extends AsyncIterable<DeltaToken> {
+  readonly stats: DeltaStats;
+}
+
+export interface DeltaOptions {
+  /** Largest literal token produced (1 .. 256 KiB, the default). */
+  readonly maxLiteralBytes?: number;
+}
+
+/**
+ * Work allowed to false hits (bytes hashed plus 32 per failed comparison): this many bytes per byte of the new
+ * version, plus a fixed allowance. Honest data stays far below it; an input crafted to hit one weak checksum at
+ * every position would otherwise cost a strong hash of a whole block per byte. Past the budget, weak hits are
+ * skipped until the input catches up, so the work stays linear and the delta stays correct (only larger).
+ */
+export const FALSE_HIT_BUDGET_PER_BYTE = 8;
+export const FALSE_HIT_BUDGET_FIXED = 64 * 1024 * 1024;
+const COMPARISON_WORK = 32;
+/** The sliding buffer holds a pending literal and at least two windows. */
+const MIN_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Computes the delta of a new version against a signature, streaming: reads the new version once, keeps about
+ * 4 MiB (4 block lengths for the largest blocks) plus the signature's lookup table, and yields tokens as it goes:
+ * a header, literals and coalesced copies in file order, then the end with the new version's SHA-256.
+ */
+export function delta(signature: Signature, newVersion: ByteInput, options: DeltaOptions = {}): DeltaStream {
+  const maxLiteral = options.maxLiteralBytes ?? MAX_LITERAL_TOKEN_BYTES;
+  if (!Number.isInteger(maxLiteral) || maxLiteral < 1 || maxLiteral > MAX_LITERAL_TOKEN_BYTES) {
+    throw new DeltaError('invalid_argument', `maxLiteralBytes must be an integer in 1..${MAX_LITERAL_TOKEN_BYTES}`);
+  }
+  const stats: DeltaStats = {
+    newLength: 0,
+    literalBytes: 0,
+    literalTokens: 0,
+    copiedBytes: 0,
+    copyTokens: 0,
+    predictedBlocks: 0,
+    weakHits: 0,
+    strongHashes: 0,
+    strongComparisons: 0,
+    falseHits: 0,
+    skippedHits: 0,
+  };
+  let started = false;
+  return {
+    stats,
+    [Symbol.asyncIterator](): AsyncIterator<DeltaToken> {
+      if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
+      started = true;
+      return runSearch(signature, newVersion, maxLiteral, stats);
+    },
+  };
+}
+
+async function* runSearch(signature: Signature, newVersion: ByteInput, maxLiteral: number, stats: DeltaStats): AsyncGenerator<DeltaToken> {
+  const source = await openByteSource(newVersion);
+  try {
+    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats);
+    try {
+      yield* search.tokens();
+    } finally {
+      search.abandon();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * State of one search over a sliding buffer. Positions are indexes in `buffer`; `base` is the file offset of
+ * buffer[0]. Invariant: litStart <= pos <= filled; buffer[litStart..pos) is the pending literal.
+ */
+class DeltaSearch {
+  private readonly index: SignatureIndex;
+  private readonly blockLength: number;
+  private readonly buffer: Uint8Array;
+  private readonly sha256 = new Sha256Stream();
+  private readonly sums = new Int32Array(2);
+  private base = 0;
+  private filled = 0;
+  private pos = 0;
+  private litStart = 0;
+  private eof = false;
+  /** `sums` hold the window at `pos`. */
+  private rolling = false;
+  /** Block expected at `pos` (the one after the last match), or -1. */
+  private predicted: number;
+  /** Strong hash of the full window at file offset `digestOffset`, kept from a failed prediction. */
+  private digest: Uint8Array | undefined;
+  private digestOffset = -1;
+  private runStart = 0;
+  private runCount = 0;
+  private falseHitWork = 0;
+
+  constructor(
+    private readonly signature: Signature,
+    private readonly source: ByteSource,
+    private readonly hasher: StrongHasher,
+    private readonly maxLiteral: number,
+    private readonly stats: DeltaStats,
+  ) {
+    this.index = new SignatureIndex(signature);
+    this.blockLength = signature.blockLength;
+    this.buffer = new Uint8Array(Math.max(MIN_BUFFER_BYTES, maxLiteral + 4 * this.blockLength));
+    this.predicted = signature.blockCount > 0 ? 0 : -1;
+  }
+
+  async *tokens(): AsyncGenerator<DeltaToken> {
+    const { signature } = this;
+    yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength };
+    const L = this.blockLength;
+    for (;;) {
+      if (this.predicted >= 0) {
+        const block = this.predicted;
+        if (await this.tryPredicted(block)) {
+          yield* this.matched(block);
+          continue;
+        }
+      }
+      if (!(await this.ensure(L))) break;
+      if (!this.rolling) {
+        weakSums(this.buffer, this.pos, this.pos + L, this.sums);
+        this.rolling = true;
+      }
+      const lastWindow = this.filled - L;
+      const scanEnd = Math.min(lastWindow, this.litStart + this.maxLiteral);
+      const p = scanForCandidate(this.buffer, this.pos, scanEnd, L, this.sums, this.index.filter, this.index.filterShift);
+      this.pos = p;
+      if (p < scanEnd || (p === lastWindow && this.eof && p < this.litStart + this.maxLiteral)) {
+        const block = this.verifyWindow(p);
+        if (block >= 0) {
+          yield* this.matched(block);
+        } else if (p < lastWindow) {
+          rollOne(this.buffer, p, L, this.sums);
+          this.pos = p + 1;
+        } else {
+          break;
+        }
+      } else if (p === this.litStart + this.maxLiteral) {
+        yield* this.flushLiteral();
+      } else {
+        // The window at p is the last one in the buffer: read on. At the end of the input the next turn
+        // checks it as the final window.
+        await this.ensure(L + 1);
+      }
+    }
+    yield* this.finishTail();
+  }
+
+  /** Frees the helper thread's hash state if the consumer stopped early (no-op after the end). */
+  abandon(): void {
+    this.sha256.abort();
+  }
+
+  /** Strong-hash check of the block that follows the previous match, at `pos`. */
+  private async tryPredicted(block: number): Promise<boolean> {
+    this.predicted = -1;
+    const length = this.lengthOf(block);
+    if (!(await this.ensure(length))) return false;
+    const digest = this.hasher.digest(this.buffer, this.pos, this.pos + length);
+    this.stats.strongHashes++;
+    if (strongEquals(digest, this.signature.strong, block, this.signature.strongLength)) {
+      this.stats.predictedBlocks++;
+      return true;
+    }
+    if (length === this.blockLength) {
+      this.digest = digest;
+      this.digestOffset = this.base + this.pos;
+    }
+    return false;
+  }
+
+  /** Block matching the full window at `p` (whose weak checksum is in the table), or -1. */
+  private verifyWindow(p: number): number {
+    const stats = this.stats;
+    const first = this.index.firstBlock(((this.sums[0] as number) & 0xffff) | ((this.sums[1] as number) << 16));
+    if (first < 0) return -1;
+    stats.weakHits++;
+    const offset = this.base + p;
+    if (this.falseHitWork > FALSE_HIT_BUDGET_PER_BYTE * offset + FALSE_HIT_BUDGET_FIXED) {
+      stats.skippedHits++;
+      return -1;
+    }
+    let digest = this.digest;
+    if (digest === undefined || this.digestOffset !== offset) {
+      digest = this.hasher.digest(this.buffer, p, p + this.blockLength);
+      stats.strongHashes++;
+    }
+    const { strong, strongLength } = this.signature;
+    let comparisons = 0;
+    for (let block = first; block >= 0 && comparisons < MAX_BUCKET_COMPARISONS; block = this.index.nextBlock(block)) {
+      comparisons++;
+      if (strongEquals(digest, strong, block, strongLength)) {
+        stats.strongComparisons += comparisons;
+        return block;
+      }
+    }
+    stats.strongComparisons += comparisons;
+    stats.falseHits++;
+    this.falseHitWork += this.blockLength + COMPARISON_WORK * comparisons;
+    return -1;
+  }
+
+  /** Emits what precedes a match at `pos`, extends or starts the copy run, and jumps past the block. */
+  private *matched(block: number): Generator<DeltaToken> {
+    if (this.pos > this.litStart) yield* this.flushLiteral();
+    if (this.runCount > 0 && block === this.runStart + this.runCount) {
+      this.runCount++;
+    } else {
+      yield* this.flushRun();
+      this.runStart = block;
+      this.runCount = 1;
+    }
+    const length = this.lengthOf(block);
+    this.stats.copiedBytes += length;
+    this.pos += length;
+    this.litStart = this.pos;
+    this.rolling = false;
+    this.digest = undefined;
+    this.predicted = block + 1 < this.signature.blockCount ? block + 1 : -1;
+  }
+
+  /** End of input: the short last block can still match the very end; the rest is literal. */
+  private async *finishTail(): AsyncGenerator<DeltaToken> {
+    const { signature } = this;
+    const shortLength = signature.fileLength % signature.blockLength;
+    const tailStart = this.filled - shortLength;
+    if (shortLength > 0 && tailStart >= this.pos) {
+      const lastBlock = signature.blockCount - 1;
+      const digest = this.hasher.digest(this.buffer, tailStart, this.filled);
+      this.stats.strongHashes++;
+      if (strongEquals(digest, signature.strong, lastBlock, signature.strongLength)) {
+        this.pos = tailStart;
+        yield* this.matched(lastBlock);
+      }
+    }
+    this.pos = this.filled;
+    if (this.pos > this.litStart) yield* this.flushLiteral();
+    yield* this.flushRun();
+    this.stats.newLength = this.base + this.filled;
+    yield { kind: 'end', length: this.base + this.filled, sha256: await this.sha256.digest() };
+  }
+
+  private *flushLiteral(): Generator<DeltaToken> {
+    yield* this.flushRun();
+    // A copy: the buffer is reused, and a consumer may keep tokens.
+    const data = Buffer.from(this.buffer.subarray(this.litStart, this.pos));
+    this.stats.literalBytes += data.length;
+    this.stats.literalTokens++;
+    this.litStart = this.pos;
+    yield { kind: 'literal', data };
+  }
+
+  private *flushRun(): Generator<DeltaToken> {
+    if (this.runCount === 0) return;
+    const token: DeltaToken = { kind: 'copy', start: this.runStart, count: this.runCount };
+    this.runCount = 0;
+    this.stats.copyTokens++;
+    yield token;
+  }
+
+  private lengthOf(block: number): number {
+    const { blockLength, fileLength } = this.signature;
+    return Math.min(blockLength, fileLength - block * blockLength);
+  }
+
+  /**
+   * Makes `buffer[pos .. pos + bytes)` available, reading more (and sliding the buffer down when it is full).
+   * Returns false when the input ends first. Every byte read goes through the SHA-256 once, in order.
+   */
+  private async ensure(bytes: number): Promise<boolean> {
+    while (this.filled - this.pos < bytes && !this.eof) {
+      if (this.buffer.length - this.filled < Math.max(bytes, this.buffer.length >>> 2)) this.slide();
+      const count = await this.source.read(this.buffer, this.filled, this.buffer.length - this.filled);
+      if (count === 0) {
+        this.eof = true;
+      } else {
+        await this.sha256.update(this.buffer.subarray(this.filled, this.filled + count));
+        this.filled += count;
+        this.stats.newLength = this.base + this.filled;
+      }
+    }
+    return this.filled - this.pos >= bytes;
+  }
+
+  /** Moves the pending literal and the unread window to the front of the buffer. */
+  private slide(): void {
+    const keep = this.litStart;
+    if (keep === 0) return;
+    this.buffer.copyWithin(0, keep, this.filled);
+    this.base += keep;
+    this.filled -= keep;
+    this.pos -= keep;
+    this.litStart = 0;
+  }
+}

@@ -1,0 +1,132 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { DeltaError, DeltaFormatError } from './errors';
+import { blockCountOf } from './parameters';
+import { Sha256Stream } from './sha256-stream';
+import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
+
+/** Random access to the basis: how patch reads the blocks a delta copies. */
+export interface BasisReader {
+  /** Length of the basis when known: patch then checks it against the delta's header. */
+  readonly length?: number;
+  /** Returns `length` bytes at `offset` (fewer only at the end of the basis). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** A basis for patch: bytes in memory, a path, an open file handle (left open) or a reader. */
+export type PatchBasis = Uint8Array | string | FileHandle | BasisReader;
+
+export interface PatchOptions {
+  /** Largest read from the basis and largest chunk yielded for a copy (default 1 MiB). */
+  readonly readBytes?: number;
+}
+
+const DEFAULT_READ_BYTES = 1024 * 1024;
+
+/**
+ * Rebuilds the new version from a basis and a delta's tokens, yielding its bytes in order (chunks of at most
+ * 1 MiB; chunks may alias a Uint8Array basis or a literal token's data). Memory stays at one chunk.
+ *
+ * The SHA-256 and length of everything yielded are checked against the end token before the iteration
+ * completes: write the output to a temporary place and keep it only when the loop ends without an error.
+ * @throws DeltaError `basis_mismatch` (wrong basis), `hash_mismatch`, `length_mismatch`;
+ *   DeltaFormatError `bad_sequence`, `out_of_range`, `truncated` for a malformed token stream.
+ */
+export async function* patch(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
+  const readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
+  if (!Number.isInteger(readBytes) || readBytes < 1) throw new DeltaError('invalid_argument', 'readBytes must be a positive integer');
+  const opened = typeof basis === 'string' ? await open(basis, 'r') : undefined;
+  const sha256 = new Sha256Stream();
+  try {
+    const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>));
+    let header: DeltaHeader | undefined;
+    let blockCount = 0;
+    let written = 0;
+    let ended = false;
+    for await (const token of tokens) {
+      if (ended) throw new DeltaFormatError('bad_sequence', `delta has a ${token.kind} token after its end`);
+      if (header === undefined) {
+        if (token.kind !== 'header') throw new DeltaFormatError('bad_sequence', `delta starts with a ${token.kind} token, not a header`);
+        if (reader.length !== undefined && reader.length !== token.basisLength) {
+          throw new DeltaError('basis_mismatch', `basis is ${reader.length} bytes, the delta was made against a ${token.basisLength}-byte basis`);
+        }
+        header = token;
+        blockCount = blockCountOf(token.basisLength, token.blockLength);
+        continue;
+      }
+      switch (token.kind) {
+        case 'header':
+          throw new DeltaFormatError('bad_sequence', 'delta has a second header');
+        case 'literal':
+          await sha256.update(token.data);
+          written += token.data.length;
+          yield token.data;
+          break;
+        case 'copy': {
+          if (!Number.isInteger(token.start) || !Number.isInteger(token.count) || token.start < 0 || token.count < 1 || token.start + token.count > blockCount) {
+            throw new DeltaFormatError('out_of_range', `copy of blocks ${token.start}+${token.count} outside the basis's ${blockCount} blocks`);
+          }
+          const { offset, length } = copyRange(header, token);
+          for (let done = 0; done < length; ) {
+            const want = Math.min(readBytes, length - done);
+            const chunk = await reader.read(offset + done, want);
+            if (chunk.length !== want) {
+              throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
+            }
+            await sha256.update(chunk);
+            done += want;
+            yield chunk;
+          }
+          written += length;
+          break;
+        }
+        case 'end': {
+          ended = true;
+          if (token.length !== written) throw new DeltaError('length_mismatch', `rebuilt ${written} bytes, the delta announces ${token.length}`);
+          const actual = await sha256.digest();
+          if (!actual.equals(token.sha256)) {
+            throw new DeltaError('hash_mismatch', `rebuilt file has SHA-256 ${actual.toString('hex')}, the delta announces ${Buffer.from(token.sha256).toString('hex')}`);
+          }
+          break;
+        }
+      }
+    }
+    if (!ended) throw new DeltaFormatError('truncated', header === undefined ? 'delta is empty' : 'delta ended before its end token');
+  } finally {
+    sha256.abort();
+    await opened?.close();
+  }
+}
+
+async function basisReader(basis: Exclude<PatchBasis, string>): Promise<BasisReader> {
+  if (basis instanceof Uint8Array) return memoryReader(basis);
+  if (isFileHandle(basis)) return fileReader(basis, (await basis.stat()).size);
+  return basis;
+}
+
+function memoryReader(data: Uint8Array): BasisReader {
+  return {
+    length: data.length,
+    read: (offset, length) => Promise.resolve(data.subarray(offset, Math.min(offset + length, data.length))),
+  };
+}
+
+function fileReader(handle: FileHandle, size: number): BasisReader {
+  return {
+    length: size,
+    async read(offset, length) {
+      // A fresh buffer per read: the chunk is yielded and the consumer may keep it.
+      const buffer = Buffer.allocUnsafe(length);
+      let total = 0;
+      while (total < length) {
+        const { bytesRead } = await handle.read(buffer, total, length - total, offset + total);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+      return total === length ? buffer : buffer.subarray(0, total);
+    },
+  };
+}
+
+function isFileHandle(value: object): value is FileHandle {
+  return typeof (value as Partial<FileHandle>).fd === 'number' && typeof (value as Partial<FileHandle>).stat === 'function';
+}

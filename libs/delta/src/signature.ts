@@ -1,0 +1,143 @@
+import { DeltaError } from './errors';
+import {
+  blockCountOf,
+  blockLengthFor,
+  MAX_BLOCK_COUNT,
+  MAX_BLOCK_LENGTH,
+  MAX_FILE_LENGTH,
+  MAX_STRONG_LENGTH,
+  MIN_STRONG_LENGTH,
+  strongLengthFor,
+} from './parameters';
+import { openByteSource, readFully, type ByteInput } from './sources';
+import { strongHasher } from './strong-hash';
+import { packWeak, weakSumsAligned } from './weak-checksum';
+
+/** Block checksums of a basis: what the side holding the old version sends to the side holding the new one. */
+export interface Signature {
+  /** Length of every block but possibly the last one. */
+  readonly blockLength: number;
+  /** Length of the basis. */
+  readonly fileLength: number;
+  /** Bytes of xxh128 kept per block (4..16). */
+  readonly strongLength: number;
+  /** ceil(fileLength / blockLength). */
+  readonly blockCount: number;
+  /** Weak rolling checksum of each block, packed (s1 & 0xffff) | (s2 << 16). */
+  readonly weak: Uint32Array;
+  /** Truncated strong hash of each block, `strongLength` bytes per block, in block order. */
+  readonly strong: Uint8Array;
+}
+
+export interface SignatureOptions {
+  /**
+   * Length used to choose the block length when the input is an iterable (its length is unknown before it has
+   * been read). Ignored for buffers and files, whose length is known.
+   */
+  readonly expectedLength?: number;
+  /** Overrides the block length rule (1 .. 1 MiB). */
+  readonly blockLength?: number;
+  /** Overrides the strong hash length rule (4 .. 16). */
+  readonly strongLength?: number;
+}
+
+/** Target size of one read: large enough to amortise calls, small enough for the memory bound. */
+const READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Computes the signature of a basis, reading it once, sequentially, in about 4 MiB of memory.
+ * @throws DeltaError `invalid_argument` for bad options or an iterable input without `expectedLength`.
+ */
+export async function signature(basis: ByteInput, options: SignatureOptions = {}): Promise<Signature> {
+  const source = await openByteSource(basis);
+  try {
+    const sizeHint = source.knownLength ?? options.expectedLength;
+    if (sizeHint === undefined && options.blockLength === undefined) {
+      throw new DeltaError('invalid_argument', 'signature of a stream needs expectedLength (or blockLength) to choose the block length');
+    }
+    const blockLength = checkedBlockLength(options.blockLength ?? blockLengthFor(sizeHint ?? 0));
+    const strongLength = checkedStrongLength(options.strongLength ?? strongLengthFor(sizeHint ?? 0));
+    const hasher = await strongHasher();
+    const blocks = new BlockSumsBuilder(blockLength, strongLength, blockCountOf(sizeHint ?? 0, blockLength));
+    const buffer = new Uint8Array(Math.max(1, Math.floor(READ_BYTES / blockLength)) * blockLength);
+    const words = new Uint32Array(buffer.buffer, 0, buffer.length >>> 2);
+    const sums = new Int32Array(2);
+    let fileLength = 0;
+    for (;;) {
+      const count = await readFully(source, buffer, 0, buffer.length);
+      for (let start = 0; start < count; start += blockLength) {
+        const end = Math.min(start + blockLength, count);
+        weakSumsAligned(words, buffer, start, end, sums);
+        blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
+      }
+      fileLength += count;
+      if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');
+      if (count < buffer.length) break;
+    }
+    return blocks.finish(fileLength);
+  } finally {
+    await source.close();
+  }
+}
+
+function checkedBlockLength(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_BLOCK_LENGTH) {
+    throw new DeltaError('invalid_argument', `block length must be an integer in 1..${MAX_BLOCK_LENGTH}, got ${value}`);
+  }
+  return value;
+}
+
+function checkedStrongLength(value: number): number {
+  if (!Number.isInteger(value) || value < MIN_STRONG_LENGTH || value > MAX_STRONG_LENGTH) {
+    throw new DeltaError('invalid_argument', `strong hash length must be an integer in ${MIN_STRONG_LENGTH}..${MAX_STRONG_LENGTH}, got ${value}`);
+  }
+  return value;
+}
+
+/** Growable per-block arrays; sized from the expected length so a known-size basis never reallocates. */
+class BlockSumsBuilder {
+  private weak: Uint32Array;
+  private strong: Uint8Array;
+  private count = 0;
+
+  constructor(
+    private readonly blockLength: number,
+    private readonly strongLength: number,
+    expectedCount: number,
+  ) {
+    // A hint, not a promise: start at most at 4 M blocks and grow if the input turns out longer.
+    const capacity = Math.max(16, Math.min(expectedCount, 1 << 22));
+    this.weak = new Uint32Array(capacity);
+    this.strong = new Uint8Array(capacity * strongLength);
+  }
+
+  add(weak: number, digest: Uint8Array): void {
+    if (this.count === this.weak.length) this.grow();
+    this.weak[this.count] = weak;
+    this.strong.set(digest.subarray(0, this.strongLength), this.count * this.strongLength);
+    this.count++;
+  }
+
+  finish(fileLength: number): Signature {
+    const count = this.count;
+    return {
+      blockLength: this.blockLength,
+      fileLength,
+      strongLength: this.strongLength,
+      blockCount: count,
+      weak: count === this.weak.length ? this.weak : this.weak.slice(0, count),
+      strong: count * this.strongLength === this.strong.length ? this.strong : this.strong.slice(0, count * this.strongLength),
+    };
+  }
+
+  private grow(): void {
+    if (this.weak.length >= MAX_BLOCK_COUNT) throw new DeltaError('invalid_argument', `basis has more than ${MAX_BLOCK_COUNT} blocks`);
+    const capacity = Math.min(this.weak.length * 2, MAX_BLOCK_COUNT);
+    const weak = new Uint32Array(capacity);
+    weak.set(this.weak);
+    const strong = new Uint8Array(capacity * this.strongLength);
+    strong.set(this.strong);
+    this.weak = weak;
+    this.strong = strong;
+  }
+}
