@@ -7,6 +7,7 @@
 const MAX_U64 = (1n << 64n) - 1n;
 const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class ByteWriter {
   private buf: Buffer;
@@ -45,6 +46,11 @@ export class ByteWriter {
   /** Unsigned varint for a 64-bit value. */
   u64(value: bigint): void {
     if (value < 0n || value > MAX_U64) throw new RangeError(`not an unsigned 64-bit integer: ${value}`);
+    // Most values (sizes, inode numbers) fit a safe integer: number arithmetic is several times faster.
+    if (value <= MAX_SAFE) {
+      this.uint(Number(value));
+      return;
+    }
     this.ensure(10);
     let v = value;
     while (v >= 0x80n) {
@@ -100,9 +106,20 @@ export class ByteReader {
   }
 
   uint(): number {
-    const value = this.u64();
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError(`integer too large at byte ${this.pos}`);
-    return Number(value);
+    const start = this.pos;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) throw new DecodeError(`non-minimal varint at byte ${start}`);
+        if (result > Number.MAX_SAFE_INTEGER) throw new DecodeError(`integer too large at byte ${start}`);
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError(`integer too large at byte ${start}`);
   }
 
   /** An unsigned varint that must also be at most `max` (a count or a length). */
@@ -114,13 +131,25 @@ export class ByteReader {
 
   u64(): bigint {
     const start = this.pos;
-    let result = 0n;
-    let shift = 0n;
+    // Up to 7 bytes (49 bits) are summed as a number; only longer values take the bigint path.
+    let small = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      const byte = this.u8();
+      small += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) throw new DecodeError(`non-minimal varint at byte ${start}`);
+        return BigInt(small);
+      }
+      scale *= 0x80;
+    }
+    let result = BigInt(small);
+    let shift = 49n;
     for (;;) {
       const byte = this.u8();
       result |= BigInt(byte & 0x7f) << shift;
       if ((byte & 0x80) === 0) {
-        if (byte === 0 && this.pos - start > 1) throw new DecodeError(`non-minimal varint at byte ${start}`);
+        if (byte === 0) throw new DecodeError(`non-minimal varint at byte ${start}`);
         break;
       }
       shift += 7n;

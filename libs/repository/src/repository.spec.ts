@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RepositoryFormatError, RepositoryInputError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
+import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
 import { Repository } from './repository';
@@ -98,7 +98,7 @@ describe('Repository objects', () => {
     await again.close();
   });
 
-  it('group-commits concurrent flushes and keeps every flushed object', async () => {
+  it('keeps every object of many concurrent put-then-flush callers', async () => {
     const dir = await temp.make();
     const repo = await Repository.open(dir);
     const puts = Array.from({ length: 200 }, (_, i) => repo.putBlob(Buffer.from(`object ${i}`)).then(() => repo.flush()));
@@ -129,6 +129,19 @@ describe('Repository objects', () => {
     await writeFile(join(dir, 'precious.txt'), 'data');
     await expect(Repository.open(dir)).rejects.toThrow(RepositoryFormatError);
     await expect(Repository.open(dir)).rejects.toThrow(/precious\.txt/);
+    await expect(stat(join(dir, 'lock'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses further writes after a failed pack write, until reopened', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    // Injected fault: the packs folder is replaced by a file, so creating the pack fails.
+    await rm(join(dir, 'packs'), { recursive: true });
+    await writeFile(join(dir, 'packs'), 'not a folder');
+    await repo.putBlob(Buffer.from('doomed'));
+    await expect(repo.flush()).rejects.toThrow(RepositoryIoError);
+    await expect(repo.putBlob(Buffer.from('after'))).rejects.toThrow(/reopen the repository/);
+    await expect(repo.close()).rejects.toThrow(RepositoryIoError);
     await expect(stat(join(dir, 'lock'))).rejects.toThrow(/ENOENT/);
   });
 

@@ -206,12 +206,17 @@ export class Repository implements RepositoryApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      await this.packs.close();
-      await this.journals.close();
-    } finally {
-      await this.lock?.release();
+    let failure: Error | null = null;
+    for (const step of [() => this.packs.close(), () => this.journals.close()]) {
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      }
     }
+    // Released even after a failure: the next owner recovers whatever state the packs are in.
+    await this.lock?.release();
+    if (failure) throw failure;
   }
 
   /** A tree may only point at stored objects, so whatever reaches a tree can also be read. */

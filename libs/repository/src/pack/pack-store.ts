@@ -138,17 +138,19 @@ export class PackStore {
 
   /** Flushes, seals the current pack (writes its index) and closes every file. */
   async close(): Promise<void> {
-    if (!this.failure && !this.options.readOnly) {
-      await this.flush();
-      if (this.current) this.rollOver();
-      await Promise.all([...this.pendingSyncs, ...this.pendingIndexes]);
-    } else {
+    try {
+      if (!this.failure && !this.options.readOnly) {
+        await this.flush();
+        if (this.current) this.rollOver();
+        await Promise.all([...this.pendingSyncs, ...this.pendingIndexes]);
+      }
+    } finally {
       await this.current?.writer?.abandon();
+      const handles = [...this.readHandles.values()];
+      this.readHandles.clear();
+      for (const handle of handles) await (await handle.catch(() => null))?.close();
     }
     this.throwIfFailed();
-    const handles = [...this.readHandles.values()];
-    this.readHandles.clear();
-    for (const handle of handles) await (await handle).close();
   }
 
   /** The pack to append a record to: the current one, unless the record would take it past the target size. */
