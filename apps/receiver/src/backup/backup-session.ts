@@ -144,6 +144,10 @@ export class BackupSession {
             throw protocolError(`unexpected message type ${msg.type} in a backup session`);
         }
       }
+    } catch (error) {
+      // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
+      this.conn.close(toWireError(error));
+      throw error;
     } finally {
       await this.pipeline.settle();
     }

@@ -1,0 +1,167 @@
+import { EntryType, ErrorCode, PlanAction } from '@berth/wire';
+import { randomUUID } from 'node:crypto';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { viewLocal, viewSnapshot } from './support/compare';
+import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
+import { runRestore } from './support/restore-client';
+import { makeSampleTree } from './support/sample-tree';
+import { runBackup } from './support/test-agent';
+
+const hostA = { hostId: randomUUID(), hostName: 'alpha', credential: 'cred-a' };
+const hostB = { hostId: randomUUID(), hostName: 'beta', credential: 'cred-b' };
+
+const restore1 = randomUUID();
+const restore2 = randomUUID();
+const restore3 = randomUUID();
+const runA1 = randomUUID();
+const runA2 = randomUUID();
+const runA3 = randomUUID();
+const runB1 = randomUUID();
+const runResume = randomUUID();
+
+let fx: ReceiverFixture;
+let source: string;
+
+beforeAll(async () => {
+  fx = await startReceiver({ heartbeatMs: 100, idleTimeoutMs: 5000 });
+  fx.verifier.addHost(hostA).addHost(hostB);
+  source = await mkdtemp(join(tmpdir(), 'berth-source-'));
+  await makeSampleTree(source);
+});
+
+afterAll(async () => {
+  await fx.stop();
+  await rm(source, { recursive: true, force: true });
+});
+
+function backupAs(host: typeof hostA, runId: string, root: string, extra: { chunkEntries?: number; stopAfterDirs?: number } = {}): ReturnType<typeof runBackup> {
+  fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+  return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, ...extra });
+}
+
+function wholeCount(plans: ReadonlyArray<{ actions: readonly number[] }>): number {
+  return plans.reduce((n, p) => n + p.actions.filter((a) => a === PlanAction.Whole).length, 0);
+}
+
+describe('backup over the real protocol', () => {
+  let firstRoot = '';
+  let firstSnapshot = '';
+
+  it('stores the tree and publishes a snapshot whose trees and blobs match the source', async () => {
+    const result = await backupAs(hostA, runA1, source, { chunkEntries: 7 });
+    expect(result.closeReason).toBeNull();
+    expect(result.done).not.toBeNull();
+    const done = result.done!;
+    expect(await viewSnapshot(fx.repository, done.rootTree)).toEqual(await viewLocal(source));
+    // 40 small files + hosts + config + 2 alice files + big + hard link
+    expect(done.stats.files).toBe(46);
+    expect(done.stats.dirs).toBe(5);
+    expect(result.committed.some((c) => !c.dirComplete)).toBe(true);
+    expect(result.committed.filter((c) => c.dirComplete).map((c) => c.dir.toString())).toEqual(['/etc/app', '/etc', '/home/alice/empty-dir', '/home/alice', '/home', '/']);
+
+    const [record] = await fx.repository.listSnapshots(hostA.hostId);
+    expect(record).toMatchObject({ id: done.snapshotId, hostId: hostA.hostId, hostName: 'alpha', runId: runA1, rootTree: done.rootTree, paths: ['/etc', '/home'] });
+    expect(await fx.repository.readJournal(runA1)).toEqual([]);
+    expect((await fx.repository.verifySnapshot(done.snapshotId)).problems).toEqual([]);
+    expect(fx.logs.some((l) => l.includes(`start host=${hostA.hostId} run=${runA1} role=backup`))).toBe(true);
+    expect(fx.logs.some((l) => l.includes(`end host=${hostA.hostId} run=${runA1} role=backup reason=ok snapshot=${done.snapshotId}`))).toBe(true);
+    firstRoot = done.rootTree;
+    firstSnapshot = done.snapshotId;
+  });
+
+  it('reuses unchanged files by the quick check and sends only what changed', async () => {
+    const unchanged = await backupAs(hostA, runA2, source);
+    expect(wholeCount(unchanged.plans)).toBe(0);
+    expect(unchanged.dataBytes).toBe(0);
+    expect(unchanged.done?.rootTree).toBe(firstRoot);
+
+    await writeFile(join(source, 'home', 'f07.txt'), 'changed content\n');
+    const changed = await backupAs(hostA, runA3, source);
+    expect(wholeCount(changed.plans)).toBe(1);
+    expect(changed.dataBytes).toBe('changed content\n'.length);
+    expect(await viewSnapshot(fx.repository, changed.done!.rootTree)).toEqual(await viewLocal(source));
+  });
+
+  it('stores identical content once, across hosts', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'berth-copy-'));
+    try {
+      await cp(source, copy, { recursive: true, verbatimSymlinks: true });
+      const result = await backupAs(hostB, runB1, copy);
+      expect(result.done!.stats.bytesReceived).toBeGreaterThan(3 * 1024 * 1024);
+      expect(result.done!.stats.bytesStored).toBe(0);
+      expect(await fx.repository.latestSnapshot(hostA.hostId)).not.toBeNull();
+      expect((await fx.repository.listSnapshots(hostB.hostId)).map((s) => s.hostName)).toEqual(['beta']);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes a run after the last committed directory', async () => {
+    const resumeSource = await mkdtemp(join(tmpdir(), 'berth-resume-'));
+    try {
+      await makeSampleTree(resumeSource);
+      await writeFile(join(resumeSource, 'etc', 'unique'), `unique ${Date.now()}`);
+      const first = await backupAs(hostA, runResume, resumeSource, { stopAfterDirs: 3 });
+      expect(first.done).toBeNull();
+      const journal = await fx.repository.readJournal(runResume);
+      expect(journal.map((r) => r.dir.toString())).toEqual(['/etc/app', '/etc', '/home/alice/empty-dir']);
+
+      const second = await backupAs(hostA, runResume, resumeSource);
+      expect(second.welcome!.committedDirs.map((d) => d.toString())).toEqual(['/etc/app', '/etc', '/home/alice/empty-dir']);
+      expect(second.chunksSent).toBe(3);
+      expect(second.done).not.toBeNull();
+      expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
+      expect(second.done!.stats.files).toBe(47);
+      expect(await fx.repository.readJournal(runResume)).toEqual([]);
+    } finally {
+      await rm(resumeSource, { recursive: true, force: true });
+    }
+  });
+
+  it('streams a snapshot for restore: pre-order, content, hard links as references', async () => {
+    fx.verifier.addRun({ runId: restore1, hostId: hostA.hostId, kind: 'restore', restore: { snapshotId: firstSnapshot, sourceHostId: hostA.hostId, subPath: null } });
+    const result = await runRestore({ port: fx.port, hostId: hostA.hostId, runId: restore1, credential: hostA.credential, snapshotId: firstSnapshot });
+    expect(result.done).not.toBeNull();
+    const expected = await viewSnapshot(fx.repository, firstRoot);
+    expect(result.entries.map((e) => e.path)).toEqual(expected.map((e) => e.path));
+    expect(result.entries.map((e) => e.ordinal)).toEqual(expected.map((_, i) => i));
+    const byPath = new Map(result.entries.map((e) => [e.path, e]));
+    const hosts = byPath.get('etc/hosts')!;
+    const hard = byPath.get('home/alice/hosts-hard')!;
+    expect(hosts.content?.toString()).toBe('127.0.0.1 localhost\n');
+    expect(hard.hardlinkOf).toBe(hosts.ordinal);
+    expect(hard.content).toBeNull();
+    expect(byPath.get('home/alice/big.bin')!.content!.length).toBe(3 * 1024 * 1024 + 17);
+    expect(byPath.get('home/alice/hosts-link')!.entry.linkTarget?.toString()).toBe('../etc/hosts');
+    expect(byPath.get('home/alice/empty-dir')!.entry.type).toBe(EntryType.Dir);
+    expect(result.done!.entries).toBe(expected.length);
+  });
+
+  it('restores a sub-path with its ancestors first', async () => {
+    fx.verifier.addRun({ runId: restore2, hostId: hostA.hostId, kind: 'restore', restore: { snapshotId: firstSnapshot, sourceHostId: hostA.hostId, subPath: '/home/alice' } });
+    const result = await runRestore({ port: fx.port, hostId: hostA.hostId, runId: restore2, credential: hostA.credential, snapshotId: firstSnapshot, subPath: '/home/alice' });
+    expect(result.entries.map((e) => e.path)).toEqual([
+      'home',
+      'home/alice',
+      'home/alice/-leading dash',
+      'home/alice/big.bin',
+      'home/alice/empty-dir',
+      'home/alice/empty-file',
+      'home/alice/hosts-hard',
+      'home/alice/hosts-link',
+    ]);
+    expect(result.entries.find((e) => e.path === 'home/alice/hosts-hard')!.content?.toString()).toBe('127.0.0.1 localhost\n');
+  });
+
+  it('refuses a restore of a snapshot the run was not granted, or outside the granted sub-path', async () => {
+    fx.verifier.addRun({ runId: restore3, hostId: hostB.hostId, kind: 'restore', restore: { snapshotId: 'another-snapshot', sourceHostId: hostB.hostId, subPath: null } });
+    const other = await runRestore({ port: fx.port, hostId: hostB.hostId, runId: restore3, credential: hostB.credential, snapshotId: firstSnapshot });
+    expect(other.closeReason).toMatchObject({ code: ErrorCode.Forbidden, remote: true });
+    expect(other.entries).toEqual([]);
+
+    const outside = await runRestore({ port: fx.port, hostId: hostA.hostId, runId: restore2, credential: hostA.credential, snapshotId: firstSnapshot, subPath: '/etc' });
+    expect(outside.closeReason).toMatchObject({ code: ErrorCode.Forbidden });
+  });
+});

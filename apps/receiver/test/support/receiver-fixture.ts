@@ -1,0 +1,47 @@
+import { Repository, type RepositoryApi } from '@berth/repository';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_LIMITS, type ReceiverLimits } from '../../src/config/receiver-config';
+import { Receiver } from '../../src/server/receiver';
+import { type Logger } from '../../src/util/logger';
+import { StaticVerifier } from './static-verifier';
+
+export interface ReceiverFixture {
+  readonly receiver: Receiver;
+  readonly repository: Repository;
+  readonly verifier: StaticVerifier;
+  readonly port: number;
+  readonly logs: string[];
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/** A receiver on a free loopback port over a fresh repository in a temporary directory. */
+export interface FixtureOptions {
+  /** Puts an injected fault between the receiver and the repository (e.g. held flushes). */
+  readonly wrap?: (repository: RepositoryApi) => RepositoryApi;
+}
+
+export async function startReceiver(limits: Partial<ReceiverLimits> = {}, options: FixtureOptions = {}): Promise<ReceiverFixture> {
+  const verifier = new StaticVerifier();
+  const dir = await mkdtemp(join(tmpdir(), 'berth-receiver-test-'));
+  const repository = await Repository.open(join(dir, 'repo'));
+  const logs: string[] = [];
+  const logger: Logger = { info: (line) => logs.push(line), error: (line) => logs.push(line) };
+  const receiver = new Receiver({ repository: options.wrap?.(repository) ?? repository, verifier, limits: { ...DEFAULT_LIMITS, ...limits }, logger });
+  const address = await receiver.listen('127.0.0.1', 0);
+  return {
+    receiver,
+    repository,
+    verifier,
+    port: address.port,
+    logs,
+    dir,
+    async stop() {
+      await receiver.close();
+      await repository.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import {
+  FramedConnection,
+  MAX_FRAME_BYTES,
+  MessageType,
+  PROTOCOL_VERSION,
+  PlanAction,
+  WireError,
+  joinPath,
+  EntryType,
+  type ChunkPlanMessage,
+  type CommittedMessage,
+  type DoneMessage,
+  type EntryMeta,
+  type Message,
+  type WelcomeMessage,
+} from '@berth/wire';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { joinLocal, readEntries } from './local-tree';
+
+export interface AgentIdentity {
+  readonly port: number;
+  readonly hostId: string;
+  readonly runId: string;
+  readonly credential: string;
+}
+
+export interface BackupOptions extends AgentIdentity {
+  /** Local directory backed up as the snapshot's "/". */
+  readonly root: string;
+  /** Entries per chunk (default: what Welcome allows). */
+  readonly chunkEntries?: number;
+  readonly dataFrameBytes?: number;
+  /** Drop the connection (no Finish) once this many directories are acknowledged complete. */
+  readonly stopAfterDirs?: number;
+  /** Called with the connection once Welcome arrived, before anything is sent. */
+  readonly afterWelcome?: (conn: FramedConnection) => Promise<void>;
+}
+
+export interface BackupResult {
+  readonly welcome: WelcomeMessage | null;
+  readonly waits: number[];
+  readonly plans: ChunkPlanMessage[];
+  readonly committed: CommittedMessage[];
+  readonly done: DoneMessage | null;
+  readonly closeReason: WireError | null;
+  /** FileData payload bytes sent. */
+  readonly dataBytes: number;
+  readonly chunksSent: number;
+}
+
+class Stopped extends Error {}
+
+/** Messages from the receiver, turned into promises an agent script can await. */
+class Mailbox {
+  welcome: WelcomeMessage | null = null;
+  done: DoneMessage | null = null;
+  readonly waits: number[] = [];
+  readonly plans = new Map<number, ChunkPlanMessage>();
+  readonly committed: CommittedMessage[] = [];
+  bytes = 0;
+  ops = 0;
+  private wakers: Array<() => void> = [];
+  closeReason: WireError | null = null;
+  closed = false;
+
+  constructor(conn: FramedConnection) {
+    conn.on('message', (msg) => this.onMessage(msg));
+    conn.on('close', (reason) => {
+      this.closed = true;
+      this.closeReason = reason;
+      this.wake();
+    });
+  }
+
+  private onMessage(msg: Message): void {
+    switch (msg.type) {
+      case MessageType.Wait:
+        this.waits.push(msg.position);
+        break;
+      case MessageType.Welcome:
+        this.welcome = msg;
+        this.bytes = msg.creditBytes;
+        this.ops = msg.creditOps;
+        break;
+      case MessageType.ChunkPlan:
+        this.plans.set(msg.seq, msg);
+        break;
+      case MessageType.Credit:
+        this.bytes += msg.bytes;
+        this.ops += msg.ops;
+        break;
+      case MessageType.Committed:
+        this.committed.push(msg);
+        break;
+      case MessageType.Done:
+        this.done = msg;
+        break;
+      default:
+        break;
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+
+  /** Resolves once `ready()` holds; rejects when the connection closes first. */
+  async until<T>(ready: () => T | null | false): Promise<T> {
+    for (;;) {
+      const value = ready();
+      if (value !== null && value !== false) return value;
+      if (this.closed) throw this.closeReason ?? new Error('connection closed');
+      await new Promise<void>((resolve) => this.wakers.push(resolve));
+    }
+  }
+}
+
+export async function connectAgent(port: number, heartbeatMs = 200): Promise<FramedConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return new FramedConnection(socket, { maxFrameBytes: MAX_FRAME_BYTES, heartbeatMs, idleTimeoutMs: 0 });
+}
+
+/**
+ * A minimal agent that backs up a local directory over the real protocol: post-order walk in byte order,
+ * one plan round trip per chunk (not per file), credit honoured for entries and data bytes.
+ */
+export async function runBackup(options: BackupOptions): Promise<BackupResult> {
+  const conn = await connectAgent(options.port);
+  const box = new Mailbox(conn);
+  let dataBytes = 0;
+  let seq = 0;
+  let result: BackupResult | null = null;
+  const snapshotResult = (): BackupResult => ({
+    welcome: box.welcome,
+    waits: box.waits,
+    plans: [...box.plans.values()],
+    committed: box.committed,
+    done: box.done,
+    closeReason: box.closeReason,
+    dataBytes,
+    chunksSent: seq,
+  });
+  try {
+    await conn.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
+    const welcome = await box.until(() => box.welcome);
+    conn.configureTimers({ heartbeatMs: Math.min(welcome.heartbeatMs, 1000), idleTimeoutMs: welcome.idleTimeoutMs });
+    await options.afterWelcome?.(conn);
+    const committedDirs = new Set(welcome.committedDirs.map((d) => d.toString('latin1')));
+    const perChunk = Math.min(options.chunkEntries ?? welcome.chunkMaxEntries, welcome.chunkMaxEntries);
+    const frameBytes = options.dataFrameBytes ?? 256 * 1024;
+
+    const sendFile = async (path: Buffer, chunkSeq: number, index: number): Promise<void> => {
+      const content = await readFile(path);
+      for (let offset = 0; offset < content.length; offset += frameBytes) {
+        const data = content.subarray(offset, offset + frameBytes);
+        await box.until(() => box.bytes >= data.length);
+        box.bytes -= data.length;
+        dataBytes += data.length;
+        await conn.send({ type: MessageType.FileData, seq: chunkSeq, index, data });
+      }
+      await conn.send({ type: MessageType.FileEnd, seq: chunkSeq, index, size: BigInt(content.length), sha256: createHash('sha256').update(content).digest(), error: null });
+    };
+
+    const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<void> => {
+      if (committedDirs.has(snapshotPath.toString('latin1'))) return;
+      const entries = await readEntries(local);
+      for (const entry of entries) if (entry.type === EntryType.Dir) await sendDir(joinLocal(local, entry.name), joinPath(snapshotPath, entry.name));
+      const chunks: EntryMeta[][] = [];
+      for (let i = 0; i < entries.length; i += perChunk) chunks.push(entries.slice(i, i + perChunk));
+      if (chunks.length === 0) chunks.push([]);
+      for (const [i, chunk] of chunks.entries()) {
+        await box.until(() => box.ops >= chunk.length);
+        box.ops -= chunk.length;
+        const chunkSeq = ++seq;
+        await conn.send({ type: MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
+        const plan = await box.until(() => box.plans.get(chunkSeq) ?? null);
+        for (const [index, action] of plan.actions.entries()) {
+          if (action === PlanAction.Whole) await sendFile(joinLocal(local, (chunk[index] as EntryMeta).name), chunkSeq, index);
+        }
+      }
+      if (options.stopAfterDirs !== undefined) {
+        const lastSeq = seq;
+        await box.until(() => box.committed.some((c) => c.seq === lastSeq));
+        if (box.committed.filter((c) => c.dirComplete).length >= options.stopAfterDirs) throw new Stopped();
+      }
+    };
+
+    await sendDir(Buffer.from(options.root), Buffer.from('/'));
+    await conn.send({ type: MessageType.Finish });
+    await box.until(() => box.done);
+    conn.close();
+    await conn.whenClosed();
+    result = snapshotResult();
+  } catch (error) {
+    if (error instanceof Stopped) {
+      conn.close();
+    } else if (!(error instanceof WireError)) {
+      conn.close();
+      throw error;
+    }
+    await conn.whenClosed();
+    result = snapshotResult();
+  }
+  return result;
+}
