@@ -4,6 +4,7 @@
  *
  * Layout (see README "Repository format"):
  *   config.json                      format version, created at
+ *   lock                             pid, host and token of the process that has it open for writing
  *   packs/<xx>/<packId>.pack         append-only records: blobs (file content chunks) and trees
  *   packs/<xx>/<packId>.idx          index of a sealed pack (rebuilt by scanning when missing or damaged)
  *   snapshots/<hostId>/<snapshotId>.json   snapshot records, published by atomic rename
