@@ -108,7 +108,9 @@ export interface WelcomeMessage {
   /** Directories (absolute path bytes) already committed by earlier attempts of this run: skip them. */
   readonly committedDirs: readonly Buffer[];
   readonly maxFrameBytes: number;
+  /** Entries per Chunk at most (the receiver rejects larger chunks). */
   readonly chunkMaxEntries: number;
+  /** Encoded size of a Chunk message to aim for (metadata only, not file content); below maxFrameBytes. */
   readonly chunkMaxBytes: number;
   readonly heartbeatMs: number;
   readonly idleTimeoutMs: number;

@@ -43,7 +43,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   creditBytes: 32 * 1024 * 1024,
   creditOps: 4096,
   chunkMaxEntries: 1024,
-  chunkMaxBytes: 8 * 1024 * 1024,
+  chunkMaxBytes: 1024 * 1024,
 };
 
 export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
@@ -96,16 +96,18 @@ export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
   if (idleTimeoutMs < 2 * heartbeatMs) {
     throw new ConfigError(`BERTH_IDLE_TIMEOUT_MS (${idleTimeoutMs}) must be at least twice BERTH_HEARTBEAT_MS (${heartbeatMs}), or healthy peers would be dropped`);
   }
+  const maxFrameBytes = parseInteger(env['BERTH_MAX_FRAME_BYTES'], 'BERTH_MAX_FRAME_BYTES', d.maxFrameBytes, 2 * 1024 * 1024, MAX_FRAME_BYTES);
   return {
     maxSessions: parseInteger(env['BERTH_RECEIVER_MAX_SESSIONS'], 'BERTH_RECEIVER_MAX_SESSIONS', d.maxSessions, 1, 10_000),
     heartbeatMs,
     idleTimeoutMs,
     helloTimeoutMs: parseInteger(env['BERTH_RECEIVER_HELLO_TIMEOUT_MS'], 'BERTH_RECEIVER_HELLO_TIMEOUT_MS', d.helloTimeoutMs, 50, 3_600_000),
-    maxFrameBytes: parseInteger(env['BERTH_MAX_FRAME_BYTES'], 'BERTH_MAX_FRAME_BYTES', d.maxFrameBytes, 2 * 1024 * 1024, MAX_FRAME_BYTES),
+    maxFrameBytes,
     creditBytes: parseInteger(env['BERTH_RECEIVER_CREDIT_BYTES'], 'BERTH_RECEIVER_CREDIT_BYTES', d.creditBytes, MIN_CREDIT_BYTES, 4 * 1024 * 1024 * 1024),
     creditOps,
     chunkMaxEntries: parseInteger(env['BERTH_RECEIVER_CHUNK_MAX_ENTRIES'], 'BERTH_RECEIVER_CHUNK_MAX_ENTRIES', Math.min(d.chunkMaxEntries, creditOps), 1, creditOps),
-    chunkMaxBytes: d.chunkMaxBytes,
+    // Agents size chunks by an upper bound of their encoding; half a frame leaves room for that estimate's slack.
+    chunkMaxBytes: Math.min(d.chunkMaxBytes, Math.floor(maxFrameBytes / 2)),
   };
 }
 

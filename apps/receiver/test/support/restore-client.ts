@@ -20,7 +20,7 @@ export interface RestoreResult {
 
 /** Runs a restore session and collects everything the receiver streams, checking each file's SHA-256. */
 export async function runRestore(options: AgentIdentity & { snapshotId: string; subPath?: string }): Promise<RestoreResult> {
-  const conn = await connectAgent(options.port);
+  const conn = await connectAgent(options.port, options.tlsCa);
   let welcome: WelcomeMessage | null = null;
   let done: RestoreDoneMessage | null = null;
   const entries: RestoredEntry[] = [];

@@ -18,10 +18,13 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import { joinLocal, readEntries } from './local-tree';
 
 export interface AgentIdentity {
   readonly port: number;
+  /** Connect with TLS, trusting this CA certificate (PEM). */
+  readonly tlsCa?: Buffer;
   readonly hostId: string;
   readonly runId: string;
   readonly credential: string;
@@ -121,9 +124,15 @@ class Mailbox {
   }
 }
 
-export async function connectAgent(port: number, heartbeatMs = 200): Promise<FramedConnection> {
-  const socket = net.connect(port, '127.0.0.1');
-  await once(socket, 'connect');
+export async function connectAgent(port: number, tlsCa: Buffer | undefined, heartbeatMs = 200): Promise<FramedConnection> {
+  let socket: net.Socket;
+  if (tlsCa === undefined) {
+    socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+  } else {
+    socket = tls.connect({ host: '127.0.0.1', port, ca: tlsCa });
+    await once(socket, 'secureConnect');
+  }
   return new FramedConnection(socket, { maxFrameBytes: MAX_FRAME_BYTES, heartbeatMs, idleTimeoutMs: 0 });
 }
 
@@ -132,7 +141,7 @@ export async function connectAgent(port: number, heartbeatMs = 200): Promise<Fra
  * one plan round trip per chunk (not per file), credit honoured for entries and data bytes.
  */
 export async function runBackup(options: BackupOptions): Promise<BackupResult> {
-  const conn = await connectAgent(options.port);
+  const conn = await connectAgent(options.port, options.tlsCa);
   const box = new Mailbox(conn);
   let dataBytes = 0;
   let seq = 0;

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './config-error';
+import { DEFAULT_LIMITS, loadReceiverConfig, type ReceiverConfig } from './receiver-config';
+
+const baseEnv = { BERTH_REPOSITORY: '/srv/berth', BERTH_CONTROLLER_URL: 'http://controller:3000/', BERTH_RECEIVER_TOKEN: 'tok' };
+
+function load(argv: string[], env: NodeJS.ProcessEnv = baseEnv): ReceiverConfig {
+  const parsed = loadReceiverConfig(argv, env);
+  if (parsed.help) throw new Error('unexpected help');
+  return parsed.config;
+}
+
+function problem(argv: string[], env: NodeJS.ProcessEnv): string {
+  try {
+    load(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('configuration was accepted');
+}
+
+describe('loadReceiverConfig', () => {
+  it('applies defaults', () => {
+    const config = load([]);
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 7443 });
+    expect(config.repositoryDir).toBe('/srv/berth');
+    expect(config.controllerUrl).toBe('http://controller:3000');
+    expect(config.receiverToken).toBe('tok');
+    expect(config.tls).toBeNull();
+    expect(config.limits).toEqual({ ...DEFAULT_LIMITS, chunkMaxBytes: 1024 * 1024 });
+  });
+
+  it('prefers flags over the environment and reads the token from a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+    try {
+      writeFileSync(join(dir, 'token'), '  file-token\n');
+      const config = load(['--listen', '[::1]:9000', '--repository=/data/repo', '--controller', 'https://c.example', '--token-file', join(dir, 'token')]);
+      expect(config.listen).toEqual({ host: '::1', port: 9000 });
+      expect(config.repositoryDir).toBe('/data/repo');
+      expect(config.controllerUrl).toBe('https://c.example');
+      expect(config.receiverToken).toBe('file-token');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads limits and TLS files from the environment', () => {
+    const config = load([], {
+      ...baseEnv,
+      BERTH_TLS_CERT: '/etc/berth/cert.pem',
+      BERTH_TLS_KEY: '/etc/berth/key.pem',
+      BERTH_RECEIVER_MAX_SESSIONS: '2',
+      BERTH_HEARTBEAT_MS: '1000',
+      BERTH_IDLE_TIMEOUT_MS: '10000',
+      BERTH_MAX_FRAME_BYTES: String(2 * 1024 * 1024),
+    });
+    expect(config.tls).toEqual({ certFile: '/etc/berth/cert.pem', keyFile: '/etc/berth/key.pem' });
+    expect(config.limits).toMatchObject({ maxSessions: 2, heartbeatMs: 1000, idleTimeoutMs: 10_000, maxFrameBytes: 2 * 1024 * 1024, chunkMaxBytes: 1024 * 1024 });
+  });
+
+  it('says what is wrong', () => {
+    expect(problem([], { ...baseEnv, BERTH_REPOSITORY: '' })).toMatch(/repository directory is missing/);
+    expect(problem([], { ...baseEnv, BERTH_CONTROLLER_URL: undefined })).toMatch(/controller URL/);
+    expect(problem([], { ...baseEnv, BERTH_CONTROLLER_URL: 'ftp://x' })).toMatch(/http\(s\)/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_TOKEN: ' ' })).toMatch(/receiver token is missing/);
+    expect(problem(['--token-file', '/nonexistent/token'], baseEnv)).toMatch(/cannot read --token-file/);
+    expect(problem(['--listen', 'localhost'], baseEnv)).toMatch(/HOST:PORT/);
+    expect(problem(['--listen', 'h:70000'], baseEnv)).toMatch(/HOST:PORT/);
+    expect(problem(['--bogus'], baseEnv)).toMatch(/unknown argument "--bogus"/);
+    expect(problem(['--listen'], baseEnv)).toMatch(/--listen needs a value/);
+    expect(problem([], { ...baseEnv, BERTH_TLS_CERT: '/c.pem' })).toMatch(/both BERTH_TLS_CERT and BERTH_TLS_KEY/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_MAX_SESSIONS: '0' })).toMatch(/BERTH_RECEIVER_MAX_SESSIONS must be an integer from 1/);
+    expect(problem([], { ...baseEnv, BERTH_HEARTBEAT_MS: 'fast' })).toMatch(/BERTH_HEARTBEAT_MS/);
+    expect(problem([], { ...baseEnv, BERTH_HEARTBEAT_MS: '5000', BERTH_IDLE_TIMEOUT_MS: '6000' })).toMatch(/at least twice/);
+    expect(problem([], { ...baseEnv, BERTH_MAX_FRAME_BYTES: String(64 * 1024 * 1024) })).toMatch(/BERTH_MAX_FRAME_BYTES/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_CREDIT_BYTES: '1024' })).toMatch(/BERTH_RECEIVER_CREDIT_BYTES/);
+  });
+
+  it('answers --help without validating anything', () => {
+    expect(loadReceiverConfig(['--help'], {})).toEqual({ help: true });
+  });
+});
