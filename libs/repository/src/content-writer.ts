@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { type FileContentWriter, type WrittenContent } from './api';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
+import { RepositoryInputError } from './errors';
 import { sha256 } from './ids';
 
 export interface BlobSink {
@@ -27,7 +28,7 @@ export class ContentWriter implements FileContentWriter {
 
   /** Adds the next bytes. The buffer is kept (not copied) until its bytes are stored: do not reuse it. */
   async write(data: Buffer): Promise<void> {
-    if (this.finished) throw new Error('ContentWriter.write after finish');
+    if (this.finished) throw new RepositoryInputError('ContentWriter.write called after finish');
     if (data.length === 0) return;
     this.pieces.push(data);
     this.pieceBytes += data.length;
@@ -37,7 +38,7 @@ export class ContentWriter implements FileContentWriter {
   }
 
   async finish(): Promise<WrittenContent> {
-    if (this.finished) throw new Error('ContentWriter.finish called twice');
+    if (this.finished) throw new RepositoryInputError('ContentWriter.finish called twice');
     this.finished = true;
     if (this.size === 0) return { content: { sha256: Buffer.from(EMPTY_SHA256), chunks: [] }, size: 0n, bytesStored: 0 };
     const last = this.take(this.pieceBytes);
