@@ -23,6 +23,11 @@ export interface WaitOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The terminal's width; some pseudo-terminals report 0 columns, which would cut every line to nothing. */
+export function terminalColumns(output: ProgressOutput): number {
+  return output.columns !== undefined && output.columns >= 20 ? output.columns : 80;
+}
+
 export function isTerminal(run: RunResponse): boolean {
   return TERMINAL_RUN_STATUSES.includes(run.status);
 }
@@ -57,7 +62,7 @@ export async function waitForRun(api: ApiClient, runId: string, options: WaitOpt
       if (isTerminal(run)) return run;
       const rate = meter.bytesPerSecond();
       if (tty) {
-        options.progress.write(`\r${renderProgressLine(run, rate, options.progress.columns ?? 80)}\u001b[K`);
+        options.progress.write(`\r${renderProgressLine(run, rate, terminalColumns(options.progress))}\u001b[K`);
         drew = true;
       } else if (options.quiet !== true && (run.status !== lastStatus || now - lastLogAt >= logEveryMs)) {
         options.progress.write(renderProgressLogLine(run, rate, new Date(now)));

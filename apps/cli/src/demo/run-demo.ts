@@ -82,7 +82,8 @@ export async function runDemo(ctx: CliContext, options: DemoCommandOptions): Pro
 
     const api = new ApiClient(fleet.controller.url);
     const follow = async (label: string, run: RunResponse): Promise<RunResponse> => {
-      const done = await waitForRun(api, run.id, { progress: ctx.stderr, pollMs: 250 });
+      // A progress bar on a terminal; elsewhere the summary lines below are enough.
+      const done = await waitForRun(api, run.id, { progress: ctx.stderr, pollMs: 250, quiet: ctx.stderr.isTTY !== true });
       if (done.status !== 'succeeded') throw new DemoFailure(label, `run ${done.id} ended ${done.status}${done.error !== null ? `: ${done.error}` : ''}`);
       say(`${label}: ${done.status} in ${formatDuration(done.finishedAt !== null && done.startedAt !== null ? Date.parse(done.finishedAt) - Date.parse(done.startedAt) : 0)}`);
       return done;

@@ -14,6 +14,8 @@ describe('describeError', () => {
   it('prints the API message and one line per detail', () => {
     const error = new ApiRequestError('POST', '/hosts', { statusCode: 400, code: 'validation_failed', message: 'Invalid request', details: ['name must be 1 to 63 letters', 'paths must not be empty'] });
     expect(describeError(error).text).toBe('berth: Invalid request\n  name must be 1 to 63 letters\n  paths must not be empty\n');
+    const quoted = new ApiRequestError('POST', '/hosts', { statusCode: 400, code: 'validation_failed', message: 'Invalid request: name is bad', details: ['name is bad'] });
+    expect(describeError(quoted).text).toBe('berth: Invalid request: name is bad\n');
   });
 
   it('names the unknown host and how to list hosts; usage errors exit 2', () => {

@@ -21,7 +21,9 @@ export function describeError(error: unknown): ErrorReport {
     };
   }
   if (error instanceof ApiRequestError) {
-    return { text: withDetails(error.body.message, error.body.details ?? []), exitCode: ExitCode.Failure };
+    // The controller's message may already quote its details; print each one only once.
+    const details = (error.body.details ?? []).filter((detail) => !error.body.message.includes(detail));
+    return { text: withDetails(error.body.message, details), exitCode: ExitCode.Failure };
   }
   if (error instanceof CliError) {
     return { text: withDetails(error.message, error.details), exitCode: error.exitCode };

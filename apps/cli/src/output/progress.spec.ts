@@ -17,11 +17,14 @@ describe('progress', () => {
     expect(fractionDone(sampleRun({}, { bytesTotal: 0, filesTotal: 0 }))).toBeNull();
   });
 
-  it('draws a bar, the percentage, files, bytes, rate and status on one line cut to the terminal', () => {
+  it('draws a bar, the percentage, files, bytes and rate on one line that fits the terminal', () => {
     expect(renderBar(0.5, 10)).toBe('[#####-----]');
-    const line = renderProgressLine(sampleRun(), 2 * 1024 * 1024, 200);
-    expect(line).toBe('backup web-1  [######------------------]  25%  500/2,000 files  1.0 MiB/4.0 MiB  2.0 MiB/s  running');
+    expect(renderProgressLine(sampleRun(), 2 * 1024 * 1024, 200)).toBe('backup web-1  [######------------------]  25%  500/2,000 files  1.0 MiB/4.0 MiB  2.0 MiB/s');
+    // A narrower terminal gets a shorter bar, then none, before anything is cut.
+    expect(renderProgressLine(sampleRun(), 2 * 1024 * 1024, 80)).toBe('backup web-1  [###---------]  25%  500/2,000 files  1.0 MiB/4.0 MiB  2.0 MiB/s');
+    expect(renderProgressLine(sampleRun(), 2 * 1024 * 1024, 70)).toBe('backup web-1   25%  500/2,000 files  1.0 MiB/4.0 MiB  2.0 MiB/s');
     expect(renderProgressLine(sampleRun(), null, 30)).toHaveLength(29);
+    expect(renderProgressLine(sampleRun({}, { bytesTotal: 0, filesTotal: 0 }), null, 80)).toBe('backup web-1  500 files  1.0 MiB  -');
     expect(renderProgressLine(sampleRun({ status: 'queued' }), null, 200)).toBe('backup web-1  queued, waiting for the agent (attempt 2)');
   });
 

@@ -40,21 +40,33 @@ function countsText(run: RunResponse, rate: number | null): string {
   const c = run.counters;
   const files = c.filesTotal > 0 ? `${formatCount(c.filesDone)}/${formatCount(c.filesTotal)} files` : `${formatCount(c.filesDone)} files`;
   const bytes = c.bytesTotal > 0 ? `${formatBytes(c.bytesDone)}/${formatBytes(c.bytesTotal)}` : formatBytes(c.bytesDone);
-  return `${files}  ${bytes}  ${rate === null ? '-' : formatRate(rate)}`;
+  return `${files}  ${bytes}  ${(rate === null ? '-' : formatRate(rate)).padStart(10)}`;
 }
 
-/** One terminal line: label, bar, percentage, files, bytes, rate, status; cut to the terminal width. */
+/**
+ * One terminal line: label, bar, percentage, files, bytes, rate. The bar shrinks (down to nothing) so the
+ * numbers fit the terminal; only then is the line cut.
+ */
 export function renderProgressLine(run: RunResponse, rate: number | null, columns: number): string {
   const label = `${run.kind} ${run.hostName}`;
+  const room = columns - 1;
   let line: string;
   if (run.status === 'queued') {
     line = `${label}  queued, waiting for the agent${run.attempts > 0 ? ` (attempt ${run.attempts + 1})` : ''}`;
+  } else if (run.status !== 'running') {
+    line = `${label}  ${run.status}  ${countsText(run, rate)}`;
   } else {
     const fraction = fractionDone(run);
-    const bar = fraction === null ? '' : `${renderBar(fraction)} ${String(Math.floor(fraction * 100)).padStart(3)}%  `;
-    line = `${label}  ${bar}${countsText(run, rate)}  ${run.status}`;
+    const counts = countsText(run, rate);
+    if (fraction === null) line = `${label}  ${counts}`;
+    else {
+      const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%`;
+      const fixed = `${label}  ${percent}  ${counts}`.length;
+      const barWidth = Math.min(BAR_WIDTH, room - fixed - 4);
+      line = barWidth >= 8 ? `${label}  ${renderBar(fraction, barWidth)} ${percent}  ${counts}` : `${label}  ${percent}  ${counts}`;
+    }
   }
-  return line.length > columns - 1 ? line.slice(0, Math.max(0, columns - 1)) : line;
+  return line.length > room ? line.slice(0, Math.max(0, room)) : line;
 }
 
 /** The periodic line written when the output is not a terminal (logs, CI). */

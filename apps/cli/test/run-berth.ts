@@ -1,0 +1,21 @@
+import { execFile } from 'node:child_process';
+import { BERTH_BIN } from '@berth/harness';
+
+export interface BerthResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built `berth` CLI as an operator would, against the given controller. */
+export function runBerth(args: readonly string[], controllerUrl: string): Promise<BerthResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BERTH_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', BERTH_CONTROLLER_URL: controllerUrl }, timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+    });
+  });
+}
