@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
@@ -122,6 +122,18 @@ describe('Repository objects', () => {
     expect(JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid });
     await second.close();
     await expect(stat(join(dir, 'lock'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a lock held on another host, and takes over an old unreadable lock', async () => {
+    const dir = await temp.make();
+    await (await Repository.open(dir)).close();
+    await writeFile(join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'elsewhere', token: 't', since: 'then' }));
+    await expect(Repository.open(dir)).rejects.toThrow(/pid 1 on host elsewhere .* remove the lock file/);
+    await writeFile(join(dir, 'lock'), '');
+    await expect(Repository.open(dir)).rejects.toThrow(/taking the lock right now/);
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(join(dir, 'lock'), longAgo, longAgo);
+    await (await Repository.open(dir)).close();
   });
 
   it('refuses to turn a non-empty folder into a repository', async () => {
