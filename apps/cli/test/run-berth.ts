@@ -12,7 +12,7 @@ export function runBerth(args: readonly string[], controllerUrl: string): Promis
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BERTH_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', BERTH_CONTROLLER_URL: controllerUrl }, timeout: 120_000 }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== 'number') {
-        reject(error);
+        reject(new Error(`could not run berth ${args.join(' ')}: ${error.message}`));
         return;
       }
       resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });

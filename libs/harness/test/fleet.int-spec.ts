@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startFleet, trackedProcessIds } from '@berth/harness';
+import { startFleet } from '../src/fleet/fleet';
+import { trackedProcessIds } from '../src/process/registry';
 
 function alive(pid: number): boolean {
   try {
