@@ -200,7 +200,9 @@ describe('prepareTarget', () => {
     await expect(prepareTarget(join(base, 'empty'), 'run-1')).resolves.toBe(join(base, 'empty'));
     await mkdir(join(base, 'full'));
     await writeFile(join(base, 'full/precious'), 'keep me');
-    await expect(prepareTarget(join(base, 'full'), 'run-1')).rejects.toMatchObject({ code: AgentErrorCode.RestoreTarget, message: expect.stringMatching(/not empty/) });
+    const refusal = await prepareTarget(join(base, 'full'), 'run-1').catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ code: AgentErrorCode.RestoreTarget });
+    expect((refusal as Error).message).toMatch(/exists and is not empty; choose a new or empty directory/);
     expect(await readFile(join(base, 'full/precious'), 'utf8')).toBe('keep me');
     await expect(prepareTarget(join(base, 'full/precious'), 'run-1')).rejects.toMatchObject({ code: AgentErrorCode.RestoreTarget });
     await expect(prepareTarget('relative/dir', 'run-1')).rejects.toMatchObject({ code: AgentErrorCode.RestoreTarget });

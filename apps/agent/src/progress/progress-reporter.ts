@@ -40,10 +40,16 @@ export class ProgressReporter {
     this.changed = true;
   }
 
+  /** Stops the timer and sends what changed since the last report (the checkpoint matters most after a failure). */
   async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer === null) return;
+    clearInterval(this.timer);
     this.timer = null;
     await this.inFlight;
+    if (this.changed) {
+      this.changed = false;
+      await this.report();
+    }
   }
 
   private tick(): void {

@@ -1,0 +1,231 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobName, type BackupJobData, type RestoreJobData } from '@berth/contracts';
+import { EntryType, ErrorCode } from '@berth/wire';
+import { runBackup } from '../src/backup/backup.service';
+import { HttpControllerClient } from '../src/controller/controller-client';
+import { AgentErrorCode } from '../src/errors/agent-error';
+import { standaloneJob, type RunJob } from '../src/jobs/run-job';
+import { runRestore } from '../src/restore/restore.service';
+import { silentLogger } from '../src/util/logger';
+import { RecordingController } from './recording-controller';
+import { ScriptedReceiver } from './scripted-receiver';
+
+describe('backup and restore services against a scripted receiver', () => {
+  let base: string;
+  let src: string;
+  let controller: RecordingController;
+  let receiver: ScriptedReceiver;
+  let runCounter = 0;
+  let runId: string;
+
+  beforeEach(async () => {
+    base = mkdtempSync(join(tmpdir(), 'berth-backup-'));
+    src = join(base, 'src');
+    await mkdir(src);
+    controller = await new RecordingController().start();
+    receiver = await new ScriptedReceiver().start();
+    runId = `run-${++runCounter}`;
+  });
+  afterEach(async () => {
+    await receiver.stop();
+    await controller.stop();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  const deps = (extra: { signal?: AbortSignal } = {}) => ({
+    controller: new HttpControllerClient(controller.url, controller.credential),
+    connector: receiver,
+    hostId: controller.hostId,
+    credential: controller.credential,
+    log: silentLogger,
+    progressIntervalMs: 50,
+    ...extra,
+  });
+  const backupJob = (paths: string[] = [src], excludes: string[] = []): RunJob<BackupJobData> =>
+    standaloneJob({ kind: JobName.Backup, runId, hostId: controller.hostId, paths, excludes });
+
+  it('sends every directory post-order, content of every planned file, and reports success', async () => {
+    await mkdir(join(src, 'a/b'), { recursive: true });
+    const big = randomBytes(3 * 1024 * 1024 + 17);
+    await writeFile(join(src, 'a/b/big'), big);
+    await writeFile(join(src, 'a/small'), 'small');
+    await writeFile(join(src, 'empty'), '');
+    await symlink('a/small', join(src, 'link'));
+    const result = await runBackup(backupJob(), deps());
+
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.hellos[0]).toMatchObject({ role: 'backup', hostId: controller.hostId, runId, credential: controller.credential });
+    const dirs = receiver.chunks.map((chunk) => chunk.dir.toString());
+    expect(dirs.slice(0, 3)).toEqual([join(src, 'a/b'), join(src, 'a'), src]);
+    expect(dirs[dirs.length - 1]).toBe('/');
+    expect(receiver.files.get(join(src, 'a/b/big'))?.content.equals(big)).toBe(true);
+    expect(receiver.files.get(join(src, 'a/small'))?.content.toString()).toBe('small');
+    expect(receiver.files.get(join(src, 'empty'))?.content.length).toBe(0);
+    expect(Math.max(...receiver.dataFrameSizes)).toBeLessThanOrEqual(1024 * 1024);
+
+    expect(result.status).toBe('succeeded');
+    expect(result.counters).toMatchObject({ filesDone: 4, bytesDone: big.length + 5, bytesSent: big.length + 5, fileErrors: 0 });
+    const finishes = controller.finishes(runId);
+    expect(finishes).toHaveLength(1);
+    expect(finishes[0]).toMatchObject({ status: 'succeeded', snapshot: { id: '00000000-0000-4000-8000-000000000001' } });
+    expect(controller.calls[0]).toMatchObject({ method: 'POST', path: `/agent/v1/runs/${runId}/start` });
+  });
+
+  it('keeps many chunks in flight without waiting for their plans', async () => {
+    for (let i = 0; i < 40; i++) await writeFile(join(src, `f${String(i).padStart(2, '0')}`), `content ${i}`);
+    // Plans are withheld until 8 chunks of 5 entries are in: a sender with a round trip per chunk would hang.
+    receiver.script = { chunkMaxEntries: 5, holdPlansUntilChunks: 8 };
+    const result = await runBackup(backupJob(), deps());
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.maxUnplanned).toBeGreaterThanOrEqual(8);
+    expect(receiver.chunks.filter((chunk) => chunk.dir.toString() === src).map((chunk) => [chunk.entries.length, chunk.last])).toEqual([
+      ...Array.from({ length: 7 }, () => [5, false]),
+      [5, true],
+    ]);
+    expect(result.counters.filesDone).toBe(40);
+  });
+
+  it('never exceeds the byte and op credit, however small', async () => {
+    for (let i = 0; i < 30; i++) await writeFile(join(src, `s${i}`), randomBytes(3000));
+    const big = randomBytes(700 * 1024);
+    await writeFile(join(src, 'big'), big);
+    receiver.script = { creditBytes: 64 * 1024, creditOps: 7, chunkMaxEntries: 10, commitDelayMs: 2 };
+    const result = await runBackup(backupJob(), deps());
+    expect(receiver.violations).toEqual([]);
+    expect(Math.max(...receiver.dataFrameSizes)).toBeLessThanOrEqual(64 * 1024);
+    expect(receiver.files.get(join(src, 'big'))?.content.equals(big)).toBe(true);
+    expect(result.counters.filesDone).toBe(31);
+  });
+
+  it('waits for admission, then proceeds', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { waits: 3, waitMs: 100 };
+    const lines: string[] = [];
+    const result = await runBackup(backupJob(), { ...deps(), log: { ...silentLogger, info: (line: string) => lines.push(line) } });
+    expect(result.status).toBe('succeeded');
+    expect(lines.filter((line) => line.includes('waiting (position'))).toHaveLength(3);
+  });
+
+  it('skips directories committed by an earlier attempt', async () => {
+    await mkdir(join(src, 'done/deep'), { recursive: true });
+    await mkdir(join(src, 'todo'));
+    await writeFile(join(src, 'done/deep/f'), 'f');
+    receiver.script = { committedDirs: [Buffer.from(join(src, 'done'))] };
+    const result = await runBackup(backupJob(), deps());
+    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter((dir) => dir.startsWith(src))).toEqual([join(src, 'todo'), src]);
+    expect(receiver.chunks.find((chunk) => chunk.dir.toString() === src)?.entries.map((entry) => entry.name.toString())).toEqual(['done', 'todo']);
+    expect(result.resumedDirs).toBe(1);
+  });
+
+  it('records a file that vanishes before it is read, goes on, and ends partial', async () => {
+    await writeFile(join(src, 'a'), 'a');
+    await writeFile(join(src, 'b-vanishes'), 'b');
+    await writeFile(join(src, 'c'), 'c');
+    receiver.script = { beforePlan: (chunk) => (chunk.dir.toString() === src ? unlink(join(src, 'b-vanishes')) : Promise.resolve()) };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('partial');
+    expect(result.fileErrors.map((error) => error.path)).toEqual([join(src, 'b-vanishes')]);
+    expect(result.fileErrors[0]?.message).toMatch(/^vanished before it could be read/);
+    expect(receiver.files.get(join(src, 'b-vanishes'))?.error).toMatch(/vanished/);
+    expect(receiver.files.get(join(src, 'c'))?.content.toString()).toBe('c');
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'partial', fileErrors: [{ path: join(src, 'b-vanishes') }], counters: { fileErrors: 1 } });
+  });
+
+  it('reports progress with the last committed directory as checkpoint', async () => {
+    await mkdir(join(src, 'x'));
+    for (let i = 0; i < 20; i++) await writeFile(join(src, 'x', `f${i}`), randomBytes(1000));
+    receiver.script = { chunkMaxEntries: 2, commitDelayMs: 30 };
+    await runBackup(backupJob(), deps());
+    const reports = controller.progress(runId);
+    expect(reports.length).toBeGreaterThan(1);
+    // Reported during the run (commits take 30 ms each here), not only at its end.
+    expect(reports[0]!.checkpoint).not.toBe('/');
+    const last = reports[reports.length - 1]!;
+    expect(last).toMatchObject({ checkpoint: '/', counters: { filesDone: 20, bytesSent: 20_000 } });
+    const order = receiver.chunks.filter((chunk) => chunk.last).map((chunk) => chunk.dir.toString());
+    const seen = reports.flatMap((report) => (report.checkpoint === undefined ? [] : [order.indexOf(report.checkpoint)]));
+    expect(seen.every((index, i) => index >= 0 && (i === 0 || index >= seen[i - 1]!))).toBe(true);
+  });
+
+  it('fails retryably when the receiver ends the session, and says so to the controller', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { failAfterChunks: { count: 1, code: ErrorCode.Internal, message: 'disk on fire' } };
+    const job = { ...backupJob(), retriesLeft: true };
+    const failure = await runBackup(job, deps()).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: AgentErrorCode.ReceiverError });
+    expect((failure as Error).message).toMatch(/disk on fire/);
+    const finishes = controller.finishes(runId);
+    expect(finishes).toHaveLength(1);
+    expect(finishes[0]).toMatchObject({ status: 'failed', willRetry: true });
+    expect(finishes[0]?.error).toMatch(/disk on fire/);
+  });
+
+  it('fails for good when the receiver refuses the credential', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { failAfterChunks: { count: 1, code: ErrorCode.Unauthorized, message: 'who are you' } };
+    await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({ code: AgentErrorCode.CredentialRefused });
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
+  });
+
+  it('refuses for good when none of the configured paths exists', async () => {
+    await expect(runBackup({ ...backupJob([join(base, 'nope'), join(base, 'nada')]), retriesLeft: true }, deps())).rejects.toMatchObject({
+      code: AgentErrorCode.NothingToBackUp,
+    });
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
+    expect(controller.finishes(runId)[0]?.error).toMatch(/nope.*nada/);
+  });
+
+  it('stops cleanly when interrupted while waiting for admission', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { silent: true };
+    const stop = new AbortController();
+    const running = runBackup(backupJob(), deps({ signal: stop.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stop.abort();
+    await expect(running).rejects.toMatchObject({ code: AgentErrorCode.Interrupted });
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: true });
+  });
+
+  it('restores what it backed up, byte for byte, with metadata and hard links', async () => {
+    await mkdir(join(src, 'dir/sub'), { recursive: true });
+    const weird = Buffer.concat([Buffer.from(`${src}/dir/`), Buffer.from([0x6e, 0xff, 0x0a, 0x2d])]);
+    await writeFile(weird, 'weird name');
+    await writeFile(join(src, 'dir/sub/data'), randomBytes(2 * 1024 * 1024 + 3));
+    await writeFile(join(src, 'hard1'), 'linked');
+    await link(join(src, 'hard1'), join(src, 'hard2'));
+    await symlink('dir/sub/data', join(src, 'sym'));
+    await writeFile(join(src, 'sparse'), Buffer.alloc(0));
+    await (await import('node:fs/promises')).truncate(join(src, 'sparse'), 8 * 1024 * 1024);
+    await runBackup(backupJob(), deps());
+    expect(receiver.violations).toEqual([]);
+
+    receiver.restoreStream = receiver.restoreMessagesFromBackup();
+    const target = join(base, 'restored');
+    const restoreJob: RunJob<RestoreJobData> = standaloneJob({ kind: JobName.Restore, runId: `${runId}-r`, hostId: controller.hostId, snapshotId: 'snap', targetDir: target, subPath: null });
+    const result = await runRestore(restoreJob, deps());
+    expect(result.status).toBe('succeeded');
+    expect(receiver.hellos[1]).toMatchObject({ role: 'restore' });
+
+    const restoredSrc = join(target, src);
+    const compare = async (rel: string): Promise<void> => {
+      const [a, b] = [await lstat(join(src, rel), { bigint: true }), await lstat(join(restoredSrc, rel), { bigint: true })];
+      expect([rel, b.mode, b.uid, b.gid, b.size, b.mtimeNs]).toEqual([rel, a.mode, a.uid, a.gid, a.size, a.mtimeNs]);
+      if (a.isFile()) expect(sha(await readFile(join(restoredSrc, rel)))).toBe(sha(await readFile(join(src, rel))));
+    };
+    for (const rel of ['dir', 'dir/sub', 'dir/sub/data', 'hard1', 'hard2', 'sym', 'sparse', '.']) await compare(rel);
+    expect((await readFile(Buffer.concat([Buffer.from(target), weird]))).toString()).toBe('weird name');
+    expect((await lstat(join(restoredSrc, 'hard1'))).ino).toBe((await lstat(join(restoredSrc, 'hard2'))).ino);
+    expect(await readlink(join(restoredSrc, 'sym'))).toBe('dir/sub/data');
+    expect((await lstat(join(restoredSrc, 'sparse'))).blocks).toBe(0);
+    expect(await readdir(target)).toEqual([src.split('/')[1]]);
+    expect(EntryType.File).toBe(1);
+  });
+});
+
+function sha(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
