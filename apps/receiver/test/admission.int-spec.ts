@@ -55,6 +55,26 @@ describe('admission with maxSessions = 1', () => {
     expect(maxBusy).toBe(1);
   });
 
+  it('lets a reconnecting agent supersede the older, still open session of the same run', async () => {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+    let newer: ReturnType<typeof runBackup> | null = null;
+    const older = runBackup({
+      port: fx.port,
+      ...host,
+      runId,
+      root: source,
+      afterWelcome: async (conn) => {
+        newer = runBackup({ port: fx.port, ...host, runId, root: source });
+        await conn.whenClosed();
+      },
+    });
+    const [a, b] = [await older, await newer!];
+    expect(a.closeReason).toMatchObject({ code: ErrorCode.Protocol, message: expect.stringContaining('superseded') as unknown, remote: true });
+    expect(b.done).not.toBeNull();
+    expect(b.waits).toEqual([]);
+  });
+
   it('ends waiting and running sessions with shutting_down when the receiver stops', async () => {
     let waiting: ReturnType<typeof runBackup> | null = null;
     const running = backup({

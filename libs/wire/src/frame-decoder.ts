@@ -3,6 +3,11 @@ import { WireError } from './errors';
 import { FRAME_HEADER_BYTES } from './limits';
 import { ErrorCode, MAX_FRAME_BYTES, type Message } from './messages';
 
+export interface DecodedFrame {
+  readonly message: Message;
+  readonly bytes: number;
+}
+
 export interface FrameDecoderOptions {
   /** Largest accepted frame body (type byte + payload), at most MAX_FRAME_BYTES. */
   readonly maxFrameBytes: number;
@@ -33,17 +38,22 @@ export class FrameDecoder {
   }
 
   push(chunk: Buffer): Message[] {
+    return this.pushFrames(chunk).map((frame) => frame.message);
+  }
+
+  /** Like push, with each message's frame size (header included), for callers that bound what they queue. */
+  pushFrames(chunk: Buffer): DecodedFrame[] {
     if (this.failure !== null) throw this.failure;
     if (chunk.length > 0) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
     }
-    const messages: Message[] = [];
+    const frames: DecodedFrame[] = [];
     try {
       for (;;) {
         const body = this.nextBody();
-        if (body === null) return messages;
-        messages.push(decodeFrameBody(body));
+        if (body === null) return frames;
+        frames.push({ message: decodeFrameBody(body), bytes: FRAME_HEADER_BYTES + body.length });
       }
     } catch (error) {
       this.failure = error instanceof WireError ? error : WireError.protocol(String(error));

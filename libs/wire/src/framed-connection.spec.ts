@@ -202,4 +202,22 @@ describe('FramedConnection', () => {
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(reader.closed).toBe(false);
   });
+
+  it('bounds what the iterator queues in bytes by pausing the stream', async () => {
+    const [a, b] = await socketPair();
+    const sender = new FramedConnection(a, quiet);
+    const reader = new FramedConnection(b, { ...quiet, readQueueBytes: 200 * 1024 });
+    const data = Buffer.alloc(64 * 1024, 3);
+    for (let i = 0; i < 40; i++) void sender.send({ type: MessageType.FileData, seq: 0, index: i, data });
+    let sawPause = false;
+    const indexes: number[] = [];
+    for await (const msg of reader) {
+      if (msg.type === MessageType.FileData) indexes.push(msg.index);
+      sawPause ||= b.isPaused();
+      await sleep(5);
+      if (indexes.length === 40) break;
+    }
+    expect(sawPause).toBe(true);
+    expect(indexes).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
 });

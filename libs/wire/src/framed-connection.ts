@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Duplex } from 'node:stream';
 import { encodeMessage } from './codec';
 import { WireError } from './errors';
-import { FrameDecoder } from './frame-decoder';
+import { FrameDecoder, type DecodedFrame } from './frame-decoder';
 import { MAX_TEXT_BYTES } from './limits';
 import { ErrorCode, MessageType, type Message } from './messages';
 import { truncateUtf8 } from './text';
@@ -18,6 +18,8 @@ export interface FramedConnectionOptions {
   readonly writeBufferBytes?: number;
   /** Messages queued for the async iterator before reading from the stream pauses (default 256). */
   readonly readQueueLimit?: number;
+  /** Frame bytes queued for the async iterator before reading pauses (default 8 MiB). */
+  readonly readQueueBytes?: number;
   /** After close(), how long the peer has to finish before the stream is destroyed (default 2000 ms). */
   readonly closeGraceMs?: number;
 }
@@ -38,6 +40,7 @@ interface Waiter {
 
 const DEFAULT_WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
 const DEFAULT_READ_QUEUE_LIMIT = 256;
+const DEFAULT_READ_QUEUE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CLOSE_GRACE_MS = 2000;
 const HEARTBEAT_FRAME = encodeMessage({ type: MessageType.Heartbeat });
 
@@ -55,6 +58,7 @@ export class FramedConnection {
   private readonly decoder: FrameDecoder;
   private readonly writeBufferBytes: number;
   private readonly readQueueLimit: number;
+  private readonly readQueueBytes: number;
   private readonly closeGraceMs: number;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -67,6 +71,8 @@ export class FramedConnection {
   private readonly closedPromise: Promise<WireError | null>;
   private iterating = false;
   private pausedByReader = false;
+  /** Size of the frame being delivered, so the iterator can bound its queue in bytes. */
+  private currentFrameBytes = 0;
   private counters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
 
   constructor(
@@ -76,6 +82,7 @@ export class FramedConnection {
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.writeBufferBytes = Math.max(options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, stream.writableHighWaterMark);
     this.readQueueLimit = options.readQueueLimit ?? DEFAULT_READ_QUEUE_LIMIT;
+    this.readQueueBytes = options.readQueueBytes ?? DEFAULT_READ_QUEUE_BYTES;
     this.closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.closedPromise = new Promise((resolve) => this.events.once('close', resolve));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -181,11 +188,13 @@ export class FramedConnection {
   async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
     if (this.iterating) throw new Error('FramedConnection supports one iterator at a time');
     this.iterating = true;
-    const queue: Message[] = [];
+    const queue: Array<{ msg: Message; bytes: number }> = [];
+    let queuedBytes = 0;
     let wake: (() => void) | null = null;
     const onMessage = (msg: Message): void => {
-      queue.push(msg);
-      if (queue.length >= this.readQueueLimit) this.pauseReading();
+      queue.push({ msg, bytes: this.currentFrameBytes });
+      queuedBytes += this.currentFrameBytes;
+      if (queue.length >= this.readQueueLimit || queuedBytes >= this.readQueueBytes) this.pauseReading();
       wake?.();
     };
     const onClosing = (): void => wake?.();
@@ -195,8 +204,9 @@ export class FramedConnection {
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {
-          if (queue.length <= this.readQueueLimit / 2) this.resumeReading();
-          yield next;
+          queuedBytes -= next.bytes;
+          if (queue.length <= this.readQueueLimit / 2 && queuedBytes <= this.readQueueBytes / 2) this.resumeReading();
+          yield next.msg;
           continue;
         }
         if (this.closing) {
@@ -227,28 +237,30 @@ export class FramedConnection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     this.counters.bytesIn += chunk.length;
-    let messages: Message[];
+    let frames: DecodedFrame[];
     try {
-      messages = this.decoder.push(chunk);
+      frames = this.decoder.pushFrames(chunk);
     } catch (error) {
       this.close(error instanceof WireError ? error : WireError.protocol(String(error)));
       return;
     }
-    for (const msg of messages) {
+    for (const frame of frames) {
       if (this.closing) return;
       this.counters.framesIn += 1;
       this.armIdleTimer();
-      this.deliver(msg);
+      this.deliver(frame);
     }
   }
 
-  private deliver(msg: Message): void {
+  private deliver(frame: DecodedFrame): void {
+    const msg = frame.message;
     if (msg.type === MessageType.Heartbeat) return;
     if (msg.type === MessageType.Error) {
       this.close(new WireError(msg.code, msg.message, true));
       return;
     }
     try {
+      this.currentFrameBytes = frame.bytes;
       this.events.emit('message', msg);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
