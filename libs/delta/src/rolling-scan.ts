@@ -1,4 +1,10 @@
-import { WEAK_HASH_MULTIPLIER as K } from './signature-index';
+/** Multiplier of the multiplicative hash that spreads weak checksums over the filter and the table. */
+export const WEAK_HASH_MULTIPLIER = 0x9e3779b1;
+
+// Module-level copies: the loop must not read another module's export (a getter in CommonJS output) nor the
+// global `Math` per byte; under Jest's vm context either made it a hundred times slower.
+const K = WEAK_HASH_MULTIPLIER;
+const imul = Math.imul;
 
 /**
  * The hot loop of the search. `sums` holds (s1, s2) of the window at `from`. Checks the windows at
@@ -26,36 +32,36 @@ export function scanForCandidate(
   let bit: number;
   let out: number;
   for (const end4 = end - 3; p < end4; p += 4) {
-    bit = Math.imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
+    bit = imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
     if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0) return leave(sums, s1, s2, p);
     out = data[p] as number;
     s1 = (s1 + (data[p + L] as number) - out) | 0;
-    s2 = (s2 + s1 - Math.imul(L, out)) | 0;
+    s2 = (s2 + s1 - imul(L, out)) | 0;
 
-    bit = Math.imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
+    bit = imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
     if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0) return leave(sums, s1, s2, p + 1);
     out = data[p + 1] as number;
     s1 = (s1 + (data[p + 1 + L] as number) - out) | 0;
-    s2 = (s2 + s1 - Math.imul(L, out)) | 0;
+    s2 = (s2 + s1 - imul(L, out)) | 0;
 
-    bit = Math.imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
+    bit = imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
     if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0) return leave(sums, s1, s2, p + 2);
     out = data[p + 2] as number;
     s1 = (s1 + (data[p + 2 + L] as number) - out) | 0;
-    s2 = (s2 + s1 - Math.imul(L, out)) | 0;
+    s2 = (s2 + s1 - imul(L, out)) | 0;
 
-    bit = Math.imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
+    bit = imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
     if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0) return leave(sums, s1, s2, p + 3);
     out = data[p + 3] as number;
     s1 = (s1 + (data[p + 3 + L] as number) - out) | 0;
-    s2 = (s2 + s1 - Math.imul(L, out)) | 0;
+    s2 = (s2 + s1 - imul(L, out)) | 0;
   }
   for (; p < end; p++) {
-    bit = Math.imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
+    bit = imul((s1 & 0xffff) | (s2 << 16), K) >>> filterShift;
     if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0) break;
     out = data[p] as number;
     s1 = (s1 + (data[p + L] as number) - out) | 0;
-    s2 = (s2 + s1 - Math.imul(L, out)) | 0;
+    s2 = (s2 + s1 - imul(L, out)) | 0;
   }
   return leave(sums, s1, s2, p);
 }
@@ -71,5 +77,5 @@ export function rollOne(data: Uint8Array, p: number, windowLength: number, sums:
   const out = data[p] as number;
   const s1 = ((sums[0] as number) + (data[p + windowLength] as number) - out) | 0;
   sums[0] = s1;
-  sums[1] = ((sums[1] as number) + s1 - Math.imul(windowLength, out)) | 0;
+  sums[1] = ((sums[1] as number) + s1 - imul(windowLength, out)) | 0;
 }

@@ -1,7 +1,10 @@
+import { WEAK_HASH_MULTIPLIER } from './rolling-scan';
 import { type Signature } from './signature';
 
-/** Multiplier of the multiplicative hash that spreads weak checksums over the filter and the table. */
-export const WEAK_HASH_MULTIPLIER = 0x9e3779b1;
+// Module-level copies: `Math` and imported bindings are slow lookups inside Jest's vm context, and this runs per candidate.
+const imul = Math.imul;
+const K = WEAK_HASH_MULTIPLIER;
+
 
 /**
  * Lookup structure over a signature's full-length blocks, built by the side that holds the new version.
@@ -46,7 +49,7 @@ export class SignatureIndex {
     // Inserting from the last block down leaves every chain in ascending block order.
     for (let block = this.fullBlocks - 1; block >= 0; block--) {
       const value = (weak[block] as number) | 0;
-      const hash = Math.imul(value, WEAK_HASH_MULTIPLIER);
+      const hash = imul(value, K);
       const bit = hash >>> this.filterShift;
       this.filter[bit >>> 5] = (this.filter[bit >>> 5] as number) | (1 << (bit & 31));
       const slot = this.findSlot(value, hash);
@@ -58,7 +61,7 @@ export class SignatureIndex {
 
   /** First block whose weak checksum is `weak` (as a signed 32-bit value), or -1. */
   firstBlock(weak: number): number {
-    return this.slotHead[this.findSlot(weak, Math.imul(weak, WEAK_HASH_MULTIPLIER))] as number;
+    return this.slotHead[this.findSlot(weak, imul(weak, K))] as number;
   }
 
   /** Next block with the same weak checksum, or -1. */

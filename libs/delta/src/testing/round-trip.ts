@@ -22,7 +22,8 @@ export async function* chunked(data: Uint8Array, sizes: readonly number[]): Asyn
   let offset = 0;
   for (let i = 0; offset < data.length; i++) {
     const size = Math.max(1, sizes[i % sizes.length] ?? 1);
-    yield data.subarray(offset, offset + size);
+    // Each chunk arrives in a later turn, as from a socket or a file stream.
+    yield await Promise.resolve(data.subarray(offset, offset + size));
     offset += size;
   }
 }

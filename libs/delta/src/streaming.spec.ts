@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { delta } from './delta';
+import { DeltaError } from './errors';
+import { patch } from './patch';
+import { OFFLOAD_BYTES, Sha256Stream } from './sha256-stream';
+import { signature } from './signature';
+import { chunked, collectBytes, collectTokens } from './testing/round-trip';
+import { type DeltaToken } from './tokens';
+
+const describeTokens = (tokens: DeltaToken[]): string[] =>
+  tokens.map((token) => (token.kind === 'literal' ? `literal ${Buffer.from(token.data).toString('hex')}` : JSON.stringify({ ...token, sha256: undefined })));
+
+describe('streaming', () => {
+  it('yields the same tokens whatever the chunking of the new version', async () => {
+    const basis = randomBytes(30_000);
+    const newVersion = Buffer.concat([basis.subarray(5000, 20_000), randomBytes(2000), basis.subarray(0, 4000), randomBytes(10)]);
+    const sig = await signature(basis, { blockLength: 256 });
+    const reference = describeTokens(await collectTokens(delta(sig, newVersion, { maxLiteralBytes: 700 })));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 4 }), async (sizes) => {
+        const tokens = await collectTokens(delta(sig, chunked(newVersion, sizes), { maxLiteralBytes: 700 }));
+        expect(describeTokens(tokens)).toEqual(reference);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('signs a stream like the same bytes in memory, given the expected length', async () => {
+    const basis = randomBytes(1_000_000);
+    const fromBuffer = await signature(basis);
+    const fromStream = await signature(chunked(basis, [65_536, 1000, 7]), { expectedLength: basis.length });
+    expect(fromStream).toEqual(fromBuffer);
+    await expect(signature(chunked(basis, [1000]))).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('keeps literal tokens at or below the requested size', async () => {
+    const stream = delta(await signature(Buffer.alloc(0)), randomBytes(100_000), { maxLiteralBytes: 4096 });
+    const literals = (await collectTokens(stream)).filter((token) => token.kind === 'literal');
+    expect(literals.length).toBe(Math.ceil(100_000 / 4096));
+    for (const literal of literals) expect(literal.data.length).toBeLessThanOrEqual(4096);
+    expect(() => delta({ blockLength: 700, fileLength: 0, strongLength: 8, blockCount: 0, weak: new Uint32Array(0), strong: new Uint8Array(0) }, Buffer.alloc(0), { maxLiteralBytes: 0 })).toThrow(DeltaError);
+  });
+
+  it('works from files: signature and delta read paths, patch reads a path or an open handle', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
+    try {
+      const basis = randomBytes(3_000_000);
+      const newVersion = Buffer.concat([basis.subarray(0, 2_000_000), randomBytes(1000), basis.subarray(2_000_500)]);
+      await writeFile(join(dir, 'basis'), basis);
+      await writeFile(join(dir, 'new'), newVersion);
+      const tokens = await collectTokens(delta(await signature(join(dir, 'basis')), join(dir, 'new')));
+      expect((await collectBytes(patch(join(dir, 'basis'), tokens))).equals(newVersion)).toBe(true);
+      const handle = await open(join(dir, 'basis'), 'r');
+      try {
+        expect((await collectBytes(patch(handle, tokens, { readBytes: 4096 }))).equals(newVersion)).toBe(true);
+      } finally {
+        await handle.close();
+      }
+      await expect(signature(dir)).rejects.toMatchObject({ code: 'invalid_argument' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops cleanly when the consumer stops early', async () => {
+    const stream = delta(await signature(Buffer.alloc(0)), randomBytes(4 * OFFLOAD_BYTES));
+    for await (const token of stream) {
+      if (token.kind === 'literal') break;
+    }
+    expect(stream.stats.literalTokens).toBe(1);
+  });
+});
+
+describe('SHA-256 of a stream', () => {
+  it('equals node:crypto on small and large inputs, inline or on the helper thread', async () => {
+    for (const length of [0, 1, OFFLOAD_BYTES - 1, OFFLOAD_BYTES, 5 * OFFLOAD_BYTES + 3]) {
+      const data = randomBytes(length);
+      const stream = new Sha256Stream();
+      for (let offset = 0; offset < length; offset += 300_000) await stream.update(data.subarray(offset, offset + 300_000));
+      expect((await stream.digest()).equals(createHash('sha256').update(data).digest())).toBe(true);
+    }
+  });
+
+  it('keeps concurrent streams apart', async () => {
+    const inputs = [randomBytes(3 * OFFLOAD_BYTES), randomBytes(2 * OFFLOAD_BYTES + 1), randomBytes(10)];
+    const digests = await Promise.all(
+      inputs.map(async (data) => {
+        const stream = new Sha256Stream();
+        for (let offset = 0; offset < data.length; offset += 65_536) await stream.update(data.subarray(offset, offset + 65_536));
+        return stream.digest();
+      }),
+    );
+    digests.forEach((digest, i) => expect(digest.equals(createHash('sha256').update(inputs[i] as Buffer).digest())).toBe(true));
+  });
+
+  it('does not see later changes to the caller buffer', async () => {
+    const data = randomBytes(2 * OFFLOAD_BYTES);
+    const expected = createHash('sha256').update(data).digest();
+    const stream = new Sha256Stream();
+    await stream.update(data);
+    data.fill(0);
+    expect((await stream.digest()).equals(expected)).toBe(true);
+  });
+});
