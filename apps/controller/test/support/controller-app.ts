@@ -35,24 +35,32 @@ export function testEnvironment(overrides: Record<string, string> = {}): Control
   });
 }
 
+/** The controller app on a given configuration, initialised but not listening (supertest needs no port). */
+export async function startApp(config: ControllerConfig): Promise<{ app: INestApplication; http: App }> {
+  const app = await createControllerApp(config, { logLevels: false });
+  await app.init();
+  return { app, http: app.getHttpServer() as App };
+}
+
 export async function startController(overrides: Record<string, string> = {}): Promise<ControllerHarness> {
   const database = await createTestDatabase();
   const config = testEnvironment({ DATABASE_URL: database.url, ...overrides });
-  const app = await createControllerApp(config, { logLevels: ['error'] });
-  await app.init();
+  const { app, http } = await startApp(config);
+  // Jobs are inspected on the run's Redis even when the app under test was given an unreachable one.
+  const redisUrl = required('REDIS_URL');
   const queues = new Map<string, Queue<JobData>>();
   const suffix = randomBytes(3).toString('hex');
   const queueOf = (hostId: string): Queue<JobData> => {
     let queue = queues.get(hostId);
     if (queue === undefined) {
-      queue = new Queue<JobData>(hostQueueName(hostId), { connection: { url: config.redisUrl }, prefix: QUEUE_PREFIX });
+      queue = new Queue<JobData>(hostQueueName(hostId), { connection: { url: redisUrl }, prefix: QUEUE_PREFIX });
       queues.set(hostId, queue);
     }
     return queue;
   };
   return {
     app,
-    http: app.getHttpServer() as App,
+    http,
     config,
     database,
     hostName: (prefix) => `${prefix}-${suffix}`,
