@@ -62,8 +62,9 @@ export class RestoreSession {
   /** The run may read only the snapshot the controller granted, within the granted sub-path, of the granted host. */
   private async authorize(request: RestoreRequestMessage): Promise<ObjectId> {
     if (request.snapshotId !== this.grant.snapshotId) throw new WireError(ErrorCode.Forbidden, `this run may not read snapshot ${request.snapshotId}`);
-    if (this.grant.subPath !== null && this.grant.subPath !== '' && this.grant.subPath !== '/') {
-      const allowed = Buffer.from(this.grant.subPath, 'utf8');
+    const granted = normalizeGrantedPath(this.grant.subPath);
+    if (granted !== null) {
+      const allowed = Buffer.from(granted, 'utf8');
       const requested = request.subPath;
       const within = requested.equals(allowed) || (requested.length > allowed.length && requested.subarray(0, allowed.length).equals(allowed) && requested[allowed.length] === 0x2f);
       if (!within) throw new WireError(ErrorCode.Forbidden, `this run may read only ${JSON.stringify(this.grant.subPath)}`);
@@ -106,4 +107,12 @@ export class RestoreSession {
     this.bytes += size;
     await this.conn.send({ type: MessageType.FileEnd, seq: 0, index: ordinal, size: BigInt(size), sha256, error: null });
   }
+}
+
+/** The controller's sub-path as an absolute path without a trailing "/"; null when the whole snapshot is granted. */
+function normalizeGrantedPath(subPath: string | null): string | null {
+  if (subPath === null) return null;
+  const trimmed = subPath.replace(/\/+$/, '');
+  if (trimmed === '') return null;
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
