@@ -1,0 +1,1 @@
+export { registerDeltaCommands } from './delta.command';
