@@ -21,7 +21,8 @@ async function main(argv: readonly string[]): Promise<void> {
   await app.listen(listen.port, listen.host);
   const address = app.getHttpServer().address() as AddressInfo;
   const logger = new Logger('Controller');
-  logger.log(`berth controller listening on http://${formatHostPort({ host: listen.host, port: address.port })}`);
+  // A plain line (no log decoration) that scripts and the process harness wait for; it names the real port.
+  process.stdout.write(`berth controller listening on http://${formatHostPort({ host: listen.host, port: address.port })}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -4,6 +4,7 @@ describe('parseControllerArgs', () => {
   it('accepts --listen in both forms', () => {
     expect(parseControllerArgs(['--listen', '127.0.0.1:9000']).listen).toEqual({ host: '127.0.0.1', port: 9000 });
     expect(parseControllerArgs(['--listen=[::]:80']).listen).toEqual({ host: '::', port: 80 });
+    expect(parseControllerArgs(['--listen', '127.0.0.1:0']).listen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseControllerArgs([])).toEqual({ help: false });
   });
 

@@ -17,7 +17,7 @@ export function parseControllerArgs(argv: readonly string[]): ControllerArgs {
     } else if (arg === '--listen' || arg.startsWith('--listen=')) {
       const value = arg === '--listen' ? argv[++index] : arg.slice('--listen='.length);
       if (value === undefined || value === '') throw new Error('--listen needs HOST:PORT');
-      const parsed = parseHostPort(value);
+      const parsed = parseHostPort(value, { allowPortZero: true });
       if ('error' in parsed) throw new Error(`--listen: ${parsed.error}`);
       args.listen = parsed;
     } else {

@@ -62,8 +62,8 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     }
     return value;
   };
-  const hostPort = (name: string, fallback: string): HostPort => {
-    const parsed = parseHostPort(read(name) ?? fallback);
+  const hostPort = (name: string, fallback: string, options: { allowPortZero?: boolean } = {}): HostPort => {
+    const parsed = parseHostPort(read(name) ?? fallback, options);
     if ('error' in parsed) {
       problems.push(`${name}: ${parsed.error}`);
       return { host: '', port: 0 };
@@ -74,7 +74,7 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
   const databaseUrl = url('DATABASE_URL', ['postgresql:', 'postgres:']);
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const agentRedisUrl = read('BERTH_AGENT_REDIS_URL') === undefined ? redisUrl : url('BERTH_AGENT_REDIS_URL', ['redis:', 'rediss:']);
-  const listen = hostPort('BERTH_CONTROLLER_LISTEN', CONFIG_DEFAULTS.listen);
+  const listen = hostPort('BERTH_CONTROLLER_LISTEN', CONFIG_DEFAULTS.listen, { allowPortZero: true });
   const address = hostPort('BERTH_RECEIVER_ADDRESS', CONFIG_DEFAULTS.receiverAddress);
 
   const token = read('BERTH_RECEIVER_TOKEN') ?? '';

@@ -15,6 +15,7 @@ describe('parseHostPort', () => {
     expect(errorOf('8080')).toBe('"8080" is not host:port (for example 0.0.0.0:8080 or [::1]:8080)');
     expect(errorOf('host:99999')).toBe('port 99999 is out of range 1..65535');
     expect(errorOf('host:0')).toBe('port 0 is out of range 1..65535');
+    expect(parseHostPort('127.0.0.1:0', { allowPortZero: true })).toEqual({ host: '127.0.0.1', port: 0 });
     expect(errorOf('::1:80')).toMatch(/is not host:port/);
   });
 
