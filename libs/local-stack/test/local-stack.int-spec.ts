@@ -10,6 +10,10 @@ import { ensureLocalStack } from '../src';
 import { probePostgres } from '../src/postgres/probe';
 import { probeRedis } from '../src/redis/probe';
 
+// Each Prisma CLI call or server start takes seconds; Jest applies only the global testTimeout (5 s by
+// default), not the integration project's.
+jest.setTimeout(120_000);
+
 const environment = (): { DATABASE_URL: string; REDIS_URL: string } => {
   const { DATABASE_URL, REDIS_URL } = process.env;
   if (!DATABASE_URL || !REDIS_URL) throw new Error('DATABASE_URL and REDIS_URL are set by the Jest global setup');

@@ -11,6 +11,10 @@ import { Client } from 'pg';
 import { createTestDatabase, migrateDatabase, repositoryRoot } from '../src';
 import { quoteIdentifier, withDatabase } from '../src/database-url';
 
+// Each Prisma CLI call or server start takes seconds; Jest applies only the global testTimeout (5 s by
+// default), not the integration project's.
+jest.setTimeout(120_000);
+
 const run = promisify(execFile);
 const root = repositoryRoot();
 const prismaCli = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
@@ -125,5 +129,61 @@ describe('Prisma migrations through the offline schema engine', () => {
     }
     const left = await query(serverUrl(), 'SELECT 1 FROM pg_database WHERE datname = $1', [database.name]);
     expect(left).toHaveLength(0);
+  });
+
+  describe('prisma migrate dev (migrations authored offline)', () => {
+    // A scratch copy of prisma/ with its own config, inside the checkout so that the config resolves the
+    // `prisma` package; the schema engine is the repository's.
+    let dir: string;
+    let databaseUrl: string;
+    const database = `berth_migrate_dev_${randomBytes(5).toString('hex')}`;
+    const schema = (extra: string): string =>
+      fs.readFileSync(path.join(root, 'prisma', 'schema.prisma'), 'utf8').replace(/output\s*=\s*"[^"]*"/, 'output = "./generated"') + extra;
+    const devConfig = (): string[] => ['--config', path.join(dir, 'prisma.config.ts')];
+
+    beforeAll(() => {
+      databaseUrl = withDatabase(serverUrl(), database);
+      fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+      dir = fs.mkdtempSync(path.join(root, 'tmp', 'migrate-dev-'));
+      fs.cpSync(path.join(root, 'prisma', 'migrations'), path.join(dir, 'migrations'), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, 'prisma.config.ts'),
+        [
+          "import path from 'node:path';",
+          "import { defineConfig } from 'prisma/config';",
+          `process.env['PRISMA_SCHEMA_ENGINE_BINARY'] = ${JSON.stringify(path.join(root, 'prisma', 'engine', 'schema-engine.js'))};`,
+          "export default defineConfig({ schema: path.join(__dirname, 'schema.prisma'), migrations: { path: path.join(__dirname, 'migrations') },",
+          "  datasource: { url: process.env['DATABASE_URL'] ?? '' } });",
+        ].join('\n'),
+      );
+    });
+
+    afterAll(async () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await query(serverUrl(), `DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+    });
+
+    it('creates and applies a migration for a schema change', async () => {
+      fs.writeFileSync(path.join(dir, 'schema.prisma'), schema('\nmodel DevProbe {\n  id Int @id\n  note String?\n\n  @@map("dev_probe")\n}\n'));
+      const dev = await prisma(['migrate', 'dev', '--name', 'add_dev_probe', ...devConfig()], databaseUrl);
+      expect(dev.output).toContain('Your database is now in sync with your schema');
+      expect(dev.code).toBe(0);
+      const created = fs.readdirSync(path.join(dir, 'migrations')).filter((name) => name.endsWith('_add_dev_probe'));
+      expect(created).toHaveLength(1);
+      const sql = fs.readFileSync(path.join(dir, 'migrations', created[0] ?? '', 'migration.sql'), 'utf8');
+      expect(sql).toContain('CREATE TABLE "dev_probe"');
+      expect(sql).not.toContain('CREATE TABLE "hosts"'); // only the change, computed against the existing migrations
+      expect(await tablesOf(databaseUrl)).toContain('dev_probe');
+    });
+
+    it('refuses, naming the data, to drop a table that holds rows without confirmation', async () => {
+      await query(databaseUrl, "INSERT INTO dev_probe (id, note) VALUES (1, 'keep me')");
+      fs.writeFileSync(path.join(dir, 'schema.prisma'), schema(''));
+      const dev = await prisma(['migrate', 'dev', '--name', 'drop_dev_probe', ...devConfig()], databaseUrl);
+      expect(dev.output).toContain('You are about to drop the `dev_probe` table, which is not empty (1 rows).');
+      expect(dev.code).not.toBe(0);
+      expect(fs.readdirSync(path.join(dir, 'migrations')).filter((name) => name.endsWith('_drop_dev_probe'))).toEqual([]);
+      expect(await query(databaseUrl, 'SELECT note FROM dev_probe')).toEqual([{ note: 'keep me' }]);
+    });
   });
 });
