@@ -68,16 +68,21 @@ export async function runDemo(ctx: CliContext, options: DemoCommandOptions): Pro
     step = 'starting controller, receiver and agent';
     t = Date.now();
     fleet = await startFleet({ workDir: DEMO_DIR, stack, databasePrefix: 'demo' });
-    const hostName = `demo-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 63);
+    say(`database migrated, controller ${fleet.controller.url} and receiver 127.0.0.1:${fleet.receiver.port} started (${seconds(t)})`);
+
     step = 'generating the sample tree';
+    t = Date.now();
     const tree = await generateSampleTree(sourceDir, { seed: 1, smallFiles, largeFiles: 3, largeFileBytes: 6 * 1024 * 1024 });
-    step = 'registering the host and starting its agent';
-    const { host } = await fleet.addHostWithAgent({ name: hostName, paths: [sourceDir], excludes: [] });
-    say(`controller ${fleet.controller.url}, receiver 127.0.0.1:${fleet.receiver.port}, agent for host ${host.name} (${seconds(t)})`);
     say(
       `sample tree ${path.relative(process.cwd(), sourceDir) || sourceDir}: ${formatCount(tree.files)} files (${formatCount(smallFiles)} in one directory), ` +
-        `${formatCount(tree.dirs)} dirs, ${formatCount(tree.symlinks)} symlinks, ${formatBytes(tree.bytes)}`,
+        `${formatCount(tree.dirs)} dirs, ${formatCount(tree.symlinks)} symlinks, hard links, ${formatBytes(tree.bytes)} (${seconds(t)})`,
     );
+
+    step = 'registering the host and starting its agent';
+    t = Date.now();
+    const hostName = `demo-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 63);
+    const { host } = await fleet.addHostWithAgent({ name: hostName, paths: [sourceDir], excludes: [] });
+    say(`host ${host.name} registered, its agent enrolled and waiting for jobs (${seconds(t)})`);
     for (const skipped of tree.skipped) say(`  not in the tree: ${skipped}`);
 
     const api = new ApiClient(fleet.controller.url);
