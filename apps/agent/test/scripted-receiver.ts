@@ -67,6 +67,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   script: BackupScript = {};
+  /** Overrides `script` per session (1 for the first Hello): lets an attempt fail and the next succeed. */
+  scriptForSession: ((session: number) => BackupScript) | null = null;
   restoreStream: readonly Message[] = [];
 
   async start(): Promise<this> {
@@ -143,7 +145,7 @@ export class ScriptedReceiver implements ReceiverConnector {
     if (first.done === true || first.value.type !== MessageType.Hello) throw WireError.protocol('expected Hello');
     const hello = first.value;
     this.hellos.push(hello);
-    const script = this.script;
+    const script = this.scriptForSession?.(this.hellos.length) ?? this.script;
     if (script.silent === true) {
       await connection.whenClosed();
       return;
@@ -184,7 +186,7 @@ export class ScriptedReceiver implements ReceiverConnector {
     inbox: AsyncIterator<Message>,
     limits: { chunkMaxEntries: number; creditBytes: number; creditOps: number },
   ): Promise<void> {
-    const script = this.script;
+    const script = this.scriptForSession?.(this.hellos.length) ?? this.script;
     let bytesLeft = limits.creditBytes;
     let opsLeft = limits.creditOps;
     const open: ChunkState[] = [];

@@ -45,6 +45,7 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
       log,
     },
   });
+  await untilWorkerReady(worker, agentConfig.redisUrl, log, signal);
   log.info(`berth agent for host ${agentConfig.hostName} waiting for jobs on queue ${agentConfig.queuePrefix}:${agentConfig.queueName}`);
   return {
     hostId: agentConfig.hostId,
@@ -95,6 +96,35 @@ async function fetchConfig(client: HttpControllerClient, store: CredentialStore,
       );
     }
     throw error;
+  }
+}
+
+/** Waits for the worker's Redis connection (retried by ioredis for as long as it takes), unless stopped. */
+async function untilWorkerReady(worker: AgentWorker, redisUrl: string, log: Logger, signal: AbortSignal): Promise<void> {
+  const slow = setTimeout(() => log.warn(`waiting for Redis at ${redactUrl(redisUrl)}`), 5_000);
+  const stopped = new Promise<'stopped'>((resolve) => {
+    if (signal.aborted) resolve('stopped');
+    signal.addEventListener('abort', () => resolve('stopped'), { once: true });
+  });
+  try {
+    const outcome = await Promise.race([worker.waitUntilReady().then(() => 'ready' as const), stopped]);
+    if (outcome === 'stopped') {
+      await worker.close();
+      throw new AgentError(AgentErrorCode.Interrupted, 'stopped while waiting for Redis');
+    }
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
+/** A Redis URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the configured URL';
   }
 }
 
