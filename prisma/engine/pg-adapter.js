@@ -100,12 +100,34 @@ class SchemaEnginePgFactory extends PrismaPg {
       await closeShadowPool();
       try {
         await admin.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } catch {
+        // The admin session may be gone (say, the main database was dropped meanwhile): try afresh.
+        await dropThroughNewSession(this.config, database);
       } finally {
-        await admin.dispose();
+        await admin.dispose().catch(() => undefined);
       }
     };
     return shadow;
   }
+}
+
+/** Drops `database` through a new connection to the main database, else to `postgres`. */
+async function dropThroughNewSession(config, database) {
+  let lastError;
+  for (const through of [config.database, 'postgres']) {
+    const client = new pg.Client({ ...config, database: through });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      return;
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw lastError;
 }
 
 /** The adapter factory the schema engine gets for `url`. */
