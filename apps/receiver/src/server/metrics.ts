@@ -22,6 +22,9 @@ export class ReceiverMetrics {
   private readonly ops = new RateWindow();
   private latency = { last: 0, average: 0, max: 0, count: 0 };
 
+  /** `onCommitLatency` also receives each measurement (the slot policy adapts to it). */
+  constructor(private readonly onCommitLatency: (ms: number) => void = () => undefined) {}
+
   recordBytes(bytes: number): void {
     this.bytes.add(bytes);
   }
@@ -33,6 +36,7 @@ export class ReceiverMetrics {
   recordCommitLatency(ms: number): void {
     const l = this.latency;
     this.latency = { last: ms, average: l.count === 0 ? ms : l.average * 0.8 + ms * 0.2, max: Math.max(l.max, ms), count: l.count + 1 };
+    this.onCommitLatency(ms);
   }
 
   snapshot(

@@ -32,12 +32,16 @@ export class Receiver {
   private readonly runs = new Map<string, Session>();
   private readonly admission: Admission;
   private readonly slotPolicy: SlotPolicy;
-  private readonly metricsState = new ReceiverMetrics();
+  private readonly metricsState: ReceiverMetrics;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
     this.admission = new Admission(this.slotPolicy);
+    this.metricsState = new ReceiverMetrics((ms) => {
+      this.slotPolicy.observeCommitLatency(ms);
+      this.admission.rebalance();
+    });
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     this.server =
       options.tls === null || options.tls === undefined
