@@ -29,7 +29,7 @@ describe('berth command line', () => {
   it('shows help with exit 0 and lists every operator command', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
-    for (const command of ['host', 'hosts', 'backup', 'runs', 'run', 'snapshots', 'restore', 'demo']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['host', 'hosts', 'backup', 'runs', 'run', 'snapshots', 'restore', 'demo', 'delta']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('exits 2 on an unknown command or a missing argument, saying so in one line', async () => {
@@ -56,6 +56,12 @@ describe('berth command line', () => {
       expect(out).toBe('');
       expect(err).toBe(`berth: cannot reach the controller at ${url} (ECONNREFUSED); start it with \`berth controller\` or pass --controller\n`);
     }
+  });
+
+  it('runs the delta commands through the same error handling (one line, exit 1)', async () => {
+    const { code, err } = await run(['delta', 'signature', '/nonexistent/basis', '/tmp/berth-never-written.sig']);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^berth: [^\n]*\/nonexistent\/basis[^\n]*\n$/);
   });
 
   it('rejects a controller URL that is not http(s)', async () => {

@@ -6,6 +6,7 @@ import { registerRestoreCommand } from './commands/restore.command';
 import { registerRunCommands } from './commands/runs.command';
 import { registerSnapshotCommands } from './commands/snapshots.command';
 import { DEFAULT_CONTROLLER_URL } from './config/cli-config';
+import { registerDeltaCommands } from './delta';
 import { type CliContext } from './context';
 
 /** The `berth` command tree. Service commands (controller, receiver, agent) are dispatched by bin/berth.js. */
@@ -33,5 +34,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerSnapshotCommands(program, ctx);
   registerRestoreCommand(program, ctx);
   registerDemoCommand(program, ctx);
+  registerDeltaCommands(program);
   return program;
 }

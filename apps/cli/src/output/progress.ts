@@ -36,11 +36,12 @@ export function renderBar(fraction: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-function countsText(run: RunResponse, rate: number | null): string {
+/** Files, bytes and rate; `rateWidth` pads the rate so a redrawn line does not jitter. */
+function countsText(run: RunResponse, rate: number | null, rateWidth = 0): string {
   const c = run.counters;
   const files = c.filesTotal > 0 ? `${formatCount(c.filesDone)}/${formatCount(c.filesTotal)} files` : `${formatCount(c.filesDone)} files`;
   const bytes = c.bytesTotal > 0 ? `${formatBytes(c.bytesDone)}/${formatBytes(c.bytesTotal)}` : formatBytes(c.bytesDone);
-  return `${files}  ${bytes}  ${(rate === null ? '-' : formatRate(rate)).padStart(10)}`;
+  return `${files}  ${bytes}  ${(rate === null ? '-' : formatRate(rate)).padStart(rateWidth)}`;
 }
 
 /**
@@ -57,7 +58,7 @@ export function renderProgressLine(run: RunResponse, rate: number | null, column
     line = `${label}  ${run.status}  ${countsText(run, rate)}`;
   } else {
     const fraction = fractionDone(run);
-    const counts = countsText(run, rate);
+    const counts = countsText(run, rate, 10);
     if (fraction === null) line = `${label}  ${counts}`;
     else {
       const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%`;
