@@ -3,6 +3,9 @@ import request from 'supertest';
 import { type ControllerHarness, startApp, startController } from './support/controller-app';
 import { freePort } from './support/free-port';
 
+// Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
+jest.setTimeout(30_000);
+
 describe('GET /healthz', () => {
   it('answers 200 when PostgreSQL and Redis answer', async () => {
     const controller = await startController();

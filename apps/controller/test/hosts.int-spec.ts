@@ -2,6 +2,9 @@ import { type ApiErrorBody, type CreateHostResponse, type HostResponse } from '@
 import request from 'supertest';
 import { type ControllerHarness, startController } from './support/controller-app';
 
+// Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
+jest.setTimeout(30_000);
+
 describe('hosts API', () => {
   let controller: ControllerHarness;
 

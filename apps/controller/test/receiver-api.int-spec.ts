@@ -3,6 +3,9 @@ import request from 'supertest';
 import { completeBackup, enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, RECEIVER_TOKEN, startController } from './support/controller-app';
 
+// Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
+jest.setTimeout(30_000);
+
 describe('receiver API: session verification', () => {
   let controller: ControllerHarness;
   const receiver = { Authorization: `Bearer ${RECEIVER_TOKEN}` };
