@@ -31,6 +31,10 @@ function connectionFromUrl(url) {
     throw new Error(`The database URL must start with postgresql:// (got ${parsed.protocol}//).`);
   }
   const params = parsed.searchParams;
+  const schema = params.get('schema') ?? undefined;
+  if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
+    throw new Error(`The database URL's schema parameter "${schema}" is not a plain PostgreSQL identifier.`);
+  }
   const config = {
     host: params.get('host') ?? (parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost'),
     port: parsed.port ? Number(parsed.port) : 5432,
@@ -40,8 +44,10 @@ function connectionFromUrl(url) {
     ssl: sslFromMode(params.get('sslmode')),
     connectionTimeoutMillis: 10_000,
     max: 4,
+    // The engine's SQL names tables without a schema: the `schema` parameter works through search_path.
+    ...(schema === undefined ? {} : { options: `-c search_path="${schema}"` }),
   };
-  return { config, schema: params.get('schema') ?? undefined };
+  return { config, schema };
 }
 
 function sslFromMode(mode) {
@@ -81,15 +87,25 @@ function reportCharAsText(result) {
   return result;
 }
 
-/** adapter-pg's factory with a shadow database that is really separate and really dropped (fixes 2, 3). */
+/**
+ * adapter-pg's factory with a shadow database that is really separate and really dropped (fixes 2, 3),
+ * and which creates the PostgreSQL schema named by the URL's `schema` parameter, as the native engine does.
+ */
 class SchemaEnginePgFactory extends PrismaPg {
+  async connect() {
+    const adapter = await super.connect();
+    const schema = this.options?.schema;
+    if (schema !== undefined) await adapter.executeScript(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    return adapter;
+  }
+
   async connectToShadowDb() {
     const admin = await this.connect();
     const database = `prisma_migrate_shadow_db_${randomUUID().replace(/-/g, '')}`;
     await admin.executeScript(`CREATE DATABASE "${database}"`);
     let shadow;
     try {
-      shadow = await new PrismaPg({ ...this.config, database }, this.options).connect();
+      shadow = await new SchemaEnginePgFactory({ ...this.config, database }, this.options).connect();
     } catch (error) {
       await admin.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.dispose();

@@ -113,6 +113,20 @@ describe('Prisma migrations through the offline schema engine', () => {
     }
   });
 
+  it('honours the URL\'s schema parameter: creates the schema and migrates into it, not into public', async () => {
+    const database = `berth_migrate_schema_${randomBytes(5).toString('hex')}`;
+    try {
+      await migrateDatabase(`${withDatabase(serverUrl(), database)}?schema=tenant_a`);
+      const tables = await query<{ table: string }>(
+        withDatabase(serverUrl(), database),
+        "SELECT table_schema || '.' || table_name AS table FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+      );
+      expect(tables.map((row) => row.table)).toEqual(EXPECTED_TABLES.map((table) => `tenant_a.${table}`));
+    } finally {
+      await query(serverUrl(), `DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+    }
+  });
+
   it('clones the migrated template for a suite with createTestDatabase, and drops it again', async () => {
     const database = await createTestDatabase();
     try {
