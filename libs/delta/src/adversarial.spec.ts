@@ -3,7 +3,7 @@ import { delta, FALSE_HIT_BUDGET_FIXED, FALSE_HIT_BUDGET_PER_BYTE } from './delt
 import { MAX_BUCKET_COMPARISONS } from './parameters';
 import { patch } from './patch';
 import { signature } from './signature';
-import { collectBytes, collectTokens } from './testing/round-trip';
+import { collectBytes, collectTokens } from '../test/round-trip';
 import { weakChecksum } from './weak-checksum';
 
 const BLOCK = 700;

@@ -6,7 +6,7 @@ import { DeltaError, DeltaFormatError } from './errors';
 import { MAX_DECODED_LITERAL_BYTES } from './parameters';
 import { patch } from './patch';
 import { signature } from './signature';
-import { chunked, collectBytes, collectTokens, roundTrip } from './testing/round-trip';
+import { chunked, collectBytes, collectTokens, roundTrip } from '../test/round-trip';
 import { type DeltaToken } from './tokens';
 
 async function encodedDelta(basis: Buffer, newVersion: Buffer, blockLength: number): Promise<Buffer> {

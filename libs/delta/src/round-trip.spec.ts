@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { applyEdits, basisArbitrary, editArbitrary } from './testing/edits';
-import { roundTrip } from './testing/round-trip';
+import { applyEdits, basisArbitrary, editArbitrary } from '../test/edits';
+import { roundTrip } from '../test/round-trip';
 
 describe('patch(basis, delta(signature(basis), new)) == new', () => {
   it('holds for random bases and random edit scripts, with small blocks so edits cross many of them', async () => {

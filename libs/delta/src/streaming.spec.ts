@@ -8,7 +8,7 @@ import { DeltaError } from './errors';
 import { patch } from './patch';
 import { OFFLOAD_BYTES, Sha256Stream } from './sha256-stream';
 import { signature } from './signature';
-import { chunked, collectBytes, collectTokens } from './testing/round-trip';
+import { chunked, collectBytes, collectTokens } from '../test/round-trip';
 import { type DeltaToken } from './tokens';
 
 const describeTokens = (tokens: DeltaToken[]): string[] =>

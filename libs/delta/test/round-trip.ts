@@ -1,9 +1,9 @@
-import { decodeDelta, encodeDelta } from '../delta-codec';
-import { delta, type DeltaOptions, type DeltaStats } from '../delta';
-import { patch } from '../patch';
-import { signature, type SignatureOptions } from '../signature';
-import { decodeSignature, encodeSignature } from '../signature-codec';
-import { type DeltaToken } from '../tokens';
+import { decodeDelta, encodeDelta } from '../src/delta-codec';
+import { delta, type DeltaOptions, type DeltaStats } from '../src/delta';
+import { patch } from '../src/patch';
+import { signature, type SignatureOptions } from '../src/signature';
+import { decodeSignature, encodeSignature } from '../src/signature-codec';
+import { type DeltaToken } from '../src/tokens';
 
 export async function collectBytes(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];

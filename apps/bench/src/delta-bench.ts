@@ -1,0 +1,129 @@
+/**
+ * `npm run bench:delta`: Berth's delta engine against stock rsync on the same files, in one run.
+ *
+ *   cases   256 MiB identical | 256 MiB with 1% changed in scattered 4 KiB pieces | 256 MiB with no block in
+ *           common | 64 MiB with one 4 KiB overwrite in the middle
+ *   ours    signature, delta (encoded into 1 MiB frames), patch into an output file; MB/s = 10^6 bytes/s
+ *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
+ *
+ * Options: --json (one JSON object on the last line), --big (adds the 4 GiB sparse file memory check, run in a
+ * child process; about a minute), --only-big. Files live in os.tmpdir() and are removed at the end.
+ * Figures are wall-clock on whatever else the machine is running: read them with the CPU seconds beside them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIG_FILE_BYTES, type BigFileResult, runBigFile } from './delta/big-file';
+import { MiB, scatteredOffsets, writeEditedCopy, writeRandomFile } from './delta/inputs';
+import { runOurs } from './delta/ours';
+import { checkTargets, formatTable, summarize, type CaseResult, type CaseSummary } from './delta/report';
+import { ensureRsync, rsyncVersion, runRsync } from './delta/rsync';
+
+const PIECE = 4096;
+const MEMORY_LIMIT_MIB = 128;
+
+interface BenchCase {
+  readonly name: string;
+  readonly description: string;
+  readonly basis: string;
+  readonly newVersion: string;
+  readonly fileBytes: number;
+}
+
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function prepareCases(dir: string): Promise<BenchCase[]> {
+  const size = 256 * MiB;
+  const basis = join(dir, 'basis-256');
+  log('writing inputs (256 MiB basis, its variants, 64 MiB basis)...');
+  await writeRandomFile(basis, size);
+  const onePercent = join(dir, 'new-1pct');
+  const pieces = Math.round((0.01 * size) / PIECE);
+  await writeEditedCopy(basis, onePercent, scatteredOffsets(size, PIECE, pieces, 3), PIECE);
+  const unrelated = join(dir, 'new-unrelated');
+  await writeRandomFile(unrelated, size);
+  const identical = join(dir, 'new-identical');
+  await writeEditedCopy(basis, identical, [], PIECE);
+  const basis64 = join(dir, 'basis-64');
+  await writeRandomFile(basis64, 64 * MiB);
+  const middle = join(dir, 'new-64-middle');
+  await writeEditedCopy(basis64, middle, [32 * MiB], PIECE);
+  return [
+    { name: '256MiB-identical', description: '256 MiB, no edits', basis, newVersion: identical, fileBytes: size },
+    { name: '256MiB-1pct-scattered', description: `256 MiB, ${pieces} scattered 4 KiB pieces overwritten (1%)`, basis, newVersion: onePercent, fileBytes: size },
+    { name: '256MiB-no-common', description: '256 MiB, unrelated content', basis, newVersion: unrelated, fileBytes: size },
+    { name: '64MiB-4KiB-middle', description: '64 MiB, one 4 KiB overwrite in the middle', basis: basis64, newVersion: middle, fileBytes: 64 * MiB },
+  ];
+}
+
+async function runCases(dir: string): Promise<CaseSummary[]> {
+  ensureRsync(log);
+  log(`comparing with ${rsyncVersion()}`);
+  const cases = await prepareCases(dir);
+  const summaries: CaseSummary[] = [];
+  for (const c of cases) {
+    log(`${c.name}: ours...`);
+    const ours = await runOurs(c.basis, c.newVersion, join(dir, 'ours-out'));
+    log(`${c.name}: rsync...`);
+    const rsync = await runRsync(c.basis, c.newVersion, dir);
+    const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, ours, rsync };
+    summaries.push(summarize(result));
+    await rm(join(dir, 'ours-out'), { force: true });
+  }
+  return summaries;
+}
+
+/** Runs the 4 GiB check in a child process so that its peak RSS is the pipeline's alone. */
+function runBigFileChild(dir: string): Promise<BigFileResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, '--big-child', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = output.trim().split('\n').pop() ?? '';
+      if (code === 0) resolve(JSON.parse(last) as BigFileResult);
+      else reject(new Error(`4 GiB check failed (exit ${code}): ${last}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--big-child') {
+    process.stdout.write(`${JSON.stringify(await runBigFile(process.argv[3] as string))}\n`);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'berth-delta-bench-'));
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const cases = args.has('--only-big') ? [] : await runCases(dir);
+    const targets = cases.length > 0 ? checkTargets(cases) : [];
+    let big: BigFileResult | undefined;
+    if (args.has('--big') || args.has('--only-big')) {
+      log(`4 GiB sparse file: signature, delta, patch in a child process (peak RSS limit ${MEMORY_LIMIT_MIB} MiB)...`);
+      big = await runBigFileChild(dir);
+      targets.push({ what: `peak RSS, ${BIG_FILE_BYTES / MiB / 1024} GiB signed, diffed, patched`, goal: `< ${MEMORY_LIMIT_MIB} MiB`, measured: `${big.peakRssMiB.toFixed(0)} MiB`, met: big.peakRssMiB < MEMORY_LIMIT_MIB });
+    }
+    process.stdout.write(`${formatTable(cases, targets)}\n`);
+    if (big !== undefined) {
+      process.stdout.write(
+        `4 GiB sparse: signature ${big.signatureSeconds.toFixed(1)} s, delta ${big.deltaSeconds.toFixed(1)} s (${big.deltaBytes} bytes, ${big.literalBytes} literal), patch ${big.patchSeconds.toFixed(1)} s, peak RSS ${big.peakRssMiB.toFixed(0)} MiB\n`,
+      );
+    }
+    process.stdout.write('(wall-clock on a shared machine; `ours s` is signature + delta + patch)\n');
+    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, cases, bigFile: big ?? null, targets })}\n`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`delta bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,85 @@
+import { randomFillSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeDelta, delta, encodeDelta, patch, signature } from '@berth/delta';
+import { MiB } from './inputs';
+
+export const BIG_FILE_BYTES = 4 * 1024 * MiB;
+/** Real data every 256 MiB; the rest is a hole that reads as zeros. */
+const ISLAND_BYTES = MiB;
+const ISLAND_EVERY = 256 * MiB;
+
+export interface BigFileResult {
+  readonly fileBytes: number;
+  readonly peakRssMiB: number;
+  readonly signatureSeconds: number;
+  readonly deltaSeconds: number;
+  readonly patchSeconds: number;
+  readonly deltaBytes: number;
+  readonly literalBytes: number;
+}
+
+/** A sparse 4 GiB file with 16 islands of random data; `changed` islands differ from the basis. */
+async function writeSparse(path: string, changed: ReadonlySet<number>, islands: Buffer[]): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.truncate(BIG_FILE_BYTES);
+    for (let i = 0; i < islands.length; i++) {
+      const data = changed.has(i) ? randomFillSync(Buffer.allocUnsafe(ISLAND_BYTES)) : (islands[i] as Buffer);
+      await handle.write(data, 0, data.length, i * ISLAND_EVERY + 12_345);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Runs in a child process of its own so that its peak RSS (getrusage ru_maxrss) is this pipeline's alone:
+ * signature of the basis, delta of the new version written to a file frame by frame, patch reading that file
+ * and verifying the SHA-256 of the 4 GiB it rebuilds (the output is counted, not stored: 4 GiB of writes would
+ * measure the disk, not the memory).
+ */
+export async function runBigFile(dir: string): Promise<BigFileResult> {
+  const islands = Array.from({ length: BIG_FILE_BYTES / ISLAND_EVERY }, () => randomFillSync(Buffer.allocUnsafe(ISLAND_BYTES)));
+  const basisPath = join(dir, 'big-basis');
+  const newPath = join(dir, 'big-new');
+  const deltaPath = join(dir, 'big-delta');
+  await writeSparse(basisPath, new Set(), islands);
+  await writeSparse(newPath, new Set([3, 9]), islands);
+  islands.length = 0;
+
+  let start = performance.now();
+  const sig = await signature(basisPath);
+  const signatureSeconds = (performance.now() - start) / 1000;
+
+  start = performance.now();
+  const stream = delta(sig, newPath);
+  let deltaBytes = 0;
+  const out = await open(deltaPath, 'w');
+  try {
+    for await (const frame of encodeDelta(stream)) {
+      await out.write(frame);
+      deltaBytes += frame.length;
+    }
+  } finally {
+    await out.close();
+  }
+  const deltaSeconds = (performance.now() - start) / 1000;
+
+  start = performance.now();
+  let rebuilt = 0;
+  const deltaFile = createReadStream(deltaPath, { highWaterMark: MiB });
+  for await (const chunk of patch(basisPath, decodeDelta(deltaFile as AsyncIterable<Buffer>))) rebuilt += chunk.length;
+  const patchSeconds = (performance.now() - start) / 1000;
+  if (rebuilt !== BIG_FILE_BYTES) throw new Error(`patch rebuilt ${rebuilt} bytes, expected ${BIG_FILE_BYTES}`);
+  return {
+    fileBytes: BIG_FILE_BYTES,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    signatureSeconds,
+    deltaSeconds,
+    patchSeconds,
+    deltaBytes,
+    literalBytes: stream.stats.literalBytes,
+  };
+}

@@ -1,0 +1,114 @@
+import { type OurResult } from './ours';
+import { type RsyncResult } from './rsync';
+
+export interface CaseResult {
+  readonly name: string;
+  readonly description: string;
+  readonly fileBytes: number;
+  readonly ours: OurResult;
+  readonly rsync: RsyncResult;
+}
+
+export interface CaseSummary {
+  readonly name: string;
+  readonly fileBytes: number;
+  readonly blockLength: number;
+  readonly signatureMBps: number;
+  readonly deltaMBps: number;
+  readonly patchMBps: number;
+  readonly oursComputeSeconds: number;
+  readonly oursCpuSeconds: number;
+  readonly signatureBytes: number;
+  readonly deltaBytes: number;
+  readonly literalBytes: number;
+  readonly rsyncSeconds: number;
+  readonly rsyncBytesSent: number;
+  readonly rsyncBytesReceived: number;
+  readonly rsyncLiteralBytes: number;
+  /** Our delta bytes / rsync's total bytes sent. */
+  readonly deltaBytesRatio: number;
+  /** Our signature + delta + patch seconds / rsync's transfer seconds. */
+  readonly timeRatio: number;
+}
+
+export interface Target {
+  readonly what: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+const MB = 1e6;
+
+export function summarize(result: CaseResult): CaseSummary {
+  const { ours, rsync, fileBytes } = result;
+  const compute = ours.signature.seconds + ours.delta.seconds + ours.patch.seconds;
+  return {
+    name: result.name,
+    fileBytes,
+    blockLength: ours.blockLength,
+    signatureMBps: fileBytes / MB / ours.signature.seconds,
+    deltaMBps: fileBytes / MB / ours.delta.seconds,
+    patchMBps: fileBytes / MB / ours.patch.seconds,
+    oursComputeSeconds: compute,
+    oursCpuSeconds: ours.signature.cpuSeconds + ours.delta.cpuSeconds + ours.patch.cpuSeconds,
+    signatureBytes: ours.signatureBytes,
+    deltaBytes: ours.deltaBytes,
+    literalBytes: ours.literalBytes,
+    rsyncSeconds: rsync.seconds,
+    rsyncBytesSent: rsync.bytesSent,
+    rsyncBytesReceived: rsync.bytesReceived,
+    rsyncLiteralBytes: rsync.literalBytes,
+    deltaBytesRatio: ours.deltaBytes / rsync.bytesSent,
+    timeRatio: compute / rsync.seconds,
+  };
+}
+
+/** The targets of the delta engine (issue 3), checked against this run. */
+export function checkTargets(cases: readonly CaseSummary[]): Target[] {
+  const byName = (name: string): CaseSummary | undefined => cases.find((c) => c.name === name);
+  const targets: Target[] = [];
+  const worstRatio = Math.max(...cases.map((c) => c.deltaBytesRatio));
+  targets.push({ what: 'delta bytes vs rsync bytes sent (worst case)', goal: '<= 1.05x', measured: `${worstRatio.toFixed(3)}x`, met: worstRatio <= 1.05 });
+  const none = byName('256MiB-no-common');
+  if (none) targets.push({ what: 'delta, no block in common', goal: '>= 200 MB/s', measured: `${none.deltaMBps.toFixed(0)} MB/s`, met: none.deltaMBps >= 200 });
+  const same = byName('256MiB-identical');
+  if (same) targets.push({ what: 'delta, all blocks match', goal: '>= 1000 MB/s', measured: `${same.deltaMBps.toFixed(0)} MB/s`, met: same.deltaMBps >= 1000 });
+  const minSig = Math.min(...cases.map((c) => c.signatureMBps));
+  targets.push({ what: 'signature (slowest case)', goal: '>= 1000 MB/s', measured: `${minSig.toFixed(0)} MB/s`, met: minSig >= 1000 });
+  const onePercent = byName('256MiB-1pct-scattered');
+  if (onePercent) {
+    targets.push({
+      what: 'sig + delta + patch, 1% edits, vs rsync transfer',
+      goal: '< rsync',
+      measured: `${onePercent.oursComputeSeconds.toFixed(2)} s vs ${onePercent.rsyncSeconds.toFixed(2)} s`,
+      met: onePercent.oursComputeSeconds < onePercent.rsyncSeconds,
+    });
+  }
+  return targets;
+}
+
+export function formatTable(cases: readonly CaseSummary[], targets: readonly Target[]): string {
+  const header = ['case', 'block', 'sig MB/s', 'delta MB/s', 'patch MB/s', 'ours s', 'delta bytes', 'literal', 'rsync s', 'rsync sent', 'rsync literal', 'bytes ratio', 'time ratio'];
+  const rows = cases.map((c) => [
+    c.name,
+    String(c.blockLength),
+    c.signatureMBps.toFixed(0),
+    c.deltaMBps.toFixed(0),
+    c.patchMBps.toFixed(0),
+    c.oursComputeSeconds.toFixed(2),
+    String(c.deltaBytes),
+    String(c.literalBytes),
+    c.rsyncSeconds.toFixed(2),
+    String(c.rsyncBytesSent),
+    String(c.rsyncLiteralBytes),
+    c.deltaBytesRatio.toFixed(3),
+    c.timeRatio.toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
+  out.push('targets:');
+  for (const target of targets) out.push(`  [${target.met ? 'met' : 'MISSED'}] ${target.what}: ${target.goal}, measured ${target.measured}`);
+  return out.join('\n');
+}
