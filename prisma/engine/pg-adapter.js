@@ -2,7 +2,10 @@
 // PostgreSQL driver adapter for the WebAssembly schema engine: @prisma/adapter-pg with three fixes that
 // the schema engine needs (the query path of Prisma Client does not hit them):
 //   1. the engine's catalog queries return PostgreSQL's one-byte "char" type (OID 18), which adapter-pg
-//      refuses ("Column type 'char' could not be deserialized"); we report such columns as text;
+//      refuses ("Column type 'char' could not be deserialized"); we get such columns past adapter-pg as
+//      text, then give them the Character column type the engine reads them as (reading `contype` as text
+//      happens to work on PostgreSQL 15, whose catalog returns no such rows for Berth's schema, and makes
+//      the engine panic on PostgreSQL 18, which lists NOT NULL constraints there);
 //   2. adapter-pg opens the shadow database by spreading its config and overriding `database`, which does
 //      nothing when the config is a connection string (pg lets the string win), so the "shadow" silently
 //      is the main database; we always hand pg separate host/port/user/password/database fields;
@@ -12,6 +15,7 @@ const { randomUUID } = require('node:crypto');
 const { URL } = require('node:url');
 const pg = require('pg');
 const { PrismaPg } = require('@prisma/adapter-pg');
+const { ColumnTypeEnum } = require('@prisma/driver-adapter-utils');
 
 const PG_CHAR_OID = 18;
 const PG_TEXT_OID = 25;
@@ -64,7 +68,10 @@ function sslFromMode(mode) {
   }
 }
 
-/** A pg client that reports "char" (OID 18) result columns as text (fix 1). Values are already strings. */
+/** Result rows (the array adapter-pg passes on) -> indexes of their "char" columns (fix 1). */
+const charColumns = new WeakMap();
+
+/** A pg client that reports "char" (OID 18) result columns as text, remembering which (fix 1). */
 class CharAsTextClient extends pg.Client {
   query(config, values, callback) {
     if (config !== null && typeof config === 'object' && typeof config.submit === 'function') {
@@ -81,10 +88,25 @@ class CharAsTextClient extends pg.Client {
 }
 
 function reportCharAsText(result) {
-  for (const field of result?.fields ?? []) {
-    if (field.dataTypeID === PG_CHAR_OID) field.dataTypeID = PG_TEXT_OID;
-  }
+  const indexes = [];
+  (result?.fields ?? []).forEach((field, index) => {
+    if (field.dataTypeID !== PG_CHAR_OID) return;
+    field.dataTypeID = PG_TEXT_OID; // the value is a one-character string either way
+    indexes.push(index);
+  });
+  if (indexes.length > 0) charColumns.set(result.rows, indexes);
   return result;
+}
+
+/** Gives the "char" columns that got past adapter-pg as text their Character type back (fix 1). */
+function withCharColumns(queryable) {
+  const queryRaw = queryable.queryRaw.bind(queryable);
+  queryable.queryRaw = async (query) => {
+    const result = await queryRaw(query);
+    for (const index of charColumns.get(result.rows) ?? []) result.columnTypes[index] = ColumnTypeEnum.Character;
+    return result;
+  };
+  return queryable;
 }
 
 /**
@@ -93,7 +115,9 @@ function reportCharAsText(result) {
  */
 class SchemaEnginePgFactory extends PrismaPg {
   async connect() {
-    const adapter = await super.connect();
+    const adapter = withCharColumns(await super.connect());
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => withCharColumns(await startTransaction(isolationLevel));
     const schema = this.options?.schema;
     if (schema !== undefined) await adapter.executeScript(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     return adapter;

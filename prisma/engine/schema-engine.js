@@ -202,6 +202,13 @@ async function main() {
   return options.cliCommand === null ? serveJsonRpc(options) : runCli(options);
 }
 
+// A Rust panic inside an engine callback surfaces here (RuntimeError: unreachable). Its message has been
+// logged already (wasm.js); exit as the native binary does on a panic, so the CLI reports one.
+process.on('uncaughtException', (error) => {
+  log('ERROR', `schema engine crashed: ${errorMessage(error)}`);
+  process.exit(101);
+});
+
 // Exit explicitly: the engine's connection pools would otherwise keep the process alive after stdin ends.
 main().then(
   (code) => process.exit(code),

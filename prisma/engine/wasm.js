@@ -12,6 +12,8 @@ async function loadSchemaEngineWasm() {
   globalThis.PRISMA_WASM_PANIC_REGISTRY = {
     set_message(message) {
       panics.lastMessage = message;
+      // Also log it now: a panic inside an engine callback may end the process before any reply.
+      process.stderr.write(`${JSON.stringify({ level: 'ERROR', fields: { message: `schema engine panicked: ${message}` }, target: 'schema_engine::logger' })}\n`);
     },
   };
   const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
