@@ -1,0 +1,32 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Fleet, startFleet } from '@berth/harness';
+import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+
+/** A fleet of real processes on a database cloned from the run's migrated template, torn down by stop(). */
+export interface FleetSuite {
+  readonly work: string;
+  readonly fleet: Fleet;
+  stop(): Promise<void>;
+}
+
+export async function startFleetSuite(name: string, options: { receiverEnv?: Record<string, string> } = {}): Promise<FleetSuite> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), `berth-e2e-${name}-`));
+  const database: TestDatabase = await createTestDatabase();
+  const fleet = await startFleet({
+    workDir: path.join(work, 'fleet'),
+    stack: { databaseUrl: process.env['DATABASE_URL'] ?? '', redisUrl: process.env['REDIS_URL'] ?? '' },
+    migratedDatabaseUrl: database.url,
+    ...(options.receiverEnv ? { receiverEnv: options.receiverEnv } : {}),
+  });
+  return {
+    work,
+    fleet,
+    async stop() {
+      await fleet.stop();
+      await database.drop();
+      await fs.rm(work, { recursive: true, force: true });
+    },
+  };
+}
