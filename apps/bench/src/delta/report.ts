@@ -17,6 +17,10 @@ export interface CaseSummary {
   readonly deltaMBps: number;
   readonly patchMBps: number;
   readonly oursComputeSeconds: number;
+  /** CPU seconds (all threads) of signature, delta and patch: the figures to read when the machine is busy. */
+  readonly signatureCpuSeconds: number;
+  readonly deltaCpuSeconds: number;
+  readonly patchCpuSeconds: number;
   readonly oursCpuSeconds: number;
   readonly signatureBytes: number;
   readonly deltaBytes: number;
@@ -51,6 +55,9 @@ export function summarize(result: CaseResult): CaseSummary {
     deltaMBps: fileBytes / MB / ours.delta.seconds,
     patchMBps: fileBytes / MB / ours.patch.seconds,
     oursComputeSeconds: compute,
+    signatureCpuSeconds: ours.signature.cpuSeconds,
+    deltaCpuSeconds: ours.delta.cpuSeconds,
+    patchCpuSeconds: ours.patch.cpuSeconds,
     oursCpuSeconds: ours.signature.cpuSeconds + ours.delta.cpuSeconds + ours.patch.cpuSeconds,
     signatureBytes: ours.signatureBytes,
     deltaBytes: ours.deltaBytes,
@@ -89,7 +96,7 @@ export function checkTargets(cases: readonly CaseSummary[]): Target[] {
 }
 
 export function formatTable(cases: readonly CaseSummary[], targets: readonly Target[]): string {
-  const header = ['case', 'block', 'sig MB/s', 'delta MB/s', 'patch MB/s', 'ours s', 'delta bytes', 'literal', 'rsync s', 'rsync sent', 'rsync literal', 'bytes ratio', 'time ratio'];
+  const header = ['case', 'block', 'sig MB/s', 'delta MB/s', 'patch MB/s', 'ours s', 'ours cpu s', 'delta bytes', 'literal', 'rsync s', 'rsync sent', 'rsync literal', 'bytes ratio', 'time ratio'];
   const rows = cases.map((c) => [
     c.name,
     String(c.blockLength),
@@ -97,6 +104,7 @@ export function formatTable(cases: readonly CaseSummary[], targets: readonly Tar
     c.deltaMBps.toFixed(0),
     c.patchMBps.toFixed(0),
     c.oursComputeSeconds.toFixed(2),
+    c.oursCpuSeconds.toFixed(2),
     String(c.deltaBytes),
     String(c.literalBytes),
     c.rsyncSeconds.toFixed(2),
