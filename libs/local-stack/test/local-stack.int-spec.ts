@@ -8,6 +8,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ensureLocalStack } from '../src';
 import { probePostgres } from '../src/postgres/probe';
+import { ensureTemplateDatabase } from '../src/template-database';
 import { probeRedis } from '../src/redis/probe';
 
 // Each Prisma CLI call or server start takes seconds; Jest applies only the global testTimeout (5 s by
@@ -131,4 +132,28 @@ describe('ensureLocalStack', () => {
       await abandoned.stop();
     }
   });
+
+  it('builds the test template once when two runs race for it on a fresh server', async () => {
+    const stack = await ensureLocalStack({ env: {}, stateDir, log });
+    try {
+      const [first, second] = await Promise.all([ensureTemplateDatabase(stack.databaseUrl, log), ensureTemplateDatabase(stack.databaseUrl, log)]);
+      expect(first).toBe(second);
+      expect(lines.filter((line) => line.startsWith('migrated test template database'))).toHaveLength(1);
+      const databases = await listDatabases(stack.databaseUrl);
+      expect(databases).toContain(first);
+      expect(databases.filter((name) => name.endsWith('_building'))).toEqual([]);
+    } finally {
+      await stack.stop();
+    }
+  });
 });
+
+async function listDatabases(url: string): Promise<string[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+}
