@@ -109,6 +109,16 @@ describe('RestoreWriter', () => {
     expect(writer.bytes).toBe(10 + 14 + sparse.length + 3);
   });
 
+  it('sets owners explicitly in a setgid target, where new entries would take its group', async () => {
+    await (await import('node:fs/promises')).chown(target, 0, 5678);
+    await (await import('node:fs/promises')).chmod(target, 0o2775);
+    await writeFileEntry(writer, 0, 'mine', B('x'), { uid: 0, gid: 0 });
+    await writer.entry(entryMessage(1, 'dir', meta('dir', EntryType.Dir, { uid: 0, gid: 0 })));
+    await writer.finish();
+    expect((await lstat(join(target, 'mine'))).gid).toBe(0);
+    expect((await lstat(join(target, 'dir'))).gid).toBe(0);
+  });
+
   it('creates directories the stream implies but does not describe', async () => {
     await writeFileEntry(writer, 0, 'home/ann/notes.txt', B('hi'));
     await writer.finish();
@@ -151,7 +161,11 @@ describe('RestoreWriter', () => {
     await mkdir(outside);
     await writer.entry(entryMessage(0, 'link', meta('link', EntryType.Symlink, { linkTarget: B(outside) })));
     await expect(writer.entry(entryMessage(1, 'link/evil', meta('evil', EntryType.File)))).rejects.toBeInstanceOf(AgentError);
-    await expect(writer.entry(entryMessage(2, 'link', meta('link', EntryType.File)))).rejects.toMatchObject({ code: 'EEXIST' });
+    // A file of the same name: O_CREAT|O_EXCL|O_NOFOLLOW refuses it (small files are written in the background).
+    await writer.entry(entryMessage(2, 'link', meta('link', EntryType.File, { size: 4n })));
+    await writer.data(dataMessages(2, B('evil'))[0]!);
+    await writer.end(endMessage(2, B('evil')));
+    await expect(writer.finish()).rejects.toMatchObject({ code: 'EEXIST' });
     expect(await readdir(outside)).toEqual([]);
     expect((await lstat(join(target, 'link'))).isSymbolicLink()).toBe(true);
   });

@@ -33,7 +33,8 @@ import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { nextChunkLength } from './chunk-cutter';
 import { CreditWindow } from './credit-window';
-import { sendFile } from './file-sender';
+import { sendContent, sendFile } from './file-sender';
+import { ReadAhead } from './read-ahead';
 
 export interface BackupSessionIdentity {
   readonly hostId: string;
@@ -61,6 +62,8 @@ interface SentChunk {
   readonly dir: Buffer;
   readonly entries: readonly EntryMeta[];
   readonly plan: Deferred<ChunkPlanMessage>;
+  /** Set when the plan arrives. */
+  actions: readonly PlanAction[] | null;
 }
 
 export class BackupTransfer {
@@ -76,6 +79,9 @@ export class BackupTransfer {
   /** Highest seq whose file content has been fully sent (-1: none). */
   private dataDoneSeq = -1;
   private failed: AgentError | null = null;
+  private readonly readAhead = new ReadAhead();
+  /** Next chunk whose planned files go to the read-ahead (plans are queued in seq order). */
+  private nextReadAheadSeq = 0;
 
   constructor(
     private readonly connection: FramedConnection,
@@ -134,7 +140,7 @@ export class BackupTransfer {
       const wanted = nextChunkLength(entries, start, dir, welcome.chunkMaxEntries, welcome.chunkMaxBytes);
       const length = await this.guard(this.credit.takeOps(wanted, () => this.pipelineIdle()));
       await this.guard(this.roomInFlight());
-      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred() };
+      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null };
       start += length;
       this.plans.set(chunk.seq, chunk);
       this.outbox.push(chunk);
@@ -155,6 +161,8 @@ export class BackupTransfer {
       const chunk = await this.guard(this.outbox.shift());
       if (chunk === null) return;
       const plan = await this.guard(chunk.plan.promise);
+      const send = (message: Message): Promise<void> => this.guard(this.send(message));
+      const onBytesSent = (bytes: number): void => this.events.onBytesSent(bytes);
       for (let index = 0; index < chunk.entries.length; index++) {
         const entry = chunk.entries[index]!;
         if (entry.type === EntryType.Dir) continue;
@@ -163,9 +171,12 @@ export class BackupTransfer {
           this.events.onFileDone(path, entry.size, null);
           continue;
         }
-        const result = await sendFile({ seq: chunk.seq, index, path, expectedSize: entry.size }, this.credit, (message) => this.guard(this.send(message)), (bytes) =>
-          this.events.onBytesSent(bytes),
-        );
+        const ahead = this.readAhead.take();
+        if (ahead.target.seq !== chunk.seq || ahead.target.index !== index) throw new Error(`read-ahead out of order at ${chunk.seq}/${index}`);
+        const result =
+          ahead.content === null
+            ? await sendFile(ahead.target, this.credit, send, onBytesSent)
+            : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, onBytesSent);
         this.events.onFileDone(path, result.size, result.error);
       }
       this.plans.delete(chunk.seq);
@@ -244,7 +255,23 @@ export class BackupTransfer {
         throw this.protocol(`ChunkPlan ${plan.seq} asks for the content of entry ${index}, which is not a regular file`);
       }
     });
+    chunk.actions = plan.actions;
     chunk.plan.resolve(plan);
+    this.feedReadAhead();
+  }
+
+  /** Queues the files of planned chunks, in seq order, for reading ahead. */
+  private feedReadAhead(): void {
+    for (;;) {
+      const chunk = this.plans.get(this.nextReadAheadSeq);
+      if (chunk === undefined || chunk.actions === null) return;
+      chunk.actions.forEach((action, index) => {
+        if (action !== PlanAction.Whole) return;
+        const entry = chunk.entries[index]!;
+        this.readAhead.add({ seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size });
+      });
+      this.nextReadAheadSeq += 1;
+    }
   }
 
   private protocol(message: string): AgentError {

@@ -6,19 +6,15 @@
  * error, the receiver drops the entry, and the caller records it. Failures to send (the session is
  * gone) do end the transfer: they propagate.
  */
-import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { MessageType, type Message } from '@berth/wire';
-import { errorMessage } from '../errors/agent-error';
 import { type CreditWindow } from './credit-window';
+import { READ_FLAGS, readErrorMessage, type FileContent } from './file-reader';
 
 export const FILE_DATA_MAX_BYTES = 1024 * 1024;
 /** Read size once the file is longer than lstat said (it is growing). */
 const GROWTH_READ_BYTES = 64 * 1024;
-
-const READ_FLAGS =
-  constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (process.getuid?.() === 0 ? constants.O_NOATIME : 0);
 
 export interface FileSendResult {
   readonly size: bigint;
@@ -96,9 +92,13 @@ async function sendWithinCredit(target: FileSendTarget, data: Buffer, credit: Cr
   }
 }
 
-function readErrorMessage(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `vanished before it could be read: ${errorMessage(error)}`;
-  if (code === 'ELOOP') return 'replaced by a symlink since the walk (not followed)';
-  return `cannot read: ${errorMessage(error)}`;
+/** Sends content read ahead (see ReadAhead), in frames of at most 1 MiB within the credit, then FileEnd. */
+export async function sendContent(target: FileSendTarget, content: FileContent, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
+  for (const piece of content.pieces) {
+    for (let offset = 0; offset < piece.length; offset += FILE_DATA_MAX_BYTES) {
+      await sendWithinCredit(target, piece.subarray(offset, offset + FILE_DATA_MAX_BYTES), credit, send, onBytesSent);
+    }
+  }
+  await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(content.size), sha256: content.sha256, error: content.error });
+  return { size: BigInt(content.size), error: content.error };
 }

@@ -62,6 +62,8 @@ export function toAgentError(error: unknown): AgentError {
   return error instanceof AgentError ? error : new AgentError(AgentErrorCode.Unexpected, errorMessage(error), { cause: error });
 }
 
+/** The message of anything thrown (duck-typed: errors from Node's internals may come from another realm). */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
+  return String(error);
 }

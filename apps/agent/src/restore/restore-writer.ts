@@ -24,6 +24,7 @@ import { displayPath } from '../util/display-path';
 
 const BLOCK = 4096;
 const IMPLIED_DIR_MODE = 0o755;
+const SETGID_BIT = 0o2000;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 const SLASH = 0x2f;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -59,18 +60,32 @@ interface OpenFile {
   readonly rel: Buffer;
   readonly abs: Buffer;
   readonly meta: EntryMeta;
-  readonly handle: FileHandle;
+  /** Large files are written as their data arrives; small ones are buffered (handle null, see end()). */
+  readonly handle: FileHandle | null;
+  readonly pieces: Buffer[];
   readonly hash: Hash;
   offset: number;
+  /** End of the last byte actually written (below `offset` when the file ends in a hole). */
+  writtenEnd: number;
 }
+
+/** Files up to this size are buffered and written by background tasks, several at once. */
+const BUFFERED_FILE_BYTES = 1024 * 1024;
+/** Background file writes in flight at most (bounds memory to about this many small files). */
+const MAX_WRITE_TASKS = 32;
 
 export class RestoreWriter {
   private readonly stack: OpenDir[];
   private readonly asRoot: boolean;
   private readonly ownUid = process.getuid?.() ?? -1;
+  private readonly ownGid = process.getgid?.() ?? -1;
+  private targetSetgid: boolean | null = null;
   private file: OpenFile | null = null;
-  /** Hard-link group leaders: ordinal -> absolute path, for files with more than one link. */
-  private readonly linkSources = new Map<number, Buffer>();
+  /** Hard-link group leaders: ordinal -> absolute path and when it is written, for files with more than one link. */
+  private readonly linkSources = new Map<number, { readonly abs: Buffer; readonly written: Promise<void> }>();
+  /** Small files being written in the background; a directory is completed only once they are done. */
+  private readonly tasks = new Set<Promise<void>>();
+  private taskError: Error | null = null;
   /** Ordinals written as hard links: their optional empty FileEnd is accepted and ignored. */
   private readonly linked = new Set<number>();
   private nextOrdinal = 0;
@@ -92,6 +107,9 @@ export class RestoreWriter {
   }
 
   async entry(message: RestoreEntryMessage): Promise<void> {
+    this.rethrowTaskError();
+    // Entries made in a setgid target take its group, not ours: then owners are always set explicitly.
+    this.targetSetgid ??= ((await lstat(this.options.target)).mode & SETGID_BIT) !== 0;
     if (this.file !== null) throw this.protocol(`entry ${message.ordinal} arrived before file ${displayPath(this.file.rel)} was complete`);
     if (message.ordinal !== this.nextOrdinal) throw this.protocol(`entry ordinal ${message.ordinal}, expected ${this.nextOrdinal}`);
     this.nextOrdinal += 1;
@@ -139,7 +157,8 @@ export class RestoreWriter {
     const file = this.file;
     if (file === null || message.index !== file.ordinal) throw this.protocol(`FileData for entry ${message.index}, which is not the file being written`);
     file.hash.update(message.data);
-    await writeSparse(file.handle, message.data, file.offset);
+    if (file.handle === null) file.pieces.push(message.data);
+    else file.writtenEnd = Math.max(file.writtenEnd, await writeSparse(file.handle, message.data, file.offset));
     file.offset += message.data.length;
     this.bytesSeen += message.data.length;
   }
@@ -153,34 +172,89 @@ export class RestoreWriter {
     this.file = null;
     const problem = fileProblem(file, message);
     if (problem !== null) {
-      await file.handle.close().catch(() => undefined);
-      await unlink(file.abs).catch(() => undefined);
+      if (file.handle !== null) {
+        await file.handle.close().catch(() => undefined);
+        await unlink(file.abs).catch(() => undefined);
+      }
       this.problem(file.rel, problem, false);
       return;
     }
+    if (file.handle === null) {
+      const task = await this.inBackground(() => this.writeBuffered(file));
+      if (file.meta.nlink > 1) this.linkSources.set(file.ordinal, { abs: file.abs, written: task.done });
+      return;
+    }
+    await this.completeFile(file, file.handle);
+    if (file.meta.nlink > 1) this.linkSources.set(file.ordinal, { abs: file.abs, written: Promise.resolve() });
+  }
+
+  /** Creates a buffered small file with its content and metadata in one go. */
+  private async writeBuffered(file: OpenFile): Promise<void> {
+    const handle = await open(file.abs, CREATE_FLAGS, 0o600);
+    let offset = 0;
     try {
-      await file.handle.truncate(file.offset);
-      await this.applyOwner(file.abs, file.meta, file.handle);
-      await file.handle.chmod(file.meta.mode);
+      for (const piece of file.pieces) {
+        file.writtenEnd = Math.max(file.writtenEnd, await writeSparse(handle, piece, offset));
+        offset += piece.length;
+      }
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    await this.completeFile(file, handle);
+  }
+
+  /** Size (holes at the end), owner before mode (chown clears setuid), times once closed. */
+  private async completeFile(file: OpenFile, handle: FileHandle): Promise<void> {
+    try {
+      if (file.writtenEnd < file.offset) await handle.truncate(file.offset);
+      await this.applyOwner(file.abs, file.meta, handle);
+      await handle.chmod(file.meta.mode);
     } finally {
-      await file.handle.close();
+      await handle.close();
     }
     await setTimesNs(file.abs, file.meta.mtimeNs, file.meta.mtimeNs, { followSymlinks: false });
-    if (file.meta.nlink > 1) this.linkSources.set(file.ordinal, file.abs);
     this.options.onEntryDone?.(file.meta, file.offset);
+  }
+
+  /** Runs `task` in the background (at most MAX_WRITE_TASKS at once); its failure fails the restore. */
+  private async inBackground(task: () => Promise<void>): Promise<{ readonly done: Promise<void> }> {
+    while (this.tasks.size >= MAX_WRITE_TASKS) await Promise.race(this.tasks);
+    this.rethrowTaskError();
+    const running: Promise<void> = task()
+      .catch((error: unknown) => {
+        // Kept as thrown (an fs error keeps its code); duck-typed, since errors from Node's internals may
+        // come from another realm.
+        this.taskError ??= typeof error === 'object' && error !== null && 'message' in error ? (error as Error) : new Error(String(error));
+      })
+      .finally(() => this.tasks.delete(running));
+    this.tasks.add(running);
+    return { done: running };
+  }
+
+  /** Waits for every background write; rethrows the first failure. */
+  private async drainTasks(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.all(this.tasks);
+    this.rethrowTaskError();
+  }
+
+  private rethrowTaskError(): void {
+    if (this.taskError !== null) throw this.taskError;
   }
 
   /** Completes every open directory (mode, owner, times), deepest first. */
   async finish(): Promise<void> {
     if (this.file !== null) throw this.protocol(`the restore ended before file ${displayPath(this.file.rel)} was complete`);
+    await this.drainTasks();
     while (this.stack.length > 1) await this.closeDir(this.stack.pop()!);
     if (this.stagingDir !== null) await rm(this.stagingDir, { recursive: true, force: true });
   }
 
   /** Releases what is open after a failure (the partial restore stays for inspection or a retry). */
   async abort(): Promise<void> {
-    await this.file?.handle.close().catch(() => undefined);
+    await this.file?.handle?.close().catch(() => undefined);
     this.file = null;
+    await Promise.all(this.tasks);
     if (this.stagingDir !== null) await rm(this.stagingDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -212,6 +286,8 @@ export class RestoreWriter {
   }
 
   private async closeDir(dir: OpenDir): Promise<void> {
+    // Background writes create entries, which would move the directory's mtime after it was set.
+    await this.drainTasks();
     const handle = await open(dir.abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
       if (dir.meta === null) {
@@ -229,8 +305,8 @@ export class RestoreWriter {
   }
 
   private async openFile(ordinal: number, rel: Buffer, abs: Buffer, meta: EntryMeta): Promise<void> {
-    const handle = await open(abs, CREATE_FLAGS, 0o600);
-    this.file = { ordinal, rel, abs, meta, handle, hash: createHash('sha256'), offset: 0 };
+    const handle = meta.size <= BigInt(BUFFERED_FILE_BYTES) ? null : await open(abs, CREATE_FLAGS, 0o600);
+    this.file = { ordinal, rel, abs, meta, handle, pieces: [], hash: createHash('sha256'), offset: 0, writtenEnd: 0 };
   }
 
   private async writeHardLink(message: RestoreEntryMessage, rel: Buffer, abs: Buffer): Promise<void> {
@@ -239,8 +315,10 @@ export class RestoreWriter {
       this.problem(rel, `hard link to entry ${message.hardlinkOf} which was not restored`, false);
       return;
     }
+    await source.written;
+    this.rethrowTaskError();
     // link(2) does not follow a symlink given as its source, and fails if the new name exists.
-    await link(source, abs);
+    await link(source.abs, abs);
     this.linked.add(message.ordinal);
     this.options.onEntryDone?.(message.entry, 0);
   }
@@ -280,6 +358,8 @@ export class RestoreWriter {
   /** fchown, or lchown (never follows a symlink), as root; otherwise only to our own uid, errors ignored. */
   private async applyOwner(abs: Buffer, meta: EntryMeta, handle: FileHandle | null): Promise<void> {
     if (!this.asRoot && meta.uid !== this.ownUid) return;
+    // New entries already belong to us (directories get no setgid bit before they are completed).
+    if (meta.uid === this.ownUid && meta.gid === this.ownGid && this.targetSetgid === false) return;
     try {
       if (handle !== null) await handle.chown(meta.uid, meta.gid);
       else await lchown(abs, meta.uid, meta.gid);
@@ -331,9 +411,11 @@ function fileProblem(file: OpenFile, end: FileEndMessage): string | null {
 
 /**
  * Writes `data` at `offset`, skipping every whole 4 KiB-aligned block of zeros so the file keeps its holes
- * (the final size comes from ftruncate). Runs of non-zero blocks go out in one write each.
+ * (a trailing hole needs ftruncate). Runs of non-zero blocks go out in one write each. Returns the end of
+ * the last byte written (`offset` when everything was a hole).
  */
-export async function writeSparse(handle: FileHandle, data: Buffer, offset: number): Promise<void> {
+export async function writeSparse(handle: FileHandle, data: Buffer, offset: number): Promise<number> {
+  let writtenEnd = offset;
   let runStart = -1;
   let position = 0;
   while (position < data.length) {
@@ -342,14 +424,21 @@ export async function writeSparse(handle: FileHandle, data: Buffer, offset: numb
     const wholeBlock = blockEnd - position === BLOCK;
     const hole = wholeBlock && data.subarray(position, blockEnd).equals(ZERO_BLOCK);
     if (hole) {
-      if (runStart >= 0) await writeAll(handle, data.subarray(runStart, position), offset + runStart);
+      if (runStart >= 0) {
+        await writeAll(handle, data.subarray(runStart, position), offset + runStart);
+        writtenEnd = offset + position;
+      }
       runStart = -1;
     } else if (runStart < 0) {
       runStart = position;
     }
     position = blockEnd;
   }
-  if (runStart >= 0) await writeAll(handle, data.subarray(runStart), offset + runStart);
+  if (runStart >= 0) {
+    await writeAll(handle, data.subarray(runStart), offset + runStart);
+    writtenEnd = offset + data.length;
+  }
+  return writtenEnd;
 }
 
 async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {

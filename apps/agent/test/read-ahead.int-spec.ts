@@ -1,0 +1,54 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReadAhead } from '../src/backup/read-ahead';
+
+describe('ReadAhead', () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'berth-ahead-'));
+  });
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('hands files out in the order they were added, small ones read, large ones left to stream', async () => {
+    const contents = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const data = randomBytes(i * 1000);
+        await writeFile(join(base, `f${i}`), data);
+        return data;
+      }),
+    );
+    await writeFile(join(base, 'large'), Buffer.alloc(4096));
+    const ahead = new ReadAhead({ smallFileBytes: 2048 * 4, maxFiles: 3, maxBytes: 5000 });
+    contents.forEach((data, i) => ahead.add({ seq: 1, index: i, path: Buffer.from(join(base, `f${i}`)), expectedSize: BigInt(data.length) }));
+    ahead.add({ seq: 2, index: 0, path: Buffer.from(join(base, 'large')), expectedSize: 1n << 20n });
+    for (let i = 0; i < contents.length; i++) {
+      const item = ahead.take();
+      expect([item.target.seq, item.target.index]).toEqual([1, i]);
+      if (contents[i]!.length > 2048 * 4) {
+        expect(item.content).toBeNull();
+        continue;
+      }
+      const content = await item.content!;
+      expect(content.error).toBeNull();
+      expect(Buffer.concat(content.pieces).equals(contents[i]!)).toBe(true);
+      expect(content.sha256.equals(createHash('sha256').update(contents[i]!).digest())).toBe(true);
+    }
+    expect(ahead.take()).toMatchObject({ target: { seq: 2, index: 0 }, content: null });
+    expect(() => ahead.take()).toThrow(/empty/);
+  });
+
+  it('reports a file gone before it was read as an error of that file only', async () => {
+    await writeFile(join(base, 'a'), 'a');
+    await unlink(join(base, 'a'));
+    const ahead = new ReadAhead();
+    ahead.add({ seq: 0, index: 0, path: Buffer.from(join(base, 'a')), expectedSize: 1n });
+    const content = await ahead.take().content!;
+    expect(content.size).toBe(0);
+    expect(content.error).toMatch(/^vanished before it could be read/);
+  });
+});
