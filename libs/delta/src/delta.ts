@@ -1,13 +1,13 @@
 import { DeltaError } from './errors';
 import { MAX_BUCKET_COMPARISONS, MAX_LITERAL_TOKEN_BYTES } from './parameters';
-import { rollOne, scanForCandidate } from './rolling-scan';
+import { rollOne } from './rolling-scan';
+import { WeakKernel } from './weak-kernel';
 import { type Signature } from './signature';
 import { Sha256Stream } from './sha256-stream';
 import { SignatureIndex } from './signature-index';
 import { openByteSource, type ByteInput, type ByteSource } from './sources';
 import { strongEquals, strongHasher, type StrongHasher } from './strong-hash';
 import { type DeltaToken } from './tokens';
-import { weakSums } from './weak-checksum';
 
 /** Counters of one delta computation, filled while its tokens are produced. */
 export interface DeltaStats {
@@ -50,7 +50,7 @@ export interface DeltaOptions {
 export const FALSE_HIT_BUDGET_PER_BYTE = 8;
 export const FALSE_HIT_BUDGET_FIXED = 64 * 1024 * 1024;
 const COMPARISON_WORK = 32;
-/** The sliding buffer holds a pending literal and at least two windows. */
+/** Sliding buffer for large inputs; it always holds a pending literal and several windows. */
 const MIN_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -108,9 +108,10 @@ async function* runSearch(signature: Signature, newVersion: ByteInput, maxLitera
 class DeltaSearch {
   private readonly index: SignatureIndex;
   private readonly blockLength: number;
+  private readonly kernel: WeakKernel;
   private readonly buffer: Uint8Array;
   private readonly sha256 = new Sha256Stream();
-  private readonly sums = new Int32Array(2);
+  private readonly sums: Int32Array;
   private base = 0;
   private filled = 0;
   private pos = 0;
@@ -136,7 +137,11 @@ class DeltaSearch {
   ) {
     this.index = new SignatureIndex(signature);
     this.blockLength = signature.blockLength;
-    this.buffer = new Uint8Array(Math.max(MIN_BUFFER_BYTES, maxLiteral + 4 * this.blockLength));
+    // A small file needs no more than itself, a literal and a few windows.
+    const wanted = Math.min(MIN_BUFFER_BYTES, source.knownLength ?? MIN_BUFFER_BYTES);
+    this.kernel = new WeakKernel(Math.max(wanted, maxLiteral + 4 * this.blockLength), this.index);
+    this.buffer = this.kernel.data;
+    this.sums = this.kernel.sums;
     this.predicted = signature.blockCount > 0 ? 0 : -1;
   }
 
@@ -154,12 +159,12 @@ class DeltaSearch {
       }
       if (!(await this.ensure(L))) break;
       if (!this.rolling) {
-        weakSums(this.buffer, this.pos, this.pos + L, this.sums);
+        this.kernel.computeSums(this.pos, this.pos + L);
         this.rolling = true;
       }
       const lastWindow = this.filled - L;
       const scanEnd = Math.min(lastWindow, this.litStart + this.maxLiteral);
-      const p = scanForCandidate(this.buffer, this.pos, scanEnd, L, this.sums, this.index.filter, this.index.filterShift);
+      const p = this.kernel.scan(this.pos, scanEnd, L);
       this.pos = p;
       if (p < scanEnd || (p === lastWindow && this.eof && p < this.litStart + this.maxLiteral)) {
         const block = this.verifyWindow(p);

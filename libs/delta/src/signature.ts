@@ -11,7 +11,8 @@ import {
 } from './parameters';
 import { openByteSource, readFully, type ByteInput } from './sources';
 import { strongHasher } from './strong-hash';
-import { packWeak, weakSumsAligned } from './weak-checksum';
+import { packWeak } from './weak-checksum';
+import { WeakKernel } from './weak-kernel';
 
 /** Block checksums of a basis: what the side holding the old version sends to the side holding the new one. */
 export interface Signature {
@@ -59,15 +60,14 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
     const strongLength = checkedStrongLength(options.strongLength ?? strongLengthFor(sizeHint ?? 0));
     const hasher = await strongHasher();
     const blocks = new BlockSumsBuilder(blockLength, strongLength, blockCountOf(sizeHint ?? 0, blockLength));
-    const buffer = new Uint8Array(Math.max(1, Math.floor(READ_BYTES / blockLength)) * blockLength);
-    const words = new Uint32Array(buffer.buffer, 0, buffer.length >>> 2);
-    const sums = new Int32Array(2);
+    const kernel = new WeakKernel(Math.max(1, Math.floor(READ_BYTES / blockLength)) * blockLength);
+    const { data: buffer, sums } = kernel;
     let fileLength = 0;
     for (;;) {
       const count = await readFully(source, buffer, 0, buffer.length);
       for (let start = 0; start < count; start += blockLength) {
         const end = Math.min(start + blockLength, count);
-        weakSumsAligned(words, buffer, start, end, sums);
+        kernel.computeSums(start, end);
         blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
       }
       fileLength += count;

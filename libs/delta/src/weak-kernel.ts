@@ -1,0 +1,71 @@
+import { type SignatureIndex } from './signature-index';
+import { weakKernelModule } from './weak-kernel-code';
+import { webAssembly } from './wasm-module';
+
+type SumsFunction = (start: number, end: number) => number;
+type ScanFunction = (p: number, end: number, L: number, filterShift: number, tableShift: number, tableMask: number, filter: number, slotWeak: number, slotHead: number) => number;
+
+const WASM_PAGE = 65536;
+const STATE_BYTES = 64;
+const align = (value: number): number => (value + 63) & ~63;
+
+/**
+ * One signature's or one search's weak-checksum kernel (see weak-kernel-code.ts): its own memory holding the
+ * running sums, a copy of the signature's filter and table when searching, and the buffer the caller reads file
+ * data into, so the kernel works on it in place.
+ */
+export class WeakKernel {
+  /** Buffer for file data: `capacity` bytes inside the kernel's memory. */
+  readonly data: Uint8Array;
+  /** s1, s2 of the current window (shared with the kernel). */
+  readonly sums: Int32Array;
+  private readonly sumsFunction: SumsFunction;
+  private readonly scanFunction: ScanFunction;
+  private readonly filterAt: number;
+  private readonly slotWeakAt: number;
+  private readonly slotHeadAt: number;
+  private readonly dataAt: number;
+
+  constructor(
+    capacity: number,
+    private readonly index?: SignatureIndex,
+  ) {
+    this.filterAt = STATE_BYTES;
+    this.slotWeakAt = align(this.filterAt + (index?.filter.byteLength ?? 0));
+    this.slotHeadAt = align(this.slotWeakAt + (index?.slotWeak.byteLength ?? 0));
+    this.dataAt = align(this.slotHeadAt + (index?.slotHead.byteLength ?? 0));
+    const pages = Math.ceil((this.dataAt + capacity) / WASM_PAGE);
+    const memory = new webAssembly.Memory({ initial: pages, maximum: pages });
+    const { exports } = new webAssembly.Instance(weakKernelModule, { env: { memory } });
+    this.sumsFunction = exports['sums'] as SumsFunction;
+    this.scanFunction = exports['scan'] as ScanFunction;
+    const bytes = new Uint8Array(memory.buffer);
+    if (index !== undefined) {
+      for (const [array, at] of [
+        [index.filter, this.filterAt],
+        [index.slotWeak, this.slotWeakAt],
+        [index.slotHead, this.slotHeadAt],
+      ] as const) {
+        bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
+      }
+    }
+    this.sums = new Int32Array(memory.buffer, 0, 2);
+    this.data = new Uint8Array(memory.buffer, this.dataAt, capacity);
+  }
+
+  /** Sets `sums` to s1, s2 of data[start..end). */
+  computeSums(start: number, end: number): void {
+    this.sumsFunction(this.dataAt + start, this.dataAt + end);
+  }
+
+  /**
+   * Scans the windows from..end-1 of `data` (sums at window `from`): returns the first whose weak checksum is in
+   * the signature, sums at that window, or `end` with sums rolled to window `end`. Needs data[p + L] for p < end.
+   */
+  scan(from: number, end: number, windowLength: number): number {
+    const index = this.index;
+    if (index === undefined) throw new Error('this kernel was built without a signature index');
+    const at = this.dataAt;
+    return this.scanFunction(at + from, at + end, windowLength, index.filterShift, index.tableShift, index.tableMask, this.filterAt, this.slotWeakAt, this.slotHeadAt) - at;
+  }
+}
