@@ -158,6 +158,7 @@ function summary(runId: string, result: BackupResult, elapsedMs: number): string
   const outcome = result.status === 'partial' ? `partial (${result.fileErrors.length} file errors)` : 'succeeded';
   return (
     `run ${runId}: backup ${outcome}: snapshot ${result.snapshot.id}, ${counters.filesDone} files, ${counters.bytesDone} bytes, ` +
-    `${counters.bytesSent} sent, ${counters.bytesStored} stored, ${seconds.toFixed(1)} s (${(counters.bytesSent / seconds / 1e6).toFixed(1)} MB/s sent)`
+    `${counters.bytesSent} sent, ${counters.bytesStored} stored, ${seconds.toFixed(1)} s (${(counters.bytesSent / seconds / 1e6).toFixed(1)} MB/s sent)` +
+    (result.skipped.length > 0 ? `, ${result.skipped.length} skipped (sockets)` : '')
   );
 }

@@ -49,6 +49,7 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
         if (problem.skipped) {
           counters.filesSkipped += 1;
           skipped.push(report);
+          log.info(`run ${data.runId}: ${report.path}: ${report.message}`);
         } else {
           counters.fileErrors += 1;
           fileErrors.push(report);
@@ -88,7 +89,8 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
     const seconds = Math.max(Date.now() - started, 1) / 1000;
     log.info(
       `run ${data.runId}: restore ${result.status === 'partial' ? `partial (${fileErrors.length} file errors)` : 'succeeded'}: ` +
-        `${counters.filesDone} files, ${counters.bytesDone} bytes into ${target}, ${seconds.toFixed(1)} s`,
+        `${counters.filesDone} files, ${counters.bytesDone} bytes into ${target}, ${seconds.toFixed(1)} s` +
+        (skipped.length > 0 ? `, ${skipped.length} skipped` : ''),
     );
     return result;
   } catch (error) {
