@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobName, type BackupJobData, type RestoreJobData } from '@berth/contracts';
@@ -133,6 +134,36 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(receiver.files.get(join(src, 'b-vanishes'))?.error).toMatch(/vanished/);
     expect(receiver.files.get(join(src, 'c'))?.content.toString()).toBe('c');
     expect(controller.finishes(runId)[0]).toMatchObject({ status: 'partial', fileErrors: [{ path: join(src, 'b-vanishes') }], counters: { fileErrors: 1 } });
+  });
+
+  it('does not hang on a file replaced by a FIFO after the walk, nor follow one replaced by a symlink', async () => {
+    await writeFile(join(src, 'becomes-fifo'), 'data');
+    await writeFile(join(src, 'becomes-link'), 'data');
+    await writeFile(join(src, 'target'), 'not to be read through a link');
+    receiver.script = {
+      beforePlan: async (chunk) => {
+        if (chunk.dir.toString() !== src) return;
+        await unlink(join(src, 'becomes-fifo'));
+        execFileSync('mkfifo', [join(src, 'becomes-fifo')]);
+        await unlink(join(src, 'becomes-link'));
+        await symlink(join(src, 'target'), join(src, 'becomes-link'));
+      },
+    };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('partial');
+    const messages = new Map(result.fileErrors.map((error) => [error.path, error.message]));
+    expect(messages.get(join(src, 'becomes-fifo'))).toBe('cannot read: no longer a regular file');
+    expect(messages.get(join(src, 'becomes-link'))).toBe('replaced by a symlink since the walk (not followed)');
+    expect(receiver.files.get(join(src, 'becomes-link'))?.content.length).toBe(0);
+  });
+
+  it('backs up a file with mode 000 when running as root (root reads it anyway)', async () => {
+    await writeFile(join(src, 'locked'), 'still readable by root');
+    await chmod(join(src, 'locked'), 0o000);
+    const result = await runBackup(backupJob(), deps());
+    expect(process.getuid?.()).toBe(0);
+    expect(result.status).toBe('succeeded');
+    expect(receiver.files.get(join(src, 'locked'))?.content.toString()).toBe('still readable by root');
   });
 
   it('reports progress with the last committed directory as checkpoint', async () => {
