@@ -15,6 +15,9 @@ import { silentLogger } from '../src/util/logger';
 import { RecordingController } from './recording-controller';
 import { ScriptedReceiver } from './scripted-receiver';
 
+// Real files and sockets; generous under load (the default is 5 s).
+jest.setTimeout(30_000);
+
 describe('backup and restore services against a scripted receiver', () => {
   let base: string;
   let src: string;
@@ -180,6 +183,17 @@ describe('backup and restore services against a scripted receiver', () => {
     const order = receiver.chunks.filter((chunk) => chunk.last).map((chunk) => chunk.dir.toString());
     const seen = reports.flatMap((report) => (report.checkpoint === undefined ? [] : [order.indexOf(report.checkpoint)]));
     expect(seen.every((index, i) => index >= 0 && (i === 0 || index >= seen[i - 1]!))).toBe(true);
+  });
+
+  it('keeps telling a briefly unavailable controller that the backup is done', async () => {
+    await controller.stop();
+    controller = await new RecordingController({ unavailableFinishes: 2 }).start();
+    await writeFile(join(src, 'f'), 'x');
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    const finishCalls = controller.calls.filter((call) => call.path === `/agent/v1/runs/${runId}/finish`);
+    expect(finishCalls).toHaveLength(3);
+    expect(finishCalls[2]?.body).toMatchObject({ status: 'succeeded' });
   });
 
   it('fails retryably when the receiver ends the session, and says so to the controller', async () => {

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReadAhead } from '../src/backup/read-ahead';
 
+// Real files and sockets; generous under load (the default is 5 s).
+jest.setTimeout(30_000);
+
 describe('ReadAhead', () => {
   let base: string;
   beforeEach(() => {

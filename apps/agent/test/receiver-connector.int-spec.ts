@@ -9,6 +9,9 @@ import { FramedConnection, MessageType } from '@berth/wire';
 import { AgentErrorCode } from '../src/errors/agent-error';
 import { SocketReceiverConnector } from '../src/receiver/receiver-connector';
 
+// Real files and sockets; generous under load (the default is 5 s).
+jest.setTimeout(30_000);
+
 /** A self-signed certificate for the name "berth-receiver" (openssl, as an operator would make one). */
 function makeCertificate(dir: string, name: string): { key: string; cert: string } {
   const keyFile = join(dir, `${name}.key`);

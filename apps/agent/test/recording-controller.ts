@@ -18,12 +18,15 @@ export interface RecordingControllerOptions {
   readonly enrollmentSecret?: string;
   readonly config?: Omit<AgentConfigResponse, 'hostId' | 'hostName'>;
   readonly hostId?: string;
+  /** Answers 503 to this many runFinish calls first (a controller restarting). */
+  readonly unavailableFinishes?: number;
 }
 
 export class RecordingController {
   readonly calls: RecordedCall[] = [];
   private server: Server | null = null;
   private attempts = new Map<string, number>();
+  private finishesRefused = 0;
 
   constructor(private readonly options: RecordingControllerOptions = {}) {}
 
@@ -85,6 +88,10 @@ export class RecordingController {
         const attempt = (this.attempts.get(runId) ?? 0) + 1;
         this.attempts.set(runId, attempt);
         return [200, { runId, kind: 'backup', attempt }];
+      }
+      if (run[2] === 'finish' && this.finishesRefused < (this.options.unavailableFinishes ?? 0)) {
+        this.finishesRefused += 1;
+        return [503, { statusCode: 503, code: 'unavailable', message: 'database restarting' }];
       }
       return [run[2] === 'progress' ? 204 : 200, run[2] === 'progress' ? undefined : { id: runId }];
     }

@@ -8,6 +8,9 @@ import { RestoreWriter, type RestoreProblem } from '../src/restore/restore-write
 import { markerName, prepareTarget } from '../src/restore/restore-target';
 import { MTIME, dataMessages, endMessage, entryMessage, meta } from './restore-fixtures';
 
+// Real files and sockets; generous under load (the default is 5 s).
+jest.setTimeout(30_000);
+
 const B = (text: string): Buffer => Buffer.from(text);
 
 /** Writes one regular file entry with its content. */

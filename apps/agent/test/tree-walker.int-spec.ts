@@ -8,6 +8,9 @@ import { EntryType } from '@berth/wire';
 import { TreeWalker, type DirectoryListing, type WalkProblem } from '../src/walk/tree-walker';
 import { nodeWalkFs, type WalkFs } from '../src/walk/walk-fs';
 
+// Real files and sockets; generous under load (the default is 5 s).
+jest.setTimeout(30_000);
+
 const B = (text: string): Buffer => Buffer.from(text, 'utf8');
 const cat = (...parts: Array<Buffer | string>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? B(part) : part)));
 

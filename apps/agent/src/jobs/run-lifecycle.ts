@@ -7,10 +7,15 @@ import { type RunReporter } from '../controller/controller-client';
 import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
 import { type Logger } from '../util/logger';
 
-const FINISH_TRIES = 4;
-const FINISH_RETRY_MS = 500;
+/** About a minute in all (0.5, 1, 2, 4, 8, 15, 15, 15 s): a controller or PostgreSQL restart fits in it. */
+const FINISH_TRIES = 9;
+const FINISH_RETRY_FIRST_MS = 500;
+const FINISH_RETRY_MAX_MS = 15_000;
 
-/** runFinish for a successful or partial attempt: retried a few times, since the work is done. */
+/**
+ * runFinish for a successful or partial attempt. Retried for about a minute while the controller is
+ * unavailable: the snapshot is published already, and failing now would make BullMQ run the backup again.
+ */
 export async function reportFinished(controller: RunReporter, runId: string, request: RunFinishRequest, log: Logger): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -20,7 +25,7 @@ export async function reportFinished(controller: RunReporter, runId: string, req
       const retryable = error instanceof AgentError && error.code === AgentErrorCode.ControllerUnavailable;
       if (!retryable || attempt >= FINISH_TRIES) throw error;
       log.warn(`run ${runId}: reporting the end failed (try ${attempt} of ${FINISH_TRIES}): ${errorMessage(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS * attempt));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(FINISH_RETRY_FIRST_MS * 2 ** (attempt - 1), FINISH_RETRY_MAX_MS)));
     }
   }
 }
