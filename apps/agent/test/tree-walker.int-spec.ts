@@ -197,6 +197,17 @@ describe('TreeWalker on a real filesystem', () => {
     ]);
   });
 
+  it('backs up a configured file or symlink as an entry of its parent, never following the symlink', async () => {
+    await mkdir(join(base, 'etc/sub'), { recursive: true });
+    await writeFile(join(base, 'etc/hosts'), 'hosts');
+    await writeFile(join(base, 'etc/other'), 'other');
+    await symlink(join(base, 'etc/sub'), join(base, 'etc/alias'));
+    const listings = await collect(new TreeWalker({ paths: [join(base, 'etc/hosts'), join(base, 'etc/alias')] }));
+    expect(names(find(listings, join(base, 'etc')))).toEqual(['alias', 'hosts']);
+    expect(find(listings, join(base, 'etc'))!.entries.map((entry) => entry.type)).toEqual([EntryType.Symlink, EntryType.File]);
+    expect(find(listings, join(base, 'etc/sub'))).toBeUndefined();
+  });
+
   it('does not descend into directories committed by an earlier attempt but keeps their entry', async () => {
     for (const dir of ['done/x', 'todo']) await mkdir(join(base, dir), { recursive: true });
     const listings = await collect(new TreeWalker({ paths: [base], skipDirs: [B(join(base, 'done'))] }));
