@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIG_FILE_BYTES, type BigFileResult, runBigFile } from './delta/big-file';
+import { BIG_FILE_BYTES, type BigFileResult, prepareBigFiles, runBigFile } from './delta/big-file';
 import { MiB, scatteredOffsets, writeEditedCopy, writeRandomFile } from './delta/inputs';
 import { runOurs } from './delta/ours';
 import { checkTargets, formatTable, summarize, type CaseResult, type CaseSummary } from './delta/report';
@@ -79,9 +79,10 @@ async function runCases(dir: string): Promise<CaseSummary[]> {
 }
 
 /** Runs the 4 GiB check in a child process so that its peak RSS is the pipeline's alone. */
-function runBigFileChild(dir: string): Promise<BigFileResult> {
+async function runBigFileChild(dir: string): Promise<BigFileResult> {
+  const { basisPath, newPath } = await prepareBigFiles(dir);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, '--big-child', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [__filename, '--big-child', basisPath, newPath, join(dir, 'big-delta')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
@@ -95,7 +96,8 @@ function runBigFileChild(dir: string): Promise<BigFileResult> {
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--big-child') {
-    process.stdout.write(`${JSON.stringify(await runBigFile(process.argv[3] as string))}\n`);
+    const [basisPath, newPath, deltaPath] = process.argv.slice(3) as [string, string, string];
+    process.stdout.write(`${JSON.stringify(await runBigFile(basisPath, newPath, deltaPath))}\n`);
     return;
   }
   const dir = await mkdtemp(join(tmpdir(), 'berth-delta-bench-'));

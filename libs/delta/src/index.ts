@@ -12,7 +12,7 @@
  * const tokens = delta(decodeSignature(received), newPath);
  * for await (const frame of encodeDelta(tokens)) send(frame);   // frames of at most 1 MiB
  * // receiver
- * for await (const bytes of patch(basisHandle, decodeDelta(frames))) write(bytes);
+ * await patchInto(basisHandle, decodeDelta(frames), (bytes) => write(bytes));  // or: for await (... of patch(...))
  * // patch throws (hash_mismatch...) before completing if the result is not the agent's file
  * ```
  *
@@ -21,7 +21,7 @@
  */
 export { signature, type Signature, type SignatureOptions } from './signature';
 export { delta, type DeltaOptions, type DeltaStats, type DeltaStream, FALSE_HIT_BUDGET_FIXED, FALSE_HIT_BUDGET_PER_BYTE } from './delta';
-export { patch, type BasisReader, type PatchBasis, type PatchOptions } from './patch';
+export { patch, patchInto, type BasisReader, type PatchBasis, type PatchOptions } from './patch';
 export { decodeSignature, encodeSignature, SIGNATURE_FORMAT_VERSION } from './signature-codec';
 export {
   decodeDelta,

@@ -24,20 +24,43 @@ const DEFAULT_READ_BYTES = 1024 * 1024;
 
 /**
  * Rebuilds the new version from a basis and a delta's tokens, yielding its bytes in order (chunks of at most
- * 1 MiB; chunks may alias a Uint8Array basis or a literal token's data). Memory stays at one chunk.
+ * 1 MiB; chunks may alias a Uint8Array basis or a literal token's data, and are otherwise fresh buffers).
  *
  * The SHA-256 and length of everything yielded are checked against the end token before the iteration
  * completes: write the output to a temporary place and keep it only when the loop ends without an error.
  * @throws DeltaError `basis_mismatch` (wrong basis), `hash_mismatch`, `length_mismatch`;
  *   DeltaFormatError `bad_sequence`, `out_of_range`, `truncated` for a malformed token stream.
  */
-export async function* patch(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
+export function patch(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
+  return rebuild(basis, tokens, options, false);
+}
+
+/**
+ * Same as `patch`, handing each chunk to `sink` and waiting for it before going on. A chunk read from a file
+ * basis lives in a buffer that is reused once `sink` has returned (copy it to keep it): the whole rebuild then
+ * allocates nothing per chunk, which keeps the memory of a multi-GiB patch flat. Returns the bytes written.
+ */
+export async function patchInto(
+  basis: PatchBasis,
+  tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>,
+  sink: (chunk: Uint8Array) => Promise<void> | void,
+  options: PatchOptions = {},
+): Promise<number> {
+  let written = 0;
+  for await (const chunk of rebuild(basis, tokens, options, true)) {
+    await sink(chunk);
+    written += chunk.length;
+  }
+  return written;
+}
+
+async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions, reuseBuffer: boolean): AsyncGenerator<Uint8Array> {
   const readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
   if (!Number.isInteger(readBytes) || readBytes < 1) throw new DeltaError('invalid_argument', 'readBytes must be a positive integer');
   const opened = typeof basis === 'string' ? await open(basis, 'r') : undefined;
   const sha256 = new Sha256Stream();
   try {
-    const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>));
+    const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>), reuseBuffer ? readBytes : 0);
     let header: DeltaHeader | undefined;
     let blockCount = 0;
     let written = 0;
@@ -97,9 +120,10 @@ export async function* patch(basis: PatchBasis, tokens: AsyncIterable<DeltaToken
   }
 }
 
-async function basisReader(basis: Exclude<PatchBasis, string>): Promise<BasisReader> {
+/** `scratchBytes` > 0: file reads go to one reused buffer of that size instead of a fresh one per read. */
+async function basisReader(basis: Exclude<PatchBasis, string>, scratchBytes: number): Promise<BasisReader> {
   if (basis instanceof Uint8Array) return memoryReader(basis);
-  if (isFileHandle(basis)) return fileReader(basis, (await basis.stat()).size);
+  if (isFileHandle(basis)) return fileReader(basis, (await basis.stat()).size, scratchBytes > 0 ? Buffer.allocUnsafe(scratchBytes) : undefined);
   return basis;
 }
 
@@ -110,12 +134,12 @@ function memoryReader(data: Uint8Array): BasisReader {
   };
 }
 
-function fileReader(handle: FileHandle, size: number): BasisReader {
+function fileReader(handle: FileHandle, size: number, scratch: Buffer | undefined): BasisReader {
   return {
     length: size,
     async read(offset, length) {
-      // A fresh buffer per read: the chunk is yielded and the consumer may keep it.
-      const buffer = Buffer.allocUnsafe(length);
+      // A fresh buffer per read unless the caller gave a scratch buffer: a yielded chunk may be kept.
+      const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
       let total = 0;
       while (total < length) {
         const { bytesRead } = await handle.read(buffer, total, length - total, offset + total);

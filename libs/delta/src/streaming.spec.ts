@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { delta } from './delta';
 import { DeltaError } from './errors';
-import { patch } from './patch';
+import { patch, patchInto } from './patch';
 import { OFFLOAD_BYTES, Sha256Stream } from './sha256-stream';
 import { signature } from './signature';
 import { chunked, collectBytes, collectTokens } from '../test/round-trip';
@@ -60,6 +60,11 @@ describe('streaming', () => {
       } finally {
         await handle.close();
       }
+      // patchInto reuses one read buffer: the sink copies what it keeps.
+      const parts: Buffer[] = [];
+      const written = await patchInto(join(dir, 'basis'), tokens, (chunk) => void parts.push(Buffer.from(chunk)), { readBytes: 64 * 1024 });
+      expect(written).toBe(newVersion.length);
+      expect(Buffer.concat(parts).equals(newVersion)).toBe(true);
       await expect(signature(dir)).rejects.toMatchObject({ code: 'invalid_argument' });
     } finally {
       await rm(dir, { recursive: true, force: true });

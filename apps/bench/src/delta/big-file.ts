@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeDelta, delta, encodeDelta, patch, signature } from '@berth/delta';
+import { decodeDelta, delta, encodeDelta, patchInto, signature } from '@berth/delta';
 import { MiB } from './inputs';
 
 export const BIG_FILE_BYTES = 4 * 1024 * MiB;
@@ -34,21 +34,23 @@ async function writeSparse(path: string, changed: ReadonlySet<number>, islands: 
   }
 }
 
+/** Writes the two sparse 4 GiB versions (in the parent: their buffers must not count in the child's RSS). */
+export async function prepareBigFiles(dir: string): Promise<{ basisPath: string; newPath: string }> {
+  const islands = Array.from({ length: BIG_FILE_BYTES / ISLAND_EVERY }, () => randomFillSync(Buffer.allocUnsafe(ISLAND_BYTES)));
+  const basisPath = join(dir, 'big-basis');
+  const newPath = join(dir, 'big-new');
+  await writeSparse(basisPath, new Set(), islands);
+  await writeSparse(newPath, new Set([3, 9]), islands);
+  return { basisPath, newPath };
+}
+
 /**
  * Runs in a child process of its own so that its peak RSS (getrusage ru_maxrss) is this pipeline's alone:
  * signature of the basis, delta of the new version written to a file frame by frame, patch reading that file
  * and verifying the SHA-256 of the 4 GiB it rebuilds (the output is counted, not stored: 4 GiB of writes would
  * measure the disk, not the memory).
  */
-export async function runBigFile(dir: string): Promise<BigFileResult> {
-  const islands = Array.from({ length: BIG_FILE_BYTES / ISLAND_EVERY }, () => randomFillSync(Buffer.allocUnsafe(ISLAND_BYTES)));
-  const basisPath = join(dir, 'big-basis');
-  const newPath = join(dir, 'big-new');
-  const deltaPath = join(dir, 'big-delta');
-  await writeSparse(basisPath, new Set(), islands);
-  await writeSparse(newPath, new Set([3, 9]), islands);
-  islands.length = 0;
-
+export async function runBigFile(basisPath: string, newPath: string, deltaPath: string): Promise<BigFileResult> {
   let start = performance.now();
   const sig = await signature(basisPath);
   const signatureSeconds = (performance.now() - start) / 1000;
@@ -68,9 +70,8 @@ export async function runBigFile(dir: string): Promise<BigFileResult> {
   const deltaSeconds = (performance.now() - start) / 1000;
 
   start = performance.now();
-  let rebuilt = 0;
   const deltaFile = createReadStream(deltaPath, { highWaterMark: MiB });
-  for await (const chunk of patch(basisPath, decodeDelta(deltaFile as AsyncIterable<Buffer>))) rebuilt += chunk.length;
+  const rebuilt = await patchInto(basisPath, decodeDelta(deltaFile as AsyncIterable<Buffer>), () => undefined);
   const patchSeconds = (performance.now() - start) / 1000;
   if (rebuilt !== BIG_FILE_BYTES) throw new Error(`patch rebuilt ${rebuilt} bytes, expected ${BIG_FILE_BYTES}`);
   return {

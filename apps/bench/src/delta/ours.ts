@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { decodeDelta, delta, encodeDelta, encodeSignature, patch, signature } from '@berth/delta';
+import { decodeDelta, delta, encodeDelta, encodeSignature, patchInto, signature } from '@berth/delta';
 
 export interface PhaseTiming {
   /** Wall-clock seconds. */
@@ -46,7 +46,9 @@ export async function runOurs(basisPath: string, newPath: string, outPath: strin
   const patched = await timed(async () => {
     const out = await open(outPath, 'w');
     try {
-      for await (const chunk of patch(basisPath, decodeDelta(frames))) await out.write(chunk);
+      await patchInto(basisPath, decodeDelta(frames), async (chunk) => {
+        await out.write(chunk);
+      });
     } finally {
       await out.close();
     }

@@ -44,21 +44,25 @@ export async function requireReadableFile(path: string, role: string): Promise<v
   if (!info.isFile()) throw new CliError(`cannot read ${role} ${path}: not a regular file`);
 }
 
+/** Appends one chunk to the output; the chunk may be reused by the caller once the promise resolves. */
+export type ChunkWriter = (chunk: Uint8Array) => Promise<void>;
+
 /**
- * Writes `chunks` to `path` atomically: into a temporary file beside it, synced, then renamed over it. When the
- * source fails (a corrupt delta, a hash mismatch), the temporary file is removed and `path` is left untouched.
+ * Writes what `produce` hands to its writer to `path` atomically: into a temporary file beside it, synced, then
+ * renamed over it. When `produce` fails (a corrupt delta, a hash mismatch), the temporary file is removed and
+ * `path` is left untouched. Returns the bytes written.
  */
-export async function writeFileAtomically(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+export async function writeFileAtomically(path: string, produce: (write: ChunkWriter) => Promise<void>): Promise<number> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temporary, 'wx', 0o644).catch((error: unknown) => {
     throw fileError('cannot write', path, error);
   });
   let written = 0;
   try {
-    for await (const chunk of chunks) {
+    await produce(async (chunk) => {
       await handle.write(chunk);
       written += chunk.length;
-    }
+    });
     await handle.sync();
     await handle.close();
     await rename(temporary, path);

@@ -8,7 +8,7 @@ import {
   MAX_BLOCK_LENGTH,
   MAX_STRONG_LENGTH,
   MIN_STRONG_LENGTH,
-  patch,
+  patchInto,
   signature,
   type Signature,
   type SignatureOptions,
@@ -48,7 +48,7 @@ export function registerDeltaCommands(program: Command): void {
       };
       const sig = await withReason(`cannot sign ${basisPath}`, signature(basisPath, sigOptions));
       const encoded = encodeSignature(sig);
-      await writeFileAtomically(sigPath, once(encoded));
+      await writeFileAtomically(sigPath, (write) => write(encoded));
       if (options.stats === true) {
         say(group, `signature: ${sig.fileLength} bytes in ${sig.blockCount} blocks of ${sig.blockLength}, ${sig.strongLength}-byte strong hashes, ${encoded.length} bytes written`);
       }
@@ -65,7 +65,12 @@ export function registerDeltaCommands(program: Command): void {
       const sig = decodeSignatureFile(sigPath, await readSignatureFile(sigPath));
       await requireReadableFile(newPath, 'new version');
       const stream = delta(sig, newPath);
-      const written = await withReason(`cannot diff ${newPath}`, writeFileAtomically(deltaPath, encodeDelta(stream)));
+      const written = await withReason(
+        `cannot diff ${newPath}`,
+        writeFileAtomically(deltaPath, async (write) => {
+          for await (const frame of encodeDelta(stream)) await write(frame);
+        }),
+      );
       if (options.stats === true) {
         const { newLength, literalBytes, copiedBytes } = stream.stats;
         say(group, `delta: ${newLength} bytes, ${copiedBytes} copied from the basis, ${literalBytes} literal, ${written} bytes written`);
@@ -82,7 +87,12 @@ export function registerDeltaCommands(program: Command): void {
     .action(async (basisPath: string, deltaPath: string, outPath: string, options: { stats?: boolean }) => {
       await requireReadableFile(basisPath, 'basis');
       await requireReadableFile(deltaPath, 'delta');
-      const written = await withReason(`cannot patch ${basisPath} with ${deltaPath}`, writeFileAtomically(outPath, patch(basisPath, decodeDelta(readFileChunks(deltaPath)))));
+      const written = await withReason(
+        `cannot patch ${basisPath} with ${deltaPath}`,
+        writeFileAtomically(outPath, async (write) => {
+          await patchInto(basisPath, decodeDelta(readFileChunks(deltaPath)), write);
+        }),
+      );
       if (options.stats === true) say(group, `patch: ${written} bytes written to ${outPath}, SHA-256 verified`);
     });
 }
@@ -121,8 +131,4 @@ function say(command: Command, line: string): void {
   const output = command.configureOutput();
   if (output.writeOut !== undefined) output.writeOut(`${line}\n`);
   else process.stdout.write(`${line}\n`);
-}
-
-async function* once(data: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield await Promise.resolve(data);
 }
