@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIG_FILE_BYTES, type BigFileResult, prepareBigFiles, runBigFile } from './delta/big-file';
 import { MiB, scatteredOffsets, writeEditedCopy, writeRandomFile } from './delta/inputs';
@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await runBigFile(basisPath, newPath, deltaPath))}\n`);
     return;
   }
+  const loadAtStart = loadavg();
   const dir = await mkdtemp(join(tmpdir(), 'berth-delta-bench-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
@@ -118,8 +119,8 @@ async function main(): Promise<void> {
         `4 GiB sparse: signature ${big.signatureSeconds.toFixed(1)} s, delta ${big.deltaSeconds.toFixed(1)} s (${big.deltaBytes} bytes, ${big.literalBytes} literal), patch ${big.patchSeconds.toFixed(1)} s, peak RSS ${big.peakRssMiB.toFixed(0)} MiB\n`,
       );
     }
-    process.stdout.write('(wall-clock on a shared machine; `ours s` is signature + delta + patch)\n');
-    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, cases, bigFile: big ?? null, targets })}\n`);
+    process.stdout.write(`(MB/s = 10^6 bytes/s, wall-clock; "per cpu-s" = bytes per CPU second of all threads; \`ours s\` = signature + delta + patch; load average ${loadAtStart[0]?.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end, ${cpus().length} cores)\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, loadAverage: { start: loadAtStart, end: loadavg() }, cores: cpus().length, cases, bigFile: big ?? null, targets })}\n`);
   } finally {
     await cleanup();
   }
