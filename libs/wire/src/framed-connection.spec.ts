@@ -221,3 +221,28 @@ describe('FramedConnection', () => {
     expect(indexes).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 });
+
+describe('FramedConnection write batching', () => {
+  it('hands the frames of one tick to the stream in one writev, in order', async () => {
+    const [a, b] = await socketPair();
+    const writes: number[] = [];
+    const original = a._writev?.bind(a);
+    // Observe how many frames each call of the socket's writev carries (the socket still does the writing).
+    a._writev = (chunks, callback): void => {
+      writes.push(chunks.length);
+      original?.(chunks, callback);
+    };
+    const sender = new FramedConnection(a, quiet);
+    const receiver = new FramedConnection(b, quiet);
+    const seen: number[] = [];
+    receiver.on('message', (msg) => {
+      if (msg.type === MessageType.Credit) seen.push(msg.bytes);
+    });
+    for (let i = 0; i < 100; i++) void sender.send({ type: MessageType.Credit, bytes: i, ops: 0 });
+    while (seen.length < 100) await sleep(5);
+    expect(seen).toEqual([...Array(100).keys()]);
+    expect(writes).toEqual([100]);
+    sender.close();
+    receiver.close();
+  });
+});

@@ -74,6 +74,8 @@ export class FramedConnection {
   /** Size of the frame being delivered, so the iterator can bound its queue in bytes. */
   private currentFrameBytes = 0;
   private counters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+  /** Writes of the current tick are being gathered (see writeFrame). */
+  private corked = false;
 
   constructor(
     private readonly stream: Duplex,
@@ -227,7 +229,19 @@ export class FramedConnection {
   private writeFrame(frame: Buffer): void {
     this.counters.bytesOut += frame.length;
     this.counters.framesOut += 1;
+    // Frames written in one tick leave in one writev (one syscall, and one TLS record batch) instead of one
+    // write each: with 26,000 small files that is tens of thousands of syscalls fewer.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => this.uncork());
+    }
     this.stream.write(frame);
+  }
+
+  private uncork(): void {
+    this.corked = false;
+    this.stream.uncork();
   }
 
   private sendHeartbeat(): void {
