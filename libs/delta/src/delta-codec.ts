@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DeltaError, DeltaFormatError } from './errors';
 import { blockCountOf, DEFAULT_DELTA_FRAME_BYTES, MAX_BLOCK_COUNT, MAX_BLOCK_LENGTH, MAX_DECODED_LITERAL_BYTES, MAX_FILE_LENGTH } from './parameters';
+import { BORROW_LITERALS, type BorrowingSource } from './delta';
 import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
 import { readVarint, varintLength, writeVarint, type VarintRead } from './varint';
 
@@ -45,7 +46,10 @@ export async function* encodeDelta(tokens: AsyncIterable<DeltaToken> | Iterable<
     throw new DeltaError('invalid_argument', `maxFrameBytes must be an integer of at least ${MIN_DELTA_FRAME_BYTES}`);
   }
   const frame = new FrameBuilder(maxFrame);
-  for await (const token of tokens) {
+  // Tokens straight from `delta` may lend their literal bytes: the frame copies them before the next token.
+  const borrowed = (tokens as Partial<BorrowingSource>)[BORROW_LITERALS];
+  const source: AsyncIterable<DeltaToken> | Iterable<DeltaToken> = borrowed !== undefined ? { [Symbol.asyncIterator]: () => borrowed.call(tokens) } : tokens;
+  for await (const token of source) {
     if (token.kind === 'literal') {
       for (let offset = 0; offset < token.data.length; ) {
         if (frame.free < MAX_TOKEN_HEAD_BYTES) yield frame.take();
@@ -71,9 +75,12 @@ export async function encodeDeltaToBuffer(tokens: AsyncIterable<DeltaToken> | It
   return Buffer.concat(frames);
 }
 
+/** Bytes of the frame being filled; parts are copied in at once (a literal may be a borrowed view). */
 class FrameBuilder {
-  private parts: Uint8Array[] = [];
+  private frame: Buffer | undefined;
   used = 0;
+  /** Frames start at the size the previous one reached: small for copy-only deltas, full for literal streams. */
+  private nextCapacity = 4096;
 
   constructor(private readonly size: number) {}
 
@@ -82,13 +89,20 @@ class FrameBuilder {
   }
 
   add(part: Uint8Array): void {
-    this.parts.push(part);
-    this.used += part.length;
+    const needed = this.used + part.length;
+    if (this.frame === undefined || needed > this.frame.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.size, Math.max(needed, 2 * (this.frame?.length ?? this.nextCapacity / 2))));
+      if (this.frame !== undefined) this.frame.copy(grown, 0, 0, this.used);
+      this.frame = grown;
+    }
+    this.frame.set(part, this.used);
+    this.used = needed;
   }
 
   take(): Buffer {
-    const frame = Buffer.concat(this.parts, this.used);
-    this.parts = [];
+    const frame = (this.frame as Buffer).subarray(0, this.used);
+    this.nextCapacity = (this.frame as Buffer).length;
+    this.frame = undefined;
     this.used = 0;
     return frame;
   }

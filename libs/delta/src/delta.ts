@@ -77,20 +77,33 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
     skippedHits: 0,
   };
   let started = false;
-  return {
-    stats,
-    [Symbol.asyncIterator](): AsyncIterator<DeltaToken> {
-      if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
-      started = true;
-      return runSearch(signature, newVersion, maxLiteral, stats);
-    },
+  const start = (borrowLiterals: boolean): AsyncIterator<DeltaToken> => {
+    if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
+    started = true;
+    return runSearch(signature, newVersion, maxLiteral, stats, borrowLiterals);
   };
+  const stream: DeltaStream & BorrowingSource = {
+    stats,
+    [Symbol.asyncIterator]: () => start(false),
+    [BORROW_LITERALS]: () => start(true),
+  };
+  return stream;
 }
 
-async function* runSearch(signature: Signature, newVersion: ByteInput, maxLiteral: number, stats: DeltaStats): AsyncGenerator<DeltaToken> {
+/**
+ * Internal handshake with `encodeDelta`, which copies each literal into its frame before asking for the next
+ * token: it may then receive literals that are views of the sliding buffer, valid until the next token, and the
+ * no-match path saves a copy and an allocation per literal byte.
+ */
+export const BORROW_LITERALS = Symbol('berth.delta.borrowLiterals');
+export interface BorrowingSource {
+  [BORROW_LITERALS](): AsyncIterator<DeltaToken>;
+}
+
+async function* runSearch(signature: Signature, newVersion: ByteInput, maxLiteral: number, stats: DeltaStats, borrowLiterals: boolean): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats);
+    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats, borrowLiterals);
     try {
       yield* search.tokens();
     } finally {
@@ -134,6 +147,7 @@ class DeltaSearch {
     private readonly hasher: StrongHasher,
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
+    private readonly borrowLiterals: boolean,
   ) {
     this.index = new SignatureIndex(signature);
     this.blockLength = signature.blockLength;
@@ -283,8 +297,9 @@ class DeltaSearch {
 
   private *flushLiteral(): Generator<DeltaToken> {
     yield* this.flushRun();
-    // A copy: the buffer is reused, and a consumer may keep tokens.
-    const data = Buffer.from(this.buffer.subarray(this.litStart, this.pos));
+    // A copy (the buffer is reused and a consumer may keep tokens), unless the consumer borrows.
+    const view = this.buffer.subarray(this.litStart, this.pos);
+    const data = this.borrowLiterals ? view : Buffer.from(view);
     this.stats.literalBytes += data.length;
     this.stats.literalTokens++;
     this.litStart = this.pos;
