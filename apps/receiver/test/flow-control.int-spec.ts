@@ -39,7 +39,19 @@ describe('flow control: the repository sets the pace', () => {
     fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
     const backup = runBackup({ port: fx.port, ...host, runId, root: source });
     await waitFor(() => fx.receiver.metrics().bytesInFlight >= CREDIT - 256 * 1024, 'the sender to spend its credit');
-    const spent = fx.receiver.metrics().bytesInFlight;
+    // The last frames of the window may still be on their way: take the figure once it stops moving.
+    let spent = -1;
+    await waitFor(
+      () => {
+        const now = fx.receiver.metrics().bytesInFlight;
+        const settled = now === spent;
+        spent = now;
+        return settled;
+      },
+      'the sender to stop at its credit',
+      10_000,
+      200,
+    );
     // Longer than the idle timeout: heartbeats alone keep the throttled session open.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const metrics = fx.receiver.metrics();
