@@ -17,6 +17,8 @@ export class Sha256Stream {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private inline: Hash | undefined;
+  /** The helper this stream's bytes went to (a replacement helper would not have them). */
+  private worker: HashWorker | undefined;
   private id = 0;
   private finished = false;
 
@@ -26,7 +28,7 @@ export class Sha256Stream {
    */
   update(data: Uint8Array): Promise<void> | undefined {
     if (data.length === 0) return undefined;
-    if (this.id !== 0) return HashWorker.shared().update(this.id, data);
+    if (this.worker !== undefined) return this.worker.update(this.id, data);
     const copy = Buffer.allocUnsafe(data.length);
     copy.set(data);
     this.held.push(copy);
@@ -36,24 +38,25 @@ export class Sha256Stream {
 
   async digest(): Promise<Buffer> {
     this.finished = true;
-    if (this.id === 0) {
+    if (this.worker === undefined) {
       this.inline = createHash('sha256');
       for (const chunk of this.held) this.inline.update(chunk);
       this.held = [];
       return this.inline.digest();
     }
-    return HashWorker.shared().digest(this.id);
+    return this.worker.digest(this.id);
   }
 
   /** Releases the helper's state when the stream is abandoned before `digest` (no-op afterwards). */
   abort(): void {
     this.held = [];
-    if (this.id !== 0 && !this.finished) HashWorker.shared().abort(this.id);
+    if (this.worker !== undefined && !this.finished) this.worker.abort(this.id);
     this.finished = true;
   }
 
   private async offload(): Promise<void> {
     const worker = HashWorker.shared();
+    this.worker = worker;
     this.id = worker.open();
     const held = this.held;
     this.held = [];
@@ -174,7 +177,7 @@ class HashWorker {
   }
 
   abort(id: number): void {
-    if (!this.streams.delete(id)) return;
+    if (this.failure !== undefined || !this.streams.delete(id)) return;
     if (this.streams.size === 0) this.worker.unref();
     void this.submitEventually(JobOp.Abort, id).catch(() => undefined);
   }
