@@ -2,7 +2,10 @@ import { Repository } from '@berth/repository';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/config-error';
 import { loadReceiverConfig, RECEIVER_USAGE, type ReceiverConfig } from './config/receiver-config';
+import { slotPolicyFor } from './admission/slot-policy-for';
+import { MetricsEndpoint } from './server/metrics-endpoint';
 import { Receiver } from './server/receiver';
+import { ThrottledRepository } from './throttle/throttled-repository';
 import { consoleLogger } from './util/logger';
 import { ControllerSessionVerifier } from './verify/controller-session-verifier';
 
@@ -10,16 +13,30 @@ async function start(config: ReceiverConfig): Promise<void> {
   const tls = config.tls === null ? null : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const repository = await Repository.open(config.repositoryDir);
   for (const report of repository.recovered) consoleLogger.error(`repository recovery: ${JSON.stringify(report)}`);
+  // A write throttle models a slow disk; sessions see it as the repository itself.
+  const sessionRepository = config.writeThrottle === null ? repository : new ThrottledRepository(repository, config.writeThrottle);
   const receiver = new Receiver({
-    repository,
+    repository: sessionRepository,
     verifier: new ControllerSessionVerifier(config.controllerUrl, config.receiverToken),
     limits: config.limits,
     logger: consoleLogger,
     tls,
+    slotPolicy: slotPolicyFor(config.admission, config.limits.maxSessions),
   });
   const address = await receiver.listen(config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   process.stdout.write(`berth receiver listening on ${host}:${address.port} (${receiver.tls ? 'tls' : 'plain'}), repository ${config.repositoryDir}\n`);
+  const metricsEndpoint = config.metricsListen === null ? null : new MetricsEndpoint(() => receiver.metrics());
+  if (metricsEndpoint !== null && config.metricsListen !== null) {
+    const bound = await metricsEndpoint.listen(config.metricsListen.host, config.metricsListen.port);
+    process.stdout.write(`berth receiver metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics\n`);
+  }
+  const throttle = config.writeThrottle;
+  const admission = config.admission.mode === 'adaptive' ? `adaptive (AIMD, target ${config.admission.commitLatencyTargetMs} ms)` : 'fixed';
+  consoleLogger.info(
+    `admission ${admission}, at most ${config.limits.maxSessions} sessions writing` +
+      (throttle === null ? '' : `; repository writes throttled to ${throttle.bytesPerSecond ?? 'unlimited'} bytes/s, ${throttle.opsPerSecond ?? 'unlimited'} ops/s`),
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -28,6 +45,7 @@ async function start(config: ReceiverConfig): Promise<void> {
     consoleLogger.info(`${signal}: stopping, ending sessions`);
     void receiver
       .close()
+      .then(() => metricsEndpoint?.close())
       .then(() => repository.close())
       .then(
         () => process.exit(0),

@@ -31,6 +31,23 @@ describe('loadReceiverConfig', () => {
     expect(config.receiverToken).toBe('tok');
     expect(config.tls).toBeNull();
     expect(config.limits).toEqual({ ...DEFAULT_LIMITS, chunkMaxBytes: 1024 * 1024 });
+    expect(config.admission).toEqual({ mode: 'adaptive', commitLatencyTargetMs: 500 });
+    expect(config.writeThrottle).toBeNull();
+    expect(config.metricsListen).toBeNull();
+  });
+
+  it('reads admission, write throttle and metrics settings', () => {
+    const config = load([], {
+      ...baseEnv,
+      BERTH_RECEIVER_ADMISSION: 'fixed',
+      BERTH_RECEIVER_COMMIT_TARGET_MS: '250',
+      BERTH_RECEIVER_WRITE_BYTES_PER_SEC: String(2 * 1024 * 1024),
+      BERTH_RECEIVER_METRICS_LISTEN: '127.0.0.1:9464',
+    });
+    expect(config.admission).toEqual({ mode: 'fixed', commitLatencyTargetMs: 250 });
+    expect(config.writeThrottle).toEqual({ bytesPerSecond: 2 * 1024 * 1024, opsPerSecond: null });
+    expect(config.metricsListen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(load([], { ...baseEnv, BERTH_RECEIVER_WRITE_OPS_PER_SEC: '200' }).writeThrottle).toEqual({ bytesPerSecond: null, opsPerSecond: 200 });
   });
 
   it('prefers flags over the environment and reads the token from a file', () => {
@@ -77,6 +94,11 @@ describe('loadReceiverConfig', () => {
     expect(problem([], { ...baseEnv, BERTH_HEARTBEAT_MS: '5000', BERTH_IDLE_TIMEOUT_MS: '6000' })).toMatch(/at least twice/);
     expect(problem([], { ...baseEnv, BERTH_MAX_FRAME_BYTES: String(64 * 1024 * 1024) })).toMatch(/BERTH_MAX_FRAME_BYTES/);
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_CREDIT_BYTES: '1024' })).toMatch(/BERTH_RECEIVER_CREDIT_BYTES/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_ADMISSION: 'aimd' })).toMatch(/BERTH_RECEIVER_ADMISSION must be "fixed" or "adaptive", got "aimd"/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_COMMIT_TARGET_MS: '0' })).toMatch(/BERTH_RECEIVER_COMMIT_TARGET_MS/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_WRITE_BYTES_PER_SEC: '1000' })).toMatch(/BERTH_RECEIVER_WRITE_BYTES_PER_SEC must be an integer from 65536/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_WRITE_OPS_PER_SEC: 'slow' })).toMatch(/BERTH_RECEIVER_WRITE_OPS_PER_SEC/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_METRICS_LISTEN: '9464' })).toMatch(/BERTH_RECEIVER_METRICS_LISTEN must be HOST:PORT/);
   });
 
   it('answers --help without validating anything', () => {

@@ -20,6 +20,8 @@ export interface ReceiverLimits {
   readonly creditOps: number;
   readonly chunkMaxEntries: number;
   readonly chunkMaxBytes: number;
+  /** A changed file travels as a delta when both its versions have at least this many bytes. */
+  readonly deltaMinBytes: number;
 }
 
 export interface ReceiverConfig {
@@ -29,6 +31,26 @@ export interface ReceiverConfig {
   readonly receiverToken: string;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   readonly limits: ReceiverLimits;
+  readonly admission: AdmissionSettings;
+  /** Repository write throttle (a slow disk); null: unthrottled. */
+  readonly writeThrottle: WriteThrottleSettings | null;
+  /** Where to serve GET /metrics (Prometheus text); null: off. */
+  readonly metricsListen: HostPort | null;
+}
+
+export type AdmissionMode = 'fixed' | 'adaptive';
+
+export interface AdmissionSettings {
+  /** fixed: always limits.maxSessions slots; adaptive: AIMD on commit latency, limits.maxSessions the ceiling. */
+  readonly mode: AdmissionMode;
+  readonly commitLatencyTargetMs: number;
+}
+
+export interface WriteThrottleSettings {
+  /** Content bytes handed to the repository per second; null: unlimited. */
+  readonly bytesPerSecond: number | null;
+  /** Files, trees and journal appends per second; null: unlimited. */
+  readonly opsPerSecond: number | null;
 }
 
 /** Byte credit below this could stall a session: the receiver keeps up to ~2 content chunks unflushed per file. */
@@ -44,6 +66,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   creditOps: 4096,
   chunkMaxEntries: 1024,
   chunkMaxBytes: 1024 * 1024,
+  deltaMinBytes: 64 * 1024,
 };
 
 export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
@@ -63,6 +86,12 @@ Environment only:
   BERTH_RECEIVER_CREDIT_BYTES          per-session byte window (default 33554432, at least ${MIN_CREDIT_BYTES})
   BERTH_RECEIVER_CREDIT_OPS            per-session entry window (default 4096)
   BERTH_RECEIVER_CHUNK_MAX_ENTRIES     entries per chunk (default 1024, at most the entry window)
+  BERTH_RECEIVER_DELTA_MIN_BYTES       changed files at least this large travel as deltas (default 65536)
+  BERTH_RECEIVER_ADMISSION             fixed | adaptive (default adaptive: AIMD on commit latency, max sessions the ceiling)
+  BERTH_RECEIVER_COMMIT_TARGET_MS      commit latency the adaptive admission steers to (default 500)
+  BERTH_RECEIVER_WRITE_BYTES_PER_SEC   throttle repository writes to this many bytes/s (default unlimited)
+  BERTH_RECEIVER_WRITE_OPS_PER_SEC     throttle repository file operations to this many/s (default unlimited)
+  BERTH_RECEIVER_METRICS_LISTEN        HOST:PORT serving GET /metrics in Prometheus text format (default off)
 `;
 
 const FLAGS = { '--listen': 'listen', '--repository': 'repository', '--controller': 'controller', '--token-file': 'tokenFile' } as const;
@@ -84,6 +113,9 @@ export function loadReceiverConfig(argv: readonly string[], env: NodeJS.ProcessE
       receiverToken: readToken(flags.tokenFile, env['BERTH_RECEIVER_TOKEN']),
       tls: readTls(env['BERTH_TLS_CERT'], env['BERTH_TLS_KEY']),
       limits: readLimits(env),
+      admission: readAdmission(env),
+      writeThrottle: readWriteThrottle(env),
+      metricsListen: readMetricsListen(env),
     },
   };
 }
@@ -108,7 +140,30 @@ export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
     chunkMaxEntries: parseInteger(env['BERTH_RECEIVER_CHUNK_MAX_ENTRIES'], 'BERTH_RECEIVER_CHUNK_MAX_ENTRIES', Math.min(d.chunkMaxEntries, creditOps), 1, creditOps),
     // Agents size chunks by an upper bound of their encoding; half a frame leaves room for that estimate's slack.
     chunkMaxBytes: Math.min(d.chunkMaxBytes, Math.floor(maxFrameBytes / 2)),
+    deltaMinBytes: parseInteger(env['BERTH_RECEIVER_DELTA_MIN_BYTES'], 'BERTH_RECEIVER_DELTA_MIN_BYTES', d.deltaMinBytes, 1, Number.MAX_SAFE_INTEGER),
   };
+}
+
+export function readAdmission(env: NodeJS.ProcessEnv): AdmissionSettings {
+  const raw = nonEmpty(env['BERTH_RECEIVER_ADMISSION']) ?? 'adaptive';
+  if (raw !== 'fixed' && raw !== 'adaptive') throw new ConfigError(`BERTH_RECEIVER_ADMISSION must be "fixed" or "adaptive", got "${raw}"`);
+  return { mode: raw, commitLatencyTargetMs: parseInteger(env['BERTH_RECEIVER_COMMIT_TARGET_MS'], 'BERTH_RECEIVER_COMMIT_TARGET_MS', 500, 1, 3_600_000) };
+}
+
+export function readWriteThrottle(env: NodeJS.ProcessEnv): WriteThrottleSettings | null {
+  const bytes = nonEmpty(env['BERTH_RECEIVER_WRITE_BYTES_PER_SEC']);
+  const ops = nonEmpty(env['BERTH_RECEIVER_WRITE_OPS_PER_SEC']);
+  if (bytes === null && ops === null) return null;
+  return {
+    // Below 64 KiB/s one 1 MiB chunk would take longer than any sane idle timeout.
+    bytesPerSecond: bytes === null ? null : parseInteger(bytes, 'BERTH_RECEIVER_WRITE_BYTES_PER_SEC', 0, 64 * 1024, Number.MAX_SAFE_INTEGER),
+    opsPerSecond: ops === null ? null : parseInteger(ops, 'BERTH_RECEIVER_WRITE_OPS_PER_SEC', 0, 1, 10_000_000),
+  };
+}
+
+function readMetricsListen(env: NodeJS.ProcessEnv): HostPort | null {
+  const raw = nonEmpty(env['BERTH_RECEIVER_METRICS_LISTEN']);
+  return raw === null ? null : parseHostPort(raw, 'BERTH_RECEIVER_METRICS_LISTEN');
 }
 
 function parseFlags(argv: readonly string[]): Partial<Record<FlagKey, string>> {

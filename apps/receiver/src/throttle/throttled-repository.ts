@@ -1,0 +1,119 @@
+import { type FileContentWriter, type ObjectId, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord } from '@berth/repository';
+import { type WriteThrottleSettings } from '../config/receiver-config';
+import { type BucketClock, realClock, TokenBucket } from './token-bucket';
+
+/** A tenth of a second's worth may go at once: smooth like a disk, not bursty like a page cache. */
+const BURST_SECONDS = 0.1;
+
+/**
+ * The repository as a slow disk: content bytes and file operations (a file's content finished, a tree
+ * stored, a journal append) pass through token buckets before reaching the real repository. Reads are not
+ * throttled. Sessions see only the RepositoryApi, so the receiver's flow control meets the slowness exactly
+ * where a real slow disk would put it.
+ */
+export class ThrottledRepository implements RepositoryApi {
+  private readonly bytes: TokenBucket | null;
+  private readonly ops: TokenBucket | null;
+
+  constructor(
+    private readonly inner: RepositoryApi,
+    settings: WriteThrottleSettings,
+    clock: BucketClock = realClock,
+  ) {
+    this.bytes = settings.bytesPerSecond === null ? null : new TokenBucket(settings.bytesPerSecond, Math.max(1, settings.bytesPerSecond * BURST_SECONDS), clock);
+    this.ops = settings.opsPerSecond === null ? null : new TokenBucket(settings.opsPerSecond, Math.max(1, settings.opsPerSecond * BURST_SECONDS), clock);
+  }
+
+  get root(): string {
+    return this.inner.root;
+  }
+
+  has(id: ObjectId): boolean {
+    return this.inner.has(id);
+  }
+
+  async putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }> {
+    await this.bytes?.take(data.length);
+    return this.inner.putBlob(data);
+  }
+
+  async putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }> {
+    await this.ops?.take(1);
+    return this.inner.putTree(tree);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  readBlob(id: ObjectId): Promise<Buffer> {
+    return this.inner.readBlob(id);
+  }
+
+  readTree(id: ObjectId): Promise<Tree> {
+    return this.inner.readTree(id);
+  }
+
+  publishSnapshot(record: Parameters<RepositoryApi['publishSnapshot']>[0]): Promise<void> {
+    return this.inner.publishSnapshot(record);
+  }
+
+  listSnapshots(hostId: string): ReturnType<RepositoryApi['listSnapshots']> {
+    return this.inner.listSnapshots(hostId);
+  }
+
+  latestSnapshot(hostId: string): ReturnType<RepositoryApi['latestSnapshot']> {
+    return this.inner.latestSnapshot(hostId);
+  }
+
+  findSnapshot(snapshotId: string): ReturnType<RepositoryApi['findSnapshot']> {
+    return this.inner.findSnapshot(snapshotId);
+  }
+
+  async appendJournal(runId: string, records: readonly JournalRecord[]): Promise<void> {
+    await this.ops?.take(1);
+    return this.inner.appendJournal(runId, records);
+  }
+
+  readJournal(runId: string): Promise<JournalRecord[]> {
+    return this.inner.readJournal(runId);
+  }
+
+  removeJournal(runId: string): Promise<void> {
+    return this.inner.removeJournal(runId);
+  }
+
+  verifySnapshot(snapshotId: string): ReturnType<RepositoryApi['verifySnapshot']> {
+    return this.inner.verifySnapshot(snapshotId);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  createContentWriter(): FileContentWriter {
+    const writer = this.inner.createContentWriter();
+    return {
+      write: async (data: Buffer): Promise<void> => {
+        await this.bytes?.take(data.length);
+        return writer.write(data);
+      },
+      finish: async (): Promise<WrittenContent> => {
+        await this.ops?.take(1);
+        return writer.finish();
+      },
+    };
+  }
+
+  readFileContent(content: Parameters<RepositoryApi['readFileContent']>[0]): ReturnType<RepositoryApi['readFileContent']> {
+    return this.inner.readFileContent(content);
+  }
+
+  walkTree(rootId: ObjectId): ReturnType<RepositoryApi['walkTree']> {
+    return this.inner.walkTree(rootId);
+  }
+
+  resolvePath(rootId: ObjectId, path: Buffer): ReturnType<RepositoryApi['resolvePath']> {
+    return this.inner.resolvePath(rootId, path);
+  }
+}
