@@ -2,6 +2,7 @@ export { startController, type ControllerHandle, type ControllerOptions } from '
 export { startReceiver, type ReceiverHandle, type ReceiverOptions } from './services/receiver';
 export { startAgent, type AgentHandle, type AgentOptions } from './services/agent';
 export { type ServiceHandle } from './services/service-handle';
+export { startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from './services/private-redis';
 export { ServiceProcess, type ExitStatus, type ServiceName } from './process/service-process';
 export { ServiceStartError } from './process/wait';
 export { freePort, canConnect } from './process/free-port';

@@ -11,14 +11,24 @@ export interface FleetSuite {
   stop(): Promise<void>;
 }
 
-export async function startFleetSuite(name: string, options: { receiverEnv?: Record<string, string> } = {}): Promise<FleetSuite> {
+export interface FleetSuiteOptions {
+  readonly receiverEnv?: Record<string, string>;
+  readonly controllerEnv?: Record<string, string>;
+  readonly agentEnv?: Record<string, string>;
+  /** A Redis of the suite's own (e.g. one it restarts); default the run's shared REDIS_URL. */
+  readonly redisUrl?: string;
+}
+
+export async function startFleetSuite(name: string, options: FleetSuiteOptions = {}): Promise<FleetSuite> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), `berth-e2e-${name}-`));
   const database: TestDatabase = await createTestDatabase();
   const fleet = await startFleet({
     workDir: path.join(work, 'fleet'),
-    stack: { databaseUrl: process.env['DATABASE_URL'] ?? '', redisUrl: process.env['REDIS_URL'] ?? '' },
+    stack: { databaseUrl: process.env['DATABASE_URL'] ?? '', redisUrl: options.redisUrl ?? process.env['REDIS_URL'] ?? '' },
     migratedDatabaseUrl: database.url,
     ...(options.receiverEnv ? { receiverEnv: options.receiverEnv } : {}),
+    ...(options.controllerEnv ? { controllerEnv: options.controllerEnv } : {}),
+    ...(options.agentEnv ? { agentEnv: options.agentEnv } : {}),
   });
   return {
     work,
