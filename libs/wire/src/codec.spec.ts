@@ -212,3 +212,17 @@ describe('decoding malformed input', () => {
     expect(() => decodeFrameBody(Buffer.from([MessageType.FileEnd, 1, 2, 3]))).toThrow(/end.sha256/);
   });
 });
+
+describe('protocol v2 messages', () => {
+  it('keeps the v1 encoding of the v1 messages (a v1 peer decodes what a v2 peer sends it)', () => {
+    const plan = encodeMessage({ type: MessageType.ChunkPlan, seq: 3, actions: [0, 1] });
+    expect(plan.toString('hex')).toBe('000000050b03020001');
+  });
+
+  it('rejects an offer whose chunk list is cut short or a plan action it does not know', () => {
+    const offer = encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: Buffer.alloc(32, 1), chunks: [Buffer.alloc(32, 2)] });
+    expect(decodeError(frameOf(offer.subarray(4, offer.length - 1))).message).toMatch(/offer.chunks|truncated/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.ChunkPlan, 1, 1, 3]))).message).toMatch(/unknown action 3/);
+    expect(() => encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: Buffer.alloc(32), chunks: [Buffer.alloc(31)] })).toThrow(/offer.chunk/);
+  });
+});

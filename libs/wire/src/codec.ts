@@ -22,7 +22,7 @@ const U32_MAX = 0xffff_ffff;
 
 /** Encodes one message as a whole frame: u32 BE length of (type + payload), u8 type, payload. */
 export function encodeMessage(msg: Message): Buffer {
-  const dataBytes = msg.type === MessageType.FileData ? msg.data.length : 0;
+  const dataBytes = msg.type === MessageType.FileData || msg.type === MessageType.Signature ? msg.data.length : 0;
   const w = new ByteWriter(64 + dataBytes, FRAME_HEADER_BYTES);
   w.u8(msg.type);
   writePayload(w, msg);
@@ -81,6 +81,29 @@ function writePayload(w: ByteWriter, msg: Message): void {
       if (msg.sha256.length !== SHA256_BYTES) throw WireError.protocol(`end.sha256: ${msg.sha256.length} bytes, expected ${SHA256_BYTES}`);
       w.raw(msg.sha256);
       writeOptionalString(w, msg.error, 'end.error');
+      return;
+    case MessageType.Signature:
+      w.varint(msg.seq, 'signature.seq');
+      w.varint(msg.index, 'signature.index');
+      w.bytes(msg.data, MAX_FRAME_BYTES, 'signature.data');
+      w.bool(msg.last);
+      return;
+    case MessageType.Resend:
+      w.varint(msg.seq, 'resend.seq');
+      w.varint(msg.index, 'resend.index');
+      return;
+    case MessageType.ContentOffer:
+      w.varint(msg.seq, 'offer.seq');
+      w.varint(msg.index, 'offer.index');
+      w.bigVarint(msg.size, 'offer.size');
+      writeSha256(w, msg.sha256, 'offer.sha256');
+      w.varint(msg.chunks.length, 'offer.chunks');
+      for (const chunk of msg.chunks) writeSha256(w, chunk, 'offer.chunk');
+      return;
+    case MessageType.OfferReply:
+      w.varint(msg.seq, 'reply.seq');
+      w.varint(msg.index, 'reply.index');
+      w.bool(msg.known);
       return;
     case MessageType.Committed:
       w.varint(msg.seq, 'committed.seq');
@@ -141,6 +164,11 @@ function writeRestoreEntry(w: ByteWriter, msg: RestoreEntryMessage): void {
     w.u8(1);
     w.varint(msg.hardlinkOf, 'restoreEntry.hardlinkOf');
   }
+}
+
+function writeSha256(w: ByteWriter, value: Buffer, field: string): void {
+  if (value.length !== SHA256_BYTES) throw WireError.protocol(`${field}: ${value.length} bytes, expected ${SHA256_BYTES}`);
+  w.raw(value);
 }
 
 function writeOptionalString(w: ByteWriter, value: string | null, field: string): void {
@@ -208,6 +236,28 @@ function readPayload(r: ByteReader, type: number): Message {
         sha256: Buffer.from(r.raw(SHA256_BYTES, 'end.sha256')),
         error: r.bool('end.error flag') ? r.string(MAX_TEXT_BYTES, 'end.error') : null,
       };
+    case MessageType.Signature:
+      return {
+        type,
+        seq: r.varint('signature.seq'),
+        index: r.varint('signature.index', U32_MAX),
+        data: r.bytes(MAX_FRAME_BYTES, 'signature.data'),
+        last: r.bool('signature.last'),
+      };
+    case MessageType.Resend:
+      return { type, seq: r.varint('resend.seq'), index: r.varint('resend.index', U32_MAX) };
+    case MessageType.ContentOffer: {
+      const seq = r.varint('offer.seq');
+      const index = r.varint('offer.index', U32_MAX);
+      const size = r.bigVarint('offer.size');
+      const sha256 = Buffer.from(r.raw(SHA256_BYTES, 'offer.sha256'));
+      const count = r.count(SHA256_BYTES, 'offer.chunks');
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < count; i++) chunks.push(Buffer.from(r.raw(SHA256_BYTES, 'offer.chunk')));
+      return { type, seq, index, size, sha256, chunks };
+    }
+    case MessageType.OfferReply:
+      return { type, seq: r.varint('reply.seq'), index: r.varint('reply.index', U32_MAX), known: r.bool('reply.known') };
     case MessageType.Committed: {
       const seq = r.varint('committed.seq');
       const dir = r.bytes(MAX_PATH_BYTES, 'committed.dir');
@@ -250,7 +300,7 @@ function readPayload(r: ByteReader, type: number): Message {
 
 function readPlanAction(r: ByteReader): PlanAction {
   const action = r.u8('plan.action');
-  if (action !== PlanAction.Skip && action !== PlanAction.Whole) throw WireError.protocol(`plan.action: unknown action ${action}`);
+  if (action !== PlanAction.Skip && action !== PlanAction.Whole && action !== PlanAction.Delta) throw WireError.protocol(`plan.action: unknown action ${action}`);
   return action;
 }
 

@@ -10,8 +10,10 @@
  * Flow of a backup session (see DESIGN.md "One backup run"):
  *   agent  Hello ->                      <- Wait(position)*  (admission)
  *                                        <- Welcome(resume point, limits, initial credit)
- *   agent  Chunk(seq, dir, entries) ...  <- ChunkPlan(seq, per-entry action)       (pipelined, many in flight)
+ *   agent  Chunk(seq, dir, entries) ...  <- Signature(seq, index)* ChunkPlan(seq, per-entry action)  (pipelined)
  *   agent  FileData / FileEnd ...        <- Credit(bytes, ops)                     (as data becomes durable)
+ *   agent  ContentOffer(seq, index) ->   <- OfferReply(seq, index, known)          (v2: large files, before data)
+ *                                        <- Resend(seq, index)                     (v2: a delta did not rebuild)
  *                                        <- Committed(seq, dir)                    (durable: journaled)
  *   agent  Finish ->                     <- Done(snapshot)
  *   either side: Heartbeat at a fixed interval; Error(code, message) then close.
@@ -22,7 +24,13 @@
  *                                        <- RestoreEntry(path, entry), FileData, FileEnd ... RestoreDone
  */
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version 2 adds delta transfer (PlanAction.Delta, Signature, Resend) and dedup before data (ContentOffer,
+ * OfferReply). A receiver accepts Hello from MIN_PROTOCOL_VERSION up and uses none of that with a v1 agent;
+ * v1 messages are encoded exactly as before.
+ */
+export const PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default ceiling negotiated in Welcome: 4 MiB (data frames carry at most 1 MiB). */
@@ -41,6 +49,10 @@ export const MessageType = {
   FileData: 12,
   FileEnd: 13,
   Committed: 14,
+  Signature: 15,
+  Resend: 16,
+  ContentOffer: 17,
+  OfferReply: 18,
   Finish: 20,
   Done: 21,
   RestoreRequest: 30,
@@ -143,8 +155,14 @@ export interface ChunkMessage {
 export const PlanAction = {
   /** Nothing to send: not a regular file, or unchanged since the previous snapshot (quick check). */
   Skip: 0,
-  /** Send the whole content with FileData frames, then FileEnd. */
+  /** Send the whole content with FileData frames, then FileEnd (v2: optionally a ContentOffer first). */
   Whole: 1,
+  /**
+   * v2: send a delta against the previous version, whose signature came in Signature frames before this plan:
+   * FileData frames carry the encoded delta (libs/delta format, any cut), then FileEnd with the new file's
+   * size and SHA-256. The receiver may answer Resend, and the file is then sent again whole.
+   */
+  Delta: 2,
 } as const;
 export type PlanAction = (typeof PlanAction)[keyof typeof PlanAction];
 
@@ -173,6 +191,51 @@ export interface FileEndMessage {
   readonly sha256: Buffer;
   /** Set when the file could not be read completely; the receiver drops the entry and records the error. */
   readonly error: string | null;
+}
+
+/**
+ * v2, receiver to agent, before the ChunkPlan that names entry `index` of chunk `seq` as Delta: the encoded
+ * signature (libs/delta format) of the previous version, cut in frames; `last` on the final one.
+ */
+export interface SignatureMessage {
+  readonly type: typeof MessageType.Signature;
+  readonly seq: number;
+  readonly index: number;
+  readonly data: Buffer;
+  readonly last: boolean;
+}
+
+/**
+ * v2, receiver to agent: the delta of entry `index` of chunk `seq` did not rebuild the file (a damaged basis or
+ * a wrong delta). The agent sends that file once more, whole (FileData then FileEnd), between two other files.
+ */
+export interface ResendMessage {
+  readonly type: typeof MessageType.Resend;
+  readonly seq: number;
+  readonly index: number;
+}
+
+/**
+ * v2, agent to receiver, instead of the first FileData of a file planned Whole: the file's size, SHA-256 and
+ * the SHA-256 of each of its 1 MiB chunks. The agent then waits for OfferReply: when the repository already
+ * holds every chunk the agent sends FileEnd alone (no data), otherwise FileData frames as usual.
+ */
+export interface ContentOfferMessage {
+  readonly type: typeof MessageType.ContentOffer;
+  readonly seq: number;
+  readonly index: number;
+  readonly size: bigint;
+  readonly sha256: Buffer;
+  /** SHA-256 of each 1 MiB chunk of the content, in order (32 bytes each). */
+  readonly chunks: readonly Buffer[];
+}
+
+export interface OfferReplyMessage {
+  readonly type: typeof MessageType.OfferReply;
+  readonly seq: number;
+  readonly index: number;
+  /** True: the repository holds this content, send FileEnd without data. */
+  readonly known: boolean;
 }
 
 export interface CommittedMessage {
@@ -261,6 +324,10 @@ export type Message =
   | FileDataMessage
   | FileEndMessage
   | CommittedMessage
+  | SignatureMessage
+  | ResendMessage
+  | ContentOfferMessage
+  | OfferReplyMessage
   | FinishMessage
   | DoneMessage
   | RestoreRequestMessage

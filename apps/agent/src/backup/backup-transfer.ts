@@ -15,7 +15,7 @@ import {
   EntryType,
   MessageType,
   PlanAction,
-  PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
   WireError,
   ErrorCode,
   type ChunkPlanMessage,
@@ -102,7 +102,7 @@ export class BackupTransfer {
     this.signal.addEventListener('abort', onAbort, { once: true });
     const reading = this.readLoop();
     try {
-      await this.guard(this.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', ...this.identity }));
+      await this.guard(this.send({ type: MessageType.Hello, protocol: MIN_PROTOCOL_VERSION, role: 'backup', ...this.identity }));
       const welcome = await this.guard(this.welcome.promise);
       this.connection.configureTimers({ heartbeatMs: welcome.heartbeatMs, idleTimeoutMs: welcome.idleTimeoutMs });
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);

@@ -1,10 +1,22 @@
-import { findEntry, TreeEntryType, type JournalRecord, type RepositoryApi, type SnapshotRecord } from '@berth/repository';
+import { isDeltaError } from '@berth/delta';
+import {
+  CONTENT_CHUNK_BYTES,
+  findEntry,
+  RepositoryCorruptError,
+  TreeEntryType,
+  type FileContent,
+  type JournalRecord,
+  type RepositoryApi,
+  type SnapshotRecord,
+  type TreeEntry,
+} from '@berth/repository';
 import {
   EntryType,
   MessageType,
   PlanAction,
   joinPath,
   type ChunkMessage,
+  type ContentOfferMessage,
   type EntryMeta,
   type FileDataMessage,
   type FileEndMessage,
@@ -12,15 +24,18 @@ import {
   type Message,
   type SnapshotSummary,
 } from '@berth/wire';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type ReceiverLimits } from '../config/receiver-config';
 import { type ReceiverMetrics } from '../server/metrics';
 import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toTreeEntry } from './entries';
-import { FileAssembler } from './file-assembler';
+import { basisSignatureFrames } from './basis-signature';
+import { DeltaApplier } from './delta-applier';
+import { FileAssembler, type AssembledFile } from './file-assembler';
 import { PreviousSnapshot, unchangedFile } from './previous-snapshot';
+import { RepositoryBasis } from './repository-basis';
 
 interface DirState {
   readonly path: Buffer;
@@ -44,6 +59,29 @@ interface ExpectedFile {
   readonly chunk: ChunkState;
   readonly index: number;
   readonly meta: EntryMeta;
+  /** Planned as Delta against this previous version; null: planned Whole. */
+  readonly basis: { readonly content: FileContent; readonly size: bigint } | null;
+}
+
+/** The file whose content is arriving (between its first FileData, ContentOffer or FileEnd and its FileEnd). */
+interface OpenFile {
+  readonly file: ExpectedFile;
+  readonly assembler: FileAssembler;
+  /** Set when the content arrives as a delta (not for a resend, which is whole). */
+  readonly applier: DeltaApplier | null;
+  /** Why the delta could not be applied; the file is then asked for again whole at FileEnd. */
+  deltaFailure: Error | null;
+  /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
+  offered: AssembledFile | null;
+}
+
+/** What the delta and dedup paths saved, for the session's log line. */
+export interface TransferCounters {
+  readonly deltaFiles: number;
+  readonly deltaRetries: number;
+  readonly signatureFailures: number;
+  readonly offersKnown: number;
+  readonly bytesNotSent: number;
 }
 
 export interface BackupOutcome {
@@ -82,7 +120,10 @@ export class BackupSession {
   private readonly expected: ExpectedFile[] = [];
   private readonly pipeline: CommitPipeline;
   private previous: PreviousSnapshot | null = null;
-  private assembler: FileAssembler | null = null;
+  private current: OpenFile | null = null;
+  /** Files whose delta failed, asked for again whole (key: seq/index). */
+  private readonly resends = new Map<string, ExpectedFile>();
+  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0 };
   private lastSeq = -1;
   private availableBytes: number;
   private availableOps: number;
@@ -119,8 +160,8 @@ export class BackupSession {
     };
   }
 
-  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number } {
-    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors };
+  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number } & TransferCounters {
+    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, ...this.counters };
   }
 
   async run(): Promise<BackupOutcome> {
@@ -137,6 +178,9 @@ export class BackupSession {
             break;
           case MessageType.FileEnd:
             await this.onFileEnd(msg);
+            break;
+          case MessageType.ContentOffer:
+            await this.onContentOffer(msg);
             break;
           case MessageType.Finish:
             return await this.finish();
@@ -185,7 +229,7 @@ export class BackupSession {
     const previousTree = this.previous === null ? null : await this.previous.directory(msg.dir);
     const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0 };
     const actions: PlanAction[] = [];
-    msg.entries.forEach((meta, index) => {
+    for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
         const previous = previousTree === null ? null : findEntry(previousTree, meta.name);
         if (previous !== null && previous.content !== null && unchangedFile(previous, meta)) {
@@ -193,15 +237,16 @@ export class BackupSession {
           actions.push(PlanAction.Skip);
         } else {
           chunk.pendingFiles += 1;
-          this.expected.push({ chunk, index, meta });
-          actions.push(PlanAction.Whole);
+          const basis = await this.offerSignature(msg.seq, index, previous, meta);
+          this.expected.push({ chunk, index, meta, basis });
+          actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
         }
-        return;
+        continue;
       }
       if (meta.type === EntryType.Dir) this.requireCommittedChild(msg.dir, meta.name);
       chunk.slots[index] = { meta, content: null, size: 0n };
       actions.push(PlanAction.Skip);
-    });
+    }
     const lastEntry = msg.entries[count - 1];
     if (lastEntry !== undefined) dir.lastName = lastEntry.name;
     if (msg.last) {
@@ -211,6 +256,28 @@ export class BackupSession {
     this.chunks.push(chunk);
     await this.conn.send({ type: MessageType.ChunkPlan, seq: msg.seq, actions });
     await this.completeReadyChunks();
+  }
+
+  /**
+   * A changed file whose previous version is large enough travels as a delta: the previous version's signature
+   * goes out now, before the plan. Returns that basis, or null to ask for the whole file (v1 agent, small or
+   * no previous version, or a previous version the repository cannot read back intact).
+   */
+  private async offerSignature(seq: number, index: number, previous: TreeEntry | null, meta: EntryMeta): Promise<ExpectedFile['basis']> {
+    const min = BigInt(this.limits.deltaMinBytes);
+    if (this.ctx.protocol < 2 || previous === null || previous.type !== TreeEntryType.File || previous.content === null) return null;
+    if (previous.size < min || meta.size < min) return null;
+    let frames: Buffer[];
+    try {
+      frames = await basisSignatureFrames(this.repo, previous.content, previous.size);
+    } catch (error) {
+      if (!(error instanceof RepositoryCorruptError) && !isDeltaError(error)) throw error;
+      this.counters.signatureFailures += 1;
+      return null;
+    }
+    for (const [i, data] of frames.entries()) await this.conn.send({ type: MessageType.Signature, seq, index, data, last: i === frames.length - 1 });
+    this.counters.deltaFiles += 1;
+    return { content: previous.content, size: previous.size };
   }
 
   /** The directory a chunk continues, checking that its names keep ascending across chunks. */
@@ -236,50 +303,155 @@ export class BackupSession {
     }
   }
 
-  private expectedHead(seq: number, index: number): ExpectedFile {
-    const head = this.expected[0];
-    if (head === undefined) throw protocolError(`content for entry ${index} of chunk ${seq} was not asked for`);
-    if (head.chunk.seq !== seq || head.index !== index) {
-      throw protocolError(`content for entry ${index} of chunk ${seq} arrived while entry ${head.index} of chunk ${head.chunk.seq} was expected`);
+  /**
+   * The file a content message is about: the one already open, else the next one in plan order or a file
+   * asked for again (Resend), which the agent sends whole between two other files.
+   */
+  private openFile(seq: number, index: number): OpenFile {
+    const open = this.current;
+    if (open !== null) {
+      if (open.file.chunk.seq !== seq || open.file.index !== index) {
+        throw protocolError(`content for entry ${index} of chunk ${seq} arrived inside entry ${open.file.index} of chunk ${open.file.chunk.seq}`);
+      }
+      return open;
     }
-    return head;
+    const key = `${seq}/${index}`;
+    const resend = this.resends.get(key);
+    let file: ExpectedFile;
+    if (resend !== undefined) {
+      this.resends.delete(key);
+      file = resend;
+    } else {
+      const head = this.expected[0];
+      if (head === undefined) throw protocolError(`content for entry ${index} of chunk ${seq} was not asked for`);
+      if (head.chunk.seq !== seq || head.index !== index) {
+        throw protocolError(`content for entry ${index} of chunk ${seq} arrived while entry ${head.index} of chunk ${head.chunk.seq} was expected`);
+      }
+      this.expected.shift();
+      file = head;
+    }
+    const asDelta = resend === undefined && file.basis !== null;
+    const assembler = this.newAssembler(!asDelta);
+    const applier = asDelta && file.basis !== null ? new DeltaApplier(new RepositoryBasis(this.repo, file.basis.content, file.basis.size), (data) => assembler.write(data)) : null;
+    this.current = { file, assembler, applier, deltaFailure: null, offered: null };
+    return this.current;
   }
 
-  private newAssembler(): FileAssembler {
+  /**
+   * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
+   * bytes are what the agent spent, not the larger rebuilt bytes).
+   */
+  private newAssembler(creditStored: boolean): FileAssembler {
     return new FileAssembler(this.repo, (bytes, isNew) => {
       if (isNew) this.bytesStored += bytes;
-      this.pipeline.noteStored(bytes);
+      if (creditStored) this.pipeline.noteStored(bytes);
     });
   }
 
   private async onFileData(msg: FileDataMessage): Promise<void> {
-    this.expectedHead(msg.seq, msg.index);
+    const open = this.openFile(msg.seq, msg.index);
+    if (open.offered !== null) throw protocolError(`data for entry ${msg.index} of chunk ${msg.seq} after the repository said it has that content`);
     const length = msg.data.length;
     if (length > this.availableBytes) throw protocolError(`${length} bytes of data sent with only ${this.availableBytes} bytes of credit left`);
     this.availableBytes -= length;
     this.bytesReceived += length;
     this.metrics.recordBytes(length);
-    this.assembler ??= this.newAssembler();
-    await this.assembler.write(msg.data);
+    if (open.applier === null) {
+      await open.assembler.write(msg.data);
+      return;
+    }
+    if (open.deltaFailure === null) {
+      try {
+        await open.applier.push(msg.data);
+      } catch (error) {
+        if (!isDeltaFailure(error)) throw error;
+        open.deltaFailure = error;
+      }
+    }
+    this.pipeline.noteStored(length);
+  }
+
+  /** Dedup before data: the agent names a large file's chunks; if the repository holds them all, nothing is sent. */
+  private async onContentOffer(msg: ContentOfferMessage): Promise<void> {
+    if (this.ctx.protocol < 2) throw protocolError('ContentOffer needs protocol 2');
+    if (this.current !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq} inside another file's content`);
+    const open = this.openFile(msg.seq, msg.index);
+    if (open.applier !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq}, which was planned as a delta`);
+    const known = await this.holdsContent(msg);
+    if (known) {
+      open.offered = { content: { sha256: msg.sha256, chunks: msg.chunks }, size: msg.size };
+      this.counters.offersKnown += 1;
+      this.counters.bytesNotSent += Number(msg.size);
+    }
+    await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known });
+  }
+
+  /**
+   * True when every chunk is stored and they add up to the offered file. The chunks are read back to check the
+   * whole-file SHA-256 (local reads, far cheaper than the transfer they replace), so an entry can never name
+   * content that is not what its hash says.
+   */
+  private async holdsContent(msg: ContentOfferMessage): Promise<boolean> {
+    const expectedChunks = Math.ceil(Number(msg.size) / CONTENT_CHUNK_BYTES);
+    if (msg.size === 0n || msg.chunks.length !== expectedChunks || !msg.chunks.every((id) => this.repo.has(id))) return false;
+    if (msg.chunks.length === 1) return (msg.chunks[0] as Buffer).equals(msg.sha256);
+    const whole = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const piece of this.repo.readFileContent({ sha256: msg.sha256, chunks: msg.chunks })) {
+        whole.update(piece);
+        size += piece.length;
+      }
+    } catch (error) {
+      if (error instanceof RepositoryCorruptError) return false;
+      throw error;
+    }
+    return size === Number(msg.size) && whole.digest().equals(msg.sha256);
   }
 
   private async onFileEnd(msg: FileEndMessage): Promise<void> {
-    const head = this.expectedHead(msg.seq, msg.index);
-    const assembler = this.assembler ?? this.newAssembler();
-    this.assembler = null;
-    const file = await assembler.finish();
-    this.expected.shift();
+    const open = this.openFile(msg.seq, msg.index);
+    this.current = null;
+    const head = open.file;
     const path = joinPath(head.chunk.dir.path, head.meta.name);
     if (msg.error !== null) {
       head.chunk.slots[head.index] = null;
       this.fileErrors += 1;
     } else {
+      const file = await this.finishContent(open, msg);
+      if (file === null) {
+        await this.askAgain(head);
+        return;
+      }
       if (file.size !== msg.size) throw protocolError(`${showPath(path)}: the agent says ${msg.size} bytes were sent, ${file.size} arrived`);
       if (!file.content.sha256.equals(msg.sha256)) throw protocolError(`${showPath(path)}: SHA-256 of the received content does not match the agent's`);
       head.chunk.slots[head.index] = { meta: head.meta, content: file.content, size: file.size };
     }
     head.chunk.pendingFiles -= 1;
     await this.completeReadyChunks();
+  }
+
+  /** The stored content of a file that just ended; null when its delta did not rebuild the agent's file. */
+  private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<AssembledFile | null> {
+    if (open.offered !== null) return open.offered;
+    if (open.applier === null) return open.assembler.finish();
+    if (open.deltaFailure !== null) return null;
+    try {
+      const end = open.applier.finish();
+      const file = await open.assembler.finish();
+      const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
+      return matches ? file : null;
+    } catch (error) {
+      if (isDeltaFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /** A delta that did not rebuild the file (damaged basis, wrong delta): the file is asked for once more, whole. */
+  private async askAgain(file: ExpectedFile): Promise<void> {
+    this.counters.deltaRetries += 1;
+    this.resends.set(`${file.chunk.seq}/${file.index}`, file);
+    await this.conn.send({ type: MessageType.Resend, seq: file.chunk.seq, index: file.index });
   }
 
   /** Chunks complete in seq order, once all their files are stored; a directory's last chunk writes its tree. */
@@ -327,7 +499,7 @@ export class BackupSession {
   }
 
   private async finish(): Promise<BackupOutcome> {
-    const waiting = this.expected[0];
+    const waiting = this.current?.file ?? this.expected[0] ?? this.resends.values().next().value;
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
     const open = this.openDirs.values().next().value;
     if (open !== undefined) throw protocolError(`Finish while directory ${showPath(open.path)} still waits for its last chunk`);
@@ -357,4 +529,9 @@ export class BackupSession {
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
   }
+}
+
+/** A delta that cannot be applied to its basis: the file is worth asking for whole, the session goes on. */
+function isDeltaFailure(error: unknown): error is Error {
+  return isDeltaError(error) || error instanceof RepositoryCorruptError;
 }

@@ -1,6 +1,6 @@
 import { type VerifySessionResponse } from '@berth/contracts';
 import { type RepositoryApi } from '@berth/repository';
-import { ErrorCode, FramedConnection, MessageType, PROTOCOL_VERSION, WireError, type HelloMessage, type Message } from '@berth/wire';
+import { ErrorCode, FramedConnection, MessageType, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, WireError, type HelloMessage, type Message } from '@berth/wire';
 import { randomUUID } from 'node:crypto';
 import { type Duplex } from 'node:stream';
 import { AdmissionAbortedError, type Admission, type Slot } from '../admission/admission';
@@ -82,7 +82,15 @@ export class Session {
         claimed = true;
       }
       slot = await this.deps.admission.acquire((position) => void this.conn.send({ type: MessageType.Wait, position }).catch(() => undefined), abortWaiting.signal);
-      const ctx: SessionContext = { sessionId: this.id, hostId: verified.hostId, hostName: verified.hostName, runId: verified.runId, attempt: verified.attempt, startedAt: this.started };
+      const ctx: SessionContext = {
+        sessionId: this.id,
+        hostId: verified.hostId,
+        hostName: verified.hostName,
+        runId: verified.runId,
+        attempt: verified.attempt,
+        startedAt: this.started,
+        protocol: hello.protocol,
+      };
       summary = hello.role === 'backup' ? await this.runBackup(ctx) : await this.runRestore(ctx, verified);
       await this.goodbye();
     } catch (error) {
@@ -101,7 +109,9 @@ export class Session {
     if (first.done === true) throw new WireError(ErrorCode.ConnectionLost, 'closed before Hello', true);
     const msg = first.value;
     if (msg.type !== MessageType.Hello) throw protocolError(`the first message must be Hello, got type ${msg.type}`);
-    if (msg.protocol !== PROTOCOL_VERSION) throw protocolError(`protocol ${msg.protocol} is not supported (this receiver speaks ${PROTOCOL_VERSION})`);
+    if (msg.protocol < MIN_PROTOCOL_VERSION || msg.protocol > PROTOCOL_VERSION) {
+      throw protocolError(`protocol ${msg.protocol} is not supported (this receiver speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION})`);
+    }
     return msg;
   }
 
@@ -150,7 +160,11 @@ export class Session {
     const stats = this.conn.stats;
     const backup = this.backup?.stats;
     const outcome = reason === null ? 'ok' : `${reason.remote ? 'peer:' : ''}${reason.code}`;
-    const received = backup === undefined ? '' : ` received=${backup.bytesReceived} stored=${backup.bytesStored}`;
+    const received =
+      backup === undefined
+        ? ''
+        : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
+          ` offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}`;
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +
       `${reason === null ? '' : ` (${reason.message})`} ${summary}${summary === '' ? '' : ' '}bytesIn=${stats.bytesIn} bytesOut=${stats.bytesOut}${received}` +

@@ -8,6 +8,8 @@ export interface SessionContext {
   readonly runId: string;
   readonly attempt: number;
   readonly startedAt: Date;
+  /** Protocol version the agent spoke in Hello: delta and dedup need 2. */
+  readonly protocol: number;
 }
 
 /** The next message, or ConnectionLost when the stream ended without one. */

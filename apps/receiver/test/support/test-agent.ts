@@ -1,3 +1,4 @@
+import { decodeSignature, delta, encodeDelta } from '@berth/delta';
 import {
   FramedConnection,
   MAX_FRAME_BYTES,
@@ -38,6 +39,10 @@ export interface BackupOptions extends AgentIdentity {
   readonly dataFrameBytes?: number;
   /** Drop the connection (no Finish) once this many directories are acknowledged complete. */
   readonly stopAfterDirs?: number;
+  /** Offer the chunk hashes (ContentOffer) of files planned Whole from this size up. */
+  readonly offerMinBytes?: number;
+  /** Send deltas of a different content than the file (one byte flipped) while FileEnd names the real file. */
+  readonly lyingDelta?: boolean;
   /** Called with the connection once Welcome arrived, before anything is sent. */
   readonly afterWelcome?: (conn: FramedConnection) => Promise<void>;
 }
@@ -52,6 +57,12 @@ export interface BackupResult {
   /** FileData payload bytes sent. */
   readonly dataBytes: number;
   readonly chunksSent: number;
+  /** Bytes that crossed the socket each way, frames and heartbeats included. */
+  readonly wireBytesOut: number;
+  readonly wireBytesIn: number;
+  readonly deltaFiles: number;
+  readonly resends: number;
+  readonly offersKnown: number;
 }
 
 class Stopped extends Error {}
@@ -63,6 +74,9 @@ class Mailbox {
   readonly waits: number[] = [];
   readonly plans = new Map<number, ChunkPlanMessage>();
   readonly committed: CommittedMessage[] = [];
+  readonly signatures = new Map<string, Buffer[]>();
+  readonly resends: Array<{ seq: number; index: number }> = [];
+  readonly offerReplies = new Map<string, boolean>();
   bytes = 0;
   ops = 0;
   private wakers: Array<() => void> = [];
@@ -100,6 +114,17 @@ class Mailbox {
         break;
       case MessageType.Done:
         this.done = msg;
+        break;
+      case MessageType.Signature: {
+        const key = `${msg.seq}/${msg.index}`;
+        this.signatures.set(key, [...(this.signatures.get(key) ?? []), Buffer.from(msg.data)]);
+        break;
+      }
+      case MessageType.Resend:
+        this.resends.push({ seq: msg.seq, index: msg.index });
+        break;
+      case MessageType.OfferReply:
+        this.offerReplies.set(`${msg.seq}/${msg.index}`, msg.known);
         break;
       default:
         break;
@@ -155,7 +180,15 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     closeReason: box.closeReason,
     dataBytes,
     chunksSent: seq,
+    wireBytesOut: conn.stats.bytesOut,
+    wireBytesIn: conn.stats.bytesIn,
+    deltaFiles,
+    resends: resent,
+    offersKnown,
   });
+  let deltaFiles = 0;
+  let resent = 0;
+  let offersKnown = 0;
   try {
     await conn.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
     const welcome = await box.until(() => box.welcome);
@@ -165,8 +198,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     const perChunk = Math.min(options.chunkEntries ?? welcome.chunkMaxEntries, welcome.chunkMaxEntries);
     const frameBytes = options.dataFrameBytes ?? 256 * 1024;
 
-    const sendFile = async (path: Buffer, chunkSeq: number, index: number): Promise<void> => {
-      const content = await readFile(path);
+    const sendData = async (chunkSeq: number, index: number, content: Buffer): Promise<void> => {
       for (let offset = 0; offset < content.length; offset += frameBytes) {
         const data = content.subarray(offset, offset + frameBytes);
         await box.until(() => box.bytes >= data.length);
@@ -174,7 +206,47 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         dataBytes += data.length;
         await conn.send({ type: MessageType.FileData, seq: chunkSeq, index, data });
       }
-      await conn.send({ type: MessageType.FileEnd, seq: chunkSeq, index, size: BigInt(content.length), sha256: createHash('sha256').update(content).digest(), error: null });
+    };
+    const sendEnd = (chunkSeq: number, index: number, content: Buffer): Promise<void> =>
+      conn.send({ type: MessageType.FileEnd, seq: chunkSeq, index, size: BigInt(content.length), sha256: createHash('sha256').update(content).digest(), error: null });
+
+    const sendFile = async (path: Buffer, chunkSeq: number, index: number, offer = true): Promise<void> => {
+      const content = await readFile(path);
+      if (offer && options.offerMinBytes !== undefined && content.length >= options.offerMinBytes) {
+        const chunks: Buffer[] = [];
+        for (let offset = 0; offset < content.length; offset += 1024 * 1024) chunks.push(createHash('sha256').update(content.subarray(offset, offset + 1024 * 1024)).digest());
+        const sha256 = createHash('sha256').update(content).digest();
+        await conn.send({ type: MessageType.ContentOffer, seq: chunkSeq, index, size: BigInt(content.length), sha256, chunks });
+        const key = `${chunkSeq}/${index}`;
+        const known = await box.until(() => (box.offerReplies.has(key) ? { known: box.offerReplies.get(key) === true } : null));
+        if (known.known) {
+          offersKnown += 1;
+          await sendEnd(chunkSeq, index, content);
+          return;
+        }
+      }
+      await sendData(chunkSeq, index, content);
+      await sendEnd(chunkSeq, index, content);
+    };
+
+    const sendDelta = async (path: Buffer, chunkSeq: number, index: number): Promise<void> => {
+      deltaFiles += 1;
+      const content = await readFile(path);
+      const signature = decodeSignature(Buffer.concat(box.signatures.get(`${chunkSeq}/${index}`) ?? []));
+      const source = options.lyingDelta === true ? Buffer.from(content) : content;
+      if (options.lyingDelta === true) source[source.length >> 1] = (source[source.length >> 1] as number) ^ 0xff;
+      for await (const frame of encodeDelta(delta(signature, source))) await sendData(chunkSeq, index, frame);
+      await sendEnd(chunkSeq, index, content);
+    };
+
+    const pathsBySeq = new Map<number, { local: Buffer; entries: readonly EntryMeta[] }>();
+    const sendResends = async (): Promise<void> => {
+      for (let next = box.resends.shift(); next !== undefined; next = box.resends.shift()) {
+        const chunk = pathsBySeq.get(next.seq);
+        if (chunk === undefined) throw new Error(`Resend for unknown chunk ${next.seq}`);
+        resent += 1;
+        await sendFile(joinLocal(chunk.local, (chunk.entries[next.index] as EntryMeta).name), next.seq, next.index, false);
+      }
     };
 
     const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<void> => {
@@ -190,8 +262,11 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         const chunkSeq = ++seq;
         await conn.send({ type: MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
         const plan = await box.until(() => box.plans.get(chunkSeq) ?? null);
+        pathsBySeq.set(chunkSeq, { local, entries: chunk });
         for (const [index, action] of plan.actions.entries()) {
+          await sendResends();
           if (action === PlanAction.Whole) await sendFile(joinLocal(local, (chunk[index] as EntryMeta).name), chunkSeq, index);
+          if (action === PlanAction.Delta) await sendDelta(joinLocal(local, (chunk[index] as EntryMeta).name), chunkSeq, index);
         }
       }
       if (options.stopAfterDirs !== undefined) {
@@ -202,6 +277,13 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     };
 
     await sendDir(Buffer.from(options.root), Buffer.from('/'));
+    // A Resend can only come before its chunk is committed: wait for every chunk, sending what is asked again.
+    const lastSeq = seq;
+    for (;;) {
+      await sendResends();
+      if (box.committed.some((c) => c.seq === lastSeq)) break;
+      await box.until(() => box.resends.length > 0 || box.committed.some((c) => c.seq === lastSeq));
+    }
     await conn.send({ type: MessageType.Finish });
     await box.until(() => box.done);
     conn.close();

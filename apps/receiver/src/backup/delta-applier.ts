@@ -1,0 +1,61 @@
+import { copyRange, DeltaDecoder, DeltaError, type BasisReader, type DeltaHeader, type DeltaToken } from '@berth/delta';
+
+/** Largest read from the basis per step: a copy run of many blocks is written in pieces of this size. */
+const COPY_PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Rebuilds one file from its basis and a delta arriving in frames of any cut (libs/delta's `patch` in push
+ * form: the receiver is driven by incoming messages). Output goes to `write` in order, in pieces of at most
+ * 1 MiB, so memory stays bounded whatever the file size. The SHA-256 of the result is checked by the writer
+ * against FileEnd; here the delta's own grammar, its basis length and its announced length are checked.
+ * @throws DeltaError / DeltaFormatError when the delta does not fit the basis or is malformed.
+ */
+export class DeltaApplier {
+  private readonly decoder = new DeltaDecoder();
+  private header: DeltaHeader | null = null;
+  private endToken: Extract<DeltaToken, { kind: 'end' }> | null = null;
+
+  constructor(
+    private readonly basis: BasisReader & { readonly length: number },
+    private readonly write: (data: Buffer) => Promise<void>,
+  ) {}
+
+  async push(data: Buffer): Promise<void> {
+    for (const token of this.decoder.push(data)) await this.apply(token);
+  }
+
+  /** The end token (new length and SHA-256) once the whole delta was applied. */
+  finish(): { length: number; sha256: Buffer } {
+    this.decoder.finish();
+    const end = this.endToken as NonNullable<DeltaApplier['endToken']>;
+    return { length: end.length, sha256: Buffer.from(end.sha256) };
+  }
+
+  private async apply(token: DeltaToken): Promise<void> {
+    switch (token.kind) {
+      case 'header':
+        if (token.basisLength !== this.basis.length) {
+          throw new DeltaError('basis_mismatch', `the delta was made against a ${token.basisLength}-byte basis, the previous version has ${this.basis.length}`);
+        }
+        this.header = token;
+        return;
+      case 'literal':
+        // The literal may alias the frame it came in; frames are not reused, so it can be kept as is.
+        await this.write(Buffer.from(token.data.buffer, token.data.byteOffset, token.data.length));
+        return;
+      case 'copy': {
+        const { offset, length } = copyRange(this.header as DeltaHeader, token);
+        for (let done = 0; done < length; ) {
+          const piece = await this.basis.read(offset + done, Math.min(COPY_PIECE_BYTES, length - done));
+          if (piece.length === 0) throw new DeltaError('basis_mismatch', `the basis ends before offset ${offset + done}`);
+          await this.write(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
+          done += piece.length;
+        }
+        return;
+      }
+      case 'end':
+        this.endToken = token;
+        return;
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { type ObjectId, type RepositoryApi } from '@berth/repository';
+import { PlanAction } from '@berth/wire';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
+import { runBackup, type BackupResult } from './support/test-agent';
+
+const MiB = 1024 * 1024;
+const BIG = 64 * MiB;
+const hostA = { hostId: randomUUID(), hostName: 'alpha', credential: 'cred-a' };
+const hostB = { hostId: randomUUID(), hostName: 'beta', credential: 'cred-b' };
+
+function sha256(data: Buffer): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** Overwrites `length` random bytes at `offset` in place (new mtime and ctime: the quick check fails). */
+async function overwrite(path: string, offset: number, length: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(randomBytes(length), 0, length, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+function actionsOf(result: BackupResult, action: PlanAction): number {
+  return result.plans.reduce((n, p) => n + p.actions.filter((a) => a === action).length, 0);
+}
+
+/** The stored content of `/name` in the snapshot, read back chunk by chunk (each chunk verified), hashed. */
+async function storedSha256(repo: RepositoryApi, rootTree: string, name: string): Promise<{ recorded: Buffer; actual: Buffer }> {
+  const entry = await repo.resolvePath(Buffer.from(rootTree, 'hex'), Buffer.from(`/${name}`));
+  if (entry?.content === null || entry === null) throw new Error(`${name} is not a stored file`);
+  const hash = createHash('sha256');
+  for await (const piece of repo.readFileContent(entry.content)) hash.update(piece);
+  return { recorded: entry.content.sha256, actual: hash.digest() };
+}
+
+describe('delta transfer and dedup before data', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+  let big: string;
+
+  beforeAll(async () => {
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    fx.verifier.addHost(hostA).addHost(hostB);
+    source = await mkdtemp(join(tmpdir(), 'berth-delta-'));
+    big = join(source, 'big.bin');
+    await writeFile(big, randomBytes(BIG));
+    await writeFile(join(source, 'small.txt'), 'small\n');
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  function backup(host: typeof hostA, root: string, extra: { offerMinBytes?: number; lyingDelta?: boolean } = {}): Promise<BackupResult> {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+    return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, dataFrameBytes: MiB, ...extra });
+  }
+
+  it('sends a 4 KiB overwrite in the middle of a 64 MiB file as a delta of a few KiB', async () => {
+    const first = await backup(hostA, source);
+    expect(first.done).not.toBeNull();
+    expect(first.dataBytes).toBeGreaterThanOrEqual(BIG);
+
+    await overwrite(big, BIG / 2 + 123, 4096);
+    const second = await backup(hostA, source);
+    expect(second.closeReason).toBeNull();
+    expect(actionsOf(second, PlanAction.Delta)).toBe(1);
+    expect(second.resends).toBe(0);
+    // Literal 4 KiB plus the two blocks it touches (8 KiB each at this size) and the token stream.
+    expect(second.dataBytes).toBeLessThan(32 * 1024);
+    expect(second.wireBytesOut).toBeLessThan(48 * 1024);
+    // The signature back: 8,192 blocks of 4 + 9 bytes.
+    expect(second.wireBytesIn).toBeLessThan(160 * 1024);
+    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'big.bin');
+    expect(stored.recorded).toEqual(sha256(await readFile(big)));
+    expect(stored.actual).toEqual(stored.recorded);
+    expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
+    expect(fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0'))).toBe(true);
+  });
+
+  it('asks again for the whole file when the delta does not rebuild it, and stores the right content', async () => {
+    await overwrite(big, 5 * MiB, 4096);
+    const result = await backup(hostA, source, { lyingDelta: true });
+    expect(result.closeReason).toBeNull();
+    expect(actionsOf(result, PlanAction.Delta)).toBe(1);
+    expect(result.resends).toBe(1);
+    const stored = await storedSha256(fx.repository, result.done!.rootTree, 'big.bin');
+    expect(stored.recorded).toEqual(sha256(await readFile(big)));
+    expect(stored.actual).toEqual(stored.recorded);
+    expect(fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1'))).toBe(true);
+  });
+
+  it('does not send a large file another host already stored (dedup before data)', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'berth-dedup-'));
+    try {
+      await writeFile(join(copy, 'same.bin'), await readFile(big));
+      const result = await backup(hostB, copy, { offerMinBytes: MiB });
+      expect(result.closeReason).toBeNull();
+      expect(actionsOf(result, PlanAction.Whole)).toBe(1);
+      expect(result.offersKnown).toBe(1);
+      expect(result.dataBytes).toBe(0);
+      expect(result.wireBytesOut).toBeLessThan(16 * 1024);
+      const stored = await storedSha256(fx.repository, result.done!.rootTree, 'same.bin');
+      expect(stored.actual).toEqual(sha256(await readFile(big)));
+
+      // Content the repository does not have is sent as usual after the offer.
+      await writeFile(join(copy, 'other.bin'), randomBytes(2 * MiB + 5));
+      const next = await backup(hostB, copy, { offerMinBytes: MiB });
+      expect(next.offersKnown).toBe(0);
+      expect(next.dataBytes).toBe(2 * MiB + 5);
+      expect((await storedSha256(fx.repository, next.done!.rootTree, 'other.bin')).actual).toEqual(sha256(await readFile(join(copy, 'other.bin'))));
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('delta against a damaged basis', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+  /** Chunk of the basis that the injected fault damages when it is read for a patch. */
+  let damaged: ObjectId | null = null;
+
+  beforeAll(async () => {
+    // Injected fault: blob reads (random access for patching) return one chunk with a flipped byte, as a disk
+    // returning bad data would; the signature pass reads through readFileContent and sees good data.
+    fx = await startReceiver(
+      { heartbeatMs: 200, idleTimeoutMs: 10_000 },
+      {
+        wrap: (repository) =>
+          new Proxy(repository, {
+            get(target, property, receiver) {
+              if (property === 'readBlob') {
+                return async (id: ObjectId): Promise<Buffer> => {
+                  const data = Buffer.from(await target.readBlob(id));
+                  if (damaged !== null && id.equals(damaged)) data[100] = (data[100] as number) ^ 0xff;
+                  return data;
+                };
+              }
+              const value = Reflect.get(target, property, receiver) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+          }),
+      },
+    );
+    fx.verifier.addHost(hostA);
+    source = await mkdtemp(join(tmpdir(), 'berth-delta-basis-'));
+    await writeFile(join(source, 'data.bin'), randomBytes(8 * MiB));
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  it('rebuilds a wrong file, notices by its SHA-256, asks for it whole and stores the right content', async () => {
+    const backup = (): Promise<BackupResult> => {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+    };
+    const first = await backup();
+    const entry = await fx.repository.resolvePath(Buffer.from(first.done!.rootTree, 'hex'), Buffer.from('/data.bin'));
+    damaged = entry?.content?.chunks[2] ?? null;
+    expect(damaged).not.toBeNull();
+
+    await overwrite(join(source, 'data.bin'), 6 * MiB, 4096);
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(actionsOf(second, PlanAction.Delta)).toBe(1);
+    expect(second.resends).toBe(1);
+    damaged = null;
+    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
+    expect(stored.recorded).toEqual(sha256(await readFile(join(source, 'data.bin'))));
+    expect(stored.actual).toEqual(stored.recorded);
+  });
+});
