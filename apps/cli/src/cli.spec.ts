@@ -29,7 +29,7 @@ describe('berth command line', () => {
   it('shows help with exit 0 and lists every operator command', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
-    for (const command of ['host', 'hosts', 'backup', 'runs', 'run', 'snapshots', 'restore', 'demo', 'delta']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['host', 'hosts', 'backup', 'runs', 'run', 'retry', 'snapshots', 'restore', 'demo', 'delta']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('exits 2 on an unknown command or a missing argument, saying so in one line', async () => {

@@ -3,6 +3,7 @@ import { registerBackupCommand } from './commands/backup.command';
 import { registerDemoCommand } from './commands/demo.command';
 import { registerHostCommands } from './commands/hosts.command';
 import { registerRestoreCommand } from './commands/restore.command';
+import { registerRetryCommand } from './commands/retry.command';
 import { registerRunCommands } from './commands/runs.command';
 import { registerSnapshotCommands } from './commands/snapshots.command';
 import { DEFAULT_CONTROLLER_URL } from './config/cli-config';
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHostCommands(program, ctx);
   registerBackupCommand(program, ctx);
   registerRunCommands(program, ctx);
+  registerRetryCommand(program, ctx);
   registerSnapshotCommands(program, ctx);
   registerRestoreCommand(program, ctx);
   registerDemoCommand(program, ctx);

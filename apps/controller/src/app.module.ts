@@ -18,12 +18,14 @@ import { SnapshotRepository } from './repositories/snapshot.repository';
 import { AgentService } from './services/agent.service';
 import { HealthService } from './services/health.service';
 import { HostService } from './services/host.service';
+import { RunReconcilerService } from './services/run-reconciler.service';
+import { RunRetryService } from './services/run-retry.service';
 import { RunService } from './services/run.service';
 import { SessionService } from './services/session.service';
 import { SnapshotService } from './services/snapshot.service';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
-const services = [HostService, RunService, SnapshotService, HealthService, AgentService, SessionService];
+const services = [HostService, RunService, RunRetryService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
 const controllers = [HostController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */

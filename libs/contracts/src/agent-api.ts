@@ -44,6 +44,8 @@ export interface RunStartResponse {
 export interface RunProgressRequest {
   counters: Partial<RunCounters>;
   checkpoint?: string;
+  /** Bytes this attempt sent again for work an earlier attempt had sent but not committed, when the agent can tell. */
+  bytesResent?: number;
 }
 
 export interface RunFinishRequest {
@@ -54,6 +56,8 @@ export interface RunFinishRequest {
   willRetry?: boolean;
   fileErrors?: FileErrorResponse[];
   snapshot?: { id: string; rootTree: string; stats: SnapshotStats; publishedAt: string };
+  /** As in RunProgressRequest. */
+  bytesResent?: number;
 }
 
 export interface VerifySessionRequest {

@@ -15,6 +15,20 @@ export const RunStatus = {
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.Succeeded, RunStatus.Partial, RunStatus.Failed, RunStatus.Canceled];
 
+/** Runs an operator may retry (POST /runs/:id/retry): they ended without publishing anything. */
+export const RETRYABLE_RUN_STATUSES: readonly RunStatus[] = [RunStatus.Failed, RunStatus.Canceled];
+
+/** How one attempt of a run ended. */
+export const RunAttemptOutcome = {
+  Succeeded: 'succeeded',
+  Partial: 'partial',
+  /** The agent reported the failure (endReason is its error), or BullMQ failed the job. */
+  Failed: 'failed',
+  /** No report from the agent (killed, or lost its connection): a later attempt started, or the controller noticed. */
+  Abandoned: 'abandoned',
+} as const;
+export type RunAttemptOutcome = (typeof RunAttemptOutcome)[keyof typeof RunAttemptOutcome];
+
 export const RunKind = { Backup: 'backup', Restore: 'restore' } as const;
 export type RunKind = (typeof RunKind)[keyof typeof RunKind];
 
@@ -75,6 +89,25 @@ export interface RunResponse {
   /** Restore runs only. */
   restore: { snapshotId: string; targetDir: string; subPath: string | null } | null;
   fileErrors: FileErrorResponse[];
+  /** Every attempt of the run, oldest first (`attempts` is their count). */
+  attemptHistory: RunAttemptResponse[];
+}
+
+export interface RunAttemptResponse {
+  /** 1 for the first attempt. */
+  number: number;
+  startedAt: string;
+  endedAt: string | null;
+  /** Null while the attempt is still running. */
+  outcome: RunAttemptOutcome | null;
+  /** Why it ended: the agent's error, or why it counts as abandoned; null for a success. */
+  endReason: string | null;
+  /** The run's checkpoint when the attempt started (the last directory already durable); null for a fresh start. */
+  resumedFrom: string | null;
+  /** Bytes sent to the receiver during this attempt. */
+  bytesSent: number;
+  /** Bytes sent again for work an earlier attempt had sent but not committed; null when the agent could not tell. */
+  bytesResent: number | null;
 }
 
 export interface FileErrorResponse {

@@ -48,3 +48,16 @@ export const RUN_JOB_DEFAULTS = {
   removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
   removeOnFail: { age: 30 * 24 * 3600, count: 1000 },
 } as const;
+
+/**
+ * How agents' workers hold their jobs. A worker renews its job's lock every half lockDuration; a worker on the
+ * queue checks every stalledInterval for active jobs whose lock expired (their agent died) and puts them back to
+ * waiting, failing them past maxStalledCount stalls. A killed agent's job is thus noticed within about
+ * lockDuration + 2 x stalledInterval (a minute) once a worker runs on that queue again; the controller's
+ * reconciler notices the expired lock itself (see apps/controller README, "Reconciler").
+ */
+export const RUN_WORKER_DEFAULTS = {
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 15_000,
+  maxStalledCount: 1,
+} as const;

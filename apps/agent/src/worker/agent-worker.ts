@@ -8,7 +8,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import { JobName, type JobData, type RunCounters } from '@berth/contracts';
+import { JobName, RUN_WORKER_DEFAULTS, type JobData, type RunCounters } from '@berth/contracts';
 import { runBackup } from '../backup/backup.service';
 import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
 import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
@@ -39,7 +39,6 @@ export interface RunJobResult {
 
 /** A job interrupted by shutdown is offered again after this delay. */
 const REQUEUE_DELAY_MS = 1_000;
-const DEFAULT_LOCK_DURATION_MS = 30_000;
 
 export class AgentWorker {
   readonly worker: Worker<JobData, RunJobResult>;
@@ -52,7 +51,11 @@ export class AgentWorker {
       connection: this.connection,
       prefix: options.queuePrefix,
       concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      lockDuration: options.lockDurationMs ?? RUN_WORKER_DEFAULTS.lockDurationMs,
+      // A killed agent's job is put back to waiting within about lockDuration + 2 x stalledInterval once this
+      // host's agent runs again (see RUN_WORKER_DEFAULTS).
+      stalledInterval: RUN_WORKER_DEFAULTS.stalledIntervalMs,
+      maxStalledCount: RUN_WORKER_DEFAULTS.maxStalledCount,
       autorun: true,
     });
     this.worker.on('error', (error) => options.deps.log.error(`worker: ${errorMessage(error)}`));

@@ -58,6 +58,11 @@ export class ApiClient {
     return this.request<RunResponse>('GET', `/runs/${encodeURIComponent(id)}`);
   }
 
+  /** POST /runs/:id/retry: a failed or canceled run queued again under the same job id. */
+  retryRun(id: string): Promise<RunResponse> {
+    return this.request<RunResponse>('POST', `/runs/${encodeURIComponent(id)}/retry`);
+  }
+
   listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
     return this.request<SnapshotResponse[]>('GET', `/hosts/${encodeURIComponent(hostId)}/snapshots`);
   }

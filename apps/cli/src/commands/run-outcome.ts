@@ -3,7 +3,7 @@ import { type Command } from 'commander';
 import { type CliContext } from '../context';
 import { CliError } from '../errors/cli-error';
 import { ExitCode } from '../errors/exit-codes';
-import { formatRunDetail } from '../output/run-format';
+import { formatRunDetail, newRunAnnouncement, type QueuedAnnouncement } from '../output/run-format';
 import { type JsonOption } from './options';
 import { waitForRun } from './wait-for-run';
 
@@ -24,13 +24,19 @@ export function exitCodeForRun(run: RunResponse): ExitCode {
 }
 
 /** Prints a started run; with --wait follows it to the end and turns its outcome into the exit code. */
-export async function reportStartedRun(ctx: CliContext, command: Command, started: RunResponse, options: JsonOption & { wait?: boolean }): Promise<void> {
+export async function reportStartedRun(
+  ctx: CliContext,
+  command: Command,
+  started: RunResponse,
+  options: JsonOption & { wait?: boolean },
+  announcement: QueuedAnnouncement = newRunAnnouncement(started),
+): Promise<void> {
   if (options.wait !== true) {
     if (options.json === true) ctx.printJson(started);
-    else ctx.print(`${started.kind === 'backup' ? 'Backup' : 'Restore'} of ${started.hostName} queued: run ${started.id}\nFollow it with \`berth run ${started.id}\`, or pass --wait.\n`);
+    else ctx.print(`${announcement.headline}\nFollow it with \`berth run ${started.id}\`, or pass --wait.\n`);
     return;
   }
-  if (options.json !== true) ctx.stderr.write(`${started.kind} run ${started.id} queued for ${started.hostName}\n`);
+  if (options.json !== true) ctx.stderr.write(`${announcement.waitLine}\n`);
   const finished = await waitForRun(ctx.api(command), started.id, { progress: ctx.stderr, quiet: options.json === true && ctx.stderr.isTTY !== true });
   if (options.json === true) ctx.printJson(finished);
   else ctx.print(formatRunDetail(finished));

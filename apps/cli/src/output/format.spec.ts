@@ -1,7 +1,7 @@
 import { sampleHost, sampleRun } from '../../test/fixtures';
 import { agentEnrollCommand, formatHostCreated, formatHostTable, shellQuote } from './host-format';
 import { exitCodeForRun } from '../commands/run-outcome';
-import { formatRunDetail, formatRunTable, runRate } from './run-format';
+import { formatAttemptTable, formatRunDetail, formatRunTable, retryAnnouncement, runRate } from './run-format';
 import { formatSnapshotTable } from './snapshot-format';
 
 describe('formatters', () => {
@@ -45,6 +45,43 @@ describe('formatters', () => {
     expect(text).toContain('\nbytes:     4.0 MiB of 4.0 MiB at 2.0 MiB/s\n');
     expect(text).toContain('\nsnapshot:  snap-1\n');
     expect(text).toMatch(/File errors \(1\):\n {2}PATH\s+ERROR\n {2}\/srv\/www\/secret\s+EACCES: permission denied/);
+  });
+
+  it('details the attempts of a run: resume point, bytes, outcome and why each ended', () => {
+    const run = sampleRun(
+      {
+        status: 'succeeded',
+        attempts: 3,
+        finishedAt: '2026-11-25T10:03:00.000Z',
+        attemptHistory: [
+          { number: 1, startedAt: '2026-11-25T10:00:01.000Z', endedAt: '2026-11-25T10:00:31.000Z', outcome: 'abandoned', endReason: 'abandoned: no report from the agent (it was killed or lost its connection)', resumedFrom: null, bytesSent: 3 * 1024 * 1024, bytesResent: null },
+          { number: 2, startedAt: '2026-11-25T10:01:00.000Z', endedAt: '2026-11-25T10:01:02.500Z', outcome: 'failed', endReason: 'receiver_unavailable: connection to receiver lost: ECONNRESET', resumedFrom: '/srv/www/a', bytesSent: 2048, bytesResent: 1024 },
+          { number: 3, startedAt: '2026-11-25T10:02:00.000Z', endedAt: '2026-11-25T10:03:00.000Z', outcome: 'succeeded', endReason: null, resumedFrom: '/srv/www/b', bytesSent: 900_000, bytesResent: null },
+        ],
+      },
+      { filesDone: 2000 },
+    );
+    const text = formatRunDetail(run, now);
+    expect(text).toContain('\nattempts:  3\n');
+    const table = text.slice(text.indexOf('Attempts (3):\n') + 'Attempts (3):\n'.length).split('\n');
+    expect(table[0]).toMatch(/^ {2}#\s+STARTED\s+TIME\s+OUTCOME\s+RESUMED FROM\s+SENT\s+RESENT\s+END REASON$/);
+    expect(table[1]).toMatch(/^ {2}1\s+\S+ \S+\s+30\.0 s\s+abandoned\s+\(start\)\s+3\.0 MiB\s+-\s+abandoned: no report from the agent \(it was killed or lost its connection\)$/);
+    expect(table[2]).toMatch(/^ {2}2\s+\S+ \S+\s+2\.5 s\s+failed\s+\/srv\/www\/a\s+2\.0 KiB\s+1\.0 KiB\s+receiver_unavailable: connection to receiver lost: ECONNRESET$/);
+    expect(table[3]).toMatch(/^ {2}3\s+\S+ \S+\s+1m00s\s+succeeded\s+\/srv\/www\/b\s+879 KiB\s+-$/);
+    // Columns line up across rows.
+    expect(table[1]?.indexOf('abandoned')).toBe(table[3]?.indexOf('succeeded'));
+  });
+
+  it('shows an open attempt as running, timed up to now', () => {
+    const table = formatAttemptTable(sampleRun().attemptHistory, now);
+    expect(table.split('\n')[1]).toMatch(/^1\s+\S+ \S+\s+4\.0 s\s+running\s+\(start\)\s+879 KiB\s+-$/);
+    expect(formatRunDetail(sampleRun({ attemptHistory: [] }), now)).not.toContain('Attempts');
+  });
+
+  it('announces a retried run with the attempt to come and where it resumes', () => {
+    const failed = sampleRun({ status: 'queued', attempts: 2, checkpoint: '/srv/www/photos' });
+    expect(retryAnnouncement(failed).headline).toBe(`Backup run ${failed.id} of web-1 queued again: attempt 3 resumes after /srv/www/photos`);
+    expect(retryAnnouncement({ ...failed, checkpoint: null }).waitLine).toBe(`backup run ${failed.id} queued again for web-1: attempt 3 starts from the beginning (no directory was committed yet)`);
   });
 
   it('lists snapshots, or says how to take one', () => {

@@ -1,4 +1,4 @@
-import { type RunResponse } from '@berth/contracts';
+import { type RunAttemptResponse, type RunResponse } from '@berth/contracts';
 import { type Column, renderFields, renderTable } from './table';
 import { elapsedMs, formatBytes, formatCount, formatDuration, formatRate, formatTimestamp } from './units';
 
@@ -66,6 +66,10 @@ export function formatRunDetail(run: RunResponse, now: Date = new Date()): strin
   if (run.checkpoint !== null) fields.push(['checkpoint', run.checkpoint]);
   if (run.error !== null) fields.push(['error', run.error]);
   let text = renderFields(fields);
+  if (run.attemptHistory.length > 0) {
+    text += `\nAttempts (${run.attemptHistory.length}):\n`;
+    text += formatAttemptTable(run.attemptHistory, now).replace(/^/gm, '  ');
+  }
   if (run.fileErrors.length > 0) {
     text += `\nFile errors (${run.fileErrors.length}${c.fileErrors > run.fileErrors.length ? ` of ${formatCount(c.fileErrors)}` : ''}):\n`;
     text += renderTable(run.fileErrors, [
@@ -74,4 +78,48 @@ export function formatRunDetail(run: RunResponse, now: Date = new Date()): strin
     ]).replace(/^/gm, '  ');
   }
   return text;
+}
+
+/** Outcome of an attempt as shown: "running" while it is open. */
+function attemptOutcome(attempt: RunAttemptResponse): string {
+  return attempt.outcome ?? 'running';
+}
+
+/** One row per attempt: when, how long, where it resumed from, bytes sent and re-sent, and why it ended. */
+export function formatAttemptTable(attempts: readonly RunAttemptResponse[], now: Date = new Date()): string {
+  return renderTable(attempts, [
+    { header: '#', value: (a) => String(a.number), align: 'right' },
+    { header: 'STARTED', value: (a) => formatTimestamp(a.startedAt) },
+    { header: 'TIME', value: (a) => formatDuration(elapsedMs(a.startedAt, a.endedAt, now) ?? 0), align: 'right' },
+    { header: 'OUTCOME', value: attemptOutcome },
+    { header: 'RESUMED FROM', value: (a) => a.resumedFrom ?? '(start)' },
+    { header: 'SENT', value: (a) => formatBytes(a.bytesSent), align: 'right' },
+    { header: 'RESENT', value: (a) => (a.bytesResent === null ? '-' : formatBytes(a.bytesResent)), align: 'right' },
+    { header: 'END REASON', value: (a) => a.endReason ?? '' },
+  ]);
+}
+
+/** How a queued run is announced: a new run, or one queued again by `berth retry`. */
+export interface QueuedAnnouncement {
+  /** Printed on stdout without --wait. */
+  readonly headline: string;
+  /** Printed on stderr before following the run with --wait. */
+  readonly waitLine: string;
+}
+
+export function newRunAnnouncement(run: RunResponse): QueuedAnnouncement {
+  return {
+    headline: `${run.kind === 'backup' ? 'Backup' : 'Restore'} of ${run.hostName} queued: run ${run.id}`,
+    waitLine: `${run.kind} run ${run.id} queued for ${run.hostName}`,
+  };
+}
+
+/** What `berth retry` says about the run it queued again. */
+export function retryAnnouncement(run: RunResponse): QueuedAnnouncement {
+  const resume = run.checkpoint === null ? 'starts from the beginning (no directory was committed yet)' : `resumes after ${run.checkpoint}`;
+  const next = `attempt ${run.attempts + 1}`;
+  return {
+    headline: `${run.kind === 'backup' ? 'Backup' : 'Restore'} run ${run.id} of ${run.hostName} queued again: ${next} ${resume}`,
+    waitLine: `${run.kind} run ${run.id} queued again for ${run.hostName}: ${next} ${resume}`,
+  };
 }

@@ -24,6 +24,7 @@ describe('parseControllerConfig', () => {
     const config = parseControllerConfig(minimal);
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.agentRedisUrl).toBe(minimal.REDIS_URL);
+    expect(config.reconcileIntervalMs).toBe(10_000);
     expect(config.receiver).toEqual({ token: minimal.BERTH_RECEIVER_TOKEN, address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null });
   });
 
@@ -39,7 +40,9 @@ describe('parseControllerConfig', () => {
         BERTH_RECEIVER_TLS_CA: caPath,
         BERTH_RECEIVER_SERVER_NAME: 'receiver.berth',
         BERTH_AGENT_REDIS_URL: 'rediss://agents:secret@cache.internal:6380',
+        BERTH_RECONCILE_INTERVAL_MS: '2500',
       });
+      expect(config.reconcileIntervalMs).toBe(2_500);
       expect(config.listen).toEqual({ host: '127.0.0.1', port: 9000 });
       expect(config.agentRedisUrl).toBe('rediss://agents:secret@cache.internal:6380');
       expect(config.receiver.tls).toBe(true);
@@ -64,6 +67,7 @@ describe('parseControllerConfig', () => {
       BERTH_RECEIVER_TLS: 'maybe',
       BERTH_RECEIVER_TLS_CA: '/nonexistent/ca.pem',
       BERTH_RECEIVER_SERVER_NAME: 'not a name',
+      BERTH_RECONCILE_INTERVAL_MS: '50',
     });
     expect(problems).toEqual([
       'DATABASE_URL must be a postgresql:// or postgres:// URL',
@@ -71,6 +75,7 @@ describe('parseControllerConfig', () => {
       'BERTH_RECEIVER_TLS_CA: cannot read /nonexistent/ca.pem (ENOENT)',
       'BERTH_RECEIVER_TLS must be true or false',
       'BERTH_RECEIVER_SERVER_NAME must be a DNS name',
+      'BERTH_RECONCILE_INTERVAL_MS must be 0 (off) or a number of milliseconds from 1000 to 3600000',
     ]);
   });
 
@@ -78,5 +83,10 @@ describe('parseControllerConfig', () => {
     const config = parseControllerConfig({ ...minimal, BERTH_CONTROLLER_LISTEN: '', BERTH_RECEIVER_TLS: 'true' });
     expect(config.listen.port).toBe(8080);
     expect(config.receiver.tls).toBe(true);
+  });
+
+  it('turns the reconciler off with BERTH_RECONCILE_INTERVAL_MS=0', () => {
+    expect(parseControllerConfig({ ...minimal, BERTH_RECONCILE_INTERVAL_MS: '0' }).reconcileIntervalMs).toBe(0);
+    expect(problemsOf({ ...minimal, BERTH_RECONCILE_INTERVAL_MS: 'often' })).toEqual(['BERTH_RECONCILE_INTERVAL_MS must be 0 (off) or a number of milliseconds from 1000 to 3600000']);
   });
 });

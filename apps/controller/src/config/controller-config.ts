@@ -13,6 +13,8 @@ export abstract class ControllerConfig {
   /** Redis URL handed to agents for their BullMQ worker (may differ from ours, e.g. an ACL user). */
   abstract readonly agentRedisUrl: string;
   abstract readonly receiver: ReceiverConfig;
+  /** How often the run reconciler looks at active runs' jobs; 0 turns it off on this replica. */
+  abstract readonly reconcileIntervalMs: number;
 }
 
 export interface ReceiverConfig {
@@ -39,7 +41,10 @@ export class ConfigError extends Error {
 export const CONFIG_DEFAULTS = {
   listen: '0.0.0.0:8080',
   receiverAddress: '127.0.0.1:7443',
+  reconcileIntervalMs: 10_000,
 } as const;
+
+const RECONCILE_INTERVAL_RANGE_MS = { min: 1_000, max: 3_600_000 } as const;
 
 const MIN_RECEIVER_TOKEN_LENGTH = 16;
 const SERVER_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
@@ -91,10 +96,12 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     problems.push('BERTH_RECEIVER_SERVER_NAME must be a DNS name');
   }
 
+  const reconcileIntervalMs = parseInterval('BERTH_RECONCILE_INTERVAL_MS', read('BERTH_RECONCILE_INTERVAL_MS'), problems);
+
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName } };
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs };
 }
 
 let cached: ControllerConfig | undefined;
@@ -121,6 +128,16 @@ function parseBoolean(name: string, value: string | undefined, fallback: boolean
   if (['0', 'false', 'no', 'off'].includes(normalized)) return false;
   problems.push(`${name} must be true or false`);
   return fallback;
+}
+
+/** Milliseconds within the allowed range, or 0 for "off". */
+function parseInterval(name: string, value: string | undefined, problems: string[]): number {
+  if (value === undefined) return CONFIG_DEFAULTS.reconcileIntervalMs;
+  const { min, max } = RECONCILE_INTERVAL_RANGE_MS;
+  const ms = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (ms === 0 || (ms >= min && ms <= max)) return ms;
+  problems.push(`${name} must be 0 (off) or a number of milliseconds from ${min} to ${max}`);
+  return CONFIG_DEFAULTS.reconcileIntervalMs;
 }
 
 function readPem(name: string, path: string, problems: string[]): string | null {

@@ -1,11 +1,15 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { type RunResponse } from '@berth/contracts';
 import { RunQueryDto } from '../dtos/run.dto';
+import { RunRetryService } from '../services/run-retry.service';
 import { RunService } from '../services/run.service';
 
 @Controller('runs')
 export class RunController {
-  constructor(private readonly runs: RunService) {}
+  constructor(
+    private readonly runs: RunService,
+    private readonly retries: RunRetryService,
+  ) {}
 
   /** Newest first; `?hostId=` or `?host=NAME`, `?status=`, `?limit=` (at most 200, default 50). */
   @Get()
@@ -16,5 +20,12 @@ export class RunController {
   @Get(':id')
   get(@Param('id') id: string): Promise<RunResponse> {
     return this.runs.get(id);
+  }
+
+  /** Failed and canceled runs only: queued again under the same job id, resuming where the last attempt stopped. */
+  @Post(':id/retry')
+  @HttpCode(HttpStatus.ACCEPTED)
+  retry(@Param('id') id: string): Promise<RunResponse> {
+    return this.retries.retry(id);
   }
 }

@@ -46,6 +46,11 @@ export class RunProgressDto implements RunProgressRequest {
   @IsString()
   @MaxLength(TEXT_MAX)
   checkpoint?: string;
+
+  /** Bytes this attempt sent again for work an earlier attempt had not committed, when the agent can tell. */
+  @IsOptional()
+  @IsCount()
+  bytesResent?: number;
 }
 
 export class SnapshotStatsDto implements SnapshotStats {
@@ -103,6 +108,10 @@ export class RunFinishDto implements RunFinishRequest {
   @ValidateNested()
   @Type(() => FinishedSnapshotDto)
   snapshot?: FinishedSnapshotDto;
+
+  @IsOptional()
+  @IsCount()
+  bytesResent?: number;
 }
 
 export function mapEnrollment(host: Host, credential: string): EnrollResponse {

@@ -1,7 +1,7 @@
-import { type FileErrorResponse, type RunResponse, RunStatus } from '@berth/contracts';
+import { type FileErrorResponse, type RunAttemptResponse, type RunResponse, RunStatus } from '@berth/contracts';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { type FileError } from '../generated/prisma/client';
+import { type FileError, type RunAttempt } from '../generated/prisma/client';
 import { type RunRecord } from '../repositories/run.repository';
 import { toNumber } from '../utils/bigint.util';
 import { IsHostName, IsUuid } from './validation';
@@ -62,6 +62,20 @@ export function mapRun(run: RunRecord, fileErrors: readonly FileError[] = []): R
         ? { snapshotId: run.restoreSnapshotId, targetDir: run.restoreTargetDir, subPath: run.restoreSubPath }
         : null,
     fileErrors: fileErrors.map(mapFileError),
+    attemptHistory: run.attemptHistory.map(mapRunAttempt),
+  };
+}
+
+export function mapRunAttempt(attempt: RunAttempt): RunAttemptResponse {
+  return {
+    number: attempt.number,
+    startedAt: attempt.startedAt.toISOString(),
+    endedAt: attempt.endedAt?.toISOString() ?? null,
+    outcome: attempt.outcome,
+    endReason: attempt.endReason,
+    resumedFrom: attempt.resumedFrom,
+    bytesSent: toNumber(attempt.bytesSent),
+    bytesResent: attempt.bytesResent === null ? null : toNumber(attempt.bytesResent),
   };
 }
 

@@ -10,6 +10,7 @@ describe('error codes', () => {
     expect(httpStatusOf(ErrorCode.RunNotFound)).toBe(404);
     expect(httpStatusOf(ErrorCode.AlreadyExists)).toBe(409);
     expect(httpStatusOf(ErrorCode.RunInProgress)).toBe(409);
+    expect(httpStatusOf(ErrorCode.RunNotRetryable)).toBe(409);
     expect(httpStatusOf(ErrorCode.QueueUnavailable)).toBe(503);
   });
 

@@ -11,6 +11,8 @@ export const ErrorCode = {
   SnapshotNotFound: 'snapshot_not_found',
   AlreadyExists: 'already_exists',
   RunInProgress: 'run_in_progress',
+  /** A retry of a run that published its snapshot (succeeded or partial): start a new backup instead. */
+  RunNotRetryable: 'run_not_retryable',
   /** An agent reported on a run that already ended (its job must not run again). */
   RunFinished: 'run_finished',
   /** An agent reported progress on a run it has not started. */
@@ -47,6 +49,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 404;
     case ErrorCode.AlreadyExists:
     case ErrorCode.RunInProgress:
+    case ErrorCode.RunNotRetryable:
     case ErrorCode.RunFinished:
     case ErrorCode.RunNotStarted:
       return 409;

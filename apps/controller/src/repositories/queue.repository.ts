@@ -3,7 +3,7 @@ import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAUL
 import { Queue } from 'bullmq';
 import { RedisRepository } from './redis.repository';
 
-/** An add that does not answer within this time is reported as a failure rather than left hanging. */
+/** Queue work that does not answer within this time is reported as a failure rather than left hanging. */
 const ADD_TIMEOUT_MS = 5_000;
 
 export class QueueUnavailableError extends Error {
@@ -12,6 +12,20 @@ export class QueueUnavailableError extends Error {
     this.name = 'QueueUnavailableError';
   }
 }
+
+/**
+ * Where a run's job is in BullMQ, as the reconciler needs it. `active` jobs say whether their agent still holds
+ * the lock (it renews it every half lock duration; an expired lock means the agent died or is cut off).
+ */
+export type RunJobState =
+  | { state: 'active'; locked: boolean }
+  | { state: 'waiting' | 'delayed' }
+  | { state: 'failed'; failedReason: string }
+  | { state: 'completed' }
+  | { state: 'missing' };
+
+/** What requeueRunJob did with the run's job. */
+export type RequeueResult = 'retried' | 'added' | 'already-queued' | 'held-by-agent';
 
 /** One BullMQ queue per host, created on first use and cached; all share the Redis repository's connection. */
 @Injectable()
@@ -25,27 +39,82 @@ export class QueueRepository implements OnModuleDestroy {
    * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else.
    */
   async addRunJob(data: JobData): Promise<void> {
-    if (!this.redis.isReady()) {
-      throw new QueueUnavailableError('Redis is not reachable');
-    }
-    const added = this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, jobId: data.runId });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
+    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, jobId: data.runId }));
+  }
+
+  /**
+   * Queues a run's job again for an operator's retry, under the same job id. A job in BullMQ's failed set is
+   * retried in place (job.retry: same id, data and options, attempts counted afresh); a completed or orphaned
+   * leftover is removed and the job added again from `data`, as is one already gone (removed by age). A job still
+   * waiting or delayed is left as it is, and an active one is reported: its agent may still hold it.
+   */
+  async requeueRunJob(data: JobData): Promise<RequeueResult> {
+    return this.answered(async (): Promise<RequeueResult> => {
+      const queue = this.queueFor(data.hostId);
+      const job = await queue.getJob(data.runId);
+      const state = job === undefined ? 'missing' : await job.getState();
+      if (job !== undefined && state === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return 'retried';
+      }
+      if (state === 'active') return 'held-by-agent';
+      if (state !== 'missing' && state !== 'unknown' && state !== 'completed') return 'already-queued';
+      // BullMQ ignores an add whose job id still exists, so a leftover must go first.
+      if (job !== undefined) await job.remove();
+      await queue.add(data.kind, data, { ...RUN_JOB_DEFAULTS, jobId: data.runId });
+      return 'added';
     });
-    try {
-      await Promise.race([added, timeout]);
-    } catch (error) {
-      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error instanceof Error ? error.message : String(error));
-    } finally {
-      clearTimeout(timer);
-    }
+  }
+
+  /** Reads where a run's job is (two or three reads on the shared connection; nothing blocks). */
+  async runJobState(hostId: string, runId: string): Promise<RunJobState> {
+    return this.answered(async (): Promise<RunJobState> => {
+      const queue = this.queueFor(hostId);
+      const job = await queue.getJob(runId);
+      if (job === undefined) return { state: 'missing' };
+      const state = await job.getState();
+      switch (state) {
+        case 'active':
+          // BullMQ keeps a job's lock at "<job key>:lock" while a worker holds it.
+          return { state, locked: (await this.redis.connection.exists(`${queue.toKey(runId)}:lock`)) === 1 };
+        case 'waiting':
+        case 'prioritized':
+        case 'waiting-children':
+          return { state: 'waiting' };
+        case 'delayed':
+          return { state };
+        case 'failed':
+          return { state, failedReason: job.failedReason || 'no reason given' };
+        case 'completed':
+          return { state };
+        default:
+          return { state: 'missing' };
+      }
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
     const queues = [...this.queues.values()];
     this.queues.clear();
     await Promise.allSettled(queues.map((queue) => queue.close()));
+  }
+
+  /** Redis work that fails fast: unreachable or slow Redis becomes a QueueUnavailableError. */
+  private async answered<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.redis.isReady()) {
+      throw new QueueUnavailableError('Redis is not reachable');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (error) {
+      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private queueFor(hostId: string): Queue<JobData, unknown, JobName> {

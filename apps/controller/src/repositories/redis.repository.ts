@@ -55,6 +55,14 @@ export class RedisRepository implements OnModuleInit, OnApplicationShutdown {
     await this.connection.ping();
   }
 
+  /**
+   * Takes a lease on `key` for `ttlMs` (SET NX PX) unless someone holds it: true when taken. Controller replicas
+   * use it so that periodic work runs on one of them per period; it is never released early, it expires.
+   */
+  async tryLease(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.connection.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async onApplicationShutdown(): Promise<void> {
     if (this.connection.status === 'end') return;
     try {

@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { type RunCounters } from '@berth/contracts';
+import { RETRYABLE_RUN_STATUSES, type RunCounters } from '@berth/contracts';
 import { type FileError, type Prisma, type Run, type RunStatus } from '../generated/prisma/client';
 import { DatabaseRepository } from './database.repository';
+import { ABANDONED_BY_NEXT_START, type AttemptClose, closeOpenAttempt, noteAttemptReport } from './run-attempts';
 
-const RUN_INCLUDE = { host: { select: { name: true } }, snapshot: { select: { id: true } } } as const;
+const RUN_INCLUDE = {
+  host: { select: { name: true } },
+  snapshot: { select: { id: true } },
+  attemptHistory: { orderBy: { number: 'asc' } },
+} as const satisfies Prisma.RunInclude;
 
-/** A run with what its API representation needs: the host's name and the snapshot it produced. */
+/** A run with what its API representation needs: the host's name, the snapshot it produced, its attempts. */
 export type RunRecord = Prisma.RunGetPayload<{ include: typeof RUN_INCLUDE }>;
 
 const ACTIVE_STATUSES: RunStatus[] = ['queued', 'running'];
@@ -31,10 +36,41 @@ export interface RunEnd {
   finishedAt: Date | null;
   error: string | null;
   counters: CounterColumns;
+  /** How the agent's current attempt ended. */
+  attempt: AttemptClose;
   snapshot?: { id: string; rootTree: string; files: bigint; dirs: bigint; bytes: bigint; bytesSent: bigint; bytesStored: bigint; publishedAt: Date };
   fileErrors: { path: string; message: string }[];
   /** Keep at most this many file error rows per run; the count column still counts them all. */
   fileErrorCap: number;
+}
+
+/** What a run was before a retry re-queued it, to put it back when the job cannot be queued. */
+export interface RetriedFrom {
+  status: RunStatus;
+  error: string | null;
+  finishedAt: Date | null;
+  attempts: number;
+}
+
+export type RetryRequeue = { requeued: RunRecord; previous: RetriedFrom } | { refused: RunRecord } | { active: Run };
+
+/** A reconciler decision, applied only if the run is still as the reconciler saw it. */
+export interface RunSettlement {
+  expected: { status: RunStatus; attempts: number; updatedAt?: Date };
+  status: 'queued' | 'failed';
+  error: string;
+  /** Closes the open attempt, if there is one. */
+  attempt: AttemptClose;
+  at: Date;
+}
+
+/** The fields the reconciler needs of an active run. */
+export interface ActiveRunRef {
+  id: string;
+  hostId: string;
+  status: RunStatus;
+  attempts: number;
+  updatedAt: Date;
 }
 
 export const COUNTER_COLUMNS: Record<keyof RunCounters, keyof CounterColumns> = {
@@ -56,24 +92,34 @@ export class RunRepository {
    * Creates a queued backup run unless the host already has one queued or running, in which case that run is
    * returned instead. The host row is locked for the check, so concurrent triggers are serialized.
    */
-  createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: Run }> {
-    return this.database.client.$transaction(async (tx) => {
+  async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: Run }> {
+    const result = await this.database.client.$transaction(async (tx): Promise<{ active: Run } | { createdId: string }> => {
       await tx.$queryRaw`SELECT id FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`;
       const active = await tx.run.findFirst({ where: { hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
       if (active !== null) return { active };
-      return { created: await tx.run.create({ data: { hostId, kind: 'backup' }, include: RUN_INCLUDE }) };
+      return { createdId: (await tx.run.create({ data: { hostId, kind: 'backup' }, select: { id: true } })).id };
     });
+    return 'active' in result ? result : { created: await this.record(result.createdId) };
   }
 
-  createRestoreRun(run: NewRestoreRun): Promise<RunRecord> {
-    return this.database.client.run.create({
+  async createRestoreRun(run: NewRestoreRun): Promise<RunRecord> {
+    const { id } = await this.database.client.run.create({
       data: { hostId: run.hostId, kind: 'restore', restoreSnapshotId: run.snapshotId, restoreTargetDir: run.targetDir, restoreSubPath: run.subPath },
-      include: RUN_INCLUDE,
+      select: { id: true },
     });
+    return this.record(id);
   }
 
   findById(id: string): Promise<RunRecord | null> {
     return this.database.client.run.findUnique({ where: { id }, include: RUN_INCLUDE });
+  }
+
+  /**
+   * A run as the API shows it, read after a transaction has committed: Prisma loads the relations of an include
+   * with parallel queries, which one transaction's connection can only run one after the other.
+   */
+  private record(id: string): Promise<RunRecord> {
+    return this.database.client.run.findUniqueOrThrow({ where: { id }, include: RUN_INCLUDE });
   }
 
   /** The first file errors of a run, in the order they were reported. */
@@ -96,33 +142,44 @@ export class RunRepository {
   }
 
   /**
-   * Starts an attempt of a queued or running run (a running one whose previous attempt died without a word).
-   * Returns null when the run has ended meanwhile.
+   * Starts an attempt of a queued or running run: a new attempt row resuming from the run's checkpoint. An attempt
+   * still open (its agent died without a word) is closed as abandoned first. Returns null when the run has ended.
    */
-  startAttempt(id: string, at: Date): Promise<RunRecord | null> {
-    return this.database.client.$transaction(async (tx) => {
-      const { count } = await tx.run.updateMany({ where: { id, status: { in: ACTIVE_STATUSES } }, data: { status: 'running', attempts: { increment: 1 } } });
-      if (count === 0) return null;
-      await tx.run.updateMany({ where: { id, startedAt: null }, data: { startedAt: at } });
-      return tx.run.findUniqueOrThrow({ where: { id }, include: RUN_INCLUDE });
+  async startAttempt(id: string, at: Date): Promise<RunRecord | null> {
+    const started = await this.database.client.$transaction(async (tx) => {
+      const run = await lockRun(tx, id);
+      if (run === null || !ACTIVE_STATUSES.includes(run.status)) return false;
+      await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: ABANDONED_BY_NEXT_START, endedAt: null });
+      const number = run.attempts + 1;
+      await tx.run.update({ where: { id }, data: { status: 'running', attempts: number, startedAt: run.startedAt ?? at } });
+      await tx.runAttempt.create({ data: { runId: id, number, startedAt: at, lastReportAt: at, resumedFrom: run.checkpoint } });
+      return true;
     });
+    return started ? this.record(id) : null;
   }
 
-  /** Stores reported progress of a running run; false when the run is not running (any more). */
-  async recordProgress(id: string, counters: CounterColumns, checkpoint: string | undefined): Promise<boolean> {
-    const { count } = await this.database.client.run.updateMany({
-      where: { id, status: 'running' },
-      data: { ...counters, ...(checkpoint === undefined ? {} : { checkpoint }) },
+  /**
+   * Stores reported progress of a running run, and the attempt's bytes; false when the run is not running (any
+   * more). A run has an open attempt exactly while it is running, so the attempt update needs no further check.
+   */
+  recordProgress(id: string, progress: { counters: CounterColumns; checkpoint?: string; bytesResent?: bigint }, at: Date): Promise<boolean> {
+    return this.database.client.$transaction(async (tx) => {
+      const { count } = await tx.run.updateMany({
+        where: { id, status: 'running' },
+        data: { ...progress.counters, ...(progress.checkpoint === undefined ? {} : { checkpoint: progress.checkpoint }) },
+      });
+      if (count === 0) return false;
+      await noteAttemptReport(tx, id, at, progress.counters.bytesSent, progress.bytesResent);
+      return true;
     });
-    return count === 1;
   }
 
   /**
    * Ends an attempt of a running run: new status and counters, the snapshot row of a published backup, and the
    * reported file errors (up to the cap), all in one transaction. Returns null when the run is not running.
    */
-  end(id: string, end: RunEnd): Promise<RunRecord | null> {
-    return this.database.client.$transaction(async (tx) => {
+  async end(id: string, end: RunEnd): Promise<RunRecord | null> {
+    const ended = await this.database.client.$transaction(async (tx) => {
       const { count } = await tx.run.updateMany({
         where: { id, status: 'running' },
         data: {
@@ -132,7 +189,8 @@ export class RunRepository {
           ...end.counters,
         },
       });
-      if (count === 0) return null;
+      if (count === 0) return false;
+      await closeOpenAttempt(tx, id, end.attempt);
       if (end.snapshot !== undefined) {
         const run = await tx.run.findUniqueOrThrow({ where: { id }, select: { hostId: true } });
         await tx.snapshot.create({ data: { ...end.snapshot, hostId: run.hostId, runId: id } });
@@ -155,7 +213,78 @@ export class RunRepository {
           await tx.run.update({ where: { id }, data: { fileErrorCount: { increment: end.fileErrors.length } } });
         }
       }
-      return tx.run.findUniqueOrThrow({ where: { id }, include: RUN_INCLUDE });
+      return true;
+    });
+    return ended ? this.record(id) : null;
+  }
+
+  /**
+   * Puts a failed or canceled run back to queued for an operator's retry (error and end time cleared, checkpoint
+   * kept so the next attempt shows where it resumes). A backup is refused while another backup of the host is
+   * queued or running, as for a new backup: the host row is locked for the check.
+   */
+  async requeueForRetry(id: string): Promise<RetryRequeue | null> {
+    const result = await this.database.client.$transaction(async (tx): Promise<{ refused: true } | { active: Run } | { previous: RetriedFrom } | null> => {
+      const current = await tx.run.findUnique({ where: { id }, select: { hostId: true } });
+      if (current === null) return null;
+      await tx.$queryRaw`SELECT id FROM hosts WHERE id = ${current.hostId}::uuid FOR UPDATE`;
+      const run = await lockRun(tx, id);
+      if (run === null) return null;
+      if (!RETRYABLE_RUN_STATUSES.includes(run.status)) return { refused: true };
+      if (run.kind === 'backup') {
+        const active = await tx.run.findFirst({ where: { hostId: run.hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
+        if (active !== null) return { active };
+      }
+      const previous: RetriedFrom = { status: run.status, error: run.error, finishedAt: run.finishedAt, attempts: run.attempts };
+      await tx.run.update({ where: { id }, data: { status: 'queued', error: null, finishedAt: null } });
+      return { previous };
+    });
+    if (result === null || 'active' in result) return result;
+    if ('refused' in result) return { refused: await this.record(id) };
+    return { requeued: await this.record(id), previous: result.previous };
+  }
+
+  /** Undoes requeueForRetry when the job could not be queued, unless an attempt has started meanwhile. */
+  async revertRetry(id: string, previous: RetriedFrom): Promise<void> {
+    await this.database.client.run.updateMany({
+      where: { id, status: 'queued', attempts: previous.attempts },
+      data: { status: previous.status, error: previous.error, finishedAt: previous.finishedAt },
     });
   }
+
+  /**
+   * Runs the reconciler looks at: every running run, and queued runs unchanged since `queuedBefore` (a run queued
+   * just now may not have its job yet, and a retry re-queues its job right after the run), oldest change first.
+   */
+  listActiveForReconcile(queuedBefore: Date, limit: number): Promise<ActiveRunRef[]> {
+    return this.database.client.run.findMany({
+      where: { OR: [{ status: 'running' }, { status: 'queued', updatedAt: { lt: queuedBefore } }] },
+      select: { id: true, hostId: true, status: true, attempts: true, updatedAt: true },
+      orderBy: { updatedAt: 'asc' },
+      take: limit,
+    });
+  }
+
+  /**
+   * Applies a reconciler decision if the run is still in the state it was seen in (same status and attempt, and
+   * for queued runs the same updatedAt): an agent report or a new attempt in between wins. True when applied.
+   */
+  settle(id: string, settlement: RunSettlement): Promise<boolean> {
+    return this.database.client.$transaction(async (tx) => {
+      const run = await lockRun(tx, id);
+      const { expected } = settlement;
+      if (run === null || run.status !== expected.status || run.attempts !== expected.attempts) return false;
+      if (expected.updatedAt !== undefined && run.updatedAt.getTime() !== expected.updatedAt.getTime()) return false;
+      await closeOpenAttempt(tx, id, settlement.attempt);
+      const ends = settlement.status === 'failed';
+      await tx.run.update({ where: { id }, data: { status: settlement.status, error: settlement.error, finishedAt: ends ? settlement.at : null } });
+      return true;
+    });
+  }
+}
+
+/** Reads a run with its row locked until the transaction ends (serializes attempts, reports and decisions). */
+async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | null> {
+  await tx.$queryRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
+  return tx.run.findUnique({ where: { id } });
 }

@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../errors/prisma-errors';
 import { CredentialRepository } from '../repositories/credential.repository';
 import { HostRepository } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { toBigInt } from '../utils/bigint.util';
 import { generateAgentCredential, hashSecret } from '../utils/secret.util';
 import { counterColumns, planRunEnd } from './run-end.util';
 import { RunService } from './run.service';
@@ -80,7 +81,12 @@ export class AgentService {
   async recordProgress(agent: AgentIdentity, runId: string, dto: RunProgressDto): Promise<void> {
     const run = await this.ownRun(agent, runId);
     refuseUnlessRunning(run);
-    if (!(await this.runs.recordProgress(run.id, counterColumns(dto.counters), dto.checkpoint))) {
+    const progress = {
+      counters: counterColumns(dto.counters),
+      ...(dto.checkpoint === undefined ? {} : { checkpoint: dto.checkpoint }),
+      ...(dto.bytesResent === undefined ? {} : { bytesResent: toBigInt(dto.bytesResent) }),
+    };
+    if (!(await this.runs.recordProgress(run.id, progress, new Date()))) {
       refuseUnlessRunning(await this.runService.findOrThrow(run.id));
     }
   }

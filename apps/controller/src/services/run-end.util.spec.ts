@@ -24,8 +24,9 @@ describe('counterColumns', () => {
 
 describe('planRunEnd', () => {
   it('ends a succeeded backup with its snapshot', () => {
-    const end = planRunEnd('backup', { status: 'succeeded', counters: { filesDone: 5 }, snapshot }, now);
+    const end = planRunEnd('backup', { status: 'succeeded', counters: { filesDone: 5, bytesSent: 60 }, snapshot }, now);
     expect(end).toMatchObject({ status: 'succeeded', finishedAt: now, error: null, counters: { filesDone: 5n }, fileErrors: [], fileErrorCap: RUN_FILE_ERRORS_KEPT });
+    expect(end.attempt).toEqual({ outcome: 'succeeded', endReason: null, endedAt: now, bytesSent: 60n });
     expect(end.snapshot).toEqual({ id: snapshot.id, rootTree: 'tree-hash', files: 5n, dirs: 2n, bytes: 100n, bytesSent: 60n, bytesStored: 40n, publishedAt: new Date(snapshot.publishedAt) });
   });
 
@@ -36,8 +37,10 @@ describe('planRunEnd', () => {
   });
 
   it('sends a failed attempt that will be retried back to queued, keeping its error', () => {
-    const end = planRunEnd('backup', { status: 'failed', counters: {}, willRetry: true, error: 'receiver went away' }, now);
+    const end = planRunEnd('backup', { status: 'failed', counters: {}, willRetry: true, error: 'receiver went away', bytesResent: 4096 }, now);
     expect(end).toMatchObject({ status: 'queued', finishedAt: null, error: 'receiver went away' });
+    // The attempt itself failed, whatever happens to the run; bytes it did not report stay as last reported.
+    expect(end.attempt).toEqual({ outcome: 'failed', endReason: 'receiver went away', endedAt: now, bytesResent: 4096n });
     expect(planRunEnd('restore', { status: 'failed', counters: {} }, now)).toMatchObject({ status: 'failed', finishedAt: now, error: 'failed without a message' });
   });
 

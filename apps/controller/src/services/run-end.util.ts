@@ -35,11 +35,20 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): 
     throw invalid('willRetry applies only to failed attempts');
   }
   const retried = report.status === 'failed' && report.willRetry === true;
+  const error = report.error ?? (report.status === 'failed' ? 'failed without a message' : null);
+  const counters = counterColumns(report.counters);
   const end: RunEnd = {
     status: retried ? 'queued' : report.status,
     finishedAt: retried ? null : now,
-    error: report.error ?? (report.status === 'failed' ? 'failed without a message' : null),
-    counters: counterColumns(report.counters),
+    error,
+    counters,
+    attempt: {
+      outcome: report.status,
+      endReason: report.status === 'failed' ? error : null,
+      endedAt: now,
+      ...(counters.bytesSent === undefined ? {} : { bytesSent: counters.bytesSent }),
+      ...(report.bytesResent === undefined ? {} : { bytesResent: toBigInt(report.bytesResent) }),
+    },
     fileErrors: report.fileErrors ?? [],
     fileErrorCap: RUN_FILE_ERRORS_KEPT,
   };

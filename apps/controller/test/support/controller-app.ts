@@ -31,6 +31,9 @@ export function testEnvironment(overrides: Record<string, string> = {}): Control
     REDIS_URL: required('REDIS_URL'),
     BERTH_RECEIVER_TOKEN: RECEIVER_TOKEN,
     BERTH_RECEIVER_ADDRESS: '127.0.0.1:7443',
+    // Suites drive runs through the agent API without a worker taking the jobs (a state no real agent creates),
+    // so the periodic reconciler is off; the reconciler suite calls it explicitly.
+    BERTH_RECONCILE_INTERVAL_MS: '0',
     ...overrides,
   });
 }

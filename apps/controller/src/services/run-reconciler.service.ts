@@ -1,0 +1,98 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ControllerConfig } from '../config/controller-config';
+import { QueueRepository } from '../repositories/queue.repository';
+import { RedisRepository } from '../repositories/redis.repository';
+import { RunRepository } from '../repositories/run.repository';
+import { decideSettlement } from './run-reconcile.util';
+
+/** Redis key of the lease that lets one controller replica reconcile per period. */
+export const RECONCILER_LEASE_KEY = 'berth:controller:reconciler';
+/** A queued run is looked at once it has not changed for this long (its job may still be on its way). */
+export const QUEUED_GRACE_MS = 60_000;
+/** Runs looked at per pass, oldest change first; the rest wait for the next pass. */
+const RUNS_PER_PASS = 500;
+/** Repeated failures of a pass (Redis or PostgreSQL away) are logged at most this often. */
+const ERROR_LOG_INTERVAL_MS = 60_000;
+
+export interface ReconcileChange {
+  runId: string;
+  status: 'queued' | 'failed';
+  reason: string;
+}
+
+/**
+ * Keeps run states honest when agents go silent: every interval, the replica that takes the lease reads the
+ * BullMQ job of each running run (and of queued runs idle past the grace period) on the shared connection and
+ * applies decideSettlement. Decisions are conditional on the run being unchanged, so an agent's report, a new
+ * attempt or a second replica in between simply wins.
+ */
+@Injectable()
+export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('RunReconciler');
+  private readonly owner = randomUUID();
+  private timer: NodeJS.Timeout | null = null;
+  private pass: Promise<void> | null = null;
+  private stopping = false;
+  private lastErrorLoggedAt = 0;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly runs: RunRepository,
+    private readonly queues: QueueRepository,
+    private readonly redis: RedisRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const intervalMs = this.config.reconcileIntervalMs;
+    if (intervalMs === 0) return;
+    this.timer = setInterval(() => this.tick(intervalMs), intervalMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.pass;
+  }
+
+  /** One pass over the active runs; `now` is the clock (tests move it past the grace period). */
+  async reconcileOnce(now: Date = new Date()): Promise<ReconcileChange[]> {
+    const changes: ReconcileChange[] = [];
+    const runs = await this.runs.listActiveForReconcile(new Date(now.getTime() - QUEUED_GRACE_MS), RUNS_PER_PASS);
+    for (const run of runs) {
+      if (this.stopping) break;
+      const job = await this.queues.runJobState(run.hostId, run.id);
+      const settlement = decideSettlement(run, job, now);
+      if (settlement === null || !(await this.runs.settle(run.id, settlement))) continue;
+      this.logger.warn(`run ${run.id} ${run.status} -> ${settlement.status}: ${settlement.error}`);
+      changes.push({ runId: run.id, status: settlement.status, reason: settlement.error });
+    }
+    return changes;
+  }
+
+  private tick(intervalMs: number): void {
+    if (this.pass !== null || this.stopping) return;
+    this.pass = this.leasedPass(intervalMs)
+      .catch((error: unknown) => this.logFailure(error))
+      .finally(() => (this.pass = null));
+  }
+
+  /**
+   * The lease lasts 90% of the interval and is never released: the replica whose timer fires first takes each
+   * period, so at most one pass starts per period fleet-wide.
+   */
+  private async leasedPass(intervalMs: number): Promise<void> {
+    if (!(await this.redis.tryLease(RECONCILER_LEASE_KEY, this.owner, Math.floor(intervalMs * 0.9)))) return;
+    await this.reconcileOnce();
+  }
+
+  private logFailure(error: unknown): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    if (now - this.lastErrorLoggedAt < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLoggedAt = now;
+    this.logger.error(`reconcile pass failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
