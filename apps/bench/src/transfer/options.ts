@@ -1,0 +1,141 @@
+/** Command line of `npm run bench`: defaults are the issue's tree; the flags scale it down for a quick run. */
+
+export type CaseNumber = 1 | 2 | 3 | 4;
+
+export interface BenchOptions {
+  readonly json: boolean;
+  readonly cases: readonly CaseNumber[];
+  /** Files in the one big directory (`many-small/`). */
+  readonly smallFiles: number;
+  /** Files in the nested tree (`tree/`). */
+  readonly treeFiles: number;
+  readonly largeFiles: number;
+  readonly largeMiB: number;
+  /** Case 4: what crosses the link: the large files only (a bulk rate, as rsync's reference figure) or the whole tree. */
+  readonly linkData: 'large' | 'all';
+  readonly linkMbit: number;
+  /**
+   * Cases 1-3 are run this many times, each round on a fresh tree, repository and rsync destination, in
+   * alternating order (Berth first, then rsync first); the round with the median time ratio is reported.
+   */
+  readonly rounds: number;
+  /** Restore Berth's last snapshot and compare it with the source (adds a restore to the run). */
+  readonly verify: boolean;
+  /** Agent and receiver run with --cpu-prof, restarted after each case so each case gets its own profile. */
+  readonly profile: boolean;
+  /** Keep the work directory (trees, repository, logs, profiles) instead of removing it. */
+  readonly keep: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --cases LIST          cases to run, e.g. 1,2,3 (default 1,2,3,4); 2 and 3 run case 1 first untimed when it is not listed
+  --small-files N       files in the one big directory (default 26000)
+  --tree-files N        files in the nested tree (default 4000)
+  --large-files N       large files (default 2)
+  --large-mib N         size of each large file in MiB (default 64)
+  --link-data large|all case 4 sends the large files only (default) or the whole tree
+  --link-mbit N         case 4 link rate (default 100)
+  --rounds N            rounds of cases 1-3, each from scratch; the median round is reported (default 3)
+  --verify              restore Berth's last snapshot and compare it with the source
+  --profile             CPU profiles of agent and receiver per case (first round), summarized in the report
+  --keep                keep the work directory (trees, repository, logs, profiles)
+  --json                one JSON object on the last line of stdout
+`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function positiveInteger(flag: string, raw: string | undefined, min: number, max: number): number {
+  if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`${flag} needs an integer from ${min} to ${max}, got ${raw === undefined ? 'nothing' : `"${raw}"`}`);
+  }
+  return Number(raw);
+}
+
+function parseCases(raw: string | undefined): CaseNumber[] {
+  const parts = (raw ?? '').split(',').map((part) => part.trim());
+  const cases = new Set<CaseNumber>();
+  for (const part of parts) {
+    if (part !== '1' && part !== '2' && part !== '3' && part !== '4') throw new UsageError(`--cases takes a list of 1, 2, 3 and 4, got "${raw ?? ''}"`);
+    cases.add(Number(part) as CaseNumber);
+  }
+  return [...cases].sort();
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  let options: BenchOptions = {
+    json: false,
+    cases: [1, 2, 3, 4],
+    smallFiles: 26_000,
+    treeFiles: 4_000,
+    largeFiles: 2,
+    largeMiB: 64,
+    linkData: 'large',
+    linkMbit: 100,
+    rounds: 3,
+    verify: false,
+    profile: false,
+    keep: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string | undefined => (eq > 0 ? arg.slice(eq + 1) : argv[++i]);
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--json':
+        options = { ...options, json: true };
+        break;
+      case '--verify':
+        options = { ...options, verify: true };
+        break;
+      case '--profile':
+        options = { ...options, profile: true };
+        break;
+      case '--keep':
+        options = { ...options, keep: true };
+        break;
+      case '--cases':
+        options = { ...options, cases: parseCases(value()) };
+        break;
+      case '--small-files':
+        options = { ...options, smallFiles: positiveInteger(flag, value(), 200, 1_000_000) };
+        break;
+      case '--tree-files':
+        options = { ...options, treeFiles: positiveInteger(flag, value(), 0, 1_000_000) };
+        break;
+      case '--large-files':
+        options = { ...options, largeFiles: positiveInteger(flag, value(), 0, 16) };
+        break;
+      case '--large-mib':
+        options = { ...options, largeMiB: positiveInteger(flag, value(), 1, 4096) };
+        break;
+      case '--rounds':
+        options = { ...options, rounds: positiveInteger(flag, value(), 1, 9) };
+        break;
+      case '--link-mbit':
+        options = { ...options, linkMbit: positiveInteger(flag, value(), 1, 10_000) };
+        break;
+      case '--link-data': {
+        const data = value();
+        if (data !== 'large' && data !== 'all') throw new UsageError(`--link-data is "large" or "all", got "${data ?? ''}"`);
+        options = { ...options, linkData: data };
+        break;
+      }
+      default:
+        throw new UsageError(`unknown argument "${arg}"\n${USAGE}`);
+    }
+  }
+  if (options.linkData === 'large' && options.largeFiles === 0 && options.cases.includes(4)) {
+    throw new UsageError('case 4 with --link-data large needs at least one large file (--large-files)');
+  }
+  return options;
+}
