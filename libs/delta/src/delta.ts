@@ -166,7 +166,10 @@ class DeltaSearch {
     for (;;) {
       if (this.predicted >= 0) {
         const block = this.predicted;
-        if (await this.tryPredicted(block)) {
+        const length = this.lengthOf(block);
+        // Most turns of an all-match file: the block is already in the buffer, no await.
+        if (this.filled - this.pos < length) await this.ensure(length);
+        if (this.checkPredicted(block, length)) {
           yield* this.matched(block);
           continue;
         }
@@ -206,11 +209,10 @@ class DeltaSearch {
     this.sha256.abort();
   }
 
-  /** Strong-hash check of the block that follows the previous match, at `pos`. */
-  private async tryPredicted(block: number): Promise<boolean> {
+  /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */
+  private checkPredicted(block: number, length: number): boolean {
     this.predicted = -1;
-    const length = this.lengthOf(block);
-    if (!(await this.ensure(length))) return false;
+    if (this.filled - this.pos < length) return false;
     const digest = this.hasher.digest(this.buffer, this.pos, this.pos + length);
     this.stats.strongHashes++;
     if (strongEquals(digest, this.signature.strong, block, this.signature.strongLength)) {
