@@ -51,7 +51,7 @@ export const FALSE_HIT_BUDGET_PER_BYTE = 8;
 export const FALSE_HIT_BUDGET_FIXED = 64 * 1024 * 1024;
 const COMPARISON_WORK = 32;
 /** Sliding buffer for large inputs; it always holds a pending literal and several windows. */
-const MIN_BUFFER_BYTES = 4 * 1024 * 1024;
+const LARGE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Computes the delta of a new version against a signature, streaming: reads the new version once, keeps about
@@ -152,7 +152,7 @@ class DeltaSearch {
     this.index = new SignatureIndex(signature);
     this.blockLength = signature.blockLength;
     // A small file needs no more than itself, a literal and a few windows.
-    const wanted = Math.min(MIN_BUFFER_BYTES, source.knownLength ?? MIN_BUFFER_BYTES);
+    const wanted = Math.min(LARGE_BUFFER_BYTES, source.knownLength ?? LARGE_BUFFER_BYTES);
     this.kernel = new WeakKernel(Math.max(wanted, maxLiteral + 4 * this.blockLength), this.index);
     this.buffer = this.kernel.data;
     this.sums = this.kernel.sums;
