@@ -6,8 +6,13 @@ import { RedisRepository } from '../repositories/redis.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { decideSettlement } from './run-reconcile.util';
 
-/** Redis key of the lease that lets one controller replica reconcile per period. */
-export const RECONCILER_LEASE_KEY = 'berth:controller:reconciler';
+/**
+ * Redis key of the lease that lets one controller replica reconcile per period. Replicas of one deployment share
+ * its database, so the database name tells deployments apart when they share a Redis.
+ */
+export function reconcilerLeaseKey(databaseUrl: string): string {
+  return `berth:controller:reconciler:${decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'default'}`;
+}
 /** A queued run is looked at once it has not changed for this long (its job may still be on its way). */
 export const QUEUED_GRACE_MS = 60_000;
 /** Runs looked at per pass, oldest change first; the rest wait for the next pass. */
@@ -31,6 +36,7 @@ export interface ReconcileChange {
 export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('RunReconciler');
   private readonly owner = randomUUID();
+  private readonly leaseKey: string;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
   private stopping = false;
@@ -41,7 +47,9 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
     private readonly runs: RunRepository,
     private readonly queues: QueueRepository,
     private readonly redis: RedisRepository,
-  ) {}
+  ) {
+    this.leaseKey = reconcilerLeaseKey(config.databaseUrl);
+  }
 
   onApplicationBootstrap(): void {
     const intervalMs = this.config.reconcileIntervalMs;
@@ -84,7 +92,7 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
    * period, so at most one pass starts per period fleet-wide.
    */
   private async leasedPass(intervalMs: number): Promise<void> {
-    if (!(await this.redis.tryLease(RECONCILER_LEASE_KEY, this.owner, Math.floor(intervalMs * 0.9)))) return;
+    if (!(await this.redis.tryLease(this.leaseKey, this.owner, Math.floor(intervalMs * 0.9)))) return;
     await this.reconcileOnce();
   }
 
