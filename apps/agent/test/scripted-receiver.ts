@@ -4,6 +4,7 @@
  * resume points, errors) while checking every rule the agent must keep (credit never exceeded, content
  * in plan order, chunk limits). It stores what it receives in memory and can serve it back as a restore.
  */
+import { decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -40,6 +41,12 @@ export interface BackupScript {
   readonly failAfterChunks?: { readonly count: number; readonly code: ErrorCode; readonly message: string };
   /** Never answers Hello (to test interruption while waiting). */
   readonly silent?: boolean;
+  /** Previous versions by snapshot path (latin1): such files are planned Delta against them. */
+  readonly deltaBases?: ReadonlyMap<string, Buffer>;
+  /** Answer every delta with Resend once (as if it had not rebuilt the file). */
+  readonly resendDeltas?: boolean;
+  /** Answer ContentOffers with known: true for these whole-file SHA-256s (hex). */
+  readonly knownContent?: ReadonlySet<string>;
 }
 
 export interface ReceivedFile {
@@ -59,6 +66,11 @@ export class ScriptedReceiver implements ReceiverConnector {
   readonly files = new Map<string, ReceivedFile>();
   readonly violations: string[] = [];
   readonly dataFrameSizes: number[] = [];
+  /** Paths (latin1) offered by ContentOffer, whether known, and those asked for again by Resend. */
+  readonly offers: Array<{ path: string; known: boolean }> = [];
+  readonly resent: string[] = [];
+  /** FileData bytes received per path (latin1): a delta's encoded size. */
+  readonly dataBytes = new Map<string, number>();
   hellos: HelloMessage[] = [];
   /** Most chunks received at once whose plans had not been sent yet. */
   maxUnplanned = 0;
@@ -190,19 +202,47 @@ export class ScriptedReceiver implements ReceiverConnector {
     let bytesLeft = limits.creditBytes;
     let opsLeft = limits.creditOps;
     const open: ChunkState[] = [];
-    const expected: Array<{ state: ChunkState; index: number }> = [];
+    interface Expect {
+      readonly state: ChunkState;
+      readonly index: number;
+      readonly basis: Buffer | null;
+    }
+    const expected: Expect[] = [];
+    const resends: Expect[] = [];
     const unplanned: ChunkState[] = [];
-    let current: { path: Buffer; parts: Buffer[]; hash: ReturnType<typeof createHash> } | null = null;
+    let current: { expect: Expect; path: Buffer; parts: Buffer[]; known: { size: bigint; sha256: Buffer } | null } | null = null;
+    const pathOf = (e: Expect): Buffer => joinPath(e.state.chunk.dir, e.state.chunk.entries[e.index]!.name);
+    const matches = (e: Expect, seq: number, index: number): boolean => e.state.chunk.seq === seq && e.index === index;
+    /** The file a content message is about: the open one, a resend, or the next in plan order. */
+    const openFile = (seq: number, index: number): NonNullable<typeof current> | null => {
+      if (current !== null) return matches(current.expect, seq, index) ? current : null;
+      const r = resends.findIndex((e) => matches(e, seq, index));
+      let e: Expect | undefined;
+      if (r >= 0) e = resends.splice(r, 1)[0];
+      else if (expected[0] !== undefined && matches(expected[0], seq, index)) e = expected.shift();
+      if (e === undefined) return null;
+      current = { expect: e, path: pathOf(e), parts: [], known: null };
+      return current;
+    };
     let received = 0;
 
     const sendPlan = async (state: ChunkState): Promise<void> => {
       await script.beforePlan?.(state.chunk);
-      const actions = state.chunk.entries.map((entry, index) => {
-        if (entry.type !== EntryType.File) return PlanAction.Skip;
+      const actions: PlanAction[] = [];
+      for (const [index, entry] of state.chunk.entries.entries()) {
+        if (entry.type !== EntryType.File) {
+          actions.push(PlanAction.Skip);
+          continue;
+        }
         state.pendingFiles += 1;
-        expected.push({ state, index });
-        return PlanAction.Whole;
-      });
+        const basis = script.deltaBases?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? null;
+        if (basis !== null) {
+          const data = encodeSignature(await signature(basis));
+          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true });
+        }
+        expected.push({ state, index, basis });
+        actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
+      }
       state.planSent = true;
       await connection.send({ type: MessageType.ChunkPlan, seq: state.chunk.seq, actions });
     };
@@ -242,9 +282,21 @@ export class ScriptedReceiver implements ReceiverConnector {
           await acknowledge();
           break;
         }
+        case MessageType.ContentOffer: {
+          const file = current === null ? openFile(message.seq, message.index) : null;
+          if (file === null) {
+            this.violations.push(`unexpected ContentOffer ${message.seq}/${message.index}`);
+            break;
+          }
+          const known = script.knownContent?.has(message.sha256.toString('hex')) === true;
+          this.offers.push({ path: file.path.toString('latin1'), known });
+          if (known) file.known = { size: message.size, sha256: message.sha256 };
+          await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known });
+          break;
+        }
         case MessageType.FileData: {
-          const head = expected[0];
-          if (head === undefined || head.state.chunk.seq !== message.seq || head.index !== message.index) {
+          const file = openFile(message.seq, message.index);
+          if (file === null || file.known !== null) {
             this.violations.push(`unexpected FileData ${message.seq}/${message.index}`);
             break;
           }
@@ -254,25 +306,43 @@ export class ScriptedReceiver implements ReceiverConnector {
           // Content counts as stored (durable) as it arrives: its byte credit goes back at once.
           bytesLeft += message.data.length;
           await connection.send({ type: MessageType.Credit, bytes: message.data.length, ops: 0 });
-          current ??= { path: joinPath(head.state.chunk.dir, head.state.chunk.entries[head.index]!.name), parts: [], hash: createHash('sha256') };
-          current.parts.push(Buffer.from(message.data));
-          current.hash.update(message.data);
+          file.parts.push(Buffer.from(message.data));
+          const key = file.path.toString('latin1');
+          this.dataBytes.set(key, (this.dataBytes.get(key) ?? 0) + message.data.length);
           break;
         }
         case MessageType.FileEnd: {
-          const head = expected.shift();
-          if (head === undefined || head.state.chunk.seq !== message.seq || head.index !== message.index) {
+          const file = openFile(message.seq, message.index);
+          current = null;
+          if (file === null) {
             this.violations.push(`unexpected FileEnd ${message.seq}/${message.index}`);
             break;
           }
-          const path = current?.path ?? joinPath(head.state.chunk.dir, head.state.chunk.entries[head.index]!.name);
-          const content = Buffer.concat(current?.parts ?? []);
-          const digest = (current?.hash ?? createHash('sha256')).digest();
-          current = null;
-          if (BigInt(content.length) !== message.size) this.violations.push(`size mismatch for ${path.toString('latin1')}`);
-          if (!digest.equals(message.sha256)) this.violations.push(`sha256 mismatch for ${path.toString('latin1')}`);
-          this.files.set(path.toString('latin1'), { path, content, error: message.error });
-          head.state.pendingFiles -= 1;
+          const { expect, path } = file;
+          let content = Buffer.concat(file.parts);
+          if (expect.basis !== null && message.error === null) {
+            if (script.resendDeltas === true) {
+              resends.push({ ...expect, basis: null });
+              this.resent.push(path.toString('latin1'));
+              await connection.send({ type: MessageType.Resend, seq: message.seq, index: message.index });
+              break;
+            }
+            const rebuilt: Buffer[] = [];
+            for await (const piece of patch(expect.basis, decodeDelta([content]))) rebuilt.push(Buffer.from(piece));
+            content = Buffer.concat(rebuilt);
+          }
+          const known = file.known;
+          if (known !== null) {
+            if (known.size !== message.size || !known.sha256.equals(message.sha256)) this.violations.push(`FileEnd differs from the offer for ${path.toString('latin1')}`);
+            this.files.set(path.toString('latin1'), { path, content: Buffer.alloc(0), error: message.error });
+          } else {
+            // A delta cut short by a read error reports no size or hash: only whole content is checked then.
+            const checked = message.error === null || expect.basis === null;
+            if (checked && BigInt(content.length) !== message.size) this.violations.push(`size mismatch for ${path.toString('latin1')}`);
+            if (checked && !sha256(content).equals(message.sha256)) this.violations.push(`sha256 mismatch for ${path.toString('latin1')}`);
+            this.files.set(path.toString('latin1'), { path, content, error: message.error });
+          }
+          expect.state.pendingFiles -= 1;
           await acknowledge();
           break;
         }

@@ -4,7 +4,10 @@
  *   Hello -> Wait* -> Welcome(committedDirs, limits, credit)
  *   producer: walk (post-order, byte order), cut each directory into Chunks, send them as op credit allows
  *   data:     for each chunk in seq order, await its ChunkPlan, stream the files marked Whole in entry order
- *   receiver: Credit adds to the window, Committed moves the checkpoint
+ *             (large ones offered by chunk hashes first: ContentOffer -> OfferReply) and deltas of those
+ *             marked Delta against the Signature that came before the plan; a Resend is served whole
+ *             between two files
+ *   receiver: Credit adds to the window, Committed moves the checkpoint (and settles a chunk's deltas)
  *   Finish -> Done(snapshot)
  *
  * Producer and data sender run side by side, so many chunks are in flight while content flows: there is
@@ -15,7 +18,7 @@ import {
   EntryType,
   MessageType,
   PlanAction,
-  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
   WireError,
   ErrorCode,
   type ChunkPlanMessage,
@@ -23,6 +26,8 @@ import {
   type EntryMeta,
   type FramedConnection,
   type Message,
+  type OfferReplyMessage,
+  type SignatureMessage,
   type WelcomeMessage,
 } from '@berth/wire';
 import { AgentError, AgentErrorCode } from '../errors/agent-error';
@@ -32,8 +37,10 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { nextChunkLength } from './chunk-cutter';
+import { hashContent } from './content-offer';
 import { CreditWindow } from './credit-window';
-import { sendContent, sendFile } from './file-sender';
+import { sendDelta } from './delta-sender';
+import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
 import { ReadAhead } from './read-ahead';
 
 export interface BackupSessionIdentity {
@@ -64,7 +71,12 @@ interface SentChunk {
   readonly plan: Deferred<ChunkPlanMessage>;
   /** Set when the plan arrives. */
   actions: readonly PlanAction[] | null;
+  /** Encoded signatures of the entries planned Delta, by entry index. */
+  readonly signatures: Map<number, Buffer>;
 }
+
+/** Files planned Whole from this size up are offered by their chunk hashes first (they are streamed, not read ahead). */
+const OFFER_MIN_BYTES = 1024 * 1024 + 1;
 
 export class BackupTransfer {
   private readonly welcome = deferred<WelcomeMessage>();
@@ -82,6 +94,13 @@ export class BackupTransfer {
   private readonly readAhead = new ReadAhead();
   /** Next chunk whose planned files go to the read-ahead (plans are queued in seq order). */
   private nextReadAheadSeq = 0;
+  /** Signature frames of entries whose plan has not arrived yet (key seq/index). */
+  private readonly pendingSignatures = new Map<string, { frames: Buffer[]; complete: boolean }>();
+  /** Chunks with a delta file, until committed: until then the receiver may ask for a file again. */
+  private readonly deltaChunks = new Map<number, SentChunk>();
+  private readonly resends: Array<{ chunk: SentChunk; index: number }> = [];
+  private readonly offerReplies = new Map<string, Deferred<boolean>>();
+  private wakeContent: (() => void) | null = null;
 
   constructor(
     private readonly connection: FramedConnection,
@@ -102,7 +121,7 @@ export class BackupTransfer {
     this.signal.addEventListener('abort', onAbort, { once: true });
     const reading = this.readLoop();
     try {
-      await this.guard(this.send({ type: MessageType.Hello, protocol: MIN_PROTOCOL_VERSION, role: 'backup', ...this.identity }));
+      await this.guard(this.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', ...this.identity }));
       const welcome = await this.guard(this.welcome.promise);
       this.connection.configureTimers({ heartbeatMs: welcome.heartbeatMs, idleTimeoutMs: welcome.idleTimeoutMs });
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);
@@ -140,7 +159,7 @@ export class BackupTransfer {
       const wanted = nextChunkLength(entries, start, dir, welcome.chunkMaxEntries, welcome.chunkMaxBytes);
       const length = await this.guard(this.credit.takeOps(wanted, () => this.pipelineIdle()));
       await this.guard(this.roomInFlight());
-      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null };
+      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null, signatures: new Map() };
       start += length;
       this.plans.set(chunk.seq, chunk);
       this.outbox.push(chunk);
@@ -158,8 +177,9 @@ export class BackupTransfer {
 
   private async sendContent(): Promise<void> {
     for (;;) {
+      await this.untilNextChunk();
       const chunk = await this.guard(this.outbox.shift());
-      if (chunk === null) return;
+      if (chunk === null) return this.settleDeltas();
       const plan = await this.guard(chunk.plan.promise);
       const send = (message: Message): Promise<void> => this.guard(this.send(message));
       const onBytesSent = (bytes: number): void => this.events.onBytesSent(bytes);
@@ -167,7 +187,15 @@ export class BackupTransfer {
         const entry = chunk.entries[index]!;
         if (entry.type === EntryType.Dir) continue;
         const path = joinPath(chunk.dir, entry.name);
-        if (plan.actions[index] !== PlanAction.Whole) {
+        await this.sendResends();
+        const action = plan.actions[index];
+        if (action === PlanAction.Delta) {
+          const target = { seq: chunk.seq, index, path, expectedSize: entry.size };
+          const result = await sendDelta(target, chunk.signatures.get(index) as Buffer, this.credit, send, onBytesSent);
+          this.events.onFileDone(path, result.size, result.error);
+          continue;
+        }
+        if (action !== PlanAction.Whole) {
           this.events.onFileDone(path, entry.size, null);
           continue;
         }
@@ -175,7 +203,7 @@ export class BackupTransfer {
         if (ahead.target.seq !== chunk.seq || ahead.target.index !== index) throw new Error(`read-ahead out of order at ${chunk.seq}/${index}`);
         const result =
           ahead.content === null
-            ? await sendFile(ahead.target, this.credit, send, onBytesSent)
+            ? await this.sendLargeFile(ahead.target, send, onBytesSent)
             : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, onBytesSent);
         this.events.onFileDone(path, result.size, result.error);
       }
@@ -183,6 +211,60 @@ export class BackupTransfer {
       this.dataDoneSeq = chunk.seq;
       this.credit.wake();
       this.wakeInFlight?.();
+    }
+  }
+
+  /** A streamed file: offered by its chunk hashes first, sent only when the repository does not hold it. */
+  private async sendLargeFile(target: FileSendTarget, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
+    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await hashContent(target.path) : null;
+    if (hashes !== null) {
+      const key = `${target.seq}/${target.index}`;
+      const reply = deferred<boolean>();
+      this.offerReplies.set(key, reply);
+      await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
+      const known = await this.guard(reply.promise);
+      this.offerReplies.delete(key);
+      if (known) {
+        await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, error: null });
+        return { size: hashes.size, error: null };
+      }
+    }
+    return sendFile(target, this.credit, send, onBytesSent);
+  }
+
+  /** Files whose delta the receiver could not apply, sent again whole. */
+  private async sendResends(): Promise<void> {
+    const send = (message: Message): Promise<void> => this.guard(this.send(message));
+    for (let next = this.resends.shift(); next !== undefined; next = this.resends.shift()) {
+      const entry = next.chunk.entries[next.index]!;
+      const target = { seq: next.chunk.seq, index: next.index, path: joinPath(next.chunk.dir, entry.name), expectedSize: entry.size };
+      await sendFile(target, this.credit, send, (bytes) => this.events.onBytesSent(bytes));
+    }
+  }
+
+  /**
+   * Waits for the next chunk to send, serving Resends meanwhile: the producer may be waiting for entry credit
+   * that only the commit of a chunk holding a resent file can give back.
+   */
+  private async untilNextChunk(): Promise<void> {
+    for (;;) {
+      await this.sendResends();
+      const ready = this.outbox.whenReady().then(() => true);
+      const resend = new Promise<boolean>((resolve) => (this.wakeContent = () => resolve(false)));
+      const chunkReady = await this.guard(Promise.race([ready, resend]));
+      this.wakeContent = null;
+      if (chunkReady) return;
+    }
+  }
+
+  /** After the last file: every chunk with a delta must be committed (or its file resent) before Finish. */
+  private async settleDeltas(): Promise<void> {
+    for (;;) {
+      await this.sendResends();
+      if (this.deltaChunks.size === 0) return;
+      if (this.failed !== null) throw this.failed;
+      await this.guard(new Promise<void>((resolve) => (this.wakeContent = resolve)));
+      this.wakeContent = null;
     }
   }
 
@@ -233,7 +315,24 @@ export class BackupTransfer {
         return;
       case MessageType.Committed:
         if (!this.welcomed) throw this.protocol('Committed before Welcome');
+        // Chunks commit in seq order: this one and every earlier one are settled.
+        for (const seq of this.deltaChunks.keys()) if (seq <= message.seq) this.deltaChunks.delete(seq);
+        this.wakeContent?.();
         this.events.onCommitted(message.dir, message.dirComplete);
+        return;
+      case MessageType.Signature:
+        this.acceptSignature(message);
+        return;
+      case MessageType.Resend: {
+        const chunk = this.deltaChunks.get(message.seq);
+        if (chunk?.actions?.[message.index] !== PlanAction.Delta) throw this.protocol(`Resend of entry ${message.index} of chunk ${message.seq}, which was not sent as a delta`);
+        if (this.resends.some((r) => r.chunk === chunk && r.index === message.index)) throw this.protocol(`a second Resend of entry ${message.index} of chunk ${message.seq}`);
+        this.resends.push({ chunk, index: message.index });
+        this.wakeContent?.();
+        return;
+      }
+      case MessageType.OfferReply:
+        this.acceptOfferReply(message);
         return;
       case MessageType.Done:
         if (!this.finishSent) throw this.protocol('Done before Finish');
@@ -251,13 +350,42 @@ export class BackupTransfer {
       throw this.protocol(`ChunkPlan ${plan.seq} has ${plan.actions.length} actions for ${chunk.entries.length} entries`);
     }
     plan.actions.forEach((action, index) => {
-      if (action === PlanAction.Whole && chunk.entries[index]!.type !== EntryType.File) {
+      if (action !== PlanAction.Skip && chunk.entries[index]!.type !== EntryType.File) {
         throw this.protocol(`ChunkPlan ${plan.seq} asks for the content of entry ${index}, which is not a regular file`);
       }
+      const key = `${plan.seq}/${index}`;
+      const signature = this.pendingSignatures.get(key);
+      this.pendingSignatures.delete(key);
+      if (action !== PlanAction.Delta) {
+        if (signature !== undefined) throw this.protocol(`Signature for entry ${index} of chunk ${plan.seq}, which is not planned as a delta`);
+        return;
+      }
+      if (signature?.complete !== true) throw this.protocol(`ChunkPlan ${plan.seq} plans entry ${index} as a delta without its whole signature`);
+      chunk.signatures.set(index, Buffer.concat(signature.frames));
+      this.deltaChunks.set(plan.seq, chunk);
     });
     chunk.actions = plan.actions;
     chunk.plan.resolve(plan);
     this.feedReadAhead();
+  }
+
+  private acceptSignature(message: SignatureMessage): void {
+    const chunk = this.plans.get(message.seq);
+    if (chunk === undefined || chunk.plan.settled || chunk.entries[message.index]?.type !== EntryType.File) {
+      throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq}, which awaits no plan or is not a regular file`);
+    }
+    const key = `${message.seq}/${message.index}`;
+    const pending = this.pendingSignatures.get(key) ?? { frames: [], complete: false };
+    if (pending.complete) throw this.protocol(`Signature frames for entry ${message.index} of chunk ${message.seq} after its last one`);
+    pending.frames.push(Buffer.from(message.data));
+    pending.complete = message.last;
+    this.pendingSignatures.set(key, pending);
+  }
+
+  private acceptOfferReply(message: OfferReplyMessage): void {
+    const reply = this.offerReplies.get(`${message.seq}/${message.index}`);
+    if (reply === undefined || reply.settled) throw this.protocol(`OfferReply for entry ${message.index} of chunk ${message.seq}, which was not offered`);
+    reply.resolve(message.known);
   }
 
   /** Queues the files of planned chunks, in seq order, for reading ahead. */

@@ -70,7 +70,7 @@ export async function sendFile(target: FileSendTarget, credit: CreditWindow, sen
   return { size: BigInt(size), error };
 }
 
-async function openRegularFile(path: Buffer): Promise<FileHandle> {
+export async function openRegularFile(path: Buffer): Promise<FileHandle> {
   const handle = await open(path, READ_FLAGS);
   try {
     const stats = await handle.stat();
@@ -82,7 +82,7 @@ async function openRegularFile(path: Buffer): Promise<FileHandle> {
   }
 }
 
-async function sendWithinCredit(target: FileSendTarget, data: Buffer, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<void> {
+export async function sendWithinCredit(target: FileSendTarget, data: Buffer, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
     const allowed = await credit.takeBytes(data.length - offset);

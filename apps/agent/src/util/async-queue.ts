@@ -19,6 +19,14 @@ export class AsyncQueue<T> {
     this.wake?.();
   }
 
+  /** Resolves once an item is there or the queue is closed (shift() then does not wait). */
+  async whenReady(): Promise<void> {
+    while (this.items.length === 0 && !this.closed) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+  }
+
   /** Resolves with the next item, or null once closed and drained. */
   async shift(): Promise<T | null> {
     for (;;) {

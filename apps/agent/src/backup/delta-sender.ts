@@ -1,0 +1,80 @@
+/**
+ * Sends one changed file as a delta against the receiver's signature of its previous version: the file is
+ * read once, streaming (libs/delta keeps about 4 MiB plus the signature's table), and the encoded delta goes
+ * out in FileData frames of at most 1 MiB within the byte credit, then FileEnd with the new file's size and
+ * SHA-256. A file that cannot be opened or read to the end is reported in FileEnd, as for whole content.
+ */
+import { decodeSignature, delta, encodeDelta, type DeltaToken, type Signature } from '@berth/delta';
+import { createHash } from 'node:crypto';
+import { type FileHandle } from 'node:fs/promises';
+import { protocolError } from '../receiver/session-errors';
+import { type CreditWindow } from './credit-window';
+import { FILE_DATA_MAX_BYTES, openRegularFile, sendWithinCredit, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
+import { readErrorMessage } from './file-reader';
+import { MessageType } from '@berth/wire';
+
+const READ_BYTES = 1024 * 1024;
+const EMPTY_SHA256 = createHash('sha256').digest();
+
+export async function sendDelta(
+  target: FileSendTarget,
+  signatureBytes: Buffer,
+  credit: CreditWindow,
+  send: SendMessage,
+  onBytesSent: (bytes: number) => void,
+): Promise<FileSendResult> {
+  let signature: Signature;
+  try {
+    signature = decodeSignature(signatureBytes);
+  } catch (error) {
+    throw protocolError(`the signature of entry ${target.index} of chunk ${target.seq} is unusable: ${(error as Error).message}`);
+  }
+  let end: { length: number; sha256: Buffer } | null = null;
+  const reading: { error: string | null } = { error: null };
+  let handle: FileHandle | null = null;
+  try {
+    handle = await openRegularFile(target.path);
+  } catch (caught) {
+    reading.error = readErrorMessage(caught);
+  }
+  try {
+    if (handle !== null) {
+      // A read error ends the input early: the delta still completes (and is dropped by the receiver, told by
+      // FileEnd's error), so whatever is thrown here is a failure to send, which ends the session.
+      const tokens = keepEnd(delta(signature, readChunks(handle, reading)), (token) => (end = { length: token.length, sha256: Buffer.from(token.sha256) }));
+      for await (const frame of encodeDelta(tokens, { maxFrameBytes: FILE_DATA_MAX_BYTES })) await sendWithinCredit(target, frame, credit, send, onBytesSent);
+    }
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+  const error = reading.error;
+  const done = end as { length: number; sha256: Buffer } | null;
+  const size = error === null && done !== null ? done.length : 0;
+  const sha256 = error === null && done !== null ? done.sha256 : EMPTY_SHA256;
+  await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(size), sha256, error });
+  return { size: BigInt(size), error };
+}
+
+async function* keepEnd(tokens: AsyncIterable<DeltaToken>, onEnd: (token: Extract<DeltaToken, { kind: 'end' }>) => void): AsyncGenerator<DeltaToken> {
+  for await (const token of tokens) {
+    if (token.kind === 'end') onEnd(token);
+    yield token;
+  }
+}
+
+async function* readChunks(handle: FileHandle, reading: { error: string | null }): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, position));
+    } catch (caught) {
+      reading.error = readErrorMessage(caught);
+      return;
+    }
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
+  }
+}

@@ -1,0 +1,103 @@
+import { JobName, type BackupJobData } from '@berth/contracts';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBackup } from '../src/backup/backup.service';
+import { HttpControllerClient } from '../src/controller/controller-client';
+import { standaloneJob, type RunJob } from '../src/jobs/run-job';
+import { silentLogger } from '../src/util/logger';
+import { RecordingController } from './recording-controller';
+import { ScriptedReceiver } from './scripted-receiver';
+
+jest.setTimeout(30_000);
+
+const MiB = 1024 * 1024;
+
+describe('delta transfer and content offers against a scripted receiver', () => {
+  let base: string;
+  let src: string;
+  let controller: RecordingController;
+  let receiver: ScriptedReceiver;
+  let runCounter = 0;
+
+  beforeEach(async () => {
+    base = mkdtempSync(join(tmpdir(), 'berth-delta-agent-'));
+    src = join(base, 'src');
+    await mkdir(src);
+    controller = await new RecordingController().start();
+    receiver = await new ScriptedReceiver().start();
+  });
+  afterEach(async () => {
+    await receiver.stop();
+    await controller.stop();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  const backup = (): ReturnType<typeof runBackup> => {
+    const job: RunJob<BackupJobData> = standaloneJob({ kind: JobName.Backup, runId: `run-${++runCounter}`, hostId: controller.hostId, paths: [src], excludes: [] });
+    return runBackup(job, {
+      controller: new HttpControllerClient(controller.url, controller.credential),
+      connector: receiver,
+      hostId: controller.hostId,
+      credential: controller.credential,
+      log: silentLogger,
+      progressIntervalMs: 50,
+    });
+  };
+
+  /** An 8 MiB previous version and the current file: 200 KiB rewritten in the middle. */
+  async function changedFile(): Promise<{ path: string; previous: Buffer; current: Buffer }> {
+    const previous = randomBytes(8 * MiB);
+    const current = Buffer.from(previous);
+    randomBytes(200 * 1024).copy(current, 4 * MiB + 77);
+    const path = join(src, 'disk.img');
+    await writeFile(path, current);
+    return { path, previous, current };
+  }
+
+  it('sends a changed file as a delta within a byte credit smaller than the delta, and the receiver rebuilds it', async () => {
+    const { path, previous, current } = await changedFile();
+    receiver.script = { deltaBases: new Map([[path, previous]]), creditBytes: 64 * 1024 };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(result.status).toBe('succeeded');
+    expect(receiver.files.get(path)?.content.equals(current)).toBe(true);
+    const sent = receiver.dataBytes.get(path) ?? 0;
+    expect(sent).toBeGreaterThan(200 * 1024);
+    expect(sent).toBeLessThan(300 * 1024);
+    expect(result.counters.bytesSent).toBe(sent);
+  });
+
+  it('sends the file again whole when the receiver asks with Resend, then finishes', async () => {
+    const { path, previous, current } = await changedFile();
+    await writeFile(join(src, 'z-after'), 'after');
+    receiver.script = { deltaBases: new Map([[path, previous]]), resendDeltas: true };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.resent).toEqual([path]);
+    expect(receiver.files.get(path)?.content.equals(current)).toBe(true);
+    expect(receiver.files.get(join(src, 'z-after'))?.content.toString()).toBe('after');
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('offers a large file by its hashes and sends nothing when the receiver has it; sends it when not', async () => {
+    const known = randomBytes(3 * MiB + 5);
+    const unknown = randomBytes(2 * MiB);
+    await writeFile(join(src, 'known.bin'), known);
+    await writeFile(join(src, 'unknown.bin'), unknown);
+    await writeFile(join(src, 'small'), 'small');
+    receiver.script = { knownContent: new Set([createHash('sha256').update(known).digest('hex')]) };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.offers).toEqual([
+      { path: join(src, 'known.bin'), known: true },
+      { path: join(src, 'unknown.bin'), known: false },
+    ]);
+    expect(receiver.dataBytes.get(join(src, 'known.bin'))).toBeUndefined();
+    expect(receiver.files.get(join(src, 'unknown.bin'))?.content.equals(unknown)).toBe(true);
+    expect(result.counters.bytesSent).toBe(unknown.length + 5);
+    expect(result.counters.filesDone).toBe(3);
+  });
+});
