@@ -204,9 +204,10 @@ class DeltaSearch {
     yield* this.finishTail();
   }
 
-  /** Frees the helper thread's hash state if the consumer stopped early (no-op after the end). */
+  /** At the end, or when the consumer stopped early: frees the hash state and hands the kernel back. */
   abandon(): void {
     this.sha256.abort();
+    this.kernel.release();
   }
 
   /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */

@@ -9,8 +9,8 @@ import {
   MIN_STRONG_LENGTH,
   strongLengthFor,
 } from './parameters';
-import { openByteSource, readFully, type ByteInput } from './sources';
-import { strongHasher } from './strong-hash';
+import { openByteSource, readFully, type ByteInput, type ByteSource } from './sources';
+import { strongHasher, type StrongHasher } from './strong-hash';
 import { packWeak } from './weak-checksum';
 import { WeakKernel } from './weak-kernel';
 
@@ -60,24 +60,35 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
     const strongLength = checkedStrongLength(options.strongLength ?? strongLengthFor(sizeHint ?? 0));
     const hasher = await strongHasher();
     const blocks = new BlockSumsBuilder(blockLength, strongLength, blockCountOf(sizeHint ?? 0, blockLength));
-    const kernel = new WeakKernel(Math.max(1, Math.floor(READ_BYTES / blockLength)) * blockLength);
-    const { data: buffer, sums } = kernel;
-    let fileLength = 0;
-    for (;;) {
-      const count = await readFully(source, buffer, 0, buffer.length);
-      for (let start = 0; start < count; start += blockLength) {
-        const end = Math.min(start + blockLength, count);
-        kernel.computeSums(start, end);
-        blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
-      }
-      fileLength += count;
-      if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');
-      if (count < buffer.length) break;
+    // Whole blocks per read; a small basis needs no more than itself.
+    const blocksPerRead = Math.max(1, Math.min(Math.floor(READ_BYTES / blockLength), Math.ceil((sizeHint ?? READ_BYTES) / blockLength)));
+    const kernel = new WeakKernel(blocksPerRead * blockLength);
+    try {
+      return await signBlocks(source, kernel, blocks, hasher, blockLength);
+    } finally {
+      kernel.release();
     }
-    return blocks.finish(fileLength);
   } finally {
     await source.close();
   }
+}
+
+/** Reads the basis block by block through the kernel's buffer, adding each block's sums to `blocks`. */
+async function signBlocks(source: ByteSource, kernel: WeakKernel, blocks: BlockSumsBuilder, hasher: StrongHasher, blockLength: number): Promise<Signature> {
+  const { data: buffer, sums } = kernel;
+  let fileLength = 0;
+  for (;;) {
+    const count = await readFully(source, buffer, 0, buffer.length);
+    for (let start = 0; start < count; start += blockLength) {
+      const end = Math.min(start + blockLength, count);
+      kernel.computeSums(start, end);
+      blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
+    }
+    fileLength += count;
+    if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');
+    if (count < buffer.length) break;
+  }
+  return blocks.finish(fileLength);
 }
 
 function checkedBlockLength(value: number): number {

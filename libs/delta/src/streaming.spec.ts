@@ -8,7 +8,7 @@ import { DeltaError } from './errors';
 import { patch, patchInto } from './patch';
 import { OFFLOAD_BYTES, Sha256Stream } from './sha256-stream';
 import { signature } from './signature';
-import { chunked, collectBytes, collectTokens } from '../test/round-trip';
+import { chunked, collectBytes, collectTokens, roundTrip } from '../test/round-trip';
 import { type DeltaToken } from './tokens';
 
 const describeTokens = (tokens: DeltaToken[]): string[] =>
@@ -69,6 +69,15 @@ describe('streaming', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('runs concurrent signatures and deltas on separate buffers (kernel memories are pooled)', async () => {
+    const cases = Array.from({ length: 6 }, (_, i) => {
+      const basis = randomBytes(50_000 + i * 70_000);
+      return { basis, newVersion: Buffer.concat([randomBytes(i * 100), basis.subarray(i * 1000), randomBytes(333)]) };
+    });
+    const results = await Promise.all(cases.map(({ basis, newVersion }) => roundTrip(basis, newVersion, { newChunks: [4096, 1000] })));
+    results.forEach((result, i) => expect(result.rebuilt.equals(cases[i]!.newVersion)).toBe(true));
   });
 
   it('stops cleanly when the consumer stops early', async () => {

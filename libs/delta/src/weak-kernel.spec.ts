@@ -77,4 +77,10 @@ describe('the WebAssembly weak-checksum kernel', () => {
     expect(kernel.scan(0, end, window)).toBe(end);
     expect(packWeak(kernel.sums[0]!, kernel.sums[1]!)).toBe(weakChecksum(data, end, end + window));
   });
+
+  it('refuses to be used once its memory is handed back', () => {
+    const kernel = new WeakKernel(1024);
+    kernel.release();
+    expect(() => kernel.computeSums(0, 10)).toThrow(/after release/);
+  });
 });

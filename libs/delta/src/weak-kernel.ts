@@ -9,6 +9,30 @@ const WASM_PAGE = 65536;
 const STATE_BYTES = 64;
 const align = (value: number): number => (value + 63) & ~63;
 
+/** A kernel instance and its memory, reusable by the next signature or search once released. */
+interface KernelMemory {
+  readonly buffer: ArrayBuffer;
+  readonly sums: SumsFunction;
+  readonly scan: ScanFunction;
+}
+
+/**
+ * Released memories kept for reuse: creating a WebAssembly.Memory and collecting it later cost about 75 us, more
+ * than the whole delta of a small file. A few, and only small ones, so the pool never holds much.
+ */
+const pool: KernelMemory[] = [];
+const POOL_ENTRIES = 4;
+const POOL_MAX_BYTES = 8 * 1024 * 1024;
+
+function acquireMemory(bytes: number): KernelMemory {
+  const index = pool.findIndex((entry) => entry.buffer.byteLength >= bytes);
+  if (index >= 0) return pool.splice(index, 1)[0] as KernelMemory;
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  const memory = new webAssembly.Memory({ initial: pages, maximum: pages });
+  const { exports } = new webAssembly.Instance(weakKernelModule, { env: { memory } });
+  return { buffer: memory.buffer, sums: exports['sums'] as SumsFunction, scan: exports['scan'] as ScanFunction };
+}
+
 /**
  * One signature's or one search's weak-checksum kernel (see weak-kernel-code.ts): its own memory holding the
  * running sums, a copy of the signature's filter and table when searching, and the buffer the caller reads file
@@ -19,8 +43,7 @@ export class WeakKernel {
   readonly data: Uint8Array;
   /** s1, s2 of the current window (shared with the kernel). */
   readonly sums: Int32Array;
-  private readonly sumsFunction: SumsFunction;
-  private readonly scanFunction: ScanFunction;
+  private memory: KernelMemory | undefined;
   private readonly filterAt: number;
   private readonly slotWeakAt: number;
   private readonly slotHeadAt: number;
@@ -34,11 +57,8 @@ export class WeakKernel {
     this.slotWeakAt = align(this.filterAt + (index?.filter.byteLength ?? 0));
     this.slotHeadAt = align(this.slotWeakAt + (index?.slotWeak.byteLength ?? 0));
     this.dataAt = align(this.slotHeadAt + (index?.slotHead.byteLength ?? 0));
-    const pages = Math.ceil((this.dataAt + capacity) / WASM_PAGE);
-    const memory = new webAssembly.Memory({ initial: pages, maximum: pages });
-    const { exports } = new webAssembly.Instance(weakKernelModule, { env: { memory } });
-    this.sumsFunction = exports['sums'] as SumsFunction;
-    this.scanFunction = exports['scan'] as ScanFunction;
+    const memory = acquireMemory(this.dataAt + capacity);
+    this.memory = memory;
     const bytes = new Uint8Array(memory.buffer);
     if (index !== undefined) {
       for (const [array, at] of [
@@ -55,7 +75,7 @@ export class WeakKernel {
 
   /** Sets `sums` to s1, s2 of data[start..end). */
   computeSums(start: number, end: number): void {
-    this.sumsFunction(this.dataAt + start, this.dataAt + end);
+    this.live().sums(this.dataAt + start, this.dataAt + end);
   }
 
   /**
@@ -66,6 +86,18 @@ export class WeakKernel {
     const index = this.index;
     if (index === undefined) throw new Error('this kernel was built without a signature index');
     const at = this.dataAt;
-    return this.scanFunction(at + from, at + end, windowLength, index.filterShift, index.tableShift, index.tableMask, this.filterAt, this.slotWeakAt, this.slotHeadAt) - at;
+    return this.live().scan(at + from, at + end, windowLength, index.filterShift, index.tableShift, index.tableMask, this.filterAt, this.slotWeakAt, this.slotHeadAt) - at;
+  }
+
+  /** Hands the memory back for reuse: `data` and `sums` must not be touched afterwards. */
+  release(): void {
+    const memory = this.memory;
+    this.memory = undefined;
+    if (memory !== undefined && pool.length < POOL_ENTRIES && memory.buffer.byteLength <= POOL_MAX_BYTES) pool.push(memory);
+  }
+
+  private live(): KernelMemory {
+    if (this.memory === undefined) throw new Error('weak kernel used after release');
+    return this.memory;
   }
 }
