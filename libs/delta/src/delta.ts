@@ -7,7 +7,7 @@ import { Sha256Stream } from './sha256-stream';
 import { SignatureIndex } from './signature-index';
 import { openByteSource, type ByteInput, type ByteSource } from './sources';
 import { strongEquals, strongHasher, type StrongHasher } from './strong-hash';
-import { type DeltaToken } from './tokens';
+import { type DeltaEnd, type DeltaToken } from './tokens';
 
 /** Counters of one delta computation, filled while its tokens are produced. */
 export interface DeltaStats {
@@ -34,6 +34,11 @@ export interface DeltaStats {
 /** A delta being computed: iterate it once for its tokens; `stats` fills as it goes. */
 export interface DeltaStream extends AsyncIterable<DeltaToken> {
   readonly stats: DeltaStats;
+  /**
+   * The end token (new length, SHA-256) once it has been produced: a consumer that hands the stream straight to
+   * `encodeDelta` (which then borrows literal bytes instead of copying them) still learns the file's hash.
+   */
+  readonly end: DeltaEnd | undefined;
 }
 
 export interface DeltaOptions {
@@ -80,12 +85,16 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
   const start = (borrowLiterals: boolean): AsyncIterator<DeltaToken> => {
     if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
     started = true;
-    return runSearch(signature, newVersion, maxLiteral, stats, borrowLiterals);
+    return runSearch(signature, newVersion, maxLiteral, stats, borrowLiterals, onEnd);
   };
-  const stream: DeltaStream & BorrowingSource = {
+  const stream: DeltaStream & BorrowingSource & { end: DeltaEnd | undefined } = {
     stats,
+    end: undefined,
     [Symbol.asyncIterator]: () => start(false),
     [BORROW_LITERALS]: () => start(true),
+  };
+  const onEnd = (end: DeltaEnd): void => {
+    stream.end = end;
   };
   return stream;
 }
@@ -100,10 +109,17 @@ export interface BorrowingSource {
   [BORROW_LITERALS](): AsyncIterator<DeltaToken>;
 }
 
-async function* runSearch(signature: Signature, newVersion: ByteInput, maxLiteral: number, stats: DeltaStats, borrowLiterals: boolean): AsyncGenerator<DeltaToken> {
+async function* runSearch(
+  signature: Signature,
+  newVersion: ByteInput,
+  maxLiteral: number,
+  stats: DeltaStats,
+  borrowLiterals: boolean,
+  onEnd: (end: DeltaEnd) => void,
+): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats, borrowLiterals);
+    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
     } finally {
@@ -148,6 +164,7 @@ class DeltaSearch {
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
     private readonly borrowLiterals: boolean,
+    private readonly onEnd: (end: DeltaEnd) => void,
   ) {
     this.index = new SignatureIndex(signature);
     this.blockLength = signature.blockLength;
@@ -295,7 +312,9 @@ class DeltaSearch {
     if (this.pos > this.litStart) yield* this.flushLiteral();
     yield* this.flushRun();
     this.stats.newLength = this.base + this.filled;
-    yield { kind: 'end', length: this.base + this.filled, sha256: await this.sha256.digest() };
+    const end: DeltaEnd = { kind: 'end', length: this.base + this.filled, sha256: await this.sha256.digest() };
+    this.onEnd(end);
+    yield end;
   }
 
   private *flushLiteral(): Generator<DeltaToken> {

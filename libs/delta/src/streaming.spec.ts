@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { delta } from './delta';
+import { encodeDelta } from './delta-codec';
 import { DeltaError } from './errors';
 import { patch, patchInto } from './patch';
 import { OFFLOAD_BYTES, Sha256Stream } from './sha256-stream';
@@ -35,6 +36,17 @@ describe('streaming', () => {
     const fromStream = await signature(chunked(basis, [65_536, 1000, 7]), { expectedLength: basis.length });
     expect(fromStream).toEqual(fromBuffer);
     await expect(signature(chunked(basis, [1000]))).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('keeps the end token on the stream, also when encodeDelta consumes it directly', async () => {
+    const data = randomBytes(200_000);
+    const stream = delta(await signature(data.subarray(1000)), data);
+    expect(stream.end).toBeUndefined();
+    let bytes = 0;
+    for await (const frame of encodeDelta(stream)) bytes += frame.length;
+    expect(bytes).toBeGreaterThan(1000);
+    expect(stream.end?.length).toBe(data.length);
+    expect(Buffer.from(stream.end?.sha256 ?? []).equals(createHash('sha256').update(data).digest())).toBe(true);
   });
 
   it('keeps literal tokens at or below the requested size', async () => {
