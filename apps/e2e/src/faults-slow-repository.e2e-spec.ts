@@ -8,6 +8,16 @@ import { describeAttempts, restoreAndCompare } from './support/verify-snapshot';
 
 const AGENTS = 10;
 const MAX_SESSIONS = 2;
+const IDLE_TIMEOUT_MS = 8000;
+
+/** From an agent's log: time between its first and last "waiting (position N)" lines, a lower bound of its wait. */
+function waitedMs(log: string): number {
+  const stamps = log
+    .split('\n')
+    .filter((line) => /waiting \(position \d+\)/.test(line))
+    .map((line) => Date.parse(line.slice(0, line.indexOf(' '))));
+  return stamps.length < 2 ? 0 : (stamps[stamps.length - 1] ?? 0) - (stamps[0] ?? 0);
+}
 
 // The failure of 2005: a slow backup server (450 MHz, old disk) and fast clients; the server's TCP window
 // fell to zero and connections were reset. Here the receiver's repository writes are throttled to 2 MB/s
@@ -27,9 +37,10 @@ describe('fault: slow repository, ten agents, two slots', () => {
         BERTH_RECEIVER_WRITE_BYTES_PER_SEC: String(2 * 1000 * 1000),
         BERTH_RECEIVER_WRITE_OPS_PER_SEC: '200',
         BERTH_RECEIVER_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-        // Shorter than a waiting agent's wait: only heartbeats keep a waiting session alive.
+        // Shorter than the longest wait: only heartbeats keep a waiting session alive. (Agents heartbeat every
+        // 5 s until Welcome tells them the receiver's interval, so a waiting session needs more than that.)
         BERTH_HEARTBEAT_MS: '1000',
-        BERTH_IDLE_TIMEOUT_MS: '12000',
+        BERTH_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
       },
     });
     for (let i = 0; i < AGENTS; i++) {
@@ -92,8 +103,15 @@ describe('fault: slow repository, ten agents, two slots', () => {
     // Waiting agents were told their position, and the waits were longer than the idle timeout for some:
     // heartbeats, not data, kept them.
     const waited: string[] = [];
-    for (const [name, agent] of suite.fleet.agents) if (/waiting \(position \d+\)/.test(await agent.logs())) waited.push(name);
+    let longestWaitMs = 0;
+    for (const [name, agent] of suite.fleet.agents) {
+      const log = await agent.logs();
+      if (/waiting \(position \d+\)/.test(log)) waited.push(name);
+      longestWaitMs = Math.max(longestWaitMs, waitedMs(log));
+    }
+    process.stdout.write(`slow repository: ${waited.length} agents waited, the longest at least ${longestWaitMs} ms (idle timeout ${IDLE_TIMEOUT_MS} ms)\n`);
     expect(waited.length).toBeGreaterThanOrEqual(4);
+    expect(longestWaitMs).toBeGreaterThan(IDLE_TIMEOUT_MS);
     const receiverLog = await suite.fleet.receiver.logs();
     expect(receiverLog).not.toMatch(/idle|timed out|timeout/i);
 
