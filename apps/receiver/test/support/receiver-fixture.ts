@@ -2,6 +2,7 @@ import { Repository, type RepositoryApi } from '@berth/repository';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type SlotPolicy } from '../../src/admission/slot-policy';
 import { DEFAULT_LIMITS, type ReceiverLimits } from '../../src/config/receiver-config';
 import { Receiver } from '../../src/server/receiver';
 import { type Logger } from '../../src/util/logger';
@@ -21,6 +22,8 @@ export interface ReceiverFixture {
 export interface FixtureOptions {
   /** Puts an injected fault between the receiver and the repository (e.g. held flushes). */
   readonly wrap?: (repository: RepositoryApi) => RepositoryApi;
+  /** Default: a fixed number of slots, limits.maxSessions. */
+  readonly slotPolicy?: SlotPolicy;
 }
 
 export async function startReceiver(limits: Partial<ReceiverLimits> = {}, options: FixtureOptions = {}): Promise<ReceiverFixture> {
@@ -29,7 +32,13 @@ export async function startReceiver(limits: Partial<ReceiverLimits> = {}, option
   const repository = await Repository.open(join(dir, 'repo'));
   const logs: string[] = [];
   const logger: Logger = { info: (line) => logs.push(line), error: (line) => logs.push(line) };
-  const receiver = new Receiver({ repository: options.wrap?.(repository) ?? repository, verifier, limits: { ...DEFAULT_LIMITS, ...limits }, logger });
+  const receiver = new Receiver({
+    repository: options.wrap?.(repository) ?? repository,
+    verifier,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    logger,
+    ...(options.slotPolicy ? { slotPolicy: options.slotPolicy } : {}),
+  });
   const address = await receiver.listen('127.0.0.1', 0);
   return {
     receiver,
