@@ -14,6 +14,7 @@ describe('berth CLI against a running fleet', () => {
   let fleet: Fleet;
   let url: string;
   let source: string;
+  let succeededRunId: string;
 
   beforeAll(async () => {
     work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-int-'));
@@ -57,6 +58,7 @@ describe('berth CLI against a running fleet', () => {
     expect(backup.code).toBe(0);
     const run = JSON.parse(backup.stdout) as RunResponse;
     expect(run.status).toBe('succeeded');
+    succeededRunId = run.id;
     expect(run.snapshotId).not.toBeNull();
 
     const runs = await runBerth(['runs', 'cli-web'], url);
@@ -87,4 +89,27 @@ describe('berth CLI against a running fleet', () => {
     const missingSnapshot = await runBerth(['restore', '00000000-0000-4000-8000-000000000000', '--to', '/tmp/x'], url);
     expect(missingSnapshot.stderr).toBe('berth: no snapshot with id 00000000-0000-4000-8000-000000000000; list them with `berth snapshots HOST`\n');
   }, 60_000);
+
+  it('retries a failed run with --wait, showing its attempts, and refuses to retry a published one', async () => {
+    const added = await runBerth(['host', 'add', 'cli-gone', '--path', path.join(work, 'never-created')], url);
+    await fleet.startAgent('cli-gone', /enrollment secret:\s+(\S+)/.exec(added.stdout)?.[1]);
+    const failed = await runBerth(['backup', 'cli-gone', '--wait'], url);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/berth: backup run \S+ failed: nothing_to_back_up: /);
+    const [run] = JSON.parse((await runBerth(['runs', 'cli-gone', '--json'], url)).stdout) as RunResponse[];
+    const runId = run?.id ?? '';
+
+    // The path is still missing, so attempt 2 fails too: same exit code and message as backup --wait.
+    const retried = await runBerth(['retry', runId, '--wait'], url);
+    expect(retried.code).toBe(1);
+    expect(retried.stderr.split('\n')[0]).toBe(`backup run ${runId} queued again for cli-gone: attempt 2 starts from the beginning (no directory was committed yet)`);
+    expect(retried.stderr).toMatch(new RegExp(`berth: backup run ${runId} failed: nothing_to_back_up: `));
+    expect(retried.stdout).toMatch(/^attempts:\s+2$/m);
+    expect(retried.stdout).toMatch(/Attempts \(2\):\n {2}#\s+STARTED\s+TIME\s+OUTCOME\s+RESUMED FROM\s+SENT\s+RESENT\s+END REASON\n {2}1\s.*failed\s+\(start\)\s.*nothing_to_back_up: .*\n {2}2\s.*failed\s/);
+
+    const published = await runBerth(['retry', succeededRunId], url);
+    expect(published.code).toBe(1);
+    expect(published.stderr).toMatch(new RegExp(`^berth: Backup run ${succeededRunId} succeeded and published snapshot \\S+; there is nothing to retry \\(start a new backup of cli-web instead\\)\n$`));
+    expect(await runBerth(['retry', '00000000-0000-4000-8000-000000000000'], url)).toEqual({ code: 1, stdout: '', stderr: 'berth: no run with id 00000000-0000-4000-8000-000000000000; list runs with `berth runs`\n' });
+  }, 120_000);
 });
