@@ -1,0 +1,71 @@
+import { delta, encodeDeltaToBuffer, isDeltaError, signature } from '@berth/delta';
+import { Repository, type FileContent } from '@berth/repository';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeltaApplier } from './delta-applier';
+import { RepositoryBasis } from './repository-basis';
+
+const MiB = 1024 * 1024;
+
+describe('RepositoryBasis and DeltaApplier over a real repository', () => {
+  let dir: string;
+  let repo: Repository;
+  let basis: Buffer;
+  let content: FileContent;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-basis-'));
+    repo = await Repository.open(join(dir, 'repo'));
+    basis = randomBytes(3 * MiB + 1234);
+    const writer = repo.createContentWriter();
+    await writer.write(Buffer.from(basis));
+    ({ content } = await writer.finish());
+    await repo.flush();
+  });
+
+  afterAll(async () => {
+    await repo.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads any range of the stored file, within a chunk, across chunks and at its end', async () => {
+    const reader = new RepositoryBasis(repo, content, BigInt(basis.length));
+    expect(reader.length).toBe(basis.length);
+    for (const [offset, length] of [
+      [0, 100],
+      [MiB - 10, 20],
+      [MiB - 5, 2 * MiB + 10],
+      [3 * MiB, 5000],
+      [basis.length, 10],
+    ] as const) {
+      expect((await reader.read(offset, length)).equals(basis.subarray(offset, offset + length))).toBe(true);
+    }
+  });
+
+  async function apply(newVersion: Buffer, against: Buffer, frameBytes: number): Promise<Buffer> {
+    const encoded = await encodeDeltaToBuffer(delta(await signature(against), newVersion));
+    const out: Buffer[] = [];
+    const applier = new DeltaApplier(new RepositoryBasis(repo, content, BigInt(basis.length)), (data) => {
+      out.push(Buffer.from(data));
+      return Promise.resolve();
+    });
+    for (let offset = 0; offset < encoded.length; offset += frameBytes) await applier.push(encoded.subarray(offset, offset + frameBytes));
+    const end = applier.finish();
+    expect(end.length).toBe(newVersion.length);
+    return Buffer.concat(out);
+  }
+
+  it('rebuilds a changed version from frames of any cut', async () => {
+    const changed = Buffer.concat([basis.subarray(0, 2 * MiB), randomBytes(5000), basis.subarray(2 * MiB + 100)]);
+    expect((await apply(changed, basis, 777)).equals(changed)).toBe(true);
+  });
+
+  it('refuses a delta made against another basis', async () => {
+    const other = randomBytes(1000);
+    const failure = await apply(other, other, 4096).catch((error: unknown) => error);
+    expect(isDeltaError(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(/1000-byte basis/);
+  });
+});
