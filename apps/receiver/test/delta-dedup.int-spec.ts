@@ -58,7 +58,7 @@ describe('delta transfer and dedup before data', () => {
     await rm(source, { recursive: true, force: true });
   });
 
-  function backup(host: typeof hostA, root: string, extra: { offerMinBytes?: number; lyingDelta?: boolean } = {}): Promise<BackupResult> {
+  function backup(host: typeof hostA, root: string, extra: { offerMinBytes?: number; lyingDelta?: boolean; protocol?: number } = {}): Promise<BackupResult> {
     const runId = randomUUID();
     fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
     return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, dataFrameBytes: MiB, ...extra });
@@ -96,6 +96,16 @@ describe('delta transfer and dedup before data', () => {
     expect(stored.recorded).toEqual(sha256(await readFile(big)));
     expect(stored.actual).toEqual(stored.recorded);
     expect(fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1'))).toBe(true);
+  });
+
+  it('asks a protocol 1 agent for the whole file, as before', async () => {
+    await overwrite(big, 7 * MiB, 4096);
+    const result = await backup(hostA, source, { protocol: 1 });
+    expect(result.closeReason).toBeNull();
+    expect(actionsOf(result, PlanAction.Delta)).toBe(0);
+    expect(actionsOf(result, PlanAction.Whole)).toBe(1);
+    expect(result.dataBytes).toBe(BIG);
+    expect((await storedSha256(fx.repository, result.done!.rootTree, 'big.bin')).actual).toEqual(sha256(await readFile(big)));
   });
 
   it('does not send a large file another host already stored (dedup before data)', async () => {

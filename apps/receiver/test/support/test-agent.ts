@@ -43,6 +43,8 @@ export interface BackupOptions extends AgentIdentity {
   readonly offerMinBytes?: number;
   /** Send deltas of a different content than the file (one byte flipped) while FileEnd names the real file. */
   readonly lyingDelta?: boolean;
+  /** Protocol version sent in Hello (default PROTOCOL_VERSION). */
+  readonly protocol?: number;
   /** Called with the connection once Welcome arrived, before anything is sent. */
   readonly afterWelcome?: (conn: FramedConnection) => Promise<void>;
 }
@@ -190,7 +192,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
   let resent = 0;
   let offersKnown = 0;
   try {
-    await conn.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
+    await conn.send({ type: MessageType.Hello, protocol: options.protocol ?? PROTOCOL_VERSION, role: 'backup', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
     const welcome = await box.until(() => box.welcome);
     conn.configureTimers({ heartbeatMs: Math.min(welcome.heartbeatMs, 1000), idleTimeoutMs: welcome.idleTimeoutMs });
     await options.afterWelcome?.(conn);
