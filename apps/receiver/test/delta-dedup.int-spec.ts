@@ -1,7 +1,7 @@
 import { type ObjectId, type RepositoryApi } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
@@ -190,6 +190,63 @@ describe('delta against a damaged basis', () => {
     damaged = null;
     const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
     expect(stored.recorded).toEqual(sha256(await readFile(join(source, 'data.bin'))));
+    expect(stored.actual).toEqual(stored.recorded);
+  });
+});
+
+describe('delta against a basis damaged on disk', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+
+  beforeAll(async () => {
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    fx.verifier.addHost(hostA);
+    source = await mkdtemp(join(tmpdir(), 'berth-delta-disk-'));
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  /** Flips a byte of `needle`'s first occurrence in the repository's pack files (a bad sector, say). */
+  async function damageOnDisk(needle: Buffer): Promise<boolean> {
+    const packs = join(fx.dir, 'repo', 'packs');
+    for (const shard of await readdir(packs)) {
+      for (const name of (await readdir(join(packs, shard))).filter((n) => n.endsWith('.pack'))) {
+        const path = join(packs, shard, name);
+        const bytes = await readFile(path);
+        const at = bytes.indexOf(needle);
+        if (at < 0) continue;
+        bytes[at + 10] = (bytes[at + 10] as number) ^ 0xff;
+        await writeFile(path, bytes);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  it('asks for the whole file when the previous version cannot be read back intact, and stores it right', async () => {
+    const file = join(source, 'data.bin');
+    const original = randomBytes(8 * MiB);
+    await writeFile(file, original);
+    const backup = (): Promise<BackupResult> => {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+    };
+    expect((await backup()).done).not.toBeNull();
+    // Chunk 5 of the stored version is damaged, and chunk 5 is where the file changes (so the new version
+    // does not reuse the damaged blob).
+    expect(await damageOnDisk(original.subarray(5 * MiB, 5 * MiB + 64))).toBe(true);
+    await overwrite(file, 5 * MiB + 1000, 4096);
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(actionsOf(second, PlanAction.Delta)).toBe(0);
+    expect(actionsOf(second, PlanAction.Whole)).toBe(1);
+    expect(fx.logs.some((l) => l.includes('deltaFiles=0 deltaRetries=0 signatureFailures=1'))).toBe(true);
+    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
+    expect(stored.recorded).toEqual(sha256(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);
   });
 });

@@ -164,7 +164,7 @@ export class Session {
       backup === undefined
         ? ''
         : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
-          ` offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}`;
+          ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}`;
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +
       `${reason === null ? '' : ` (${reason.message})`} ${summary}${summary === '' ? '' : ' '}bytesIn=${stats.bytesIn} bytesOut=${stats.bytesOut}${received}` +
