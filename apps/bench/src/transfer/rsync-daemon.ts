@@ -50,7 +50,10 @@ export async function startRsyncDaemon(workDir: string, destination: string, lin
     [
       `pid file = ${path.join(workDir, 'rsyncd.pid')}`,
       `log file = ${path.join(workDir, 'rsyncd.log')}`,
-      'use chroot = no',
+      // Without a chroot rsyncd rewrites symlink targets (munged, or the leading "/" of absolute ones dropped);
+      // a backup keeps them as they are. Only root can chroot.
+      `use chroot = ${process.getuid?.() === 0 ? 'yes' : 'no'}`,
+      'munge symlinks = no',
       '[bench]',
       `  path = ${destination}`,
       '  read only = no',
