@@ -1,9 +1,10 @@
 import { type ObjectId, type RepositoryApi } from '@berth/repository';
-import { PlanAction } from '@berth/wire';
+import { EntryType, MessageType, PlanAction, encodeMessage, type EntryMeta } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RawClient } from './support/frames';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { runBackup, type BackupResult } from './support/test-agent';
 
@@ -248,5 +249,87 @@ describe('delta against a basis damaged on disk', () => {
     const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
     expect(stored.recorded).toEqual(sha256(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);
+  });
+});
+
+describe('protocol 2 messages used wrongly end only that session', () => {
+  let fx: ReceiverFixture;
+
+  beforeAll(async () => {
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    fx.verifier.addHost(hostA);
+  });
+
+  afterAll(() => fx.stop());
+
+  const entry = (name: string, size: bigint): EntryMeta => ({
+    name: Buffer.from(name),
+    type: EntryType.File,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtimeNs: 1n,
+    ctimeNs: 1n,
+    ino: 1n,
+    dev: 1n,
+    size,
+    nlink: 1,
+    linkTarget: null,
+    rdev: 0n,
+  });
+
+  async function session(protocol: number): Promise<RawClient> {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+    const client = await RawClient.connect(fx.port);
+    client.write(encodeMessage({ type: MessageType.Hello, protocol, role: 'backup', hostId: hostA.hostId, runId, credential: hostA.credential, agentVersion: 'hostile' }));
+    await until(() => client.messages.some((m) => m.type === MessageType.Welcome));
+    return client;
+  }
+
+  async function until(ready: () => boolean): Promise<void> {
+    while (!ready()) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  async function errorOf(client: RawClient): Promise<string | null> {
+    await client.closed;
+    const error = client.messages.find((m) => m.type === MessageType.Error);
+    return error?.type === MessageType.Error ? `${error.code}: ${error.message}` : null;
+  }
+
+  const hello = Buffer.from('hello');
+  const helloSha = sha256(hello);
+
+  it('refuses a ContentOffer from a protocol 1 agent', async () => {
+    const client = await session(1);
+    client.write(encodeMessage({ type: MessageType.Chunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', 5n)], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: helloSha, chunks: [helloSha] }));
+    expect(await errorOf(client)).toMatch(/^protocol: ContentOffer needs protocol 2/);
+  });
+
+  it('answers an offer of stored content with known, and refuses data sent after it', async () => {
+    const client = await session(2);
+    client.write(encodeMessage({ type: MessageType.Chunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', 5n)], last: false }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data: hello }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: 5n, sha256: helloSha, error: null }));
+    client.write(encodeMessage({ type: MessageType.Chunk, seq: 2, dir: Buffer.from('/'), entries: [entry('y', 5n)], last: true }));
+    await until(() => client.messages.filter((m) => m.type === MessageType.ChunkPlan).length === 2);
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 2, index: 0, size: 5n, sha256: helloSha, chunks: [helloSha] }));
+    await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
+    expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 2, index: 0, known: true });
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 2, index: 0, data: hello }));
+    expect(await errorOf(client)).toMatch(/^protocol: data for entry 0 of chunk 2 after the repository said it has that content/);
+  });
+
+  it('answers unknown for an offer whose chunks do not add up to the file', async () => {
+    const client = await session(2);
+    client.write(encodeMessage({ type: MessageType.Chunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', 5n)], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: sha256(Buffer.from('other')), chunks: [helloSha] }));
+    await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
+    expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ known: false });
+    client.socket.destroy();
   });
 });
