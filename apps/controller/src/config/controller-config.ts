@@ -15,6 +15,8 @@ export abstract class ControllerConfig {
   abstract readonly receiver: ReceiverConfig;
   /** How often the run reconciler looks at active runs' jobs; 0 turns it off on this replica. */
   abstract readonly reconcileIntervalMs: number;
+  /** Recovery point objective: a host whose last snapshot is older than this (or that has none) breaches it. */
+  abstract readonly rpoHours: number;
 }
 
 export interface ReceiverConfig {
@@ -42,7 +44,11 @@ export const CONFIG_DEFAULTS = {
   listen: '0.0.0.0:8080',
   receiverAddress: '127.0.0.1:7443',
   reconcileIntervalMs: 10_000,
+  rpoHours: 26,
 } as const;
+
+/** From one hour to a year: the objective is checked against snapshot ages, never finer than that. */
+const RPO_HOURS_RANGE = { min: 1, max: 8_760 } as const;
 
 const RECONCILE_INTERVAL_RANGE_MS = { min: 1_000, max: 3_600_000 } as const;
 
@@ -97,11 +103,12 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
   }
 
   const reconcileIntervalMs = parseInterval('BERTH_RECONCILE_INTERVAL_MS', read('BERTH_RECONCILE_INTERVAL_MS'), problems);
+  const rpoHours = parseRpoHours('BERTH_RPO_HOURS', read('BERTH_RPO_HOURS'), problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs };
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours };
 }
 
 let cached: ControllerConfig | undefined;
@@ -138,6 +145,16 @@ function parseInterval(name: string, value: string | undefined, problems: string
   if (ms === 0 || (ms >= min && ms <= max)) return ms;
   problems.push(`${name} must be 0 (off) or a number of milliseconds from ${min} to ${max}`);
   return CONFIG_DEFAULTS.reconcileIntervalMs;
+}
+
+/** Hours (fractions allowed, e.g. 36.5) within the allowed range. */
+function parseRpoHours(name: string, value: string | undefined, problems: string[]): number {
+  if (value === undefined) return CONFIG_DEFAULTS.rpoHours;
+  const { min, max } = RPO_HOURS_RANGE;
+  const hours = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (hours >= min && hours <= max) return hours;
+  problems.push(`${name} must be a number of hours from ${min} to ${max}`);
+  return CONFIG_DEFAULTS.rpoHours;
 }
 
 function readPem(name: string, path: string, problems: string[]): string | null {
