@@ -50,7 +50,7 @@ export class UsageError extends Error {
   }
 }
 
-function positiveInteger(flag: string, raw: string | undefined, min: number, max: number): number {
+function integerFlag(flag: string, raw: string | undefined, min: number, max: number): number {
   if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new UsageError(`${flag} needs an integer from ${min} to ${max}, got ${raw === undefined ? 'nothing' : `"${raw}"`}`);
   }
@@ -107,22 +107,22 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         options = { ...options, cases: parseCases(value()) };
         break;
       case '--small-files':
-        options = { ...options, smallFiles: positiveInteger(flag, value(), 200, 1_000_000) };
+        options = { ...options, smallFiles: integerFlag(flag, value(), 200, 1_000_000) };
         break;
       case '--tree-files':
-        options = { ...options, treeFiles: positiveInteger(flag, value(), 0, 1_000_000) };
+        options = { ...options, treeFiles: integerFlag(flag, value(), 0, 1_000_000) };
         break;
       case '--large-files':
-        options = { ...options, largeFiles: positiveInteger(flag, value(), 0, 16) };
+        options = { ...options, largeFiles: integerFlag(flag, value(), 0, 16) };
         break;
       case '--large-mib':
-        options = { ...options, largeMiB: positiveInteger(flag, value(), 1, 4096) };
+        options = { ...options, largeMiB: integerFlag(flag, value(), 1, 4096) };
         break;
       case '--rounds':
-        options = { ...options, rounds: positiveInteger(flag, value(), 1, 9) };
+        options = { ...options, rounds: integerFlag(flag, value(), 1, 9) };
         break;
       case '--link-mbit':
-        options = { ...options, linkMbit: positiveInteger(flag, value(), 1, 10_000) };
+        options = { ...options, linkMbit: integerFlag(flag, value(), 1, 10_000) };
         break;
       case '--link-data': {
         const data = value();

@@ -59,6 +59,7 @@ export async function generateSourceTree(root: string, options: BenchOptions): P
 
 /** `files` files spread evenly over 40 packages of 5 modules each. */
 async function writePackageTree(dir: string, files: number): Promise<void> {
+  if (files === 0) return;
   const random = new SeededRandom(3);
   await fs.mkdir(dir);
   const leaves = PACKAGES * MODULES_PER_PACKAGE;
