@@ -33,6 +33,10 @@ export function sampleHost(overrides: Partial<HostResponse> = {}): HostResponse 
     enrolled: true,
     lastSeenAt: null,
     createdAt: '2026-11-25T10:00:00.000Z',
+    group: null,
+    paused: false,
+    schedule: null,
+    effective: { paths: ['/srv/www', '/etc'], excludes: ['*.tmp'], schedule: null, scheduleFrom: null, paused: false },
     ...overrides,
   };
 }

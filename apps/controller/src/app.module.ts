@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ControllerConfig } from './config/controller-config';
 import { AgentController } from './controllers/agent.controller';
 import { HealthController } from './controllers/health.controller';
+import { GroupController } from './controllers/group.controller';
 import { HostController } from './controllers/host.controller';
 import { ReceiverController } from './controllers/receiver.controller';
 import { RunController } from './controllers/run.controller';
@@ -10,23 +11,30 @@ import { AgentAuthGuard } from './middleware/agent-auth.guard';
 import { ReceiverTokenGuard } from './middleware/receiver-token.guard';
 import { CredentialRepository } from './repositories/credential.repository';
 import { DatabaseRepository } from './repositories/database.repository';
+import { GroupRepository } from './repositories/group.repository';
 import { HostRepository } from './repositories/host.repository';
 import { QueueRepository } from './repositories/queue.repository';
 import { RedisRepository } from './repositories/redis.repository';
 import { RunRepository } from './repositories/run.repository';
+import { ScheduleQueueRepository } from './repositories/schedule-queue.repository';
+import { ScheduleRepository } from './repositories/schedule.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
 import { AgentService } from './services/agent.service';
 import { HealthService } from './services/health.service';
+import { GroupService } from './services/group.service';
 import { HostService } from './services/host.service';
 import { RunReconcilerService } from './services/run-reconciler.service';
 import { RunRetryService } from './services/run-retry.service';
 import { RunService } from './services/run.service';
+import { ScheduleSyncService } from './services/schedule-sync.service';
+import { ScheduleTickService } from './services/schedule-tick.service';
 import { SessionService } from './services/session.service';
 import { SnapshotService } from './services/snapshot.service';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
+const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
 const services = [HostService, RunService, RunRetryService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
-const controllers = [HostController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
+const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
 @Module({})
@@ -35,7 +43,7 @@ export class AppModule {
     return {
       module: AppModule,
       controllers,
-      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, AgentAuthGuard, ReceiverTokenGuard],
+      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, AgentAuthGuard, ReceiverTokenGuard],
     };
   }
 }

@@ -2,6 +2,7 @@
  * HTTP API types shared by the controller (which builds them through its mappers) and the CLI and agent
  * (which consume them). Timestamps are ISO-8601 strings; byte counts are numbers (safe up to 8 PiB).
  */
+import { type EffectiveHostSettings, type ScheduleResponse } from './schedule-api';
 
 export const RunStatus = {
   Queued: 'queued',
@@ -50,8 +51,11 @@ export interface RunCounters {
 
 export interface CreateHostRequest {
   name: string;
-  paths: string[];
+  /** Required unless the host joins a group (then empty or absent means the group's paths). */
+  paths?: string[];
   excludes?: string[];
+  /** Group name to join. */
+  group?: string;
 }
 
 export interface HostResponse {
@@ -63,6 +67,13 @@ export interface HostResponse {
   enrolled: boolean;
   lastSeenAt: string | null;
   createdAt: string;
+  /** Name of the host's group, if any. */
+  group: string | null;
+  /** The host itself is paused (its group may be too: see effective.paused). */
+  paused: boolean;
+  /** The host's own schedule (the group's may apply: see effective). */
+  schedule: ScheduleResponse | null;
+  effective: EffectiveHostSettings;
 }
 
 export interface CreateHostResponse {

@@ -1,3 +1,4 @@
 export * from './queues';
 export * from './api';
 export * from './agent-api';
+export * from './schedule-api';

@@ -1,4 +1,4 @@
-import { type Host } from '../generated/prisma/client';
+import { type HostRecord } from '../repositories/host.repository';
 import { type RunRecord } from '../repositories/run.repository';
 import { type SnapshotRecord } from '../repositories/snapshot.repository';
 import { mapHost } from './host.dto';
@@ -7,8 +7,23 @@ import { mapSnapshot } from './snapshot.dto';
 
 const created = new Date('2026-11-25T10:00:00.000Z');
 
-function host(overrides: Partial<Host> = {}): Host {
-  return { id: 'h1', name: 'web1', paths: ['/srv'], excludes: ['*.tmp'], status: 'pending', lastSeenAt: null, enrollmentSecretHash: 'abc', createdAt: created, updatedAt: created, ...overrides };
+function host(overrides: Partial<HostRecord> = {}): HostRecord {
+  return {
+    id: 'h1',
+    name: 'web1',
+    paths: ['/srv'],
+    excludes: ['*.tmp'],
+    status: 'pending',
+    lastSeenAt: null,
+    enrollmentSecretHash: 'abc',
+    createdAt: created,
+    updatedAt: created,
+    groupId: null,
+    pausedAt: null,
+    group: null,
+    schedule: null,
+    ...overrides,
+  };
 }
 
 function run(overrides: Partial<RunRecord> = {}): RunRecord {
@@ -44,7 +59,20 @@ function run(overrides: Partial<RunRecord> = {}): RunRecord {
 
 describe('mapHost', () => {
   it('reports enrolled once the enrollment secret is used, and ISO timestamps', () => {
-    expect(mapHost(host())).toEqual({ id: 'h1', name: 'web1', paths: ['/srv'], excludes: ['*.tmp'], status: 'pending', enrolled: false, lastSeenAt: null, createdAt: '2026-11-25T10:00:00.000Z' });
+    expect(mapHost(host())).toEqual({
+      id: 'h1',
+      name: 'web1',
+      paths: ['/srv'],
+      excludes: ['*.tmp'],
+      status: 'pending',
+      enrolled: false,
+      lastSeenAt: null,
+      createdAt: '2026-11-25T10:00:00.000Z',
+      group: null,
+      paused: false,
+      schedule: null,
+      effective: { paths: ['/srv'], excludes: ['*.tmp'], schedule: null, scheduleFrom: null, paused: false },
+    });
     expect(mapHost(host({ enrollmentSecretHash: null, lastSeenAt: created, status: 'online' }))).toMatchObject({ enrolled: true, lastSeenAt: '2026-11-25T10:00:00.000Z', status: 'online' });
   });
 });

@@ -9,6 +9,7 @@ export const ErrorCode = {
   HostNotFound: 'host_not_found',
   RunNotFound: 'run_not_found',
   SnapshotNotFound: 'snapshot_not_found',
+  GroupNotFound: 'group_not_found',
   AlreadyExists: 'already_exists',
   RunInProgress: 'run_in_progress',
   /** A retry of a run that published its snapshot (succeeded or partial): start a new backup instead. */
@@ -17,6 +18,10 @@ export const ErrorCode = {
   RunFinished: 'run_finished',
   /** An agent reported progress on a run it has not started. */
   RunNotStarted: 'run_not_started',
+  /** A manual backup of a paused host (or a host of a paused group) without force. */
+  HostPaused: 'host_paused',
+  /** A backup of a host with neither paths of its own nor a group giving some. */
+  HostHasNoPaths: 'host_has_no_paths',
   InvalidEnrollmentSecret: 'invalid_enrollment_secret',
   InvalidCredential: 'invalid_credential',
   InvalidReceiverToken: 'invalid_receiver_token',
@@ -46,12 +51,15 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.HostNotFound:
     case ErrorCode.RunNotFound:
     case ErrorCode.SnapshotNotFound:
+    case ErrorCode.GroupNotFound:
       return 404;
     case ErrorCode.AlreadyExists:
     case ErrorCode.RunInProgress:
     case ErrorCode.RunNotRetryable:
     case ErrorCode.RunFinished:
     case ErrorCode.RunNotStarted:
+    case ErrorCode.HostPaused:
+    case ErrorCode.HostHasNoPaths:
       return 409;
     case ErrorCode.PayloadTooLarge:
       return 413;

@@ -1,32 +1,55 @@
 import { Injectable } from '@nestjs/common';
-import { type AgentCredential, type Host } from '../generated/prisma/client';
+import { type AgentCredential, type Host, type Prisma } from '../generated/prisma/client';
 import { DatabaseRepository } from './database.repository';
+
+/** What a host's API representation and its effective settings need: its group (with its schedule) and its own schedule. */
+export const HOST_INCLUDE = { group: { include: { schedule: true } }, schedule: true } as const satisfies Prisma.HostInclude;
+export type HostRecord = Prisma.HostGetPayload<{ include: typeof HOST_INCLUDE }>;
 
 export interface NewHost {
   name: string;
   paths: string[];
   excludes: string[];
   enrollmentSecretHash: string;
+  groupId?: string;
+}
+
+export interface HostChanges {
+  paths?: string[];
+  excludes?: string[];
+  groupId?: string | null;
 }
 
 @Injectable()
 export class HostRepository {
   constructor(private readonly database: DatabaseRepository) {}
 
-  create(host: NewHost): Promise<Host> {
-    return this.database.client.host.create({ data: host });
+  create(host: NewHost): Promise<HostRecord> {
+    return this.database.client.host.create({ data: host, include: HOST_INCLUDE });
   }
 
-  findById(id: string): Promise<Host | null> {
-    return this.database.client.host.findUnique({ where: { id } });
+  findById(id: string): Promise<HostRecord | null> {
+    return this.database.client.host.findUnique({ where: { id }, include: HOST_INCLUDE });
   }
 
-  findByName(name: string): Promise<Host | null> {
-    return this.database.client.host.findUnique({ where: { name } });
+  findByName(name: string): Promise<HostRecord | null> {
+    return this.database.client.host.findUnique({ where: { name }, include: HOST_INCLUDE });
   }
 
-  list(): Promise<Host[]> {
-    return this.database.client.host.findMany({ orderBy: { name: 'asc' } });
+  list(): Promise<HostRecord[]> {
+    return this.database.client.host.findMany({ orderBy: { name: 'asc' }, include: HOST_INCLUDE });
+  }
+
+  listByIds(ids: string[]): Promise<HostRecord[]> {
+    return this.database.client.host.findMany({ where: { id: { in: ids } }, orderBy: { name: 'asc' }, include: HOST_INCLUDE });
+  }
+
+  update(id: string, changes: HostChanges): Promise<HostRecord> {
+    return this.database.client.host.update({ where: { id }, data: changes, include: HOST_INCLUDE });
+  }
+
+  setPaused(id: string, pausedAt: Date | null): Promise<HostRecord> {
+    return this.database.client.host.update({ where: { id }, data: { pausedAt }, include: HOST_INCLUDE });
   }
 
   markSeen(id: string, at: Date): Promise<Host> {

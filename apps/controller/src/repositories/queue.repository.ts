@@ -36,10 +36,12 @@ export class QueueRepository implements OnModuleDestroy {
 
   /**
    * Adds a run's job to its host's queue. The job id is the run id, so adding the same run twice is a no-op in
-   * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else.
+   * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else; a scheduled
+   * run's job is delayed by its host's offset in the schedule's spread.
    */
-  async addRunJob(data: JobData): Promise<void> {
-    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, jobId: data.runId }));
+  async addRunJob(data: JobData, delayMs = 0): Promise<void> {
+    const delay = delayMs > 0 ? { delay: Math.round(delayMs) } : {};
+    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, ...delay, jobId: data.runId }));
   }
 
   /**

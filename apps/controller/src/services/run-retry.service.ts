@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type RunResponse } from '@berth/contracts';
 import { mapRun } from '../dtos/run.dto';
+import { effectiveSettings } from './effective-settings.util';
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError } from '../repositories/queue.repository';
@@ -30,7 +31,8 @@ export class RunRetryService {
     const refusal = retryRefusal(run);
     if (refusal !== null) throw refusal;
     const host = await this.hostService.findOrThrow(run.hostId);
-    const job = retryJobData(run, host);
+    // A backup job made afresh takes the host's effective paths and excludes (its group's when it has none).
+    const job = retryJobData(run, { ...host, ...effectiveSettings(host) });
 
     const result = await this.runs.requeueForRetry(run.id);
     if (result === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);

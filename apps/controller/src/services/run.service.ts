@@ -4,8 +4,11 @@ import { mapRun, RUN_FILE_ERRORS_SHOWN, RUN_LIST_LIMIT_DEFAULT, type RunQueryDto
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError } from '../repositories/queue.repository';
+import { type HostRecord } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { type Run } from '../generated/prisma/client';
 import { isUuid } from '../utils/uuid.util';
+import { effectiveSettings } from './effective-settings.util';
 import { HostService } from './host.service';
 
 @Injectable()
@@ -18,16 +21,36 @@ export class RunService {
     private readonly hostService: HostService,
   ) {}
 
-  /** Queues a backup of a host; refuses while another backup of it is queued or running. */
-  async triggerBackup(idOrName: string): Promise<RunResponse> {
+  /**
+   * Queues a backup of a host; refuses while another backup of it is queued or running, and for a paused host
+   * (or a host of a paused group) unless forced.
+   */
+  async triggerBackup(idOrName: string, options: { force?: boolean } = {}): Promise<RunResponse> {
     const host = await this.hostService.findOrThrow(idOrName);
-    const result = await this.runs.createBackupRunUnlessActive(host.id);
+    if (options.force !== true && effectiveSettings(host).paused) {
+      throw new DomainError(ErrorCode.HostPaused, `Host "${host.name}" is paused${host.pausedAt === null ? ' (its group is)' : ''}; unpause it, or add ?force=true to back it up anyway`);
+    }
+    const result = await this.startBackup(host);
     if ('active' in result) {
       throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}`);
     }
+    return mapRun(result.queued);
+  }
+
+  /**
+   * Creates a backup run of the host unless one is active, and queues its job (job id = run id) with the host's
+   * effective paths and excludes, delayed by `delayMs` (a scheduled host's offset in its schedule's spread).
+   */
+  async startBackup(host: HostRecord, delayMs = 0): Promise<{ queued: RunRecord } | { active: Run }> {
+    const { paths, excludes } = effectiveSettings(host);
+    if (paths.length === 0) {
+      throw new DomainError(ErrorCode.HostHasNoPaths, `Host "${host.name}" has no paths to back up: give it paths, or put it in a group that has some`);
+    }
+    const result = await this.runs.createBackupRunUnlessActive(host.id);
+    if ('active' in result) return result;
     const run = result.created;
-    const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths: host.paths, excludes: host.excludes };
-    return mapRun(await this.enqueue(run, job));
+    const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths, excludes };
+    return { queued: await this.enqueue(run, job, delayMs) };
   }
 
   async list(query: RunQueryDto): Promise<RunResponse[]> {
@@ -61,9 +84,9 @@ export class RunService {
    * Adds the run's job to its host's queue. When Redis cannot take it, the run is ended as failed (a queued run
    * without a job would block the host's next backup forever) and the caller gets 503.
    */
-  async enqueue(run: RunRecord, job: JobData): Promise<RunRecord> {
+  async enqueue(run: RunRecord, job: JobData, delayMs = 0): Promise<RunRecord> {
     try {
-      await this.queues.addRunJob(job);
+      await this.queues.addRunJob(job, delayMs);
       return run;
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;

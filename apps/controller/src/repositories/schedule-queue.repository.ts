@@ -1,0 +1,106 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { QUEUE_PREFIX } from '@berth/contracts';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ControllerConfig } from '../config/controller-config';
+import { RedisRepository } from './redis.repository';
+
+/** Data of a tick job: which schedule fired. */
+export interface TickJobData {
+  scheduleId: string;
+}
+
+export interface SchedulerSpec {
+  scheduleId: string;
+  cron: string;
+  timeZone: string;
+}
+
+/** What a tick handler gets: the schedule, and when BullMQ meant the tick to fire. */
+export type TickHandler = (scheduleId: string, firedAt: Date) => Promise<void>;
+
+const TICK_JOB_NAME = 'tick';
+const SCHEDULER_ID_PREFIX = 'schedule.';
+
+/**
+ * The controller's own queue of schedule ticks, one per deployment: replicas of a deployment share the database,
+ * so its name tells deployments apart when they share a Redis (as test suites do).
+ */
+export function scheduleQueueName(databaseUrl: string): string {
+  return `schedules.${decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'default'}`;
+}
+
+export function schedulerIdOf(scheduleId: string): string {
+  return `${SCHEDULER_ID_PREFIX}${scheduleId}`;
+}
+
+/**
+ * One BullMQ job scheduler per schedule on the controller's schedule queue, and the one Worker that runs the
+ * ticks. The producer side uses the shared connection; the worker needs a blocking connection of its own (one
+ * per controller, never one per host).
+ */
+@Injectable()
+export class ScheduleQueueRepository implements OnModuleDestroy {
+  readonly queueName: string;
+  private readonly queue: Queue<TickJobData>;
+  private worker: { worker: Worker<TickJobData>; connection: Redis } | null = null;
+  private readonly logger = new Logger('ScheduleQueue');
+
+  constructor(
+    private readonly config: ControllerConfig,
+    redis: RedisRepository,
+  ) {
+    this.queueName = scheduleQueueName(config.databaseUrl);
+    this.queue = new Queue<TickJobData>(this.queueName, { connection: redis.connection, prefix: QUEUE_PREFIX });
+    this.queue.on('error', () => undefined);
+  }
+
+  /** Creates or replaces a schedule's job scheduler (BullMQ keeps its next tick in step with the new pattern). */
+  async upsertScheduler(spec: SchedulerSpec): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      schedulerIdOf(spec.scheduleId),
+      { pattern: spec.cron, tz: spec.timeZone },
+      { name: TICK_JOB_NAME, data: { scheduleId: spec.scheduleId }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+  }
+
+  async removeScheduler(scheduleId: string): Promise<void> {
+    await this.queue.removeJobScheduler(schedulerIdOf(scheduleId));
+  }
+
+  /** Schedule ids of every job scheduler on the queue. */
+  async listSchedulerScheduleIds(): Promise<string[]> {
+    const schedulers = await this.queue.getJobSchedulers(0, -1, true);
+    return schedulers.map((scheduler) => scheduler.key).filter((key) => key.startsWith(SCHEDULER_ID_PREFIX)).map((key) => key.slice(SCHEDULER_ID_PREFIX.length));
+  }
+
+  /** Starts the worker that runs ticks (one tick job at a time per schedule is all BullMQ produces). */
+  startWorker(handler: TickHandler): void {
+    if (this.worker !== null) return;
+    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    connection.on('error', () => undefined);
+    const worker = new Worker<TickJobData>(this.queueName, async (job: Job<TickJobData>) => handler(job.data.scheduleId, firedAtOf(job)), {
+      connection,
+      prefix: QUEUE_PREFIX,
+      concurrency: 4,
+    });
+    worker.on('error', (error) => this.logger.warn(`Schedule worker: ${error.message}`));
+    worker.on('failed', (job, error) => this.logger.warn(`Tick ${job?.id ?? '?'} failed: ${error.message}`));
+    this.worker = { worker, connection };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const running = this.worker;
+    this.worker = null;
+    if (running !== null) {
+      await running.worker.close();
+      running.connection.disconnect();
+    }
+    await this.queue.close();
+  }
+}
+
+/** When the tick was due: BullMQ adds a scheduler's next job at once, delayed until its time. */
+function firedAtOf(job: Job<TickJobData>): Date {
+  return new Date(job.timestamp + (job.delay > 0 ? job.delay : 0));
+}

@@ -1,0 +1,121 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ScheduleSkipReason } from '@berth/contracts';
+import { scheduleWindow } from '../dtos/schedule.dto';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
+import { type HostRecord, HostRepository } from '../repositories/host.repository';
+import { ScheduleQueueRepository } from '../repositories/schedule-queue.repository';
+import { ScheduleRepository, type ScheduleWithTargets, type TickRecord } from '../repositories/schedule.repository';
+import { isInWindow, previousOccurrence, spreadOffsetMs } from '../utils/schedule.util';
+import { effectiveSettings } from './effective-settings.util';
+import { RunService } from './run.service';
+import { ScheduleSyncService } from './schedule-sync.service';
+
+/**
+ * A tick delivered this late was due while no controller ran: it is dropped, and the boot catch-up (per the
+ * schedule's policy) stands for it, so that `catchUp: none` really starts nothing.
+ */
+export const STALE_TICK_MS = 60_000;
+
+export interface TickOutcome {
+  runsQueued: number;
+  skipped: TickRecord['skipped'];
+}
+
+/**
+ * Runs schedules: at boot, mirrors every schedule to its BullMQ job scheduler, fires one catch-up tick for
+ * schedules that missed an occurrence (policy `one`), then starts the worker of the schedule queue. A tick starts
+ * a backup of each host of the schedule that is not paused and whose start (the tick plus its stable spread
+ * offset) falls in the window, through the same path as a manual backup (job id = run id, one active backup per
+ * host), with the job delayed by that offset.
+ */
+@Injectable()
+export class ScheduleTickService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Scheduler');
+
+  constructor(
+    private readonly schedules: ScheduleRepository,
+    private readonly hosts: HostRepository,
+    private readonly scheduleSync: ScheduleSyncService,
+    private readonly schedulerQueue: ScheduleQueueRepository,
+    private readonly runService: RunService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const { upserted, removed } = await this.scheduleSync.reconcileAll();
+      this.logger.log(`${upserted} schedule(s) mirrored to BullMQ job schedulers, ${removed} stale scheduler(s) removed`);
+      await this.catchUp(new Date());
+    } catch (error) {
+      this.logger.warn(`Schedules not reconciled at boot: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.schedulerQueue.startWorker((scheduleId, firedAt) => this.onTick(scheduleId, firedAt));
+  }
+
+  /** One catch-up tick per schedule (policy `one`) whose last tick is older than its latest occurrence. */
+  async catchUp(now: Date): Promise<number> {
+    let fired = 0;
+    for (const schedule of await this.schedules.list()) {
+      if (schedule.catchUp !== 'one') continue;
+      const missed = previousOccurrence(schedule.cron, schedule.timeZone, now);
+      const since = schedule.lastTickAt ?? schedule.createdAt;
+      if (missed === null || since >= missed) continue;
+      if (!(await this.schedules.claimCatchUp(schedule.id, schedule.lastTickAt, now))) continue;
+      this.logger.log(`Schedule ${schedule.id} missed its run of ${missed.toISOString()}: one catch-up run per host`);
+      await this.tick(schedule.id, now, true);
+      fired += 1;
+    }
+    return fired;
+  }
+
+  private async onTick(scheduleId: string, firedAt: Date): Promise<void> {
+    const lateMs = Date.now() - firedAt.getTime();
+    if (lateMs > STALE_TICK_MS) {
+      this.logger.warn(`Tick of schedule ${scheduleId} due at ${firedAt.toISOString()} dropped (${Math.round(lateMs / 1000)} s late; the boot catch-up stands for it)`);
+      return;
+    }
+    await this.tick(scheduleId, firedAt, false);
+  }
+
+  /** Starts the schedule's hosts' backups as of `firedAt` and records the tick; null when the schedule is gone. */
+  async tick(scheduleId: string, firedAt: Date, catchUp: boolean): Promise<TickOutcome | null> {
+    const schedule = await this.schedules.findWithTargets(scheduleId);
+    if (schedule === null) {
+      // Deleted with its owner while the scheduler still ran (or a stale scheduler): stop it.
+      await this.schedulerQueue.removeScheduler(scheduleId);
+      return null;
+    }
+    const outcome: TickOutcome = { runsQueued: 0, skipped: [] };
+    const window = scheduleWindow(schedule);
+    for (const host of await this.targets(schedule)) {
+      const offsetMs = spreadOffsetMs(host.id, schedule.spreadSeconds);
+      const startsAt = new Date(firedAt.getTime() + offsetMs);
+      const reason = effectiveSettings(host).paused
+        ? ScheduleSkipReason.Paused
+        : window !== null && !isInWindow(startsAt, schedule.timeZone, window)
+          ? ScheduleSkipReason.OutsideWindow
+          : await this.start(host, startsAt.getTime() - Date.now());
+      if (reason === null) outcome.runsQueued += 1;
+      else outcome.skipped.push({ host: host.name, reason });
+    }
+    await this.schedules.recordTick({ scheduleId, firedAt, catchUp, ...outcome });
+    return outcome;
+  }
+
+  /** The hosts a schedule starts, with what their effective settings need. */
+  private async targets(schedule: ScheduleWithTargets): Promise<HostRecord[]> {
+    const ids = schedule.host !== null ? [schedule.host.id] : (schedule.group?.hosts ?? []).map((host) => host.id);
+    return ids.length === 0 ? [] : this.hosts.listByIds(ids);
+  }
+
+  private async start(host: HostRecord, delayMs: number): Promise<ScheduleSkipReason | null> {
+    try {
+      const result = await this.runService.startBackup(host, Math.max(0, delayMs));
+      return 'active' in result ? ScheduleSkipReason.RunInProgress : null;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.HostHasNoPaths) return ScheduleSkipReason.NoPaths;
+      if (error instanceof DomainError && error.code === ErrorCode.QueueUnavailable) return ScheduleSkipReason.QueueUnavailable;
+      throw error;
+    }
+  }
+}
