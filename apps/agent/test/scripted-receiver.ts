@@ -20,6 +20,7 @@ import {
   type HelloMessage,
   type Message,
   type RestoreEntryMessage,
+  type ResumeDir,
 } from '@berth/wire';
 import { SocketReceiverConnector, type ReceiverConnector } from '../src/receiver/receiver-connector';
 
@@ -27,6 +28,7 @@ export interface BackupScript {
   readonly waits?: number;
   readonly waitMs?: number;
   readonly committedDirs?: readonly Buffer[];
+  readonly resumeDirs?: readonly ResumeDir[];
   readonly chunkMaxEntries?: number;
   readonly chunkMaxBytes?: number;
   readonly creditBytes?: number;
@@ -163,7 +165,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       return;
     }
     for (let position = script.waits ?? 0; position > 0; position--) {
-      await connection.send({ type: MessageType.Wait, position });
+      await connection.send({ type: MessageType.Wait, position, timers: null });
       await sleep(script.waitMs ?? 50);
     }
     const limits = {
@@ -177,6 +179,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       sessionId: 'session-1',
       attempt: this.hellos.length,
       committedDirs: hello.role === 'backup' ? (script.committedDirs ?? []) : [],
+      resumeDirs: hello.role === 'backup' ? (script.resumeDirs ?? []) : [],
       maxFrameBytes: 4 * 1024 * 1024,
       heartbeatMs: 1_000,
       idleTimeoutMs: 30_000,

@@ -37,8 +37,8 @@ describe('fault: slow repository, ten agents, two slots', () => {
         BERTH_RECEIVER_WRITE_BYTES_PER_SEC: String(2 * 1000 * 1000),
         BERTH_RECEIVER_WRITE_OPS_PER_SEC: '200',
         BERTH_RECEIVER_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-        // Shorter than the longest wait: only heartbeats keep a waiting session alive. (Agents heartbeat every
-        // 5 s until Welcome tells them the receiver's interval, so a waiting session needs more than that.)
+        // Shorter than the longest wait: only heartbeats keep a waiting session alive (at the interval the
+        // receiver's Wait tells the agent).
         BERTH_HEARTBEAT_MS: '1000',
         BERTH_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
       },

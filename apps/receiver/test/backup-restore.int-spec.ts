@@ -1,13 +1,13 @@
 import { EntryType, ErrorCode, PlanAction } from '@berth/wire';
 import { randomUUID } from 'node:crypto';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { viewLocal, viewSnapshot } from './support/compare';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { runRestore } from './support/restore-client';
 import { makeSampleTree } from './support/sample-tree';
-import { runBackup } from './support/test-agent';
+import { runBackup, type BackupOptions } from './support/test-agent';
 
 const hostA = { hostId: randomUUID(), hostName: 'alpha', credential: 'cred-a' };
 const hostB = { hostId: randomUUID(), hostName: 'beta', credential: 'cred-b' };
@@ -20,6 +20,8 @@ const runA2 = randomUUID();
 const runA3 = randomUUID();
 const runB1 = randomUUID();
 const runResume = randomUUID();
+const runChunks = randomUUID();
+const runChunksV1 = randomUUID();
 
 let fx: ReceiverFixture;
 let source: string;
@@ -36,7 +38,7 @@ afterAll(async () => {
   await rm(source, { recursive: true, force: true });
 });
 
-function backupAs(host: typeof hostA, runId: string, root: string, extra: { chunkEntries?: number; stopAfterDirs?: number } = {}): ReturnType<typeof runBackup> {
+function backupAs(host: typeof hostA, runId: string, root: string, extra: Pick<BackupOptions, 'chunkEntries' | 'stopAfterDirs' | 'stopAfterPartialChunks' | 'protocol'> = {}): ReturnType<typeof runBackup> {
   fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
   return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, ...extra });
 }
@@ -115,6 +117,58 @@ describe('backup over the real protocol', () => {
       expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
       expect(second.done!.stats.files).toBe(47);
       expect(await fx.repository.readJournal(runResume)).toEqual([]);
+    } finally {
+      await rm(resumeSource, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes inside a directory after its last committed chunk: only later entries are sent again', async () => {
+    const resumeSource = await mkdtemp(join(tmpdir(), 'berth-resume-chunks-'));
+    try {
+      const big = join(resumeSource, 'big');
+      await mkdir(join(big, 'sub'), { recursive: true });
+      await writeFile(join(big, 'sub', 'inner'), 'inner');
+      for (let i = 0; i < 49; i++) await writeFile(join(big, `f${String(i).padStart(2, '0')}`), `file ${i} `.repeat(i + 1));
+      // 50 entries in /big (49 files and sub), 10 per chunk: stop once three of its chunks are committed.
+      const first = await backupAs(hostA, runChunks, resumeSource, { chunkEntries: 10, stopAfterPartialChunks: 3 });
+      expect(first.done).toBeNull();
+      const journal = await fx.repository.readJournal(runChunks);
+      const partial = journal.filter((r) => r.partialThrough !== undefined);
+      expect(partial.map((r) => [r.dir.toString(), r.partialThrough?.toString()])).toEqual([
+        ['/big', 'f09'],
+        ['/big', 'f19'],
+        ['/big', 'f29'],
+      ]);
+
+      const second = await backupAs(hostA, runChunks, resumeSource, { chunkEntries: 10 });
+      expect(second.welcome!.committedDirs.map((d) => d.toString())).toEqual(['/big/sub']);
+      expect(second.welcome!.resumeDirs.map(({ dir, after }) => [dir.toString(), after.toString()])).toEqual([['/big', 'f29']]);
+      // f30..f48 and sub: 20 entries, then the root's one.
+      expect(second.entriesSent.get('/big')).toBe(20);
+      expect(second.entriesSent.get('/big/sub')).toBeUndefined();
+      // Content of f30..f48 only: nothing committed before is sent twice.
+      const laterBytes = Array.from({ length: 19 }, (_, k) => `file ${k + 30} `.repeat(k + 31).length).reduce((a, b) => a + b, 0);
+      expect(second.dataBytes).toBe(laterBytes);
+      expect(second.done).not.toBeNull();
+      expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
+      expect(second.done!.stats.files).toBe(50);
+      expect(await fx.repository.readJournal(runChunks)).toEqual([]);
+    } finally {
+      await rm(resumeSource, { recursive: true, force: true });
+    }
+  });
+
+  it('a protocol 1 agent ignores chunk records and sends a partly committed directory whole', async () => {
+    const resumeSource = await mkdtemp(join(tmpdir(), 'berth-resume-v1-'));
+    try {
+      for (let i = 0; i < 30; i++) await writeFile(join(resumeSource, `f${String(i).padStart(2, '0')}`), `v1 file ${i}`);
+      const first = await backupAs(hostA, runChunksV1, resumeSource, { chunkEntries: 10, stopAfterPartialChunks: 1 });
+      expect(first.done).toBeNull();
+      expect((await fx.repository.readJournal(runChunksV1)).map((r) => r.partialThrough?.toString())).toEqual(['f09']);
+      const second = await backupAs(hostA, runChunksV1, resumeSource, { chunkEntries: 10, protocol: 1 });
+      expect(second.welcome!.resumeDirs).toEqual([]);
+      expect(second.entriesSent.get('/')).toBe(30);
+      expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
     } finally {
       await rm(resumeSource, { recursive: true, force: true });
     }

@@ -82,7 +82,11 @@ export interface SnapshotRecord {
   };
 }
 
-/** A directory made durable by one attempt of a run. */
+/**
+ * A directory made durable by one attempt of a run, or (with `partialThrough`) one committed chunk of a
+ * directory not yet complete: then `tree` holds only that chunk's entries, `files`/`dirs`/`bytes` count only
+ * them, and `partialThrough` is the name of the chunk's last entry (resume continues after it).
+ */
 export interface JournalRecord {
   /** Absolute path bytes of the directory. */
   readonly dir: Buffer;
@@ -91,4 +95,5 @@ export interface JournalRecord {
   readonly files: number;
   readonly dirs: number;
   readonly bytes: number;
+  readonly partialThrough?: Buffer;
 }

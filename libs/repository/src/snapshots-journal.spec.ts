@@ -130,6 +130,19 @@ describe('run journals', () => {
     await third.close();
   });
 
+  it('keeps chunk records of a partial directory (with the name they end at) in order among directory records', async () => {
+    const repo = await Repository.open(await temp.make());
+    const chunk1 = { ...journalRecord('/big', 512), partialThrough: Buffer.from('f00511') };
+    const chunk2 = { ...journalRecord('/big', 100), partialThrough: Buffer.from([0xff, 0x01]) };
+    await repo.appendJournal(RUN_1, [journalRecord('/big/sub', 1), chunk1]);
+    await repo.appendJournal(RUN_1, [chunk2]);
+    await repo.close();
+    const again = await Repository.open(repo.root);
+    expect(await again.readJournal(RUN_1)).toEqual([journalRecord('/big/sub', 1), chunk1, chunk2]);
+    await expect(again.appendJournal(RUN_1, [{ ...journalRecord('/a', 1), partialThrough: Buffer.alloc(0) }])).rejects.toThrow(/partialThrough must be 1..255 bytes/);
+    await again.close();
+  });
+
   it('refuses bad run ids and bad records, and a record type it does not know', async () => {
     const repo = await Repository.open(await temp.make());
     await expect(repo.appendJournal('../../escape', [journalRecord('/a', 1)])).rejects.toThrow(/runId must be a lowercase uuid/);

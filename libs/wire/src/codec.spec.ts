@@ -138,6 +138,15 @@ describe('decoding malformed input', () => {
     expect(plan.message).toMatch(/count 5/);
   });
 
+  it('encodes a Wait without timers exactly as protocol 1 did, and a v2 Wait with them as trailing fields', () => {
+    const v1 = encodeMessage({ type: MessageType.Wait, position: 3, timers: null });
+    expect([...v1]).toEqual([0, 0, 0, 2, MessageType.Wait, 3]);
+    const v2 = encodeMessage({ type: MessageType.Wait, position: 3, timers: { heartbeatMs: 1000, idleTimeoutMs: 3000 } });
+    expect(decodeFrameBody(v2.subarray(4))).toEqual({ type: MessageType.Wait, position: 3, timers: { heartbeatMs: 1000, idleTimeoutMs: 3000 } });
+    expect(v2.subarray(4, 6)).toEqual(v1.subarray(4));
+    expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 3, 0x88]))).message).toMatch(/wait.heartbeatMs/);
+  });
+
   it('rejects bad varints: overlong, too long, above the field range', () => {
     expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 0x81, 0x00]))).message).toMatch(/overlong/);
     expect(decodeError(frameOf(Buffer.from([MessageType.Credit, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0]))).message).toMatch(/longer than/);

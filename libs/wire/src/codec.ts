@@ -6,15 +6,18 @@ import { FRAME_HEADER_BYTES, MAX_CREDENTIAL_BYTES, MAX_ID_BYTES, MAX_TEXT_BYTES,
 import {
   ErrorCode,
   MAX_FRAME_BYTES,
+  MAX_NAME_BYTES,
   MAX_PATH_BYTES,
   MessageType,
   PlanAction,
   type ChunkMessage,
   type Message,
   type RestoreEntryMessage,
+  type ResumeDir,
+  type WaitMessage,
   type WelcomeMessage,
 } from './messages';
-import { validateAbsolutePath, validateRelativePath } from './validate';
+import { validateAbsolutePath, validateName, validateRelativePath } from './validate';
 
 const ROLES = ['backup', 'restore'] as const;
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
@@ -46,6 +49,11 @@ function writePayload(w: ByteWriter, msg: Message): void {
       return;
     case MessageType.Wait:
       w.varint(msg.position, 'wait.position');
+      // v1 Wait ends here; the timers are trailing fields sent only to v2 agents.
+      if (msg.timers !== null) {
+        w.varint(msg.timers.heartbeatMs, 'wait.heartbeatMs');
+        w.varint(msg.timers.idleTimeoutMs, 'wait.idleTimeoutMs');
+      }
       return;
     case MessageType.Welcome:
       writeWelcome(w, msg);
@@ -152,6 +160,13 @@ function writeWelcome(w: ByteWriter, msg: WelcomeMessage): void {
   w.varint(msg.idleTimeoutMs, 'welcome.idleTimeoutMs');
   w.varint(msg.creditBytes, 'welcome.creditBytes');
   w.varint(msg.creditOps, 'welcome.creditOps');
+  // v1 Welcome ends here: resume points inside directories are trailing fields, only ever sent to v2 agents.
+  if (msg.resumeDirs.length === 0) return;
+  w.varint(msg.resumeDirs.length, 'welcome.resumeDirs');
+  for (const { dir, after } of msg.resumeDirs) {
+    w.bytes(dir, MAX_PATH_BYTES, 'welcome.resumeDir');
+    w.bytes(after, MAX_NAME_BYTES, 'welcome.resumeAfter');
+  }
 }
 
 function writeRestoreEntry(w: ByteWriter, msg: RestoreEntryMessage): void {
@@ -207,7 +222,7 @@ function readPayload(r: ByteReader, type: number): Message {
       };
     }
     case MessageType.Wait:
-      return { type, position: r.varint('wait.position', U32_MAX) };
+      return readWait(r);
     case MessageType.Welcome:
       return readWelcome(r);
     case MessageType.Heartbeat:
@@ -304,6 +319,14 @@ function readPlanAction(r: ByteReader): PlanAction {
   return action;
 }
 
+function readWait(r: ByteReader): WaitMessage {
+  const position = r.varint('wait.position', U32_MAX);
+  if (r.remaining === 0) return { type: MessageType.Wait, position, timers: null };
+  const heartbeatMs = r.varint('wait.heartbeatMs', U32_MAX);
+  const idleTimeoutMs = r.varint('wait.idleTimeoutMs', U32_MAX);
+  return { type: MessageType.Wait, position, timers: { heartbeatMs, idleTimeoutMs } };
+}
+
 function readWelcome(r: ByteReader): WelcomeMessage {
   const sessionId = r.string(MAX_ID_BYTES, 'welcome.sessionId');
   const attempt = r.varint('welcome.attempt', U32_MAX);
@@ -327,7 +350,23 @@ function readWelcome(r: ByteReader): WelcomeMessage {
     idleTimeoutMs: r.varint('welcome.idleTimeoutMs', U32_MAX),
     creditBytes: r.varint('welcome.creditBytes'),
     creditOps: r.varint('welcome.creditOps'),
+    resumeDirs: readResumeDirs(r),
   };
+}
+
+function readResumeDirs(r: ByteReader): ResumeDir[] {
+  if (r.remaining === 0) return [];
+  const count = r.count(4, 'welcome.resumeDirs');
+  if (count === 0) throw WireError.protocol('welcome.resumeDirs: an empty list is not encoded');
+  const resumeDirs: ResumeDir[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = r.bytes(MAX_PATH_BYTES, 'welcome.resumeDir');
+    validateAbsolutePath(dir);
+    const after = r.bytes(MAX_NAME_BYTES, 'welcome.resumeAfter');
+    validateName(after);
+    resumeDirs.push({ dir, after });
+  }
+  return resumeDirs;
 }
 
 /** A chunk's directory must be a normalized absolute path and its entries strictly sorted by name bytes. */

@@ -72,7 +72,7 @@ describe('FrameDecoder', () => {
 
   it('returns messages decoded before a bad frame only through the error (no partial delivery)', () => {
     const decoder = new FrameDecoder({ maxFrameBytes: 100 });
-    const good = encodeMessage({ type: MessageType.Wait, position: 1 });
+    const good = encodeMessage({ type: MessageType.Wait, position: 1, timers: null });
     expect(() => decoder.push(Buffer.concat([good, Buffer.from([0, 0, 0, 1, 250])]))).toThrow(/unknown message type/);
   });
 

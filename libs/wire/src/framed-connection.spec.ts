@@ -101,7 +101,7 @@ describe('FramedConnection', () => {
     const [a, b] = await socketPair();
     const conn = new FramedConnection(a, { ...quiet, idleTimeoutMs: 150 });
     const frames = rawFrames(b);
-    const frame = encodeMessage({ type: MessageType.Wait, position: 3 });
+    const frame = encodeMessage({ type: MessageType.Wait, position: 3, timers: null });
     b.write(frame.subarray(0, 5));
     const started = Date.now();
     const reason = await conn.whenClosed();
@@ -143,7 +143,7 @@ describe('FramedConnection', () => {
     const [a, b] = await socketPair();
     const one = new FramedConnection(a, quiet);
     const two = new FramedConnection(b, quiet);
-    await one.send({ type: MessageType.Wait, position: 1 });
+    await one.send({ type: MessageType.Wait, position: 1, timers: null });
     one.close(new WireError(ErrorCode.Forbidden, 'no'));
     const got: Message[] = [];
     await expect(
@@ -151,7 +151,7 @@ describe('FramedConnection', () => {
         for await (const msg of two) got.push(msg);
       })(),
     ).rejects.toMatchObject({ code: ErrorCode.Forbidden });
-    expect(got).toEqual([{ type: MessageType.Wait, position: 1 }]);
+    expect(got).toEqual([{ type: MessageType.Wait, position: 1, timers: null }]);
   });
 
   it('rejects send after close', async () => {
@@ -192,7 +192,7 @@ describe('FramedConnection', () => {
     const [a, b] = await socketPair();
     const sender = new FramedConnection(a, { ...quiet, heartbeatMs: 20 });
     const reader = new FramedConnection(b, { ...quiet, idleTimeoutMs: 100, readQueueLimit: 4 });
-    for (let i = 0; i < 20; i++) void sender.send({ type: MessageType.Wait, position: i });
+    for (let i = 0; i < 20; i++) void sender.send({ type: MessageType.Wait, position: i, timers: null });
     const got: number[] = [];
     for await (const msg of reader) {
       if (msg.type === MessageType.Wait) got.push(msg.position);

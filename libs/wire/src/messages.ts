@@ -111,6 +111,11 @@ export interface WaitMessage {
   readonly type: typeof MessageType.Wait;
   /** 1-based place in the receiver's admission queue. */
   readonly position: number;
+  /**
+   * v2: the receiver's heartbeat interval and idle timeout, so a waiting agent keeps the session alive when the
+   * receiver's idle timeout is below the agent's initial heartbeat. Null (and not encoded) for v1 agents.
+   */
+  readonly timers: { readonly heartbeatMs: number; readonly idleTimeoutMs: number } | null;
 }
 
 export interface WelcomeMessage {
@@ -129,6 +134,17 @@ export interface WelcomeMessage {
   /** Initial credit; more arrives in Credit messages. */
   readonly creditBytes: number;
   readonly creditOps: number;
+  /**
+   * v2: directories of which earlier attempts committed some chunks but not the last: the agent sends only
+   * entries named after `after` (its walk order is fixed). Always empty for v1 agents (and then not encoded).
+   */
+  readonly resumeDirs: readonly ResumeDir[];
+}
+
+/** A partly committed directory: resume after the entry named `after` (raw name bytes). */
+export interface ResumeDir {
+  readonly dir: Buffer;
+  readonly after: Buffer;
 }
 
 export interface HeartbeatMessage {

@@ -57,7 +57,11 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
     credential: text(200),
     agentVersion: idText,
   }),
-  fc.record({ type: fc.constant(MessageType.Wait), position: u32 }),
+  fc.record({
+    type: fc.constant(MessageType.Wait),
+    position: u32,
+    timers: fc.option(fc.record({ heartbeatMs: u32, idleTimeoutMs: u32 }), { nil: null }),
+  }),
   fc.record({
     type: fc.constant(MessageType.Welcome),
     sessionId: idText,
@@ -70,6 +74,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
     idleTimeoutMs: u32,
     creditBytes: safe,
     creditOps: safe,
+    resumeDirs: fc.array(fc.record({ dir: absolutePathArb, after: nameArb }), { maxLength: 3 }),
   }),
   fc.constant({ type: MessageType.Heartbeat }),
   fc.record({ type: fc.constant(MessageType.Credit), bytes: safe, ops: safe }),

@@ -36,7 +36,7 @@ import { AsyncQueue } from '../util/async-queue';
 import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
-import { nextChunkLength } from './chunk-cutter';
+import { nextChunkLength, resumeIndex } from './chunk-cutter';
 import { hashContent } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
@@ -86,6 +86,9 @@ export class BackupTransfer {
   private readonly outbox = new AsyncQueue<SentChunk>();
   private credit = new CreditWindow(0, 0);
   private welcomed = false;
+  private waitTimersApplied = false;
+  /** Partly committed directories (from Welcome): name of the last committed entry, by directory path. */
+  private readonly resumeAfter = new Map<string, Buffer>();
   private finishSent = false;
   private nextSeq = 0;
   /** Highest seq whose file content has been fully sent (-1: none). */
@@ -126,6 +129,7 @@ export class BackupTransfer {
       this.connection.configureTimers({ heartbeatMs: welcome.heartbeatMs, idleTimeoutMs: welcome.idleTimeoutMs });
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);
       this.credit = new CreditWindow(welcome.creditBytes, welcome.creditOps);
+      for (const { dir, after } of welcome.resumeDirs) this.resumeAfter.set(dir.toString('latin1'), after);
       this.events.onWelcome(welcome);
       await Promise.all([this.produce(walk(welcome.committedDirs), welcome), this.sendContent()]);
       this.finishSent = true;
@@ -154,7 +158,8 @@ export class BackupTransfer {
 
   private async sendDirectory(listing: DirectoryListing, welcome: WelcomeMessage): Promise<void> {
     const { path: dir, entries } = listing;
-    let start = 0;
+    // A directory partly committed by an earlier attempt continues after its last committed entry.
+    let start = resumeIndex(entries, this.resumeAfter.get(dir.toString('latin1')));
     do {
       const wanted = nextChunkLength(entries, start, dir, welcome.chunkMaxEntries, welcome.chunkMaxBytes);
       const length = await this.guard(this.credit.takeOps(wanted, () => this.pipelineIdle()));
@@ -299,6 +304,11 @@ export class BackupTransfer {
     switch (message.type) {
       case MessageType.Wait:
         if (this.welcomed) throw this.protocol('Wait after Welcome');
+        // Once is enough: re-arming on every Wait would keep postponing the first heartbeat.
+        if (message.timers !== null && !this.waitTimersApplied) {
+          this.waitTimersApplied = true;
+          this.connection.configureTimers(message.timers);
+        }
         this.events.onWait(message.position);
         return;
       case MessageType.Welcome:

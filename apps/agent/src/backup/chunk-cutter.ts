@@ -1,27 +1,51 @@
 /**
- * Cuts a directory listing into chunks of at most `maxEntries` entries and about `maxBytes` of encoded
- * metadata, so a 26,000-file directory never becomes one giant message.
+ * Cuts a directory listing into chunks of at most `maxEntries` entries, about `maxBytes` of encoded
+ * metadata and about CHUNK_MAX_CONTENT_BYTES of file content, so a 26,000-file directory never becomes one
+ * giant message, and a chunk (the unit the receiver journals as a resume point) holds a bounded amount of data:
+ * after a failure, at most about one chunk's content (plus the part of one larger file) is sent again.
  */
-import { type EntryMeta } from '@berth/wire';
+import { EntryType, type EntryMeta } from '@berth/wire';
 
 /** Upper bound of an entry's encoded size besides its name and link target (varints at their widest). */
 const ENTRY_FIXED_BYTES = 96;
 /** Chunk header: seq, dir length prefix, entry count, last flag, frame header. */
 const CHUNK_FIXED_BYTES = 32;
+/** Content of the regular files of one chunk, by their lstat size; a larger single file makes a chunk alone. */
+export const CHUNK_MAX_CONTENT_BYTES = 8 * 1024 * 1024;
 
 export function entryBytes(entry: EntryMeta): number {
   return ENTRY_FIXED_BYTES + entry.name.length + (entry.linkTarget?.length ?? 0);
 }
 
 /** How many entries from `start` go into the next chunk (at least one when any are left). */
-export function nextChunkLength(entries: readonly EntryMeta[], start: number, dir: Buffer, maxEntries: number, maxBytes: number): number {
+export function nextChunkLength(
+  entries: readonly EntryMeta[],
+  start: number,
+  dir: Buffer,
+  maxEntries: number,
+  maxBytes: number,
+  maxContentBytes: number = CHUNK_MAX_CONTENT_BYTES,
+): number {
   let bytes = CHUNK_FIXED_BYTES + dir.length;
+  let content = 0n;
+  const contentLimit = BigInt(maxContentBytes);
   let count = 0;
   while (start + count < entries.length && count < maxEntries) {
-    const size = entryBytes(entries[start + count]!);
-    if (count > 0 && bytes + size > maxBytes) break;
+    const entry = entries[start + count]!;
+    const size = entryBytes(entry);
+    const fileBytes = entry.type === EntryType.File ? entry.size : 0n;
+    if (count > 0 && (bytes + size > maxBytes || content + fileBytes > contentLimit)) break;
     bytes += size;
+    content += fileBytes;
     count += 1;
   }
   return count;
+}
+
+/** Index of the first entry named after `after` (entries are sorted by name bytes): where a resumed directory continues. */
+export function resumeIndex(entries: readonly EntryMeta[], after: Buffer | undefined): number {
+  if (after === undefined) return 0;
+  let index = 0;
+  while (index < entries.length && Buffer.compare(entries[index]!.name, after) <= 0) index += 1;
+  return index;
 }

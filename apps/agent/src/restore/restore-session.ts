@@ -37,12 +37,18 @@ export async function runRestoreSession(
   if (signal.aborted) onAbort();
   signal.addEventListener('abort', onAbort, { once: true });
   let welcomed = false;
+  let waitTimersApplied = false;
   try {
     await connection.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'restore', ...identity });
     for await (const message of connection) {
       switch (message.type) {
         case MessageType.Wait:
           if (welcomed) throw protocolError('Wait after Welcome');
+          // Once is enough: re-arming on every Wait would keep postponing the first heartbeat.
+          if (message.timers !== null && !waitTimersApplied) {
+            waitTimersApplied = true;
+            connection.configureTimers(message.timers);
+          }
           events.onWait(message.position);
           break;
         case MessageType.Welcome:

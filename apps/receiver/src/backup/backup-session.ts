@@ -43,6 +43,27 @@ interface DirState {
   /** Entries of the directory's completed chunks, in name order. */
   drafts: DraftEntry[];
   lastName: Buffer | null;
+  /** Entries an earlier attempt committed chunk by chunk (they sort before every draft), with their stats. */
+  readonly seed: DirSeed | null;
+}
+
+/** What earlier attempts committed of a directory they did not finish: its chunks' entries, in order. */
+interface DirSeed {
+  readonly dir: Buffer;
+  readonly entries: TreeEntry[];
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  /** Name of the last committed entry: the agent resumes after it. */
+  readonly after: Buffer;
+}
+
+/** Tree entries for a list of drafts, with the stats of what they hold. */
+interface BuiltEntries {
+  readonly entries: TreeEntry[];
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
 }
 
 interface ChunkState {
@@ -50,6 +71,8 @@ interface ChunkState {
   readonly dir: DirState;
   readonly last: boolean;
   readonly ops: number;
+  /** Name of the chunk's last entry (null for an empty chunk): a resume point once the chunk is journaled. */
+  readonly lastName: Buffer | null;
   /** undefined while a file's content is awaited, null when the file was dropped (read error on the agent). */
   readonly slots: Array<DraftEntry | null | undefined>;
   pendingFiles: number;
@@ -114,6 +137,8 @@ function pathKey(path: Buffer): string {
  */
 export class BackupSession {
   private readonly committed = new Map<string, JournalRecord>();
+  /** Partly committed directories from earlier attempts (v2 agents only), consumed when the directory reopens. */
+  private readonly seeds = new Map<string, DirSeed>();
   private readonly openDirs = new Map<string, DirState>();
   private readonly closedDirs = new Set<string>();
   private readonly chunks: ChunkState[] = [];
@@ -198,7 +223,7 @@ export class BackupSession {
   }
 
   private async start(): Promise<void> {
-    for (const record of await this.repo.readJournal(this.ctx.runId)) this.committed.set(pathKey(record.dir), record);
+    await this.loadJournal();
     const latest = await this.repo.latestSnapshot(this.ctx.hostId);
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
     await this.conn.send({
@@ -213,7 +238,40 @@ export class BackupSession {
       idleTimeoutMs: this.limits.idleTimeoutMs,
       creditBytes: this.limits.creditBytes,
       creditOps: this.limits.creditOps,
+      resumeDirs: [...this.seeds.values()].map(({ dir, after }) => ({ dir, after })),
     });
+  }
+
+  /**
+   * Directories committed by earlier attempts, and (for a v2 agent) the chunks committed of directories they did
+   * not finish: those chunks' entries are read back now and seed the directory when it reopens. A v1 agent
+   * cannot skip entries, so it re-sends such a directory whole and the chunk records are ignored.
+   */
+  private async loadJournal(): Promise<void> {
+    const chunks = new Map<string, JournalRecord[]>();
+    for (const record of await this.repo.readJournal(this.ctx.runId)) {
+      const key = pathKey(record.dir);
+      if (record.partialThrough === undefined) {
+        this.committed.set(key, record);
+        chunks.delete(key);
+      } else if (!this.committed.has(key)) {
+        chunks.set(key, [...(chunks.get(key) ?? []), record]);
+      }
+    }
+    if (this.ctx.protocol < 2) return;
+    for (const [key, records] of chunks) {
+      const entries: TreeEntry[] = [];
+      for (const record of records) entries.push(...(await this.repo.readTree(record.tree)).entries);
+      const last = records[records.length - 1] as JournalRecord;
+      this.seeds.set(key, {
+        dir: last.dir,
+        entries,
+        files: records.reduce((sum, r) => sum + r.files, 0),
+        dirs: records.reduce((sum, r) => sum + r.dirs, 0),
+        bytes: records.reduce((sum, r) => sum + r.bytes, 0),
+        after: last.partialThrough as Buffer,
+      });
+    }
   }
 
   private async onChunk(msg: ChunkMessage): Promise<void> {
@@ -227,7 +285,8 @@ export class BackupSession {
 
     const dir = this.openDirectory(msg);
     const previousTree = this.previous === null ? null : await this.previous.directory(msg.dir);
-    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0 };
+    const lastName = msg.entries[count - 1]?.name ?? null;
+    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0 };
     const actions: PlanAction[] = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
@@ -247,8 +306,7 @@ export class BackupSession {
       chunk.slots[index] = { meta, content: null, size: 0n };
       actions.push(PlanAction.Skip);
     }
-    const lastEntry = msg.entries[count - 1];
-    if (lastEntry !== undefined) dir.lastName = lastEntry.name;
+    if (lastName !== null) dir.lastName = lastName;
     if (msg.last) {
       this.openDirs.delete(dir.key);
       this.closedDirs.add(dir.key);
@@ -286,7 +344,10 @@ export class BackupSession {
     if (this.closedDirs.has(key)) throw protocolError(`directory ${showPath(msg.dir)} already had its last chunk in this session`);
     let dir = this.openDirs.get(key);
     if (dir === undefined) {
-      dir = { path: msg.dir, key, drafts: [], lastName: null };
+      // A directory an earlier attempt partly committed continues after its last committed entry.
+      const seed = this.seeds.get(key) ?? null;
+      this.seeds.delete(key);
+      dir = { path: msg.dir, key, drafts: [], lastName: seed?.after ?? null, seed };
       this.openDirs.set(key, dir);
     }
     const first = msg.entries[0];
@@ -458,20 +519,50 @@ export class BackupSession {
   private async completeReadyChunks(): Promise<void> {
     for (let chunk = this.chunks[0]; chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks[0]) {
       this.chunks.shift();
-      for (const slot of chunk.slots) if (slot !== null && slot !== undefined) chunk.dir.drafts.push(slot);
-      const journal = chunk.last ? await this.commitDirectory(chunk.dir) : null;
+      const drafts: DraftEntry[] = [];
+      for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
+      chunk.dir.drafts.push(...drafts);
+      const journal = chunk.last ? await this.commitDirectory(chunk.dir) : await this.commitChunk(chunk, drafts);
       this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
     }
   }
 
   private async commitDirectory(dir: DirState): Promise<JournalRecord> {
+    const built = this.buildEntries(dir.path, dir.drafts);
+    const seed = dir.seed;
+    const entries = seed === null ? built.entries : [...seed.entries, ...built.entries];
+    const { id } = await this.repo.putTree({ entries });
+    const record: JournalRecord = {
+      dir: dir.path,
+      tree: id,
+      files: built.files + (seed?.files ?? 0),
+      dirs: built.dirs + (seed?.dirs ?? 0),
+      bytes: built.bytes + (seed?.bytes ?? 0),
+    };
+    this.committed.set(dir.key, record);
+    dir.drafts = [];
+    return record;
+  }
+
+  /**
+   * A directory's chunk that is not its last becomes a resume point (v2 agents): a tree of just this chunk's
+   * entries and a journal record naming its last entry, so a later attempt re-sends only what follows.
+   */
+  private async commitChunk(chunk: ChunkState, drafts: readonly DraftEntry[]): Promise<JournalRecord | null> {
+    if (this.ctx.protocol < 2 || chunk.lastName === null) return null;
+    const built = this.buildEntries(chunk.dir.path, drafts);
+    const { id } = await this.repo.putTree({ entries: built.entries });
+    return { dir: chunk.dir.path, tree: id, files: built.files, dirs: built.dirs, bytes: built.bytes, partialThrough: chunk.lastName };
+  }
+
+  private buildEntries(dirPath: Buffer, drafts: readonly DraftEntry[]): BuiltEntries {
     let files = 0;
     let dirs = 0;
     let bytes = 0;
-    const entries = dir.drafts.map((draft) => {
+    const entries = drafts.map((draft) => {
       if (draft.meta.type === EntryType.Dir) {
-        const child = this.committed.get(pathKey(joinPath(dir.path, draft.meta.name)));
-        if (child === undefined) throw protocolError(`subdirectory ${showPath(joinPath(dir.path, draft.meta.name))} was never completed`);
+        const child = this.committed.get(pathKey(joinPath(dirPath, draft.meta.name)));
+        if (child === undefined) throw protocolError(`subdirectory ${showPath(joinPath(dirPath, draft.meta.name))} was never completed`);
         dirs += 1 + child.dirs;
         files += child.files;
         bytes += child.bytes;
@@ -483,11 +574,7 @@ export class BackupSession {
       }
       return toTreeEntry(draft, null);
     });
-    const { id } = await this.repo.putTree({ entries });
-    const record: JournalRecord = { dir: dir.path, tree: id, files, dirs, bytes };
-    this.committed.set(dir.key, record);
-    dir.drafts = [];
-    return record;
+    return { entries, files, dirs, bytes };
   }
 
   private async acknowledge(items: readonly CommitItem[], creditBytes: number, creditOps: number): Promise<void> {

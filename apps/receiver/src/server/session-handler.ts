@@ -81,7 +81,9 @@ export class Session {
         await this.deps.claimRun(hello.runId, this);
         claimed = true;
       }
-      slot = await this.deps.admission.acquire((position) => void this.conn.send({ type: MessageType.Wait, position }).catch(() => undefined), abortWaiting.signal);
+      // v2 agents learn this receiver's timers while waiting, so they heartbeat fast enough for its idle timeout.
+      const timers = hello.protocol >= 2 ? { heartbeatMs: this.deps.limits.heartbeatMs, idleTimeoutMs: this.deps.limits.idleTimeoutMs } : null;
+      slot = await this.deps.admission.acquire((position) => void this.conn.send({ type: MessageType.Wait, position, timers }).catch(() => undefined), abortWaiting.signal);
       const ctx: SessionContext = {
         sessionId: this.id,
         hostId: verified.hostId,
@@ -143,6 +145,7 @@ export class Session {
       idleTimeoutMs: this.deps.limits.idleTimeoutMs,
       creditBytes: 0,
       creditOps: 0,
+      resumeDirs: [],
     });
     const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>).run();
     return `snapshot=${outcome.snapshotId} entries=${outcome.entries} bytes=${outcome.bytes}`;

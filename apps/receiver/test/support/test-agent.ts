@@ -39,6 +39,8 @@ export interface BackupOptions extends AgentIdentity {
   readonly dataFrameBytes?: number;
   /** Drop the connection (no Finish) once this many directories are acknowledged complete. */
   readonly stopAfterDirs?: number;
+  /** Close the session once this many chunks that are not a directory's last have been committed. */
+  readonly stopAfterPartialChunks?: number;
   /** Offer the chunk hashes (ContentOffer) of files planned Whole from this size up. */
   readonly offerMinBytes?: number;
   /** Send deltas of a different content than the file (one byte flipped) while FileEnd names the real file. */
@@ -59,6 +61,8 @@ export interface BackupResult {
   /** FileData payload bytes sent. */
   readonly dataBytes: number;
   readonly chunksSent: number;
+  /** Entries sent in chunks, by directory path. */
+  readonly entriesSent: ReadonlyMap<string, number>;
   /** Bytes that crossed the socket each way, frames and heartbeats included. */
   readonly wireBytesOut: number;
   readonly wireBytesIn: number;
@@ -182,12 +186,14 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     closeReason: box.closeReason,
     dataBytes,
     chunksSent: seq,
+    entriesSent,
     wireBytesOut: conn.stats.bytesOut,
     wireBytesIn: conn.stats.bytesIn,
     deltaFiles,
     resends: resent,
     offersKnown,
   });
+  const entriesSent = new Map<string, number>();
   let deltaFiles = 0;
   let resent = 0;
   let offersKnown = 0;
@@ -197,6 +203,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     conn.configureTimers({ heartbeatMs: Math.min(welcome.heartbeatMs, 1000), idleTimeoutMs: welcome.idleTimeoutMs });
     await options.afterWelcome?.(conn);
     const committedDirs = new Set(welcome.committedDirs.map((d) => d.toString('latin1')));
+    const resumeAfter = new Map(welcome.resumeDirs.map(({ dir, after }) => [dir.toString('latin1'), after]));
     const perChunk = Math.min(options.chunkEntries ?? welcome.chunkMaxEntries, welcome.chunkMaxEntries);
     const frameBytes = options.dataFrameBytes ?? 256 * 1024;
 
@@ -253,8 +260,10 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
 
     const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<void> => {
       if (committedDirs.has(snapshotPath.toString('latin1'))) return;
-      const entries = await readEntries(local);
-      for (const entry of entries) if (entry.type === EntryType.Dir) await sendDir(joinLocal(local, entry.name), joinPath(snapshotPath, entry.name));
+      const all = await readEntries(local);
+      for (const entry of all) if (entry.type === EntryType.Dir) await sendDir(joinLocal(local, entry.name), joinPath(snapshotPath, entry.name));
+      const after = resumeAfter.get(snapshotPath.toString('latin1'));
+      const entries = after === undefined ? all : all.filter((entry) => Buffer.compare(entry.name, after) > 0);
       const chunks: EntryMeta[][] = [];
       for (let i = 0; i < entries.length; i += perChunk) chunks.push(entries.slice(i, i + perChunk));
       if (chunks.length === 0) chunks.push([]);
@@ -263,12 +272,18 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         box.ops -= chunk.length;
         const chunkSeq = ++seq;
         await conn.send({ type: MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
+        const key = snapshotPath.toString();
+        entriesSent.set(key, (entriesSent.get(key) ?? 0) + chunk.length);
         const plan = await box.until(() => box.plans.get(chunkSeq) ?? null);
         pathsBySeq.set(chunkSeq, { local, entries: chunk });
         for (const [index, action] of plan.actions.entries()) {
           await sendResends();
           if (action === PlanAction.Whole) await sendFile(joinLocal(local, (chunk[index] as EntryMeta).name), chunkSeq, index);
           if (action === PlanAction.Delta) await sendDelta(joinLocal(local, (chunk[index] as EntryMeta).name), chunkSeq, index);
+        }
+        if (options.stopAfterPartialChunks !== undefined && i < chunks.length - 1) {
+          await box.until(() => box.committed.some((c) => c.seq === chunkSeq));
+          if (box.committed.filter((c) => !c.dirComplete).length >= options.stopAfterPartialChunks) throw new Stopped();
         }
       }
       if (options.stopAfterDirs !== undefined) {

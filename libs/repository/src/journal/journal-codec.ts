@@ -11,19 +11,23 @@ import { type JournalRecord } from '../model';
  *   record: u32 body length | u32 crc32(body) | body
  *   body:   u8 record type | payload
  *
- * Record types: 1 = directory committed (bytes dir, 32-byte tree id, varint files, dirs, bytes). The type byte
- * leaves room for what resume needs next (a committed chunk of a directory, a committed part of a large file);
- * a reader that meets a type it does not know refuses the journal rather than resume from a wrong point.
+ * Record types: 1 = directory committed (bytes dir, 32-byte tree id, varint files, dirs, bytes); 2 = one chunk
+ * of a directory committed (bytes dir, 32-byte id of a tree of that chunk's entries, varint files, dirs, bytes
+ * of those entries, bytes name of the chunk's last entry). The type byte leaves room for what resume needs next
+ * (a committed part of a large file); a reader that meets a type it does not know refuses the journal rather
+ * than resume from a wrong point.
  */
 export const JOURNAL_MAGIC = Buffer.from('BRTHJRNL', 'latin1');
 export const JOURNAL_FORMAT_VERSION = 1;
 export const JOURNAL_HEADER_BYTES = 16;
 export const JOURNAL_RECORD_HEADER_BYTES = 8;
 export const MAX_JOURNAL_PATH_BYTES = 64 * 1024;
-export const MAX_JOURNAL_BODY_BYTES = MAX_JOURNAL_PATH_BYTES + 128;
+export const MAX_JOURNAL_NAME_BYTES = 255;
+export const MAX_JOURNAL_BODY_BYTES = MAX_JOURNAL_PATH_BYTES + MAX_JOURNAL_NAME_BYTES + 128;
 
 export const JournalRecordType = {
   DirCommitted: 1,
+  DirChunkCommitted: 2,
 } as const;
 
 export function encodeJournalHeader(): Buffer {
@@ -46,13 +50,14 @@ export function encodeJournalRecords(records: readonly JournalRecord[]): Buffer 
   for (const [i, record] of records.entries()) {
     const problem = recordProblem(record);
     if (problem !== null) throw new RepositoryInputError(`journal record ${i}: ${problem}`);
-    const body = new ByteWriter(64 + record.dir.length);
-    body.u8(JournalRecordType.DirCommitted);
+    const body = new ByteWriter(64 + record.dir.length + (record.partialThrough?.length ?? 0));
+    body.u8(record.partialThrough === undefined ? JournalRecordType.DirCommitted : JournalRecordType.DirChunkCommitted);
     body.bytes(record.dir);
     body.raw(record.tree);
     body.uint(record.files);
     body.uint(record.dirs);
     body.uint(record.bytes);
+    if (record.partialThrough !== undefined) body.bytes(record.partialThrough);
     const bytes = body.finish();
     const header = Buffer.allocUnsafe(JOURNAL_RECORD_HEADER_BYTES);
     header.writeUInt32BE(bytes.length, 0);
@@ -96,14 +101,22 @@ export function parseJournal(bytes: Buffer): JournalParse {
 function decodeBody(body: Buffer, at: number): JournalRecord {
   const reader = new ByteReader(body);
   const type = reader.u8();
-  if (type !== JournalRecordType.DirCommitted) throw new DecodeError(`record at byte ${at} has unknown type ${type}`);
+  if (type !== JournalRecordType.DirCommitted && type !== JournalRecordType.DirChunkCommitted) {
+    throw new DecodeError(`record at byte ${at} has unknown type ${type}`);
+  }
   const dir = reader.bytes('dir', MAX_JOURNAL_PATH_BYTES);
   const tree = Buffer.from(reader.raw(OBJECT_ID_BYTES));
   const files = reader.uint();
   const dirs = reader.uint();
   const bytes = reader.uint();
+  if (type === JournalRecordType.DirCommitted) {
+    reader.end();
+    return { dir, tree, files, dirs, bytes };
+  }
+  const partialThrough = reader.bytes('partialThrough', MAX_JOURNAL_NAME_BYTES);
   reader.end();
-  return { dir, tree, files, dirs, bytes };
+  if (partialThrough.length === 0) throw new DecodeError(`record at byte ${at}: empty partialThrough name`);
+  return { dir, tree, files, dirs, bytes, partialThrough };
 }
 
 function recordProblem(record: JournalRecord): string | null {
@@ -113,6 +126,10 @@ function recordProblem(record: JournalRecord): string | null {
   }
   if (record.dir.includes(0)) return 'dir contains a NUL byte';
   if (!Buffer.isBuffer(record.tree) || record.tree.length !== OBJECT_ID_BYTES) return `tree must be a ${OBJECT_ID_BYTES}-byte id`;
+  if (record.partialThrough !== undefined) {
+    const name = record.partialThrough;
+    if (!Buffer.isBuffer(name) || name.length === 0 || name.length > MAX_JOURNAL_NAME_BYTES) return `partialThrough must be 1..${MAX_JOURNAL_NAME_BYTES} bytes`;
+  }
   for (const field of ['files', 'dirs', 'bytes'] as const) {
     if (!Number.isSafeInteger(record[field]) || record[field] < 0) return `${field} must be a non-negative safe integer, got ${String(record[field])}`;
   }
