@@ -37,11 +37,14 @@ export class QueueRepository implements OnModuleDestroy {
   /**
    * Adds a run's job to its host's queue. The job id is the run id, so adding the same run twice is a no-op in
    * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else; a scheduled
-   * run's job is delayed by its host's offset in the schedule's spread.
+   * run's job waits until `notBefore` (the tick plus its host's offset in the schedule's spread).
    */
-  async addRunJob(data: JobData, delayMs = 0): Promise<void> {
-    const delay = delayMs > 0 ? { delay: Math.round(delayMs) } : {};
-    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, ...delay, jobId: data.runId }));
+  async addRunJob(data: JobData, notBefore: Date | null = null): Promise<void> {
+    await this.answered(() => {
+      // Measured as late as possible: the delay is what is left of the wait when BullMQ stamps the job.
+      const delayMs = notBefore === null ? 0 : notBefore.getTime() - Date.now();
+      return this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, ...(delayMs > 0 ? { delay: delayMs } : {}), jobId: data.runId });
+    });
   }
 
   /**

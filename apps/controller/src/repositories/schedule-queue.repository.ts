@@ -100,7 +100,7 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
   }
 }
 
-/** When the tick was due: BullMQ adds a scheduler's next job at once, delayed until its time. */
+/** When the tick was due: BullMQ keeps the scheduler's occurrence as prevMillis (its timestamp is when it was added). */
 function firedAtOf(job: Job<TickJobData>): Date {
-  return new Date(job.timestamp + (job.delay > 0 ? job.delay : 0));
+  return new Date(job.opts.prevMillis ?? job.timestamp + Math.max(0, job.delay));
 }

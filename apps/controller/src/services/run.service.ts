@@ -39,9 +39,9 @@ export class RunService {
 
   /**
    * Creates a backup run of the host unless one is active, and queues its job (job id = run id) with the host's
-   * effective paths and excludes, delayed by `delayMs` (a scheduled host's offset in its schedule's spread).
+   * effective paths and excludes, not to start before `notBefore` (a scheduled host's place in its schedule's spread).
    */
-  async startBackup(host: HostRecord, delayMs = 0): Promise<{ queued: RunRecord } | { active: Run }> {
+  async startBackup(host: HostRecord, notBefore: Date | null = null): Promise<{ queued: RunRecord } | { active: Run }> {
     const { paths, excludes } = effectiveSettings(host);
     if (paths.length === 0) {
       throw new DomainError(ErrorCode.HostHasNoPaths, `Host "${host.name}" has no paths to back up: give it paths, or put it in a group that has some`);
@@ -50,7 +50,7 @@ export class RunService {
     if ('active' in result) return result;
     const run = result.created;
     const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths, excludes };
-    return { queued: await this.enqueue(run, job, delayMs) };
+    return { queued: await this.enqueue(run, job, notBefore) };
   }
 
   async list(query: RunQueryDto): Promise<RunResponse[]> {
@@ -84,9 +84,9 @@ export class RunService {
    * Adds the run's job to its host's queue. When Redis cannot take it, the run is ended as failed (a queued run
    * without a job would block the host's next backup forever) and the caller gets 503.
    */
-  async enqueue(run: RunRecord, job: JobData, delayMs = 0): Promise<RunRecord> {
+  async enqueue(run: RunRecord, job: JobData, notBefore: Date | null = null): Promise<RunRecord> {
     try {
-      await this.queues.addRunJob(job, delayMs);
+      await this.queues.addRunJob(job, notBefore);
       return run;
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;

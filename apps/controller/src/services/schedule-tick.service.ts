@@ -94,7 +94,7 @@ export class ScheduleTickService implements OnApplicationBootstrap {
         ? ScheduleSkipReason.Paused
         : window !== null && !isInWindow(startsAt, schedule.timeZone, window)
           ? ScheduleSkipReason.OutsideWindow
-          : await this.start(host, startsAt.getTime() - Date.now());
+          : await this.start(host, startsAt);
       if (reason === null) outcome.runsQueued += 1;
       else outcome.skipped.push({ host: host.name, reason });
     }
@@ -108,9 +108,9 @@ export class ScheduleTickService implements OnApplicationBootstrap {
     return ids.length === 0 ? [] : this.hosts.listByIds(ids);
   }
 
-  private async start(host: HostRecord, delayMs: number): Promise<ScheduleSkipReason | null> {
+  private async start(host: HostRecord, startsAt: Date): Promise<ScheduleSkipReason | null> {
     try {
-      const result = await this.runService.startBackup(host, Math.max(0, delayMs));
+      const result = await this.runService.startBackup(host, startsAt);
       return 'active' in result ? ScheduleSkipReason.RunInProgress : null;
     } catch (error) {
       if (error instanceof DomainError && error.code === ErrorCode.HostHasNoPaths) return ScheduleSkipReason.NoPaths;
