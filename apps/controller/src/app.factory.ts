@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { type ControllerConfig } from './config/controller-config';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { validationFailed } from './errors/validation-errors';
+import { mountOpenApi } from './openapi/openapi-document';
 
 /** Finish reports carry up to 10,000 file errors; everything else is far smaller. */
 export const JSON_BODY_LIMIT = '32mb';
@@ -34,5 +35,6 @@ export async function createControllerApp(config: ControllerConfig, options: Con
   );
   app.useGlobalFilters(new ApiExceptionFilter());
   app.disable('x-powered-by');
+  mountOpenApi(app);
   return app;
 }

@@ -4,7 +4,9 @@ import { AgentController } from './controllers/agent.controller';
 import { HealthController } from './controllers/health.controller';
 import { GroupController } from './controllers/group.controller';
 import { HostController } from './controllers/host.controller';
+import { MetricsController } from './controllers/metrics.controller';
 import { ReceiverController } from './controllers/receiver.controller';
+import { ReportController } from './controllers/report.controller';
 import { RunController } from './controllers/run.controller';
 import { SnapshotController } from './controllers/snapshot.controller';
 import { AgentAuthGuard } from './middleware/agent-auth.guard';
@@ -13,8 +15,10 @@ import { CredentialRepository } from './repositories/credential.repository';
 import { DatabaseRepository } from './repositories/database.repository';
 import { GroupRepository } from './repositories/group.repository';
 import { HostRepository } from './repositories/host.repository';
+import { QueueDepthRepository } from './repositories/queue-depth.repository';
 import { QueueRepository } from './repositories/queue.repository';
 import { RedisRepository } from './repositories/redis.repository';
+import { ReportRepository } from './repositories/report.repository';
 import { RunRepository } from './repositories/run.repository';
 import { ScheduleQueueRepository } from './repositories/schedule-queue.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
@@ -23,6 +27,8 @@ import { AgentService } from './services/agent.service';
 import { HealthService } from './services/health.service';
 import { GroupService } from './services/group.service';
 import { HostService } from './services/host.service';
+import { MetricsService } from './services/metrics.service';
+import { ReportService } from './services/report.service';
 import { RunReconcilerService } from './services/run-reconciler.service';
 import { RunRetryService } from './services/run-retry.service';
 import { RunService } from './services/run.service';
@@ -34,6 +40,8 @@ import { SnapshotService } from './services/snapshot.service';
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
 const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
 const services = [HostService, RunService, RunRetryService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
+// Reporting: fleet report, host history, Prometheus metrics.
+const reporting = { repositories: [ReportRepository, QueueDepthRepository], services: [ReportService, MetricsService], controllers: [ReportController, MetricsController] };
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
@@ -42,8 +50,8 @@ export class AppModule {
   static forRoot(config: ControllerConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers,
-      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, AgentAuthGuard, ReceiverTokenGuard],
+      controllers: [...controllers, ...reporting.controllers],
+      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, AgentAuthGuard, ReceiverTokenGuard],
     };
   }
 }

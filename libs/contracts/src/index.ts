@@ -1,4 +1,5 @@
 export * from './queues';
 export * from './api';
 export * from './agent-api';
+export * from './reports';
 export * from './schedule-api';

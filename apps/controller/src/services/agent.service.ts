@@ -11,6 +11,7 @@ import { HostRepository } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { toBigInt } from '../utils/bigint.util';
 import { generateAgentCredential, hashSecret } from '../utils/secret.util';
+import { MetricsService } from './metrics.service';
 import { counterColumns, planRunEnd } from './run-end.util';
 import { RunService } from './run.service';
 
@@ -32,6 +33,7 @@ export class AgentService {
     private readonly credentials: CredentialRepository,
     private readonly runs: RunRepository,
     private readonly runService: RunService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Exchanges the host's one-time enrollment secret for a long-lived credential. */
@@ -112,6 +114,7 @@ export class AgentService {
       refuseUnlessRunning(await this.runService.findOrThrow(run.id));
       throw finished(run.id);
     }
+    if (ended.finishedAt !== null) this.metrics.observeRunFinished(ended);
     return mapRun(ended);
   }
 
