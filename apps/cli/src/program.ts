@@ -4,6 +4,7 @@ import { registerDemoCommand } from './commands/demo.command';
 import { registerHostCommands } from './commands/hosts.command';
 import { registerRestoreCommand } from './commands/restore.command';
 import { registerRetryCommand } from './commands/retry.command';
+import { registerReportCommand } from './commands/report.command';
 import { registerRunCommands } from './commands/runs.command';
 import { registerSnapshotCommands } from './commands/snapshots.command';
 import { DEFAULT_CONTROLLER_URL } from './config/cli-config';
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunCommands(program, ctx);
   registerRetryCommand(program, ctx);
   registerSnapshotCommands(program, ctx);
+  registerReportCommand(program, ctx);
   registerRestoreCommand(program, ctx);
   registerDemoCommand(program, ctx);
   registerDeltaCommands(program);

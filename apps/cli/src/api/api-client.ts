@@ -1,7 +1,9 @@
 import {
   type CreateHostRequest,
   type CreateHostResponse,
+  type FleetReport,
   type HealthResponse,
+  type HostHistoryResponse,
   type HostResponse,
   type RestoreRequest,
   type RunResponse,
@@ -65,6 +67,15 @@ export class ApiClient {
 
   listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
     return this.request<SnapshotResponse[]>('GET', `/hosts/${encodeURIComponent(hostId)}/snapshots`);
+  }
+
+  reportFleet(): Promise<FleetReport> {
+    return this.request<FleetReport>('GET', '/reports/fleet');
+  }
+
+  hostHistory(hostId: string, limit?: number): Promise<HostHistoryResponse> {
+    const query = limit === undefined ? '' : `?limit=${limit}`;
+    return this.request<HostHistoryResponse>('GET', `/hosts/${encodeURIComponent(hostId)}/history${query}`);
   }
 
   restoreSnapshot(snapshotId: string, request: RestoreRequest): Promise<RunResponse> {
