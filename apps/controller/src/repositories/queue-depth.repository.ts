@@ -9,12 +9,14 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 
 /** A scrape gives up on Redis after this long (the other metrics are still served). */
 const COUNT_TIMEOUT_MS = 5_000;
+/** Host queues counted at once. */
+const COUNT_BATCH = 100;
 
 /**
  * Job counts summed over every host queue, for /metrics. Reads go through the controller's one shared Redis
  * connection (no blocking connection, no connection per host); the Queue objects are only key builders and are
- * cached. One getJobCounts (a single Lua call) per host queue: O(hosts) round trips per scrape, fine for a fleet
- * of hundreds, to revisit (pipelining, or a counter kept by the controller) for many thousands.
+ * cached. One getJobCounts (a single Lua call) per host queue, 100 in flight at a time: O(hosts) Redis calls per
+ * scrape, fine for a fleet of hundreds, to revisit (a counter kept by the controller) for many thousands.
  */
 @Injectable()
 export class QueueDepthRepository implements OnModuleDestroy {
@@ -31,9 +33,12 @@ export class QueueDepthRepository implements OnModuleDestroy {
       timer = setTimeout(() => resolve(null), COUNT_TIMEOUT_MS);
     });
     const counting = (async (): Promise<Record<QueueState, number>> => {
-      for (const hostId of hostIds) {
-        const counts = await this.queueFor(hostId).getJobCounts(...QUEUE_STATES);
-        for (const state of QUEUE_STATES) totals[state] += counts[state] ?? 0;
+      // Batches of concurrent calls: they share the one connection (sent back to back, answered in order).
+      for (let start = 0; start < hostIds.length; start += COUNT_BATCH) {
+        const batch = hostIds.slice(start, start + COUNT_BATCH);
+        for (const counts of await Promise.all(batch.map((hostId) => this.queueFor(hostId).getJobCounts(...QUEUE_STATES)))) {
+          for (const state of QUEUE_STATES) totals[state] += counts[state] ?? 0;
+        }
       }
       return totals;
     })();

@@ -125,8 +125,4 @@ export class ReportRepository {
       bytesStored: group._sum.bytesStored ?? 0n,
     }));
   }
-
-  hostIds(): Promise<string[]> {
-    return this.database.client.host.findMany({ select: { id: true }, orderBy: { id: 'asc' } }).then((hosts) => hosts.map((host) => host.id));
-  }
 }
