@@ -1,6 +1,7 @@
 import { type ApiErrorBody, type BackupJobData, type CreateHostResponse, type GroupResponse, type HostResponse, type RunResponse } from '@berth/contracts';
 import request from 'supertest';
-import { type ControllerHarness, startController } from './support/controller-app';
+import { type ControllerHarness, startApp, startController } from './support/controller-app';
+import { freePort } from './support/free-port';
 
 // Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
 jest.setTimeout(30_000);
@@ -106,5 +107,17 @@ describe('host groups and pausing', () => {
     expect(((await request(controller.http).post(`/hosts/${member.id}/backups`).expect(409)).body as ApiErrorBody).code).toBe('host_paused');
     expect(((await request(controller.http).post(`/hosts/${member.id}/unpause`).expect(200)).body as HostResponse).effective.paused).toBe(false);
     expect(((await request(controller.http).post('/groups/no-such-group/pause').expect(404)).body as ApiErrorBody).code).toBe('group_not_found');
+  });
+
+  it('answers 503 when Redis cannot take a schedule, keeping it in the database for the next boot to mirror', async () => {
+    const group = await createGroup({ name: controller.hostName('cut') });
+    const cut = await startApp({ ...controller.config, redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const error = (await request(cut.http).patch(`/groups/${group.name}`).send({ schedule: { cron: '0 2 * * *', timeZone: 'UTC' } }).expect(503)).body as ApiErrorBody;
+      expect(error).toMatchObject({ code: 'queue_unavailable', message: expect.stringContaining('The schedule was saved but Redis did not take it') as string });
+    } finally {
+      await cut.app.close();
+    }
+    expect(((await request(controller.http).get(`/groups/${group.name}`).expect(200)).body as GroupResponse).schedule).toMatchObject({ cron: '0 2 * * *' });
   });
 });

@@ -3,6 +3,7 @@ import { QUEUE_PREFIX } from '@berth/contracts';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ControllerConfig } from '../config/controller-config';
+import { QueueUnavailableError } from './queue.repository';
 import { RedisRepository } from './redis.repository';
 
 /** Data of a tick job: which schedule fired. */
@@ -20,6 +21,7 @@ export interface SchedulerSpec {
 export type TickHandler = (scheduleId: string, firedAt: Date) => Promise<void>;
 
 const TICK_JOB_NAME = 'tick';
+const ANSWER_TIMEOUT_MS = 5_000;
 const SCHEDULER_ID_PREFIX = 'schedule.';
 
 /**
@@ -42,35 +44,40 @@ export function schedulerIdOf(scheduleId: string): string {
 @Injectable()
 export class ScheduleQueueRepository implements OnModuleDestroy {
   readonly queueName: string;
-  private readonly queue: Queue<TickJobData>;
+  private queueInstance: Queue<TickJobData> | null = null;
   private worker: { worker: Worker<TickJobData>; connection: Redis } | null = null;
   private readonly logger = new Logger('ScheduleQueue');
 
   constructor(
     private readonly config: ControllerConfig,
-    redis: RedisRepository,
+    private readonly redis: RedisRepository,
   ) {
     this.queueName = scheduleQueueName(config.databaseUrl);
-    this.queue = new Queue<TickJobData>(this.queueName, { connection: redis.connection, prefix: QUEUE_PREFIX });
-    this.queue.on('error', () => undefined);
+  }
+
+  /** Whether Redis answers now (BullMQ calls wait for a connection instead of failing). */
+  isReady(): boolean {
+    return this.redis.isReady();
   }
 
   /** Creates or replaces a schedule's job scheduler (BullMQ keeps its next tick in step with the new pattern). */
   async upsertScheduler(spec: SchedulerSpec): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      schedulerIdOf(spec.scheduleId),
-      { pattern: spec.cron, tz: spec.timeZone },
-      { name: TICK_JOB_NAME, data: { scheduleId: spec.scheduleId }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    await this.answered(() =>
+      this.queue.upsertJobScheduler(
+        schedulerIdOf(spec.scheduleId),
+        { pattern: spec.cron, tz: spec.timeZone },
+        { name: TICK_JOB_NAME, data: { scheduleId: spec.scheduleId }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      ),
     );
   }
 
   async removeScheduler(scheduleId: string): Promise<void> {
-    await this.queue.removeJobScheduler(schedulerIdOf(scheduleId));
+    await this.answered(() => this.queue.removeJobScheduler(schedulerIdOf(scheduleId)));
   }
 
   /** Schedule ids of every job scheduler on the queue. */
   async listSchedulerScheduleIds(): Promise<string[]> {
-    const schedulers = await this.queue.getJobSchedulers(0, -1, true);
+    const schedulers = await this.answered(() => this.queue.getJobSchedulers(0, -1, true));
     return schedulers.map((scheduler) => scheduler.key).filter((key) => key.startsWith(SCHEDULER_ID_PREFIX)).map((key) => key.slice(SCHEDULER_ID_PREFIX.length));
   }
 
@@ -96,7 +103,30 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
       await running.worker.close();
       running.connection.disconnect();
     }
-    await this.queue.close();
+    await this.queueInstance?.close();
+  }
+
+  /** BullMQ waits for a connection rather than failing: without Redis, or past the timeout, this throws instead. */
+  private async answered<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.redis.isReady()) throw new QueueUnavailableError('Redis is not reachable');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Created on first use, like the host queues: a controller whose Redis is away never waits on it at shutdown. */
+  private get queue(): Queue<TickJobData> {
+    if (this.queueInstance === null) {
+      this.queueInstance = new Queue<TickJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      this.queueInstance.on('error', () => undefined);
+    }
+    return this.queueInstance;
   }
 }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ScheduleSkipReason } from '@berth/contracts';
 import { scheduleWindow } from '../dtos/schedule.dto';
 import { DomainError } from '../errors/domain.error';
@@ -16,6 +16,8 @@ import { ScheduleSyncService } from './schedule-sync.service';
  * schedule's policy) stands for it, so that `catchUp: none` really starts nothing.
  */
 export const STALE_TICK_MS = 60_000;
+/** How often a controller that booted without Redis tries again to start scheduling. */
+const BOOT_RETRY_MS = 30_000;
 
 export interface TickOutcome {
   runsQueued: number;
@@ -30,8 +32,9 @@ export interface TickOutcome {
  * host), with the job delayed by that offset.
  */
 @Injectable()
-export class ScheduleTickService implements OnApplicationBootstrap {
+export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Scheduler');
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly schedules: ScheduleRepository,
@@ -42,6 +45,26 @@ export class ScheduleTickService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.startScheduling();
+  }
+
+  onModuleDestroy(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /**
+   * Reconciles, catches up, then starts the tick worker. Without Redis the boot goes on (the API serves; manual
+   * backups answer 503) and this is tried again every BOOT_RETRY_MS until Redis answers.
+   */
+  private async startScheduling(): Promise<void> {
+    this.retryTimer = null;
+    if (!this.schedulerQueue.isReady()) {
+      this.logger.warn(`Redis is not reachable: schedules start once it is (checked every ${BOOT_RETRY_MS / 1000} s)`);
+      this.retryTimer = setTimeout(() => void this.startScheduling(), BOOT_RETRY_MS);
+      this.retryTimer.unref();
+      return;
+    }
     try {
       const { upserted, removed } = await this.scheduleSync.reconcileAll();
       this.logger.log(`${upserted} schedule(s) mirrored to BullMQ job schedulers, ${removed} stale scheduler(s) removed`);
