@@ -169,7 +169,7 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(receiver.files.get(join(src, 'locked'))?.content.toString()).toBe('still readable by root');
   });
 
-  it('reports progress with the last committed directory as checkpoint', async () => {
+  it('reports progress with the last committed directory, or last entry of a committed chunk, as checkpoint', async () => {
     await mkdir(join(src, 'x'));
     for (let i = 0; i < 20; i++) await writeFile(join(src, 'x', `f${i}`), randomBytes(1000));
     receiver.script = { chunkMaxEntries: 2, commitDelayMs: 30 };
@@ -180,9 +180,25 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(reports[0]!.checkpoint).not.toBe('/');
     const last = reports[reports.length - 1]!;
     expect(last).toMatchObject({ checkpoint: '/', counters: { filesDone: 20, bytesSent: 20_000 } });
-    const order = receiver.chunks.filter((chunk) => chunk.last).map((chunk) => chunk.dir.toString());
+    // A directory's last chunk names the directory; an earlier chunk names its last entry (the resume point).
+    const order = receiver.chunks.map((chunk) => (chunk.last ? chunk.dir.toString() : join(chunk.dir.toString(), chunk.entries[chunk.entries.length - 1]!.name.toString())));
     const seen = reports.flatMap((report) => (report.checkpoint === undefined ? [] : [order.indexOf(report.checkpoint)]));
     expect(seen.every((index, i) => index >= 0 && (i === 0 || index >= seen[i - 1]!))).toBe(true);
+    expect(reports.some((report) => report.checkpoint?.startsWith(`${join(src, 'x')}/`) === true)).toBe(true);
+  });
+
+  it('keeps the content sent for uncommitted chunks within two chunks (each a resume point), cutting chunks by content', async () => {
+    await mkdir(join(src, 'many'));
+    for (let i = 0; i < 30; i++) await writeFile(join(src, 'many', `f${String(i).padStart(2, '0')}`), randomBytes(1024 * 1024));
+    receiver.script = { chunkMaxEntries: 512, commitLagMs: 50, creditBytes: 64 * 1024 * 1024 };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    // 4 MiB of content per chunk: 30 files of 1 MiB make 8 chunks, and never more than 8 MiB sent uncommitted.
+    expect(receiver.chunks.filter((chunk) => chunk.dir.toString() === join(src, 'many')).map((chunk) => chunk.entries.length)).toEqual([4, 4, 4, 4, 4, 4, 4, 2]);
+    expect(receiver.maxUncommittedBytes).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    expect(receiver.maxUncommittedBytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(result.counters.bytesSent).toBe(30 * 1024 * 1024);
   });
 
   it('keeps telling a briefly unavailable controller that the backup is done', async () => {

@@ -39,6 +39,8 @@ export interface BackupScript {
   readonly beforePlan?: (chunk: ChunkMessage) => Promise<void>;
   /** Delay before a completed chunk is acknowledged (Committed + Credit). */
   readonly commitDelayMs?: number;
+  /** Like commitDelayMs, but reading goes on meanwhile (a receiver whose flushes run behind): acks stay in order. */
+  readonly commitLagMs?: number;
   /** Ends the session with this error once this many chunks have arrived. */
   readonly failAfterChunks?: { readonly count: number; readonly code: ErrorCode; readonly message: string };
   /** Never answers Hello (to test interruption while waiting). */
@@ -77,6 +79,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   /** Most chunks received at once whose plans had not been sent yet. */
   maxUnplanned = 0;
   committedSeqs: number[] = [];
+  /** Most content bytes received at once for chunks not yet committed (what a failure would make the agent resend). */
+  maxUncommittedBytes = 0;
   finished = false;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -249,14 +253,27 @@ export class ScriptedReceiver implements ReceiverConnector {
       state.planSent = true;
       await connection.send({ type: MessageType.ChunkPlan, seq: state.chunk.seq, actions });
     };
+    const uncommittedBySeq = new Map<number, number>();
+    let uncommittedBytes = 0;
+    let lagging: Promise<void> = Promise.resolve();
+    const commit = async (state: ChunkState): Promise<void> => {
+      this.committedSeqs.push(state.chunk.seq);
+      uncommittedBytes -= uncommittedBySeq.get(state.chunk.seq) ?? 0;
+      uncommittedBySeq.delete(state.chunk.seq);
+      await connection.send({ type: MessageType.Committed, seq: state.chunk.seq, dir: state.chunk.dir, dirComplete: state.chunk.last });
+      opsLeft += state.chunk.entries.length;
+      await connection.send({ type: MessageType.Credit, bytes: 0, ops: state.chunk.entries.length });
+    };
     const acknowledge = async (): Promise<void> => {
       while (open[0] !== undefined && open[0].planSent && open[0].pendingFiles === 0) {
         const state = open.shift()!;
+        const lag = script.commitLagMs;
+        if (lag !== undefined) {
+          lagging = lagging.then(() => sleep(lag)).then(() => commit(state)).catch(() => undefined);
+          continue;
+        }
         if (script.commitDelayMs !== undefined) await sleep(script.commitDelayMs);
-        this.committedSeqs.push(state.chunk.seq);
-        await connection.send({ type: MessageType.Committed, seq: state.chunk.seq, dir: state.chunk.dir, dirComplete: state.chunk.last });
-        opsLeft += state.chunk.entries.length;
-        await connection.send({ type: MessageType.Credit, bytes: 0, ops: state.chunk.entries.length });
+        await commit(state);
       }
     };
 
@@ -304,6 +321,9 @@ export class ScriptedReceiver implements ReceiverConnector {
             break;
           }
           this.dataFrameSizes.push(message.data.length);
+          uncommittedBySeq.set(message.seq, (uncommittedBySeq.get(message.seq) ?? 0) + message.data.length);
+          uncommittedBytes += message.data.length;
+          this.maxUncommittedBytes = Math.max(this.maxUncommittedBytes, uncommittedBytes);
           bytesLeft -= message.data.length;
           if (bytesLeft < 0) this.violations.push(`byte credit exceeded at ${message.seq}/${message.index}`);
           // Content counts as stored (durable) as it arrives: its byte credit goes back at once.

@@ -36,7 +36,7 @@ import { AsyncQueue } from '../util/async-queue';
 import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
-import { nextChunkLength, resumeIndex } from './chunk-cutter';
+import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
 import { hashContent } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
@@ -58,11 +58,18 @@ export interface BackupTransferEvents {
   onChunkSent(files: number, bytes: bigint): void;
   onFileDone(path: Buffer, size: bigint, error: string | null): void;
   onBytesSent(bytes: number): void;
-  onCommitted(dir: Buffer, dirComplete: boolean): void;
+  /** A chunk is durable: `lastEntry` names its last entry (null for an empty chunk); the resume point moves there. */
+  onCommitted(dir: Buffer, dirComplete: boolean, lastEntry: Buffer | null): void;
 }
 
 /** Chunks sent whose file content is not sent yet; bounds memory when credit is generous. */
 const MAX_CHUNKS_IN_FLIGHT = 64;
+/**
+ * File content sent (by lstat size, Whole files) in chunks not yet committed. Each committed chunk is a resume
+ * point, so this bounds what a failure makes the next attempt send again; twice the chunk content limit lets
+ * one chunk be sent while the previous one is being made durable. A larger chunk (one big file) goes alone.
+ */
+export const MAX_UNCOMMITTED_CONTENT_BYTES = 2 * CHUNK_MAX_CONTENT_BYTES;
 
 interface SentChunk {
   readonly seq: number;
@@ -89,6 +96,11 @@ export class BackupTransfer {
   private waitTimersApplied = false;
   /** Partly committed directories (from Welcome): name of the last committed entry, by directory path. */
   private readonly resumeAfter = new Map<string, Buffer>();
+  /** Content bytes of chunks whose content went out and that are not committed yet, by seq. */
+  private readonly uncommitted = new Map<number, number>();
+  private uncommittedBytes = 0;
+  /** Last entry name of each chunk sent and not yet committed (for the checkpoint). */
+  private readonly lastEntries = new Map<number, Buffer | null>();
   private finishSent = false;
   private nextSeq = 0;
   /** Highest seq whose file content has been fully sent (-1: none). */
@@ -167,6 +179,7 @@ export class BackupTransfer {
       const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null, signatures: new Map() };
       start += length;
       this.plans.set(chunk.seq, chunk);
+      this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
       this.outbox.push(chunk);
       await this.guard(this.send({ type: MessageType.Chunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
       let files = 0;
@@ -186,6 +199,12 @@ export class BackupTransfer {
       const chunk = await this.guard(this.outbox.shift());
       if (chunk === null) return this.settleDeltas();
       const plan = await this.guard(chunk.plan.promise);
+      const content = wholeContentBytes(chunk.entries, plan.actions);
+      await this.roomUncommitted(content);
+      if (content > 0) {
+        this.uncommitted.set(chunk.seq, content);
+        this.uncommittedBytes += content;
+      }
       const send = (message: Message): Promise<void> => this.guard(this.send(message));
       const onBytesSent = (bytes: number): void => this.events.onBytesSent(bytes);
       for (let index = 0; index < chunk.entries.length; index++) {
@@ -262,6 +281,20 @@ export class BackupTransfer {
     }
   }
 
+  /**
+   * Waits until the content of `content` more bytes keeps the uncommitted content within its bound (or nothing is
+   * uncommitted), serving Resends meanwhile: a chunk holding a delta commits only once its resends are served.
+   */
+  private async roomUncommitted(content: number): Promise<void> {
+    for (;;) {
+      await this.sendResends();
+      if (this.uncommittedBytes === 0 || this.uncommittedBytes + content <= MAX_UNCOMMITTED_CONTENT_BYTES) return;
+      if (this.failed !== null) throw this.failed;
+      await this.guard(new Promise<void>((resolve) => (this.wakeContent = resolve)));
+      this.wakeContent = null;
+    }
+  }
+
   /** After the last file: every chunk with a delta must be committed (or its file resent) before Finish. */
   private async settleDeltas(): Promise<void> {
     for (;;) {
@@ -327,8 +360,13 @@ export class BackupTransfer {
         if (!this.welcomed) throw this.protocol('Committed before Welcome');
         // Chunks commit in seq order: this one and every earlier one are settled.
         for (const seq of this.deltaChunks.keys()) if (seq <= message.seq) this.deltaChunks.delete(seq);
+        for (const [seq, bytes] of this.uncommitted) {
+          if (seq > message.seq) break;
+          this.uncommitted.delete(seq);
+          this.uncommittedBytes -= bytes;
+        }
         this.wakeContent?.();
-        this.events.onCommitted(message.dir, message.dirComplete);
+        this.events.onCommitted(message.dir, message.dirComplete, this.takeLastEntry(message.seq));
         return;
       case MessageType.Signature:
         this.acceptSignature(message);
@@ -351,6 +389,16 @@ export class BackupTransfer {
       default:
         throw this.protocol(`unexpected message type ${message.type} in a backup session`);
     }
+  }
+
+  /** The last entry name of a committed chunk; forgets it and those of earlier chunks. */
+  private takeLastEntry(committedSeq: number): Buffer | null {
+    const name = this.lastEntries.get(committedSeq) ?? null;
+    for (const seq of this.lastEntries.keys()) {
+      if (seq > committedSeq) break;
+      this.lastEntries.delete(seq);
+    }
+    return name;
   }
 
   private acceptPlan(plan: ChunkPlanMessage): void {
@@ -444,4 +492,13 @@ function closeReason(error: AgentError): WireError | null {
   if (error.code === AgentErrorCode.Interrupted) return new WireError(ErrorCode.ShuttingDown, error.message);
   if (error.code === AgentErrorCode.Protocol) return WireError.protocol(error.message);
   return null;
+}
+
+/** Bytes of the files of a chunk planned Whole (a delta's data is small and not counted). */
+function wholeContentBytes(entries: readonly EntryMeta[], actions: readonly PlanAction[]): number {
+  let bytes = 0;
+  entries.forEach((entry, index) => {
+    if (actions[index] === PlanAction.Whole) bytes += Number(entry.size);
+  });
+  return bytes;
 }

@@ -4,7 +4,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { type BackupJobData, type FileErrorResponse, type RunFinishRequest, type RunCounters } from '@berth/contracts';
-import { type DoneMessage } from '@berth/wire';
+import { joinPath, type DoneMessage } from '@berth/wire';
 import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error';
 import { parseBackupJob } from '../jobs/job-data';
 import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
@@ -77,8 +77,9 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
           counters.bytesSent += bytes;
           progress.touch();
         },
-        onCommitted: (dir, dirComplete) => {
-          if (dirComplete) progress.checkpoint = displayPath(dir);
+        onCommitted: (dir, dirComplete, lastEntry) => {
+          // The resume point: a whole directory, or the last entry of a committed chunk of one.
+          progress.checkpoint = displayPath(dirComplete || lastEntry === null ? dir : joinPath(dir, lastEntry));
           progress.touch();
         },
       },

@@ -11,7 +11,7 @@ const ENTRY_FIXED_BYTES = 96;
 /** Chunk header: seq, dir length prefix, entry count, last flag, frame header. */
 const CHUNK_FIXED_BYTES = 32;
 /** Content of the regular files of one chunk, by their lstat size; a larger single file makes a chunk alone. */
-export const CHUNK_MAX_CONTENT_BYTES = 8 * 1024 * 1024;
+export const CHUNK_MAX_CONTENT_BYTES = 4 * 1024 * 1024;
 
 export function entryBytes(entry: EntryMeta): number {
   return ENTRY_FIXED_BYTES + entry.name.length + (entry.linkTarget?.length ?? 0);
