@@ -6,6 +6,7 @@ import { registerRestoreCommand } from './commands/restore.command';
 import { registerRetryCommand } from './commands/retry.command';
 import { registerReportCommand } from './commands/report.command';
 import { registerRunCommands } from './commands/runs.command';
+import { registerScheduleCommands } from './commands/schedule.command';
 import { registerSnapshotCommands } from './commands/snapshots.command';
 import { DEFAULT_CONTROLLER_URL } from './config/cli-config';
 import { registerDeltaCommands } from './delta';
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CliContext): Command {
     );
 
   registerHostCommands(program, ctx);
+  registerScheduleCommands(program, ctx);
   registerBackupCommand(program, ctx);
   registerRunCommands(program, ctx);
   registerRetryCommand(program, ctx);

@@ -1,5 +1,9 @@
 import {
+  type CreateGroupRequest,
   type CreateHostRequest,
+  type GroupResponse,
+  type UpdateGroupRequest,
+  type UpdateHostRequest,
   type CreateHostResponse,
   type FleetReport,
   type HealthResponse,
@@ -47,8 +51,30 @@ export class ApiClient {
     return this.request<HostResponse>('GET', `/hosts/${encodeURIComponent(id)}`);
   }
 
-  startBackup(hostId: string): Promise<RunResponse> {
-    return this.request<RunResponse>('POST', `/hosts/${encodeURIComponent(hostId)}/backups`);
+  /** `force` backs up a paused host anyway. */
+  startBackup(hostId: string, force = false): Promise<RunResponse> {
+    return this.request<RunResponse>('POST', `/hosts/${encodeURIComponent(hostId)}/backups${force ? '?force=true' : ''}`);
+  }
+
+  updateHost(idOrName: string, request: UpdateHostRequest): Promise<HostResponse> {
+    return this.request<HostResponse>('PATCH', `/hosts/${encodeURIComponent(idOrName)}`, request);
+  }
+
+  createGroup(request: CreateGroupRequest): Promise<GroupResponse> {
+    return this.request<GroupResponse>('POST', '/groups', request);
+  }
+
+  listGroups(): Promise<GroupResponse[]> {
+    return this.request<GroupResponse[]>('GET', '/groups');
+  }
+
+  updateGroup(idOrName: string, request: UpdateGroupRequest): Promise<GroupResponse> {
+    return this.request<GroupResponse>('PATCH', `/groups/${encodeURIComponent(idOrName)}`, request);
+  }
+
+  /** POST /hosts/:idOrName/pause|unpause or /groups/:idOrName/pause|unpause. */
+  setPaused<T extends 'hosts' | 'groups'>(kind: T, idOrName: string, paused: boolean): Promise<T extends 'hosts' ? HostResponse : GroupResponse> {
+    return this.request('POST', `/${kind}/${encodeURIComponent(idOrName)}/${paused ? 'pause' : 'unpause'}`);
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunResponse[]> {
@@ -82,7 +108,7 @@ export class ApiClient {
     return this.request<RunResponse>('POST', `/snapshots/${encodeURIComponent(snapshotId)}/restore`, request);
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
     const init: RequestInit = {
       method,
       headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },

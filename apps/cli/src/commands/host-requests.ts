@@ -5,18 +5,19 @@ import { requireAbsolute } from './options';
 export interface HostAddOptions {
   path: string[];
   exclude: string[];
+  group?: string;
 }
 
 /** `berth host add NAME --path DIR... --exclude GLOB...` as the API request. */
 export function buildCreateHostRequest(name: string, options: HostAddOptions): CreateHostRequest {
   if (name.trim() === '') throw new UsageError('host name must not be empty');
-  if (options.path.length === 0) throw new UsageError('give at least one --path DIR to back up');
+  if (options.path.length === 0 && options.group === undefined) throw new UsageError('give at least one --path DIR to back up (or --group G to use the group paths)');
   const paths = options.path.map((p) => requireAbsolute('--path', p, 'a directory on the client, e.g. /srv/data'));
   const excludes = options.exclude.map((glob) => {
     if (glob.trim() === '') throw new UsageError('--exclude needs a non-empty pattern');
     return glob;
   });
-  return { name, paths, excludes };
+  return options.group === undefined ? { name, paths, excludes } : { name, paths, excludes, group: options.group };
 }
 
 export interface RestoreOptions {

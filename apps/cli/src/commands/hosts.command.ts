@@ -12,6 +12,7 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
     .argument('<name>', 'host name, unique in the fleet')
     .option('--path <dir>', 'absolute directory on the client to back up (repeatable)', collect, [])
     .option('--exclude <glob>', 'exclude pattern (repeatable; see README "Exclude patterns")', collect, [])
+    .option('--group <group>', 'join this group (its paths apply when no --path is given)')
     .option('--json', 'print the API response (includes the enrollment secret)')
     .action(async (name: string, options: HostAddOptions & JsonOption, command: Command) => {
       const request = buildCreateHostRequest(name, options);
