@@ -147,6 +147,32 @@ describe('decoding malformed input', () => {
     expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 3, 0x88]))).message).toMatch(/wait.heartbeatMs/);
   });
 
+  it('encodes a Welcome without resume points exactly as protocol 1 did; resume points are trailing fields', () => {
+    const welcome = {
+      type: MessageType.Welcome,
+      sessionId: 's',
+      attempt: 2,
+      committedDirs: [Buffer.from('/a')],
+      maxFrameBytes: 1024,
+      chunkMaxEntries: 10,
+      chunkMaxBytes: 100,
+      heartbeatMs: 5,
+      idleTimeoutMs: 10,
+      creditBytes: 7,
+      creditOps: 8,
+      resumeDirs: [],
+    } as const;
+    const v1 = encodeMessage(welcome);
+    // type, "s", attempt, one dir "/a", then six one-byte varints and two more: nothing after creditOps.
+    expect(v1.subarray(4)).toEqual(Buffer.from([MessageType.Welcome, 1, 0x73, 2, 1, 2, 0x2f, 0x61, 0x80, 0x08, 10, 100, 5, 10, 7, 8]));
+    const resumeDirs = [{ dir: Buffer.from('/big'), after: Buffer.from('f0511') }];
+    const v2 = encodeMessage({ ...welcome, resumeDirs });
+    expect(v2.subarray(4, v1.length)).toEqual(v1.subarray(4));
+    expect(decodeFrameBody(v2.subarray(4))).toEqual({ ...welcome, resumeDirs });
+    const badName = Buffer.concat([v1.subarray(4), Buffer.from([1, 2, 0x2f, 0x62, 1, 0x2f])]);
+    expect(() => decodeFrameBody(badName)).toThrow(/name/);
+  });
+
   it('rejects bad varints: overlong, too long, above the field range', () => {
     expect(decodeError(frameOf(Buffer.from([MessageType.Wait, 0x81, 0x00]))).message).toMatch(/overlong/);
     expect(decodeError(frameOf(Buffer.from([MessageType.Credit, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0]))).message).toMatch(/longer than/);
