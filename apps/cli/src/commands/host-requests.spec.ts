@@ -12,7 +12,7 @@ describe('request builders', () => {
 
   it('refuses a host without paths, or with a relative one, naming the option', () => {
     expect(() => buildCreateHostRequest('web-1', { path: [], exclude: [] })).toThrow(new UsageError('give at least one --path DIR to back up (or --group G to use the group paths)'));
-    expect(buildCreateHostRequest('web-2', { path: [], exclude: [], group: 'web' })).toEqual({ name: 'web-2', paths: [], excludes: [], group: 'web' });
+    expect(buildCreateHostRequest('web-2', { path: [], exclude: [], group: 'web' })).toEqual({ name: 'web-2', excludes: [], group: 'web' });
     expect(() => buildCreateHostRequest('web-1', { path: ['srv/www'], exclude: [] })).toThrow(/--path must be an absolute path .*got "srv\/www"/);
     expect(() => buildCreateHostRequest('web-1', { path: ['/srv'], exclude: [''] })).toThrow(/--exclude needs a non-empty pattern/);
   });

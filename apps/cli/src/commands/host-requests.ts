@@ -17,7 +17,9 @@ export function buildCreateHostRequest(name: string, options: HostAddOptions): C
     if (glob.trim() === '') throw new UsageError('--exclude needs a non-empty pattern');
     return glob;
   });
-  return options.group === undefined ? { name, paths, excludes } : { name, paths, excludes, group: options.group };
+  if (options.group === undefined) return { name, paths, excludes };
+  // A group member without paths of its own leaves them out: the group's apply.
+  return paths.length > 0 ? { name, paths, excludes, group: options.group } : { name, excludes, group: options.group };
 }
 
 export interface RestoreOptions {

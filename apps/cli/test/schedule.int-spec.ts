@@ -1,0 +1,65 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type GroupResponse, type HostResponse } from '@berth/contracts';
+import { type ControllerHandle, startController } from '@berth/harness';
+import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { runBerth } from './run-berth';
+
+// The built CLI against the built controller process: groups, schedules, pausing and forced backups.
+describe('berth group, schedule, pause and host set', () => {
+  let work: string;
+  let database: TestDatabase;
+  let controller: ControllerHandle;
+
+  beforeAll(async () => {
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-schedule-'));
+    database = await createTestDatabase();
+    controller = await startController({
+      databaseUrl: database.url,
+      redisUrl: process.env['REDIS_URL'] ?? '',
+      receiverAddress: { host: '127.0.0.1', port: 7443 },
+      receiverToken: 'cli-schedule-receiver-token-01',
+      logFile: path.join(work, 'controller.log'),
+      env: { BERTH_RECONCILE_INTERVAL_MS: '0' },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await controller?.stop();
+    await database?.drop();
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('creates a group with a schedule, a host in it, pauses the group, and backs up only with --force', async () => {
+    const url = controller.url;
+    expect((await runBerth(['group', 'add', 'cli-web', '--path', '/srv/www', '--exclude', '*.tmp'], url)).code).toBe(0);
+    const added = await runBerth(['host', 'add', 'cli-web-1', '--group', 'cli-web'], url);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+
+    const set = await runBerth(['schedule', 'set', '--group', 'cli-web', '--cron', '0 2 * * *', '--tz', 'Europe/Berlin', '--window', '01:00-05:00', '--spread', '600'], url);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('schedule:  0 2 * * * Europe/Berlin, window 01:00-05:00, spread 600 s, catch-up one');
+
+    const groups = await runBerth(['groups'], url);
+    expect(groups.stdout).toMatch(/^cli-web\s+1\s+no\s+0 2 \* \* \* Europe\/Berlin/m);
+
+    const own = await runBerth(['host', 'set', 'cli-web-1', '--path', '/etc', '--exclude', '*.log'], url);
+    expect(own.stdout).toContain('paths:     /etc\n');
+    expect(own.stdout).toContain('excludes:  *.tmp *.log\n');
+    expect(own.stdout).toContain('(from group cli-web)');
+
+    const paused = await runBerth(['pause', '--group', 'cli-web'], url);
+    expect(paused).toMatchObject({ code: 0, stdout: 'Group cli-web paused: no scheduled backups until `berth unpause`.\n' });
+    const refused = await runBerth(['backup', 'cli-web-1'], url);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('is paused (its group is)');
+    expect((await runBerth(['backup', 'cli-web-1', '--force', '--json'], url)).code).toBe(0);
+
+    expect((await runBerth(['unpause', '--group', 'cli-web'], url)).code).toBe(0);
+    const cleared = await runBerth(['schedule', 'clear', '--group', 'cli-web', '--json'], url);
+    expect((JSON.parse(cleared.stdout) as GroupResponse).schedule).toBeNull();
+    const host = JSON.parse((await runBerth(['host', 'set', 'cli-web-1', '--no-group', '--json'], url)).stdout) as HostResponse;
+    expect(host).toMatchObject({ group: null, effective: { paths: ['/etc'], excludes: ['*.log'], schedule: null, paused: false } });
+  }, 60_000);
+});
