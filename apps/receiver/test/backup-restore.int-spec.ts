@@ -22,6 +22,7 @@ const runB1 = randomUUID();
 const runResume = randomUUID();
 const runChunks = randomUUID();
 const runChunksV1 = randomUUID();
+const runTwice = randomUUID();
 
 let fx: ReceiverFixture;
 let source: string;
@@ -153,6 +154,26 @@ describe('backup over the real protocol', () => {
       expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
       expect(second.done!.stats.files).toBe(50);
       expect(await fx.repository.readJournal(runChunks)).toEqual([]);
+    } finally {
+      await rm(resumeSource, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes a directory interrupted twice: the chunk records of both attempts seed it, in order', async () => {
+    const resumeSource = await mkdtemp(join(tmpdir(), 'berth-resume-twice-'));
+    try {
+      for (let i = 0; i < 60; i++) await writeFile(join(resumeSource, `g${String(i).padStart(2, '0')}`), `twice ${i}`);
+      const first = await backupAs(hostA, runTwice, resumeSource, { chunkEntries: 10, stopAfterPartialChunks: 2 });
+      expect(first.done).toBeNull();
+      const second = await backupAs(hostA, runTwice, resumeSource, { chunkEntries: 10, stopAfterPartialChunks: 2 });
+      expect(second.done).toBeNull();
+      expect(second.welcome!.resumeDirs.map(({ after }) => after.toString())).toEqual(['g19']);
+      expect(second.entriesSent.get('/')).toBe(20);
+      const third = await backupAs(hostA, runTwice, resumeSource, { chunkEntries: 10 });
+      expect(third.welcome!.resumeDirs.map(({ after }) => after.toString())).toEqual(['g39']);
+      expect(third.entriesSent.get('/')).toBe(20);
+      expect(await viewSnapshot(fx.repository, third.done!.rootTree)).toEqual(await viewLocal(resumeSource));
+      expect(third.done!.stats.files).toBe(60);
     } finally {
       await rm(resumeSource, { recursive: true, force: true });
     }
