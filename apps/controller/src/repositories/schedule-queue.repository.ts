@@ -100,6 +100,9 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
     const running = this.worker;
     this.worker = null;
     if (running !== null) {
+      // A worker closed while still connecting leaves its blocking connection behind (it kept the process
+      // alive for ~30 s): let it finish connecting first, when Redis answers at all.
+      if (this.redis.isReady()) await this.answered(() => running.worker.waitUntilReady()).catch(() => undefined);
       await running.worker.close();
       running.connection.disconnect();
     }
