@@ -59,6 +59,14 @@ describe('schedules', () => {
     }
   }
 
+  async function waitForJobEnd(jobId: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!['completed', 'failed'].includes(await schedulerQueue.getJobState(jobId))) {
+      if (Date.now() > deadline) throw new Error(`tick job ${jobId} did not finish within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async function runsOf(hostId: string): Promise<RunResponse[]> {
     return (await request(controller.http).get(`/runs?hostId=${hostId}`).expect(200)).body as RunResponse[];
   }
@@ -157,6 +165,19 @@ describe('schedules', () => {
     await request(controller.http).patch(`/hosts/${host.id}`).send({ schedule: null }).expect(200);
     expect(await schedulerOf(scheduleId)).toBeUndefined();
     expect(await controller.sql('SELECT id FROM schedules WHERE id = $1', [scheduleId])).toEqual([]);
+  });
+
+  it('drops a tick delivered long after its occurrence (the boot catch-up stands for it) and runs a timely one', async () => {
+    const { group, hostIds } = await groupWithHosts('late', 1, { cron: '0 3 * * *', timeZone: 'UTC' });
+    const scheduleId = group.schedule?.id ?? '';
+    // Tick jobs as BullMQ's scheduler makes them: prevMillis is the occurrence they stand for.
+    const late = await schedulerQueue.add('tick', { scheduleId }, { prevMillis: Date.now() - 3_600_000 });
+    await waitForJobEnd(late.id ?? '');
+    expect(await ticks(scheduleId)).toEqual([]);
+    expect(await runsOf(hostIds[0] ?? '')).toEqual([]);
+    const timely = await schedulerQueue.add('tick', { scheduleId }, { prevMillis: Date.now() });
+    await waitForJobEnd(timely.id ?? '');
+    expect(await ticks(scheduleId)).toEqual([expect.objectContaining({ runs_queued: 1, catch_up: false })]);
   });
 
   it('at boot: reconciles schedulers with the database and catches up once per missed schedule (policy one, not none)', async () => {
