@@ -1,9 +1,9 @@
 import { type CreateGroupRequest, type GroupResponse, type ScheduleRequest, type UpdateGroupRequest } from '@berth/contracts';
-import { ArrayMaxSize, IsArray, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
+import { IsOptional, ValidateIf } from 'class-validator';
 import { type GroupRecord } from '../repositories/group.repository';
-import { HOST_EXCLUDES_MAX, HOST_PATHS_MAX } from './host.dto';
+import { HOST_PATHS_MAX } from './host.dto';
 import { IsScheduleRequest, mapSchedule } from './schedule.dto';
-import { HasNoNul, IsAbsolutePathList, IsHostName } from './validation';
+import { IsAbsolutePathList, IsExcludeList, IsHostName } from './validation';
 
 export class CreateGroupDto implements CreateGroupRequest {
   /** Group names follow the host name rule (never UUID-shaped: groups are addressed by id or name too). */
@@ -15,11 +15,7 @@ export class CreateGroupDto implements CreateGroupRequest {
   paths?: string[];
 
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(HOST_EXCLUDES_MAX)
-  @IsString({ each: true })
-  @Length(1, 1024, { each: true })
-  @HasNoNul({ each: true })
+  @IsExcludeList()
   excludes?: string[];
 
   @ValidateIf((dto: CreateGroupDto) => dto.schedule !== undefined)
@@ -33,11 +29,7 @@ export class UpdateGroupDto implements UpdateGroupRequest {
   paths?: string[];
 
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(HOST_EXCLUDES_MAX)
-  @IsString({ each: true })
-  @Length(1, 1024, { each: true })
-  @HasNoNul({ each: true })
+  @IsExcludeList()
   excludes?: string[];
 
   @ValidateIf((dto: UpdateGroupDto) => dto.schedule !== undefined)

@@ -1,12 +1,11 @@
 import { type CreateHostRequest, type CreateHostResponse, type HostResponse, type ScheduleRequest, type UpdateHostRequest } from '@berth/contracts';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
+import { IsIn, IsOptional, ValidateIf } from 'class-validator';
 import { type HostRecord } from '../repositories/host.repository';
 import { effectiveSettings } from '../services/effective-settings.util';
 import { IsScheduleRequest, mapSchedule } from './schedule.dto';
-import { HasNoNul, IsAbsolutePathList, IsHostName } from './validation';
+import { IsAbsolutePathList, IsExcludeList, IsHostName } from './validation';
 
 export const HOST_PATHS_MAX = 64;
-export const HOST_EXCLUDES_MAX = 256;
 
 export class CreateHostDto implements CreateHostRequest {
   @IsHostName()
@@ -18,11 +17,7 @@ export class CreateHostDto implements CreateHostRequest {
   paths?: string[];
 
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(HOST_EXCLUDES_MAX)
-  @IsString({ each: true })
-  @Length(1, 1024, { each: true })
-  @HasNoNul({ each: true })
+  @IsExcludeList()
   excludes?: string[];
 
   @IsOptional()
@@ -42,11 +37,7 @@ export class UpdateHostDto implements UpdateHostRequest {
   paths?: string[];
 
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(HOST_EXCLUDES_MAX)
-  @IsString({ each: true })
-  @Length(1, 1024, { each: true })
-  @HasNoNul({ each: true })
+  @IsExcludeList()
   excludes?: string[];
 
   @ValidateIf((dto: UpdateHostDto) => dto.schedule !== undefined)

@@ -3,7 +3,8 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { formatValidationErrors } from '../errors/validation-errors';
 import { RunFinishDto } from './agent.dto';
-import { CreateHostDto } from './host.dto';
+import { CreateGroupDto } from './group.dto';
+import { CreateHostDto, UpdateHostDto } from './host.dto';
 import { RunQueryDto } from './run.dto';
 import { RestoreDto } from './snapshot.dto';
 import { hostNameProblem } from './validation';
@@ -105,5 +106,24 @@ describe('RunFinishDto', () => {
 
   it('requires counters and a known status', () => {
     expect(check(RunFinishDto, { status: 'done' }).details).toEqual([expect.stringMatching(/^status must be one of the following values: succeeded, partial, failed/), 'counters must be an object']);
+  });
+});
+
+describe('exclude lists (hosts and groups share one rule)', () => {
+  const cases: [object, string[]][] = [
+    [{ excludes: ['*.tmp', '/var/cache/**'] }, []],
+    [{ excludes: 'not-a-list' }, ['excludes must be an array']],
+    [{ excludes: [''] }, ['each value in excludes must be longer than or equal to 1 and shorter than or equal to 1024 characters']],
+    [{ excludes: ['x'.repeat(1025)] }, ['each value in excludes must be longer than or equal to 1 and shorter than or equal to 1024 characters']],
+    [{ excludes: Array.from({ length: 257 }, (_, i) => `p${i}`) }, ['excludes must contain no more than 256 elements']],
+    [{ excludes: ['ok', 'bad\0'] }, ['excludes must not contain NUL characters in any element']],
+  ];
+  it.each(cases)('%j -> %j', (body, expected) => {
+    // A value that is not a list also fails the size rule on some classes: require the named message, no other field.
+    const matches: unknown = expected.length === 0 ? [] : expect.arrayContaining(expected);
+    for (const details of [check(CreateHostDto, { name: 'a', paths: ['/a'], ...body }).details, check(UpdateHostDto, body).details, check(CreateGroupDto, { name: 'web', ...body }).details]) {
+      expect(details).toEqual(matches);
+      expect(details.every((line) => line.includes('excludes'))).toBe(true);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, Max, Min, registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsString, Length, Max, Min, registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
 import { absolutePathListProblem, absolutePathProblem, normalizeAbsolutePath } from '../utils/path.util';
 import { isUuid } from '../utils/uuid.util';
 
@@ -74,6 +74,21 @@ export function HasNoNul(options?: ValidationOptions): PropertyDecorator {
   const problem = (value: unknown): string | null => (typeof value === 'string' && value.includes('\0') ? 'must not contain NUL characters' : null);
   const fallback = options?.each === true ? 'must not contain NUL characters in any element' : 'must not contain NUL characters';
   return fromProblem('hasNoNul', problem, options, fallback);
+}
+
+/** Most exclude patterns a host or a group may have, and the longest pattern. */
+export const EXCLUDES_MAX = 256;
+export const EXCLUDE_PATTERN_MAX = 1024;
+
+/** A list of exclude globs: at most EXCLUDES_MAX non-empty strings of at most EXCLUDE_PATTERN_MAX characters, no NUL. */
+export function IsExcludeList(): PropertyDecorator {
+  return applyDecorators(
+    IsArray(),
+    ArrayMaxSize(EXCLUDES_MAX),
+    IsString({ each: true }),
+    Length(1, EXCLUDE_PATTERN_MAX, { each: true }),
+    HasNoNul({ each: true }),
+  );
 }
 
 /** Longest free text (error messages, file names in reports) the agent API accepts. */
