@@ -64,12 +64,27 @@ export class ContentWriter implements FileContentWriter {
     return id;
   }
 
+  /** Removes the first `bytes` buffered bytes; copies only those (never the rest) when they span pieces. */
   private take(bytes: number): Buffer {
-    const joined = this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.pieceBytes);
-    const taken = joined.subarray(0, bytes);
-    const rest = joined.subarray(bytes);
-    this.pieces = rest.length > 0 ? [rest] : [];
-    this.pieceBytes = rest.length;
-    return taken;
+    const first = this.pieces[0] as Buffer;
+    if (first.length >= bytes) {
+      const taken = first.subarray(0, bytes);
+      if (first.length === bytes) this.pieces.shift();
+      else this.pieces[0] = first.subarray(bytes);
+      this.pieceBytes -= bytes;
+      return taken;
+    }
+    const out = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    while (filled < bytes) {
+      const piece = this.pieces[0] as Buffer;
+      const used = Math.min(piece.length, bytes - filled);
+      piece.copy(out, filled, 0, used);
+      filled += used;
+      if (used === piece.length) this.pieces.shift();
+      else this.pieces[0] = piece.subarray(used);
+    }
+    this.pieceBytes -= bytes;
+    return out;
   }
 }

@@ -9,6 +9,8 @@ import {
   type RepositoryApi,
   type SnapshotRecord,
   type TreeEntry,
+  ContentWriter,
+  type WrittenContent,
 } from '@berth/repository';
 import {
   EntryType,
@@ -33,9 +35,11 @@ import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
-import { FileAssembler, type AssembledFile } from './file-assembler';
 import { PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
+
+/** A file's content as stored (or found already stored): what its tree entry needs. */
+type StoredFile = Pick<WrittenContent, 'content' | 'size'>;
 
 interface DirState {
   readonly path: Buffer;
@@ -89,13 +93,13 @@ interface ExpectedFile {
 /** The file whose content is arriving (between its first FileData, ContentOffer or FileEnd and its FileEnd). */
 interface OpenFile {
   readonly file: ExpectedFile;
-  readonly assembler: FileAssembler;
+  readonly assembler: ContentWriter;
   /** Set when the content arrives as a delta (not for a resend, which is whole). */
   readonly applier: DeltaApplier | null;
   /** Why the delta could not be applied; the file is then asked for again whole at FileEnd. */
   deltaFailure: Error | null;
   /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
-  offered: AssembledFile | null;
+  offered: StoredFile | null;
 }
 
 /** What the delta and dedup paths saved, for the session's log line. */
@@ -402,10 +406,14 @@ export class BackupSession {
    * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
    * bytes are what the agent spent, not the larger rebuilt bytes).
    */
-  private newAssembler(creditStored: boolean): FileAssembler {
-    return new FileAssembler(this.repo, (bytes, isNew) => {
-      if (isNew) this.bytesStored += bytes;
-      if (creditStored) this.pipeline.noteStored(bytes);
+  private newAssembler(creditStored: boolean): ContentWriter {
+    return new ContentWriter({
+      putBlob: async (chunk) => {
+        const result = await this.repo.putBlob(chunk);
+        if (result.stored) this.bytesStored += chunk.length;
+        if (creditStored) this.pipeline.noteStored(chunk.length);
+        return result;
+      },
     });
   }
 
@@ -493,7 +501,7 @@ export class BackupSession {
   }
 
   /** The stored content of a file that just ended; null when its delta did not rebuild the agent's file. */
-  private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<AssembledFile | null> {
+  private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<StoredFile | null> {
     if (open.offered !== null) return open.offered;
     if (open.applier === null) return open.assembler.finish();
     if (open.deltaFailure !== null) return null;
