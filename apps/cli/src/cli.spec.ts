@@ -12,7 +12,7 @@ class Capture {
 async function run(argv: string[], controllerUrl = 'http://127.0.0.1:9'): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr }, { controllerUrl });
+  const code = await runCli(argv, { stdout, stderr }, { controllerUrl, token: null });
   return { code, out: stdout.text, err: stderr.text };
 }
 

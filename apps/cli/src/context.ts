@@ -27,7 +27,7 @@ export class CliContext {
   }
 
   api(command: Command): ApiClient {
-    return new ApiClient(this.controllerUrl(command));
+    return new ApiClient(this.controllerUrl(command), { token: this.env.token });
   }
 
   print(text: string): void {

@@ -25,12 +25,12 @@ describe('berth report and berth history', () => {
   let controller: ControllerHandle;
 
   const addHost = async (name: string): Promise<{ credential: string }> => {
-    const created = await call<CreateHostResponse>(`${controller.url}/hosts`, 'POST', { name, paths: ['/srv'] });
+    const created = await call<CreateHostResponse>(`${controller.url}/hosts`, 'POST', { name, paths: ['/srv'] }, controller.adminToken);
     const enrolled = await call<EnrollResponse>(`${controller.url}${AGENT_API.enroll}`, 'POST', { enrollmentSecret: created.enrollmentSecret });
     return { credential: enrolled.credential };
   };
   const backup = async (name: string, credential: string, hoursAgo: number, files: number): Promise<RunResponse> => {
-    const run = await call<RunResponse>(`${controller.url}/hosts/${name}/backups`, 'POST');
+    const run = await call<RunResponse>(`${controller.url}/hosts/${name}/backups`, 'POST', undefined, controller.adminToken);
     await call(`${controller.url}${AGENT_API.runStart(run.id)}`, 'POST', undefined, credential);
     const stats = { files, dirs: 1, bytes: files * 1024, bytesSent: files * 512, bytesStored: files * 256 };
     const finish: RunFinishRequest = {
@@ -65,9 +65,9 @@ describe('berth report and berth history', () => {
     await backup('report-web', web.credential, 2, 1200);
     const old = await addHost('report-old');
     const oldRun = await backup('report-old', old.credential, 40, 10);
-    await call(`${controller.url}/hosts`, 'POST', { name: 'report-new', paths: ['/srv'] });
+    await call(`${controller.url}/hosts`, 'POST', { name: 'report-new', paths: ['/srv'] }, controller.adminToken);
 
-    const json = await runBerth(['report', '--json'], controller.url);
+    const json = await runBerth(['report', '--json'], controller);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as FleetReport;
     expect(report.hosts.map((host) => [host.hostName, host.breachesRpo])).toEqual([
@@ -77,23 +77,23 @@ describe('berth report and berth history', () => {
     ]);
     expect(report.totals).toMatchObject({ hosts: 3, protected: 1, breaching: 2, neverBackedUp: 1 });
 
-    const table = await runBerth(['report'], controller.url);
+    const table = await runBerth(['report'], controller);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^report-web\s+online\s+ok\s+\S+ \S+\s+2h00m\s+succeeded\s+1,200\s+1\.2 MiB\s+600 KiB\s+300 KiB/m);
     expect(table.stdout).toMatch(/^report-old\s+online\s+BREACH\s+\S+ \S+\s+40h00m\s+succeeded/m);
     expect(table.stdout).toMatch(/^report-new\s+pending\s+BREACH\s+-\s+never\s+-/m);
     expect(table.stdout).toContain('3 hosts: 1 protected, 2 breaching the 26 h objective (1 never backed up); last run failed on 0\n');
 
-    const history = await runBerth(['history', 'report-old', '--json'], controller.url);
+    const history = await runBerth(['history', 'report-old', '--json'], controller);
     expect(history.code).toBe(0);
     expect((JSON.parse(history.stdout) as HostHistoryResponse).runs.map((run) => [run.runId, run.status, run.files])).toEqual([[oldRun.id, 'succeeded', 10]]);
-    const historyTable = await runBerth(['history', 'report-old'], controller.url);
+    const historyTable = await runBerth(['history', 'report-old'], controller);
     expect(historyTable.stdout).toMatch(new RegExp(`^${oldRun.id}\\s+succeeded\\s+`, 'm'));
 
-    const badLimit = await runBerth(['history', 'report-old', '--limit', '0'], controller.url);
+    const badLimit = await runBerth(['history', 'report-old', '--limit', '0'], controller);
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toContain('must be a whole number from 1 to 500');
-    const unknown = await runBerth(['history', 'nobody-here'], controller.url);
+    const unknown = await runBerth(['history', 'nobody-here'], controller);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no host named nobody-here');
   }, 60_000);

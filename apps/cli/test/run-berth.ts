@@ -7,10 +7,16 @@ export interface BerthResult {
   readonly stderr: string;
 }
 
-/** Runs the built `berth` CLI as an operator would, against the given controller. */
-export function runBerth(args: readonly string[], controllerUrl: string): Promise<BerthResult> {
+/** The controller a CLI run talks to, and the API token it presents (BERTH_TOKEN). */
+export interface BerthTarget {
+  readonly url: string;
+  readonly adminToken: string;
+}
+
+/** Runs the built `berth` CLI as an operator would, against the given controller; `token` overrides the admin token. */
+export function runBerth(args: readonly string[], target: BerthTarget, token: string = target.adminToken): Promise<BerthResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BERTH_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', BERTH_CONTROLLER_URL: controllerUrl }, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BERTH_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', BERTH_CONTROLLER_URL: target.url, BERTH_TOKEN: token }, timeout: 120_000 }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== 'number') {
         reject(new Error(`could not run berth ${args.join(' ')}: ${error.message}`));
         return;

@@ -11,7 +11,6 @@ import {
   type RunResponse,
   type RunStartResponse,
 } from '@berth/contracts';
-import request from 'supertest';
 import { enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 
@@ -28,26 +27,26 @@ describe('agent API', () => {
     await controller.close();
   });
 
-  const finish = (runId: string, auth: Record<string, string>, report: RunFinishRequest) => request(controller.http).post(AGENT_API.runFinish(runId)).set(auth).send(report);
+  const finish = (runId: string, auth: Record<string, string>, report: RunFinishRequest) => controller.api.post(AGENT_API.runFinish(runId)).set(auth).send(report);
 
   it('exchanges the enrollment secret for a credential exactly once', async () => {
     const name = controller.hostName('enroll');
-    const created = (await request(controller.http).post('/hosts').send({ name, paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
-    const enrolled = (await request(controller.http).post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(201)).body as EnrollResponse;
+    const created = (await controller.api.post('/hosts').send({ name, paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
+    const enrolled = (await controller.api.post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(201)).body as EnrollResponse;
     expect(enrolled).toMatchObject({ hostId: created.host.id, hostName: name });
     expect(enrolled.credential).toMatch(/^berth_agent_[A-Za-z0-9_-]{43}$/);
 
-    const again = (await request(controller.http).post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(401)).body as ApiErrorBody;
+    const again = (await controller.api.post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(401)).body as ApiErrorBody;
     expect(again.code).toBe('invalid_enrollment_secret');
-    expect(((await request(controller.http).post(AGENT_API.enroll).send({ enrollmentSecret: 'made-up' }).expect(401)).body as ApiErrorBody).code).toBe('invalid_enrollment_secret');
-    expect(((await request(controller.http).get(`/hosts/${name}`).expect(200)).body as HostResponse).enrolled).toBe(true);
+    expect(((await controller.api.post(AGENT_API.enroll).send({ enrollmentSecret: 'made-up' }).expect(401)).body as ApiErrorBody).code).toBe('invalid_enrollment_secret');
+    expect(((await controller.api.get(`/hosts/${name}`).expect(200)).body as HostResponse).enrolled).toBe(true);
     const [row] = await controller.sql('SELECT secret_hash FROM agent_credentials WHERE host_id = $1', [created.host.id]);
     expect(row?.['secret_hash']).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('serves the agent its configuration and marks the host online', async () => {
     const agent = await enrolledHost(controller, 'config');
-    const config = (await request(controller.http).get(AGENT_API.config).set(agent.auth).expect(200)).body as AgentConfigResponse;
+    const config = (await controller.api.get(AGENT_API.config).set(agent.auth).expect(200)).body as AgentConfigResponse;
     expect(config).toEqual({
       hostId: agent.hostId,
       hostName: agent.hostName,
@@ -56,33 +55,33 @@ describe('agent API', () => {
       redisUrl: controller.config.agentRedisUrl,
       receiver: { host: 'backup.internal', port: 7443, tls: false, caPem: null, serverName: 'receiver.berth' },
     });
-    const host = (await request(controller.http).get(`/hosts/${agent.hostId}`).expect(200)).body as HostResponse;
+    const host = (await controller.api.get(`/hosts/${agent.hostId}`).expect(200)).body as HostResponse;
     expect(host.status).toBe('online');
     expect(host.lastSeenAt).not.toBeNull();
   });
 
   it('refuses missing, unknown and revoked credentials with 401', async () => {
     const agent = await enrolledHost(controller, 'revoked');
-    expect(((await request(controller.http).get(AGENT_API.config).expect(401)).body as ApiErrorBody).code).toBe('invalid_credential');
-    await request(controller.http).get(AGENT_API.config).set({ Authorization: 'Bearer berth_agent_guess' }).expect(401);
-    await request(controller.http).get(AGENT_API.config).set(agent.auth).expect(200);
+    expect(((await controller.api.get(AGENT_API.config).expect(401)).body as ApiErrorBody).code).toBe('invalid_credential');
+    await controller.api.get(AGENT_API.config).set({ Authorization: 'Bearer berth_agent_guess' }).expect(401);
+    await controller.api.get(AGENT_API.config).set(agent.auth).expect(200);
     await controller.sql('UPDATE agent_credentials SET revoked_at = now() WHERE host_id = $1', [agent.hostId]);
-    expect(((await request(controller.http).get(AGENT_API.config).set(agent.auth).expect(401)).body as ApiErrorBody).code).toBe('invalid_credential');
+    expect(((await controller.api.get(AGENT_API.config).set(agent.auth).expect(401)).body as ApiErrorBody).code).toBe('invalid_credential');
   });
 
   it('runs a backup through start, progress and finish, publishing the snapshot', async () => {
     const agent = await enrolledHost(controller, 'lifecycle');
     const run = await triggerBackup(controller, agent);
 
-    const start = (await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200)).body as RunStartResponse;
+    const start = (await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200)).body as RunStartResponse;
     expect(start).toEqual({ runId: run.id, kind: 'backup', attempt: 1 });
 
-    await request(controller.http)
+    await controller.api
       .post(AGENT_API.runProgress(run.id))
       .set(agent.auth)
       .send({ counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096 }, checkpoint: '/srv/a' })
       .expect(204);
-    const progressed = (await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    const progressed = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
     expect(progressed).toMatchObject({ status: 'running', attempts: 1, checkpoint: '/srv/a', counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096, bytesSent: 0 } });
     expect(progressed.startedAt).not.toBeNull();
 
@@ -98,74 +97,74 @@ describe('agent API', () => {
     // The same report again (the agent missed our answer) changes nothing; a different one is refused.
     expect(((await finish(run.id, agent.auth, { status: 'succeeded', counters, snapshot }).expect(200)).body as RunResponse).status).toBe('succeeded');
     expect(((await finish(run.id, agent.auth, { status: 'failed', counters: {} }).expect(409)).body as ApiErrorBody).code).toBe('run_finished');
-    expect(((await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(409)).body as ApiErrorBody).code).toBe('run_finished');
-    await request(controller.http).post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: {} }).expect(409);
+    expect(((await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(409)).body as ApiErrorBody).code).toBe('run_finished');
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: {} }).expect(409);
   });
 
   it('ends a backup partial with its file errors', async () => {
     const agent = await enrolledHost(controller, 'partial');
     const run = await triggerBackup(controller, agent);
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const fileErrors = [
       { path: '/srv/locked', message: 'EACCES: permission denied' },
       { path: '/srv/gone', message: 'ENOENT: vanished during the walk' },
     ];
     const finished = (await finish(run.id, agent.auth, { status: 'partial', counters: { filesDone: 8 }, fileErrors, snapshot: publishedSnapshot(8) }).expect(200)).body as RunResponse;
     expect(finished).toMatchObject({ status: 'partial', counters: { filesDone: 8, fileErrors: 2 } });
-    const shown = (await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    const shown = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
     expect(shown.fileErrors).toEqual(fileErrors);
   });
 
   it('sends a failed attempt that will be retried back to queued, then counts the next attempt', async () => {
     const agent = await enrolledHost(controller, 'retry');
     const run = await triggerBackup(controller, agent);
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const retried = (await finish(run.id, agent.auth, { status: 'failed', counters: { filesDone: 2 }, error: 'connection reset by receiver', willRetry: true }).expect(200)).body as RunResponse;
     expect(retried).toMatchObject({ status: 'queued', finishedAt: null, error: 'connection reset by receiver', attempts: 1 });
-    const second = (await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200)).body as RunStartResponse;
+    const second = (await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200)).body as RunStartResponse;
     expect(second.attempt).toBe(2);
     const failed = (await finish(run.id, agent.auth, { status: 'failed', counters: {}, error: 'gave up' }).expect(200)).body as RunResponse;
     expect(failed).toMatchObject({ status: 'failed', error: 'gave up', attempts: 2 });
     expect(failed.finishedAt).not.toBeNull();
     // The host is free for the next backup.
-    await request(controller.http).post(`/hosts/${agent.hostId}/backups`).expect(202);
+    await controller.api.post(`/hosts/${agent.hostId}/backups`).expect(202);
   });
 
   it('keeps at most 10,000 file errors per run but counts them all', async () => {
     const agent = await enrolledHost(controller, 'manyerrors');
     const run = await triggerBackup(controller, agent);
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const fileErrors = Array.from({ length: 10_000 }, (_, index) => ({ path: `/srv/unreadable/${index}`, message: 'EACCES' }));
     const report: RunFinishRequest = { status: 'failed', counters: {}, willRetry: true, fileErrors };
     await finish(run.id, agent.auth, report).expect(200);
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const ended = (await finish(run.id, agent.auth, { status: 'partial', counters: {}, fileErrors: fileErrors.slice(0, 5), snapshot: publishedSnapshot() }).expect(200)).body as RunResponse;
     expect(ended.counters.fileErrors).toBe(10_005);
     const [row] = await controller.sql('SELECT count(*)::int AS stored FROM file_errors WHERE run_id = $1', [run.id]);
     expect(row?.['stored']).toBe(10_000);
-    expect(((await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse).fileErrors).toHaveLength(100);
+    expect(((await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse).fileErrors).toHaveLength(100);
   }, 30_000);
 
   it('refuses reports that do not fit the run', async () => {
     const agent = await enrolledHost(controller, 'misfit');
     const run = await triggerBackup(controller, agent);
-    const notStarted = (await request(controller.http).post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { filesDone: 1 } }).expect(409)).body as ApiErrorBody;
+    const notStarted = (await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { filesDone: 1 } }).expect(409)).body as ApiErrorBody;
     expect(notStarted.code).toBe('run_not_started');
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const noSnapshot = (await finish(run.id, agent.auth, { status: 'succeeded', counters: {} }).expect(400)).body as ApiErrorBody;
     expect(noSnapshot.details).toEqual(['snapshot is required when a backup ends succeeded']);
-    const badCounter = (await request(controller.http).post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesDone: -5 } }).expect(400)).body as ApiErrorBody;
+    const badCounter = (await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesDone: -5 } }).expect(400)).body as ApiErrorBody;
     expect(badCounter.details).toEqual(['counters.bytesDone must not be less than 0']);
-    expect(((await request(controller.http).post(AGENT_API.runStart('not-a-uuid')).set(agent.auth).expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
+    expect(((await controller.api.post(AGENT_API.runStart('not-a-uuid')).set(agent.auth).expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
   });
 
   it("refuses to let an agent touch another host's run (403)", async () => {
     const owner = await enrolledHost(controller, 'owner');
     const intruder = await enrolledHost(controller, 'intruder');
     const run = await triggerBackup(controller, owner);
-    expect(((await request(controller.http).post(AGENT_API.runStart(run.id)).set(intruder.auth).expect(403)).body as ApiErrorBody).code).toBe('wrong_host');
-    await request(controller.http).post(AGENT_API.runProgress(run.id)).set(intruder.auth).send({ counters: {} }).expect(403);
+    expect(((await controller.api.post(AGENT_API.runStart(run.id)).set(intruder.auth).expect(403)).body as ApiErrorBody).code).toBe('wrong_host');
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(intruder.auth).send({ counters: {} }).expect(403);
     await finish(run.id, intruder.auth, { status: 'failed', counters: {} }).expect(403);
-    expect(((await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse).status).toBe('queued');
+    expect(((await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse).status).toBe('queued');
   });
 });

@@ -1,5 +1,4 @@
 import { AGENT_API, type RunAttemptResponse, type RunFinishRequest, type RunProgressRequest, type RunResponse, type RunStartResponse } from '@berth/contracts';
-import request from 'supertest';
 import { type EnrolledAgent, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 
@@ -20,13 +19,13 @@ describe('run attempts', () => {
   });
 
   const start = async (agent: EnrolledAgent, runId: string): Promise<RunStartResponse> =>
-    (await request(controller.http).post(AGENT_API.runStart(runId)).set(agent.auth).expect(200)).body as RunStartResponse;
+    (await controller.api.post(AGENT_API.runStart(runId)).set(agent.auth).expect(200)).body as RunStartResponse;
   const progress = async (agent: EnrolledAgent, runId: string, report: RunProgressRequest): Promise<void> => {
-    await request(controller.http).post(AGENT_API.runProgress(runId)).set(agent.auth).send(report).expect(204);
+    await controller.api.post(AGENT_API.runProgress(runId)).set(agent.auth).send(report).expect(204);
   };
   const finish = async (agent: EnrolledAgent, runId: string, report: RunFinishRequest): Promise<RunResponse> =>
-    (await request(controller.http).post(AGENT_API.runFinish(runId)).set(agent.auth).send(report).expect(200)).body as RunResponse;
-  const attemptsOf = async (runId: string): Promise<RunAttemptResponse[]> => ((await request(controller.http).get(`/runs/${runId}`).expect(200)).body as RunResponse).attemptHistory;
+    (await controller.api.post(AGENT_API.runFinish(runId)).set(agent.auth).send(report).expect(200)).body as RunResponse;
+  const attemptsOf = async (runId: string): Promise<RunAttemptResponse[]> => ((await controller.api.get(`/runs/${runId}`).expect(200)).body as RunResponse).attemptHistory;
 
   it('records each attempt: resume point, bytes, outcome, and why it ended', async () => {
     const agent = await enrolledHost(controller, 'attempts');
@@ -100,7 +99,7 @@ describe('run attempts', () => {
     const agent = await enrolledHost(controller, 'listed');
     const run = await triggerBackup(controller, agent);
     await start(agent, run.id);
-    const listed = (await request(controller.http).get(`/runs?hostId=${agent.hostId}`).expect(200)).body as RunResponse[];
+    const listed = (await controller.api.get(`/runs?hostId=${agent.hostId}`).expect(200)).body as RunResponse[];
     expect(listed.map((item) => item.attemptHistory.map((attempt) => attempt.number))).toEqual([[1]]);
   });
 });

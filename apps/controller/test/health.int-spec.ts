@@ -25,8 +25,8 @@ describe('GET /healthz', () => {
       expect(body).toEqual({ status: 'degraded', checks: { postgres: 'up', redis: 'down' } });
 
       const name = controller.hostName('noredis');
-      await request(controller.http).post('/hosts').send({ name, paths: ['/srv'] }).expect(201);
-      const refused = await request(controller.http).post(`/hosts/${name}/backups`).expect(503);
+      await controller.api.post('/hosts').send({ name, paths: ['/srv'] }).expect(201);
+      const refused = await controller.api.post(`/hosts/${name}/backups`).expect(503);
       expect(refused.body).toMatchObject({ code: 'queue_unavailable' });
       // The run that could not be queued does not block the next trigger.
       const [run] = await controller.sql("SELECT status, error FROM runs WHERE kind = 'backup'");

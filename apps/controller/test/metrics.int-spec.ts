@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 import { seedBackup, seedFailedBackup } from './support/report-fleet';
@@ -22,7 +21,7 @@ describe('GET /metrics', () => {
   });
 
   it('exposes runs by status, run totals, the duration histogram, queue depths and hosts breaching their objective', async () => {
-    const empty = await request(controller.http).get('/metrics').expect(200);
+    const empty = await controller.api.get('/metrics').expect(200);
     // Prometheus' text format 0.0.4 (Express reorders the parameters).
     expect(empty.headers['content-type']).toMatch(/^text\/plain; /);
     expect(empty.headers['content-type']).toContain('version=0.0.4');
@@ -36,7 +35,7 @@ describe('GET /metrics', () => {
     await triggerBackup(controller, idle);
     await enrolledHost(controller, 'metrics-never');
 
-    const { text } = await request(controller.http).get('/metrics').expect(200);
+    const { text } = await controller.api.get('/metrics').expect(200);
     expect(sample(text, 'berth_runs{kind="backup",status="succeeded"}')).toBe(1);
     expect(sample(text, 'berth_runs{kind="backup",status="failed"}')).toBe(1);
     expect(sample(text, 'berth_runs{kind="backup",status="queued"}')).toBe(1);

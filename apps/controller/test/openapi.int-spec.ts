@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import request from 'supertest';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../src/openapi/openapi-document';
 import { createPreviewApp } from '../src/openapi/preview-app';
 import { type ControllerHarness, startController } from './support/controller-app';
@@ -25,7 +24,7 @@ describe('OpenAPI document', () => {
   });
 
   it('is served at /docs/openapi.json with the reporting paths and named response types, and the UI at /docs', async () => {
-    const served = (await request(controller.http).get('/docs/openapi.json').expect(200).expect('content-type', /application\/json/)).body as Document;
+    const served = (await controller.api.get('/docs/openapi.json').expect(200).expect('content-type', /application\/json/)).body as Document;
     for (const path of ['/hosts', '/runs/{id}', '/reports/fleet', '/hosts/{idOrName}/history', '/metrics', '/healthz']) {
       expect(Object.keys(served.paths)).toContain(path);
     }
@@ -33,7 +32,7 @@ describe('OpenAPI document', () => {
     expect(served.paths['/hosts/{idOrName}/history']?.['get']?.responses['200']?.content?.['application/json']?.schema?.$ref).toBe('#/components/schemas/HostHistoryResponseDto');
     expect(Object.keys(served.components.schemas)).toEqual(expect.arrayContaining(['FleetReportDto', 'FleetHostReportDto', 'FleetTotalsDto', 'HostHistoryEntryDto', 'CreateHostDto']));
 
-    const ui = await request(controller.http).get('/docs').expect(200);
+    const ui = await controller.api.get('/docs').expect(200);
     expect(ui.text).toContain('<title>Swagger UI</title>');
   });
 
@@ -45,7 +44,7 @@ describe('OpenAPI document', () => {
     } finally {
       await preview.close();
     }
-    const served = (await request(controller.http).get('/docs/openapi.json').expect(200)).body as unknown;
+    const served = (await controller.api.get('/docs/openapi.json').expect(200)).body as unknown;
     expect(JSON.parse(generated)).toEqual(served);
     // The drift check (.ci/run runs the same comparison on the built script): regenerate with `npm run openapi`.
     expect(generated).toBe(readFileSync(COMMITTED, 'utf8'));

@@ -1,5 +1,4 @@
 import { AGENT_API, type ApiErrorBody, RECEIVER_API, type RunResponse, type VerifySessionRequest, type VerifySessionResponse } from '@berth/contracts';
-import request from 'supertest';
 import { completeBackup, enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, RECEIVER_TOKEN, startController } from './support/controller-app';
 
@@ -17,14 +16,14 @@ describe('receiver API: session verification', () => {
     await controller.close();
   });
 
-  const verify = (body: VerifySessionRequest, auth: Record<string, string> = receiver) => request(controller.http).post(RECEIVER_API.verifySession).set(auth).send(body);
+  const verify = (body: VerifySessionRequest, auth: Record<string, string> = receiver) => controller.api.post(RECEIVER_API.verifySession).set(auth).send(body);
 
   it('accepts a valid credential for its own queued or running run', async () => {
     const agent = await enrolledHost(controller, 'verify');
     const run = await triggerBackup(controller, agent);
     const queued = (await verify({ hostId: agent.hostId, runId: run.id, credential: agent.credential }).expect(200)).body as VerifySessionResponse;
     expect(queued).toEqual({ hostId: agent.hostId, hostName: agent.hostName, runId: run.id, kind: 'backup', attempt: 0, restore: null });
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     expect(((await verify({ hostId: agent.hostId, runId: run.id, credential: agent.credential }).expect(200)).body as VerifySessionResponse).attempt).toBe(1);
   });
 
@@ -72,7 +71,7 @@ describe('receiver API: session verification', () => {
     const target = await enrolledHost(controller, 'rtarget');
     const backup = await completeBackup(controller, source);
     const snapshotId = backup.snapshotId ?? '';
-    const restore = (await request(controller.http).post(`/snapshots/${snapshotId}/restore`).send({ targetHost: target.hostId, targetDir: '/restore', subPath: '/srv/www' }).expect(202)).body as RunResponse;
+    const restore = (await controller.api.post(`/snapshots/${snapshotId}/restore`).send({ targetHost: target.hostId, targetDir: '/restore', subPath: '/srv/www' }).expect(202)).body as RunResponse;
     const session = (await verify({ hostId: target.hostId, runId: restore.id, credential: target.credential }).expect(200)).body as VerifySessionResponse;
     expect(session).toEqual({ hostId: target.hostId, hostName: target.hostName, runId: restore.id, kind: 'restore', attempt: 0, restore: { snapshotId, sourceHostId: source.hostId, subPath: '/srv/www' } });
     // The snapshot's own host has no business in the target's restore.

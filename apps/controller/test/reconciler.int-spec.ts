@@ -1,7 +1,6 @@
 import { AGENT_API, type RunResponse } from '@berth/contracts';
 import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
-import request from 'supertest';
 import { reconcilerLeaseKey, RunReconcilerService } from '../src/services/run-reconciler.service';
 import { type EnrolledAgent, enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
@@ -39,12 +38,12 @@ describe('run reconciler', () => {
     const worker = await workerFor(agent, lockDurationMs);
     const run = await triggerBackup(controller, agent);
     const taken = await worker.take();
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
-    await request(controller.http).post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 2048 }, checkpoint: '/srv/a' }).expect(204);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 2048 }, checkpoint: '/srv/a' }).expect(204);
     return { agent, worker, run, taken };
   }
 
-  const getRun = async (id: string): Promise<RunResponse> => (await request(controller.http).get(`/runs/${id}`).expect(200)).body as RunResponse;
+  const getRun = async (id: string): Promise<RunResponse> => (await controller.api.get(`/runs/${id}`).expect(200)).body as RunResponse;
   const changesFor = async (runId: string, now?: Date) => (await reconciler.reconcileOnce(now)).filter((change) => change.runId === runId);
 
   it('leaves a run alone while its agent holds the job', async () => {
@@ -84,7 +83,7 @@ describe('run reconciler', () => {
 
     // The next agent takes the job again: attempt 2 resumes from where attempt 1 got.
     await waiting.worker.take();
-    await request(controller.http).post(AGENT_API.runStart(waiting.run.id)).set(waiting.agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(waiting.run.id)).set(waiting.agent.auth).expect(200);
     expect((await getRun(waiting.run.id)).attemptHistory.map((attempt) => [attempt.number, attempt.outcome, attempt.resumedFrom])).toEqual([
       [1, 'abandoned', null],
       [2, null, '/srv/a'],
@@ -107,7 +106,7 @@ describe('run reconciler', () => {
     expect(await changesFor(run.id)).toEqual([]);
     const again = await worker.take();
     expect(again.job.id).toBe(run.id);
-    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     const resumed = await getRun(run.id);
     expect(resumed).toMatchObject({ status: 'running', attempts: 2 });
     expect(resumed.attemptHistory[1]).toMatchObject({ number: 2, resumedFrom: '/srv/a', outcome: null });
@@ -153,10 +152,10 @@ describe('run reconciler', () => {
       workers.push(worker);
       const run = await triggerBackup(periodic, agent);
       const { job, token } = await worker.take();
-      await request(periodic.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+      await periodic.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
       await job.moveToWait(token);
       await new Promise((resolve) => setTimeout(resolve, 2_500));
-      expect(((await request(periodic.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse).status).toBe('running');
+      expect(((await periodic.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse).status).toBe('running');
 
       // The other replica is gone: its lease expires (here: deleted), and this one takes over within an interval.
       await redis.del(leaseKey);
@@ -164,7 +163,7 @@ describe('run reconciler', () => {
       let status = 'running';
       while (status === 'running' && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        status = ((await request(periodic.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse).status;
+        status = ((await periodic.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse).status;
       }
       expect(status).toBe('queued');
       expect(await redis.get(leaseKey)).not.toBeNull();

@@ -1,5 +1,4 @@
 import { type ApiErrorBody, type CreateHostResponse, type FleetHostReport, type FleetReport, type HostHistoryResponse } from '@berth/contracts';
-import request from 'supertest';
 import { enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 import { seedBackup, seedFailedBackup } from './support/report-fleet';
@@ -32,10 +31,10 @@ describe('fleet report and host history', () => {
     await seedBackup(controller, failing, { publishedHoursAgo: 1, files: 7, bytes: 7 * MIB, bytesSent: 7 * MIB, bytesStored: 7 * MIB, durationSeconds: 7 });
     const failedRun = await seedFailedBackup(controller, failing, 'paths_missing: /srv does not exist');
     const neverName = controller.hostName('never');
-    const never = (await request(controller.http).post('/hosts').send({ name: neverName, paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
+    const never = (await controller.api.post('/hosts').send({ name: neverName, paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
 
     const before = Date.now();
-    const report = (await request(controller.http).get('/reports/fleet').expect(200)).body as FleetReport;
+    const report = (await controller.api.get('/reports/fleet').expect(200)).body as FleetReport;
     expect(Math.abs(Date.parse(report.generatedAt) - before)).toBeLessThan(5_000);
     expect(report.rpoHours).toBe(24);
     const byName = new Map(report.hosts.map((host) => [host.hostName, host]));
@@ -80,7 +79,7 @@ describe('fleet report and host history', () => {
     const failed = await seedFailedBackup(controller, agent, 'receiver_unavailable: connection refused');
     const queued = await triggerBackup(controller, agent);
 
-    const history = (await request(controller.http).get(`/hosts/${agent.hostName}/history`).expect(200)).body as HostHistoryResponse;
+    const history = (await controller.api.get(`/hosts/${agent.hostName}/history`).expect(200)).body as HostHistoryResponse;
     expect(history.hostId).toBe(agent.hostId);
     expect(history.hostName).toBe(agent.hostName);
     expect(history.runs.map((run) => [run.runId, run.status])).toEqual([
@@ -105,17 +104,17 @@ describe('fleet report and host history', () => {
     });
     expect(history.runs[0]).toMatchObject({ startedAt: null, finishedAt: null, durationMs: null, attempts: 0, snapshotId: null });
 
-    const limited = (await request(controller.http).get(`/hosts/${agent.hostId}/history?limit=2`).expect(200)).body as HostHistoryResponse;
+    const limited = (await controller.api.get(`/hosts/${agent.hostId}/history?limit=2`).expect(200)).body as HostHistoryResponse;
     expect(limited.runs.map((run) => run.runId)).toEqual([queued.id, failed.id]);
   });
 
   it('refuses a bad limit and an unknown host', async () => {
     const agent = await enrolledHost(controller, 'historybad');
-    const bad = (await request(controller.http).get(`/hosts/${agent.hostName}/history?limit=0`).expect(400)).body as ApiErrorBody;
+    const bad = (await controller.api.get(`/hosts/${agent.hostName}/history?limit=0`).expect(400)).body as ApiErrorBody;
     expect(bad.details).toEqual(['limit must not be less than 1']);
-    const tooMany = (await request(controller.http).get(`/hosts/${agent.hostName}/history?limit=501`).expect(400)).body as ApiErrorBody;
+    const tooMany = (await controller.api.get(`/hosts/${agent.hostName}/history?limit=501`).expect(400)).body as ApiErrorBody;
     expect(tooMany.details).toEqual(['limit must not be greater than 500']);
-    expect(((await request(controller.http).get('/hosts/nobody-here/history').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
+    expect(((await controller.api.get('/hosts/nobody-here/history').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
   });
 });
 

@@ -1,6 +1,5 @@
 import { AGENT_API, type ApiErrorBody, type BackupJobData, type RunFinishRequest, type RunResponse } from '@berth/contracts';
 import { UnrecoverableError } from 'bullmq';
-import request from 'supertest';
 import { type EnrolledAgent, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startApp, startController } from './support/controller-app';
 import { freePort } from './support/free-port';
@@ -28,9 +27,9 @@ describe('POST /runs/:id/retry', () => {
     return worker;
   }
 
-  const start = (agent: EnrolledAgent, runId: string) => request(controller.http).post(AGENT_API.runStart(runId)).set(agent.auth).expect(200);
-  const finish = (agent: EnrolledAgent, runId: string, report: RunFinishRequest) => request(controller.http).post(AGENT_API.runFinish(runId)).set(agent.auth).send(report).expect(200);
-  const retry = (runId: string) => request(controller.http).post(`/runs/${runId}/retry`);
+  const start = (agent: EnrolledAgent, runId: string) => controller.api.post(AGENT_API.runStart(runId)).set(agent.auth).expect(200);
+  const finish = (agent: EnrolledAgent, runId: string, report: RunFinishRequest) => controller.api.post(AGENT_API.runFinish(runId)).set(agent.auth).send(report).expect(200);
+  const retry = (runId: string) => controller.api.post(`/runs/${runId}/retry`);
 
   /** A backup whose one attempt got to /srv/a and then failed for good: run failed, job in BullMQ's failed set. */
   async function failedBackup(agent: EnrolledAgent, worker: ManualWorker): Promise<RunResponse> {
@@ -38,11 +37,11 @@ describe('POST /runs/:id/retry', () => {
     const { job, token } = await worker.take();
     expect(job.id).toBe(run.id);
     await start(agent, run.id);
-    await request(controller.http).post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 10 }, checkpoint: '/srv/a' }).expect(204);
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 10 }, checkpoint: '/srv/a' }).expect(204);
     await finish(agent, run.id, { status: 'failed', counters: {}, error: 'receiver_unavailable: connection to receiver lost', willRetry: false });
     await job.moveToFailed(new UnrecoverableError('receiver_unavailable: connection to receiver lost'), token);
     expect(await job.getState()).toBe('failed');
-    return (await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    return (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
   }
 
   it('queues a failed run again under the same job id, and its next attempt resumes from the checkpoint', async () => {
@@ -135,7 +134,7 @@ describe('POST /runs/:id/retry', () => {
     const error = (await retry(failed.id).expect(409)).body as ApiErrorBody;
     expect(error.code).toBe('run_in_progress');
     expect(error.message).toContain(newer.id);
-    expect(((await request(controller.http).get(`/runs/${failed.id}`).expect(200)).body as RunResponse).status).toBe('failed');
+    expect(((await controller.api.get(`/runs/${failed.id}`).expect(200)).body as RunResponse).status).toBe('failed');
   });
 
   it('refuses while the job is still held by an agent (it reported the failure but has not let go yet)', async () => {
@@ -148,7 +147,7 @@ describe('POST /runs/:id/retry', () => {
     const error = (await retry(run.id).expect(409)).body as ApiErrorBody;
     expect(error.code).toBe('run_in_progress');
     expect(error.message).toContain('still held by the agent');
-    const after = (await request(controller.http).get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    const after = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
     expect(after).toMatchObject({ status: 'failed', error: 'nothing_to_back_up: /srv: ENOENT' });
     expect(await (await controller.job(agent.hostId, run.id))?.getState()).toBe('active');
   });
@@ -160,12 +159,12 @@ describe('POST /runs/:id/retry', () => {
     // The same database, served by a controller whose Redis does not answer.
     const cut = await startApp({ ...controller.config, redisUrl: `redis://127.0.0.1:${await freePort()}` });
     try {
-      const error = (await request(cut.http).post(`/runs/${failed.id}/retry`).expect(503)).body as ApiErrorBody;
+      const error = (await cut.api.post(`/runs/${failed.id}/retry`).expect(503)).body as ApiErrorBody;
       expect(error.code).toBe('queue_unavailable');
     } finally {
       await cut.app.close();
     }
-    const after = (await request(controller.http).get(`/runs/${failed.id}`).expect(200)).body as RunResponse;
+    const after = (await controller.api.get(`/runs/${failed.id}`).expect(200)).body as RunResponse;
     expect(after).toMatchObject({ status: 'failed', error: failed.error, finishedAt: failed.finishedAt });
   });
 });

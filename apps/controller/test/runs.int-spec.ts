@@ -1,5 +1,4 @@
 import { type ApiErrorBody, type BackupJobData, type RestoreJobData, RUN_JOB_DEFAULTS, type RunResponse, type SnapshotResponse } from '@berth/contracts';
-import request from 'supertest';
 import { completeBackup, enrolledHost, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 
@@ -32,16 +31,16 @@ describe('runs, snapshots and restores', () => {
   it('refuses a second backup while one is queued, naming the run', async () => {
     const agent = await enrolledHost(controller, 'double');
     const run = await triggerBackup(controller, agent);
-    const error = (await request(controller.http).post(`/hosts/${agent.hostId}/backups`).expect(409)).body as ApiErrorBody;
+    const error = (await controller.api.post(`/hosts/${agent.hostId}/backups`).expect(409)).body as ApiErrorBody;
     expect(error.code).toBe('run_in_progress');
     expect(error.message).toContain(run.id);
-    const runs = (await request(controller.http).get(`/runs?hostId=${agent.hostId}`).expect(200)).body as RunResponse[];
+    const runs = (await controller.api.get(`/runs?hostId=${agent.hostId}`).expect(200)).body as RunResponse[];
     expect(runs.map((listed) => listed.id)).toEqual([run.id]);
   });
 
   it('lets only one of many concurrent triggers through', async () => {
     const agent = await enrolledHost(controller, 'race');
-    const statuses = await Promise.all(Array.from({ length: 6 }, async () => (await request(controller.http).post(`/hosts/${agent.hostName}/backups`)).status));
+    const statuses = await Promise.all(Array.from({ length: 6 }, async () => (await controller.api.post(`/hosts/${agent.hostName}/backups`)).status));
     expect(statuses.filter((status) => status === 202)).toHaveLength(1);
     expect(statuses.filter((status) => status === 409)).toHaveLength(5);
   });
@@ -50,35 +49,35 @@ describe('runs, snapshots and restores', () => {
     const agent = await enrolledHost(controller, 'listing');
     const first = await completeBackup(controller, agent);
     const second = await triggerBackup(controller, agent);
-    const byName = (await request(controller.http).get(`/runs?host=${agent.hostName}`).expect(200)).body as RunResponse[];
+    const byName = (await controller.api.get(`/runs?host=${agent.hostName}`).expect(200)).body as RunResponse[];
     expect(byName.map((run) => run.id)).toEqual([second.id, first.id]);
-    const queued = (await request(controller.http).get(`/runs?host=${agent.hostName}&status=queued`).expect(200)).body as RunResponse[];
+    const queued = (await controller.api.get(`/runs?host=${agent.hostName}&status=queued`).expect(200)).body as RunResponse[];
     expect(queued.map((run) => run.id)).toEqual([second.id]);
-    const limited = (await request(controller.http).get(`/runs?hostId=${agent.hostId}&limit=1`).expect(200)).body as RunResponse[];
+    const limited = (await controller.api.get(`/runs?hostId=${agent.hostId}&limit=1`).expect(200)).body as RunResponse[];
     expect(limited.map((run) => run.id)).toEqual([second.id]);
-    const all = (await request(controller.http).get('/runs').expect(200)).body as RunResponse[];
+    const all = (await controller.api.get('/runs').expect(200)).body as RunResponse[];
     expect(all.length).toBeGreaterThanOrEqual(2);
   });
 
   it('validates run queries and ids', async () => {
-    const badQuery = (await request(controller.http).get('/runs?hostId=not-a-uuid&limit=500').expect(400)).body as ApiErrorBody;
+    const badQuery = (await controller.api.get('/runs?hostId=not-a-uuid&limit=500').expect(400)).body as ApiErrorBody;
     expect(badQuery.details).toEqual(['hostId must be a UUID', 'limit must not be greater than 200']);
-    expect(((await request(controller.http).get('/runs?host=nobody-here').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
-    expect(((await request(controller.http).get('/runs/not-a-uuid').expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
-    expect(((await request(controller.http).get('/runs/00000000-0000-4000-8000-000000000000').expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
-    expect(((await request(controller.http).post('/hosts/nobody-here/backups').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
+    expect(((await controller.api.get('/runs?host=nobody-here').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
+    expect(((await controller.api.get('/runs/not-a-uuid').expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
+    expect(((await controller.api.get('/runs/00000000-0000-4000-8000-000000000000').expect(404)).body as ApiErrorBody).code).toBe('run_not_found');
+    expect(((await controller.api.post('/hosts/nobody-here/backups').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
   });
 
   it('lists snapshots newest first and queues a restore on the snapshot host', async () => {
     const agent = await enrolledHost(controller, 'snap');
     const older = await completeBackup(controller, agent);
     const newer = await completeBackup(controller, agent);
-    const snapshots = (await request(controller.http).get(`/hosts/${agent.hostName}/snapshots`).expect(200)).body as SnapshotResponse[];
+    const snapshots = (await controller.api.get(`/hosts/${agent.hostName}/snapshots`).expect(200)).body as SnapshotResponse[];
     expect(snapshots.map((snapshot) => snapshot.runId)).toEqual([newer.id, older.id]);
     expect(snapshots[0]).toMatchObject({ id: newer.snapshotId, hostId: agent.hostId, hostName: agent.hostName, stats: { files: 3, dirs: 1, bytes: 300, bytesSent: 300, bytesStored: 200 } });
 
     const snapshotId = snapshots[0]?.id ?? '';
-    const restore = (await request(controller.http).post(`/snapshots/${snapshotId}/restore`).send({ targetDir: '/tmp/restore//here/', subPath: '/etc' }).expect(202)).body as RunResponse;
+    const restore = (await controller.api.post(`/snapshots/${snapshotId}/restore`).send({ targetDir: '/tmp/restore//here/', subPath: '/etc' }).expect(202)).body as RunResponse;
     expect(restore).toMatchObject({ kind: 'restore', status: 'queued', hostId: agent.hostId, restore: { snapshotId, targetDir: '/tmp/restore/here', subPath: '/etc' } });
     const job = await controller.job(agent.hostId, restore.id);
     const expected: RestoreJobData = { kind: 'restore', runId: restore.id, hostId: agent.hostId, snapshotId, targetDir: '/tmp/restore/here', subPath: '/etc' };
@@ -90,7 +89,7 @@ describe('runs, snapshots and restores', () => {
     const source = await enrolledHost(controller, 'source');
     const target = await enrolledHost(controller, 'target');
     const backup = await completeBackup(controller, source);
-    const restore = (await request(controller.http).post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetHost: target.hostName, targetDir: '/restore' }).expect(202)).body as RunResponse;
+    const restore = (await controller.api.post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetHost: target.hostName, targetDir: '/restore' }).expect(202)).body as RunResponse;
     expect(restore).toMatchObject({ hostId: target.hostId, hostName: target.hostName, restore: { snapshotId: backup.snapshotId, targetDir: '/restore', subPath: null } });
     expect((await controller.job(target.hostId, restore.id))?.data.hostId).toBe(target.hostId);
   });
@@ -98,12 +97,12 @@ describe('runs, snapshots and restores', () => {
   it('validates restore requests', async () => {
     const agent = await enrolledHost(controller, 'restorebad');
     const backup = await completeBackup(controller, agent);
-    const relative = (await request(controller.http).post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetDir: 'out' }).expect(400)).body as ApiErrorBody;
+    const relative = (await controller.api.post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetDir: 'out' }).expect(400)).body as ApiErrorBody;
     expect(relative.details).toEqual(['targetDir must be an absolute path (starting with /)']);
-    const unknownHost = (await request(controller.http).post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetDir: '/out', targetHost: 'nobody-here' }).expect(404)).body as ApiErrorBody;
+    const unknownHost = (await controller.api.post(`/snapshots/${backup.snapshotId ?? ''}/restore`).send({ targetDir: '/out', targetHost: 'nobody-here' }).expect(404)).body as ApiErrorBody;
     expect(unknownHost.code).toBe('host_not_found');
-    const unknownSnapshot = (await request(controller.http).post('/snapshots/00000000-0000-4000-8000-000000000000/restore').send({ targetDir: '/out' }).expect(404)).body as ApiErrorBody;
+    const unknownSnapshot = (await controller.api.post('/snapshots/00000000-0000-4000-8000-000000000000/restore').send({ targetDir: '/out' }).expect(404)).body as ApiErrorBody;
     expect(unknownSnapshot.code).toBe('snapshot_not_found');
-    expect(((await request(controller.http).get('/hosts/nobody-here/snapshots').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
+    expect(((await controller.api.get('/hosts/nobody-here/snapshots').expect(404)).body as ApiErrorBody).code).toBe('host_not_found');
   });
 });

@@ -1,7 +1,6 @@
 import { type CreateHostResponse, type GroupResponse, QUEUE_PREFIX, type RunResponse } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { scheduleQueueName } from '../src/repositories/schedule-queue.repository';
 import { spreadOffsetMs } from '../src/utils/schedule.util';
 import { type ControllerHarness, startApp, startController, testEnvironment } from './support/controller-app';
@@ -34,14 +33,14 @@ describe('schedules', () => {
 
   async function groupWithHosts(prefix: string, hostCount: number, schedule: Record<string, unknown>): Promise<{ group: GroupResponse; hostIds: string[] }> {
     const name = controller.hostName(prefix);
-    await request(controller.http).post('/groups').send({ name, paths: ['/srv'] }).expect(201);
+    await controller.api.post('/groups').send({ name, paths: ['/srv'] }).expect(201);
     const hostIds: string[] = [];
     for (let index = 1; index <= hostCount; index++) {
-      const created = (await request(controller.http).post('/hosts').send({ name: controller.hostName(`${prefix}-${index}`), group: name }).expect(201)).body as CreateHostResponse;
+      const created = (await controller.api.post('/hosts').send({ name: controller.hostName(`${prefix}-${index}`), group: name }).expect(201)).body as CreateHostResponse;
       hostIds.push(created.host.id);
     }
     // The schedule comes last, so that its first tick finds every host in the group.
-    const group = (await request(controller.http).patch(`/groups/${name}`).send({ schedule }).expect(200)).body as GroupResponse;
+    const group = (await controller.api.patch(`/groups/${name}`).send({ schedule }).expect(200)).body as GroupResponse;
     return { group, hostIds };
   }
 
@@ -68,7 +67,7 @@ describe('schedules', () => {
   }
 
   async function runsOf(hostId: string): Promise<RunResponse[]> {
-    return (await request(controller.http).get(`/runs?hostId=${hostId}`).expect(200)).body as RunResponse[];
+    return (await controller.api.get(`/runs?hostId=${hostId}`).expect(200)).body as RunResponse[];
   }
 
   async function schedulerOf(scheduleId: string): Promise<{ pattern?: string | null; tz?: string | null } | undefined> {
@@ -114,7 +113,7 @@ describe('schedules', () => {
     expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThan(100);
     expect(new Set(hostIds.map((id) => spreadOffsetMs(id, spreadSeconds))).size).toBe(4);
 
-    await request(controller.http).patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
     expect(await schedulerOf(scheduleId)).toBeUndefined();
   });
 
@@ -127,42 +126,42 @@ describe('schedules', () => {
     expect(tick?.runs_queued).toBe(0);
     expect(tick?.skipped.map((skip) => skip.reason)).toEqual(['outside_window', 'outside_window']);
     for (const hostId of hostIds) expect(await runsOf(hostId)).toEqual([]);
-    await request(controller.http).patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
   });
 
   it('starts no scheduled run of a paused host, and runs it again once unpaused', async () => {
     const { group, hostIds } = await groupWithHosts('hold', 2, { cron: EVERY_2_SECONDS, timeZone: 'UTC' });
     const [pausedId, otherId] = hostIds as [string, string];
-    await request(controller.http).post(`/hosts/${pausedId}/pause`).expect(200);
+    await controller.api.post(`/hosts/${pausedId}/pause`).expect(200);
     const scheduleId = group.schedule?.id ?? '';
     const [tick] = await waitForTicks(scheduleId, 1);
     expect(tick).toMatchObject({ runs_queued: 1, skipped: [{ host: controller.hostName('hold-1'), reason: 'paused' }] });
     expect(await runsOf(pausedId)).toEqual([]);
     expect(await runsOf(otherId)).toHaveLength(1);
 
-    await request(controller.http).post(`/groups/${group.name}/pause`).expect(200);
-    await request(controller.http).post(`/hosts/${pausedId}/unpause`).expect(200);
+    await controller.api.post(`/groups/${group.name}/pause`).expect(200);
+    await controller.api.post(`/hosts/${pausedId}/unpause`).expect(200);
     const seen = (await ticks(scheduleId)).length;
     const afterGroupPause = (await waitForTicks(scheduleId, seen + 2)).slice(seen + 1);
     expect(afterGroupPause[0]?.skipped.map((skip) => skip.reason)).toEqual(['paused', 'paused']);
     expect(await runsOf(pausedId)).toEqual([]);
 
-    await request(controller.http).post(`/groups/${group.name}/unpause`).expect(200);
+    await controller.api.post(`/groups/${group.name}/unpause`).expect(200);
     const resumed = (await ticks(scheduleId)).length;
     await waitForTicks(scheduleId, resumed + 2);
     expect(await runsOf(pausedId)).toHaveLength(1);
-    await request(controller.http).patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
   });
 
   it('keeps the BullMQ job scheduler in step with a host schedule as it changes and goes', async () => {
-    const created = (await request(controller.http).post('/hosts').send({ name: controller.hostName('solo'), paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
+    const created = (await controller.api.post('/hosts').send({ name: controller.hostName('solo'), paths: ['/srv'] }).expect(201)).body as CreateHostResponse;
     const host = created.host;
-    const set = await request(controller.http).patch(`/hosts/${host.id}`).send({ schedule: { cron: '0 2 * * *', timeZone: 'Europe/Berlin' } }).expect(200);
+    const set = await controller.api.patch(`/hosts/${host.id}`).send({ schedule: { cron: '0 2 * * *', timeZone: 'Europe/Berlin' } }).expect(200);
     const scheduleId = (set.body as { schedule: { id: string } }).schedule.id;
     expect(await schedulerOf(scheduleId)).toMatchObject({ pattern: '0 2 * * *', tz: 'Europe/Berlin' });
-    await request(controller.http).patch(`/hosts/${host.id}`).send({ schedule: { cron: '15 4 * * 1-5', timeZone: 'America/New_York', window: '04:00-06:00' } }).expect(200);
+    await controller.api.patch(`/hosts/${host.id}`).send({ schedule: { cron: '15 4 * * 1-5', timeZone: 'America/New_York', window: '04:00-06:00' } }).expect(200);
     expect(await schedulerOf(scheduleId)).toMatchObject({ pattern: '15 4 * * 1-5', tz: 'America/New_York' });
-    await request(controller.http).patch(`/hosts/${host.id}`).send({ schedule: null }).expect(200);
+    await controller.api.patch(`/hosts/${host.id}`).send({ schedule: null }).expect(200);
     expect(await schedulerOf(scheduleId)).toBeUndefined();
     expect(await controller.sql('SELECT id FROM schedules WHERE id = $1', [scheduleId])).toEqual([]);
   });

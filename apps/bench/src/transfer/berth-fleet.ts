@@ -123,7 +123,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    const api = new HarnessApi(controller.url);
+    const api = new HarnessApi(controller.url, controller.adminToken);
     const created = await api.createHost({ name: HOST_NAME, paths: [...setup.paths] });
     const agent = await startAgent({
       controllerUrl: controller.url,

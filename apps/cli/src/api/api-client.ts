@@ -19,6 +19,8 @@ import { ApiRequestError, ControllerUnreachableError, networkErrorCode, toApiErr
 export interface ApiClientOptions {
   /** Per-request timeout; the controller answers every call quickly, long work happens in runs. */
   readonly timeoutMs?: number;
+  /** Bearer token presented on every call. */
+  readonly token?: string | null;
 }
 
 export interface RunFilter {
@@ -29,10 +31,12 @@ export interface RunFilter {
 export class ApiClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly token: string | null;
 
   constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.baseUrl = normalizeBaseUrl(baseUrl);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.token = options.token ?? null;
   }
 
   health(): Promise<HealthResponse> {
@@ -109,9 +113,12 @@ export class ApiClient {
   }
 
   private async request<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token !== null) headers['authorization'] = `Bearer ${this.token}`;
     const init: RequestInit = {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers,
       signal: AbortSignal.timeout(this.timeoutMs),
     };
     if (body !== undefined) init.body = JSON.stringify(body);

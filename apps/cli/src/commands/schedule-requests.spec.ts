@@ -5,7 +5,7 @@ import { buildCreateGroupRequest, buildScheduleRequest, buildUpdateHostRequest }
 
 async function usage(argv: string[]): Promise<{ code: number; err: string }> {
   let err = '';
-  const code = await runCli(argv, { stdout: { write: () => true }, stderr: { write: (text: string) => (err += text) } }, { controllerUrl: 'http://127.0.0.1:9' });
+  const code = await runCli(argv, { stdout: { write: () => true }, stderr: { write: (text: string) => (err += text) } }, { controllerUrl: 'http://127.0.0.1:9', token: null });
   return { code, err };
 }
 

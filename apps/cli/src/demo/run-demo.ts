@@ -85,7 +85,7 @@ export async function runDemo(ctx: CliContext, options: DemoCommandOptions): Pro
     say(`host ${host.name} registered, its agent enrolled and waiting for jobs (${seconds(t)})`);
     for (const skipped of tree.skipped) say(`  not in the tree: ${skipped}`);
 
-    const api = new ApiClient(fleet.controller.url);
+    const api = new ApiClient(fleet.controller.url, { token: fleet.controller.adminToken });
     const follow = async (label: string, run: RunResponse): Promise<RunResponse> => {
       // A progress bar on a terminal; elsewhere the summary lines below are enough.
       const done = await waitForRun(api, run.id, { progress: ctx.stderr, pollMs: 250, quiet: ctx.stderr.isTTY !== true });

@@ -17,6 +17,11 @@ export abstract class ControllerConfig {
   abstract readonly reconcileIntervalMs: number;
   /** Recovery point objective: a host whose last snapshot is older than this (or that has none) breaches it. */
   abstract readonly rpoHours: number;
+  /**
+   * An admin API token the controller makes sure exists at boot (named "bootstrap"), so a fresh installation
+   * can be administered; null: only tokens created through the API exist.
+   */
+  abstract readonly adminToken: string | null;
 }
 
 export interface ReceiverConfig {
@@ -53,6 +58,8 @@ const RPO_HOURS_RANGE = { min: 1, max: 8_760 } as const;
 const RECONCILE_INTERVAL_RANGE_MS = { min: 1_000, max: 3_600_000 } as const;
 
 const MIN_RECEIVER_TOKEN_LENGTH = 16;
+/** API tokens are bearer secrets: at least 128 bits of randomness written out. */
+const MIN_ADMIN_TOKEN_LENGTH = 32;
 const SERVER_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 
 /** Validates an environment into a config; throws one ConfigError naming every bad variable. */
@@ -102,13 +109,18 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     problems.push('BERTH_RECEIVER_SERVER_NAME must be a DNS name');
   }
 
+  const adminToken = read('BERTH_ADMIN_TOKEN') ?? null;
+  if (adminToken !== null && (adminToken.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(adminToken))) {
+    problems.push(`BERTH_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 32)`);
+  }
+
   const reconcileIntervalMs = parseInterval('BERTH_RECONCILE_INTERVAL_MS', read('BERTH_RECONCILE_INTERVAL_MS'), problems);
   const rpoHours = parseRpoHours('BERTH_RPO_HOURS', read('BERTH_RPO_HOURS'), problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours };
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, adminToken };
 }
 
 let cached: ControllerConfig | undefined;

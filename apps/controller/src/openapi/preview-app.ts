@@ -15,6 +15,7 @@ const PREVIEW_CONFIG: ControllerConfig = {
   receiver: { token: 'preview-only-never-used', address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null },
   reconcileIntervalMs: 0,
   rpoHours: 26,
+  adminToken: null,
 };
 
 /**

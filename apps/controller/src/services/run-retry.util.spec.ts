@@ -4,7 +4,7 @@ import { type RunRecord } from '../repositories/run.repository';
 import { retryJobData, retryRefusal } from './run-retry.util';
 
 const at = new Date('2026-11-25T10:00:00.000Z');
-const host: Host = { id: 'h1', name: 'web1', paths: ['/srv', '/etc'], excludes: ['*.tmp'], status: 'online', lastSeenAt: at, enrollmentSecretHash: null, createdAt: at, updatedAt: at, groupId: null, pausedAt: null };
+const host: Host = { id: 'h1', name: 'web1', paths: ['/srv', '/etc'], excludes: ['*.tmp'], status: 'online', lastSeenAt: at, enrollmentSecretHash: null, createdAt: at, updatedAt: at, groupId: null, pausedAt: null, rpoBreachNotifiedAt: null };
 
 function run(overrides: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -30,6 +30,7 @@ function run(overrides: Partial<RunRecord> = {}): RunRecord {
     fileErrorCount: 0n,
     error: 'receiver_unavailable: connection to receiver lost',
     checkpoint: '/srv/a',
+    cancelRequestedAt: null,
     restoreSnapshotId: null,
     restoreTargetDir: null,
     restoreSubPath: null,

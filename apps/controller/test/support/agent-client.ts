@@ -1,6 +1,5 @@
 import { AGENT_API, type CreateHostResponse, type EnrollResponse, type RunFinishRequest, type RunResponse } from '@berth/contracts';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { type ControllerHarness } from './controller-app';
 
 /** What an agent of one host holds after enrolling. */
@@ -14,13 +13,13 @@ export interface EnrolledAgent {
 /** Creates a host through the API and enrolls its agent with the one-time secret. */
 export async function enrolledHost(controller: ControllerHarness, prefix: string, paths: string[] = ['/srv']): Promise<EnrolledAgent> {
   const hostName = controller.hostName(prefix);
-  const created = (await request(controller.http).post('/hosts').send({ name: hostName, paths }).expect(201)).body as CreateHostResponse;
-  const enrolled = (await request(controller.http).post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(201)).body as EnrollResponse;
+  const created = (await controller.api.post('/hosts').send({ name: hostName, paths }).expect(201)).body as CreateHostResponse;
+  const enrolled = (await controller.api.post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(201)).body as EnrollResponse;
   return { hostId: enrolled.hostId, hostName, credential: enrolled.credential, auth: { Authorization: `Bearer ${enrolled.credential}` } };
 }
 
 export async function triggerBackup(controller: ControllerHarness, agent: EnrolledAgent): Promise<RunResponse> {
-  return (await request(controller.http).post(`/hosts/${agent.hostName}/backups`).expect(202)).body as RunResponse;
+  return (await controller.api.post(`/hosts/${agent.hostName}/backups`).expect(202)).body as RunResponse;
 }
 
 export function publishedSnapshot(files = 3): NonNullable<RunFinishRequest['snapshot']> {
@@ -30,7 +29,7 @@ export function publishedSnapshot(files = 3): NonNullable<RunFinishRequest['snap
 /** A whole successful backup as an agent would report it; returns the finished run. */
 export async function completeBackup(controller: ControllerHarness, agent: EnrolledAgent): Promise<RunResponse> {
   const run = await triggerBackup(controller, agent);
-  await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+  await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
   const finish: RunFinishRequest = { status: 'succeeded', counters: { filesTotal: 3, filesDone: 3 }, snapshot: publishedSnapshot() };
-  return (await request(controller.http).post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
+  return (await controller.api.post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
 }

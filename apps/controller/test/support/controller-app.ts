@@ -4,16 +4,29 @@ import { type INestApplication } from '@nestjs/common';
 import { type Job, Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import request from 'supertest';
 import { type App } from 'supertest/types';
+import type TestAgent from 'supertest/lib/agent';
 import { createControllerApp } from '../../src/app.factory';
 import { type ControllerConfig, parseControllerConfig } from '../../src/config/controller-config';
 
 export const RECEIVER_TOKEN = 'test-receiver-token-0123456789';
+/** The bootstrap admin token of every in-process test controller (each suite has a database of its own). */
+export const ADMIN_TOKEN = 'bt_test-admin-token-0123456789abcdefghijklmnop';
+
+/** supertest on the app, authenticated as `token`; an agent route's `.set(agent.auth)` replaces the header. */
+export type ApiAgent = TestAgent;
+
+export function apiAs(http: App, token: string): ApiAgent {
+  return request.agent(http).set('Authorization', `Bearer ${token}`);
+}
 
 /** The real controller (real AppModule, PostgreSQL, Redis) in-process, on a database of its own. */
 export interface ControllerHarness {
   readonly app: INestApplication;
   readonly http: App;
+  /** The operator API as the bootstrap admin. */
+  readonly api: ApiAgent;
   readonly config: ControllerConfig;
   readonly database: TestDatabase;
   /** A host name no other suite or test uses. */
@@ -30,6 +43,7 @@ export function testEnvironment(overrides: Record<string, string> = {}): Control
     DATABASE_URL: required('DATABASE_URL'),
     REDIS_URL: required('REDIS_URL'),
     BERTH_RECEIVER_TOKEN: RECEIVER_TOKEN,
+    BERTH_ADMIN_TOKEN: ADMIN_TOKEN,
     BERTH_RECEIVER_ADDRESS: '127.0.0.1:7443',
     // Suites drive runs through the agent API without a worker taking the jobs (a state no real agent creates),
     // so the periodic reconciler is off; the reconciler suite calls it explicitly.
@@ -39,16 +53,17 @@ export function testEnvironment(overrides: Record<string, string> = {}): Control
 }
 
 /** The controller app on a given configuration, initialised but not listening (supertest needs no port). */
-export async function startApp(config: ControllerConfig): Promise<{ app: INestApplication; http: App }> {
+export async function startApp(config: ControllerConfig): Promise<{ app: INestApplication; http: App; api: ApiAgent }> {
   const app = await createControllerApp(config, { logLevels: false });
   await app.init();
-  return { app, http: app.getHttpServer() as App };
+  const http = app.getHttpServer() as App;
+  return { app, http, api: apiAs(http, ADMIN_TOKEN) };
 }
 
 export async function startController(overrides: Record<string, string> = {}): Promise<ControllerHarness> {
   const database = await createTestDatabase();
   const config = testEnvironment({ DATABASE_URL: database.url, ...overrides });
-  const { app, http } = await startApp(config);
+  const { app, http, api } = await startApp(config);
   // Jobs are inspected on the run's Redis even when the app under test was given an unreachable one.
   const redisUrl = required('REDIS_URL');
   const queues = new Map<string, Queue<JobData>>();
@@ -64,6 +79,7 @@ export async function startController(overrides: Record<string, string> = {}): P
   return {
     app,
     http,
+    api,
     config,
     database,
     hostName: (prefix) => `${prefix}-${suffix}`,

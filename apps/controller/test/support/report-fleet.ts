@@ -1,6 +1,5 @@
 import { AGENT_API, type RunFinishRequest, type RunResponse } from '@berth/contracts';
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { type EnrolledAgent, triggerBackup } from './agent-client';
 import { type ControllerHarness } from './controller-app';
 
@@ -20,7 +19,7 @@ export interface SeededBackup {
 /** A backup run through the agent API that publishes a snapshot of the given age and size. */
 export async function seedBackup(controller: ControllerHarness, agent: EnrolledAgent, backup: SeededBackup): Promise<RunResponse> {
   const run = await triggerBackup(controller, agent);
-  await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+  await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
   const finish: RunFinishRequest = {
     status: 'succeeded',
     counters: { filesTotal: backup.files, filesDone: backup.files, bytesTotal: backup.bytes, bytesDone: backup.bytes, bytesSent: backup.bytesSent, bytesStored: backup.bytesStored },
@@ -31,7 +30,7 @@ export async function seedBackup(controller: ControllerHarness, agent: EnrolledA
       publishedAt: new Date(Date.now() - backup.publishedHoursAgo * HOUR_MS).toISOString(),
     },
   };
-  const finished = (await request(controller.http).post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
+  const finished = (await controller.api.post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
   await controller.sql(`UPDATE runs SET started_at = finished_at - make_interval(secs => $2) WHERE id = $1`, [run.id, backup.durationSeconds]);
   return finished;
 }
@@ -39,7 +38,7 @@ export async function seedBackup(controller: ControllerHarness, agent: EnrolledA
 /** A backup run whose only attempt fails for good. */
 export async function seedFailedBackup(controller: ControllerHarness, agent: EnrolledAgent, error: string): Promise<RunResponse> {
   const run = await triggerBackup(controller, agent);
-  await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+  await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
   const finish: RunFinishRequest = { status: 'failed', counters: { filesDone: 1, bytesSent: 10 }, error };
-  return (await request(controller.http).post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
+  return (await controller.api.post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200)).body as RunResponse;
 }

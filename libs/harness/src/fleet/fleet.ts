@@ -130,7 +130,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     let receiver = await startReceiver(receiverOptions);
     stoppers.push({ name: 'receiver', stop: () => receiver.stop() });
 
-    const api = new HarnessApi(controller.url);
+    const api = new HarnessApi(controller.url, controller.adminToken);
     const agents = new Map<string, AgentHandle>();
     stoppers.push({
       name: 'agents',

@@ -23,13 +23,19 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** A small client of the controller's operator API for tests, the demo and benchmarks. */
 export class HarnessApi {
-  constructor(readonly baseUrl: string) {}
+  /** `token`: an API token (the fleet's admin token); every call but /healthz needs one. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const init: RequestInit = { method, signal: AbortSignal.timeout(30_000) };
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
+    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(30_000) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
+      headers['content-type'] = 'application/json';
     }
     const response = await fetch(`${this.baseUrl}${path}`, init);
     const text = await response.text();
