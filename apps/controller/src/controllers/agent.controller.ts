@@ -3,8 +3,10 @@ import { AGENT_API, type AgentConfigResponse, type EnrollResponse, type RunRespo
 import { EnrollDto, RunFinishDto, RunProgressDto } from '../dtos/agent.dto';
 import { AgentAuthGuard, AuthenticatedAgent } from '../middleware/agent-auth.guard';
 import { type AgentIdentity, AgentService } from '../services/agent.service';
+import { ServiceRoute } from '../middleware/auth.decorators';
 
 /** The API agents call, at the paths of AGENT_API. Everything but enrollment needs the agent's credential. */
+@ServiceRoute()
 @Controller()
 export class AgentController {
   constructor(private readonly agents: AgentService) {}

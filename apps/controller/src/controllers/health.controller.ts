@@ -1,7 +1,9 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { type HealthResponse } from '@berth/contracts';
 import { HealthService } from '../services/health.service';
+import { Public } from '../middleware/auth.decorators';
 
+@Public()
 @Controller('healthz')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

@@ -3,8 +3,10 @@ import { RECEIVER_API, type VerifySessionResponse } from '@berth/contracts';
 import { VerifySessionDto } from '../dtos/session.dto';
 import { ReceiverTokenGuard } from '../middleware/receiver-token.guard';
 import { SessionService } from '../services/session.service';
+import { ServiceRoute } from '../middleware/auth.decorators';
 
 /** The internal API the receiver calls with its shared token. */
+@ServiceRoute()
 @Controller()
 @UseGuards(ReceiverTokenGuard)
 export class ReceiverController {
