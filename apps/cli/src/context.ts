@@ -1,5 +1,6 @@
 import { type Command } from 'commander';
-import { ApiClient } from './api/api-client';
+import { ApiClient, normalizeBaseUrl } from './api/api-client';
+import { CredentialsStore } from './config/credentials-store';
 import { type CliEnvironment } from './config/cli-config';
 import { type ExitCode } from './errors/exit-codes';
 
@@ -26,8 +27,15 @@ export class CliContext {
     return typeof value === 'string' && value !== '' ? value : this.env.controllerUrl;
   }
 
+  /** A client presenting BERTH_TOKEN, else the token `berth login` stored for this controller. */
   api(command: Command): ApiClient {
-    return new ApiClient(this.controllerUrl(command), { token: this.env.token });
+    const url = this.controllerUrl(command);
+    return new ApiClient(url, { token: this.env.token ?? this.credentials()?.loginFor(normalizeBaseUrl(url))?.token ?? null });
+  }
+
+  /** The login store, or null when there is none (no home directory). */
+  credentials(): CredentialsStore | null {
+    return this.env.credentialsFile === undefined || this.env.credentialsFile === null ? null : new CredentialsStore(this.env.credentialsFile);
   }
 
   print(text: string): void {

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerAuthCommands } from './commands/auth.command';
 import { registerBackupCommand } from './commands/backup.command';
 import { registerDemoCommand } from './commands/demo.command';
 import { registerHostCommands } from './commands/hosts.command';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSnapshotCommands(program, ctx);
   registerReportCommand(program, ctx);
   registerRestoreCommand(program, ctx);
+  registerAuthCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerDeltaCommands(program);
   return program;

@@ -1,6 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ControllerConfig } from './config/controller-config';
 import { AgentController } from './controllers/agent.controller';
+import { AuditController } from './controllers/audit.controller';
+import { TokenController } from './controllers/token.controller';
+import { ApiAuthGuard } from './middleware/api-auth.guard';
+import { AuditInterceptor } from './middleware/audit.interceptor';
+import { ApiTokenRepository } from './repositories/api-token.repository';
+import { AuditRepository } from './repositories/audit.repository';
+import { ApiTokenService } from './services/api-token.service';
+import { AuditService } from './services/audit.service';
 import { HealthController } from './controllers/health.controller';
 import { GroupController } from './controllers/group.controller';
 import { HostController } from './controllers/host.controller';
@@ -42,6 +51,16 @@ const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository
 const services = [HostService, RunService, RunRetryService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
 // Reporting: fleet report, host history, Prometheus metrics.
 const reporting = { repositories: [ReportRepository, QueueDepthRepository], services: [ReportService, MetricsService], controllers: [ReportController, MetricsController] };
+// Who may do what: API tokens with roles, checked on every route by a global guard; state-changing calls audited.
+const access = {
+  repositories: [ApiTokenRepository, AuditRepository],
+  services: [ApiTokenService, AuditService],
+  controllers: [TokenController, AuditController],
+  global: [
+    { provide: APP_GUARD, useClass: ApiAuthGuard },
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  ],
+};
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
@@ -50,8 +69,8 @@ export class AppModule {
   static forRoot(config: ControllerConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [...controllers, ...reporting.controllers],
-      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, AgentAuthGuard, ReceiverTokenGuard],
+      controllers: [...controllers, ...reporting.controllers, ...access.controllers],
+      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, ...access.repositories, ...access.services, ...access.global, AgentAuthGuard, ReceiverTokenGuard],
     };
   }
 }

@@ -13,10 +13,11 @@ describe('bad input and hostile clients', () => {
   let victim: { hostId: string; credential: string; runId: string };
   let intruder: { hostId: string; credential: string; runId: string };
 
+  /** As the fleet's admin unless `token` (an agent's credential) is given. */
   async function post<T>(urlPath: string, body: unknown, token?: string): Promise<{ status: number; body: T }> {
     const response = await fetch(`${suite.fleet.controller.url}${urlPath}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? suite.fleet.controller.adminToken}` },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as T };
@@ -57,7 +58,7 @@ describe('bad input and hostile clients', () => {
     const unknownField = await post<ApiErrorBody>('/hosts', { name: 'e2e-bad', paths: ['/srv'], color: 'red' });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.details?.join('\n')).toMatch(/color/);
-    const missing = await fetch(`${suite.fleet.controller.url}/runs/00000000-0000-4000-8000-000000000000`);
+    const missing = await fetch(`${suite.fleet.controller.url}/runs/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${suite.fleet.controller.adminToken}` } });
     expect(missing.status).toBe(404);
     const badEnroll = await post<ApiErrorBody>(AGENT_API.enroll, { enrollmentSecret: 'not-a-secret' });
     expect(badEnroll.status).toBe(401);

@@ -3,3 +3,4 @@ export * from './api';
 export * from './agent-api';
 export * from './reports';
 export * from './schedule-api';
+export * from './auth-api';

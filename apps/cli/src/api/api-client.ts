@@ -12,6 +12,11 @@ import {
   type RestoreRequest,
   type RunResponse,
   type SnapshotResponse,
+  type AuditPage,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type TokenResponse,
+  type WhoAmIResponse,
 } from '@berth/contracts';
 import { UsageError } from '../errors/cli-error';
 import { ApiRequestError, ControllerUnreachableError, networkErrorCode, toApiErrorBody } from './api-errors';
@@ -112,7 +117,30 @@ export class ApiClient {
     return this.request<RunResponse>('POST', `/snapshots/${encodeURIComponent(snapshotId)}/restore`, request);
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+  whoAmI(): Promise<WhoAmIResponse> {
+    return this.request<WhoAmIResponse>('GET', '/auth/whoami');
+  }
+
+  createToken(request: CreateTokenRequest): Promise<CreateTokenResponse> {
+    return this.request<CreateTokenResponse>('POST', '/tokens', request);
+  }
+
+  listTokens(): Promise<TokenResponse[]> {
+    return this.request<TokenResponse[]>('GET', '/tokens');
+  }
+
+  revokeToken(id: string): Promise<TokenResponse> {
+    return this.request<TokenResponse>('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+
+  audit(query: Readonly<Record<string, string | number | undefined>>): Promise<AuditPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString();
+    return this.request<AuditPage>('GET', `/audit${search === '' ? '' : `?${search}`}`);
+  }
+
+  private async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== null) headers['authorization'] = `Bearer ${this.token}`;

@@ -23,6 +23,7 @@ export function describeError(error: unknown): ErrorReport {
   if (error instanceof ApiRequestError) {
     // The controller's message may already quote its details; print each one only once.
     const details = (error.body.details ?? []).filter((detail) => !error.body.message.includes(detail));
+    if (error.body.code === 'unauthenticated') details.push('log in with `berth login` (token on stdin) or set BERTH_TOKEN');
     return { text: withDetails(error.body.message, details), exitCode: ExitCode.Failure };
   }
   if (error instanceof CliError) {

@@ -15,26 +15,27 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const body = this.toBody(exception);
+    const body = toApiErrorBody(exception);
     if (body.statusCode >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     host.switchToHttp().getResponse<JsonResponse>().status(body.statusCode).json(body);
   }
+}
 
-  private toBody(exception: unknown): ApiErrorBody {
-    if (exception instanceof DomainError) {
-      return errorBody(exception.code, exception.message, exception.details);
-    }
-    if (exception instanceof Prisma.PrismaClientKnownRequestError) {
-      return prismaErrorBody(exception);
-    }
-    if (exception instanceof HttpException) {
-      return httpExceptionBody(exception);
-    }
-    const parserError = bodyParserErrorBody(exception);
-    return parserError ?? errorBody(ErrorCode.Internal, 'Internal error; see the controller log');
+/** The answer any failure becomes (the audit trail records its status). */
+export function toApiErrorBody(exception: unknown): ApiErrorBody {
+  if (exception instanceof DomainError) {
+    return errorBody(exception.code, exception.message, exception.details);
   }
+  if (exception instanceof Prisma.PrismaClientKnownRequestError) {
+    return prismaErrorBody(exception);
+  }
+  if (exception instanceof HttpException) {
+    return httpExceptionBody(exception);
+  }
+  const parserError = bodyParserErrorBody(exception);
+  return parserError ?? errorBody(ErrorCode.Internal, 'Internal error; see the controller log');
 }
 
 export function errorBody(code: ErrorCode, message: string, details?: readonly string[]): ApiErrorBody {

@@ -5,6 +5,8 @@ describe('error codes', () => {
   it('map to the HTTP status the API promises', () => {
     expect(httpStatusOf(ErrorCode.ValidationFailed)).toBe(400);
     expect(httpStatusOf(ErrorCode.InvalidCredential)).toBe(401);
+    expect(httpStatusOf(ErrorCode.Unauthenticated)).toBe(401);
+    expect(httpStatusOf(ErrorCode.Forbidden)).toBe(403);
     expect(httpStatusOf(ErrorCode.WrongHost)).toBe(403);
     expect(httpStatusOf(ErrorCode.RunNotActive)).toBe(403);
     expect(httpStatusOf(ErrorCode.RunNotFound)).toBe(404);

@@ -25,6 +25,11 @@ export const ErrorCode = {
   InvalidEnrollmentSecret: 'invalid_enrollment_secret',
   InvalidCredential: 'invalid_credential',
   InvalidReceiverToken: 'invalid_receiver_token',
+  /** No API token, or one that is unknown, revoked or expired. */
+  Unauthenticated: 'unauthenticated',
+  /** The API token's role does not allow this call. */
+  Forbidden: 'forbidden',
+  TokenNotFound: 'token_not_found',
   /** The caller is authenticated, but for another host than the one it acts on. */
   WrongHost: 'wrong_host',
   /** A receiver session was asked for a run that is neither queued nor running. */
@@ -43,7 +48,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.InvalidEnrollmentSecret:
     case ErrorCode.InvalidCredential:
     case ErrorCode.InvalidReceiverToken:
+    case ErrorCode.Unauthenticated:
       return 401;
+    case ErrorCode.Forbidden:
     case ErrorCode.WrongHost:
     case ErrorCode.RunNotActive:
       return 403;
@@ -52,6 +59,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.RunNotFound:
     case ErrorCode.SnapshotNotFound:
     case ErrorCode.GroupNotFound:
+    case ErrorCode.TokenNotFound:
       return 404;
     case ErrorCode.AlreadyExists:
     case ErrorCode.RunInProgress:

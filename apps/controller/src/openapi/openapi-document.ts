@@ -11,8 +11,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Berth controller API')
     .setDescription(
       'Operator, agent and receiver APIs of the Berth controller. Errors answer ApiErrorBody {statusCode, code, message, details?}. ' +
-        'No authentication yet on the operator API, /metrics and /docs (bearer tokens come with roles).',
+        'Every operator route needs `Authorization: Bearer <API token>`: GET needs the viewer role, other methods operator, ' +
+        'token management, credentials, webhooks, the audit log and /queues admin. /healthz needs nothing; agent routes take ' +
+        "the agent's credential, receiver routes the receiver's shared token.",
     )
+    .addBearerAuth()
+    .addSecurityRequirements('bearer')
     .setVersion('1')
     .build();
   return SwaggerModule.createDocument(app, config);

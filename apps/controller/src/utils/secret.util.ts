@@ -1,3 +1,4 @@
+import { API_TOKEN_PREFIX } from '@berth/contracts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Agent credentials start with this prefix so a leaked one is recognisable (and greppable in logs). */
@@ -10,6 +11,16 @@ export function generateEnrollmentSecret(): string {
 
 export function generateAgentCredential(): string {
   return AGENT_CREDENTIAL_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** An operator API token: the prefix and 256 random bits. */
+export function generateApiToken(): string {
+  return API_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** What listings show of a token: enough to tell tokens apart, far too little to guess the rest. */
+export function tokenDisplayPrefix(token: string): string {
+  return token.slice(0, API_TOKEN_PREFIX.length + 6);
 }
 
 /**
