@@ -18,7 +18,7 @@ export function sampleRun(overrides: Partial<RunResponse> = {}, counters: Partia
     snapshotId: null,
     restore: null,
     fileErrors: [],
-    attemptHistory: [{ number: 1, startedAt: '2026-11-25T10:00:01.000Z', endedAt: null, outcome: null, endReason: null, resumedFrom: null, bytesSent: 900_000, bytesResent: null }],
+    attemptHistory: [{ number: 1, startedAt: '2026-11-25T10:00:01.000Z', endedAt: null, outcome: null, endReason: null, resumedFrom: null, bytesSent: 900_000, bytesResent: null, phases: [] }],
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
-import { type ApiErrorBody, type BackupJobData, type RestoreJobData, RUN_JOB_DEFAULTS, type RunResponse, type SnapshotResponse } from '@berth/contracts';
-import { completeBackup, enrolledHost, triggerBackup } from './support/agent-client';
+import { AGENT_API, type ApiErrorBody, type BackupJobData, type FileErrorPage, type RestoreJobData, RUN_JOB_DEFAULTS, type RunFinishRequest, type RunResponse, type SnapshotResponse } from '@berth/contracts';
+import request from 'supertest';
+import { completeBackup, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 
 // Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
@@ -57,6 +58,50 @@ describe('runs, snapshots and restores', () => {
     expect(limited.map((run) => run.id)).toEqual([second.id]);
     const all = (await controller.api.get('/runs').expect(200)).body as RunResponse[];
     expect(all.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps the phases an agent measured and pages through every file error of a run', async () => {
+    const agent = await enrolledHost(controller, 'errors');
+    const run = await triggerBackup(controller, agent);
+    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    const fileErrors = Array.from({ length: 250 }, (_, i) => ({ path: `/srv/f${String(i).padStart(3, '0')}`, message: 'EACCES: permission denied' }));
+    const phases: RunFinishRequest['phases'] = [
+      { name: 'prepare', startedAt: '2026-11-25T10:00:00.000Z', endedAt: '2026-11-25T10:00:00.100Z' },
+      { name: 'connect', startedAt: '2026-11-25T10:00:00.100Z', endedAt: '2026-11-25T10:00:00.120Z' },
+      { name: 'transfer', startedAt: '2026-11-25T10:00:00.120Z', endedAt: '2026-11-25T10:00:09.000Z' },
+    ];
+    const finish: RunFinishRequest = { status: 'partial', counters: { filesTotal: 300, filesDone: 300 }, snapshot: publishedSnapshot(), fileErrors, phases };
+    await request(controller.http).post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(200);
+
+    const shown = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    expect(shown.fileErrors).toHaveLength(100);
+    expect(shown.attemptHistory[0]?.phases).toEqual(phases);
+
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const page: FileErrorPage = (await controller.api.get(`/runs/${run.id}/file-errors?limit=100${after === null ? '' : `&after=${after}`}`).expect(200)).body as FileErrorPage;
+      seen.push(...page.errors.map((error) => error.path));
+      after = page.nextAfter;
+      pages += 1;
+    } while (after !== null);
+    expect(seen).toEqual(fileErrors.map((error) => error.path));
+    expect(pages).toBe(3);
+
+    const badAfter = (await controller.api.get(`/runs/${run.id}/file-errors?after=-1`).expect(400)).body as ApiErrorBody;
+    expect(badAfter.details?.join('\n')).toMatch(/after/);
+    await controller.api.get('/runs/00000000-0000-4000-8000-000000000000/file-errors').expect(404);
+  });
+
+  it('refuses phases that are not phases', async () => {
+    const agent = await enrolledHost(controller, 'badphase');
+    const run = await triggerBackup(controller, agent);
+    await request(controller.http).post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
+    const finish = { status: 'failed', counters: {}, error: 'x', phases: [{ name: 'sleeping', startedAt: 'yesterday', endedAt: '2026-11-25T10:00:00.000Z' }] };
+    const refused = (await request(controller.http).post(AGENT_API.runFinish(run.id)).set(agent.auth).send(finish).expect(400)).body as ApiErrorBody;
+    expect(refused.details?.join('\n')).toMatch(/phases\.0\.name/);
+    expect(refused.details?.join('\n')).toMatch(/phases\.0\.startedAt/);
   });
 
   it('validates run queries and ids', async () => {

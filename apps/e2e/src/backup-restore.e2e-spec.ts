@@ -49,6 +49,13 @@ describe('backup and restore end to end', () => {
     expect(firstRun.status).toBe('succeeded');
     expect(firstRun.snapshotId).not.toBeNull();
     expect(firstRun.counters.bytesSent).toBeGreaterThanOrEqual(tree.bytes / 2);
+    // The agent measured where the attempt spent its time, in order, without gaps.
+    const phases = firstRun.attemptHistory[0]?.phases ?? [];
+    expect(phases.map((phase) => phase.name)).toEqual(['prepare', 'connect', 'admission', 'transfer']);
+    for (const [i, phase] of phases.entries()) {
+      expect(Date.parse(phase.endedAt)).toBeGreaterThanOrEqual(Date.parse(phase.startedAt));
+      if (i > 0) expect(phase.startedAt).toBe(phases[i - 1]?.endedAt);
+    }
 
     const snapshots = await suite.fleet.api.listSnapshots(hostId);
     expect(snapshots.map((s) => s.id)).toEqual([firstRun.snapshotId]);
@@ -57,6 +64,7 @@ describe('backup and restore end to end', () => {
     const restored = await restore(firstRun.snapshotId ?? '', target);
     expect(restored.error).toBeNull();
     expect(restored.status).toBe('succeeded');
+    expect(restored.attemptHistory[0]?.phases.map((phase) => phase.name)).toEqual(['prepare', 'connect', 'admission', 'restore']);
 
     const comparison = await compareTrees(source, path.join(target, source));
     const differences = comparison.differences.map((d) => `${d.kind} ${d.path}`);

@@ -2,7 +2,7 @@
  * Agent-facing and receiver-facing endpoints of the controller. Agents authenticate with
  * `Authorization: Bearer <agent credential>`; the receiver with `Authorization: Bearer <receiver token>`.
  */
-import { type RunCounters, type RunKind, type RunStatus, type SnapshotStats, type FileErrorResponse } from './api';
+import { type RunCounters, type RunKind, type RunPhase, type RunStatus, type SnapshotStats, type FileErrorResponse } from './api';
 
 export const AGENT_API = {
   enroll: '/agent/v1/enroll',
@@ -58,6 +58,8 @@ export interface RunFinishRequest {
   snapshot?: { id: string; rootTree: string; stats: SnapshotStats; publishedAt: string };
   /** As in RunProgressRequest. */
   bytesResent?: number;
+  /** Where the attempt spent its time, in order (see RUN_PHASES). */
+  phases?: RunPhase[];
 }
 
 export interface VerifySessionRequest {

@@ -104,6 +104,20 @@ export interface RunResponse {
   attemptHistory: RunAttemptResponse[];
 }
 
+/**
+ * The steps of one attempt, in order: `prepare` (start report, path checks), `connect` (to the receiver),
+ * `admission` (hello until the receiver admits the session: time spent waiting for a slot), `transfer` (walk,
+ * send, commit, publish); a restore has `restore` (read and write the snapshot) instead of `transfer`.
+ */
+export const RUN_PHASES = ['prepare', 'connect', 'admission', 'transfer', 'restore'] as const;
+export type RunPhaseName = (typeof RUN_PHASES)[number];
+
+export interface RunPhase {
+  name: RunPhaseName;
+  startedAt: string;
+  endedAt: string;
+}
+
 export interface RunAttemptResponse {
   /** 1 for the first attempt. */
   number: number;
@@ -119,11 +133,20 @@ export interface RunAttemptResponse {
   bytesSent: number;
   /** Bytes sent again for work an earlier attempt had sent but not committed; null when the agent could not tell. */
   bytesResent: number | null;
+  /** As the agent measured them; empty for an attempt the agent never reported the end of. */
+  phases: RunPhase[];
 }
 
 export interface FileErrorResponse {
   path: string;
   message: string;
+}
+
+/** GET /runs/:id/file-errors: every file error the run kept, in the order reported, a page at a time. */
+export interface FileErrorPage {
+  errors: (FileErrorResponse & { id: string; at: string })[];
+  /** Pass as `?after=` for the next page; null on the last page. */
+  nextAfter: string | null;
 }
 
 export interface SnapshotStats {

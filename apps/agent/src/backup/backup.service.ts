@@ -16,6 +16,7 @@ import { selectedPaths } from '../walk/selection';
 import { TreeWalker, type DirectoryListing } from '../walk/tree-walker';
 import { type WalkFs } from '../walk/walk-fs';
 import { BackupTransfer } from './backup-transfer';
+import { PhaseClock } from '../progress/phase-clock';
 
 export interface BackupDeps extends RunDeps {
   /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
@@ -43,19 +44,24 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
   const counters = progress.counters;
   const started = Date.now();
+  const clock = new PhaseClock();
+  clock.enter('prepare');
   try {
     const { attempt } = await controller.runStart(data.runId);
     await requireSomePath(data.paths);
     log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
     progress.start();
     let resumedDirs = 0;
+    clock.enter('connect');
     const connection = await deps.connector.connect(signal);
+    clock.enter('admission');
     const transfer = new BackupTransfer(
       connection,
       { hostId: deps.hostId, runId: data.runId, credential: deps.credential, agentVersion: AGENT_VERSION },
       {
         onWait: (position) => log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`),
         onWelcome: (welcome) => {
+          clock.enter('transfer');
           resumedDirs = welcome.committedDirs.length;
           if (resumedDirs > 0) log.info(`run ${data.runId}: resuming; ${resumedDirs} directories already stored by earlier attempts`);
         },
@@ -117,14 +123,14 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     await reportFinished(
       controller,
       data.runId,
-      { status: result.status, counters: result.counters, snapshot: result.snapshot, ...(fileErrors.length > 0 ? { fileErrors } : {}) },
+      { status: result.status, counters: result.counters, snapshot: result.snapshot, phases: clock.phases(), ...(fileErrors.length > 0 ? { fileErrors } : {}) },
       log,
     );
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {
     await progress.stop();
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors }, log);
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, phases: clock.phases() }, log);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }

@@ -2,7 +2,7 @@
  * How a run's attempt reports its end to the controller. A failure report must not hide the failure:
  * when the controller cannot be told, the original error still propagates (BullMQ keeps the truth).
  */
-import { type FileErrorResponse, type RunCounters, type RunFinishRequest } from '@berth/contracts';
+import { type FileErrorResponse, type RunCounters, type RunFinishRequest, type RunPhase } from '@berth/contracts';
 import { type RunReporter } from '../controller/controller-client';
 import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
 import { type Logger } from '../util/logger';
@@ -41,7 +41,7 @@ export async function reportFailed(
   runId: string,
   caught: unknown,
   retriesLeft: boolean,
-  state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[] },
+  state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[]; phases?: readonly RunPhase[] },
   log: Logger,
 ): Promise<FailedAttempt> {
   const error = toAgentError(caught);
@@ -53,6 +53,7 @@ export async function reportFailed(
     error: `${error.code}: ${error.message}`,
     willRetry,
     ...(state.fileErrors.length > 0 ? { fileErrors: [...state.fileErrors] } : {}),
+    ...(state.phases === undefined || state.phases.length === 0 ? {} : { phases: [...state.phases] }),
   };
   try {
     await controller.runFinish(runId, request);

@@ -13,6 +13,7 @@ import { displayPath } from '../util/display-path';
 import { runRestoreSession } from './restore-session';
 import { prepareTarget, removeMarker } from './restore-target';
 import { RestoreWriter } from './restore-writer';
+import { PhaseClock } from '../progress/phase-clock';
 
 export interface RestoreDeps extends RunDeps {
   /** Restore owners as root would (default: whether this process is root). */
@@ -36,6 +37,8 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
   const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
   const counters = progress.counters;
   const started = Date.now();
+  const clock = new PhaseClock();
+  clock.enter('prepare');
   try {
     const { attempt } = await controller.runStart(data.runId);
     const target = await prepareTarget(data.targetDir, data.runId);
@@ -66,7 +69,9 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
         progress.touch();
       },
     });
+    clock.enter('connect');
     const connection = await deps.connector.connect(signal);
+    clock.enter('admission');
     await runRestoreSession(
       connection,
       { hostId: deps.hostId, runId: data.runId, credential: deps.credential, agentVersion: AGENT_VERSION },
@@ -74,7 +79,7 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
       writer,
       {
         onWait: (position) => log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`),
-        onWelcome: () => undefined,
+        onWelcome: () => clock.enter('restore'),
         onBytesReceived: (bytes) => {
           counters.bytesSent += bytes;
           progress.touch();
@@ -85,7 +90,7 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
     await removeMarker(target, data.runId);
     await progress.stop();
     const result: RestoreResult = { status: fileErrors.length > 0 ? 'partial' : 'succeeded', target, counters: { ...counters }, fileErrors, skipped };
-    await reportFinished(controller, data.runId, { status: result.status, counters: result.counters, ...(fileErrors.length > 0 ? { fileErrors } : {}) }, log);
+    await reportFinished(controller, data.runId, { status: result.status, counters: result.counters, phases: clock.phases(), ...(fileErrors.length > 0 ? { fileErrors } : {}) }, log);
     const seconds = Math.max(Date.now() - started, 1) / 1000;
     log.info(
       `run ${data.runId}: restore ${result.status === 'partial' ? `partial (${fileErrors.length} file errors)` : 'succeeded'}: ` +
@@ -95,7 +100,7 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
     return result;
   } catch (error) {
     await progress.stop();
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors }, log);
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, phases: clock.phases() }, log);
     log.error(`run ${data.runId}: restore failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }

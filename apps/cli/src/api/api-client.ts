@@ -13,6 +13,7 @@ import {
   type RunResponse,
   type SnapshotResponse,
   type AuditPage,
+  type FileErrorPage,
   type CreateTokenRequest,
   type CreateTokenResponse,
   type TokenResponse,
@@ -115,6 +116,10 @@ export class ApiClient {
 
   restoreSnapshot(snapshotId: string, request: RestoreRequest): Promise<RunResponse> {
     return this.request<RunResponse>('POST', `/snapshots/${encodeURIComponent(snapshotId)}/restore`, request);
+  }
+
+  runFileErrors(id: string, after?: string): Promise<FileErrorPage> {
+    return this.request<FileErrorPage>('GET', `/runs/${encodeURIComponent(id)}/file-errors${after === undefined ? '' : `?after=${encodeURIComponent(after)}`}`);
   }
 
   whoAmI(): Promise<WhoAmIResponse> {

@@ -1,7 +1,7 @@
 import { sampleHost, sampleRun } from '../../test/fixtures';
 import { agentEnrollCommand, formatHostCreated, formatHostTable, shellQuote } from './host-format';
 import { exitCodeForRun } from '../commands/run-outcome';
-import { formatAttemptTable, formatRunDetail, formatRunTable, retryAnnouncement, runRate } from './run-format';
+import { formatAttemptTable, formatPhases, formatRunDetail, formatRunTable, retryAnnouncement, runRate } from './run-format';
 import { formatSnapshotTable } from './snapshot-format';
 
 describe('formatters', () => {
@@ -54,9 +54,9 @@ describe('formatters', () => {
         attempts: 3,
         finishedAt: '2026-11-25T10:03:00.000Z',
         attemptHistory: [
-          { number: 1, startedAt: '2026-11-25T10:00:01.000Z', endedAt: '2026-11-25T10:00:31.000Z', outcome: 'abandoned', endReason: 'abandoned: no report from the agent (it was killed or lost its connection)', resumedFrom: null, bytesSent: 3 * 1024 * 1024, bytesResent: null },
-          { number: 2, startedAt: '2026-11-25T10:01:00.000Z', endedAt: '2026-11-25T10:01:02.500Z', outcome: 'failed', endReason: 'receiver_unavailable: connection to receiver lost: ECONNRESET', resumedFrom: '/srv/www/a', bytesSent: 2048, bytesResent: 1024 },
-          { number: 3, startedAt: '2026-11-25T10:02:00.000Z', endedAt: '2026-11-25T10:03:00.000Z', outcome: 'succeeded', endReason: null, resumedFrom: '/srv/www/b', bytesSent: 900_000, bytesResent: null },
+          { number: 1, startedAt: '2026-11-25T10:00:01.000Z', endedAt: '2026-11-25T10:00:31.000Z', outcome: 'abandoned', endReason: 'abandoned: no report from the agent (it was killed or lost its connection)', resumedFrom: null, bytesSent: 3 * 1024 * 1024, bytesResent: null, phases: [] },
+          { number: 2, startedAt: '2026-11-25T10:01:00.000Z', endedAt: '2026-11-25T10:01:02.500Z', outcome: 'failed', endReason: 'receiver_unavailable: connection to receiver lost: ECONNRESET', resumedFrom: '/srv/www/a', bytesSent: 2048, bytesResent: 1024, phases: [] },
+          { number: 3, startedAt: '2026-11-25T10:02:00.000Z', endedAt: '2026-11-25T10:03:00.000Z', outcome: 'succeeded', endReason: null, resumedFrom: '/srv/www/b', bytesSent: 900_000, bytesResent: null, phases: [] },
         ],
       },
       { filesDone: 2000 },
@@ -70,6 +70,33 @@ describe('formatters', () => {
     expect(table[3]).toMatch(/^ {2}3\s+\S+ \S+\s+1m00s\s+succeeded\s+\/srv\/www\/b\s+879 KiB\s+-$/);
     // Columns line up across rows.
     expect(table[1]?.indexOf('abandoned')).toBe(table[3]?.indexOf('succeeded'));
+  });
+
+  it('shows where the run spent its time: queued, then each attempt\'s phases', () => {
+    const run = sampleRun({
+      createdAt: '2026-11-25T10:00:00.000Z',
+      attemptHistory: [
+        {
+          number: 1,
+          startedAt: '2026-11-25T10:00:02.000Z',
+          endedAt: '2026-11-25T10:00:45.500Z',
+          outcome: 'succeeded',
+          endReason: null,
+          resumedFrom: null,
+          bytesSent: 1024,
+          bytesResent: null,
+          phases: [
+            { name: 'prepare', startedAt: '2026-11-25T10:00:02.000Z', endedAt: '2026-11-25T10:00:02.120Z' },
+            { name: 'connect', startedAt: '2026-11-25T10:00:02.120Z', endedAt: '2026-11-25T10:00:02.140Z' },
+            { name: 'admission', startedAt: '2026-11-25T10:00:02.140Z', endedAt: '2026-11-25T10:00:05.340Z' },
+            { name: 'transfer', startedAt: '2026-11-25T10:00:05.340Z', endedAt: '2026-11-25T10:00:45.500Z' },
+          ],
+        },
+      ],
+    });
+    expect(formatPhases(run)).toBe('queued 2.0 s before attempt 1\n#1  prepare 120 ms  connect 20 ms  admission 3.2 s  transfer 40.2 s\n');
+    expect(formatRunDetail(run, now)).toContain('\nPhases:\n  queued 2.0 s before attempt 1\n  #1  prepare 120 ms');
+    expect(formatPhases(sampleRun({ attemptHistory: [] }))).toBeNull();
   });
 
   it('shows an open attempt as running, timed up to now', () => {

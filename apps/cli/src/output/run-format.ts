@@ -69,6 +69,8 @@ export function formatRunDetail(run: RunResponse, now: Date = new Date()): strin
   if (run.attemptHistory.length > 0) {
     text += `\nAttempts (${run.attemptHistory.length}):\n`;
     text += formatAttemptTable(run.attemptHistory, now).replace(/^/gm, '  ');
+    const phases = formatPhases(run);
+    if (phases !== null) text += `\nPhases:\n${phases.replace(/^/gm, '  ')}`;
   }
   if (run.fileErrors.length > 0) {
     text += `\nFile errors (${run.fileErrors.length}${c.fileErrors > run.fileErrors.length ? ` of ${formatCount(c.fileErrors)}` : ''}):\n`;
@@ -78,6 +80,24 @@ export function formatRunDetail(run: RunResponse, now: Date = new Date()): strin
     ]).replace(/^/gm, '  ');
   }
   return text;
+}
+
+/**
+ * Where the run spent its time: queued until its first attempt, then each attempt's phases as its agent
+ * measured them, e.g. "#2  prepare 0.1 s  connect 0.0 s  admission 3.2 s  transfer 41.0 s". Null when there
+ * is nothing to show.
+ */
+export function formatPhases(run: RunResponse): string | null {
+  const first = run.attemptHistory[0];
+  const lines: string[] = [];
+  const queuedMs = first === undefined ? null : elapsedMs(run.createdAt, first.startedAt);
+  if (queuedMs !== null) lines.push(`queued ${formatDuration(Math.max(0, queuedMs))} before attempt 1`);
+  for (const attempt of run.attemptHistory) {
+    if (attempt.phases.length === 0) continue;
+    const parts = attempt.phases.map((phase) => `${phase.name} ${formatDuration(Math.max(0, elapsedMs(phase.startedAt, phase.endedAt) ?? 0))}`);
+    lines.push(`#${attempt.number}  ${parts.join('  ')}`);
+  }
+  return lines.length === 0 ? null : `${lines.join('\n')}\n`;
 }
 
 /** Outcome of an attempt as shown: "running" while it is open. */

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { type RunResponse } from '@berth/contracts';
-import { RunQueryDto } from '../dtos/run.dto';
+import { type FileErrorPage, type RunResponse } from '@berth/contracts';
+import { FileErrorQueryDto, RunQueryDto } from '../dtos/run.dto';
 import { RunRetryService } from '../services/run-retry.service';
 import { RunService } from '../services/run.service';
 
@@ -15,6 +15,12 @@ export class RunController {
   @Get()
   list(@Query() query: RunQueryDto): Promise<RunResponse[]> {
     return this.runs.list(query);
+  }
+
+  /** Every file error the run kept, in the order reported: `?after=` (the previous page's nextAfter), `?limit=` (1 to 5000, default 500). */
+  @Get(':id/file-errors')
+  fileErrors(@Param('id') id: string, @Query() query: FileErrorQueryDto): Promise<FileErrorPage> {
+    return this.runs.fileErrors(id, query);
   }
 
   @Get(':id')

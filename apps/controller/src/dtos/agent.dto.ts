@@ -1,4 +1,7 @@
 import {
+  RUN_PHASES,
+  type RunPhase,
+  type RunPhaseName,
   type AgentConfigResponse,
   type EnrollRequest,
   type EnrollResponse,
@@ -10,7 +13,7 @@ import {
   type SnapshotStats,
 } from '@berth/contracts';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import { type Host } from '../generated/prisma/client';
 import { type RunRecord } from '../repositories/run.repository';
 import { IsCount, IsFileErrorList, IsUuid, TEXT_MAX } from './validation';
@@ -59,6 +62,20 @@ export class SnapshotStatsDto implements SnapshotStats {
   @IsCount() bytes!: number;
   @IsCount() bytesSent!: number;
   @IsCount() bytesStored!: number;
+}
+
+/** An attempt has a handful of phases; more is a broken or hostile agent. */
+export const RUN_PHASES_MAX = 16;
+
+export class RunPhaseDto implements RunPhase {
+  @IsIn(RUN_PHASES)
+  name!: RunPhaseName;
+
+  @IsISO8601({ strict: true })
+  startedAt!: string;
+
+  @IsISO8601({ strict: true })
+  endedAt!: string;
 }
 
 export class FinishedSnapshotDto {
@@ -112,6 +129,13 @@ export class RunFinishDto implements RunFinishRequest {
   @IsOptional()
   @IsCount()
   bytesResent?: number;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(RUN_PHASES_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => RunPhaseDto)
+  phases?: RunPhaseDto[];
 }
 
 export function mapEnrollment(host: Host, credential: string): EnrollResponse {

@@ -96,20 +96,20 @@ describe('mapRun', () => {
 
   it('lists the attempts oldest first, an open one without outcome or end', () => {
     const later = new Date('2026-11-25T10:05:00.000Z');
-    const attempt = { id: 1n, runId: 'r1', startedAt: created, lastReportAt: created, bytesResent: null };
+    const attempt = { id: 1n, runId: 'r1', startedAt: created, lastReportAt: created, bytesResent: null, phases: [] };
     const response = mapRun(
       run({
         attempts: 2,
         attemptHistory: [
           { ...attempt, number: 1, endedAt: created, resumedFrom: null, bytesSent: 2n ** 40n, outcome: 'abandoned', endReason: 'abandoned: no report from the agent' },
-          { ...attempt, id: 2n, number: 2, startedAt: later, endedAt: null, resumedFrom: '/srv/www', bytesSent: 10n, bytesResent: 7n, outcome: null, endReason: null },
+          { ...attempt, id: 2n, number: 2, startedAt: later, endedAt: null, resumedFrom: '/srv/www', bytesSent: 10n, bytesResent: 7n, outcome: null, endReason: null, phases: [{ name: 'connect', startedAt: '2026-11-25T10:05:00.000Z', endedAt: '2026-11-25T10:05:00.020Z' }, { bogus: true }] },
         ],
       }),
     );
     expect(response.attempts).toBe(2);
     expect(response.attemptHistory).toEqual([
-      { number: 1, startedAt: '2026-11-25T10:00:00.000Z', endedAt: '2026-11-25T10:00:00.000Z', outcome: 'abandoned', endReason: 'abandoned: no report from the agent', resumedFrom: null, bytesSent: 2 ** 40, bytesResent: null },
-      { number: 2, startedAt: '2026-11-25T10:05:00.000Z', endedAt: null, outcome: null, endReason: null, resumedFrom: '/srv/www', bytesSent: 10, bytesResent: 7 },
+      { number: 1, startedAt: '2026-11-25T10:00:00.000Z', endedAt: '2026-11-25T10:00:00.000Z', outcome: 'abandoned', endReason: 'abandoned: no report from the agent', resumedFrom: null, bytesSent: 2 ** 40, bytesResent: null, phases: [] },
+      { number: 2, startedAt: '2026-11-25T10:05:00.000Z', endedAt: null, outcome: null, endReason: null, resumedFrom: '/srv/www', bytesSent: 10, bytesResent: 7, phases: [{ name: 'connect', startedAt: '2026-11-25T10:05:00.000Z', endedAt: '2026-11-25T10:05:00.020Z' }] },
     ]);
   });
 });

@@ -1,6 +1,6 @@
-import { type FileErrorResponse, type RunAttemptResponse, type RunResponse, RunStatus } from '@berth/contracts';
+import { type FileErrorPage, type FileErrorResponse, type RunAttemptResponse, type RunPhase, type RunResponse, RunStatus } from '@berth/contracts';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { type FileError, type RunAttempt } from '../generated/prisma/client';
 import { type RunRecord } from '../repositories/run.repository';
 import { toNumber } from '../utils/bigint.util';
@@ -76,9 +76,39 @@ export function mapRunAttempt(attempt: RunAttempt): RunAttemptResponse {
     resumedFrom: attempt.resumedFrom,
     bytesSent: toNumber(attempt.bytesSent),
     bytesResent: attempt.bytesResent === null ? null : toNumber(attempt.bytesResent),
+    phases: storedPhases(attempt.phases),
   };
+}
+
+/** The phases column as stored by closeOpenAttempt (validated on the way in); anything else reads as none. */
+function storedPhases(value: unknown): RunPhase[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (phase): phase is RunPhase =>
+      typeof phase === 'object' && phase !== null && typeof (phase as RunPhase).name === 'string' && typeof (phase as RunPhase).startedAt === 'string' && typeof (phase as RunPhase).endedAt === 'string',
+  );
 }
 
 export function mapFileError(fileError: FileError): FileErrorResponse {
   return { path: fileError.path, message: fileError.message };
+}
+
+export function mapFileErrorRow(fileError: FileError): FileErrorPage['errors'][number] {
+  return { id: fileError.id.toString(), at: fileError.createdAt.toISOString(), path: fileError.path, message: fileError.message };
+}
+
+export const FILE_ERRORS_PAGE_DEFAULT = 500;
+export const FILE_ERRORS_PAGE_MAX = 5_000;
+
+export class FileErrorQueryDto {
+  @IsOptional()
+  @Matches(/^[1-9][0-9]{0,18}$/, { message: "after must be a file error id (the previous page's nextAfter)" })
+  after?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(FILE_ERRORS_PAGE_MAX)
+  limit?: number;
 }

@@ -1,3 +1,4 @@
+import { type RunPhase } from '@berth/contracts';
 import { type Prisma, type RunAttemptOutcome } from '../generated/prisma/client';
 
 /**
@@ -16,6 +17,7 @@ export interface AttemptClose {
   endedAt: Date | null;
   bytesSent?: bigint;
   bytesResent?: bigint;
+  phases?: RunPhase[];
 }
 
 /** Closes the run's open attempt, if any; returns how many were closed (0 or 1). */
@@ -26,7 +28,8 @@ export async function closeOpenAttempt(tx: Prisma.TransactionClient, runId: stri
         end_reason = ${close.endReason},
         ended_at = COALESCE(${close.endedAt}::timestamp(3), last_report_at),
         bytes_sent = COALESCE(${close.bytesSent ?? null}::bigint, bytes_sent),
-        bytes_resent = COALESCE(${close.bytesResent ?? null}::bigint, bytes_resent)
+        bytes_resent = COALESCE(${close.bytesResent ?? null}::bigint, bytes_resent),
+        phases = COALESCE(${close.phases === undefined ? null : JSON.stringify(close.phases)}::jsonb, phases)
     WHERE run_id = ${runId}::uuid AND ended_at IS NULL`;
 }
 

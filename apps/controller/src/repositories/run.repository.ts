@@ -122,9 +122,9 @@ export class RunRepository {
     return this.database.client.run.findUniqueOrThrow({ where: { id }, include: RUN_INCLUDE });
   }
 
-  /** The first file errors of a run, in the order they were reported. */
-  listFileErrors(runId: string, limit: number): Promise<FileError[]> {
-    return this.database.client.fileError.findMany({ where: { runId }, orderBy: { id: 'asc' }, take: limit });
+  /** A run's file errors in the order they were reported, from after the error `after` (default: the first). */
+  listFileErrors(runId: string, limit: number, after?: bigint): Promise<FileError[]> {
+    return this.database.client.fileError.findMany({ where: { runId, ...(after === undefined ? {} : { id: { gt: after } }) }, orderBy: { id: 'asc' }, take: limit });
   }
 
   list(filter: RunFilter): Promise<RunRecord[]> {

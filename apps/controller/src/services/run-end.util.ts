@@ -48,6 +48,7 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): 
       endedAt: now,
       ...(counters.bytesSent === undefined ? {} : { bytesSent: counters.bytesSent }),
       ...(report.bytesResent === undefined ? {} : { bytesResent: toBigInt(report.bytesResent) }),
+      ...(report.phases === undefined ? {} : { phases: report.phases.map(({ name, startedAt, endedAt }) => ({ name, startedAt, endedAt })) }),
     },
     fileErrors: report.fileErrors ?? [],
     fileErrorCap: RUN_FILE_ERRORS_KEPT,

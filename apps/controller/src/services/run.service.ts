@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type BackupJobData, JobName, type JobData, type RunResponse } from '@berth/contracts';
-import { mapRun, RUN_FILE_ERRORS_SHOWN, RUN_LIST_LIMIT_DEFAULT, type RunQueryDto } from '../dtos/run.dto';
+import { type BackupJobData, type FileErrorPage, JobName, type JobData, type RunResponse } from '@berth/contracts';
+import { FILE_ERRORS_PAGE_DEFAULT, type FileErrorQueryDto, mapFileErrorRow, mapRun, RUN_FILE_ERRORS_SHOWN, RUN_LIST_LIMIT_DEFAULT, type RunQueryDto } from '../dtos/run.dto';
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError } from '../repositories/queue.repository';
@@ -70,6 +70,15 @@ export class RunService {
   async get(id: string): Promise<RunResponse> {
     const run = await this.findOrThrow(id);
     return mapRun(run, await this.runs.listFileErrors(run.id, RUN_FILE_ERRORS_SHOWN));
+  }
+
+  /** Every file error the run kept (up to RUN_FILE_ERRORS_KEPT), a page at a time. */
+  async fileErrors(id: string, query: FileErrorQueryDto): Promise<FileErrorPage> {
+    const run = await this.findOrThrow(id);
+    const limit = query.limit ?? FILE_ERRORS_PAGE_DEFAULT;
+    const rows = await this.runs.listFileErrors(run.id, limit, query.after === undefined ? undefined : BigInt(query.after));
+    const last = rows.at(-1);
+    return { errors: rows.map(mapFileErrorRow), nextAfter: rows.length === limit && last !== undefined ? last.id.toString() : null };
   }
 
   async findOrThrow(id: string): Promise<RunRecord> {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "run_attempts" ADD COLUMN     "phases" JSONB NOT NULL DEFAULT '[]';
