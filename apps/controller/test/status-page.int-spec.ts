@@ -4,7 +4,7 @@ import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import request from 'supertest';
-import { enrolledHost } from './support/agent-client';
+import { enrolledHost, triggerBackup } from './support/agent-client';
 import { ADMIN_TOKEN, type ControllerHarness, startController } from './support/controller-app';
 import { seedBackup, seedFailedBackup } from './support/report-fleet';
 
@@ -137,6 +137,33 @@ describe('status page', () => {
     await page.locator('#sign-in').waitFor({ state: 'visible' });
     // A string expression: the test's TypeScript has no DOM types.
     expect(await page.evaluate("sessionStorage.getItem('berth.apiToken')")).toBeNull();
+    await page.close();
+  });
+
+  it('opens Bull Board for an admin through its sign-in form, offline, with the host queues listed', async () => {
+    const agent = await enrolledHost(controller, 'queued');
+    await triggerBackup(controller, agent);
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const offSite: string[] = [];
+    page.on('request', (sent) => {
+      if (!sent.url().startsWith(baseUrl)) offSite.push(sent.url());
+    });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    const signIn = await page.goto(`${baseUrl}/queues`);
+    expect(signIn?.status()).toBe(401);
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('button[type=submit]');
+    await page.getByText(`host ${agent.hostName}`).first().waitFor();
+    expect(page.url()).toBe(`${baseUrl}/queues/`);
+    const cookie = (await page.context().cookies()).find((entry) => entry.name === 'berth_token');
+    expect(cookie).toMatchObject({ value: ADMIN_TOKEN, httpOnly: true, sameSite: 'Strict', path: '/' });
+    await page.screenshot({ path: join(SCREENSHOT, '..', 'queues.png'), fullPage: true });
+
+    expect(pageErrors).toEqual([]);
+    // Only the Google Fonts stylesheet is asked for, and the content security policy blocks it.
+    expect(offSite.every((url) => url.startsWith('https://fonts.googleapis.com/'))).toBe(true);
     await page.close();
   });
 });

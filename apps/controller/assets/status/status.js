@@ -64,7 +64,7 @@
       value /= 1024;
       unit += 1;
     }
-    return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+    return unit === 0 ? `${value} B` : `${value < 10 ? Number(value.toFixed(1)) : Math.round(value)} ${units[unit]}`;
   }
 
   function formatCount(count) {
@@ -211,12 +211,37 @@
     $('history-summary').textContent =
       runs.length === 0 ? 'No backup runs yet.' : `${runs.length} most recent runs, ${failed} failed or canceled; oldest ${formatTime(runs[0].createdAt)}.`;
     const withSnapshot = (run) => run.status === 'succeeded' || run.status === 'partial';
-    $('chart-size').replaceChildren(lineChart(runs, (run) => (withSnapshot(run) ? run.bytes : run.finishedAt !== null ? 0 : null), formatBytes, 'size'));
-    $('chart-duration').replaceChildren(lineChart(runs, (run) => run.durationMs, formatDuration, 'duration'));
+    $('chart-size').replaceChildren(lineChart(runs, (run) => (withSnapshot(run) ? run.bytes : run.finishedAt !== null ? 0 : null), formatBytes, byteUnit, 'size'));
+    $('chart-duration').replaceChildren(lineChart(runs, (run) => run.durationMs, formatDuration, durationUnit, 'duration'));
+  }
+
+  const TICKS = 4;
+  const STEPS = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+
+  /** A round y-axis step in the unit the values are shown in (MiB, s, min...), so that TICKS steps cover the largest value. */
+  function tickStep(largest, unitOf) {
+    const unit = unitOf(largest);
+    const raw = largest / unit / TICKS;
+    const magnitude = 10 ** Math.floor(Math.log10(raw));
+    // Whole numbers of the unit only, so that every label is exact (no 1.5 s shown as "2 s").
+    const step = STEPS.find((candidate) => Number.isInteger(candidate * magnitude) && candidate * magnitude >= raw) ?? 10;
+    return step * magnitude * unit;
+  }
+
+  function byteUnit(bytes) {
+    let unit = 1;
+    while (bytes >= unit * 1024) unit *= 1024;
+    return unit;
+  }
+
+  function durationUnit(ms) {
+    if (ms >= 3_600_000) return 3_600_000;
+    if (ms >= 60_000) return 60_000;
+    return ms >= 1000 ? 1000 : 1;
   }
 
   /** A line through the runs that have a value, a point per such run coloured by its outcome, a labelled y axis. */
-  function lineChart(runs, valueOf, format, name) {
+  function lineChart(runs, valueOf, format, unitOf, name) {
     const width = 560;
     const height = 220;
     const pad = { left: 64, right: 16, top: 14, bottom: 30 };
@@ -228,14 +253,15 @@
       chart.append(svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'tick' }, ['no finished runs']));
       return chart;
     }
-    const max = Math.max(1, ...points.map((point) => point.value));
+    const step = tickStep(Math.max(1, ...points.map((point) => point.value)), unitOf);
+    const max = step * TICKS;
     const x = (index) => pad.left + (runs.length === 1 ? plotW / 2 : (index / (runs.length - 1)) * plotW);
     const y = (value) => pad.top + plotH - (value / max) * plotH;
 
-    for (const fraction of [0, 0.25, 0.5, 0.75, 1]) {
-      const value = max * fraction;
+    for (let tick = 0; tick <= TICKS; tick += 1) {
+      const value = step * tick;
       chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: 'grid' }));
-      chart.append(svg('text', { x: pad.left - 6, y: y(value) + 3, 'text-anchor': 'end', class: 'tick' }, [format(Math.round(value))]));
+      chart.append(svg('text', { x: pad.left - 6, y: y(value) + 3, 'text-anchor': 'end', class: 'tick' }, [format(value)]));
     }
     chart.append(svg('line', { x1: pad.left, x2: pad.left, y1: pad.top, y2: pad.top + plotH, class: 'axis' }));
     chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: pad.top + plotH, y2: pad.top + plotH, class: 'axis' }));
