@@ -50,7 +50,6 @@ import { ScheduleSyncService } from './services/schedule-sync.service';
 import { ScheduleTickService } from './services/schedule-tick.service';
 import { SessionService } from './services/session.service';
 import { SnapshotService } from './services/snapshot.service';
-import { BootstrapTokenResolver, TokenResolver } from './services/token-resolver';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
 const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
@@ -70,7 +69,7 @@ const access = {
 // Browser pages: the status page (static shell over the JSON API) and Bull Board at /queues (admins only).
 const browser = {
   controllers: [StatusPageController],
-  providers: [StatusAssetRepository, QueueBoardRepository, QueueBoardService, QueueBoardMiddleware, { provide: TokenResolver, useClass: BootstrapTokenResolver }],
+  providers: [StatusAssetRepository, QueueBoardRepository, QueueBoardService, QueueBoardMiddleware],
 };
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 

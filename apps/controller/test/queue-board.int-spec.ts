@@ -1,4 +1,4 @@
-import { type ApiErrorBody } from '@berth/contracts';
+import { type ApiErrorBody, type ApiRole, type CreateTokenResponse } from '@berth/contracts';
 import request from 'supertest';
 import { enrolledHost, triggerBackup } from './support/agent-client';
 import { ADMIN_TOKEN, type ControllerHarness, startController } from './support/controller-app';
@@ -18,6 +18,9 @@ function cookieOf(setCookie: string | string[] | undefined): string {
 
 describe('Bull Board at /queues', () => {
   let controller: ControllerHarness;
+
+  const createToken = async (role: ApiRole): Promise<CreateTokenResponse> =>
+    (await controller.api.post('/tokens').send({ name: `board-${role}-${Math.random().toString(36).slice(2, 8)}`, role }).expect(201)).body as CreateTokenResponse;
 
   beforeAll(async () => {
     controller = await startController();
@@ -72,6 +75,24 @@ describe('Bull Board at /queues', () => {
       job: { id: string; name: string };
     };
     expect(job.job).toMatchObject({ id: run.id, name: 'backup' });
+  });
+
+  it('answers 403 to viewer and operator tokens, at sign-in and with a cookie, and 401 once an admin token is revoked', async () => {
+    for (const role of ['viewer', 'operator'] as const) {
+      const { token } = await createToken(role);
+      const page = await request(controller.http).post('/queues/sign-in').type('form').set('Accept', 'text/html').send({ token }).expect(403);
+      expect(page.text).toContain('not an admin token');
+      expect(page.headers['set-cookie']).toBeUndefined();
+      const api = await request(controller.http).get('/queues/api/queues').set('Cookie', `berth_token=${token}`).expect(403);
+      expect(api.body as ApiErrorBody).toMatchObject({ statusCode: 403, code: 'forbidden' });
+    }
+
+    const admin = await createToken('admin');
+    const cookie = cookieOf((await request(controller.http).post('/queues/sign-in').send({ token: admin.token }).expect(303)).headers['set-cookie']);
+    await request(controller.http).get('/queues/api/queues').set('Cookie', cookie).expect(200);
+    await controller.api.delete(`/tokens/${admin.id}`).expect(200);
+    const revoked = await request(controller.http).get('/queues/api/queues').set('Cookie', cookie).expect(401);
+    expect((revoked.body as ApiErrorBody).code).toBe('unauthenticated');
   });
 
   it('refuses a state-changing call from another origin even with the cookie', async () => {

@@ -1,4 +1,4 @@
-import { type CreateHostResponse } from '@berth/contracts';
+import { type CreateHostResponse, type CreateTokenResponse } from '@berth/contracts';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -137,6 +137,12 @@ describe('status page', () => {
     await page.locator('#sign-in').waitFor({ state: 'visible' });
     // A string expression: the test's TypeScript has no DOM types.
     expect(await page.evaluate("sessionStorage.getItem('berth.apiToken')")).toBeNull();
+
+    // A viewer token is enough to read the page.
+    const viewer = (await controller.api.post('/tokens').send({ name: `status-viewer-${neverName}`, role: 'viewer' }).expect(201)).body as CreateTokenResponse;
+    await page.fill('#token', viewer.token);
+    await page.click('#sign-in button[type=submit]');
+    await page.locator(`tr[data-host="${healthy.hostName}"][data-status="ok"]`).waitFor();
     await page.close();
   });
 

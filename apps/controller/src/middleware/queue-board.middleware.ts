@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { type ApiErrorBody } from '@berth/contracts';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type TLSSocket } from 'node:tls';
+import { errorBody } from '../errors/api-exception.filter';
+import { ErrorCode } from '../errors/error-code';
 import { type BoardAccess, QUEUE_BOARD_PATH, QueueBoardService } from '../services/queue-board.service';
 import { clearedTokenCookie, parseCookies, TOKEN_COOKIE, tokenCookie } from './browser-session.util';
 import { BOARD_CSP, SIGN_IN_PAGE_CSP, signInPage } from './queue-board.pages';
@@ -29,7 +31,7 @@ export class QueueBoardMiddleware {
   readonly handle = (request: BoardRequest, response: ServerResponse, next: Next): void => {
     this.route(request, response, next).catch((error: unknown) => {
       this.logger.error(`${request.method ?? '?'} ${QUEUE_BOARD_PATH}${request.url ?? ''}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (!response.headersSent) sendJson(response, { statusCode: 500, code: 'internal_error', message: 'Internal error; see the controller log' });
+      if (!response.headersSent) sendJson(response, errorBody(ErrorCode.Internal, 'Internal error; see the controller log'));
       else response.end();
     });
   };
@@ -39,7 +41,7 @@ export class QueueBoardMiddleware {
     const method = request.method ?? 'GET';
     const safe = method === 'GET' || method === 'HEAD';
     if (!safe && !sameOrigin(request)) {
-      sendJson(response, { statusCode: 403, code: 'forbidden', message: 'Cross-origin request refused' });
+      sendJson(response, errorBody(ErrorCode.Forbidden, 'Cross-origin request refused'));
       return;
     }
     if (path === '/sign-in' && method === 'POST') return this.signIn(request, response);
@@ -78,10 +80,10 @@ export class QueueBoardMiddleware {
 
   /** 401 or 403: the sign-in page for a browser, an ApiErrorBody for anything else (the board's own API calls). */
   private refuse(request: BoardRequest, response: ServerResponse, path: string, access: Exclude<BoardAccess, 'admin'>, message: string | null): void {
-    const body: ApiErrorBody =
+    const body =
       access === 'forbidden'
-        ? { statusCode: 403, code: 'forbidden', message: 'The queue board is for admin tokens only' }
-        : { statusCode: 401, code: 'unauthenticated', message: 'Sign in with an admin API token (cookie berth_token)' };
+        ? errorBody(ErrorCode.Forbidden, 'The queue board is for admin tokens only')
+        : errorBody(ErrorCode.Unauthenticated, 'Sign in with an admin API token: POST /queues/sign-in sets the berth_token cookie');
     const wantsHtml = !path.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
     if (!wantsHtml) {
       sendJson(response, body);

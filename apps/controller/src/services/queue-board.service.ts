@@ -3,11 +3,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { hostQueueName } from '@berth/contracts';
+import { DomainError } from '../errors/domain.error';
+import { ErrorCode } from '../errors/error-code';
 import { HostRepository } from '../repositories/host.repository';
 import { QueueBoardRepository } from '../repositories/queue-board.repository';
 import { ScheduleQueueRepository } from '../repositories/schedule-queue.repository';
 import { isUuid } from '../utils/uuid.util';
-import { TokenResolver } from './token-resolver';
+import { ApiTokenService } from './api-token.service';
 
 /** Where the board is mounted. */
 export const QUEUE_BOARD_PATH = '/queues';
@@ -35,7 +37,7 @@ export class QueueBoardService {
     private readonly queues: QueueBoardRepository,
     private readonly hosts: HostRepository,
     private readonly schedules: ScheduleQueueRepository,
-    private readonly tokens: TokenResolver,
+    private readonly tokens: ApiTokenService,
   ) {
     const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
     this.board = createBullBoard({
@@ -46,11 +48,16 @@ export class QueueBoardService {
     this.handler = serverAdapter.getRouter() as BoardHandler;
   }
 
+  /** What an API token may do here: the same token check as the API's (unknown, revoked, expired: refused). */
   async access(token: string | null): Promise<BoardAccess> {
     if (token === null || token === '') return 'unauthenticated';
-    const resolved = await this.tokens.resolveToken(token);
-    if (resolved === null) return 'unauthenticated';
-    return resolved.role === 'admin' ? 'admin' : 'forbidden';
+    try {
+      const principal = await this.tokens.authenticate(token);
+      return principal.role === 'admin' ? 'admin' : 'forbidden';
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.Unauthenticated) return 'unauthenticated';
+      throw error;
+    }
   }
 
   /** Brings the board's queue list up to date unless that was done a moment ago; Redis trouble keeps the old list. */
