@@ -166,6 +166,9 @@ describe('status page', () => {
     const cookie = (await page.context().cookies()).find((entry) => entry.name === 'berth_token');
     expect(cookie).toMatchObject({ value: ADMIN_TOKEN, httpOnly: true, sameSite: 'Strict', path: '/' });
     await page.screenshot({ path: join(SCREENSHOT, '..', 'queues.png'), fullPage: true });
+    // The board's own actions work from its page (same origin, the cookie sent along): resuming a running queue.
+    const queueName = encodeURIComponent(`host.${agent.hostId}`);
+    expect(await page.evaluate(`fetch('/queues/api/queues/${queueName}/resume', { method: 'PUT' }).then((answer) => answer.status)`)).toBe(200);
 
     expect(pageErrors).toEqual([]);
     // Only the Google Fonts stylesheet is asked for, and the content security policy blocks it.
