@@ -72,4 +72,12 @@ export default tseslint.config(
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly', Buffer: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off', '@typescript-eslint/consistent-type-imports': 'off' },
   },
+  {
+    // The status page's script runs in the browser: browser globals, no Node.
+    files: ['apps/controller/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', Intl: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', require: 'off', module: 'off', process: 'off', __dirname: 'off', Buffer: 'off' },
+    },
+  },
 );

@@ -5,7 +5,9 @@ import { AppModule } from './app.module';
 import { type ControllerConfig } from './config/controller-config';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { validationFailed } from './errors/validation-errors';
+import { QueueBoardMiddleware } from './middleware/queue-board.middleware';
 import { mountOpenApi } from './openapi/openapi-document';
+import { QUEUE_BOARD_PATH } from './services/queue-board.service';
 
 /** Finish reports carry up to 10,000 file errors; everything else is far smaller. */
 export const JSON_BODY_LIMIT = '32mb';
@@ -36,5 +38,7 @@ export async function createControllerApp(config: ControllerConfig, options: Con
   app.useGlobalFilters(new ApiExceptionFilter());
   app.disable('x-powered-by');
   mountOpenApi(app);
+  // Bull Board is an Express app of its own, mounted ahead of Nest's routes; its middleware does the auth.
+  app.use(QUEUE_BOARD_PATH, app.get(QueueBoardMiddleware).handle);
   return app;
 }

@@ -18,13 +18,16 @@ import { ReceiverController } from './controllers/receiver.controller';
 import { ReportController } from './controllers/report.controller';
 import { RunController } from './controllers/run.controller';
 import { SnapshotController } from './controllers/snapshot.controller';
+import { StatusPageController } from './controllers/status-page.controller';
 import { AgentAuthGuard } from './middleware/agent-auth.guard';
+import { QueueBoardMiddleware } from './middleware/queue-board.middleware';
 import { ReceiverTokenGuard } from './middleware/receiver-token.guard';
 import { CredentialRepository } from './repositories/credential.repository';
 import { DatabaseRepository } from './repositories/database.repository';
 import { GroupRepository } from './repositories/group.repository';
 import { HostRepository } from './repositories/host.repository';
 import { QueueDepthRepository } from './repositories/queue-depth.repository';
+import { QueueBoardRepository } from './repositories/queue-board.repository';
 import { QueueRepository } from './repositories/queue.repository';
 import { RedisRepository } from './repositories/redis.repository';
 import { ReportRepository } from './repositories/report.repository';
@@ -32,11 +35,13 @@ import { RunRepository } from './repositories/run.repository';
 import { ScheduleQueueRepository } from './repositories/schedule-queue.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
+import { StatusAssetRepository } from './repositories/status-asset.repository';
 import { AgentService } from './services/agent.service';
 import { HealthService } from './services/health.service';
 import { GroupService } from './services/group.service';
 import { HostService } from './services/host.service';
 import { MetricsService } from './services/metrics.service';
+import { QueueBoardService } from './services/queue-board.service';
 import { ReportService } from './services/report.service';
 import { RunReconcilerService } from './services/run-reconciler.service';
 import { RunRetryService } from './services/run-retry.service';
@@ -61,6 +66,11 @@ const access = {
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
   ],
 };
+// Browser pages: the status page (static shell over the JSON API) and Bull Board at /queues (admins only).
+const browser = {
+  controllers: [StatusPageController],
+  providers: [StatusAssetRepository, QueueBoardRepository, QueueBoardService, QueueBoardMiddleware],
+};
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
@@ -69,8 +79,8 @@ export class AppModule {
   static forRoot(config: ControllerConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [...controllers, ...reporting.controllers, ...access.controllers],
-      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, ...access.repositories, ...access.services, ...access.global, AgentAuthGuard, ReceiverTokenGuard],
+      controllers: [...controllers, ...reporting.controllers, ...access.controllers, ...browser.controllers],
+      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, ...access.repositories, ...access.services, ...access.global, ...browser.providers, AgentAuthGuard, ReceiverTokenGuard],
     };
   }
 }
