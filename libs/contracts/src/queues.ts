@@ -1,6 +1,7 @@
 /**
- * The job catalog: one BullMQ queue per host, two job names, one payload union.
- * Job data never holds secrets: credentials travel only between agent, controller and receiver.
+ * The job catalog: one BullMQ queue per host, two job names, one payload union; and the controller's webhook
+ * delivery queue. Job data never holds secrets: credentials travel only between agent, controller and receiver,
+ * webhook secrets stay in PostgreSQL.
  */
 
 /** Redis key prefix of every Berth queue (BullMQ's `prefix` option). */
