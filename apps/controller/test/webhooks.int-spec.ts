@@ -1,6 +1,7 @@
 import {
   AGENT_API,
   type ApiErrorBody,
+  type CreateTokenResponse,
   type CreateWebhookRequest,
   type CreateWebhookResponse,
   type RunFinishRequest,
@@ -15,7 +16,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RpoWatchService } from '../src/services/rpo-watch.service';
 import { RunReconcilerService } from '../src/services/run-reconciler.service';
 import { enrolledHost, triggerBackup } from './support/agent-client';
-import { type ControllerHarness, startController } from './support/controller-app';
+import { apiAs, type ControllerHarness, startController } from './support/controller-app';
 import { seedBackup, seedFailedBackup } from './support/report-fleet';
 import { type ReceivedHook, WebhookReceiver } from './support/webhook-receiver';
 
@@ -209,7 +210,7 @@ describe('webhooks', () => {
   });
 
   it('refuses a bad url, events or secret, naming the field', async () => {
-    const refused = async (body: unknown): Promise<string[]> => ((await controller.api.post('/webhooks').send(body).expect(400)).body as ApiErrorBody).details ?? [];
+    const refused = async (body: object): Promise<string[]> => ((await controller.api.post('/webhooks').send(body).expect(400)).body as ApiErrorBody).details ?? [];
     expect(await refused({ url: 'ftp://hooks.example/x' })).toEqual(['url must be an http:// or https:// URL of at most 2048 characters']);
     expect(await refused({ url: 'not a url' })).toEqual(['url must be an http:// or https:// URL of at most 2048 characters']);
     expect(await refused({})).toEqual(['url must be an http:// or https:// URL of at most 2048 characters']);
@@ -217,6 +218,23 @@ describe('webhooks', () => {
     expect(await refused({ url: 'https://hooks.example/x', events: 'run.failed' })).toContain('events must be an array');
     expect(await refused({ url: 'https://hooks.example/x', secret: 'short' })).toEqual(['secret must be 16 to 256 printable ASCII characters without spaces']);
     expect(((await controller.api.get(`/webhooks/00000000-0000-4000-8000-000000000000/deliveries?limit=0`).expect(400)).body as ApiErrorBody).details).toEqual(['limit must not be less than 1']);
+  });
+
+  it('is for admins only: an operator token gets 403 on every webhook route', async () => {
+    const { webhook } = await addWebhook('/admin-only');
+    const operator = (await controller.api.post('/tokens').send({ name: 'webhook-operator', role: 'operator' }).expect(201)).body as CreateTokenResponse;
+    const api = apiAs(controller.http, operator.token);
+    const forbidden = async (response: Promise<{ status: number; body: unknown }>): Promise<void> => {
+      const answered = await response;
+      expect({ status: answered.status, code: (answered.body as ApiErrorBody).code }).toEqual({ status: 403, code: 'forbidden' });
+    };
+    await forbidden(api.post('/webhooks').send({ url: `${receiver.baseUrl}/sneaky` }));
+    await forbidden(api.get('/webhooks'));
+    await forbidden(api.get(`/webhooks/${webhook.id}/deliveries`));
+    await forbidden(api.post(`/webhooks/${webhook.id}/test`));
+    await forbidden(api.delete(`/webhooks/${webhook.id}`));
+    expect(((await controller.api.get('/webhooks').expect(200)).body as WebhookResponse[]).map((listed) => listed.url)).not.toContain(`${receiver.baseUrl}/sneaky`);
+    expect(receiver.at('/admin-only')).toHaveLength(0);
   });
 
   it('counts deliveries by event and status in /metrics', async () => {
