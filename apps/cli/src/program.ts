@@ -9,6 +9,7 @@ import { registerReportCommand } from './commands/report.command';
 import { registerRunCommands } from './commands/runs.command';
 import { registerScheduleCommands } from './commands/schedule.command';
 import { registerSnapshotCommands } from './commands/snapshots.command';
+import { registerWebhookCommands } from './commands/webhook.command';
 import { DEFAULT_CONTROLLER_URL } from './config/cli-config';
 import { registerDeltaCommands } from './delta';
 import { type CliContext } from './context';
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReportCommand(program, ctx);
   registerRestoreCommand(program, ctx);
   registerAuthCommands(program, ctx);
+  registerWebhookCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerDeltaCommands(program);
   return program;

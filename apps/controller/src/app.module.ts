@@ -19,6 +19,7 @@ import { ReportController } from './controllers/report.controller';
 import { RunController } from './controllers/run.controller';
 import { SnapshotController } from './controllers/snapshot.controller';
 import { StatusPageController } from './controllers/status-page.controller';
+import { WebhookController } from './controllers/webhook.controller';
 import { AgentAuthGuard } from './middleware/agent-auth.guard';
 import { QueueBoardMiddleware } from './middleware/queue-board.middleware';
 import { ReceiverTokenGuard } from './middleware/receiver-token.guard';
@@ -36,6 +37,9 @@ import { ScheduleQueueRepository } from './repositories/schedule-queue.repositor
 import { ScheduleRepository } from './repositories/schedule.repository';
 import { SnapshotRepository } from './repositories/snapshot.repository';
 import { StatusAssetRepository } from './repositories/status-asset.repository';
+import { WebhookHttpRepository } from './repositories/webhook-http.repository';
+import { WebhookQueueRepository } from './repositories/webhook-queue.repository';
+import { WebhookRepository } from './repositories/webhook.repository';
 import { AgentService } from './services/agent.service';
 import { HealthService } from './services/health.service';
 import { GroupService } from './services/group.service';
@@ -49,7 +53,10 @@ import { RunService } from './services/run.service';
 import { ScheduleSyncService } from './services/schedule-sync.service';
 import { ScheduleTickService } from './services/schedule-tick.service';
 import { SessionService } from './services/session.service';
+import { RpoWatchService } from './services/rpo-watch.service';
 import { SnapshotService } from './services/snapshot.service';
+import { WebhookDeliveryService } from './services/webhook-delivery.service';
+import { WebhookService } from './services/webhook.service';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
 const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
@@ -71,6 +78,12 @@ const browser = {
   controllers: [StatusPageController],
   providers: [StatusAssetRepository, QueueBoardRepository, QueueBoardService, QueueBoardMiddleware],
 };
+// Webhooks: run.failed and objective breach notifications, their delivery queue and the admin API.
+const webhooks = {
+  repositories: [WebhookRepository, WebhookQueueRepository, WebhookHttpRepository],
+  services: [WebhookDeliveryService, WebhookService, RpoWatchService],
+  controllers: [WebhookController],
+};
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
@@ -79,8 +92,23 @@ export class AppModule {
   static forRoot(config: ControllerConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [...controllers, ...reporting.controllers, ...access.controllers, ...browser.controllers],
-      providers: [{ provide: ControllerConfig, useValue: config }, ...repositories, ...services, ...scheduling, ...reporting.repositories, ...reporting.services, ...access.repositories, ...access.services, ...access.global, ...browser.providers, AgentAuthGuard, ReceiverTokenGuard],
+      controllers: [...controllers, ...reporting.controllers, ...access.controllers, ...browser.controllers, ...webhooks.controllers],
+      providers: [
+        { provide: ControllerConfig, useValue: config },
+        ...repositories,
+        ...services,
+        ...scheduling,
+        ...reporting.repositories,
+        ...reporting.services,
+        ...access.repositories,
+        ...access.services,
+        ...access.global,
+        ...webhooks.repositories,
+        ...webhooks.services,
+        ...browser.providers,
+        AgentAuthGuard,
+        ReceiverTokenGuard,
+      ],
     };
   }
 }

@@ -4,3 +4,4 @@ export * from './agent-api';
 export * from './reports';
 export * from './schedule-api';
 export * from './auth-api';
+export * from './webhook-api';

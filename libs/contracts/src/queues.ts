@@ -1,6 +1,7 @@
 /**
- * The job catalog: one BullMQ queue per host, two job names, one payload union.
- * Job data never holds secrets: credentials travel only between agent, controller and receiver.
+ * The job catalog: one BullMQ queue per host, two job names, one payload union; and the controller's webhook
+ * delivery queue. Job data never holds secrets: credentials travel only between agent, controller and receiver,
+ * webhook secrets stay in PostgreSQL.
  */
 
 /** Redis key prefix of every Berth queue (BullMQ's `prefix` option). */
@@ -61,3 +62,18 @@ export const RUN_WORKER_DEFAULTS = {
   stalledIntervalMs: 15_000,
   maxStalledCount: 1,
 } as const;
+
+/**
+ * The controller's webhook delivery queue, one per deployment (replicas share the database, so its name tells
+ * deployments apart when they share a Redis). A job carries only the delivery id: the URL, the secret and the
+ * body are read from PostgreSQL when it runs.
+ */
+export function webhookQueueName(deployment: string): string {
+  return `webhooks.${deployment}`;
+}
+
+export const WEBHOOK_JOB_NAME = 'deliver';
+
+export interface WebhookDeliveryJobData {
+  readonly deliveryId: string;
+}

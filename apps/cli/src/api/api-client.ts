@@ -18,6 +18,11 @@ import {
   type CreateTokenResponse,
   type TokenResponse,
   type WhoAmIResponse,
+  type CreateWebhookRequest,
+  type CreateWebhookResponse,
+  type WebhookDeliveryPage,
+  type WebhookDeliveryResponse,
+  type WebhookResponse,
 } from '@berth/contracts';
 import { UsageError } from '../errors/cli-error';
 import { ApiRequestError, ControllerUnreachableError, networkErrorCode, toApiErrorBody } from './api-errors';
@@ -143,6 +148,30 @@ export class ApiClient {
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     const search = params.toString();
     return this.request<AuditPage>('GET', `/audit${search === '' ? '' : `?${search}`}`);
+  }
+
+  createWebhook(request: CreateWebhookRequest): Promise<CreateWebhookResponse> {
+    return this.request<CreateWebhookResponse>('POST', '/webhooks', request);
+  }
+
+  listWebhooks(): Promise<WebhookResponse[]> {
+    return this.request<WebhookResponse[]>('GET', '/webhooks');
+  }
+
+  removeWebhook(id: string): Promise<void> {
+    return this.request<void>('DELETE', `/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  webhookDeliveries(id: string, limit?: number, cursor?: string): Promise<WebhookDeliveryPage> {
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (cursor !== undefined) query.set('cursor', cursor);
+    const search = query.toString();
+    return this.request<WebhookDeliveryPage>('GET', `/webhooks/${encodeURIComponent(id)}/deliveries${search === '' ? '' : `?${search}`}`);
+  }
+
+  testWebhook(id: string): Promise<WebhookDeliveryResponse> {
+    return this.request<WebhookDeliveryResponse>('POST', `/webhooks/${encodeURIComponent(id)}/test`);
   }
 
   private async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {

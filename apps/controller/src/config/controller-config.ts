@@ -17,6 +17,9 @@ export abstract class ControllerConfig {
   abstract readonly reconcileIntervalMs: number;
   /** Recovery point objective: a host whose last snapshot is older than this (or that has none) breaches it. */
   abstract readonly rpoHours: number;
+  /** How often hosts are checked against the objective for host.rpo_breached webhooks; 0 turns it off on this replica. */
+  abstract readonly rpoCheckIntervalMs: number;
+  abstract readonly webhooks: WebhookDeliveryConfig;
   /**
    * An admin API token the controller makes sure exists at boot (named "bootstrap"), so a fresh installation
    * can be administered; null: only tokens created through the API exist.
@@ -36,6 +39,16 @@ export interface ReceiverConfig {
   readonly serverName: string | null;
 }
 
+/** How webhook deliveries are attempted (BullMQ attempts with exponential backoff). */
+export interface WebhookDeliveryConfig {
+  /** Attempts per delivery, the first included. */
+  readonly attempts: number;
+  /** Wait before the second attempt; each later one waits twice as long as the one before. */
+  readonly backoffMs: number;
+  /** Longest one POST may take (connect, send, answer). */
+  readonly timeoutMs: number;
+}
+
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
@@ -50,12 +63,20 @@ export const CONFIG_DEFAULTS = {
   receiverAddress: '127.0.0.1:7443',
   reconcileIntervalMs: 10_000,
   rpoHours: 26,
+  rpoCheckIntervalMs: 300_000,
+  webhookAttempts: 8,
+  webhookBackoffMs: 10_000,
+  webhookTimeoutMs: 10_000,
 } as const;
 
 /** From one hour to a year: the objective is checked against snapshot ages, never finer than that. */
 const RPO_HOURS_RANGE = { min: 1, max: 8_760 } as const;
 
 const RECONCILE_INTERVAL_RANGE_MS = { min: 1_000, max: 3_600_000 } as const;
+const RPO_CHECK_INTERVAL_RANGE_MS = { min: 1_000, max: 86_400_000 } as const;
+const WEBHOOK_ATTEMPTS_RANGE = { min: 1, max: 50 } as const;
+const WEBHOOK_BACKOFF_RANGE_MS = { min: 100, max: 3_600_000 } as const;
+const WEBHOOK_TIMEOUT_RANGE_MS = { min: 100, max: 120_000 } as const;
 
 const MIN_RECEIVER_TOKEN_LENGTH = 16;
 /** API tokens are bearer secrets: at least 128 bits of randomness written out. */
@@ -114,13 +135,19 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     problems.push(`BERTH_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 32)`);
   }
 
-  const reconcileIntervalMs = parseInterval('BERTH_RECONCILE_INTERVAL_MS', read('BERTH_RECONCILE_INTERVAL_MS'), problems);
+  const reconcileIntervalMs = parseInterval('BERTH_RECONCILE_INTERVAL_MS', read('BERTH_RECONCILE_INTERVAL_MS'), CONFIG_DEFAULTS.reconcileIntervalMs, RECONCILE_INTERVAL_RANGE_MS, problems);
+  const rpoCheckIntervalMs = parseInterval('BERTH_RPO_CHECK_INTERVAL_MS', read('BERTH_RPO_CHECK_INTERVAL_MS'), CONFIG_DEFAULTS.rpoCheckIntervalMs, RPO_CHECK_INTERVAL_RANGE_MS, problems);
+  const webhooks: WebhookDeliveryConfig = {
+    attempts: parseWholeNumber('BERTH_WEBHOOK_ATTEMPTS', read('BERTH_WEBHOOK_ATTEMPTS'), CONFIG_DEFAULTS.webhookAttempts, WEBHOOK_ATTEMPTS_RANGE, 'attempts', problems),
+    backoffMs: parseWholeNumber('BERTH_WEBHOOK_BACKOFF_MS', read('BERTH_WEBHOOK_BACKOFF_MS'), CONFIG_DEFAULTS.webhookBackoffMs, WEBHOOK_BACKOFF_RANGE_MS, 'milliseconds', problems),
+    timeoutMs: parseWholeNumber('BERTH_WEBHOOK_TIMEOUT_MS', read('BERTH_WEBHOOK_TIMEOUT_MS'), CONFIG_DEFAULTS.webhookTimeoutMs, WEBHOOK_TIMEOUT_RANGE_MS, 'milliseconds', problems),
+  };
   const rpoHours = parseRpoHours('BERTH_RPO_HOURS', read('BERTH_RPO_HOURS'), problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, adminToken };
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, adminToken };
 }
 
 let cached: ControllerConfig | undefined;
@@ -150,13 +177,23 @@ function parseBoolean(name: string, value: string | undefined, fallback: boolean
 }
 
 /** Milliseconds within the allowed range, or 0 for "off". */
-function parseInterval(name: string, value: string | undefined, problems: string[]): number {
-  if (value === undefined) return CONFIG_DEFAULTS.reconcileIntervalMs;
-  const { min, max } = RECONCILE_INTERVAL_RANGE_MS;
+function parseInterval(name: string, value: string | undefined, fallback: number, range: { min: number; max: number }, problems: string[]): number {
+  if (value === undefined) return fallback;
+  const { min, max } = range;
   const ms = /^\d+$/.test(value) ? Number(value) : NaN;
   if (ms === 0 || (ms >= min && ms <= max)) return ms;
   problems.push(`${name} must be 0 (off) or a number of milliseconds from ${min} to ${max}`);
-  return CONFIG_DEFAULTS.reconcileIntervalMs;
+  return fallback;
+}
+
+/** A whole number within the range. */
+function parseWholeNumber(name: string, value: string | undefined, fallback: number, range: { min: number; max: number }, unit: string, problems: string[]): number {
+  if (value === undefined) return fallback;
+  const { min, max } = range;
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (number >= min && number <= max) return number;
+  problems.push(`${name} must be a number of ${unit} from ${min} to ${max}`);
+  return fallback;
 }
 
 /** Hours (fractions allowed, e.g. 36.5) within the allowed range. */

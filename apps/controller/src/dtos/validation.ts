@@ -122,3 +122,26 @@ export function IsFileErrorList(max: number, options?: ValidationOptions): Prope
 export function IsCount(): PropertyDecorator {
   return applyDecorators(IsInt(), Min(0), Max(Number.MAX_SAFE_INTEGER));
 }
+
+/** Longest webhook URL accepted. */
+export const WEBHOOK_URL_MAX = 2048;
+
+export function webhookUrlProblem(value: unknown): string | null {
+  const problem = `must be an http:// or https:// URL of at most ${WEBHOOK_URL_MAX} characters`;
+  if (typeof value !== 'string' || value.length > WEBHOOK_URL_MAX) return problem;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? null : problem;
+  } catch {
+    return problem;
+  }
+}
+
+export function IsWebhookUrl(options?: ValidationOptions): PropertyDecorator {
+  return fromProblem('isWebhookUrl', webhookUrlProblem, options);
+}
+
+/** Webhook signing secrets: 16 to 256 printable ASCII characters, no spaces (they travel in configuration files). */
+export function IsWebhookSecret(options?: ValidationOptions): PropertyDecorator {
+  return fromProblem('isWebhookSecret', (value) => (typeof value === 'string' && /^[\x21-\x7e]{16,256}$/.test(value) ? null : 'must be 16 to 256 printable ASCII characters without spaces'), options);
+}

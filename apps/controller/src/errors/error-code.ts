@@ -10,6 +10,7 @@ export const ErrorCode = {
   RunNotFound: 'run_not_found',
   SnapshotNotFound: 'snapshot_not_found',
   GroupNotFound: 'group_not_found',
+  WebhookNotFound: 'webhook_not_found',
   AlreadyExists: 'already_exists',
   RunInProgress: 'run_in_progress',
   /** A retry of a run that published its snapshot (succeeded or partial): start a new backup instead. */
@@ -60,6 +61,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.SnapshotNotFound:
     case ErrorCode.GroupNotFound:
     case ErrorCode.TokenNotFound:
+    case ErrorCode.WebhookNotFound:
       return 404;
     case ErrorCode.AlreadyExists:
     case ErrorCode.RunInProgress:

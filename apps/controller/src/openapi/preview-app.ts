@@ -15,6 +15,8 @@ const PREVIEW_CONFIG: ControllerConfig = {
   receiver: { token: 'preview-only-never-used', address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null },
   reconcileIntervalMs: 0,
   rpoHours: 26,
+  rpoCheckIntervalMs: 0,
+  webhooks: { attempts: 1, backoffMs: 1_000, timeoutMs: 1_000 },
   adminToken: null,
 };
 

@@ -14,6 +14,7 @@ import { generateAgentCredential, hashSecret } from '../utils/secret.util';
 import { MetricsService } from './metrics.service';
 import { counterColumns, planRunEnd } from './run-end.util';
 import { RunService } from './run.service';
+import { WebhookDeliveryService } from './webhook-delivery.service';
 
 /** Who is calling the agent API, established by AgentAuthGuard from the bearer credential. */
 export interface AgentIdentity {
@@ -34,6 +35,7 @@ export class AgentService {
     private readonly runs: RunRepository,
     private readonly runService: RunService,
     private readonly metrics: MetricsService,
+    private readonly webhooks: WebhookDeliveryService,
   ) {}
 
   /** Exchanges the host's one-time enrollment secret for a long-lived credential. */
@@ -115,6 +117,8 @@ export class AgentService {
       throw finished(run.id);
     }
     if (ended.finishedAt !== null) this.metrics.observeRunFinished(ended);
+    // A failed attempt the agent will retry came back as queued: only a run that ends failed is announced.
+    if (ended.status === 'failed') await this.webhooks.runFailed(ended.id);
     return mapRun(ended);
   }
 

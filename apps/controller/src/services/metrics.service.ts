@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ControllerConfig } from '../config/controller-config';
 import { mapFleetReport } from '../dtos/report.dto';
 import { QUEUE_STATES, QueueDepthRepository } from '../repositories/queue-depth.repository';
 import { ReportRepository } from '../repositories/report.repository';
+import { WebhookRepository } from '../repositories/webhook.repository';
 import { toNumber } from '../utils/bigint.util';
 
 /** Run durations span seconds (an unchanged tree) to a day (a first backup of terabytes). */
@@ -27,8 +28,9 @@ export class MetricsService {
   readonly registry = new Registry();
   private readonly logger = new Logger('Metrics');
   private readonly runDuration: Histogram<'kind' | 'status'>;
+  private readonly webhookAttempts: Counter<'event' | 'outcome'>;
 
-  constructor(config: ControllerConfig, reports: ReportRepository, queueDepth: QueueDepthRepository) {
+  constructor(config: ControllerConfig, reports: ReportRepository, queueDepth: QueueDepthRepository, webhooks: WebhookRepository) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_controller_' });
 
@@ -84,6 +86,23 @@ export class MetricsService {
       registers,
       collect: collectFleet,
     });
+    const webhookDeliveries = new Gauge({
+      name: 'berth_webhook_deliveries',
+      help: 'Webhook deliveries in the database by event and status (pending, delivered, failed)',
+      labelNames: ['event', 'status'],
+      registers,
+      collect: async () => {
+        const groups = await webhooks.countDeliveriesByStatus();
+        webhookDeliveries.reset();
+        for (const group of groups) webhookDeliveries.set({ event: group.event, status: group.status }, group.deliveries);
+      },
+    });
+    this.webhookAttempts = new Counter({
+      name: 'berth_webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts made by this replica, by event and outcome (delivered, retried, failed)',
+      labelNames: ['event', 'outcome'],
+      registers,
+    });
     const queueJobs = new Gauge({ name: 'berth_queue_jobs', help: 'BullMQ jobs by state, summed over every host queue', labelNames: ['state'], registers, collect: collectFleet });
   }
 
@@ -92,6 +111,10 @@ export class MetricsService {
     if (run.startedAt === null || run.finishedAt === null) return;
     const seconds = Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()) / 1000;
     this.runDuration.observe({ kind: run.kind, status: run.status }, seconds);
+  }
+
+  observeWebhookAttempt(event: string, outcome: 'delivered' | 'retried' | 'failed'): void {
+    this.webhookAttempts.inc({ event, outcome });
   }
 
   /** The exposition text and its content type. */

@@ -5,6 +5,7 @@ import { QueueRepository } from '../repositories/queue.repository';
 import { RedisRepository } from '../repositories/redis.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { decideSettlement } from './run-reconcile.util';
+import { WebhookDeliveryService } from './webhook-delivery.service';
 
 /**
  * Redis key of the lease that lets one controller replica reconcile per period. Replicas of one deployment share
@@ -47,6 +48,7 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
     private readonly runs: RunRepository,
     private readonly queues: QueueRepository,
     private readonly redis: RedisRepository,
+    private readonly webhooks: WebhookDeliveryService,
   ) {
     this.leaseKey = reconcilerLeaseKey(config.databaseUrl);
   }
@@ -76,6 +78,8 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
       if (settlement === null || !(await this.runs.settle(run.id, settlement))) continue;
       this.logger.warn(`run ${run.id} ${run.status} -> ${settlement.status}: ${settlement.error}`);
       changes.push({ runId: run.id, status: settlement.status, reason: settlement.error });
+      // The settlement applied (conditionally on the run being unchanged), so this replica alone announces it.
+      if (settlement.status === 'failed') await this.webhooks.runFailed(run.id);
     }
     return changes;
   }

@@ -1,0 +1,96 @@
+import { promises as fs } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { type CreateWebhookResponse, type WebhookDeliveryPage, type WebhookResponse } from '@berth/contracts';
+import { type ControllerHandle, startController } from '@berth/harness';
+import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { runBerth } from './run-berth';
+
+// The built CLI against the built controller process, which posts to a real HTTP server on 127.0.0.1.
+describe('berth webhook', () => {
+  let work: string;
+  let database: TestDatabase;
+  let controller: ControllerHandle;
+  let server: Server;
+  let hookUrl: string;
+  const received: IncomingHttpHeaders[] = [];
+
+  beforeAll(async () => {
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-webhook-'));
+    server = createServer((request, response) => {
+      received.push(request.headers);
+      request.resume();
+      request.on('end', () => response.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/berth`;
+    database = await createTestDatabase();
+    controller = await startController({
+      databaseUrl: database.url,
+      redisUrl: process.env['REDIS_URL'] ?? '',
+      receiverAddress: { host: '127.0.0.1', port: 7443 },
+      receiverToken: 'cli-webhook-receiver-token-012',
+      logFile: path.join(work, 'controller.log'),
+      env: { BERTH_RECONCILE_INTERVAL_MS: '0', BERTH_RPO_CHECK_INTERVAL_MS: '0' },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await controller?.stop();
+    await database?.drop();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('adds a webhook (secret shown once), lists it, sends a test delivery, shows deliveries, removes it', async () => {
+    const added = await runBerth(['webhook', 'add', hookUrl, '--event', 'run.failed', '--event', 'host.rpo_breached'], controller);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    const secret = /^secret:\s+(whsec_\S+)$/m.exec(added.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(added.stdout).toMatch(/^events:\s+run\.failed host\.rpo_breached$/m);
+    expect(added.stdout).toContain('The secret is shown only once.');
+
+    const json = await runBerth(['webhook', 'add', hookUrl, '--secret', 'given-secret-0123456789', '--json'], controller);
+    const created = JSON.parse(json.stdout) as CreateWebhookResponse;
+    expect(created).toMatchObject({ secret: 'given-secret-0123456789', webhook: { url: hookUrl, events: [], enabled: true } });
+
+    const list = await runBerth(['webhook', 'list'], controller);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${created.webhook.id}\\s+all\\s+yes\\s+.+${hookUrl}$`, 'm'));
+    expect(list.stdout).not.toContain(secret);
+    const listed = JSON.parse((await runBerth(['webhook', 'list', '--json'], controller)).stdout) as WebhookResponse[];
+    expect(listed.map((webhook) => webhook.events)).toEqual([['run.failed', 'host.rpo_breached'], []]);
+
+    const test = await runBerth(['webhook', 'test', created.webhook.id], controller);
+    expect(test.code).toBe(0);
+    expect(test.stdout).toMatch(/^Test delivery \S+ queued/);
+    let page: WebhookDeliveryPage = { deliveries: [], nextCursor: null };
+    for (let tries = 0; tries < 100 && page.deliveries[0]?.status !== 'delivered'; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      page = JSON.parse((await runBerth(['webhook', 'deliveries', created.webhook.id, '--json'], controller)).stdout) as WebhookDeliveryPage;
+    }
+    expect(page.deliveries).toMatchObject([{ event: 'webhook.test', status: 'delivered', attempts: 1, lastStatusCode: 200 }]);
+    expect(received.map((headers) => headers['x-berth-event'])).toEqual(['webhook.test']);
+    const table = await runBerth(['webhook', 'deliveries', created.webhook.id], controller);
+    expect(table.stdout).toMatch(/^\S+\s+webhook\.test\s+delivered\s+1\s+.+HTTP 200$/m);
+
+    const removed = await runBerth(['webhook', 'remove', created.webhook.id], controller);
+    expect(removed).toMatchObject({ code: 0, stdout: `Webhook ${created.webhook.id} removed.\n` });
+    expect((await runBerth(['webhook', 'list', '--json'], controller)).stdout).not.toContain(created.webhook.id);
+  }, 60_000);
+
+  it('refuses a bad URL (from the API), an unknown event and an unknown webhook', async () => {
+    const badUrl = await runBerth(['webhook', 'add', 'ftp://hooks.example/x'], controller);
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.stderr).toContain('url must be an http:// or https:// URL');
+    const badEvent = await runBerth(['webhook', 'add', hookUrl, '--event', 'run.exploded'], controller);
+    expect(badEvent.code).toBe(2);
+    expect(badEvent.stderr).toContain('--event must be one of run.failed, host.rpo_breached, host.rpo_recovered; got "run.exploded"');
+    const unknown = await runBerth(['webhook', 'remove', '00000000-0000-4000-8000-000000000000'], controller);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Webhook "00000000-0000-4000-8000-000000000000" not found');
+  }, 60_000);
+});
