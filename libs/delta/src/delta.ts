@@ -3,11 +3,11 @@ import { MAX_BUCKET_COMPARISONS, MAX_LITERAL_TOKEN_BYTES } from './parameters';
 import { rollOne } from './rolling-scan';
 import { WeakKernel } from './weak-kernel';
 import { type Signature } from './signature';
-import { Sha256Stream } from './sha256-stream';
 import { SignatureIndex } from './signature-index';
 import { openByteSource, type ByteInput, type ByteSource } from './sources';
 import { strongEquals, strongHasher, type StrongHasher } from './strong-hash';
 import { type DeltaEnd, type DeltaToken } from './tokens';
+import { DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, wholeFileHasher, type WholeFileHash, type WholeFileHasher } from './whole-file-hash';
 
 /** Counters of one delta computation, filled while its tokens are produced. */
 export interface DeltaStats {
@@ -35,7 +35,7 @@ export interface DeltaStats {
 export interface DeltaStream extends AsyncIterable<DeltaToken> {
   readonly stats: DeltaStats;
   /**
-   * The end token (new length, SHA-256) once it has been produced: a consumer that hands the stream straight to
+   * The end token (new length, whole-file digest) once it has been produced: a consumer that hands the stream straight to
    * `encodeDelta` (which then borrows literal bytes instead of copying them) still learns the file's hash.
    */
   readonly end: DeltaEnd | undefined;
@@ -44,6 +44,11 @@ export interface DeltaStream extends AsyncIterable<DeltaToken> {
 export interface DeltaOptions {
   /** Largest literal token produced (1 .. 256 KiB, the default). */
   readonly maxLiteralBytes?: number;
+  /**
+   * Whole-file hash carried by the end token: `blake3` (default, fastest) or `sha256` (when the digest must also
+   * name the content, as on Berth's wire). A SHA-256 delta encodes as format version 1, a BLAKE3 one as version 2.
+   */
+  readonly hash?: WholeFileHash;
 }
 
 /**
@@ -61,13 +66,16 @@ const LARGE_BUFFER_BYTES = 4 * 1024 * 1024;
 /**
  * Computes the delta of a new version against a signature, streaming: reads the new version once, keeps about
  * 4 MiB (4 block lengths for the largest blocks) plus the signature's lookup table, and yields tokens as it goes:
- * a header, literals and coalesced copies in file order, then the end with the new version's SHA-256.
+ * a header, literals and coalesced copies in file order, then the end with the new version's hash (BLAKE3 unless
+ * `options.hash` says SHA-256).
  */
 export function delta(signature: Signature, newVersion: ByteInput, options: DeltaOptions = {}): DeltaStream {
   const maxLiteral = options.maxLiteralBytes ?? MAX_LITERAL_TOKEN_BYTES;
   if (!Number.isInteger(maxLiteral) || maxLiteral < 1 || maxLiteral > MAX_LITERAL_TOKEN_BYTES) {
     throw new DeltaError('invalid_argument', `maxLiteralBytes must be an integer in 1..${MAX_LITERAL_TOKEN_BYTES}`);
   }
+  const hash = options.hash ?? DEFAULT_WHOLE_FILE_HASH;
+  if (!WHOLE_FILE_HASHES.includes(hash)) throw new DeltaError('invalid_argument', `hash must be one of ${WHOLE_FILE_HASHES.join(', ')}`);
   const stats: DeltaStats = {
     newLength: 0,
     literalBytes: 0,
@@ -85,7 +93,7 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
   const start = (borrowLiterals: boolean): AsyncIterator<DeltaToken> => {
     if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
     started = true;
-    return runSearch(signature, newVersion, maxLiteral, stats, borrowLiterals, onEnd);
+    return runSearch(signature, newVersion, maxLiteral, hash, stats, borrowLiterals, onEnd);
   };
   const stream: DeltaStream & BorrowingSource & { end: DeltaEnd | undefined } = {
     stats,
@@ -113,13 +121,14 @@ async function* runSearch(
   signature: Signature,
   newVersion: ByteInput,
   maxLiteral: number,
+  hash: WholeFileHash,
   stats: DeltaStats,
   borrowLiterals: boolean,
   onEnd: (end: DeltaEnd) => void,
 ): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats, borrowLiterals, onEnd);
+    const search = new DeltaSearch(signature, source, await strongHasher(), hash, await wholeFileHasher(hash), maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
     } finally {
@@ -139,7 +148,6 @@ class DeltaSearch {
   private readonly blockLength: number;
   private readonly kernel: WeakKernel;
   private readonly buffer: Uint8Array;
-  private readonly sha256 = new Sha256Stream();
   private readonly sums: Int32Array;
   private base = 0;
   private filled = 0;
@@ -161,6 +169,8 @@ class DeltaSearch {
     private readonly signature: Signature,
     private readonly source: ByteSource,
     private readonly hasher: StrongHasher,
+    private readonly hash: WholeFileHash,
+    private readonly wholeFile: WholeFileHasher,
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
     private readonly borrowLiterals: boolean,
@@ -178,7 +188,7 @@ class DeltaSearch {
 
   async *tokens(): AsyncGenerator<DeltaToken> {
     const { signature } = this;
-    yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength };
+    yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength, hash: this.hash };
     const L = this.blockLength;
     for (;;) {
       if (this.predicted >= 0) {
@@ -223,7 +233,7 @@ class DeltaSearch {
 
   /** At the end, or when the consumer stopped early: frees the hash state and hands the kernel back. */
   abandon(): void {
-    this.sha256.abort();
+    this.wholeFile.abort();
     this.kernel.release();
   }
 
@@ -312,7 +322,7 @@ class DeltaSearch {
     if (this.pos > this.litStart) yield* this.flushLiteral();
     yield* this.flushRun();
     this.stats.newLength = this.base + this.filled;
-    const end: DeltaEnd = { kind: 'end', length: this.base + this.filled, sha256: await this.sha256.digest() };
+    const end: DeltaEnd = { kind: 'end', length: this.base + this.filled, digest: await this.wholeFile.digest() };
     this.onEnd(end);
     yield end;
   }
@@ -343,7 +353,7 @@ class DeltaSearch {
 
   /**
    * Makes `buffer[pos .. pos + bytes)` available, reading more (and sliding the buffer down when it is full).
-   * Returns false when the input ends first. Every byte read goes through the SHA-256 once, in order.
+   * Returns false when the input ends first. Every byte read goes through the whole-file hash once, in order.
    */
   private async ensure(bytes: number): Promise<boolean> {
     while (this.filled - this.pos < bytes && !this.eof) {
@@ -352,7 +362,7 @@ class DeltaSearch {
       if (count === 0) {
         this.eof = true;
       } else {
-        await this.sha256.update(this.buffer.subarray(this.filled, this.filled + count));
+        await this.wholeFile.update(this.buffer.subarray(this.filled, this.filled + count));
         this.filled += count;
         this.stats.newLength = this.base + this.filled;
       }

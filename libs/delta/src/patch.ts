@@ -1,8 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DeltaError, DeltaFormatError } from './errors';
 import { blockCountOf } from './parameters';
-import { Sha256Stream } from './sha256-stream';
 import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
+import { WHOLE_FILE_HASHES, wholeFileHashName, wholeFileHasher, type WholeFileHasher } from './whole-file-hash';
 
 /** Random access to the basis: how patch reads the blocks a delta copies. */
 export interface BasisReader {
@@ -26,7 +26,7 @@ const DEFAULT_READ_BYTES = 1024 * 1024;
  * Rebuilds the new version from a basis and a delta's tokens, yielding its bytes in order (chunks of at most
  * 1 MiB; chunks may alias a Uint8Array basis or a literal token's data, and are otherwise fresh buffers).
  *
- * The SHA-256 and length of everything yielded are checked against the end token before the iteration
+ * The hash (the header's algorithm, BLAKE3 or SHA-256) and length of everything yielded are checked against the end token before the iteration
  * completes: write the output to a temporary place and keep it only when the loop ends without an error.
  * @throws DeltaError `basis_mismatch` (wrong basis), `hash_mismatch`, `length_mismatch`;
  *   DeltaFormatError `bad_sequence`, `out_of_range`, `truncated` for a malformed token stream.
@@ -58,7 +58,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
   const readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
   if (!Number.isInteger(readBytes) || readBytes < 1) throw new DeltaError('invalid_argument', 'readBytes must be a positive integer');
   const opened = typeof basis === 'string' ? await open(basis, 'r') : undefined;
-  const sha256 = new Sha256Stream();
+  let hasher: WholeFileHasher | undefined;
   try {
     const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>), reuseBuffer ? readBytes : 0);
     let header: DeltaHeader | undefined;
@@ -72,7 +72,9 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         if (reader.length !== undefined && reader.length !== token.basisLength) {
           throw new DeltaError('basis_mismatch', `basis is ${reader.length} bytes, the delta was made against a ${token.basisLength}-byte basis`);
         }
+        if (!WHOLE_FILE_HASHES.includes(token.hash)) throw new DeltaFormatError('unsupported', `delta header names an unknown whole-file hash "${String(token.hash)}"`);
         header = token;
+        hasher = await wholeFileHasher(token.hash);
         blockCount = blockCountOf(token.basisLength, token.blockLength);
         continue;
       }
@@ -80,7 +82,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         case 'header':
           throw new DeltaFormatError('bad_sequence', 'delta has a second header');
         case 'literal':
-          await sha256.update(token.data);
+          await hasher?.update(token.data);
           written += token.data.length;
           yield token.data;
           break;
@@ -95,7 +97,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
             if (chunk.length !== want) {
               throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
             }
-            await sha256.update(chunk);
+            await hasher?.update(chunk);
             done += want;
             yield chunk;
           }
@@ -105,9 +107,10 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         case 'end': {
           ended = true;
           if (token.length !== written) throw new DeltaError('length_mismatch', `rebuilt ${written} bytes, the delta announces ${token.length}`);
-          const actual = await sha256.digest();
-          if (!actual.equals(token.sha256)) {
-            throw new DeltaError('hash_mismatch', `rebuilt file has SHA-256 ${actual.toString('hex')}, the delta announces ${Buffer.from(token.sha256).toString('hex')}`);
+          const actual = await (hasher as WholeFileHasher).digest();
+          if (!actual.equals(token.digest)) {
+            const name = wholeFileHashName(header.hash);
+            throw new DeltaError('hash_mismatch', `rebuilt file has ${name} ${actual.toString('hex')}, the delta announces ${Buffer.from(token.digest).toString('hex')}`);
           }
           break;
         }
@@ -115,7 +118,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
     }
     if (!ended) throw new DeltaFormatError('truncated', header === undefined ? 'delta is empty' : 'delta ended before its end token');
   } finally {
-    sha256.abort();
+    hasher?.abort();
     await opened?.close();
   }
 }
