@@ -132,7 +132,7 @@ async function* runSearch(
     try {
       yield* search.tokens();
     } finally {
-      search.abandon();
+      await search.abandon();
     }
   } finally {
     await source.close();
@@ -161,6 +161,10 @@ class DeltaSearch {
   /** Strong hash of the full window at file offset `digestOffset`, kept from a failed prediction. */
   private digest: Uint8Array | undefined;
   private digestOffset = -1;
+  private readonly readPiece: number;
+  /** The read in flight into buffer[filled..), if any, and its byte count once it has completed (else -1). */
+  private pending: Promise<number> | undefined;
+  private landed = -1;
   private runStart = 0;
   private runCount = 0;
   private falseHitWork = 0;
@@ -184,6 +188,10 @@ class DeltaSearch {
     this.buffer = this.kernel.data;
     this.sums = this.kernel.sums;
     this.predicted = signature.blockCount > 0 ? 0 : -1;
+    // A file that fits is read whole; larger inputs in quarters of the buffer, the next one in flight while the
+    // search works on what is in.
+    const fits = source.knownLength !== undefined && source.knownLength < this.buffer.length;
+    this.readPiece = fits ? this.buffer.length : this.buffer.length >>> 2;
   }
 
   async *tokens(): AsyncGenerator<DeltaToken> {
@@ -191,6 +199,7 @@ class DeltaSearch {
     yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength, hash: this.hash };
     const L = this.blockLength;
     for (;;) {
+      if (this.landed >= 0 || (this.pending === undefined && !this.eof && this.roomToReadAhead())) await this.readAhead();
       if (this.predicted >= 0) {
         const block = this.predicted;
         const length = this.lengthOf(block);
@@ -232,8 +241,11 @@ class DeltaSearch {
   }
 
   /** At the end, or when the consumer stopped early: frees the hash state and hands the kernel back. */
-  abandon(): void {
+  async abandon(): Promise<void> {
     this.wholeFile.abort();
+    // A read still in flight writes into the kernel's memory: it must land before the memory is reused.
+    await this.pending?.catch(() => undefined);
+    this.pending = undefined;
     this.kernel.release();
   }
 
@@ -357,17 +369,56 @@ class DeltaSearch {
    */
   private async ensure(bytes: number): Promise<boolean> {
     while (this.filled - this.pos < bytes && !this.eof) {
-      if (this.buffer.length - this.filled < Math.max(bytes, this.buffer.length >>> 2)) this.slide();
-      const count = await this.source.read(this.buffer, this.filled, this.buffer.length - this.filled);
-      if (count === 0) {
-        this.eof = true;
-      } else {
-        await this.wholeFile.update(this.buffer.subarray(this.filled, this.filled + count));
-        this.filled += count;
-        this.stats.newLength = this.base + this.filled;
-      }
+      if (this.pending === undefined && this.buffer.length - this.filled < Math.max(bytes, this.buffer.length >>> 2)) this.slide();
+      await this.take(await (this.pending ?? this.startRead()));
     }
     return this.filled - this.pos >= bytes;
+  }
+
+  /**
+   * Whether the search may start the next read now: there is a free quarter after `filled`, or the pending
+   * literal starts in the last quarter, so sliding the buffer down moves little.
+   */
+  private roomToReadAhead(): boolean {
+    const quarter = this.buffer.length >>> 2;
+    return this.buffer.length - this.filled >= this.readPiece || this.litStart >= this.buffer.length - quarter;
+  }
+
+  /** Between two steps of the search: takes in a read that has completed and starts the next one. */
+  private async readAhead(): Promise<void> {
+    if (this.landed >= 0) await this.take(this.landed);
+    if (this.pending !== undefined || this.eof || !this.roomToReadAhead()) return;
+    if (this.buffer.length - this.filled < this.readPiece) this.slide();
+    void this.startRead();
+  }
+
+  /** Starts a read of the next piece into buffer[filled..); nothing may slide the buffer until it is taken. */
+  private startRead(): Promise<number> {
+    const pending = this.source.read(this.buffer, this.filled, Math.min(this.readPiece, this.buffer.length - this.filled));
+    this.pending = pending;
+    this.landed = -1;
+    // Noted for the next step of the search; a failure is thrown where the read is taken (or dropped by abandon).
+    pending.then(
+      (count) => {
+        if (this.pending === pending) this.landed = count;
+      },
+      () => undefined,
+    );
+    return pending;
+  }
+
+  /** The completed read of `count` bytes: through the whole-file hash, in order, and into the search's reach. */
+  private async take(count: number): Promise<void> {
+    this.pending = undefined;
+    this.landed = -1;
+    if (count === 0) {
+      this.eof = true;
+      return;
+    }
+    const waiting = this.wholeFile.update(this.buffer.subarray(this.filled, this.filled + count));
+    if (waiting !== undefined) await waiting;
+    this.filled += count;
+    this.stats.newLength = this.base + this.filled;
   }
 
   /** Moves the pending literal and the unread window to the front of the buffer. */

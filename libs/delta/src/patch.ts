@@ -61,6 +61,9 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
   let hasher: WholeFileHasher | undefined;
   try {
     const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>), reuseBuffer ? readBytes : 0);
+    // Reading ahead needs a second buffer to read into: only our file reader has one (a caller's reader may
+    // reuse its buffer, and a memory basis has nothing to wait for).
+    const readAhead = reader instanceof FileReader;
     let header: DeltaHeader | undefined;
     let blockCount = 0;
     let written = 0;
@@ -91,15 +94,26 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
             throw new DeltaFormatError('out_of_range', `copy of blocks ${token.start}+${token.count} outside the basis's ${blockCount} blocks`);
           }
           const { offset, length } = copyRange(header, token);
-          for (let done = 0; done < length; ) {
-            const want = Math.min(readBytes, length - done);
-            const chunk = await reader.read(offset + done, want);
-            if (chunk.length !== want) {
-              throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
+          // Our file reader reads the next piece of the run while this one is hashed and consumed.
+          const readFrom = (done: number): Promise<Uint8Array> => reader.read(offset + done, Math.min(readBytes, length - done));
+          let next: Promise<Uint8Array> | undefined = readFrom(0);
+          try {
+            for (let done = 0; done < length; ) {
+              const want = Math.min(readBytes, length - done);
+              const chunk = await (next as Promise<Uint8Array>);
+              next = undefined;
+              if (chunk.length !== want) {
+                throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
+              }
+              done += want;
+              if (readAhead && done < length) next = readFrom(done);
+              await hasher?.update(chunk);
+              yield chunk;
+              if (!readAhead && done < length) next = readFrom(done);
             }
-            await hasher?.update(chunk);
-            done += want;
-            yield chunk;
+          } finally {
+            // The consumer stopped, or something failed: let the read in flight land before the handle closes.
+            await next?.catch(() => undefined);
           }
           written += length;
           break;
@@ -126,7 +140,10 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
 /** `scratchBytes` > 0: file reads go to one reused buffer of that size instead of a fresh one per read. */
 async function basisReader(basis: Exclude<PatchBasis, string>, scratchBytes: number): Promise<BasisReader> {
   if (basis instanceof Uint8Array) return memoryReader(basis);
-  if (isFileHandle(basis)) return fileReader(basis, (await basis.stat()).size, scratchBytes > 0 ? Buffer.allocUnsafe(scratchBytes) : undefined);
+  if (isFileHandle(basis)) {
+    const scratch = scratchBytes > 0 ? ([Buffer.allocUnsafe(scratchBytes), Buffer.allocUnsafe(scratchBytes)] as const) : undefined;
+    return new FileReader(basis, (await basis.stat()).size, scratch);
+  }
   return basis;
 }
 
@@ -137,21 +154,31 @@ function memoryReader(data: Uint8Array): BasisReader {
   };
 }
 
-function fileReader(handle: FileHandle, size: number, scratch: Buffer | undefined): BasisReader {
-  return {
-    length: size,
-    async read(offset, length) {
-      // A fresh buffer per read unless the caller gave a scratch buffer: a yielded chunk may be kept.
-      const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
-      let total = 0;
-      while (total < length) {
-        const { bytesRead } = await handle.read(buffer, total, length - total, offset + total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-      return total === length ? buffer : buffer.subarray(0, total);
-    },
-  };
+/**
+ * Positioned reads from a file handle. With scratch space, reads alternate between two halves of it, so one
+ * piece can be read while the previous one (at most one) is still in use; without, each read gets a fresh buffer.
+ */
+class FileReader implements BasisReader {
+  private turn = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly length: number,
+    private readonly scratch: readonly [Buffer, Buffer] | undefined,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const scratch = this.scratch?.[this.turn];
+    this.turn ^= 1;
+    const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
+    let total = 0;
+    while (total < length) {
+      const { bytesRead } = await this.handle.read(buffer, total, length - total, offset + total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total === length ? buffer : buffer.subarray(0, total);
+  }
 }
 
 function isFileHandle(value: object): value is FileHandle {

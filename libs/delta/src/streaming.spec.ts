@@ -85,6 +85,40 @@ describe('streaming', () => {
     }
   });
 
+  it('reads large files ahead in pieces without changing the result (delta slides its buffer, patch reads runs in pieces)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
+    try {
+      const MiB = 1024 * 1024;
+      const basis = randomBytes(13 * MiB + 123);
+      // Edits of a few bytes to a few hundred KiB, some on block boundaries, a moved range, an append.
+      const newVersion = Buffer.concat([
+        basis.subarray(0, 3 * MiB),
+        randomBytes(300_000),
+        basis.subarray(3 * MiB + 4096, 9 * MiB),
+        basis.subarray(11 * MiB, 12 * MiB),
+        randomBytes(5),
+        basis.subarray(9 * MiB, 13 * MiB + 123),
+        randomBytes(70_000),
+      ]);
+      await writeFile(join(dir, 'basis'), basis);
+      await writeFile(join(dir, 'new'), newVersion);
+      const sig = await signature(join(dir, 'basis'));
+      expect(sig).toEqual(await signature(basis));
+      const fromFile = await collectTokens(delta(sig, join(dir, 'new')));
+      expect(describeTokens(fromFile)).toEqual(describeTokens(await collectTokens(delta(sig, newVersion))));
+      expect(describeTokens(fromFile)).toEqual(describeTokens(await collectTokens(delta(sig, chunked(newVersion, [MiB + 17, 300_001, 4096])))));
+      const parts: Buffer[] = [];
+      await patchInto(join(dir, 'basis'), fromFile, (chunk) => void parts.push(Buffer.from(chunk)), { readBytes: 100_000 });
+      expect(Buffer.concat(parts).equals(newVersion)).toBe(true);
+      // A consumer that stops while a read is in flight, then another delta reusing pooled memory.
+      for await (const token of delta(sig, join(dir, 'new'))) if (token.kind === 'copy') break;
+      const again = await roundTrip(basis.subarray(0, 2 * MiB), newVersion.subarray(0, 2 * MiB));
+      expect(again.rebuilt.equals(newVersion.subarray(0, 2 * MiB))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs concurrent signatures and deltas on separate buffers (kernel memories are pooled)', async () => {
     const cases = Array.from({ length: 6 }, (_, i) => {
       const basis = randomBytes(50_000 + i * 70_000);
