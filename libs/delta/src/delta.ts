@@ -132,7 +132,7 @@ async function* runSearch(
     try {
       yield* search.tokens();
     } finally {
-      await search.abandon();
+      search.abandon();
     }
   } finally {
     await source.close();
@@ -241,12 +241,12 @@ class DeltaSearch {
   }
 
   /** At the end, or when the consumer stopped early: frees the hash state and hands the kernel back. */
-  async abandon(): Promise<void> {
+  abandon(): void {
     this.wholeFile.abort();
-    // A read still in flight writes into the kernel's memory: it must land before the memory is reused.
-    await this.pending?.catch(() => undefined);
-    this.pending = undefined;
-    this.kernel.release();
+    // A read still in flight (the consumer stopped early) may yet write into the kernel's memory: it must not be
+    // reused, and waiting for the read could wait forever on a stalled stream.
+    if (this.pending === undefined) this.kernel.release();
+    else this.kernel.discard();
   }
 
   /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */

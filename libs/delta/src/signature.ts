@@ -101,8 +101,11 @@ async function signBlocks(source: ByteSource, kernel: WeakKernel, blocks: BlockS
       at = half - at;
     }
   } finally {
-    // A failure while a read is in flight: let it land before the buffer and the file go.
-    await next?.catch(() => undefined);
+    // A failure while a read is in flight: the read may still write into the buffer, which must not be pooled.
+    if (next !== undefined) {
+      next.catch(() => undefined);
+      kernel.discard();
+    }
   }
   return blocks.finish(fileLength);
 }

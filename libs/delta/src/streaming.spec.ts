@@ -119,6 +119,31 @@ describe('streaming', () => {
     }
   });
 
+  it('lets a consumer stop while a read ahead waits on a stream that has stalled', async () => {
+    const data = randomBytes(6 * 1024 * 1024);
+    let closed = false;
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let offset = 0; offset < data.length; offset += 1024 * 1024) yield data.subarray(offset, offset + 1024 * 1024);
+        await new Promise(() => undefined);
+      } finally {
+        closed = true;
+      }
+    }
+    const stream = delta(await signature(Buffer.alloc(0)), stalling());
+    const literals: Buffer[] = [];
+    let afterAllRead = 0;
+    for await (const token of stream) {
+      if (token.kind === 'literal') literals.push(Buffer.from(token.data));
+      // Once the whole input is in, the next read waits on the stalled generator; stop two literals later.
+      if (stream.stats.newLength === data.length && ++afterAllRead === 2) break;
+    }
+    const received = Buffer.concat(literals);
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.equals(data.subarray(0, received.length))).toBe(true);
+    expect(closed).toBe(false);
+  });
+
   it('runs concurrent signatures and deltas on separate buffers (kernel memories are pooled)', async () => {
     const cases = Array.from({ length: 6 }, (_, i) => {
       const basis = randomBytes(50_000 + i * 70_000);
