@@ -3,13 +3,15 @@
  *
  *   cases   256 MiB identical | 256 MiB with 1% changed in scattered 4 KiB pieces | 256 MiB with no block in
  *           common | 64 MiB with one 4 KiB overwrite in the middle
- *   ours    signature, delta (encoded into 1 MiB frames), patch into an output file; MB/s = 10^6 bytes/s
+ *   ours    signature, delta (encoded into 1 MiB frames), patch into an output file; MB/s = 10^6 bytes/s; the
+ *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256 (what the agent sends)
  *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
  *
  * Options: --json (one JSON object on the last line), --big (adds the 4 GiB sparse file memory check, run in a
  * child process; about a minute), --only-big. Files live in os.tmpdir() and are removed at the end.
  * Figures are wall-clock on whatever else the machine is running: read them with the CPU seconds beside them.
  */
+import { blake3IsNative, DEFAULT_WHOLE_FILE_HASH } from '@berth/delta';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -29,6 +31,8 @@ interface BenchCase {
   readonly basis: string;
   readonly newVersion: string;
   readonly fileBytes: number;
+  /** Also run ours with SHA-256 as the whole-file hash (what the agent sends), against the same rsync run. */
+  readonly alsoSha256?: boolean;
 }
 
 const args = new Set(process.argv.slice(2));
@@ -55,7 +59,7 @@ async function prepareCases(dir: string): Promise<BenchCase[]> {
   await writeEditedCopy(basis64, middle, [32 * MiB], PIECE);
   return [
     { name: '256MiB-identical', description: '256 MiB, no edits', basis, newVersion: identical, fileBytes: size },
-    { name: '256MiB-1pct-scattered', description: `256 MiB, ${pieces} scattered 4 KiB pieces overwritten (1%)`, basis, newVersion: onePercent, fileBytes: size },
+    { name: '256MiB-1pct-scattered', description: `256 MiB, ${pieces} scattered 4 KiB pieces overwritten (1%)`, basis, newVersion: onePercent, fileBytes: size, alsoSha256: true },
     { name: '256MiB-no-common', description: '256 MiB, unrelated content', basis, newVersion: unrelated, fileBytes: size },
     { name: '64MiB-4KiB-middle', description: '64 MiB, one 4 KiB overwrite in the middle', basis: basis64, newVersion: middle, fileBytes: 64 * MiB },
   ];
@@ -74,6 +78,12 @@ async function runCases(dir: string): Promise<CaseSummary[]> {
     const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, ours, rsync };
     summaries.push(summarize(result));
     await rm(join(dir, 'ours-out'), { force: true });
+    if (c.alsoSha256 === true) {
+      log(`${c.name}: ours with SHA-256 as the whole-file hash...`);
+      const sha256 = await runOurs(c.basis, c.newVersion, join(dir, 'ours-out'), 'sha256');
+      summaries.push(summarize({ ...result, name: `${c.name}-sha256`, description: `${c.description}, SHA-256 whole-file hash`, ours: sha256 }));
+      await rm(join(dir, 'ours-out'), { force: true });
+    }
   }
   return summaries;
 }
@@ -101,6 +111,7 @@ async function main(): Promise<void> {
     return;
   }
   const loadAtStart = loadavg();
+  const wholeFileHash = `${DEFAULT_WHOLE_FILE_HASH}${DEFAULT_WHOLE_FILE_HASH === 'blake3' ? ((await blake3IsNative()) ? ' (native)' : ' (WebAssembly fallback)') : ''}`;
   const dir = await mkdtemp(join(tmpdir(), 'berth-delta-bench-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
@@ -119,8 +130,8 @@ async function main(): Promise<void> {
         `4 GiB sparse: signature ${big.signatureSeconds.toFixed(1)} s, delta ${big.deltaSeconds.toFixed(1)} s (${big.deltaBytes} bytes, ${big.literalBytes} literal), patch ${big.patchSeconds.toFixed(1)} s, peak RSS ${big.peakRssMiB.toFixed(0)} MiB\n`,
       );
     }
-    process.stdout.write(`(MB/s = 10^6 bytes/s, wall-clock; "per cpu-s" = bytes per CPU second of all threads; \`ours s\` = signature + delta + patch; load average ${loadAtStart[0]?.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end, ${cpus().length} cores)\n`);
-    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, loadAverage: { start: loadAtStart, end: loadavg() }, cores: cpus().length, cases, bigFile: big ?? null, targets })}\n`);
+    process.stdout.write(`(MB/s = 10^6 bytes/s, wall-clock; "per cpu-s" = bytes per CPU second of all threads; \`ours s\` = signature + delta + patch, one after the other; whole-file hash ${wholeFileHash} unless the case says sha256; "rsync cpu s" = all of rsync's processes; load average ${loadAtStart[0]?.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end, ${cpus().length} cores)\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, wholeFileHash, loadAverage: { start: loadAtStart, end: loadavg() }, cores: cpus().length, cases, bigFile: big ?? null, targets })}\n`);
   } finally {
     await cleanup();
   }

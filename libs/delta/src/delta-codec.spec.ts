@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { blake3 } from 'hash-wasm';
 import { decodeDelta, DeltaDecoder, encodeDelta } from './delta-codec';
 import { delta } from './delta';
 import { DeltaError, DeltaFormatError } from './errors';
@@ -8,6 +9,7 @@ import { patch } from './patch';
 import { signature } from './signature';
 import { chunked, collectBytes, collectTokens, roundTrip } from '../test/round-trip';
 import { type DeltaToken } from './tokens';
+import { type WholeFileHash } from './whole-file-hash';
 
 async function encodedDelta(basis: Buffer, newVersion: Buffer, blockLength: number): Promise<Buffer> {
   const frames: Buffer[] = [];
@@ -25,8 +27,8 @@ async function failureOf(promise: Promise<unknown>): Promise<DeltaError> {
   throw new Error('expected a DeltaError, got success');
 }
 
-function header(blockLength: number, basisLength: number): DeltaToken {
-  return { kind: 'header', blockLength, basisLength };
+function header(blockLength: number, basisLength: number, hash: WholeFileHash = 'blake3'): DeltaToken {
+  return { kind: 'header', blockLength, basisLength, hash };
 }
 
 const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
@@ -108,6 +110,62 @@ describe('delta encoding', () => {
     expect((await failureOf(decodeAll(damagedHeader))).code).toBe('corrupt');
   });
 
+  it('writes BLAKE3 deltas as version 2 and SHA-256 deltas as version 1, byte for byte what version 1 was', async () => {
+    const data = Buffer.from('hello, delta');
+    const blake = await collectFrames([header(700, 0), { kind: 'literal', data }, { kind: 'end', length: data.length, digest: Buffer.from(await blake3(data), 'hex') }]);
+    expect([...blake.subarray(0, 6)]).toEqual([...Buffer.from('BDLT'), 2, 2]);
+    // Version 1 as earlier encoders wrote it: magic, version, varint 700, varint 0, 4 check bytes, tokens.
+    const v1Head = Buffer.from([...Buffer.from('BDLT'), 1, 0xbc, 0x05, 0x00]);
+    const golden = Buffer.concat([v1Head, sha256(v1Head).subarray(0, 4), Buffer.from([0x01, data.length]), data, Buffer.from([0x03, data.length]), sha256(data)]);
+    const sha = await collectFrames([header(700, 0, 'sha256'), { kind: 'literal', data }, { kind: 'end', length: data.length, digest: sha256(data) }]);
+    expect(sha.equals(golden)).toBe(true);
+    for (const [encoded, hash] of [
+      [blake, 'blake3'],
+      [golden, 'sha256'],
+    ] as const) {
+      const tokens = await collectTokens(decodeDelta([encoded]));
+      expect(tokens[0]).toEqual(header(700, 0, hash));
+      expect((await collectBytes(patch(Buffer.alloc(0), tokens))).equals(data)).toBe(true);
+    }
+  });
+
+  it('checks the rebuilt file with the hash its header names', async () => {
+    for (const hash of ['blake3', 'sha256'] as const) {
+      const result = await roundTrip(basis, newVersion, { signature: { blockLength: 500 }, delta: { hash } });
+      expect(result.rebuilt.equals(newVersion)).toBe(true);
+      expect(result.encodedDelta[4]).toBe(hash === 'sha256' ? 1 : 2);
+      const tokens = await collectTokens(decodeDelta([result.encodedDelta]));
+      const end = tokens.at(-1) as Extract<DeltaToken, { kind: 'end' }>;
+      expect(Buffer.from(end.digest).toString('hex')).toBe(hash === 'sha256' ? sha256(newVersion).toString('hex') : await blake3(newVersion));
+      // The same end digest under the other algorithm's name is refused.
+      const relabelled = tokens.map((token) => (token.kind === 'header' ? { ...token, hash: hash === 'sha256' ? ('blake3' as const) : ('sha256' as const) } : token));
+      const error = await failureOf(collectBytes(patch(basis, relabelled)));
+      expect(error.code).toBe('hash_mismatch');
+      expect(error.message).toContain(hash === 'sha256' ? 'BLAKE3' : 'SHA-256');
+    }
+    expect(() => delta({ blockLength: 700, fileLength: 0, strongLength: 8, blockCount: 0, weak: new Uint32Array(0), strong: new Uint8Array(0) }, Buffer.alloc(0), { hash: 'md5' as WholeFileHash })).toThrow(DeltaError);
+  });
+
+  it('refuses an unknown whole-file hash with a clear error, and a damaged hash byte as damage', async () => {
+    const withHashByte = (code: number): Buffer => {
+      const head = Buffer.from([...Buffer.from('BDLT'), 2, code, 0xbc, 0x05, 0x00]);
+      return Buffer.concat([head, sha256(head).subarray(0, 4), Buffer.from([0x03, 0x00]), Buffer.alloc(32)]);
+    };
+    const decodeAll = (bytes: Uint8Array): Promise<DeltaToken[]> => collectTokens(decodeDelta([bytes]));
+    let error = await failureOf(decodeAll(withHashByte(9)));
+    expect(error.code).toBe('unsupported');
+    expect(error.message).toMatch(/whole-file hash 9/);
+    // SHA-256 has version 1: version 2 naming it is not canonical.
+    expect((await failureOf(decodeAll(withHashByte(1)))).code).toBe('corrupt');
+    const damaged = withHashByte(2);
+    damaged[5] = 9;
+    error = await failureOf(decodeAll(damaged));
+    expect(error.code).toBe('corrupt');
+    const unknown = { kind: 'header', blockLength: 700, basisLength: 0, hash: 'md5' } as unknown as DeltaToken;
+    expect((await failureOf(collectFrames([unknown]))).code).toBe('invalid_argument');
+    expect((await failureOf(collectBytes(patch(Buffer.alloc(0), [unknown])))).code).toBe('unsupported');
+  });
+
   it('refuses hostile sizes before allocating them', async () => {
     const head = await collectFrames([header(700, 7000)]);
     const hugeLiteral = Buffer.from([0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]);
@@ -147,13 +205,13 @@ describe('patch', () => {
   });
 
   it('enforces the token grammar', async () => {
-    const end = { kind: 'end', length: 0, sha256: sha256(Buffer.alloc(0)) } as const;
+    const end = { kind: 'end', length: 0, digest: sha256(Buffer.alloc(0)) } as const;
     expect((await failureOf(collectBytes(patch(basis, [end])))).code).toBe('bad_sequence');
     expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length), header(700, basis.length)])))).code).toBe('bad_sequence');
-    expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length), end, end])))).code).toBe('bad_sequence');
+    expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length, 'sha256'), end, end])))).code).toBe('bad_sequence');
     expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length), { kind: 'copy', start: 14, count: 2 }])))).code).toBe('out_of_range');
     expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length)])))).code).toBe('truncated');
-    const wrongLength = { kind: 'end', length: 3, sha256: sha256(Buffer.alloc(0)) } as const;
+    const wrongLength = { kind: 'end', length: 3, digest: sha256(Buffer.alloc(0)) } as const;
     expect((await failureOf(collectBytes(patch(basis, [header(700, basis.length), wrongLength])))).code).toBe('length_mismatch');
   });
 
@@ -171,5 +229,5 @@ async function collectFrames(tokens: DeltaToken[]): Promise<Buffer> {
 }
 
 function normalize(token: DeltaToken): unknown {
-  return token.kind === 'literal' ? { kind: 'literal', data: Buffer.from(token.data).toString('hex') } : token.kind === 'end' ? { ...token, sha256: Buffer.from(token.sha256).toString('hex') } : token;
+  return token.kind === 'literal' ? { kind: 'literal', data: Buffer.from(token.data).toString('hex') } : token.kind === 'end' ? { ...token, digest: Buffer.from(token.digest).toString('hex') } : token;
 }

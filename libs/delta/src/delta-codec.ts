@@ -3,16 +3,22 @@ import { DeltaError, DeltaFormatError } from './errors';
 import { blockCountOf, DEFAULT_DELTA_FRAME_BYTES, MAX_BLOCK_COUNT, MAX_BLOCK_LENGTH, MAX_DECODED_LITERAL_BYTES, MAX_FILE_LENGTH } from './parameters';
 import { BORROW_LITERALS, type BorrowingSource } from './delta';
 import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
+import { WHOLE_FILE_DIGEST_BYTES, type WholeFileHash } from './whole-file-hash';
 import { readVarint, varintLength, writeVarint, type VarintRead } from './varint';
 
 /**
- * Encoded delta, version 1: a byte stream of tokens.
+ * Encoded delta, versions 1 and 2: a byte stream of tokens.
  *
- *   header  "BDLT" | u8 version (1) | varint block length | varint basis length | 4-byte check (first bytes of
- *           SHA-256 of the header bytes before it)
+ *   header  "BDLT" | u8 version | (version 2: u8 whole-file hash, 1 SHA-256, 2 BLAKE3) | varint block length
+ *           | varint basis length | 4-byte check (first bytes of SHA-256 of the header bytes before it)
  *   literal 0x01 | varint length (1 .. 1 MiB) | bytes
  *   copy    0x02 | varint first block | varint block count (>= 1)
- *   end     0x03 | varint new length | 32-byte SHA-256 of the new version
+ *   end     0x03 | varint new length | 32-byte digest of the new version (SHA-256 in version 1, else the
+ *           header's hash)
+ *
+ * Version 1 has no hash byte and means SHA-256: a SHA-256 delta is still written as version 1, byte for byte
+ * what earlier encoders wrote and decoders read, so agents and receivers of either age understand each other.
+ * Version 2 exists for the other hashes (BLAKE3, the default); an older decoder refuses it as `unsupported`.
  *
  * The check guards the header, whose damage the final SHA-256 would not reveal when the delta has no copy;
  * damage elsewhere fails decoding or the SHA-256 after patch. The encoder cuts the stream into frames of at most
@@ -20,12 +26,19 @@ import { readVarint, varintLength, writeVarint, type VarintRead } from './varint
  * the decoder accepts any chunking.
  */
 export const DELTA_MAGIC = Buffer.from('BDLT', 'latin1');
-export const DELTA_FORMAT_VERSION = 1;
+/** Newest version written (for BLAKE3); SHA-256 deltas are written as `DELTA_FORMAT_VERSION_SHA256`. */
+export const DELTA_FORMAT_VERSION = 2;
+export const DELTA_FORMAT_VERSION_SHA256 = 1;
+const HASH_CODES: Readonly<Record<WholeFileHash, number>> = { sha256: 1, blake3: 2 };
+const HASH_BY_CODE: ReadonlyMap<number, WholeFileHash> = new Map([
+  [1, 'sha256'],
+  [2, 'blake3'],
+]);
 const TAG_LITERAL = 0x01;
 const TAG_COPY = 0x02;
 const TAG_END = 0x03;
 const HEADER_CHECK_BYTES = 4;
-const SHA256_BYTES = 32;
+const DIGEST_BYTES = WHOLE_FILE_DIGEST_BYTES;
 /** Longest encoding of anything but literal bytes: an end token is 1 + 8 + 32 bytes. */
 const MAX_TOKEN_HEAD_BYTES = 64;
 /** Smallest frame: one token head and a literal byte always fit. */
@@ -118,10 +131,15 @@ function encodeHead(tag: number, value: number): Buffer {
 function encodeFixedToken(token: Exclude<DeltaToken, { kind: 'literal' }>): Buffer {
   switch (token.kind) {
     case 'header': {
-      const out = Buffer.allocUnsafe(5 + varintLength(token.blockLength) + varintLength(token.basisLength) + HEADER_CHECK_BYTES);
+      const hashCode = HASH_CODES[token.hash] as number | undefined;
+      if (hashCode === undefined) throw new DeltaError('invalid_argument', `unknown whole-file hash "${String(token.hash)}"`);
+      const sha256 = token.hash === 'sha256';
+      const fixed = sha256 ? 5 : 6;
+      const out = Buffer.allocUnsafe(fixed + varintLength(token.blockLength) + varintLength(token.basisLength) + HEADER_CHECK_BYTES);
       DELTA_MAGIC.copy(out, 0);
-      out[4] = DELTA_FORMAT_VERSION;
-      let offset = writeVarint(out, 5, token.blockLength);
+      out[4] = sha256 ? DELTA_FORMAT_VERSION_SHA256 : DELTA_FORMAT_VERSION;
+      if (!sha256) out[5] = hashCode;
+      let offset = writeVarint(out, fixed, token.blockLength);
       offset = writeVarint(out, offset, token.basisLength);
       createHash('sha256').update(out.subarray(0, offset)).digest().copy(out, offset, 0, HEADER_CHECK_BYTES);
       return out;
@@ -133,13 +151,22 @@ function encodeFixedToken(token: Exclude<DeltaToken, { kind: 'literal' }>): Buff
       return out;
     }
     case 'end': {
-      if (token.sha256.length !== SHA256_BYTES) throw new DeltaError('invalid_argument', 'end token needs a 32-byte SHA-256');
-      const out = Buffer.allocUnsafe(1 + varintLength(token.length) + SHA256_BYTES);
+      if (token.digest.length !== DIGEST_BYTES) throw new DeltaError('invalid_argument', `end token needs a ${DIGEST_BYTES}-byte digest`);
+      const out = Buffer.allocUnsafe(1 + varintLength(token.length) + DIGEST_BYTES);
       out[0] = TAG_END;
-      out.set(token.sha256, writeVarint(out, 1, token.length));
+      out.set(token.digest, writeVarint(out, 1, token.length));
       return out;
     }
   }
+}
+
+/** The hash a version 2 header names (after its check passed: a damaged byte is reported as such first). */
+function hashOfCode(code: number): WholeFileHash {
+  const hash = HASH_BY_CODE.get(code);
+  if (hash === undefined) throw new DeltaFormatError('unsupported', `delta names whole-file hash ${code}, which this decoder does not know`);
+  // SHA-256 has its own version (1); one meaning, one encoding.
+  if (hash === 'sha256') throw new DeltaFormatError('corrupt', 'a SHA-256 delta must be written as version 1');
+  return hash;
 }
 
 /**
@@ -238,9 +265,9 @@ export class DeltaDecoder {
       }
       case TAG_END: {
         if (readVarint(data, offset + 1, data.length, 'new length', MAX_FILE_LENGTH, v).end < 0) return Parsed.Incomplete;
-        if (v.end + SHA256_BYTES > data.length) return Parsed.Incomplete;
-        this.parsedEnd = v.end + SHA256_BYTES;
-        this.token = { kind: 'end', length: v.value, sha256: Buffer.from(data.subarray(v.end, v.end + SHA256_BYTES)) };
+        if (v.end + DIGEST_BYTES > data.length) return Parsed.Incomplete;
+        this.parsedEnd = v.end + DIGEST_BYTES;
+        this.token = { kind: 'end', length: v.value, digest: Buffer.from(data.subarray(v.end, v.end + DIGEST_BYTES)) };
         return Parsed.Token;
       }
       default:
@@ -254,9 +281,13 @@ export class DeltaDecoder {
       throw new DeltaFormatError('bad_magic', 'not a Berth delta (magic is not "BDLT")');
     }
     if (data.length - offset < 5) return Parsed.Incomplete;
-    if (data[offset + 4] !== DELTA_FORMAT_VERSION) throw new DeltaFormatError('unsupported', `delta format version ${data[offset + 4]} is not supported`);
+    const version = data[offset + 4] as number;
+    if (version !== DELTA_FORMAT_VERSION_SHA256 && version !== DELTA_FORMAT_VERSION) {
+      throw new DeltaFormatError('unsupported', `delta format version ${version} is not supported (this decoder reads ${DELTA_FORMAT_VERSION_SHA256} and ${DELTA_FORMAT_VERSION})`);
+    }
+    const fixed = version === DELTA_FORMAT_VERSION_SHA256 ? 5 : 6;
     const v = this.varint;
-    if (readVarint(data, offset + 5, data.length, 'block length', MAX_BLOCK_LENGTH, v).end < 0) return Parsed.Incomplete;
+    if (readVarint(data, offset + fixed, data.length, 'block length', MAX_BLOCK_LENGTH, v).end < 0) return Parsed.Incomplete;
     const blockLength = v.value;
     if (readVarint(data, v.end, data.length, 'basis length', MAX_FILE_LENGTH, v).end < 0) return Parsed.Incomplete;
     const basisLength = v.value;
@@ -266,11 +297,12 @@ export class DeltaDecoder {
     if (!check.subarray(0, HEADER_CHECK_BYTES).equals(data.subarray(checkAt, checkAt + HEADER_CHECK_BYTES))) {
       throw new DeltaFormatError('corrupt', 'delta header check bytes do not match (damaged header)');
     }
+    const hash = version === DELTA_FORMAT_VERSION_SHA256 ? 'sha256' : hashOfCode(data[offset + 5] as number);
     if (blockLength === 0) throw new DeltaFormatError('out_of_range', 'block length is 0');
     const blockCount = blockCountOf(basisLength, blockLength);
     if (blockCount > MAX_BLOCK_COUNT) throw new DeltaFormatError('out_of_range', `basis of ${blockCount} blocks, more than ${MAX_BLOCK_COUNT}`);
     this.parsedEnd = checkAt + HEADER_CHECK_BYTES;
-    this.token = { kind: 'header', blockLength, basisLength };
+    this.token = { kind: 'header', blockLength, basisLength, hash };
     return Parsed.Token;
   }
 

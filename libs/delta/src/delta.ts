@@ -3,11 +3,11 @@ import { MAX_BUCKET_COMPARISONS, MAX_LITERAL_TOKEN_BYTES } from './parameters';
 import { rollOne } from './rolling-scan';
 import { WeakKernel } from './weak-kernel';
 import { type Signature } from './signature';
-import { Sha256Stream } from './sha256-stream';
 import { SignatureIndex } from './signature-index';
 import { openByteSource, type ByteInput, type ByteSource } from './sources';
 import { strongEquals, strongHasher, type StrongHasher } from './strong-hash';
 import { type DeltaEnd, type DeltaToken } from './tokens';
+import { DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, wholeFileHasher, type WholeFileHash, type WholeFileHasher } from './whole-file-hash';
 
 /** Counters of one delta computation, filled while its tokens are produced. */
 export interface DeltaStats {
@@ -35,7 +35,7 @@ export interface DeltaStats {
 export interface DeltaStream extends AsyncIterable<DeltaToken> {
   readonly stats: DeltaStats;
   /**
-   * The end token (new length, SHA-256) once it has been produced: a consumer that hands the stream straight to
+   * The end token (new length, whole-file digest) once it has been produced: a consumer that hands the stream straight to
    * `encodeDelta` (which then borrows literal bytes instead of copying them) still learns the file's hash.
    */
   readonly end: DeltaEnd | undefined;
@@ -44,6 +44,11 @@ export interface DeltaStream extends AsyncIterable<DeltaToken> {
 export interface DeltaOptions {
   /** Largest literal token produced (1 .. 256 KiB, the default). */
   readonly maxLiteralBytes?: number;
+  /**
+   * Whole-file hash carried by the end token: `blake3` (default, fastest) or `sha256` (when the digest must also
+   * name the content, as on Berth's wire). A SHA-256 delta encodes as format version 1, a BLAKE3 one as version 2.
+   */
+  readonly hash?: WholeFileHash;
 }
 
 /**
@@ -61,13 +66,16 @@ const LARGE_BUFFER_BYTES = 4 * 1024 * 1024;
 /**
  * Computes the delta of a new version against a signature, streaming: reads the new version once, keeps about
  * 4 MiB (4 block lengths for the largest blocks) plus the signature's lookup table, and yields tokens as it goes:
- * a header, literals and coalesced copies in file order, then the end with the new version's SHA-256.
+ * a header, literals and coalesced copies in file order, then the end with the new version's hash (BLAKE3 unless
+ * `options.hash` says SHA-256).
  */
 export function delta(signature: Signature, newVersion: ByteInput, options: DeltaOptions = {}): DeltaStream {
   const maxLiteral = options.maxLiteralBytes ?? MAX_LITERAL_TOKEN_BYTES;
   if (!Number.isInteger(maxLiteral) || maxLiteral < 1 || maxLiteral > MAX_LITERAL_TOKEN_BYTES) {
     throw new DeltaError('invalid_argument', `maxLiteralBytes must be an integer in 1..${MAX_LITERAL_TOKEN_BYTES}`);
   }
+  const hash = options.hash ?? DEFAULT_WHOLE_FILE_HASH;
+  if (!WHOLE_FILE_HASHES.includes(hash)) throw new DeltaError('invalid_argument', `hash must be one of ${WHOLE_FILE_HASHES.join(', ')}`);
   const stats: DeltaStats = {
     newLength: 0,
     literalBytes: 0,
@@ -85,7 +93,7 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
   const start = (borrowLiterals: boolean): AsyncIterator<DeltaToken> => {
     if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
     started = true;
-    return runSearch(signature, newVersion, maxLiteral, stats, borrowLiterals, onEnd);
+    return runSearch(signature, newVersion, maxLiteral, hash, stats, borrowLiterals, onEnd);
   };
   const stream: DeltaStream & BorrowingSource & { end: DeltaEnd | undefined } = {
     stats,
@@ -113,13 +121,14 @@ async function* runSearch(
   signature: Signature,
   newVersion: ByteInput,
   maxLiteral: number,
+  hash: WholeFileHash,
   stats: DeltaStats,
   borrowLiterals: boolean,
   onEnd: (end: DeltaEnd) => void,
 ): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const search = new DeltaSearch(signature, source, await strongHasher(), maxLiteral, stats, borrowLiterals, onEnd);
+    const search = new DeltaSearch(signature, source, await strongHasher(), hash, await wholeFileHasher(hash), maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
     } finally {
@@ -139,7 +148,6 @@ class DeltaSearch {
   private readonly blockLength: number;
   private readonly kernel: WeakKernel;
   private readonly buffer: Uint8Array;
-  private readonly sha256 = new Sha256Stream();
   private readonly sums: Int32Array;
   private base = 0;
   private filled = 0;
@@ -153,6 +161,10 @@ class DeltaSearch {
   /** Strong hash of the full window at file offset `digestOffset`, kept from a failed prediction. */
   private digest: Uint8Array | undefined;
   private digestOffset = -1;
+  private readonly readPiece: number;
+  /** The read in flight into buffer[filled..), if any, and its byte count once it has completed (else -1). */
+  private pending: Promise<number> | undefined;
+  private landed = -1;
   private runStart = 0;
   private runCount = 0;
   private falseHitWork = 0;
@@ -161,6 +173,8 @@ class DeltaSearch {
     private readonly signature: Signature,
     private readonly source: ByteSource,
     private readonly hasher: StrongHasher,
+    private readonly hash: WholeFileHash,
+    private readonly wholeFile: WholeFileHasher,
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
     private readonly borrowLiterals: boolean,
@@ -174,13 +188,18 @@ class DeltaSearch {
     this.buffer = this.kernel.data;
     this.sums = this.kernel.sums;
     this.predicted = signature.blockCount > 0 ? 0 : -1;
+    // A file that fits is read whole; larger inputs in quarters of the buffer, the next one in flight while the
+    // search works on what is in.
+    const fits = source.knownLength !== undefined && source.knownLength < this.buffer.length;
+    this.readPiece = fits ? this.buffer.length : this.buffer.length >>> 2;
   }
 
   async *tokens(): AsyncGenerator<DeltaToken> {
     const { signature } = this;
-    yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength };
+    yield { kind: 'header', blockLength: signature.blockLength, basisLength: signature.fileLength, hash: this.hash };
     const L = this.blockLength;
     for (;;) {
+      if (this.landed >= 0 || (this.pending === undefined && !this.eof && this.roomToReadAhead())) await this.readAhead();
       if (this.predicted >= 0) {
         const block = this.predicted;
         const length = this.lengthOf(block);
@@ -223,8 +242,11 @@ class DeltaSearch {
 
   /** At the end, or when the consumer stopped early: frees the hash state and hands the kernel back. */
   abandon(): void {
-    this.sha256.abort();
-    this.kernel.release();
+    this.wholeFile.abort();
+    // A read still in flight (the consumer stopped early) may yet write into the kernel's memory: it must not be
+    // reused, and waiting for the read could wait forever on a stalled stream.
+    if (this.pending === undefined) this.kernel.release();
+    else this.kernel.discard();
   }
 
   /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */
@@ -312,7 +334,7 @@ class DeltaSearch {
     if (this.pos > this.litStart) yield* this.flushLiteral();
     yield* this.flushRun();
     this.stats.newLength = this.base + this.filled;
-    const end: DeltaEnd = { kind: 'end', length: this.base + this.filled, sha256: await this.sha256.digest() };
+    const end: DeltaEnd = { kind: 'end', length: this.base + this.filled, digest: await this.wholeFile.digest() };
     this.onEnd(end);
     yield end;
   }
@@ -343,21 +365,60 @@ class DeltaSearch {
 
   /**
    * Makes `buffer[pos .. pos + bytes)` available, reading more (and sliding the buffer down when it is full).
-   * Returns false when the input ends first. Every byte read goes through the SHA-256 once, in order.
+   * Returns false when the input ends first. Every byte read goes through the whole-file hash once, in order.
    */
   private async ensure(bytes: number): Promise<boolean> {
     while (this.filled - this.pos < bytes && !this.eof) {
-      if (this.buffer.length - this.filled < Math.max(bytes, this.buffer.length >>> 2)) this.slide();
-      const count = await this.source.read(this.buffer, this.filled, this.buffer.length - this.filled);
-      if (count === 0) {
-        this.eof = true;
-      } else {
-        await this.sha256.update(this.buffer.subarray(this.filled, this.filled + count));
-        this.filled += count;
-        this.stats.newLength = this.base + this.filled;
-      }
+      if (this.pending === undefined && this.buffer.length - this.filled < Math.max(bytes, this.buffer.length >>> 2)) this.slide();
+      await this.take(await (this.pending ?? this.startRead()));
     }
     return this.filled - this.pos >= bytes;
+  }
+
+  /**
+   * Whether the search may start the next read now: there is a free quarter after `filled`, or the pending
+   * literal starts in the last quarter, so sliding the buffer down moves little.
+   */
+  private roomToReadAhead(): boolean {
+    const quarter = this.buffer.length >>> 2;
+    return this.buffer.length - this.filled >= this.readPiece || this.litStart >= this.buffer.length - quarter;
+  }
+
+  /** Between two steps of the search: takes in a read that has completed and starts the next one. */
+  private async readAhead(): Promise<void> {
+    if (this.landed >= 0) await this.take(this.landed);
+    if (this.pending !== undefined || this.eof || !this.roomToReadAhead()) return;
+    if (this.buffer.length - this.filled < this.readPiece) this.slide();
+    void this.startRead();
+  }
+
+  /** Starts a read of the next piece into buffer[filled..); nothing may slide the buffer until it is taken. */
+  private startRead(): Promise<number> {
+    const pending = this.source.read(this.buffer, this.filled, Math.min(this.readPiece, this.buffer.length - this.filled));
+    this.pending = pending;
+    this.landed = -1;
+    // Noted for the next step of the search; a failure is thrown where the read is taken (or dropped by abandon).
+    pending.then(
+      (count) => {
+        if (this.pending === pending) this.landed = count;
+      },
+      () => undefined,
+    );
+    return pending;
+  }
+
+  /** The completed read of `count` bytes: through the whole-file hash, in order, and into the search's reach. */
+  private async take(count: number): Promise<void> {
+    this.pending = undefined;
+    this.landed = -1;
+    if (count === 0) {
+      this.eof = true;
+      return;
+    }
+    const waiting = this.wholeFile.update(this.buffer.subarray(this.filled, this.filled + count));
+    if (waiting !== undefined) await waiting;
+    this.filled += count;
+    this.stats.newLength = this.base + this.filled;
   }
 
   /** Moves the pending literal and the unread window to the front of the buffer. */

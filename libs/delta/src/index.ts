@@ -16,7 +16,7 @@
  * // patch throws (hash_mismatch...) before completing if the result is not the agent's file
  * ```
  *
- * Pure: node:crypto, node:fs and hash-wasm only. Memory is bounded by the block length (a few MiB), whatever
+ * Pure: node:crypto, node:fs, hash-wasm and a native BLAKE3 (@napi-rs/blake-hash, with a WebAssembly fallback). Memory is bounded by the block length (a few MiB), whatever
  * the file size.
  */
 export { signature, type Signature, type SignatureOptions } from './signature';
@@ -26,6 +26,7 @@ export { decodeSignature, encodeSignature, SIGNATURE_FORMAT_VERSION } from './si
 export {
   decodeDelta,
   DELTA_FORMAT_VERSION,
+  DELTA_FORMAT_VERSION_SHA256,
   DeltaDecoder,
   encodeDelta,
   encodeDeltaToBuffer,
@@ -49,4 +50,5 @@ export {
 } from './parameters';
 export { weakChecksum } from './weak-checksum';
 export { STRONG_HASH_ALGORITHM } from './strong-hash';
+export { blake3IsNative, DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, type WholeFileHash } from './whole-file-hash';
 export { type ByteInput } from './sources';

@@ -1,8 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DeltaError, DeltaFormatError } from './errors';
 import { blockCountOf } from './parameters';
-import { Sha256Stream } from './sha256-stream';
 import { copyRange, type DeltaHeader, type DeltaToken } from './tokens';
+import { WHOLE_FILE_HASHES, wholeFileHashName, wholeFileHasher, type WholeFileHasher } from './whole-file-hash';
 
 /** Random access to the basis: how patch reads the blocks a delta copies. */
 export interface BasisReader {
@@ -26,7 +26,7 @@ const DEFAULT_READ_BYTES = 1024 * 1024;
  * Rebuilds the new version from a basis and a delta's tokens, yielding its bytes in order (chunks of at most
  * 1 MiB; chunks may alias a Uint8Array basis or a literal token's data, and are otherwise fresh buffers).
  *
- * The SHA-256 and length of everything yielded are checked against the end token before the iteration
+ * The hash (the header's algorithm, BLAKE3 or SHA-256) and length of everything yielded are checked against the end token before the iteration
  * completes: write the output to a temporary place and keep it only when the loop ends without an error.
  * @throws DeltaError `basis_mismatch` (wrong basis), `hash_mismatch`, `length_mismatch`;
  *   DeltaFormatError `bad_sequence`, `out_of_range`, `truncated` for a malformed token stream.
@@ -58,9 +58,12 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
   const readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
   if (!Number.isInteger(readBytes) || readBytes < 1) throw new DeltaError('invalid_argument', 'readBytes must be a positive integer');
   const opened = typeof basis === 'string' ? await open(basis, 'r') : undefined;
-  const sha256 = new Sha256Stream();
+  let hasher: WholeFileHasher | undefined;
   try {
     const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>), reuseBuffer ? readBytes : 0);
+    // Reading ahead needs a second buffer to read into: only our file reader has one (a caller's reader may
+    // reuse its buffer, and a memory basis has nothing to wait for).
+    const readAhead = reader instanceof FileReader;
     let header: DeltaHeader | undefined;
     let blockCount = 0;
     let written = 0;
@@ -72,7 +75,9 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         if (reader.length !== undefined && reader.length !== token.basisLength) {
           throw new DeltaError('basis_mismatch', `basis is ${reader.length} bytes, the delta was made against a ${token.basisLength}-byte basis`);
         }
+        if (!WHOLE_FILE_HASHES.includes(token.hash)) throw new DeltaFormatError('unsupported', `delta header names an unknown whole-file hash "${String(token.hash)}"`);
         header = token;
+        hasher = await wholeFileHasher(token.hash);
         blockCount = blockCountOf(token.basisLength, token.blockLength);
         continue;
       }
@@ -80,7 +85,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         case 'header':
           throw new DeltaFormatError('bad_sequence', 'delta has a second header');
         case 'literal':
-          await sha256.update(token.data);
+          await hasher?.update(token.data);
           written += token.data.length;
           yield token.data;
           break;
@@ -89,15 +94,26 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
             throw new DeltaFormatError('out_of_range', `copy of blocks ${token.start}+${token.count} outside the basis's ${blockCount} blocks`);
           }
           const { offset, length } = copyRange(header, token);
-          for (let done = 0; done < length; ) {
-            const want = Math.min(readBytes, length - done);
-            const chunk = await reader.read(offset + done, want);
-            if (chunk.length !== want) {
-              throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
+          // Our file reader reads the next piece of the run while this one is hashed and consumed.
+          const readFrom = (done: number): Promise<Uint8Array> => reader.read(offset + done, Math.min(readBytes, length - done));
+          let next: Promise<Uint8Array> | undefined = readFrom(0);
+          try {
+            for (let done = 0; done < length; ) {
+              const want = Math.min(readBytes, length - done);
+              const chunk = await (next as Promise<Uint8Array>);
+              next = undefined;
+              if (chunk.length !== want) {
+                throw new DeltaError('basis_mismatch', `basis ended at ${offset + done + chunk.length}, the delta copies up to ${offset + length}`);
+              }
+              done += want;
+              if (readAhead && done < length) next = readFrom(done);
+              await hasher?.update(chunk);
+              yield chunk;
+              if (!readAhead && done < length) next = readFrom(done);
             }
-            await sha256.update(chunk);
-            done += want;
-            yield chunk;
+          } finally {
+            // The consumer stopped, or something failed: let the read in flight land before the handle closes.
+            await next?.catch(() => undefined);
           }
           written += length;
           break;
@@ -105,9 +121,10 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
         case 'end': {
           ended = true;
           if (token.length !== written) throw new DeltaError('length_mismatch', `rebuilt ${written} bytes, the delta announces ${token.length}`);
-          const actual = await sha256.digest();
-          if (!actual.equals(token.sha256)) {
-            throw new DeltaError('hash_mismatch', `rebuilt file has SHA-256 ${actual.toString('hex')}, the delta announces ${Buffer.from(token.sha256).toString('hex')}`);
+          const actual = await (hasher as WholeFileHasher).digest();
+          if (!actual.equals(token.digest)) {
+            const name = wholeFileHashName(header.hash);
+            throw new DeltaError('hash_mismatch', `rebuilt file has ${name} ${actual.toString('hex')}, the delta announces ${Buffer.from(token.digest).toString('hex')}`);
           }
           break;
         }
@@ -115,7 +132,7 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
     }
     if (!ended) throw new DeltaFormatError('truncated', header === undefined ? 'delta is empty' : 'delta ended before its end token');
   } finally {
-    sha256.abort();
+    hasher?.abort();
     await opened?.close();
   }
 }
@@ -123,7 +140,10 @@ async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | I
 /** `scratchBytes` > 0: file reads go to one reused buffer of that size instead of a fresh one per read. */
 async function basisReader(basis: Exclude<PatchBasis, string>, scratchBytes: number): Promise<BasisReader> {
   if (basis instanceof Uint8Array) return memoryReader(basis);
-  if (isFileHandle(basis)) return fileReader(basis, (await basis.stat()).size, scratchBytes > 0 ? Buffer.allocUnsafe(scratchBytes) : undefined);
+  if (isFileHandle(basis)) {
+    const scratch = scratchBytes > 0 ? ([Buffer.allocUnsafe(scratchBytes), Buffer.allocUnsafe(scratchBytes)] as const) : undefined;
+    return new FileReader(basis, (await basis.stat()).size, scratch);
+  }
   return basis;
 }
 
@@ -134,21 +154,31 @@ function memoryReader(data: Uint8Array): BasisReader {
   };
 }
 
-function fileReader(handle: FileHandle, size: number, scratch: Buffer | undefined): BasisReader {
-  return {
-    length: size,
-    async read(offset, length) {
-      // A fresh buffer per read unless the caller gave a scratch buffer: a yielded chunk may be kept.
-      const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
-      let total = 0;
-      while (total < length) {
-        const { bytesRead } = await handle.read(buffer, total, length - total, offset + total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-      return total === length ? buffer : buffer.subarray(0, total);
-    },
-  };
+/**
+ * Positioned reads from a file handle. With scratch space, reads alternate between two halves of it, so one
+ * piece can be read while the previous one (at most one) is still in use; without, each read gets a fresh buffer.
+ */
+class FileReader implements BasisReader {
+  private turn = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly length: number,
+    private readonly scratch: readonly [Buffer, Buffer] | undefined,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const scratch = this.scratch?.[this.turn];
+    this.turn ^= 1;
+    const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
+    let total = 0;
+    while (total < length) {
+      const { bytesRead } = await this.handle.read(buffer, total, length - total, offset + total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return total === length ? buffer : buffer.subarray(0, total);
+  }
 }
 
 function isFileHandle(value: object): value is FileHandle {

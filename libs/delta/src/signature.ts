@@ -42,7 +42,10 @@ export interface SignatureOptions {
   readonly strongLength?: number;
 }
 
-/** Target size of one read: large enough to amortise calls, small enough for the memory bound. */
+/**
+ * Target size of one read: large enough to amortise calls, small enough for the memory bound. Two such buffers:
+ * one is read into (by libuv's thread pool) while the blocks of the other are summed and hashed.
+ */
 const READ_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -62,7 +65,7 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
     const blocks = new BlockSumsBuilder(blockLength, strongLength, blockCountOf(sizeHint ?? 0, blockLength));
     // Whole blocks per read; a small basis needs no more than itself.
     const blocksPerRead = Math.max(1, Math.min(Math.floor(READ_BYTES / blockLength), Math.ceil((sizeHint ?? READ_BYTES) / blockLength)));
-    const kernel = new WeakKernel(blocksPerRead * blockLength);
+    const kernel = new WeakKernel(2 * blocksPerRead * blockLength);
     try {
       return await signBlocks(source, kernel, blocks, hasher, blockLength);
     } finally {
@@ -73,20 +76,36 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
   }
 }
 
-/** Reads the basis block by block through the kernel's buffer, adding each block's sums to `blocks`. */
+/**
+ * Reads the basis block by block through the two halves of the kernel's buffer, adding each block's sums to
+ * `blocks`; the read of the next half is in flight while the current one is summed.
+ */
 async function signBlocks(source: ByteSource, kernel: WeakKernel, blocks: BlockSumsBuilder, hasher: StrongHasher, blockLength: number): Promise<Signature> {
   const { data: buffer, sums } = kernel;
+  const half = buffer.length / 2;
   let fileLength = 0;
-  for (;;) {
-    const count = await readFully(source, buffer, 0, buffer.length);
-    for (let start = 0; start < count; start += blockLength) {
-      const end = Math.min(start + blockLength, count);
-      kernel.computeSums(start, end);
-      blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
+  let at = 0;
+  let next: Promise<number> | undefined = readFully(source, buffer, 0, half);
+  try {
+    for (;;) {
+      const count: number = await next;
+      next = count === half ? readFully(source, buffer, half - at, half) : undefined;
+      for (let start = at; start < at + count; start += blockLength) {
+        const end = Math.min(start + blockLength, at + count);
+        kernel.computeSums(start, end);
+        blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
+      }
+      fileLength += count;
+      if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');
+      if (next === undefined) break;
+      at = half - at;
     }
-    fileLength += count;
-    if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');
-    if (count < buffer.length) break;
+  } finally {
+    // A failure while a read is in flight: the read may still write into the buffer, which must not be pooled.
+    if (next !== undefined) {
+      next.catch(() => undefined);
+      kernel.discard();
+    }
   }
   return blocks.finish(fileLength);
 }

@@ -81,12 +81,23 @@ class IterableByteSource implements ByteSource {
   private chunk: Uint8Array | undefined;
   private chunkOffset = 0;
   private done = false;
+  /** A read is waiting for the iterator (a delta reads ahead, and its consumer may stop meanwhile). */
+  private reading = false;
 
   constructor(iterable: AsyncIterable<Uint8Array>) {
     this.iterator = iterable[Symbol.asyncIterator]();
   }
 
   async read(target: Uint8Array, offset: number, length: number): Promise<number> {
+    this.reading = true;
+    try {
+      return await this.readChunk(target, offset, length);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private async readChunk(target: Uint8Array, offset: number, length: number): Promise<number> {
     while (!this.done && (this.chunk === undefined || this.chunkOffset === this.chunk.length)) {
       const next = await this.iterator.next();
       if (next.done === true) {
@@ -108,7 +119,11 @@ class IterableByteSource implements ByteSource {
   async close(): Promise<void> {
     if (!this.done) {
       this.done = true;
-      await this.iterator.return?.();
+      const closing = this.iterator.return?.();
+      // An async generator runs return() only after the pending next(): waiting here could wait forever on a
+      // stalled stream. The iterator still closes when that next() settles.
+      if (this.reading) closing?.catch(() => undefined);
+      else await closing;
     }
   }
 }

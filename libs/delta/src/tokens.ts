@@ -1,3 +1,5 @@
+import { type WholeFileHash } from './whole-file-hash';
+
 /**
  * A delta is a stream of tokens: one header, any number of literal and copy tokens in file order, one end.
  * Tokens are small (a literal carries at most 256 KiB from `delta`, 1 MiB from a decoder), so the stream can be
@@ -11,6 +13,8 @@ export interface DeltaHeader {
   readonly blockLength: number;
   /** Length of the basis the signature was computed from: patch checks it against the basis it gets. */
   readonly basisLength: number;
+  /** Algorithm of the end token's digest. */
+  readonly hash: WholeFileHash;
 }
 
 /** Bytes of the new version that are not in the basis. */
@@ -33,8 +37,8 @@ export interface DeltaEnd {
   readonly kind: 'end';
   /** Length of the new version. */
   readonly length: number;
-  /** SHA-256 of the whole new version (32 bytes), the same hash the repository stores for a file. */
-  readonly sha256: Uint8Array;
+  /** Hash of the whole new version (32 bytes), by the header's algorithm (BLAKE3 or SHA-256). */
+  readonly digest: Uint8Array;
 }
 
 export type DeltaToken = DeltaHeader | LiteralToken | CopyToken | DeltaEnd;

@@ -96,6 +96,14 @@ export class WeakKernel {
     if (memory !== undefined && pool.length < POOL_ENTRIES && memory.buffer.byteLength <= POOL_MAX_BYTES) pool.push(memory);
   }
 
+  /**
+   * Gives the memory up without pooling it: for a kernel whose buffer a read still in flight may write into
+   * (the garbage collector frees it once that read is done).
+   */
+  discard(): void {
+    this.memory = undefined;
+  }
+
   private live(): KernelMemory {
     if (this.memory === undefined) throw new Error('weak kernel used after release');
     return this.memory;

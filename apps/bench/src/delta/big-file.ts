@@ -47,7 +47,7 @@ export async function prepareBigFiles(dir: string): Promise<{ basisPath: string;
 /**
  * Runs in a child process of its own so that its peak RSS (getrusage ru_maxrss) is this pipeline's alone:
  * signature of the basis, delta of the new version written to a file frame by frame, patch reading that file
- * and verifying the SHA-256 of the 4 GiB it rebuilds (the output is counted, not stored: 4 GiB of writes would
+ * and verifying the whole-file hash (BLAKE3) of the 4 GiB it rebuilds (the output is counted, not stored: 4 GiB of writes would
  * measure the disk, not the memory).
  */
 export async function runBigFile(basisPath: string, newPath: string, deltaPath: string): Promise<BigFileResult> {

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { decodeDelta, delta, encodeDelta, encodeSignature, patchInto, signature } from '@berth/delta';
+import { decodeDelta, delta, encodeDelta, encodeSignature, patchInto, signature, type WholeFileHash } from '@berth/delta';
 
 export interface PhaseTiming {
   /** Wall-clock seconds. */
@@ -32,11 +32,11 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; timing: Pha
  * encoded into 1 MiB frames kept in memory, as they would be sent), patch of the basis with the decoded frames
  * into an output file (written, not synced, like rsync's default).
  */
-export async function runOurs(basisPath: string, newPath: string, outPath: string): Promise<OurResult> {
+export async function runOurs(basisPath: string, newPath: string, outPath: string, hash?: WholeFileHash): Promise<OurResult> {
   const sig = await timed(() => signature(basisPath));
   const signatureBytes = encodeSignature(sig.value).length;
 
-  const stream = delta(sig.value, newPath);
+  const stream = delta(sig.value, newPath, hash === undefined ? {} : { hash });
   const frames: Buffer[] = [];
   const diffed = await timed(async () => {
     for await (const frame of encodeDelta(stream)) frames.push(frame);

@@ -56,7 +56,7 @@ describe('berth delta', () => {
     expect((await berth('delta', 'diff', path('sig'), path('new'), path('delta'))).code).toBe(0);
     const patched = await berth('delta', 'patch', path('basis'), path('delta'), path('out'), '--stats');
     expect(patched.code).toBe(0);
-    expect(patched.stdout).toMatch(/SHA-256 verified/);
+    expect(patched.stdout).toMatch(/whole-file hash verified/);
     expect((await readFile(path('out'))).equals(newVersion)).toBe(true);
     expect((await readFile(path('delta'))).length).toBeLessThan(4096 + 2 * 1224 + 200);
   });
@@ -93,7 +93,7 @@ describe('berth delta', () => {
     const damaged = Buffer.from(encoded);
     damaged[encoded.length - 5] = damaged[encoded.length - 5]! ^ 1;
     await writeFile(path('bad-delta'), damaged);
-    expectOneLineFailure(await berth('delta', 'patch', path('basis'), path('bad-delta'), path('out')), /cannot patch .*: rebuilt file has SHA-256 .* \(hash_mismatch\)/);
+    expectOneLineFailure(await berth('delta', 'patch', path('basis'), path('bad-delta'), path('out')), /cannot patch .*: rebuilt file has BLAKE3 .* \(hash_mismatch\)/);
     await writeFile(path('short-delta'), encoded.subarray(0, encoded.length - 10));
     expectOneLineFailure(await berth('delta', 'patch', path('basis'), path('short-delta'), path('out')), /\(truncated\)$/m);
     expectOneLineFailure(await berth('delta', 'patch', path('new'), path('delta'), path('out')), /\(basis_mismatch\)$/m);

@@ -22,7 +22,7 @@ import { fileError, readFileChunks, readSignatureFile, requireReadableFile, writ
  *
  *   berth delta signature BASIS SIG      block checksums of BASIS
  *   berth delta diff SIG NEW DELTA       what turns the file SIG was made from into NEW
- *   berth delta patch BASIS DELTA OUT    rebuild NEW from BASIS and DELTA (verified by SHA-256)
+ *   berth delta patch BASIS DELTA OUT    rebuild NEW from BASIS and DELTA (verified by its hash)
  *
  * Outputs are written atomically (temporary file, fsync, rename): a failed command leaves no partial output.
  * Failures are one line naming the file and the reason, exit code 1; a bad command line exits 2.
@@ -79,7 +79,7 @@ export function registerDeltaCommands(program: Command): void {
 
   group
     .command('patch')
-    .description('rebuild the new version from BASIS and DELTA into OUT, checking its SHA-256')
+    .description('rebuild the new version from BASIS and DELTA into OUT, checking its whole-file hash (BLAKE3 or SHA-256)')
     .argument('<BASIS>', 'the old version the signature was made from')
     .argument('<DELTA>', 'the delta (from `berth delta diff`)')
     .argument('<OUT>', 'where to write the new version')
@@ -93,7 +93,7 @@ export function registerDeltaCommands(program: Command): void {
           await patchInto(basisPath, decodeDelta(readFileChunks(deltaPath)), write);
         }),
       );
-      if (options.stats === true) say(group, `patch: ${written} bytes written to ${outPath}, SHA-256 verified`);
+      if (options.stats === true) say(group, `patch: ${written} bytes written to ${outPath}, whole-file hash verified`);
     });
 }
 

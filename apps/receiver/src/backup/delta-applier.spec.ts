@@ -44,8 +44,8 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     }
   });
 
-  async function apply(newVersion: Buffer, against: Buffer, frameBytes: number): Promise<Buffer> {
-    const encoded = await encodeDeltaToBuffer(delta(await signature(against), newVersion));
+  async function apply(newVersion: Buffer, against: Buffer, frameBytes: number, hash: 'sha256' | 'blake3' = 'sha256'): Promise<Buffer> {
+    const encoded = await encodeDeltaToBuffer(delta(await signature(against), newVersion, { hash }));
     const out: Buffer[] = [];
     const applier = new DeltaApplier(new RepositoryBasis(repo, content, BigInt(basis.length)), (data) => {
       out.push(Buffer.from(data));
@@ -60,6 +60,12 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
   it('rebuilds a changed version from frames of any cut', async () => {
     const changed = Buffer.concat([basis.subarray(0, 2 * MiB), randomBytes(5000), basis.subarray(2 * MiB + 100)]);
     expect((await apply(changed, basis, 777)).equals(changed)).toBe(true);
+  });
+
+  it('refuses a delta whose end digest is not a SHA-256 (FileEnd could not vouch for it)', async () => {
+    const failure = await apply(basis.subarray(0, 1000), basis, 4096, 'blake3').catch((error: unknown) => error);
+    expect(isDeltaError(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(/must use SHA-256/);
   });
 
   it('refuses a delta made against another basis', async () => {

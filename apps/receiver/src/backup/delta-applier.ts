@@ -1,4 +1,4 @@
-import { copyRange, DeltaDecoder, DeltaError, type BasisReader, type DeltaHeader, type DeltaToken } from '@berth/delta';
+import { copyRange, DeltaDecoder, DeltaError, DeltaFormatError, type BasisReader, type DeltaHeader, type DeltaToken } from '@berth/delta';
 
 /** Largest read from the basis per step: a copy run of many blocks is written in pieces of this size. */
 const COPY_PIECE_BYTES = 1024 * 1024;
@@ -28,12 +28,14 @@ export class DeltaApplier {
   finish(): { length: number; sha256: Buffer } {
     this.decoder.finish();
     const end = this.endToken as NonNullable<DeltaApplier['endToken']>;
-    return { length: end.length, sha256: Buffer.from(end.sha256) };
+    return { length: end.length, sha256: Buffer.from(end.digest) };
   }
 
   private async apply(token: DeltaToken): Promise<void> {
     switch (token.kind) {
       case 'header':
+        // The end digest is compared with FileEnd's SHA-256: a delta hashed otherwise cannot be checked here.
+        if (token.hash !== 'sha256') throw new DeltaFormatError('unsupported', `the delta's whole-file hash is ${token.hash}, a backup delta must use SHA-256`);
         if (token.basisLength !== this.basis.length) {
           throw new DeltaError('basis_mismatch', `the delta was made against a ${token.basisLength}-byte basis, the previous version has ${this.basis.length}`);
         }

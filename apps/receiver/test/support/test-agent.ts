@@ -244,7 +244,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       const signature = decodeSignature(Buffer.concat(box.signatures.get(`${chunkSeq}/${index}`) ?? []));
       const source = options.lyingDelta === true ? Buffer.from(content) : content;
       if (options.lyingDelta === true) source[source.length >> 1] = (source[source.length >> 1] as number) ^ 0xff;
-      for await (const frame of encodeDelta(delta(signature, source))) await sendData(chunkSeq, index, frame);
+      for await (const frame of encodeDelta(delta(signature, source, { hash: 'sha256' }))) await sendData(chunkSeq, index, frame);
       await sendEnd(chunkSeq, index, content);
     };
 
