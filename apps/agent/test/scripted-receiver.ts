@@ -21,6 +21,7 @@ import {
   type Message,
   type RestoreEntryMessage,
   type ResumeDir,
+  type SentPosition,
 } from '@berth/wire';
 import { SocketReceiverConnector, type ReceiverConnector } from '../src/receiver/receiver-connector';
 
@@ -51,6 +52,10 @@ export interface BackupScript {
   readonly resendDeltas?: boolean;
   /** Answer ContentOffers with known: true for these whole-file SHA-256s (hex). */
   readonly knownContent?: ReadonlySet<string>;
+  /** Stored leading part of a file (by path, latin1): offers of it are answered with that many held 1 MiB chunks. */
+  readonly heldPrefixes?: ReadonlyMap<string, Buffer>;
+  /** Welcome's v3 sentThrough: how far earlier attempts got. */
+  readonly sentThrough?: SentPosition;
 }
 
 export interface ReceivedFile {
@@ -71,7 +76,7 @@ export class ScriptedReceiver implements ReceiverConnector {
   readonly violations: string[] = [];
   readonly dataFrameSizes: number[] = [];
   /** Paths (latin1) offered by ContentOffer, whether known, and those asked for again by Resend. */
-  readonly offers: Array<{ path: string; known: boolean }> = [];
+  readonly offers: Array<{ path: string; known: boolean; heldChunks: number }> = [];
   readonly resent: string[] = [];
   /** FileData bytes received per path (latin1): a delta's encoded size. */
   readonly dataBytes = new Map<string, number>();
@@ -88,6 +93,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   /** Overrides `script` per session (1 for the first Hello): lets an attempt fail and the next succeed. */
   scriptForSession: ((session: number) => BackupScript) | null = null;
   restoreStream: readonly Message[] = [];
+  /** Called with the total FileData bytes of the session after each frame: 'drop' cuts the connection there. */
+  onDataBytes: ((bytes: number) => 'drop' | 'go') | null = null;
 
   async start(): Promise<this> {
     this.server = createServer((socket) => {
@@ -184,6 +191,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       attempt: this.hellos.length,
       committedDirs: hello.role === 'backup' ? (script.committedDirs ?? []) : [],
       resumeDirs: hello.role === 'backup' ? (script.resumeDirs ?? []) : [],
+      sentThrough: hello.role === 'backup' ? (script.sentThrough ?? null) : null,
       maxFrameBytes: 4 * 1024 * 1024,
       heartbeatMs: 1_000,
       idleTimeoutMs: 30_000,
@@ -232,6 +240,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       return current;
     };
     let received = 0;
+    let sessionDataBytes = 0;
 
     const sendPlan = async (state: ChunkState): Promise<void> => {
       await script.beforePlan?.(state.chunk);
@@ -309,9 +318,16 @@ export class ScriptedReceiver implements ReceiverConnector {
             break;
           }
           const known = script.knownContent?.has(message.sha256.toString('hex')) === true;
-          this.offers.push({ path: file.path.toString('latin1'), known });
+          const prefix = known ? null : (script.heldPrefixes?.get(file.path.toString('latin1')) ?? null);
+          const heldChunks = prefix === null ? 0 : prefix.length / HELD_CHUNK_BYTES;
+          for (let i = 0; i < heldChunks; i++) {
+            const id = sha256(prefix!.subarray(i * HELD_CHUNK_BYTES, (i + 1) * HELD_CHUNK_BYTES));
+            if (!id.equals(message.chunks[i] ?? Buffer.alloc(0))) this.violations.push(`held chunk ${i} of ${file.path.toString('latin1')} is not the offered one`);
+          }
+          this.offers.push({ path: file.path.toString('latin1'), known, heldChunks });
           if (known) file.known = { size: message.size, sha256: message.sha256 };
-          await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known });
+          if (prefix !== null) file.parts.push(prefix);
+          await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known, heldChunks });
           break;
         }
         case MessageType.FileData: {
@@ -332,6 +348,11 @@ export class ScriptedReceiver implements ReceiverConnector {
           file.parts.push(Buffer.from(message.data));
           const key = file.path.toString('latin1');
           this.dataBytes.set(key, (this.dataBytes.get(key) ?? 0) + message.data.length);
+          sessionDataBytes += message.data.length;
+          if (this.onDataBytes?.(sessionDataBytes) === 'drop') {
+            connection.close();
+            return;
+          }
           break;
         }
         case MessageType.FileEnd: {
@@ -389,6 +410,8 @@ export class ScriptedReceiver implements ReceiverConnector {
     }
   }
 }
+
+const HELD_CHUNK_BYTES = 1024 * 1024;
 
 function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();

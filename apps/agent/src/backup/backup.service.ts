@@ -16,6 +16,7 @@ import { selectedPaths } from '../walk/selection';
 import { TreeWalker, type DirectoryListing } from '../walk/tree-walker';
 import { type WalkFs } from '../walk/walk-fs';
 import { BackupTransfer } from './backup-transfer';
+import { ResendTracker } from './resend-tracker';
 
 export interface BackupDeps extends RunDeps {
   /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
@@ -43,8 +44,12 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
   const counters = progress.counters;
   const started = Date.now();
+  let resent: ResendTracker | null = null;
   try {
     const { attempt } = await controller.runStart(data.runId);
+    // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
+    resent = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, attempt === 1);
+    const tracker = resent;
     await requireSomePath(data.paths);
     log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
     progress.start();
@@ -75,6 +80,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
         onBytesSent: (bytes) => {
           counters.bytesSent += bytes;
+          progress.bytesResent = tracker.bytesResent;
           progress.touch();
         },
         onCommitted: (dir, dirComplete, lastEntry) => {
@@ -84,6 +90,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
       },
       signal,
+      tracker,
     );
     const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> =>
       new TreeWalker({
@@ -104,6 +111,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
       }).directories();
     const done = await transfer.run(walker);
+    deps.sentLedger?.forget(data.runId);
+    progress.bytesResent = tracker.bytesResent;
     await progress.stop();
     counters.bytesStored = done.stats.bytesStored;
     const result: BackupResult = {
@@ -117,14 +126,25 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     await reportFinished(
       controller,
       data.runId,
-      { status: result.status, counters: result.counters, snapshot: result.snapshot, ...(fileErrors.length > 0 ? { fileErrors } : {}) },
+      {
+        status: result.status,
+        counters: result.counters,
+        snapshot: result.snapshot,
+        ...(fileErrors.length > 0 ? { fileErrors } : {}),
+        ...(tracker.bytesResent === null ? {} : { bytesResent: tracker.bytesResent }),
+      },
       log,
     );
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {
+    if (resent !== null) {
+      deps.sentLedger?.note(data.runId, resent.furthest);
+      progress.bytesResent = resent.bytesResent;
+    }
     await progress.stop();
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors }, log);
+    const bytesResent = resent?.bytesResent ?? null;
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent }, log);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }
