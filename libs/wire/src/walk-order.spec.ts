@@ -1,4 +1,4 @@
-import { compareWalkOrder } from './walk-order';
+import { compareWalkOrder, furthestPosition } from './walk-order';
 
 const at = (dir: string, name: string): { dir: Buffer; name: Buffer } => ({ dir: Buffer.from(dir), name: Buffer.from(name) });
 
@@ -16,5 +16,21 @@ describe('compareWalkOrder', () => {
   it('compares names as raw bytes, not as text', () => {
     expect(compareWalkOrder(at('/d', 'Z'), at('/d', 'a'))).toBeLessThan(0);
     expect(compareWalkOrder({ dir: Buffer.from('/d'), name: Buffer.from([0xc3]) }, at('/d', 'z'))).toBeGreaterThan(0);
+  });
+});
+
+describe('furthestPosition', () => {
+  const mark = (dir: string, name: string, offset: bigint | null) => ({ dir: Buffer.from(dir), name: Buffer.from(name), offset });
+
+  it('keeps the later entry in walk order, the larger offset inside one file, a delta over any offset', () => {
+    const inChild = mark('/a/b', 'z', 10n);
+    const inParent = mark('/a', 'a', 0n);
+    expect(furthestPosition(inChild, inParent)).toBe(inParent);
+    expect(furthestPosition(inParent, inChild)).toBe(inParent);
+    expect(furthestPosition(mark('/a', 'f', 5n), mark('/a', 'f', 7n))?.offset).toBe(7n);
+    expect(furthestPosition(mark('/a', 'f', null), mark('/a', 'f', 7n))?.offset).toBeNull();
+    expect(furthestPosition(null, inChild)).toBe(inChild);
+    expect(furthestPosition(inChild, null)).toBe(inChild);
+    expect(furthestPosition(null, null)).toBeNull();
   });
 });
