@@ -164,4 +164,33 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(finishes[1]?.bytesResent).toBe(reached - 2 * MiB);
     expect(ledger.get(runId)).toBeNull();
   });
+
+  it('refuses an OfferReply that claims to hold every chunk but not the file (a protocol error ends the session)', async () => {
+    const big = randomBytes(2 * MiB);
+    const path = join(src, 'two.bin');
+    await writeFile(path, big);
+    receiver.script = { heldPrefixes: new Map([[path, big]]) };
+    await expect(backup()).rejects.toThrow(/holds 2 of 2 chunks but not the file/);
+  });
+
+  it('reports a file whose held start changed after it was offered as a file error (the run ends partial)', async () => {
+    const big = randomBytes(3 * MiB + 10);
+    const path = join(src, 'moving.bin');
+    await writeFile(path, big);
+    await writeFile(join(src, 'z-after'), 'after');
+    receiver.script = {
+      heldPrefixes: new Map([[path, big.subarray(0, 2 * MiB)]]),
+      beforeOfferReply: async () => {
+        const changed = Buffer.from(big);
+        changed[MiB + 5] = (changed[MiB + 5] as number) ^ 0xff;
+        await writeFile(path, changed);
+      },
+    };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(result.status).toBe('partial');
+    expect(result.fileErrors).toEqual([{ path, message: 'changed while being backed up (its start no longer matches what was offered)' }]);
+    expect(receiver.files.get(path)?.error).toMatch(/changed while being backed up/);
+    expect(receiver.files.get(join(src, 'z-after'))?.content.toString()).toBe('after');
+  });
 });

@@ -54,6 +54,8 @@ export interface BackupScript {
   readonly knownContent?: ReadonlySet<string>;
   /** Stored leading part of a file (by path, latin1): offers of it are answered with that many held 1 MiB chunks. */
   readonly heldPrefixes?: ReadonlyMap<string, Buffer>;
+  /** Runs before an OfferReply is sent (e.g. to change the offered file). */
+  readonly beforeOfferReply?: (path: Buffer) => Promise<void>;
   /** Welcome's v3 sentThrough: how far earlier attempts got. */
   readonly sentThrough?: SentPosition;
 }
@@ -327,6 +329,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           this.offers.push({ path: file.path.toString('latin1'), known, heldChunks });
           if (known) file.known = { size: message.size, sha256: message.sha256 };
           if (prefix !== null) file.parts.push(prefix);
+          await script.beforeOfferReply?.(file.path);
           await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known, heldChunks });
           break;
         }
@@ -380,8 +383,10 @@ export class ScriptedReceiver implements ReceiverConnector {
             if (known.size !== message.size || !known.sha256.equals(message.sha256)) this.violations.push(`FileEnd differs from the offer for ${path.toString('latin1')}`);
             this.files.set(path.toString('latin1'), { path, content: Buffer.alloc(0), error: message.error });
           } else {
-            // A delta cut short by a read error reports no size or hash: only whole content is checked then.
-            const checked = message.error === null || expect.basis === null;
+            // A delta cut short by a read error reports no size or hash, nor does a file that changed in its held
+            // start: only whole content sent from its start is checked then.
+            const resumed = this.offers.some((offer) => offer.path === path.toString('latin1') && offer.heldChunks > 0);
+            const checked = message.error === null || (expect.basis === null && !resumed);
             if (checked && BigInt(content.length) !== message.size) this.violations.push(`size mismatch for ${path.toString('latin1')}`);
             if (checked && !sha256(content).equals(message.sha256)) this.violations.push(`sha256 mismatch for ${path.toString('latin1')}`);
             this.files.set(path.toString('latin1'), { path, content, error: message.error });
