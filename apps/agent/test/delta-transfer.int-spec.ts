@@ -5,6 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBackup } from '../src/backup/backup.service';
+import { SentLedger } from '../src/backup/resend-tracker';
 import { HttpControllerClient } from '../src/controller/controller-client';
 import { standaloneJob, type RunJob } from '../src/jobs/run-job';
 import { silentLogger } from '../src/util/logger';
@@ -35,9 +36,10 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     await rm(base, { recursive: true, force: true });
   });
 
-  const backup = (): ReturnType<typeof runBackup> => {
-    const job: RunJob<BackupJobData> = standaloneJob({ kind: JobName.Backup, runId: `run-${++runCounter}`, hostId: controller.hostId, paths: [src], excludes: [] });
+  const backup = (runId = `run-${++runCounter}`, sentLedger?: SentLedger): ReturnType<typeof runBackup> => {
+    const job: RunJob<BackupJobData> = standaloneJob({ kind: JobName.Backup, runId, hostId: controller.hostId, paths: [src], excludes: [] });
     return runBackup(job, {
+      ...(sentLedger === undefined ? {} : { sentLedger }),
       controller: new HttpControllerClient(controller.url, controller.credential),
       connector: receiver,
       hostId: controller.hostId,
@@ -92,12 +94,103 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     expect(receiver.offers).toEqual([
-      { path: join(src, 'known.bin'), known: true },
-      { path: join(src, 'unknown.bin'), known: false },
+      { path: join(src, 'known.bin'), known: true, heldChunks: 0 },
+      { path: join(src, 'unknown.bin'), known: false, heldChunks: 0 },
     ]);
     expect(receiver.dataBytes.get(join(src, 'known.bin'))).toBeUndefined();
     expect(receiver.files.get(join(src, 'unknown.bin'))?.content.equals(unknown)).toBe(true);
     expect(result.counters.bytesSent).toBe(unknown.length + 5);
     expect(result.counters.filesDone).toBe(3);
+  });
+
+  it('resumes a large file after the leading chunks the receiver holds: sends only the rest, FileEnd covers the whole file', async () => {
+    const big = randomBytes(5 * MiB + 123);
+    const path = join(src, 'big.bin');
+    await writeFile(path, big);
+    receiver.script = { heldPrefixes: new Map([[path, big.subarray(0, 3 * MiB)]]) };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.offers).toEqual([{ path, known: false, heldChunks: 3 }]);
+    expect(receiver.dataBytes.get(path)).toBe(2 * MiB + 123);
+    expect(receiver.files.get(path)?.content.equals(big)).toBe(true);
+    expect(result.counters.bytesSent).toBe(2 * MiB + 123);
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('counts what it sends again up to where Welcome says earlier attempts got, and reports it', async () => {
+    await writeFile(join(src, 'a'), randomBytes(1000));
+    await writeFile(join(src, 'b'), randomBytes(2000));
+    const big = randomBytes(5 * MiB);
+    await writeFile(join(src, 'c.bin'), big);
+    await writeFile(join(src, 'd'), randomBytes(4000));
+    // An earlier attempt got 4 MiB into c.bin; the receiver holds its first 3 MiB.
+    receiver.script = {
+      heldPrefixes: new Map([[join(src, 'c.bin'), big.subarray(0, 3 * MiB)]]),
+      sentThrough: { dir: Buffer.from(src), name: Buffer.from('c.bin'), offset: BigInt(4 * MiB) },
+    };
+    const runId = `run-${++runCounter}`;
+    const result = await backup(runId);
+    expect(receiver.violations).toEqual([]);
+    expect(result.counters.bytesSent).toBe(1000 + 2000 + 2 * MiB + 4000);
+    const finish = controller.finishes(runId);
+    expect(finish.map((f) => f.bytesResent)).toEqual([1000 + 2000 + MiB]);
+  });
+
+  it('remembers how far a failed attempt got and counts it in the next attempt of the run', async () => {
+    const big = randomBytes(6 * MiB);
+    const path = join(src, 'big.bin');
+    await writeFile(path, big);
+    await writeFile(join(src, 'z'), 'after');
+    const ledger = new SentLedger();
+    const runId = `run-${++runCounter}`;
+    // First attempt: the connection drops once 4 MiB of the file have arrived; the second finds 2 MiB of it stored.
+    let session = 0;
+    receiver.scriptForSession = (n) => {
+      session = n;
+      return n === 1 ? { creditBytes: 4 * MiB } : { heldPrefixes: new Map([[path, big.subarray(0, 2 * MiB)]]) };
+    };
+    receiver.onDataBytes = (bytes) => (session === 1 && bytes >= 4 * MiB ? 'drop' : 'go');
+    await expect(backup(runId, ledger)).rejects.toThrow();
+    expect(ledger.get(runId)?.name.toString()).toBe('big.bin');
+    const reached = Number(ledger.get(runId)?.offset ?? 0n);
+    expect(reached).toBeGreaterThanOrEqual(4 * MiB);
+    const second = await backup(runId, ledger);
+    expect(second.status).toBe('succeeded');
+    expect(receiver.files.get(path)?.content.equals(big)).toBe(true);
+    expect(second.counters.bytesSent).toBe(4 * MiB + 5);
+    const finishes = controller.finishes(runId);
+    expect(finishes.map((f) => f.status)).toEqual(['failed', 'succeeded']);
+    expect(finishes[0]?.bytesResent).toBe(0);
+    expect(finishes[1]?.bytesResent).toBe(reached - 2 * MiB);
+    expect(ledger.get(runId)).toBeNull();
+  });
+
+  it('refuses an OfferReply that claims to hold every chunk but not the file (a protocol error ends the session)', async () => {
+    const big = randomBytes(2 * MiB);
+    const path = join(src, 'two.bin');
+    await writeFile(path, big);
+    receiver.script = { heldPrefixes: new Map([[path, big]]) };
+    await expect(backup()).rejects.toThrow(/holds 2 of 2 chunks but not the file/);
+  });
+
+  it('reports a file whose held start changed after it was offered as a file error (the run ends partial)', async () => {
+    const big = randomBytes(3 * MiB + 10);
+    const path = join(src, 'moving.bin');
+    await writeFile(path, big);
+    await writeFile(join(src, 'z-after'), 'after');
+    receiver.script = {
+      heldPrefixes: new Map([[path, big.subarray(0, 2 * MiB)]]),
+      beforeOfferReply: async () => {
+        const changed = Buffer.from(big);
+        changed[MiB + 5] = (changed[MiB + 5] as number) ^ 0xff;
+        await writeFile(path, changed);
+      },
+    };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(result.status).toBe('partial');
+    expect(result.fileErrors).toEqual([{ path, message: 'changed while being backed up (its start no longer matches what was offered)' }]);
+    expect(receiver.files.get(path)?.error).toMatch(/changed while being backed up/);
+    expect(receiver.files.get(join(src, 'z-after'))?.content.toString()).toBe('after');
   });
 });

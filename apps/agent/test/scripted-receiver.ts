@@ -21,6 +21,7 @@ import {
   type Message,
   type RestoreEntryMessage,
   type ResumeDir,
+  type SentPosition,
 } from '@berth/wire';
 import { SocketReceiverConnector, type ReceiverConnector } from '../src/receiver/receiver-connector';
 
@@ -51,6 +52,12 @@ export interface BackupScript {
   readonly resendDeltas?: boolean;
   /** Answer ContentOffers with known: true for these whole-file SHA-256s (hex). */
   readonly knownContent?: ReadonlySet<string>;
+  /** Stored leading part of a file (by path, latin1): offers of it are answered with that many held 1 MiB chunks. */
+  readonly heldPrefixes?: ReadonlyMap<string, Buffer>;
+  /** Runs before an OfferReply is sent (e.g. to change the offered file). */
+  readonly beforeOfferReply?: (path: Buffer) => Promise<void>;
+  /** Welcome's v3 sentThrough: how far earlier attempts got. */
+  readonly sentThrough?: SentPosition;
 }
 
 export interface ReceivedFile {
@@ -71,7 +78,7 @@ export class ScriptedReceiver implements ReceiverConnector {
   readonly violations: string[] = [];
   readonly dataFrameSizes: number[] = [];
   /** Paths (latin1) offered by ContentOffer, whether known, and those asked for again by Resend. */
-  readonly offers: Array<{ path: string; known: boolean }> = [];
+  readonly offers: Array<{ path: string; known: boolean; heldChunks: number }> = [];
   readonly resent: string[] = [];
   /** FileData bytes received per path (latin1): a delta's encoded size. */
   readonly dataBytes = new Map<string, number>();
@@ -88,6 +95,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   /** Overrides `script` per session (1 for the first Hello): lets an attempt fail and the next succeed. */
   scriptForSession: ((session: number) => BackupScript) | null = null;
   restoreStream: readonly Message[] = [];
+  /** Called with the total FileData bytes of the session after each frame: 'drop' cuts the connection there. */
+  onDataBytes: ((bytes: number) => 'drop' | 'go') | null = null;
 
   async start(): Promise<this> {
     this.server = createServer((socket) => {
@@ -184,6 +193,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       attempt: this.hellos.length,
       committedDirs: hello.role === 'backup' ? (script.committedDirs ?? []) : [],
       resumeDirs: hello.role === 'backup' ? (script.resumeDirs ?? []) : [],
+      sentThrough: hello.role === 'backup' ? (script.sentThrough ?? null) : null,
       maxFrameBytes: 4 * 1024 * 1024,
       heartbeatMs: 1_000,
       idleTimeoutMs: 30_000,
@@ -232,6 +242,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       return current;
     };
     let received = 0;
+    let sessionDataBytes = 0;
 
     const sendPlan = async (state: ChunkState): Promise<void> => {
       await script.beforePlan?.(state.chunk);
@@ -309,9 +320,17 @@ export class ScriptedReceiver implements ReceiverConnector {
             break;
           }
           const known = script.knownContent?.has(message.sha256.toString('hex')) === true;
-          this.offers.push({ path: file.path.toString('latin1'), known });
+          const prefix = known ? null : (script.heldPrefixes?.get(file.path.toString('latin1')) ?? null);
+          const heldChunks = prefix === null ? 0 : prefix.length / HELD_CHUNK_BYTES;
+          for (let i = 0; i < heldChunks; i++) {
+            const id = sha256(prefix!.subarray(i * HELD_CHUNK_BYTES, (i + 1) * HELD_CHUNK_BYTES));
+            if (!id.equals(message.chunks[i] ?? Buffer.alloc(0))) this.violations.push(`held chunk ${i} of ${file.path.toString('latin1')} is not the offered one`);
+          }
+          this.offers.push({ path: file.path.toString('latin1'), known, heldChunks });
           if (known) file.known = { size: message.size, sha256: message.sha256 };
-          await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known });
+          if (prefix !== null) file.parts.push(prefix);
+          await script.beforeOfferReply?.(file.path);
+          await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known, heldChunks });
           break;
         }
         case MessageType.FileData: {
@@ -332,6 +351,11 @@ export class ScriptedReceiver implements ReceiverConnector {
           file.parts.push(Buffer.from(message.data));
           const key = file.path.toString('latin1');
           this.dataBytes.set(key, (this.dataBytes.get(key) ?? 0) + message.data.length);
+          sessionDataBytes += message.data.length;
+          if (this.onDataBytes?.(sessionDataBytes) === 'drop') {
+            connection.close();
+            return;
+          }
           break;
         }
         case MessageType.FileEnd: {
@@ -359,8 +383,10 @@ export class ScriptedReceiver implements ReceiverConnector {
             if (known.size !== message.size || !known.sha256.equals(message.sha256)) this.violations.push(`FileEnd differs from the offer for ${path.toString('latin1')}`);
             this.files.set(path.toString('latin1'), { path, content: Buffer.alloc(0), error: message.error });
           } else {
-            // A delta cut short by a read error reports no size or hash: only whole content is checked then.
-            const checked = message.error === null || expect.basis === null;
+            // A delta cut short by a read error reports no size or hash, nor does a file that changed in its held
+            // start: only whole content sent from its start is checked then.
+            const resumed = this.offers.some((offer) => offer.path === path.toString('latin1') && offer.heldChunks > 0);
+            const checked = message.error === null || (expect.basis === null && !resumed);
             if (checked && BigInt(content.length) !== message.size) this.violations.push(`size mismatch for ${path.toString('latin1')}`);
             if (checked && !sha256(content).equals(message.sha256)) this.violations.push(`sha256 mismatch for ${path.toString('latin1')}`);
             this.files.set(path.toString('latin1'), { path, content, error: message.error });
@@ -389,6 +415,8 @@ export class ScriptedReceiver implements ReceiverConnector {
     }
   }
 }
+
+const HELD_CHUNK_BYTES = 1024 * 1024;
 
 function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();

@@ -1,4 +1,4 @@
-import { type FileContent, type JournalRecord, type ObjectId, type SnapshotRecord, type Tree, type TreeEntry } from './model';
+import { type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
 /**
  * What the receiver and restore tooling use. Implemented by `Repository.open(dir)`.
@@ -32,8 +32,12 @@ export interface RepositoryApi {
   appendJournal(runId: string, records: readonly JournalRecord[]): Promise<void>;
   /** All records of the run's journal; a torn last record (crash mid-append) is ignored and truncated. */
   readJournal(runId: string): Promise<JournalRecord[]>;
-  /** Removes the journal once the run's snapshot is published. */
+  /** Removes the journal (and the sent mark) once the run's snapshot is published. */
   removeJournal(runId: string): Promise<void>;
+  /** How far the run's attempts got sending content, or null when unknown (none recorded, or damaged). */
+  readSentMark(runId: string): Promise<SentMark | null>;
+  /** Replaces the run's sent mark atomically (and durably). */
+  writeSentMark(runId: string, mark: SentMark): Promise<void>;
 
   /** Reads every object reachable from the snapshot and checks its hash; returns problems found. */
   verifySnapshot(snapshotId: string): Promise<{ objects: number; bytes: number; problems: string[] }>;

@@ -11,6 +11,15 @@ export interface BlobSink {
 const EMPTY_SHA256 = sha256(Buffer.alloc(0));
 
 /**
+ * Leading full chunks of the file that are already stored (a file resumed after its stored part): their ids, and the
+ * whole-file hash fed with their bytes, in order. What is written next follows them.
+ */
+export interface StoredPrefix {
+  readonly chunks: readonly ObjectId[];
+  readonly whole: Hash;
+}
+
+/**
  * Turns a file's bytes, arriving in pieces of any size, into stored chunks of CONTENT_CHUNK_BYTES and its
  * FileContent. A file of one chunk is hashed once: its whole-file SHA-256 is its chunk's id. Larger files
  * also feed a running whole-file hash, started when the second chunk is known to exist.
@@ -24,7 +33,16 @@ export class ContentWriter implements FileContentWriter {
   private bytesStored = 0;
   private finished = false;
 
-  constructor(private readonly sink: BlobSink) {}
+  constructor(
+    private readonly sink: BlobSink,
+    prefix: StoredPrefix | null = null,
+  ) {
+    if (prefix !== null && prefix.chunks.length > 0) {
+      this.chunks.push(...prefix.chunks);
+      this.whole = prefix.whole;
+      this.size = prefix.chunks.length * CONTENT_CHUNK_BYTES;
+    }
+  }
 
   /** Adds the next bytes. The buffer is kept (not copied) until its bytes are stored: do not reuse it. */
   async write(data: Buffer): Promise<void> {
@@ -46,7 +64,8 @@ export class ContentWriter implements FileContentWriter {
       const id = await this.putChunk(last);
       return { content: { sha256: id, chunks: [id] }, size: BigInt(this.size), bytesStored: this.bytesStored };
     }
-    await this.storeChunk(last);
+    // A resumed file may end exactly after its stored part (it shrank since it was offered).
+    if (last.length > 0) await this.storeChunk(last);
     const whole = (this.whole as Hash).digest();
     return { content: { sha256: whole, chunks: [...this.chunks] }, size: BigInt(this.size), bytesStored: this.bytesStored };
   }
@@ -66,6 +85,7 @@ export class ContentWriter implements FileContentWriter {
 
   /** Removes the first `bytes` buffered bytes; copies only those (never the rest) when they span pieces. */
   private take(bytes: number): Buffer {
+    if (bytes === 0) return Buffer.alloc(0);
     const first = this.pieces[0] as Buffer;
     if (first.length >= bytes) {
       const taken = first.subarray(0, bytes);

@@ -87,6 +87,16 @@ export interface SnapshotRecord {
  * directory not yet complete: then `tree` holds only that chunk's entries, `files`/`dirs`/`bytes` count only
  * them, and `partialThrough` is the name of the chunk's last entry (resume continues after it).
  */
+/**
+ * How far a run's attempts got sending content: `offset` bytes into entry `name` of directory `dir` (raw bytes), or
+ * the whole entry when null (it went as a delta). Kept beside the journal so a later attempt can tell what it sends again.
+ */
+export interface SentMark {
+  readonly dir: Buffer;
+  readonly name: Buffer;
+  readonly offset: bigint | null;
+}
+
 export interface JournalRecord {
   /** Absolute path bytes of the directory. */
   readonly dir: Buffer;

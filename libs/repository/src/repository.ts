@@ -6,8 +6,9 @@ import { fsyncDir } from './durable-fs';
 import { RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { objectIdHex, parseObjectId, sha256 } from './ids';
 import { JournalStore } from './journal/journal-store';
+import { SentMarkStore } from './journal/sent-mark';
 import { RepositoryLock } from './lock';
-import { CONTENT_CHUNK_BYTES, type FileContent, type JournalRecord, type ObjectId, type SnapshotRecord, type Tree, type TreeEntry } from './model';
+import { CONTENT_CHUNK_BYTES, type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 import { ObjectKind } from './pack/pack-format';
 import { PackStore, type RecoveryReport } from './pack/pack-store';
 import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig } from './repository-layout';
@@ -39,6 +40,7 @@ export class Repository implements RepositoryApi {
     private readonly packs: PackStore,
     private readonly snapshots: SnapshotStore,
     private readonly journals: JournalStore,
+    private readonly sentMarks: SentMarkStore,
   ) {}
 
   /**
@@ -73,7 +75,15 @@ export class Repository implements RepositoryApi {
       packTargetBytes: options.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES,
       maxUnwrittenBytes: options.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES,
     });
-    return new Repository(layout, readOnly, lock, packs, new SnapshotStore(layout.snapshots, layout.tmp), new JournalStore(layout.runs, layout.tmp, readOnly));
+    return new Repository(
+      layout,
+      readOnly,
+      lock,
+      packs,
+      new SnapshotStore(layout.snapshots, layout.tmp),
+      new JournalStore(layout.runs, layout.tmp, readOnly),
+      new SentMarkStore(layout.runs, layout.tmp),
+    );
   }
 
   get root(): string {
@@ -164,9 +174,20 @@ export class Repository implements RepositoryApi {
     return this.journals.read(runId);
   }
 
-  removeJournal(runId: string): Promise<void> {
+  async removeJournal(runId: string): Promise<void> {
     this.assertWritable();
-    return this.journals.remove(runId);
+    await this.sentMarks.remove(runId);
+    await this.journals.remove(runId);
+  }
+
+  readSentMark(runId: string): Promise<SentMark | null> {
+    this.assertOpen();
+    return this.sentMarks.read(runId);
+  }
+
+  writeSentMark(runId: string, mark: SentMark): Promise<void> {
+    this.assertWritable();
+    return this.sentMarks.write(runId, mark);
   }
 
   async verifySnapshot(snapshotId: string): Promise<{ objects: number; bytes: number; problems: string[] }> {

@@ -161,6 +161,7 @@ describe('decoding malformed input', () => {
       creditBytes: 7,
       creditOps: 8,
       resumeDirs: [],
+      sentThrough: null,
     } as const;
     const v1 = encodeMessage(welcome);
     // type, "s", attempt, one dir "/a", then six one-byte varints and two more: nothing after creditOps.
@@ -259,5 +260,67 @@ describe('protocol v2 messages', () => {
     expect(decodeError(frameOf(offer.subarray(4, offer.length - 1))).message).toMatch(/offer.chunks|truncated/);
     expect(decodeError(frameOf(Buffer.from([MessageType.ChunkPlan, 1, 1, 3]))).message).toMatch(/unknown action 3/);
     expect(() => encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: Buffer.alloc(32), chunks: [Buffer.alloc(31)] })).toThrow(/offer.chunk/);
+  });
+});
+
+describe('protocol v3 fields: held chunks of an offer, how far earlier attempts got', () => {
+  const welcome = {
+    type: MessageType.Welcome,
+    sessionId: 's',
+    attempt: 2,
+    committedDirs: [],
+    maxFrameBytes: 1024,
+    chunkMaxEntries: 10,
+    chunkMaxBytes: 100,
+    heartbeatMs: 5,
+    idleTimeoutMs: 10,
+    creditBytes: 7,
+    creditOps: 8,
+    resumeDirs: [],
+    sentThrough: null,
+  } as const;
+  const sentThrough = { dir: Buffer.from('/data/big'), name: Buffer.from('disk.img'), offset: 125_829_120n };
+
+  it('encodes an OfferReply without held chunks exactly as v2 did, and held chunks as a trailing varint', () => {
+    const v2 = encodeMessage({ type: MessageType.OfferReply, seq: 3, index: 1, known: false, heldChunks: 0 });
+    expect(v2.toString('hex')).toBe('0000000412030100');
+    const v3 = encodeMessage({ type: MessageType.OfferReply, seq: 3, index: 1, known: false, heldChunks: 120 });
+    expect(v3.subarray(4, 8)).toEqual(v2.subarray(4, 8));
+    expect(decodeFrameBody(v3.subarray(4))).toEqual({ type: MessageType.OfferReply, seq: 3, index: 1, known: false, heldChunks: 120 });
+  });
+
+  it('rejects held chunks on content held whole, an encoded 0 and a cut varint', () => {
+    expect(() => encodeMessage({ type: MessageType.OfferReply, seq: 3, index: 1, known: true, heldChunks: 2 })).toThrow(/reply.heldChunks/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.OfferReply, 3, 1, 1, 2]))).message).toMatch(/reply.heldChunks/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.OfferReply, 3, 1, 0, 0]))).message).toMatch(/reply.heldChunks: 0/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.OfferReply, 3, 1, 0, 0x80]))).message).toMatch(/reply.heldChunks/);
+    expect(decodeError(frameOf(Buffer.from([MessageType.OfferReply, 3, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))).message).toMatch(/reply.heldChunks/);
+  });
+
+  it('encodes sentThrough after a (possibly empty) resumeDirs list; a v2 Welcome is unchanged', () => {
+    const v2 = encodeMessage(welcome);
+    const v3 = encodeMessage({ ...welcome, sentThrough });
+    expect(v3.subarray(4, v2.length)).toEqual(v2.subarray(4));
+    expect(v3[v2.length]).toBe(0); // the empty resumeDirs list
+    expect(decodeFrameBody(v3.subarray(4))).toEqual({ ...welcome, sentThrough });
+    const delta = { ...sentThrough, offset: null };
+    expect(decodeFrameBody(encodeMessage({ ...welcome, sentThrough: delta }).subarray(4))).toEqual({ ...welcome, sentThrough: delta });
+    const withDirs = { ...welcome, resumeDirs: [{ dir: Buffer.from('/a'), after: Buffer.from('f') }], sentThrough: { ...sentThrough, offset: 0n } };
+    expect(decodeFrameBody(encodeMessage(withDirs).subarray(4))).toEqual(withDirs);
+  });
+
+  it('rejects a truncated or hostile sentThrough', () => {
+    const v2 = encodeMessage(welcome).subarray(4);
+    const v3 = encodeMessage({ ...welcome, sentThrough }).subarray(4);
+    // Every cut inside the trailing fields fails, none is read as a shorter valid message.
+    for (let end = v2.length + 2; end < v3.length; end++) expect(() => decodeFrameBody(v3.subarray(0, end))).toThrow(/welcome\.sentThrough|truncated|bad_path|path|name/);
+    // An empty resumeDirs list with nothing after it is not a valid encoding.
+    expect(() => decodeFrameBody(Buffer.concat([v2, Buffer.from([0])]))).toThrow(/welcome.resumeDirs/);
+    const relativeDir = Buffer.concat([v2, Buffer.from([0, 1, 0x61, 1, 0x62, 0])]);
+    expect(decodeError(frameOf(relativeDir)).code).toBe(ErrorCode.BadPath);
+    const dotDot = Buffer.concat([v2, Buffer.from([0, 1, 0x2f, 2, 0x2e, 0x2e, 0])]);
+    expect(decodeError(frameOf(dotDot)).code).toBe(ErrorCode.BadPath);
+    const trailing = Buffer.concat([v3, Buffer.from([0])]);
+    expect(() => decodeFrameBody(trailing)).toThrow(/trailing|bytes/);
   });
 });

@@ -12,8 +12,10 @@ import {
   PlanAction,
   type ChunkMessage,
   type Message,
+  type OfferReplyMessage,
   type RestoreEntryMessage,
   type ResumeDir,
+  type SentPosition,
   type WaitMessage,
   type WelcomeMessage,
 } from './messages';
@@ -112,6 +114,11 @@ function writePayload(w: ByteWriter, msg: Message): void {
       w.varint(msg.seq, 'reply.seq');
       w.varint(msg.index, 'reply.index');
       w.bool(msg.known);
+      // v2 OfferReply ends here: held chunks are a trailing field, only ever sent to v3 agents.
+      if (msg.heldChunks !== 0) {
+        if (msg.known) throw WireError.protocol('reply.heldChunks: only for content the repository does not hold whole');
+        w.varint(msg.heldChunks, 'reply.heldChunks');
+      }
       return;
     case MessageType.Committed:
       w.varint(msg.seq, 'committed.seq');
@@ -160,13 +167,21 @@ function writeWelcome(w: ByteWriter, msg: WelcomeMessage): void {
   w.varint(msg.idleTimeoutMs, 'welcome.idleTimeoutMs');
   w.varint(msg.creditBytes, 'welcome.creditBytes');
   w.varint(msg.creditOps, 'welcome.creditOps');
-  // v1 Welcome ends here: resume points inside directories are trailing fields, only ever sent to v2 agents.
-  if (msg.resumeDirs.length === 0) return;
+  // v1 Welcome ends here: resume points inside directories are trailing fields, only ever sent to v2 agents, and
+  // v2 Welcome ends after them: where earlier attempts got is sent to v3 agents only (resumeDirs then always,
+  // possibly empty).
+  if (msg.resumeDirs.length === 0 && msg.sentThrough === null) return;
   w.varint(msg.resumeDirs.length, 'welcome.resumeDirs');
   for (const { dir, after } of msg.resumeDirs) {
     w.bytes(dir, MAX_PATH_BYTES, 'welcome.resumeDir');
     w.bytes(after, MAX_NAME_BYTES, 'welcome.resumeAfter');
   }
+  if (msg.sentThrough === null) return;
+  const { dir, name, offset } = msg.sentThrough;
+  w.bytes(dir, MAX_PATH_BYTES, 'welcome.sentThroughDir');
+  w.bytes(name, MAX_NAME_BYTES, 'welcome.sentThroughName');
+  // 0: a delta (the whole file), else 1 + the content offset.
+  w.bigVarint(offset === null ? 0n : offset + 1n, 'welcome.sentThroughOffset');
 }
 
 function writeRestoreEntry(w: ByteWriter, msg: RestoreEntryMessage): void {
@@ -272,7 +287,7 @@ function readPayload(r: ByteReader, type: number): Message {
       return { type, seq, index, size, sha256, chunks };
     }
     case MessageType.OfferReply:
-      return { type, seq: r.varint('reply.seq'), index: r.varint('reply.index', U32_MAX), known: r.bool('reply.known') };
+      return readOfferReply(r);
     case MessageType.Committed: {
       const seq = r.varint('committed.seq');
       const dir = r.bytes(MAX_PATH_BYTES, 'committed.dir');
@@ -351,13 +366,15 @@ function readWelcome(r: ByteReader): WelcomeMessage {
     creditBytes: r.varint('welcome.creditBytes'),
     creditOps: r.varint('welcome.creditOps'),
     resumeDirs: readResumeDirs(r),
+    sentThrough: readSentThrough(r),
   };
 }
 
 function readResumeDirs(r: ByteReader): ResumeDir[] {
   if (r.remaining === 0) return [];
   const count = r.count(4, 'welcome.resumeDirs');
-  if (count === 0) throw WireError.protocol('welcome.resumeDirs: an empty list is not encoded');
+  // An empty list is encoded only in front of sentThrough (v3).
+  if (count === 0 && r.remaining === 0) throw WireError.protocol('welcome.resumeDirs: an empty list is not encoded');
   const resumeDirs: ResumeDir[] = [];
   for (let i = 0; i < count; i++) {
     const dir = r.bytes(MAX_PATH_BYTES, 'welcome.resumeDir');
@@ -367,6 +384,27 @@ function readResumeDirs(r: ByteReader): ResumeDir[] {
     resumeDirs.push({ dir, after });
   }
   return resumeDirs;
+}
+
+function readSentThrough(r: ByteReader): SentPosition | null {
+  if (r.remaining === 0) return null;
+  const dir = r.bytes(MAX_PATH_BYTES, 'welcome.sentThroughDir');
+  validateAbsolutePath(dir);
+  const name = r.bytes(MAX_NAME_BYTES, 'welcome.sentThroughName');
+  validateName(name);
+  const encoded = r.bigVarint('welcome.sentThroughOffset');
+  return { dir, name, offset: encoded === 0n ? null : encoded - 1n };
+}
+
+function readOfferReply(r: ByteReader): OfferReplyMessage {
+  const seq = r.varint('reply.seq');
+  const index = r.varint('reply.index', U32_MAX);
+  const known = r.bool('reply.known');
+  if (r.remaining === 0) return { type: MessageType.OfferReply, seq, index, known, heldChunks: 0 };
+  if (known) throw WireError.protocol('reply.heldChunks: only for content the repository does not hold whole');
+  const heldChunks = r.varint('reply.heldChunks', U32_MAX);
+  if (heldChunks === 0) throw WireError.protocol('reply.heldChunks: 0 is not encoded');
+  return { type: MessageType.OfferReply, seq, index, known, heldChunks };
 }
 
 /** A chunk's directory must be a normalized absolute path and its entries strictly sorted by name bytes. */

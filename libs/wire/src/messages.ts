@@ -12,7 +12,8 @@
  *                                        <- Welcome(resume point, limits, initial credit)
  *   agent  Chunk(seq, dir, entries) ...  <- Signature(seq, index)* ChunkPlan(seq, per-entry action)  (pipelined)
  *   agent  FileData / FileEnd ...        <- Credit(bytes, ops)                     (as data becomes durable)
- *   agent  ContentOffer(seq, index) ->   <- OfferReply(seq, index, known)          (v2: large files, before data)
+ *   agent  ContentOffer(seq, index) ->   <- OfferReply(seq, index, known, held)    (v2: large files, before data;
+ *                                                                                   v3: held leading chunks)
  *                                        <- Resend(seq, index)                     (v2: a delta did not rebuild)
  *                                        <- Committed(seq, dir)                    (durable: journaled)
  *   agent  Finish ->                     <- Done(snapshot)
@@ -28,8 +29,12 @@
  * Version 2 adds delta transfer (PlanAction.Delta, Signature, Resend) and dedup before data (ContentOffer,
  * OfferReply). A receiver accepts Hello from MIN_PROTOCOL_VERSION up and uses none of that with a v1 agent;
  * v1 messages are encoded exactly as before.
+ *
+ * Version 3 resumes a large file from its stored part: OfferReply names the leading chunks the repository holds
+ * (the agent sends only what follows), and Welcome says how far earlier attempts got (so the agent can count what
+ * it sends again). Both are trailing fields, only ever sent to v3 agents; v2 messages are encoded exactly as before.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -139,6 +144,19 @@ export interface WelcomeMessage {
    * entries named after `after` (its walk order is fixed). Always empty for v1 agents (and then not encoded).
    */
   readonly resumeDirs: readonly ResumeDir[];
+  /**
+   * v3: the furthest point in walk order whose content an earlier attempt of this run is known to have sent, or
+   * null. The agent counts content it sends again up to there as re-sent. Always null for v1 and v2 agents.
+   */
+  readonly sentThrough: SentPosition | null;
+}
+
+/** A point in the walk: `offset` bytes into the content of entry `name` of directory `dir` (raw bytes). */
+export interface SentPosition {
+  readonly dir: Buffer;
+  readonly name: Buffer;
+  /** Content bytes of that file sent from its start; null when it went as a delta (the whole file counts). */
+  readonly offset: bigint | null;
 }
 
 /** A partly committed directory: resume after the entry named `after` (raw name bytes). */
@@ -252,6 +270,12 @@ export interface OfferReplyMessage {
   readonly index: number;
   /** True: the repository holds this content, send FileEnd without data. */
   readonly known: boolean;
+  /**
+   * v3, only when `known` is false: how many leading chunks of the offer the repository holds (fewer than the
+   * offer's chunks). The agent's FileData then carries the content from byte heldChunks * 1 MiB on, and FileEnd the
+   * whole file's size and SHA-256: a file an earlier attempt sent in part resumes after its stored part. 0 for v2.
+   */
+  readonly heldChunks: number;
 }
 
 export interface CommittedMessage {

@@ -37,11 +37,12 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
-import { hashContent } from './content-offer';
+import { hashContent, OFFER_CHUNK_BYTES } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
 import { ReadAhead } from './read-ahead';
+import { ResendTracker } from './resend-tracker';
 
 export interface BackupSessionIdentity {
   readonly hostId: string;
@@ -114,7 +115,7 @@ export class BackupTransfer {
   /** Chunks with a delta file, until committed: until then the receiver may ask for a file again. */
   private readonly deltaChunks = new Map<number, SentChunk>();
   private readonly resends: Array<{ chunk: SentChunk; index: number }> = [];
-  private readonly offerReplies = new Map<string, Deferred<boolean>>();
+  private readonly offerReplies = new Map<string, Deferred<OfferReplyMessage>>();
   private wakeContent: (() => void) | null = null;
 
   constructor(
@@ -122,6 +123,8 @@ export class BackupTransfer {
     private readonly identity: BackupSessionIdentity,
     private readonly events: BackupTransferEvents,
     private readonly signal: AbortSignal,
+    /** Counts content sent again (what earlier attempts had sent); learns their reach from Welcome too. */
+    private readonly resent: ResendTracker = new ResendTracker(null, false),
   ) {}
 
   /**
@@ -142,6 +145,7 @@ export class BackupTransfer {
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);
       this.credit = new CreditWindow(welcome.creditBytes, welcome.creditOps);
       for (const { dir, after } of welcome.resumeDirs) this.resumeAfter.set(dir.toString('latin1'), after);
+      this.resent.learn(welcome.sentThrough);
       this.events.onWelcome(welcome);
       await Promise.all([this.produce(walk(welcome.committedDirs), welcome), this.sendContent()]);
       this.finishSent = true;
@@ -206,7 +210,6 @@ export class BackupTransfer {
         this.uncommittedBytes += content;
       }
       const send = (message: Message): Promise<void> => this.guard(this.send(message));
-      const onBytesSent = (bytes: number): void => this.events.onBytesSent(bytes);
       for (let index = 0; index < chunk.entries.length; index++) {
         const entry = chunk.entries[index]!;
         if (entry.type === EntryType.Dir) continue;
@@ -215,6 +218,7 @@ export class BackupTransfer {
         const action = plan.actions[index];
         if (action === PlanAction.Delta) {
           const target = { seq: chunk.seq, index, path, expectedSize: entry.size };
+          const onBytesSent = this.countSent(chunk.dir, entry.name, null);
           const result = await sendDelta(target, chunk.signatures.get(index) as Buffer, this.credit, send, onBytesSent);
           this.events.onFileDone(path, result.size, result.error);
           continue;
@@ -227,8 +231,8 @@ export class BackupTransfer {
         if (ahead.target.seq !== chunk.seq || ahead.target.index !== index) throw new Error(`read-ahead out of order at ${chunk.seq}/${index}`);
         const result =
           ahead.content === null
-            ? await this.sendLargeFile(ahead.target, send, onBytesSent)
-            : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, onBytesSent);
+            ? await this.sendLargeFile(ahead.target, chunk.dir, entry.name, send)
+            : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, entry.name, 0n));
         this.events.onFileDone(path, result.size, result.error);
       }
       this.plans.delete(chunk.seq);
@@ -238,22 +242,36 @@ export class BackupTransfer {
     }
   }
 
-  /** A streamed file: offered by its chunk hashes first, sent only when the repository does not hold it. */
-  private async sendLargeFile(target: FileSendTarget, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
+  /**
+   * A streamed file: offered by its chunk hashes first, sent only when the repository does not hold it, and then
+   * only after the leading chunks the repository holds (a file an earlier attempt sent in part resumes there).
+   */
+  private async sendLargeFile(target: FileSendTarget, dir: Buffer, name: Buffer, send: SendMessage): Promise<FileSendResult> {
     const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await hashContent(target.path) : null;
-    if (hashes !== null) {
-      const key = `${target.seq}/${target.index}`;
-      const reply = deferred<boolean>();
-      this.offerReplies.set(key, reply);
-      await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
-      const known = await this.guard(reply.promise);
-      this.offerReplies.delete(key);
-      if (known) {
-        await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, error: null });
-        return { size: hashes.size, error: null };
-      }
+    if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
+    const key = `${target.seq}/${target.index}`;
+    const reply = deferred<OfferReplyMessage>();
+    this.offerReplies.set(key, reply);
+    await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
+    const { known, heldChunks } = await this.guard(reply.promise);
+    this.offerReplies.delete(key);
+    if (known) {
+      await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, error: null });
+      return { size: hashes.size, error: null };
     }
-    return sendFile(target, this.credit, send, onBytesSent);
+    if (heldChunks === 0) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
+    if (heldChunks >= hashes.chunks.length) throw this.protocol(`OfferReply for entry ${target.index} of chunk ${target.seq} holds ${heldChunks} of ${hashes.chunks.length} chunks but not the file`);
+    const held = { chunks: hashes.chunks.slice(0, heldChunks), chunkBytes: OFFER_CHUNK_BYTES };
+    return sendFile(target, this.credit, send, this.countSent(dir, name, BigInt(heldChunks * OFFER_CHUNK_BYTES)), held);
+  }
+
+  /** The callback for the bytes of one file's content: the run's counters and the re-sent count. */
+  private countSent(dir: Buffer, name: Buffer, start: bigint | null): (bytes: number) => void {
+    const resent = this.resent.file(dir, name, start);
+    return (bytes) => {
+      resent(bytes);
+      this.events.onBytesSent(bytes);
+    };
   }
 
   /** Files whose delta the receiver could not apply, sent again whole. */
@@ -262,7 +280,7 @@ export class BackupTransfer {
     for (let next = this.resends.shift(); next !== undefined; next = this.resends.shift()) {
       const entry = next.chunk.entries[next.index]!;
       const target = { seq: next.chunk.seq, index: next.index, path: joinPath(next.chunk.dir, entry.name), expectedSize: entry.size };
-      await sendFile(target, this.credit, send, (bytes) => this.events.onBytesSent(bytes));
+      await sendFile(target, this.credit, send, this.countSent(next.chunk.dir, entry.name, 0n));
     }
   }
 
@@ -443,7 +461,7 @@ export class BackupTransfer {
   private acceptOfferReply(message: OfferReplyMessage): void {
     const reply = this.offerReplies.get(`${message.seq}/${message.index}`);
     if (reply === undefined || reply.settled) throw this.protocol(`OfferReply for entry ${message.index} of chunk ${message.seq}, which was not offered`);
-    reply.resolve(message.known);
+    reply.resolve(message);
   }
 
   /** Queues the files of planned chunks, in seq order, for reading ahead. */

@@ -17,6 +17,7 @@ import { TreeWalker, type DirectoryListing } from '../walk/tree-walker';
 import { type WalkFs } from '../walk/walk-fs';
 import { BackupTransfer } from './backup-transfer';
 import { PhaseClock } from '../progress/phase-clock';
+import { ResendTracker } from './resend-tracker';
 
 export interface BackupDeps extends RunDeps {
   /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
@@ -46,8 +47,12 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const started = Date.now();
   const clock = new PhaseClock();
   clock.enter('prepare');
+  let resent: ResendTracker | null = null;
   try {
     const { attempt } = await controller.runStart(data.runId);
+    // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
+    resent = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, attempt === 1);
+    const tracker = resent;
     await requireSomePath(data.paths);
     log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
     progress.start();
@@ -81,6 +86,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
         onBytesSent: (bytes) => {
           counters.bytesSent += bytes;
+          progress.bytesResent = tracker.bytesResent;
           progress.touch();
         },
         onCommitted: (dir, dirComplete, lastEntry) => {
@@ -90,6 +96,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
       },
       signal,
+      tracker,
     );
     const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> =>
       new TreeWalker({
@@ -110,6 +117,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
       }).directories();
     const done = await transfer.run(walker);
+    deps.sentLedger?.forget(data.runId);
+    progress.bytesResent = tracker.bytesResent;
     await progress.stop();
     counters.bytesStored = done.stats.bytesStored;
     const result: BackupResult = {
@@ -123,14 +132,26 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     await reportFinished(
       controller,
       data.runId,
-      { status: result.status, counters: result.counters, snapshot: result.snapshot, phases: clock.phases(), ...(fileErrors.length > 0 ? { fileErrors } : {}) },
+      {
+        status: result.status,
+        counters: result.counters,
+        snapshot: result.snapshot,
+        phases: clock.phases(),
+        ...(fileErrors.length > 0 ? { fileErrors } : {}),
+        ...(tracker.bytesResent === null ? {} : { bytesResent: tracker.bytesResent }),
+      },
       log,
     );
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {
+    if (resent !== null) {
+      deps.sentLedger?.note(data.runId, resent.furthest);
+      progress.bytesResent = resent.bytesResent;
+    }
     await progress.stop();
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, phases: clock.phases() }, log);
+    const bytesResent = resent?.bytesResent ?? null;
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent, phases: clock.phases() }, log);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }

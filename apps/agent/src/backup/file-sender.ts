@@ -7,7 +7,7 @@
  * gone) do end the transfer: they propagate.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { MessageType, type Message } from '@berth/wire';
 import { type CreditWindow } from './credit-window';
 import { READ_FLAGS, readErrorMessage, type FileContent } from './file-reader';
@@ -32,7 +32,19 @@ export interface FileSendTarget {
 
 export type SendMessage = (message: Message) => Promise<void>;
 
-export async function sendFile(target: FileSendTarget, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
+/**
+ * Sends the file's content from its start, or (`held`: the SHA-256 of its leading chunks of `chunkBytes` the
+ * receiver holds) from the end of those chunks: they are read and hashed again, not sent, and FileEnd still carries
+ * the whole file's size and SHA-256. A held chunk that no longer matches means the file changed since it was
+ * offered: FileEnd then reports that error (the receiver drops the entry).
+ */
+export async function sendFile(
+  target: FileSendTarget,
+  credit: CreditWindow,
+  send: SendMessage,
+  onBytesSent: (bytes: number) => void,
+  held: { readonly chunks: readonly Buffer[]; readonly chunkBytes: number } | null = null,
+): Promise<FileSendResult> {
   const hash = createHash('sha256');
   let size = 0;
   let error: string | null = null;
@@ -42,6 +54,16 @@ export async function sendFile(target: FileSendTarget, credit: CreditWindow, sen
       handle = await openRegularFile(target.path);
     } catch (caught) {
       error = readErrorMessage(caught);
+    }
+    if (handle !== null && held !== null) {
+      const skipped = await hashHeldChunks(handle, held.chunks, held.chunkBytes, hash);
+      if (typeof skipped === 'string') {
+        error = skipped;
+        await handle.close().catch(() => undefined);
+        handle = null;
+      } else {
+        size = skipped;
+      }
     }
     const expected = Number(target.expectedSize);
     while (handle !== null) {
@@ -68,6 +90,30 @@ export async function sendFile(target: FileSendTarget, credit: CreditWindow, sen
   }
   await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(size), sha256: hash.digest(), error });
   return { size: BigInt(size), error };
+}
+
+/** Reads the held leading chunks into `hash`, checking each against its SHA-256; their length, or why they differ. */
+async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], chunkBytes: number, hash: Hash): Promise<number | string> {
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  let size = 0;
+  for (const expected of chunks) {
+    let filled = 0;
+    try {
+      while (filled < chunkBytes) {
+        const { bytesRead } = await handle.read(buffer, filled, chunkBytes - filled, size + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    } catch (caught) {
+      return readErrorMessage(caught);
+    }
+    if (filled < chunkBytes || !createHash('sha256').update(buffer).digest().equals(expected)) {
+      return 'changed while being backed up (its start no longer matches what was offered)';
+    }
+    hash.update(buffer);
+    size += chunkBytes;
+  }
+  return size;
 }
 
 export async function openRegularFile(path: Buffer): Promise<FileHandle> {

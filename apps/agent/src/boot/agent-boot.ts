@@ -4,6 +4,7 @@
  * agents may start before the controller; a refused credential is fatal and says what to do.
  */
 import { type AgentConfigResponse } from '@berth/contracts';
+import { SentLedger } from '../backup/resend-tracker';
 import { type AgentConfig } from '../config/agent-config';
 import { CredentialStore, type StoredCredential } from '../controller/credential-store';
 import { HttpControllerClient } from '../controller/controller-client';
@@ -43,6 +44,7 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
       hostId: agentConfig.hostId,
       credential: stored.credential,
       log,
+      sentLedger: new SentLedger(),
     },
   });
   await untilWorkerReady(worker, agentConfig.redisUrl, log, signal);

@@ -1,5 +1,6 @@
 /** Explicit dependencies of the run services: everything that talks to the outside world. */
 import { type RunReporter } from '../controller/controller-client';
+import { type SentLedger } from '../backup/resend-tracker';
 import { type ReceiverConnector } from '../receiver/receiver-connector';
 import { type Logger } from '../util/logger';
 
@@ -16,6 +17,8 @@ export interface RunDeps {
   readonly signal?: AbortSignal;
   /** Progress reports at most this often (default 1000 ms). */
   readonly progressIntervalMs?: number;
+  /** How far each run's attempts got (kept across the attempts this process runs), to count what is sent again. */
+  readonly sentLedger?: SentLedger;
 }
 
 export const AGENT_VERSION = '0.1.0';

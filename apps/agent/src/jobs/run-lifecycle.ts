@@ -41,7 +41,7 @@ export async function reportFailed(
   runId: string,
   caught: unknown,
   retriesLeft: boolean,
-  state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[]; phases?: readonly RunPhase[] },
+  state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[]; bytesResent?: number | null; phases?: readonly RunPhase[] },
   log: Logger,
 ): Promise<FailedAttempt> {
   const error = toAgentError(caught);
@@ -53,6 +53,7 @@ export async function reportFailed(
     error: `${error.code}: ${error.message}`,
     willRetry,
     ...(state.fileErrors.length > 0 ? { fileErrors: [...state.fileErrors] } : {}),
+    ...(state.bytesResent === undefined || state.bytesResent === null ? {} : { bytesResent: state.bytesResent }),
     ...(state.phases === undefined || state.phases.length === 0 ? {} : { phases: [...state.phases] }),
   };
   try {

@@ -17,6 +17,8 @@ export type JobProgressSink = (progress: { counters: RunCounters; checkpoint: st
 export class ProgressReporter {
   readonly counters: RunCounters = emptyCounters();
   checkpoint: string | null = null;
+  /** Bytes this attempt sent again (what an earlier attempt had sent); null while unknown. */
+  bytesResent: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private changed = false;
@@ -61,9 +63,10 @@ export class ProgressReporter {
   private async report(): Promise<void> {
     const counters = { ...this.counters };
     const checkpoint = this.checkpoint;
+    const bytesResent = this.bytesResent;
     try {
       await Promise.all([
-        this.controller.runProgress(this.runId, { counters, ...(checkpoint === null ? {} : { checkpoint }) }),
+        this.controller.runProgress(this.runId, { counters, ...(checkpoint === null ? {} : { checkpoint }), ...(bytesResent === null ? {} : { bytesResent }) }),
         this.jobProgress({ counters, checkpoint }),
       ]);
       this.warned = false;

@@ -10,10 +10,13 @@ import {
   type SnapshotRecord,
   type TreeEntry,
   ContentWriter,
+  type SentMark,
+  type StoredPrefix,
   type WrittenContent,
 } from '@berth/repository';
 import {
   EntryType,
+  furthestPosition,
   MessageType,
   PlanAction,
   joinPath,
@@ -100,6 +103,10 @@ interface OpenFile {
   deltaFailure: Error | null;
   /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
   offered: StoredFile | null;
+  /** Content bytes of the file received so far, counted from its start (a resumed file starts after its stored part); null for a delta. */
+  offset: bigint | null;
+  /** Asked for again after a failed delta: content this session already went past. */
+  readonly resend: boolean;
 }
 
 /** What the delta and dedup paths saved, for the session's log line. */
@@ -109,6 +116,9 @@ export interface TransferCounters {
   readonly signatureFailures: number;
   readonly offersKnown: number;
   readonly bytesNotSent: number;
+  /** Large files resumed after their stored leading chunks (v3), and the bytes those chunks spared. */
+  readonly filesResumed: number;
+  readonly bytesResumed: number;
 }
 
 export interface BackupOutcome {
@@ -152,8 +162,12 @@ export class BackupSession {
   private current: OpenFile | null = null;
   /** Files whose delta failed, asked for again whole (key: seq/index). */
   private readonly resends = new Map<string, ExpectedFile>();
-  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0 };
+  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
   private lastSeq = -1;
+  /** How far earlier attempts of the run got sending content (for the agent's count of what it sends again). */
+  private sentMark: SentMark | null = null;
+  /** The furthest file this session received content of. */
+  private reached: OpenFile | null = null;
   private availableBytes: number;
   private availableOps: number;
   private bytesReceived = 0;
@@ -220,6 +234,7 @@ export class BackupSession {
     } catch (error) {
       // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
       this.conn.close(toWireError(error));
+      await this.saveSentMark();
       throw error;
     } finally {
       await this.pipeline.settle();
@@ -228,6 +243,7 @@ export class BackupSession {
 
   private async start(): Promise<void> {
     await this.loadJournal();
+    this.sentMark = await this.repo.readSentMark(this.ctx.runId);
     const latest = await this.repo.latestSnapshot(this.ctx.hostId);
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
     await this.conn.send({
@@ -243,6 +259,7 @@ export class BackupSession {
       creditBytes: this.limits.creditBytes,
       creditOps: this.limits.creditOps,
       resumeDirs: [...this.seeds.values()].map(({ dir, after }) => ({ dir, after })),
+      sentThrough: this.ctx.protocol >= 3 ? this.sentMark : null,
     });
   }
 
@@ -398,7 +415,7 @@ export class BackupSession {
     const asDelta = resend === undefined && file.basis !== null;
     const assembler = this.newAssembler(!asDelta);
     const applier = asDelta && file.basis !== null ? new DeltaApplier(new RepositoryBasis(this.repo, file.basis.content, file.basis.size), (data) => assembler.write(data)) : null;
-    this.current = { file, assembler, applier, deltaFailure: null, offered: null };
+    this.current = { file, assembler, applier, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
     return this.current;
   }
 
@@ -406,15 +423,18 @@ export class BackupSession {
    * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
    * bytes are what the agent spent, not the larger rebuilt bytes).
    */
-  private newAssembler(creditStored: boolean): ContentWriter {
-    return new ContentWriter({
-      putBlob: async (chunk) => {
-        const result = await this.repo.putBlob(chunk);
-        if (result.stored) this.bytesStored += chunk.length;
-        if (creditStored) this.pipeline.noteStored(chunk.length);
-        return result;
+  private newAssembler(creditStored: boolean, prefix: StoredPrefix | null = null): ContentWriter {
+    return new ContentWriter(
+      {
+        putBlob: async (chunk) => {
+          const result = await this.repo.putBlob(chunk);
+          if (result.stored) this.bytesStored += chunk.length;
+          if (creditStored) this.pipeline.noteStored(chunk.length);
+          return result;
+        },
       },
-    });
+      prefix,
+    );
   }
 
   private async onFileData(msg: FileDataMessage): Promise<void> {
@@ -425,6 +445,8 @@ export class BackupSession {
     this.availableBytes -= length;
     this.bytesReceived += length;
     this.metrics.recordBytes(length);
+    if (open.offset !== null) open.offset += BigInt(length);
+    if (!open.resend) this.reached = open;
     if (open.applier === null) {
       await open.assembler.write(msg.data);
       return;
@@ -451,8 +473,42 @@ export class BackupSession {
       open.offered = { content: { sha256: msg.sha256, chunks: msg.chunks }, size: msg.size };
       this.counters.offersKnown += 1;
       this.counters.bytesNotSent += Number(msg.size);
+      await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known, heldChunks: 0 });
+      return;
     }
-    await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known });
+    const prefix = this.ctx.protocol >= 3 ? await this.storedPrefix(msg) : null;
+    if (prefix !== null) {
+      // The file resumes after its stored part (an earlier attempt sent it, or another file shares its start).
+      this.current = { ...open, assembler: this.newAssembler(true, prefix), offset: BigInt(prefix.chunks.length * CONTENT_CHUNK_BYTES) };
+      this.counters.filesResumed += 1;
+      this.counters.bytesResumed += prefix.chunks.length * CONTENT_CHUNK_BYTES;
+      this.counters.bytesNotSent += prefix.chunks.length * CONTENT_CHUNK_BYTES;
+    }
+    await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known, heldChunks: prefix?.chunks.length ?? 0 });
+  }
+
+  /**
+   * The longest run of leading chunks of an offer the repository holds, read back (each a full chunk, each
+   * verified against its id) into the whole-file hash the rest of the content continues; null when there is none.
+   * Never the whole offer: the agent sends at least the last chunk, and FileEnd's SHA-256 checks the result.
+   */
+  private async storedPrefix(msg: ContentOfferMessage): Promise<StoredPrefix | null> {
+    const whole = createHash('sha256');
+    const chunks: Buffer[] = [];
+    for (const id of msg.chunks.slice(0, msg.chunks.length - 1)) {
+      if (!this.repo.has(id)) break;
+      let data: Buffer;
+      try {
+        data = await this.repo.readBlob(id);
+      } catch (error) {
+        if (error instanceof RepositoryCorruptError) break;
+        throw error;
+      }
+      if (data.length !== CONTENT_CHUNK_BYTES) break;
+      whole.update(data);
+      chunks.push(id);
+    }
+    return chunks.length === 0 ? null : { chunks, whole };
   }
 
   /**
@@ -521,6 +577,20 @@ export class BackupSession {
     this.counters.deltaRetries += 1;
     this.resends.set(`${file.chunk.seq}/${file.index}`, file);
     await this.conn.send({ type: MessageType.Resend, seq: file.chunk.seq, index: file.index });
+  }
+
+  /**
+   * An attempt that ends without its snapshot leaves how far it got beside the journal, so the next attempt's agent
+   * can count what it sends again even when this agent process is gone. Best effort: it is a statistic, and the
+   * session's own failure is what must surface; a mark not written leaves the next count lower or unknown.
+   */
+  private async saveSentMark(): Promise<void> {
+    const open = this.reached;
+    if (open === null) return;
+    const reached: SentMark = { dir: open.file.chunk.dir.path, name: open.file.meta.name, offset: open.offset };
+    const furthest = furthestPosition(this.sentMark, reached);
+    if (furthest === null || furthest === this.sentMark) return;
+    await this.repo.writeSentMark(this.ctx.runId, furthest).catch(() => undefined);
   }
 
   /** Chunks complete in seq order, once all their files are stored; a directory's last chunk writes its tree. */

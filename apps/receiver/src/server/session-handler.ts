@@ -146,6 +146,7 @@ export class Session {
       creditBytes: 0,
       creditOps: 0,
       resumeDirs: [],
+      sentThrough: null,
     });
     const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>).run();
     return `snapshot=${outcome.snapshotId} entries=${outcome.entries} bytes=${outcome.bytes}`;
@@ -167,7 +168,8 @@ export class Session {
       backup === undefined
         ? ''
         : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
-          ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}`;
+          ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}` +
+          ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed}`;
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +
       `${reason === null ? '' : ` (${reason.message})`} ${summary}${summary === '' ? '' : ' '}bytesIn=${stats.bytesIn} bytesOut=${stats.bytesOut}${received}` +

@@ -1,4 +1,4 @@
-import { type FileContentWriter, type ObjectId, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord } from '@berth/repository';
+import { type FileContentWriter, type ObjectId, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
 import { type WriteThrottleSettings } from '../config/receiver-config';
 import { type BucketClock, realClock, TokenBucket } from './token-bucket';
 
@@ -77,6 +77,14 @@ export class ThrottledRepository implements RepositoryApi {
 
   readJournal(runId: string): Promise<JournalRecord[]> {
     return this.inner.readJournal(runId);
+  }
+
+  readSentMark(runId: string): Promise<SentMark | null> {
+    return this.inner.readSentMark(runId);
+  }
+
+  writeSentMark(runId: string, mark: SentMark): Promise<void> {
+    return this.inner.writeSentMark(runId, mark);
   }
 
   removeJournal(runId: string): Promise<void> {

@@ -43,6 +43,8 @@ export interface BackupOptions extends AgentIdentity {
   readonly stopAfterPartialChunks?: number;
   /** Offer the chunk hashes (ContentOffer) of files planned Whole from this size up. */
   readonly offerMinBytes?: number;
+  /** Drop the connection (no Finish, no Error) once this many FileData bytes have been sent. */
+  readonly stopAfterDataBytes?: number;
   /** Send deltas of a different content than the file (one byte flipped) while FileEnd names the real file. */
   readonly lyingDelta?: boolean;
   /** Protocol version sent in Hello (default PROTOCOL_VERSION). */
@@ -69,6 +71,8 @@ export interface BackupResult {
   readonly deltaFiles: number;
   readonly resends: number;
   readonly offersKnown: number;
+  /** Held leading chunks named by each OfferReply that was not `known` (v3), in order. */
+  readonly heldChunks: number[];
 }
 
 class Stopped extends Error {}
@@ -82,7 +86,7 @@ class Mailbox {
   readonly committed: CommittedMessage[] = [];
   readonly signatures = new Map<string, Buffer[]>();
   readonly resends: Array<{ seq: number; index: number }> = [];
-  readonly offerReplies = new Map<string, boolean>();
+  readonly offerReplies = new Map<string, { known: boolean; heldChunks: number }>();
   bytes = 0;
   ops = 0;
   private wakers: Array<() => void> = [];
@@ -130,7 +134,7 @@ class Mailbox {
         this.resends.push({ seq: msg.seq, index: msg.index });
         break;
       case MessageType.OfferReply:
-        this.offerReplies.set(`${msg.seq}/${msg.index}`, msg.known);
+        this.offerReplies.set(`${msg.seq}/${msg.index}`, { known: msg.known, heldChunks: msg.heldChunks });
         break;
       default:
         break;
@@ -192,11 +196,13 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     deltaFiles,
     resends: resent,
     offersKnown,
+    heldChunks,
   });
   const entriesSent = new Map<string, number>();
   let deltaFiles = 0;
   let resent = 0;
   let offersKnown = 0;
+  const heldChunks: number[] = [];
   try {
     await conn.send({ type: MessageType.Hello, protocol: options.protocol ?? PROTOCOL_VERSION, role: 'backup', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
     const welcome = await box.until(() => box.welcome);
@@ -214,6 +220,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         box.bytes -= data.length;
         dataBytes += data.length;
         await conn.send({ type: MessageType.FileData, seq: chunkSeq, index, data });
+        if (options.stopAfterDataBytes !== undefined && dataBytes >= options.stopAfterDataBytes) throw new Stopped();
       }
     };
     const sendEnd = (chunkSeq: number, index: number, content: Buffer): Promise<void> =>
@@ -227,12 +234,17 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         const sha256 = createHash('sha256').update(content).digest();
         await conn.send({ type: MessageType.ContentOffer, seq: chunkSeq, index, size: BigInt(content.length), sha256, chunks });
         const key = `${chunkSeq}/${index}`;
-        const known = await box.until(() => (box.offerReplies.has(key) ? { known: box.offerReplies.get(key) === true } : null));
-        if (known.known) {
+        const reply = await box.until(() => box.offerReplies.get(key) ?? null);
+        if (reply.known) {
           offersKnown += 1;
           await sendEnd(chunkSeq, index, content);
           return;
         }
+        heldChunks.push(reply.heldChunks);
+        // The receiver holds the leading chunks: the rest follows, FileEnd names the whole file.
+        await sendData(chunkSeq, index, content.subarray(reply.heldChunks * 1024 * 1024));
+        await sendEnd(chunkSeq, index, content);
+        return;
       }
       await sendData(chunkSeq, index, content);
       await sendEnd(chunkSeq, index, content);
