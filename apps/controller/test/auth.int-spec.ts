@@ -132,6 +132,8 @@ describe('API tokens, roles and the audit log', () => {
     await request(controller.http).get('/hosts').set('Cookie', `berth_token=${tokens.operator}`).expect(200);
     const post = await request(controller.http).post('/hosts').set('Cookie', `berth_token=${tokens.operator}`).send({ name: 'cookie-host', paths: ['/srv'] });
     expect(post.status).toBe(401);
+    // A cookie that is not even valid percent-encoding is just an unknown token.
+    await request(controller.http).get('/hosts').set('Cookie', 'berth_token=%E0%A4%A').expect(401);
   });
 
   it('records every state-changing call with who, what, target and outcome, and no reads', async () => {

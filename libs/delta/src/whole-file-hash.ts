@@ -37,7 +37,13 @@ export async function wholeFileHasher(hash: WholeFileHash): Promise<WholeFileHas
 }
 
 interface NativeBlake3Module {
-  readonly Blake3Hasher: new () => { update(input: Uint8Array): unknown; digestBuffer(): Buffer };
+  readonly Blake3Hasher: new () => NativeBlake3State;
+}
+
+/** The binding (1.3.4: its platform packages are all published) takes Buffers only. */
+interface NativeBlake3State {
+  update(input: Buffer): unknown;
+  digestBuffer(): Buffer;
 }
 
 let nativeModule: Promise<NativeBlake3Module | undefined> | undefined;
@@ -57,10 +63,11 @@ export async function blake3IsNative(): Promise<boolean> {
 }
 
 class NativeBlake3 implements WholeFileHasher {
-  constructor(private readonly hasher: { update(input: Uint8Array): unknown; digestBuffer(): Buffer }) {}
+  constructor(private readonly hasher: NativeBlake3State) {}
 
   update(data: Uint8Array): undefined {
-    if (data.length > 0) this.hasher.update(data);
+    // A view, not a copy.
+    if (data.length > 0) this.hasher.update(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     return undefined;
   }
 

@@ -1,4 +1,5 @@
 import { type ExecutionContext } from '@nestjs/common';
+import { parseCookies, TOKEN_COOKIE } from './browser-session.util';
 import { type NewAuditEvent } from '../repositories/audit.repository';
 import { type Principal } from '../services/api-token.service';
 
@@ -38,17 +39,9 @@ export function auditEvent(context: ExecutionContext, request: ApiRequest, princ
   };
 }
 
-const TOKEN_COOKIE = 'berth_token';
-
-/** The API token of the `berth_token` cookie (set by the status page's sign-in), or null. */
+/** The API token of the `berth_token` cookie (set by a browser sign-in), or null. */
 export function cookieToken(header: string | string[] | undefined): string | null {
   if (typeof header !== 'string') return null;
-  for (const part of header.split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === TOKEN_COOKIE) {
-      const token = value.join('=');
-      return token === '' ? null : decodeURIComponent(token);
-    }
-  }
-  return null;
+  const token = parseCookies(header).get(TOKEN_COOKIE);
+  return token === undefined || token === '' ? null : token;
 }
