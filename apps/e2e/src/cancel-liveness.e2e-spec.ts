@@ -132,7 +132,11 @@ describe('cancel and agent liveness', () => {
     expect(requeued.attemptHistory[0]?.endReason).toMatch(/its agent went offline \(no heartbeat since .*\) and its job lock expired; BullMQ retries its job after the backoff$/);
 
     await fleet.startAgent('e2e-vanish');
-    expect((await hostNow()).status).toBe('online');
+    for (let i = 0; i < 100 && seen.status !== 'online'; i++) {
+      await sleep(100);
+      seen = await hostNow();
+    }
+    expect(seen.status).toBe('online');
     const finished = await fleet.api.waitForRun(queued.id, { timeoutMs: 150_000, pollMs: 500 });
     expect(finished).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(finished.attemptHistory[1]?.resumedFrom?.startsWith(source)).toBe(true);
