@@ -5,6 +5,7 @@ import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError, type RemoveResult } from '../repositories/queue.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { MetricsService } from './metrics.service';
 import { RunService } from './run.service';
 
 /** Who asked, as the run's error and its last attempt's end reason tell it. */
@@ -20,6 +21,7 @@ export class RunCancelService {
     private readonly runs: RunRepository,
     private readonly queues: QueueRepository,
     private readonly runService: RunService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -48,6 +50,7 @@ export class RunCancelService {
       return mapRun(request.active);
     }
     const ended = await this.runs.endCanceled(run.id, new Date());
+    if (ended !== null) this.metrics.observeRunFinished(ended);
     this.logger.log(`run ${run.id} ${ended === null ? 'ended meanwhile' : `canceled at once (its job ${job === 'removed' ? 'was removed from the queue' : 'was gone'})`}`);
     return mapRun(ended ?? (await this.runService.findOrThrow(run.id)));
   }
