@@ -68,7 +68,7 @@ describe('berth cancel and host liveness', () => {
     expect(canceled.code).toBe(0);
     const ended = JSON.parse(canceled.stdout) as RunResponse;
     expect(ended).toMatchObject({ id: run.id, status: 'canceled', snapshotId: null });
-    expect(ended.attemptHistory[0]?.endReason).toMatch(/^canceled at the request of /);
+    expect(ended.attemptHistory[0]?.endReason).toBe('canceled at the request of bootstrap (admin)');
 
     expect((await runBerth(['hosts'], fleet.controller)).stdout).toMatch(/^cli-busy\s+\S+\s+online\s+yes/m);
     agent.kill();

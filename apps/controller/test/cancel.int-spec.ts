@@ -2,12 +2,14 @@ import { AGENT_API, type ApiErrorBody, type HeartbeatResponse, type HostResponse
 import { UnrecoverableError } from 'bullmq';
 import { RunReconcilerService } from '../src/services/run-reconciler.service';
 import { completeBackup, type EnrolledAgent, enrolledHost, triggerBackup } from './support/agent-client';
-import { type ControllerHarness, startController } from './support/controller-app';
+import { apiAs, type ControllerHarness, startController } from './support/controller-app';
 import { ManualWorker, type TakenJob } from './support/manual-worker';
 
 jest.setTimeout(40_000);
 
 const HEARTBEAT_MS = 1_000;
+/** What a cancel by the suite's bootstrap admin token says. */
+const BY_ADMIN = 'canceled at the request of bootstrap (admin)';
 const OFFLINE_AFTER = 3;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -54,7 +56,7 @@ describe('cancel and agent liveness', () => {
     expect(await controller.job(agent.hostId, run.id)).toBeDefined();
 
     const canceled = (await cancel(run.id).expect(202)).body as RunResponse;
-    expect(canceled).toMatchObject({ status: 'canceled', attempts: 0, error: 'canceled at the request of an operator' });
+    expect(canceled).toMatchObject({ status: 'canceled', attempts: 0, error: BY_ADMIN });
     expect(canceled.finishedAt).not.toBeNull();
     expect(canceled.cancelRequestedAt).not.toBeNull();
     expect(await controller.job(agent.hostId, run.id)).toBeUndefined();
@@ -67,6 +69,17 @@ describe('cancel and agent liveness', () => {
     const retried = (await controller.api.post(`/runs/${run.id}/retry`).expect(202)).body as RunResponse;
     expect(retried).toMatchObject({ status: 'queued', error: null, cancelRequestedAt: null });
     expect(await (await controller.job(agent.hostId, run.id))?.getState()).toBe('waiting');
+  });
+
+  it('lets an operator token cancel, naming it on the run, and refuses a viewer token with 403', async () => {
+    const token = async (name: string, role: string): Promise<string> =>
+      ((await controller.api.post('/tokens').send({ name, role }).expect(201)).body as { token: string }).token;
+    const agent = await enrolledHost(controller, 'roles');
+    const run = await triggerBackup(controller, agent);
+    await apiAs(controller.http, await token('watcher', 'viewer')).post(`/runs/${run.id}/cancel`).expect(403);
+    expect((await getRun(run.id)).status).toBe('queued');
+    const canceled = (await apiAs(controller.http, await token('ops-alice', 'operator')).post(`/runs/${run.id}/cancel`).expect(202)).body as RunResponse;
+    expect(canceled).toMatchObject({ status: 'canceled', error: 'canceled at the request of ops-alice (operator)' });
   });
 
   it('answers 409 run_not_cancelable for a finished run and 404 for an unknown one', async () => {
@@ -84,7 +97,7 @@ describe('cancel and agent liveness', () => {
     expect(await heartbeat(agent, [run.id])).toEqual({ cancelRunIds: [], heartbeatMs: HEARTBEAT_MS });
 
     const requested = (await cancel(run.id).expect(202)).body as RunResponse;
-    expect(requested).toMatchObject({ status: 'running', error: 'canceled at the request of an operator' });
+    expect(requested).toMatchObject({ status: 'running', error: BY_ADMIN });
     expect(requested.cancelRequestedAt).not.toBeNull();
     // The job stays with its agent (BullMQ cannot remove a locked job), which learns of the cancel at its next call.
     expect(await taken.job.getState()).toBe('active');
@@ -97,9 +110,9 @@ describe('cancel and agent liveness', () => {
 
     const report: RunFinishRequest = { status: 'canceled', counters: { bytesSent: 9000 }, error: 'canceled: canceled at the request of an operator' };
     const ended = (await controller.api.post(AGENT_API.runFinish(run.id)).set(agent.auth).send(report).expect(200)).body as RunResponse;
-    expect(ended).toMatchObject({ status: 'canceled', checkpoint: '/srv/b', error: 'canceled at the request of an operator' });
+    expect(ended).toMatchObject({ status: 'canceled', checkpoint: '/srv/b', error: BY_ADMIN });
     expect(ended.finishedAt).not.toBeNull();
-    expect(ended.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'failed', endReason: 'canceled at the request of an operator', bytesSent: 9000 })]);
+    expect(ended.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'failed', endReason: BY_ADMIN, bytesSent: 9000 })]);
     await taken.job.moveToFailed(new UnrecoverableError('canceled: canceled at the request of an operator'), taken.token);
 
     // The retry resumes from the checkpoint the canceled attempt left.
@@ -127,7 +140,7 @@ describe('cancel and agent liveness', () => {
     expect(requested.status).toBe('queued');
     const refused = (await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(409)).body as ApiErrorBody;
     expect(refused.code).toBe('run_finished');
-    expect(refused.message).toContain('was canceled (canceled at the request of an operator)');
+    expect(refused.message).toContain(`was canceled (${BY_ADMIN})`);
     const ended = await getRun(run.id);
     expect(ended).toMatchObject({ status: 'canceled', attempts: 0 });
     expect(ended.finishedAt).not.toBeNull();
@@ -138,7 +151,7 @@ describe('cancel and agent liveness', () => {
     await sleep(1_500);
     const canceled = (await cancel(run.id).expect(202)).body as RunResponse;
     expect(canceled.status).toBe('canceled');
-    expect(canceled.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'abandoned', endReason: 'canceled at the request of an operator' })]);
+    expect(canceled.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'abandoned', endReason: BY_ADMIN })]);
     expect(await controller.job(taken.job.data.hostId, run.id)).toBeUndefined();
   });
 

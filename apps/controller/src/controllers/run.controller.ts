@@ -1,6 +1,8 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { type FileErrorPage, type RunResponse } from '@berth/contracts';
 import { FileErrorQueryDto, RunQueryDto } from '../dtos/run.dto';
+import { CurrentPrincipal } from '../middleware/current-principal.decorator';
+import { type Principal } from '../services/api-token.service';
 import { RunCancelService } from '../services/run-cancel.service';
 import { RunRetryService } from '../services/run-retry.service';
 import { RunService } from '../services/run.service';
@@ -43,7 +45,7 @@ export class RunController {
    */
   @Post(':id/cancel')
   @HttpCode(HttpStatus.ACCEPTED)
-  cancel(@Param('id') id: string): Promise<RunResponse> {
-    return this.cancels.cancel(id, null);
+  cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<RunResponse> {
+    return this.cancels.cancel(id, principal);
   }
 }

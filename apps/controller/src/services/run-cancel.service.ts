@@ -6,11 +6,12 @@ import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError, type RemoveResult } from '../repositories/queue.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { MetricsService } from './metrics.service';
+import { type Principal } from './api-token.service';
 import { RunService } from './run.service';
 
-/** Who asked, as the run's error and its last attempt's end reason tell it. */
-export function cancelNote(requestedBy: string | null): string {
-  return `canceled at the request of ${requestedBy ?? 'an operator'}`;
+/** Who asked, as the run's error and its last attempt's end reason tell it: the API token's name and role. */
+export function cancelNote(requestedBy: Pick<Principal, 'name' | 'role'> | null): string {
+  return `canceled at the request of ${requestedBy === null ? 'an operator' : `${requestedBy.name} (${requestedBy.role})`}`;
 }
 
 @Injectable()
@@ -30,7 +31,7 @@ export class RunCancelService {
    * canceled at once; a run an agent is working on ends when the agent, told in the answer to its next heartbeat
    * or progress report, has stopped and reports it canceled. What the receiver stored stays for a retry.
    */
-  async cancel(id: string, requestedBy: string | null): Promise<RunResponse> {
+  async cancel(id: string, requestedBy: Pick<Principal, 'name' | 'role'> | null): Promise<RunResponse> {
     const run = await this.runService.findOrThrow(id);
     const request = await this.runs.requestCancel(run.id, cancelNote(requestedBy), new Date());
     if (request === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
