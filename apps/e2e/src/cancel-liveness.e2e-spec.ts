@@ -37,7 +37,8 @@ async function restoredMatches(suite: FleetSuite, snapshotId: string, source: st
   const target = path.join(suite.work, name);
   const restore = await suite.fleet.api.restore(snapshotId, { targetDir: target });
   const restored = await suite.fleet.api.waitForRun(restore.id, { timeoutMs: 120_000 });
-  expect(restored.status).toBe('succeeded');
+  // The error, if any, in the failure message.
+  expect({ status: restored.status, error: restored.error }).toEqual({ status: 'succeeded', error: null });
   return formatDifferences(await compareTrees(source, path.join(target, source)));
 }
 
