@@ -24,6 +24,8 @@ export interface RecordingControllerOptions {
 
 export class RecordingController {
   readonly calls: RecordedCall[] = [];
+  /** Runs an operator asked to cancel: named in heartbeat answers (when held) and progress answers. */
+  readonly canceled = new Set<string>();
   private server: Server | null = null;
   private attempts = new Map<string, number>();
   private finishesRefused = 0;
@@ -81,6 +83,10 @@ export class RecordingController {
       if (this.options.config === undefined) return [500, { statusCode: 500, code: 'internal', message: 'no config in this test' }];
       return [200, { hostId: this.hostId, hostName: 'test-host', ...this.options.config }];
     }
+    if (method === 'POST' && path === '/agent/v1/heartbeat') {
+      const held = (body as { runIds?: string[] } | null)?.runIds ?? [];
+      return [200, { cancelRunIds: held.filter((id) => this.canceled.has(id)), heartbeatMs: this.options.config?.heartbeatMs ?? 60_000 }];
+    }
     const run = /^\/agent\/v1\/runs\/([^/]+)\/(start|progress|finish)$/.exec(path);
     if (method === 'POST' && run !== null) {
       const runId = run[1]!;
@@ -93,7 +99,7 @@ export class RecordingController {
         this.finishesRefused += 1;
         return [503, { statusCode: 503, code: 'unavailable', message: 'database restarting' }];
       }
-      return [run[2] === 'progress' ? 204 : 200, run[2] === 'progress' ? undefined : { id: runId }];
+      return [200, run[2] === 'progress' ? { cancelRequested: this.canceled.has(runId) } : { id: runId }];
     }
     return [404, { statusCode: 404, code: 'not_found', message: `no route ${method} ${path}` }];
   }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerAuthCommands } from './commands/auth.command';
 import { registerBackupCommand } from './commands/backup.command';
+import { registerCancelCommand } from './commands/cancel.command';
 import { registerDemoCommand } from './commands/demo.command';
 import { registerHostCommands } from './commands/hosts.command';
 import { registerRestoreCommand } from './commands/restore.command';
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBackupCommand(program, ctx);
   registerRunCommands(program, ctx);
   registerRetryCommand(program, ctx);
+  registerCancelCommand(program, ctx);
   registerSnapshotCommands(program, ctx);
   registerReportCommand(program, ctx);
   registerRestoreCommand(program, ctx);

@@ -15,6 +15,7 @@ export function sampleRun(overrides: Partial<RunResponse> = {}, counters: Partia
     counters: { filesTotal: 2000, filesDone: 500, bytesTotal: 4 * 1024 * 1024, bytesDone: 1024 * 1024, bytesSent: 900_000, bytesStored: 800_000, filesSkipped: 0, fileErrors: 0, ...counters },
     error: null,
     checkpoint: null,
+    cancelRequestedAt: null,
     snapshotId: null,
     restore: null,
     fileErrors: [],

@@ -47,6 +47,7 @@ import { HostService } from './services/host.service';
 import { MetricsService } from './services/metrics.service';
 import { QueueBoardService } from './services/queue-board.service';
 import { ReportService } from './services/report.service';
+import { RunCancelService } from './services/run-cancel.service';
 import { RunReconcilerService } from './services/run-reconciler.service';
 import { RunRetryService } from './services/run-retry.service';
 import { RunService } from './services/run.service';
@@ -60,7 +61,7 @@ import { WebhookService } from './services/webhook.service';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
 const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
-const services = [HostService, RunService, RunRetryService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
+const services = [HostService, RunService, RunRetryService, RunCancelService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
 // Reporting: fleet report, host history, Prometheus metrics.
 const reporting = { repositories: [ReportRepository, QueueDepthRepository], services: [ReportService, MetricsService], controllers: [ReportController, MetricsController] };
 // Who may do what: API tokens with roles, checked on every route by a global guard; state-changing calls audited.

@@ -54,6 +54,7 @@ describe('agent API', () => {
       queuePrefix: QUEUE_PREFIX,
       redisUrl: controller.config.agentRedisUrl,
       receiver: { host: 'backup.internal', port: 7443, tls: false, caPem: null, serverName: 'receiver.berth' },
+      heartbeatMs: controller.config.liveness.heartbeatMs,
     });
     const host = (await controller.api.get(`/hosts/${agent.hostId}`).expect(200)).body as HostResponse;
     expect(host.status).toBe('online');
@@ -76,11 +77,12 @@ describe('agent API', () => {
     const start = (await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200)).body as RunStartResponse;
     expect(start).toEqual({ runId: run.id, kind: 'backup', attempt: 1 });
 
-    await controller.api
+    const answer = await controller.api
       .post(AGENT_API.runProgress(run.id))
       .set(agent.auth)
       .send({ counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096 }, checkpoint: '/srv/a' })
-      .expect(204);
+      .expect(200);
+    expect(answer.body).toEqual({ cancelRequested: false });
     const progressed = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
     expect(progressed).toMatchObject({ status: 'running', attempts: 1, checkpoint: '/srv/a', counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096, bytesSent: 0 } });
     expect(progressed.startedAt).not.toBeNull();

@@ -21,7 +21,7 @@ describe('run attempts', () => {
   const start = async (agent: EnrolledAgent, runId: string): Promise<RunStartResponse> =>
     (await controller.api.post(AGENT_API.runStart(runId)).set(agent.auth).expect(200)).body as RunStartResponse;
   const progress = async (agent: EnrolledAgent, runId: string, report: RunProgressRequest): Promise<void> => {
-    await controller.api.post(AGENT_API.runProgress(runId)).set(agent.auth).send(report).expect(204);
+    await controller.api.post(AGENT_API.runProgress(runId)).set(agent.auth).send(report).expect(200);
   };
   const finish = async (agent: EnrolledAgent, runId: string, report: RunFinishRequest): Promise<RunResponse> =>
     (await controller.api.post(AGENT_API.runFinish(runId)).set(agent.auth).send(report).expect(200)).body as RunResponse;

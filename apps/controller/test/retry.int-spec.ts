@@ -37,7 +37,7 @@ describe('POST /runs/:id/retry', () => {
     const { job, token } = await worker.take();
     expect(job.id).toBe(run.id);
     await start(agent, run.id);
-    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 10 }, checkpoint: '/srv/a' }).expect(204);
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 10 }, checkpoint: '/srv/a' }).expect(200);
     await finish(agent, run.id, { status: 'failed', counters: {}, error: 'receiver_unavailable: connection to receiver lost', willRetry: false });
     await job.moveToFailed(new UnrecoverableError('receiver_unavailable: connection to receiver lost'), token);
     expect(await job.getState()).toBe('failed');

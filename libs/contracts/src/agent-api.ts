@@ -7,6 +7,7 @@ import { type RunCounters, type RunKind, type RunPhase, type RunStatus, type Sna
 export const AGENT_API = {
   enroll: '/agent/v1/enroll',
   config: '/agent/v1/config',
+  heartbeat: '/agent/v1/heartbeat',
   runStart: (runId: string) => `/agent/v1/runs/${runId}/start`,
   runProgress: (runId: string) => `/agent/v1/runs/${runId}/progress`,
   runFinish: (runId: string) => `/agent/v1/runs/${runId}/finish`,
@@ -33,6 +34,26 @@ export interface AgentConfigResponse {
   queuePrefix: string;
   redisUrl: string;
   receiver: { host: string; port: number; tls: boolean; caPem: string | null; serverName: string | null };
+  /** How often the agent calls POST heartbeat; the host shows offline after a few missed ones. */
+  heartbeatMs: number;
+}
+
+/** POST heartbeat: the agent is alive; it names the runs it is working on. */
+export interface HeartbeatRequest {
+  /** Run ids of the jobs this agent holds right now. */
+  runIds: string[];
+}
+export interface HeartbeatResponse {
+  /** Runs of this host an operator asked to cancel: the agent stops them and reports them canceled. */
+  cancelRunIds: string[];
+  /** When to send the next heartbeat. */
+  heartbeatMs: number;
+}
+
+/** The answer to a progress report. */
+export interface RunProgressResponse {
+  /** An operator asked to cancel the run: the agent stops it and reports it canceled. */
+  cancelRequested: boolean;
 }
 
 export interface RunStartResponse {
@@ -49,7 +70,8 @@ export interface RunProgressRequest {
 }
 
 export interface RunFinishRequest {
-  status: Extract<RunStatus, 'succeeded' | 'partial' | 'failed'>;
+  /** canceled: the agent stopped the attempt because an operator asked to (see RunProgressResponse, HeartbeatResponse). */
+  status: Extract<RunStatus, 'succeeded' | 'partial' | 'failed' | 'canceled'>;
   counters: Partial<RunCounters>;
   error?: string;
   /** Failed attempts only: true when BullMQ will retry the job (the run goes back to queued, not failed). */

@@ -96,6 +96,8 @@ export interface RunResponse {
   error: string | null;
   /** Last directory the receiver acknowledged as durable (absolute path), for resume. */
   checkpoint: string | null;
+  /** When an operator asked to cancel the run (POST /runs/:id/cancel); null when nobody did. */
+  cancelRequestedAt: string | null;
   snapshotId: string | null;
   /** Restore runs only. */
   restore: { snapshotId: string; targetDir: string; subPath: string | null } | null;

@@ -151,7 +151,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     }
     await progress.stop();
     const bytesResent = resent?.bytesResent ?? null;
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent, phases: clock.phases() }, log);
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent, phases: clock.phases() }, log, signal);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }

@@ -12,6 +12,7 @@ import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error'
 import { SocketReceiverConnector } from '../receiver/receiver-connector';
 import { type Logger } from '../util/logger';
 import { AgentWorker } from '../worker/agent-worker';
+import { Heartbeat } from '../worker/heartbeat';
 
 export interface RunningAgent {
   readonly hostId: string;
@@ -48,13 +49,18 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
     },
   });
   await untilWorkerReady(worker, agentConfig.redisUrl, log, signal);
+  const heartbeat = new Heartbeat(client, worker, agentConfig.heartbeatMs, log);
+  heartbeat.start();
   log.info(`berth agent for host ${agentConfig.hostName} waiting for jobs on queue ${agentConfig.queuePrefix}:${agentConfig.queueName}`);
   return {
     hostId: agentConfig.hostId,
     hostName: agentConfig.hostName,
     queueName: agentConfig.queueName,
     worker,
-    stop: () => worker.close(),
+    stop: async () => {
+      await heartbeat.stop();
+      await worker.close();
+    },
   };
 }
 

@@ -8,8 +8,11 @@ import {
   type ApiErrorBody,
   type EnrollRequest,
   type EnrollResponse,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
   type RunFinishRequest,
   type RunProgressRequest,
+  type RunProgressResponse,
   type RunStartResponse,
 } from '@berth/contracts';
 import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error';
@@ -18,13 +21,16 @@ import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error'
 export interface RunReporter {
   /** Marks the run running; the controller counts the attempt and answers its number. */
   runStart(runId: string): Promise<RunStartResponse>;
-  runProgress(runId: string, request: RunProgressRequest): Promise<void>;
+  /** The answer says whether an operator asked to cancel the run. */
+  runProgress(runId: string, request: RunProgressRequest): Promise<RunProgressResponse>;
   runFinish(runId: string, request: RunFinishRequest): Promise<void>;
 }
 
 export interface ControllerClient extends RunReporter {
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
   config(): Promise<AgentConfigResponse>;
+  /** The agent is alive; the answer names the held runs to cancel. */
+  heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse>;
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -47,12 +53,17 @@ export class HttpControllerClient implements ControllerClient {
     return this.request<AgentConfigResponse>('GET', AGENT_API.config, undefined, true);
   }
 
+  heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+    return this.request<HeartbeatResponse>('POST', AGENT_API.heartbeat, request, true);
+  }
+
   runStart(runId: string): Promise<RunStartResponse> {
     return this.request<RunStartResponse>('POST', AGENT_API.runStart(encodeURIComponent(runId)), undefined, true);
   }
 
-  async runProgress(runId: string, request: RunProgressRequest): Promise<void> {
-    await this.request<unknown>('POST', AGENT_API.runProgress(encodeURIComponent(runId)), request, true);
+  async runProgress(runId: string, request: RunProgressRequest): Promise<RunProgressResponse> {
+    const answer = await this.request<RunProgressResponse | undefined>('POST', AGENT_API.runProgress(encodeURIComponent(runId)), request, true);
+    return { cancelRequested: answer?.cancelRequested === true };
   }
 
   async runFinish(runId: string, request: RunFinishRequest): Promise<void> {

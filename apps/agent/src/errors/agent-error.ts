@@ -29,6 +29,8 @@ export const AgentErrorCode = {
   RestorePath: 'restore_path',
   /** The worker is shutting down; the job goes back to the queue. */
   Interrupted: 'interrupted',
+  /** An operator canceled the run: the attempt stops, the job is not retried, the run is reported canceled. */
+  Canceled: 'canceled',
   /** Anything else (an I/O surprise, a bug): retried, since a new attempt is cheap. */
   Unexpected: 'unexpected',
 } as const;

@@ -35,7 +35,19 @@ export interface FailedAttempt {
   readonly willRetry: boolean;
 }
 
-/** Classifies the failure, tells the controller (best effort), and returns what to rethrow. */
+/**
+ * The cancel that stopped the run, when the run's signal was aborted for one (see AgentWorker.cancelRun): whatever
+ * the interrupted work threw then, the attempt ended because of the cancel.
+ */
+export function cancelOf(signal: AbortSignal | undefined): AgentError | null {
+  const reason: unknown = signal?.aborted === true ? signal.reason : undefined;
+  return reason instanceof AgentError && reason.code === AgentErrorCode.Canceled ? reason : null;
+}
+
+/**
+ * Classifies the failure, tells the controller (best effort), and returns what to rethrow. `signal` is the run's:
+ * an attempt stopped by a cancel is reported canceled, and never retried.
+ */
 export async function reportFailed(
   controller: RunReporter,
   runId: string,
@@ -43,15 +55,17 @@ export async function reportFailed(
   retriesLeft: boolean,
   state: { counters: RunCounters; fileErrors: readonly FileErrorResponse[]; bytesResent?: number | null; phases?: readonly RunPhase[] },
   log: Logger,
+  signal?: AbortSignal,
 ): Promise<FailedAttempt> {
-  const error = toAgentError(caught);
+  const error = cancelOf(signal) ?? toAgentError(caught);
+  const canceled = error.code === AgentErrorCode.Canceled;
   // An interrupted attempt goes back to the queue without using up an attempt.
   const willRetry = error.code === AgentErrorCode.Interrupted || (error.retryable && retriesLeft);
   const request: RunFinishRequest = {
-    status: 'failed',
+    status: canceled ? 'canceled' : 'failed',
     counters: state.counters,
     error: `${error.code}: ${error.message}`,
-    willRetry,
+    ...(canceled ? {} : { willRetry }),
     ...(state.fileErrors.length > 0 ? { fileErrors: [...state.fileErrors] } : {}),
     ...(state.bytesResent === undefined || state.bytesResent === null ? {} : { bytesResent: state.bytesResent }),
     ...(state.phases === undefined || state.phases.length === 0 ? {} : { phases: [...state.phases] }),

@@ -100,7 +100,7 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
     return result;
   } catch (error) {
     await progress.stop();
-    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, phases: clock.phases() }, log);
+    const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, phases: clock.phases() }, log, signal);
     log.error(`run ${data.runId}: restore failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   }

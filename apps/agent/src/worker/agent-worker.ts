@@ -4,7 +4,10 @@
  * - retryable failures are rethrown (BullMQ retries with backoff; the next attempt resumes);
  * - failures no retry can fix become UnrecoverableError;
  * - an attempt interrupted by shutdown goes back to the queue (moveToDelayed + DelayedError), without
- *   using up an attempt.
+ *   using up an attempt;
+ * - a run an operator canceled (cancelRun, called on the controller's word in a heartbeat or progress answer)
+ *   stops: its run's signal is aborted, the run is reported canceled and the job ends with UnrecoverableError,
+ *   so BullMQ does not retry it. The receiver keeps what was committed, for an operator's retry.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
@@ -12,6 +15,7 @@ import { JobName, RUN_WORKER_DEFAULTS, type JobData, type RunCounters } from '@b
 import { runBackup } from '../backup/backup.service';
 import { AgentError, AgentErrorCode, errorMessage, toAgentError } from '../errors/agent-error';
 import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
+import { type RunReporter } from '../controller/controller-client';
 import { type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
 import { runRestore } from '../restore/restore.service';
@@ -43,6 +47,8 @@ const REQUEUE_DELAY_MS = 1_000;
 export class AgentWorker {
   readonly worker: Worker<JobData, RunJobResult>;
   private readonly connection: IORedis;
+  /** Per run being processed: aborts its signal with a Canceled error when an operator cancels it. */
+  private readonly cancels = new Map<string, AbortController>();
 
   constructor(private readonly options: AgentWorkerOptions) {
     this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
@@ -65,6 +71,26 @@ export class AgentWorker {
     return this.worker.waitUntilReady();
   }
 
+  /** Runs whose jobs this worker is processing now. */
+  heldRunIds(): string[] {
+    return [...this.cancels.keys()];
+  }
+
+  /**
+   * Stops the run an operator canceled, if this worker is processing it: its attempt ends within moments (the
+   * receiver session is closed, waiting in the receiver's line included) and the run is reported canceled.
+   * False when this worker does not hold the run.
+   */
+  cancelRun(runId: string): boolean {
+    const cancel = this.cancels.get(runId);
+    if (cancel === undefined) return false;
+    if (!cancel.signal.aborted) {
+      this.options.deps.log.warn(`run ${runId}: canceled by the controller (an operator asked); stopping`);
+      cancel.abort(new AgentError(AgentErrorCode.Canceled, 'canceled at the request of an operator'));
+    }
+    return true;
+  }
+
   /** Interrupts running jobs (they go back to the queue), waits for them to let go, closes Redis. */
   async close(): Promise<void> {
     this.worker.cancelAllJobs('the agent is stopping');
@@ -74,10 +100,16 @@ export class AgentWorker {
 
   private async process(job: Job<JobData, RunJobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunJobResult> {
     const { deps } = this.options;
-    const runDeps: RunDeps = { ...deps, ...(signal === undefined ? {} : { signal }) };
     const retriesLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const updateProgress: RunJob<unknown>['updateProgress'] = (progress) => job.updateProgress(progress);
     const data = await this.validJobData(job);
+    const cancel = new AbortController();
+    this.cancels.set(data.runId, cancel);
+    const runDeps: RunDeps = {
+      ...deps,
+      controller: this.cancelAware(deps.controller),
+      signal: signal === undefined ? cancel.signal : AbortSignal.any([signal, cancel.signal]),
+    };
     try {
       if (data.kind === JobName.Backup) {
         const result = await runBackup({ data, retriesLeft, updateProgress }, runDeps);
@@ -93,7 +125,22 @@ export class AgentWorker {
       }
       if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
       throw error;
+    } finally {
+      this.cancels.delete(data.runId);
     }
+  }
+
+  /** The reporter the run services use, acting on the cancel request a progress answer may carry. */
+  private cancelAware(controller: RunReporter): RunReporter {
+    return {
+      runStart: (runId) => controller.runStart(runId),
+      runProgress: async (runId, request) => {
+        const answer = await controller.runProgress(runId, request);
+        if (answer.cancelRequested) this.cancelRun(runId);
+        return answer;
+      },
+      runFinish: (runId, request) => controller.runFinish(runId, request),
+    };
   }
 
   /** A payload no attempt can process fails the run at once (the job id is the run id). */

@@ -106,7 +106,12 @@ export class ApiClient {
     return this.request<RunResponse>('POST', `/runs/${encodeURIComponent(id)}/retry`);
   }
 
-  listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
+  /** POST /runs/:id/cancel: a queued run ends at once, a running one once its agent has stopped. */
+  cancelRun(id: string): Promise<RunResponse> {
+    return this.request<RunResponse>('POST', `/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+    listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
     return this.request<SnapshotResponse[]>('GET', `/hosts/${encodeURIComponent(hostId)}/snapshots`);
   }
 

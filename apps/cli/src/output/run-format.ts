@@ -64,6 +64,7 @@ export function formatRunDetail(run: RunResponse, now: Date = new Date()): strin
     if (run.restore.subPath !== null) fields.push(['sub-path', run.restore.subPath]);
   }
   if (run.checkpoint !== null) fields.push(['checkpoint', run.checkpoint]);
+  if (run.cancelRequestedAt !== null && run.status !== 'canceled') fields.push(['cancel', `requested ${formatTimestamp(run.cancelRequestedAt)}, the agent is stopping it`]);
   if (run.error !== null) fields.push(['error', run.error]);
   let text = renderFields(fields);
   if (run.attemptHistory.length > 0) {
@@ -142,4 +143,11 @@ export function retryAnnouncement(run: RunResponse): QueuedAnnouncement {
     headline: `${run.kind === 'backup' ? 'Backup' : 'Restore'} run ${run.id} of ${run.hostName} queued again: ${next} ${resume}`,
     waitLine: `${run.kind} run ${run.id} queued again for ${run.hostName}: ${next} ${resume}`,
   };
+}
+
+/** What `berth cancel` says: canceled at once, or the agent is stopping it. */
+export function cancelAnnouncement(run: RunResponse): string {
+  const label = `${run.kind === 'backup' ? 'Backup' : 'Restore'} run ${run.id} of ${run.hostName}`;
+  if (run.status === 'canceled') return `${label} canceled${run.checkpoint === null ? '' : `; \`berth retry ${run.id}\` resumes after ${run.checkpoint}`}`;
+  return `${label}: cancel requested; its agent stops it within seconds (follow it with \`berth run ${run.id}\`, or pass --wait)`;
 }

@@ -25,6 +25,7 @@ describe('parseControllerConfig', () => {
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.agentRedisUrl).toBe(minimal.REDIS_URL);
     expect(config.reconcileIntervalMs).toBe(10_000);
+    expect(config.liveness).toEqual({ heartbeatMs: 5_000, offlineAfterBeats: 3 });
     expect(config.receiver).toEqual({ token: minimal.BERTH_RECEIVER_TOKEN, address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null });
   });
 
@@ -88,5 +89,13 @@ describe('parseControllerConfig', () => {
   it('turns the reconciler off with BERTH_RECONCILE_INTERVAL_MS=0', () => {
     expect(parseControllerConfig({ ...minimal, BERTH_RECONCILE_INTERVAL_MS: '0' }).reconcileIntervalMs).toBe(0);
     expect(problemsOf({ ...minimal, BERTH_RECONCILE_INTERVAL_MS: 'often' })).toEqual(['BERTH_RECONCILE_INTERVAL_MS must be 0 (off) or a number of milliseconds from 1000 to 3600000']);
+  });
+
+  it('reads the agent heartbeat interval and the missed heartbeats that make a host offline, within their ranges', () => {
+    expect(parseControllerConfig({ ...minimal, BERTH_AGENT_HEARTBEAT_MS: '500', BERTH_AGENT_OFFLINE_AFTER: '4' }).liveness).toEqual({ heartbeatMs: 500, offlineAfterBeats: 4 });
+    expect(problemsOf({ ...minimal, BERTH_AGENT_HEARTBEAT_MS: '50', BERTH_AGENT_OFFLINE_AFTER: '1' })).toEqual([
+      'BERTH_AGENT_HEARTBEAT_MS must be an integer from 200 to 300000',
+      'BERTH_AGENT_OFFLINE_AFTER must be an integer from 2 to 100',
+    ]);
   });
 });

@@ -20,6 +20,8 @@ export abstract class ControllerConfig {
   /** How often hosts are checked against the objective for host.rpo_breached webhooks; 0 turns it off on this replica. */
   abstract readonly rpoCheckIntervalMs: number;
   abstract readonly webhooks: WebhookDeliveryConfig;
+  /** Agent liveness: how often agents heartbeat, and after how many missed heartbeats their host is offline. */
+  abstract readonly liveness: LivenessConfig;
   /**
    * An admin API token the controller makes sure exists at boot (named "bootstrap"), so a fresh installation
    * can be administered; null: only tokens created through the API exist.
@@ -49,6 +51,18 @@ export interface WebhookDeliveryConfig {
   readonly timeoutMs: number;
 }
 
+export interface LivenessConfig {
+  /** Interval of the agents' POST heartbeat (told to them in their configuration and in every answer). */
+  readonly heartbeatMs: number;
+  /** A host whose agent has not been heard of for heartbeatMs x this is offline. */
+  readonly offlineAfterBeats: number;
+}
+
+/** How long without a word from its agent a host is still online. */
+export function offlineAfterMs(liveness: LivenessConfig): number {
+  return liveness.heartbeatMs * liveness.offlineAfterBeats;
+}
+
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
@@ -67,7 +81,12 @@ export const CONFIG_DEFAULTS = {
   webhookAttempts: 8,
   webhookBackoffMs: 10_000,
   webhookTimeoutMs: 10_000,
+  agentHeartbeatMs: 5_000,
+  agentOfflineAfterBeats: 3,
 } as const;
+
+const HEARTBEAT_RANGE_MS = { min: 200, max: 300_000 } as const;
+const OFFLINE_AFTER_BEATS_RANGE = { min: 2, max: 100 } as const;
 
 /** From one hour to a year: the objective is checked against snapshot ages, never finer than that. */
 const RPO_HOURS_RANGE = { min: 1, max: 8_760 } as const;
@@ -143,11 +162,15 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     timeoutMs: parseWholeNumber('BERTH_WEBHOOK_TIMEOUT_MS', read('BERTH_WEBHOOK_TIMEOUT_MS'), CONFIG_DEFAULTS.webhookTimeoutMs, WEBHOOK_TIMEOUT_RANGE_MS, 'milliseconds', problems),
   };
   const rpoHours = parseRpoHours('BERTH_RPO_HOURS', read('BERTH_RPO_HOURS'), problems);
+  const liveness: LivenessConfig = {
+    heartbeatMs: parseIntegerIn('BERTH_AGENT_HEARTBEAT_MS', read('BERTH_AGENT_HEARTBEAT_MS'), HEARTBEAT_RANGE_MS, CONFIG_DEFAULTS.agentHeartbeatMs, problems),
+    offlineAfterBeats: parseIntegerIn('BERTH_AGENT_OFFLINE_AFTER', read('BERTH_AGENT_OFFLINE_AFTER'), OFFLINE_AFTER_BEATS_RANGE, CONFIG_DEFAULTS.agentOfflineAfterBeats, problems),
+  };
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, adminToken };
+  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, liveness, adminToken };
 }
 
 let cached: ControllerConfig | undefined;
@@ -193,6 +216,14 @@ function parseWholeNumber(name: string, value: string | undefined, fallback: num
   const number = /^\d+$/.test(value) ? Number(value) : NaN;
   if (number >= min && number <= max) return number;
   problems.push(`${name} must be a number of ${unit} from ${min} to ${max}`);
+  return fallback;
+}
+
+function parseIntegerIn(name: string, value: string | undefined, range: { min: number; max: number }, fallback: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (number >= range.min && number <= range.max) return number;
+  problems.push(`${name} must be an integer from ${range.min} to ${range.max}`);
   return fallback;
 }
 

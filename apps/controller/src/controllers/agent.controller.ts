@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
-import { AGENT_API, type AgentConfigResponse, type EnrollResponse, type RunResponse, type RunStartResponse } from '@berth/contracts';
-import { EnrollDto, RunFinishDto, RunProgressDto } from '../dtos/agent.dto';
+import { AGENT_API, type AgentConfigResponse, type EnrollResponse, type HeartbeatResponse, type RunProgressResponse, type RunResponse, type RunStartResponse } from '@berth/contracts';
+import { EnrollDto, HeartbeatDto, RunFinishDto, RunProgressDto } from '../dtos/agent.dto';
 import { AgentAuthGuard, AuthenticatedAgent } from '../middleware/agent-auth.guard';
 import { type AgentIdentity, AgentService } from '../services/agent.service';
 import { ServiceRoute } from '../middleware/auth.decorators';
@@ -22,6 +22,13 @@ export class AgentController {
     return this.agents.agentConfig(agent);
   }
 
+  @Post(AGENT_API.heartbeat)
+  @UseGuards(AgentAuthGuard)
+  @HttpCode(HttpStatus.OK)
+  heartbeat(@AuthenticatedAgent() agent: AgentIdentity, @Body() dto: HeartbeatDto): Promise<HeartbeatResponse> {
+    return this.agents.heartbeat(agent, dto);
+  }
+
   @Post(AGENT_API.runStart(':id'))
   @UseGuards(AgentAuthGuard)
   @HttpCode(HttpStatus.OK)
@@ -31,8 +38,8 @@ export class AgentController {
 
   @Post(AGENT_API.runProgress(':id'))
   @UseGuards(AgentAuthGuard)
-  @HttpCode(HttpStatus.NO_CONTENT)
-  recordProgress(@AuthenticatedAgent() agent: AgentIdentity, @Param('id') id: string, @Body() dto: RunProgressDto): Promise<void> {
+  @HttpCode(HttpStatus.OK)
+  recordProgress(@AuthenticatedAgent() agent: AgentIdentity, @Param('id') id: string, @Body() dto: RunProgressDto): Promise<RunProgressResponse> {
     return this.agents.recordProgress(agent, id, dto);
   }
 

@@ -6,6 +6,7 @@ import {
   type EnrollRequest,
   type EnrollResponse,
   type FileErrorResponse,
+  type HeartbeatRequest,
   type RunCounters,
   type RunFinishRequest,
   type RunProgressRequest,
@@ -25,6 +26,16 @@ export class EnrollDto implements EnrollRequest {
   @IsString()
   @Length(1, 512)
   enrollmentSecret!: string;
+}
+
+/** Most run ids one heartbeat may name (an agent runs at most 64 jobs at once). */
+export const HEARTBEAT_RUN_IDS_MAX = 64;
+
+export class HeartbeatDto implements HeartbeatRequest {
+  @IsArray()
+  @ArrayMaxSize(HEARTBEAT_RUN_IDS_MAX)
+  @IsUuid({ each: true })
+  runIds!: string[];
 }
 
 export class RunCountersDto implements Partial<RunCounters> {
@@ -95,7 +106,7 @@ export class FinishedSnapshotDto {
   publishedAt!: string;
 }
 
-export const FINISH_STATUSES = ['succeeded', 'partial', 'failed'] as const;
+export const FINISH_STATUSES = ['succeeded', 'partial', 'failed', 'canceled'] as const;
 
 export class RunFinishDto implements RunFinishRequest {
   @IsIn(FINISH_STATUSES)
@@ -154,6 +165,6 @@ export interface ReceiverEndpoint {
   serverName: string | null;
 }
 
-export function mapAgentConfig(host: Host, queue: { name: string; prefix: string }, redisUrl: string, receiver: ReceiverEndpoint): AgentConfigResponse {
-  return { hostId: host.id, hostName: host.name, queueName: queue.name, queuePrefix: queue.prefix, redisUrl, receiver };
+export function mapAgentConfig(host: Host, queue: { name: string; prefix: string }, redisUrl: string, receiver: ReceiverEndpoint, heartbeatMs: number): AgentConfigResponse {
+  return { hostId: host.id, hostName: host.name, queueName: queue.name, queuePrefix: queue.prefix, redisUrl, receiver, heartbeatMs };
 }

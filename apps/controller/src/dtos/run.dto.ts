@@ -56,6 +56,7 @@ export function mapRun(run: RunRecord, fileErrors: readonly FileError[] = []): R
     },
     error: run.error,
     checkpoint: run.checkpoint,
+    cancelRequestedAt: run.cancelRequestedAt?.toISOString() ?? null,
     snapshotId: run.snapshot?.id ?? null,
     restore:
       run.kind === 'restore' && run.restoreSnapshotId !== null && run.restoreTargetDir !== null

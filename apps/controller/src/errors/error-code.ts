@@ -15,6 +15,8 @@ export const ErrorCode = {
   RunInProgress: 'run_in_progress',
   /** A retry of a run that published its snapshot (succeeded or partial): start a new backup instead. */
   RunNotRetryable: 'run_not_retryable',
+  /** A cancel of a run that has already ended (succeeded, partial, failed or canceled). */
+  RunNotCancelable: 'run_not_cancelable',
   /** An agent reported on a run that already ended (its job must not run again). */
   RunFinished: 'run_finished',
   /** An agent reported progress on a run it has not started. */
@@ -66,6 +68,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.AlreadyExists:
     case ErrorCode.RunInProgress:
     case ErrorCode.RunNotRetryable:
+    case ErrorCode.RunNotCancelable:
     case ErrorCode.RunFinished:
     case ErrorCode.RunNotStarted:
     case ErrorCode.HostPaused:

@@ -17,6 +17,7 @@ const PREVIEW_CONFIG: ControllerConfig = {
   rpoHours: 26,
   rpoCheckIntervalMs: 0,
   webhooks: { attempts: 1, backoffMs: 1_000, timeoutMs: 1_000 },
+  liveness: { heartbeatMs: 5_000, offlineAfterBeats: 3 },
   adminToken: null,
 };
 

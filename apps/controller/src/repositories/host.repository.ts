@@ -56,6 +56,15 @@ export class HostRepository {
     return this.database.client.host.update({ where: { id }, data: { lastSeenAt: at, status: 'online' } });
   }
 
+  /** Online hosts whose agent was last heard of before `silentSince` become offline; returns their names. */
+  async markOffline(silentSince: Date): Promise<string[]> {
+    const hosts = await this.database.client.$queryRaw<{ name: string }[]>`
+      UPDATE hosts SET status = 'offline', updated_at = now()
+      WHERE status = 'online' AND (last_seen_at IS NULL OR last_seen_at < ${silentSince})
+      RETURNING name`;
+    return hosts.map((host) => host.name);
+  }
+
   /**
    * Exchanges a one-time enrollment secret for a new credential, atomically: the secret is cleared in the same
    * transaction, and only if it is still set, so two concurrent enrollments cannot both succeed.

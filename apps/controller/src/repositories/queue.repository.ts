@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAULTS } from '@berth/contracts';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError } from 'bullmq';
 import { RedisRepository } from './redis.repository';
 
 /** Queue work that does not answer within this time is reported as a failure rather than left hanging. */
@@ -23,6 +23,12 @@ export type RunJobState =
   | { state: 'failed'; failedReason: string }
   | { state: 'completed' }
   | { state: 'missing' };
+
+/** What removeRunJob did: removed (or there was none), or left alone because an agent holds it. */
+export type RemoveResult = 'removed' | 'missing' | 'held-by-agent';
+
+/** What failOrphanedJob did with an active job nobody holds: BullMQ retries it after the backoff, or failed it. */
+export type OrphanResult = 'retrying' | 'failed' | 'not-orphaned';
 
 /** What requeueRunJob did with the run's job. */
 export type RequeueResult = 'retried' | 'added' | 'already-queued' | 'held-by-agent';
@@ -80,8 +86,7 @@ export class QueueRepository implements OnModuleDestroy {
       const state = await job.getState();
       switch (state) {
         case 'active':
-          // BullMQ keeps a job's lock at "<job key>:lock" while a worker holds it.
-          return { state, locked: (await this.redis.connection.exists(`${queue.toKey(runId)}:lock`)) === 1 };
+          return { state, locked: await this.isLocked(queue, runId) };
         case 'waiting':
         case 'prioritized':
         case 'waiting-children':
@@ -95,6 +100,40 @@ export class QueueRepository implements OnModuleDestroy {
         default:
           return { state: 'missing' };
       }
+    });
+  }
+
+  /**
+   * Removes a run's job unless an agent holds its lock (BullMQ refuses to remove a locked job): a job waiting,
+   * delayed, finished, or active with an expired lock is gone afterwards.
+   */
+  async removeRunJob(hostId: string, runId: string): Promise<RemoveResult> {
+    return this.answered(async (): Promise<RemoveResult> => {
+      const queue = this.queueFor(hostId);
+      if ((await queue.getJob(runId)) === undefined) return 'missing';
+      return (await queue.remove(runId)) === 1 ? 'removed' : 'held-by-agent';
+    });
+  }
+
+  /**
+   * Fails the attempt of an active job whose lock has expired, as the stalled check of a worker on the host's
+   * queue would, but counting it as a failed attempt: BullMQ retries it after the backoff while attempts remain
+   * (`retryable`), else fails it for good. This is for jobs of agents that vanished: no worker runs the stalled
+   * check of their queue. A job whose lock is held again, or that left the active state, is left alone.
+   */
+  async failOrphanedJob(hostId: string, runId: string, reason: string, retryable: boolean): Promise<OrphanResult> {
+    return this.answered(async (): Promise<OrphanResult> => {
+      const queue = this.queueFor(hostId);
+      const job = await queue.getJob(runId);
+      if (job === undefined || (await job.getState()) !== 'active' || (await this.isLocked(queue, runId))) return 'not-orphaned';
+      try {
+        // Token "0": BullMQ's own way to act on a job without its lock (nobody holds one; checked just above, and a
+        // lock can only be taken again once the job is back in the waiting list, where this move then fails).
+        await job.moveToFailed(retryable ? new Error(reason) : new UnrecoverableError(reason), '0', false);
+      } catch {
+        return 'not-orphaned';
+      }
+      return (await job.getState()) === 'failed' ? 'failed' : 'retrying';
     });
   }
 
@@ -120,6 +159,11 @@ export class QueueRepository implements OnModuleDestroy {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** BullMQ keeps a job's lock at "<job key>:lock" while a worker holds it. */
+  private async isLocked(queue: Queue<JobData, unknown, JobName>, jobId: string): Promise<boolean> {
+    return (await this.redis.connection.exists(`${queue.toKey(jobId)}:lock`)) === 1;
   }
 
   private queueFor(hostId: string): Queue<JobData, unknown, JobName> {

@@ -50,14 +50,18 @@ export interface RetriedFrom {
   error: string | null;
   finishedAt: Date | null;
   attempts: number;
+  cancelRequestedAt: Date | null;
 }
+
+/** What a cancel request found: an active run (now marked), or one that had already ended. */
+export type CancelRequest = { active: RunRecord } | { ended: RunRecord };
 
 export type RetryRequeue = { requeued: RunRecord; previous: RetriedFrom } | { refused: RunRecord } | { active: Run };
 
 /** A reconciler decision, applied only if the run is still as the reconciler saw it. */
 export interface RunSettlement {
   expected: { status: RunStatus; attempts: number; updatedAt?: Date };
-  status: 'queued' | 'failed';
+  status: 'queued' | 'failed' | 'canceled';
   error: string;
   /** Closes the open attempt, if there is one. */
   attempt: AttemptClose;
@@ -71,6 +75,11 @@ export interface ActiveRunRef {
   status: RunStatus;
   attempts: number;
   updatedAt: Date;
+  /** Set when an operator asked to cancel the run; error then says who. */
+  cancelRequestedAt: Date | null;
+  error: string | null;
+  /** The last time the host's agent was heard of (heartbeat or any agent call). */
+  hostLastSeenAt: Date | null;
 }
 
 export const COUNTER_COLUMNS: Record<keyof RunCounters, keyof CounterColumns> = {
@@ -149,6 +158,12 @@ export class RunRepository {
     const started = await this.database.client.$transaction(async (tx) => {
       const run = await lockRun(tx, id);
       if (run === null || !ACTIVE_STATUSES.includes(run.status)) return false;
+      if (run.cancelRequestedAt !== null) {
+        // Canceled while its job was on its way to the agent: it ends here instead of starting.
+        await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: run.error, endedAt: at });
+        await tx.run.update({ where: { id }, data: { status: 'canceled', finishedAt: at } });
+        return false;
+      }
       await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: ABANDONED_BY_NEXT_START, endedAt: null });
       const number = run.attempts + 1;
       await tx.run.update({ where: { id }, data: { status: 'running', attempts: number, startedAt: run.startedAt ?? at } });
@@ -235,8 +250,8 @@ export class RunRepository {
         const active = await tx.run.findFirst({ where: { hostId: run.hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
         if (active !== null) return { active };
       }
-      const previous: RetriedFrom = { status: run.status, error: run.error, finishedAt: run.finishedAt, attempts: run.attempts };
-      await tx.run.update({ where: { id }, data: { status: 'queued', error: null, finishedAt: null } });
+      const previous: RetriedFrom = { status: run.status, error: run.error, finishedAt: run.finishedAt, attempts: run.attempts, cancelRequestedAt: run.cancelRequestedAt };
+      await tx.run.update({ where: { id }, data: { status: 'queued', error: null, finishedAt: null, cancelRequestedAt: null } });
       return { previous };
     });
     if (result === null || 'active' in result) return result;
@@ -248,21 +263,64 @@ export class RunRepository {
   async revertRetry(id: string, previous: RetriedFrom): Promise<void> {
     await this.database.client.run.updateMany({
       where: { id, status: 'queued', attempts: previous.attempts },
-      data: { status: previous.status, error: previous.error, finishedAt: previous.finishedAt },
+      data: { status: previous.status, error: previous.error, finishedAt: previous.finishedAt, cancelRequestedAt: previous.cancelRequestedAt },
     });
+  }
+
+  /**
+   * Marks an active run as to be canceled: the first request's time and requester (`note`, kept in error) stay.
+   * Null when the run does not exist.
+   */
+  async requestCancel(id: string, note: string, at: Date): Promise<CancelRequest | null> {
+    const outcome = await this.database.client.$transaction(async (tx): Promise<'active' | 'ended' | null> => {
+      const run = await lockRun(tx, id);
+      if (run === null) return null;
+      if (!ACTIVE_STATUSES.includes(run.status)) return 'ended';
+      if (run.cancelRequestedAt === null) await tx.run.update({ where: { id }, data: { cancelRequestedAt: at, error: note } });
+      return 'active';
+    });
+    if (outcome === null) return null;
+    const run = await this.record(id);
+    return outcome === 'active' ? { active: run } : { ended: run };
+  }
+
+  /**
+   * Ends a run canceled whose job no agent holds (removed from the queue, or gone): the open attempt, if any, is
+   * closed as abandoned with the cancel's note. Null when the run was no longer active.
+   */
+  async endCanceled(id: string, at: Date): Promise<RunRecord | null> {
+    const ended = await this.database.client.$transaction(async (tx) => {
+      const run = await lockRun(tx, id);
+      if (run === null || !ACTIVE_STATUSES.includes(run.status) || run.cancelRequestedAt === null) return false;
+      await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: run.error, endedAt: null });
+      await tx.run.update({ where: { id }, data: { status: 'canceled', finishedAt: at } });
+      return true;
+    });
+    return ended ? this.record(id) : null;
+  }
+
+  /** Runs of a host an operator asked to cancel and that have not ended yet (what its agent must stop). */
+  async listCancelRequested(hostId: string): Promise<string[]> {
+    const runs = await this.database.client.run.findMany({
+      where: { hostId, status: { in: ACTIVE_STATUSES }, cancelRequestedAt: { not: null } },
+      select: { id: true },
+      orderBy: { cancelRequestedAt: 'asc' },
+    });
+    return runs.map((run) => run.id);
   }
 
   /**
    * Runs the reconciler looks at: every running run, and queued runs unchanged since `queuedBefore` (a run queued
    * just now may not have its job yet, and a retry re-queues its job right after the run), oldest change first.
    */
-  listActiveForReconcile(queuedBefore: Date, limit: number): Promise<ActiveRunRef[]> {
-    return this.database.client.run.findMany({
+  async listActiveForReconcile(queuedBefore: Date, limit: number): Promise<ActiveRunRef[]> {
+    const runs = await this.database.client.run.findMany({
       where: { OR: [{ status: 'running' }, { status: 'queued', updatedAt: { lt: queuedBefore } }] },
-      select: { id: true, hostId: true, status: true, attempts: true, updatedAt: true },
+      select: { id: true, hostId: true, status: true, attempts: true, updatedAt: true, cancelRequestedAt: true, error: true, host: { select: { lastSeenAt: true } } },
       orderBy: { updatedAt: 'asc' },
       take: limit,
     });
+    return runs.map(({ host, ...run }) => ({ ...run, hostLastSeenAt: host.lastSeenAt }));
   }
 
   /**
@@ -276,7 +334,7 @@ export class RunRepository {
       if (run === null || run.status !== expected.status || run.attempts !== expected.attempts) return false;
       if (expected.updatedAt !== undefined && run.updatedAt.getTime() !== expected.updatedAt.getTime()) return false;
       await closeOpenAttempt(tx, id, settlement.attempt);
-      const ends = settlement.status === 'failed';
+      const ends = settlement.status !== 'queued';
       await tx.run.update({ where: { id }, data: { status: settlement.status, error: settlement.error, finishedAt: ends ? settlement.at : null } });
       return true;
     });

@@ -1,7 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { AGENT_API, type AgentConfigResponse, type EnrollResponse, hostQueueName, QUEUE_PREFIX, type RunResponse, type RunStartResponse, TERMINAL_RUN_STATUSES } from '@berth/contracts';
+import {
+  AGENT_API,
+  type AgentConfigResponse,
+  type EnrollResponse,
+  type HeartbeatResponse,
+  hostQueueName,
+  QUEUE_PREFIX,
+  type RunProgressResponse,
+  type RunResponse,
+  type RunStartResponse,
+  TERMINAL_RUN_STATUSES,
+} from '@berth/contracts';
 import { ControllerConfig } from '../config/controller-config';
-import { type EnrollDto, mapAgentConfig, mapEnrollment, mapRunStart, type RunFinishDto, type RunProgressDto } from '../dtos/agent.dto';
+import { type EnrollDto, type HeartbeatDto, mapAgentConfig, mapEnrollment, mapRunStart, type RunFinishDto, type RunProgressDto } from '../dtos/agent.dto';
 import { mapRun } from '../dtos/run.dto';
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
@@ -64,13 +75,25 @@ export class AgentService {
   async agentConfig(agent: AgentIdentity): Promise<AgentConfigResponse> {
     const host = await this.hosts.markSeen(agent.hostId, new Date());
     const { receiver } = this.controllerConfig;
-    return mapAgentConfig(host, { name: hostQueueName(host.id), prefix: QUEUE_PREFIX }, this.controllerConfig.agentRedisUrl, {
-      host: receiver.address.host,
-      port: receiver.address.port,
-      tls: receiver.tls,
-      caPem: receiver.caPem,
-      serverName: receiver.serverName,
-    });
+    return mapAgentConfig(
+      host,
+      { name: hostQueueName(host.id), prefix: QUEUE_PREFIX },
+      this.controllerConfig.agentRedisUrl,
+      { host: receiver.address.host, port: receiver.address.port, tls: receiver.tls, caPem: receiver.caPem, serverName: receiver.serverName },
+      this.controllerConfig.liveness.heartbeatMs,
+    );
+  }
+
+  /**
+   * The agent is alive: its host is online as of now. The answer names the runs it holds that an operator asked
+   * to cancel (the agent stops them) and when to beat next.
+   */
+  async heartbeat(agent: AgentIdentity, dto: HeartbeatDto): Promise<HeartbeatResponse> {
+    await this.hosts.markSeen(agent.hostId, new Date());
+    // An idle agent (the usual case) costs one update; only runs it holds can be stopped by it.
+    const held = new Set(dto.runIds);
+    const cancelRunIds = held.size === 0 ? [] : (await this.runs.listCancelRequested(agent.hostId)).filter((id) => held.has(id));
+    return { cancelRunIds, heartbeatMs: this.controllerConfig.liveness.heartbeatMs };
   }
 
   /** A job of this run was taken by the agent: one more attempt, status running. */
@@ -78,11 +101,13 @@ export class AgentService {
     const run = await this.ownRun(agent, runId);
     refuseIfFinished(run);
     const started = await this.runs.startAttempt(run.id, new Date());
+    if (started === null) refuseIfFinished(await this.runService.findOrThrow(run.id));
     if (started === null) throw finished(run.id);
     return mapRunStart(started);
   }
 
-  async recordProgress(agent: AgentIdentity, runId: string, dto: RunProgressDto): Promise<void> {
+  /** Stores the counters and checkpoint; the answer tells the agent whether an operator asked to cancel the run. */
+  async recordProgress(agent: AgentIdentity, runId: string, dto: RunProgressDto): Promise<RunProgressResponse> {
     const run = await this.ownRun(agent, runId);
     refuseUnlessRunning(run);
     const progress = {
@@ -93,6 +118,7 @@ export class AgentService {
     if (!(await this.runs.recordProgress(run.id, progress, new Date()))) {
       refuseUnlessRunning(await this.runService.findOrThrow(run.id));
     }
+    return { cancelRequested: run.cancelRequestedAt !== null };
   }
 
   async finishRun(agent: AgentIdentity, runId: string, dto: RunFinishDto): Promise<RunResponse> {
@@ -102,7 +128,7 @@ export class AgentService {
       return mapRun(run);
     }
     refuseUnlessRunning(run);
-    const end = planRunEnd(run.kind, dto, new Date());
+    const end = planRunEnd(run.kind, dto, new Date(), run.cancelRequestedAt === null ? null : (run.error ?? 'canceled at the request of an operator'));
     let ended: RunRecord | null;
     try {
       ended = await this.runs.end(run.id, end);
@@ -131,10 +157,6 @@ export class AgentService {
   }
 }
 
-function refuseIfFinished(run: RunRecord): void {
-  if (TERMINAL_RUN_STATUSES.includes(run.status)) throw finished(run.id);
-}
-
 function refuseUnlessRunning(run: RunRecord): void {
   refuseIfFinished(run);
   if (run.status !== 'running') {
@@ -144,4 +166,9 @@ function refuseUnlessRunning(run: RunRecord): void {
 
 function finished(runId: string): DomainError {
   return new DomainError(ErrorCode.RunFinished, `Run ${runId} has already ended; its job must not run again`);
+}
+
+function refuseIfFinished(run: RunRecord): void {
+  if (run.status === 'canceled') throw new DomainError(ErrorCode.RunFinished, `Run ${run.id} was canceled (${run.error ?? 'at the request of an operator'}); its job must not run again`);
+  if (TERMINAL_RUN_STATUSES.includes(run.status)) throw finished(run.id);
 }

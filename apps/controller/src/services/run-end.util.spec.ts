@@ -56,3 +56,24 @@ describe('planRunEnd', () => {
     }
   });
 });
+
+describe('planRunEnd of a run an operator asked to cancel', () => {
+  const note = 'canceled at the request of ops-token (operator)';
+
+  it('ends a canceled report canceled, the note as error and end reason', () => {
+    const end = planRunEnd('backup', { status: 'canceled', counters: { bytesSent: 10 }, error: 'canceled: stopped' }, now, note);
+    expect(end).toMatchObject({ status: 'canceled', finishedAt: now, error: note });
+    expect(end.attempt).toEqual({ outcome: 'failed', endReason: note, endedAt: now, bytesSent: 10n });
+  });
+
+  it('ends a failure that would be retried canceled instead, keeping both reasons on the attempt', () => {
+    const end = planRunEnd('backup', { status: 'failed', counters: {}, willRetry: true, error: 'receiver went away' }, now, note);
+    expect(end).toMatchObject({ status: 'canceled', finishedAt: now, error: note });
+    expect(end.attempt.endReason).toBe(`receiver went away; ${note}`);
+  });
+
+  it('refuses a canceled report nobody asked for, and willRetry on it', () => {
+    expect(() => planRunEnd('backup', { status: 'canceled', counters: {} }, now)).toThrow('Nobody asked to cancel this run');
+    expect(detailsOf(() => planRunEnd('backup', { status: 'canceled', counters: {}, willRetry: true }, now, note))).toEqual(['willRetry applies only to failed attempts']);
+  });
+});

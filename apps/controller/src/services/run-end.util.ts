@@ -20,11 +20,16 @@ export function counterColumns(counters: Partial<RunCounters>): CounterColumns {
 /**
  * What an agent's finish report does to its run:
  * - succeeded / partial: the run ends; a backup must name the snapshot the receiver published;
- * - failed with willRetry: back to queued (BullMQ runs the job again), the error kept for display;
+ * - canceled: the agent stopped at an operator's request (`cancelNote`, which says who); the run ends canceled;
+ * - failed with willRetry: back to queued (BullMQ runs the job again), the error kept for display; but a run an
+ *   operator asked to cancel ends canceled instead: its job must not run again;
  * - failed: the run ends failed.
  */
-export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): RunEnd {
-  const publishes = report.status !== 'failed';
+export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date, cancelNote: string | null = null): RunEnd {
+  if (report.status === 'canceled' && cancelNote === null) {
+    throw new DomainError(ErrorCode.RunInProgress, 'Nobody asked to cancel this run; report it failed, succeeded or partial');
+  }
+  const publishes = report.status === 'succeeded' || report.status === 'partial';
   if (report.snapshot !== undefined && !(publishes && kind === 'backup')) {
     throw invalid('snapshot must be given only when a backup succeeds or ends partial');
   }
@@ -34,17 +39,22 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): 
   if (report.willRetry === true && publishes) {
     throw invalid('willRetry applies only to failed attempts');
   }
-  const retried = report.status === 'failed' && report.willRetry === true;
-  const error = report.error ?? (report.status === 'failed' ? 'failed without a message' : null);
+  if (report.willRetry === true && report.status === 'canceled') {
+    throw invalid('willRetry applies only to failed attempts');
+  }
+  const canceled = report.status === 'canceled' || (report.status === 'failed' && cancelNote !== null);
+  const retried = !canceled && report.status === 'failed' && report.willRetry === true;
+  const error = canceled ? cancelNote : (report.error ?? (report.status === 'failed' ? 'failed without a message' : null));
   const counters = counterColumns(report.counters);
   const end: RunEnd = {
-    status: retried ? 'queued' : report.status,
+    status: canceled ? 'canceled' : retried ? 'queued' : report.status,
     finishedAt: retried ? null : now,
     error,
     counters,
     attempt: {
-      outcome: report.status,
-      endReason: report.status === 'failed' ? error : null,
+      // run_attempts has no canceled outcome: the attempt failed, and its end reason says it was canceled, by whom.
+      outcome: report.status === 'canceled' ? 'failed' : report.status,
+      endReason: attemptEndReason(report, error, cancelNote),
       endedAt: now,
       ...(counters.bytesSent === undefined ? {} : { bytesSent: counters.bytesSent }),
       ...(report.bytesResent === undefined ? {} : { bytesResent: toBigInt(report.bytesResent) }),
@@ -67,6 +77,13 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date): 
     };
   }
   return end;
+}
+
+/** Null for a success; a failure that crossed a cancel request keeps both reasons. */
+function attemptEndReason(report: RunFinishRequest, error: string | null, cancelNote: string | null): string | null {
+  if (report.status === 'succeeded' || report.status === 'partial') return null;
+  if (report.status === 'failed' && cancelNote !== null) return `${report.error ?? 'failed without a message'}; ${cancelNote}`;
+  return error;
 }
 
 function invalid(detail: string): DomainError {

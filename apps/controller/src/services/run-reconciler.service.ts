@@ -1,10 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ControllerConfig } from '../config/controller-config';
-import { QueueRepository } from '../repositories/queue.repository';
+import { ControllerConfig, offlineAfterMs } from '../config/controller-config';
+import { HostRepository } from '../repositories/host.repository';
+import { QueueRepository, type RunJobState } from '../repositories/queue.repository';
 import { RedisRepository } from '../repositories/redis.repository';
-import { RunRepository } from '../repositories/run.repository';
-import { decideSettlement } from './run-reconcile.util';
+import { type ActiveRunRef, RunRepository } from '../repositories/run.repository';
+import { decideSettlement, isOrphanOfVanishedAgent, RECONCILE_REASONS } from './run-reconcile.util';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 
 /**
@@ -23,15 +24,18 @@ const ERROR_LOG_INTERVAL_MS = 60_000;
 
 export interface ReconcileChange {
   runId: string;
-  status: 'queued' | 'failed';
+  status: 'queued' | 'failed' | 'canceled';
   reason: string;
 }
 
 /**
- * Keeps run states honest when agents go silent: every interval, the replica that takes the lease reads the
- * BullMQ job of each running run (and of queued runs idle past the grace period) on the shared connection and
- * applies decideSettlement. Decisions are conditional on the run being unchanged, so an agent's report, a new
- * attempt or a second replica in between simply wins.
+ * Keeps run and host states honest when agents go silent: every interval, the replica that takes the lease marks
+ * hosts offline whose agent missed its heartbeats, reads the BullMQ job of each running run (and of queued runs
+ * idle past the grace period) on the shared connection and applies decideSettlement. The job of a vanished agent
+ * (lock expired, host offline) has its attempt failed here, since no worker of that host runs BullMQ's stalled
+ * check: BullMQ retries it after the backoff or, past its attempts, fails it, and the run follows. Decisions are
+ * conditional on the run being unchanged, so an agent's report, a new attempt or a second replica in between
+ * simply wins.
  */
 @Injectable()
 export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -46,6 +50,7 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
   constructor(
     private readonly config: ControllerConfig,
     private readonly runs: RunRepository,
+    private readonly hosts: HostRepository,
     private readonly queues: QueueRepository,
     private readonly redis: RedisRepository,
     private readonly webhooks: WebhookDeliveryService,
@@ -67,21 +72,38 @@ export class RunReconcilerService implements OnApplicationBootstrap, OnModuleDes
     await this.pass;
   }
 
-  /** One pass over the active runs; `now` is the clock (tests move it past the grace period). */
+  /** One pass over hosts and active runs; `now` is the clock (tests move it past the grace period). */
   async reconcileOnce(now: Date = new Date()): Promise<ReconcileChange[]> {
+    const silentFor = offlineAfterMs(this.config.liveness);
+    const offline = await this.hosts.markOffline(new Date(now.getTime() - silentFor));
+    if (offline.length > 0) this.logger.warn(`agent offline (no heartbeat for ${silentFor} ms): ${offline.join(', ')}`);
     const changes: ReconcileChange[] = [];
     const runs = await this.runs.listActiveForReconcile(new Date(now.getTime() - QUEUED_GRACE_MS), RUNS_PER_PASS);
     for (const run of runs) {
       if (this.stopping) break;
-      const job = await this.queues.runJobState(run.hostId, run.id);
-      const settlement = decideSettlement(run, job, now);
+      let job = await this.queues.runJobState(run.hostId, run.id);
+      let cause: string | undefined;
+      if (run.cancelRequestedAt === null && isOrphanOfVanishedAgent(run, job, now, silentFor)) {
+        cause = RECONCILE_REASONS.agentOffline(run.hostLastSeenAt);
+        job = await this.failOrphanedAttempt(run, cause);
+      }
+      const settlement = decideSettlement(run, job, now, cause);
       if (settlement === null || !(await this.runs.settle(run.id, settlement))) continue;
+      if (settlement.status === 'canceled') await this.queues.removeRunJob(run.hostId, run.id);
       this.logger.warn(`run ${run.id} ${run.status} -> ${settlement.status}: ${settlement.error}`);
       changes.push({ runId: run.id, status: settlement.status, reason: settlement.error });
       // The settlement applied (conditionally on the run being unchanged), so this replica alone announces it.
       if (settlement.status === 'failed') await this.webhooks.runFailed(run.id);
     }
     return changes;
+  }
+
+  /** Fails the vanished agent's attempt in BullMQ; returns where the job is now. */
+  private async failOrphanedAttempt(run: ActiveRunRef, reason: string): Promise<RunJobState> {
+    const result = await this.queues.failOrphanedJob(run.hostId, run.id, reason, true);
+    if (result === 'not-orphaned') return this.queues.runJobState(run.hostId, run.id);
+    this.logger.warn(`run ${run.id}: ${reason}; its attempt failed in BullMQ (${result === 'retrying' ? 'retried after the backoff' : 'no attempts left'})`);
+    return result === 'retrying' ? { state: 'delayed' } : { state: 'failed', failedReason: reason };
   }
 
   private tick(intervalMs: number): void {

@@ -59,7 +59,16 @@ export class HarnessApi {
     return this.request('GET', `/runs/${id}`);
   }
 
-  listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
+  /** POST /runs/:id/cancel. */
+  cancelRun(id: string): Promise<RunResponse> {
+    return this.request('POST', `/runs/${id}/cancel`);
+  }
+
+  retryRun(id: string): Promise<RunResponse> {
+    return this.request('POST', `/runs/${id}/retry`);
+  }
+
+    listSnapshots(hostId: string): Promise<SnapshotResponse[]> {
     return this.request('GET', `/hosts/${hostId}/snapshots`);
   }
 
