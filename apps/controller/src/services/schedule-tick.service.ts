@@ -102,6 +102,7 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
 
   /** Starts the schedule's hosts' backups as of `firedAt` and records the tick; null when the schedule is gone. */
   async tick(scheduleId: string, firedAt: Date, catchUp: boolean): Promise<TickOutcome | null> {
+    const startedAt = Date.now();
     const schedule = await this.schedules.findWithTargets(scheduleId);
     if (schedule === null) {
       // Deleted with its owner while the scheduler still ran (or a stale scheduler): stop it.
@@ -122,6 +123,9 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
       else outcome.skipped.push({ host: host.name, reason });
     }
     await this.schedules.recordTick({ scheduleId, firedAt, catchUp, ...outcome });
+    this.logger.log(
+      `Schedule ${scheduleId} tick due ${firedAt.toISOString()}${catchUp ? ' (catch-up)' : ''}: ${outcome.runsQueued} run(s) queued, ${outcome.skipped.length} skipped; started ${startedAt - firedAt.getTime()} ms after it was due, took ${Date.now() - startedAt} ms`,
+    );
     return outcome;
   }
 
