@@ -14,7 +14,7 @@
  *   conns      the controller's Redis connections after the tick (CLIENT LIST by its client names), and how many
  *              of them block; the same for every size is the point
  *
- * Options: --hosts N[,N...], --agent-connections N (default 8), --json (one JSON object on the last line).
+ * Options: --hosts N[,N...], --agent-connections N (default 16), --json (one JSON object on the last line).
  * Wall clock on a shared machine: the load average stands beside the figures.
  */
 import { promises as fs } from 'node:fs';
@@ -38,7 +38,7 @@ const USAGE = 'usage: npm run bench:fleet -- [--hosts N[,N...]] [--agent-connect
 
 function parseOptions(argv: readonly string[]): FleetBenchOptions {
   let hosts = [10, 1000];
-  let agentConnections = 8;
+  let agentConnections = 16;
   let json = false;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];

@@ -19,7 +19,7 @@ export interface DispatchOptions {
   readonly hosts: number;
   /** Names the group and its hosts ([a-z0-9-]); unique per call on one database. */
   readonly label: string;
-  /** Blocking connections of the simulated agents; default 8. */
+  /** Blocking connections of the simulated agents; default 16. */
   readonly agentConnections?: number;
   /** How long to wait for every job to be seen; default 30 s. */
   readonly timeoutMs?: number;
@@ -67,7 +67,8 @@ export async function measureScheduleDispatch(scenario: DispatchScenario, option
     const cron = `${due.getUTCSeconds()} ${due.getUTCMinutes()} ${due.getUTCHours()} * * *`;
     const scheduled = await scenario.api.request<GroupResponse>('PATCH', `/groups/${options.label}`, { schedule: { cron, timeZone: 'UTC', spreadSeconds: 0 } });
     const scheduleId = scheduled.schedule?.id ?? '';
-    const sightings = await agents.waitForSightings(options.hosts, options.timeoutMs ?? 30_000);
+    await agents.waitForHosts(options.hosts, options.timeoutMs ?? 30_000);
+    const sightings = await agents.jobSightings();
     const clients = await controllerRedisClients(scenario.redisUrl, os.hostname(), scenario.controller.pid);
     const tick = await recordedTick(scenario.databaseUrl, scheduleId);
     await scenario.api.request('PATCH', `/groups/${options.label}`, { schedule: null });

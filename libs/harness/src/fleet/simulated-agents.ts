@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 export interface JobSighting {
   readonly hostId: string;
   readonly jobId: string;
-  /** When the agent's wake-up returned (the moment a BullMQ worker would ask for the job). */
+  /** When the host's agent first woke up for a job (the moment a BullMQ worker would ask for it). */
   readonly seenAt: number;
   /** When BullMQ stamped the job (its `timestamp`), plus its delay: when it became available. */
   readonly availableAt: number;
@@ -14,7 +14,7 @@ export interface JobSighting {
 export interface SimulatedAgentsOptions {
   readonly redisUrl: string;
   readonly hostIds: readonly string[];
-  /** Blocking connections shared by all simulated agents; default 8 (hosts are spread over them). */
+  /** Blocking connections shared by all simulated agents; default 16 (hosts are spread over them). */
   readonly connections?: number;
 }
 
@@ -25,14 +25,16 @@ const BLOCK_SECONDS = 1;
  * Lightweight stand-ins for the agents of many hosts: they learn of new jobs exactly as a BullMQ worker does (a
  * BZPOPMIN on the queue's marker key, which BullMQ's add scripts set when a job becomes waiting), but a handful
  * of connections serve every host: each connection blocks on the markers of its share of the hosts in one
- * multi-key BZPOPMIN. On a wake-up the host's wait list is read and each new job recorded with when it was
- * seen. The jobs are not taken (no lock, no run): this measures dispatch, from the controller to the moment an
- * agent would take the job; a real worker's move to active is one more round trip. Relies on BullMQ's key
- * layout (`<prefix>:<queue>:marker`, `:wait`, the job hash), which is why this lives in test tooling only.
- * Delayed jobs are not promoted (a real worker does that): use spread 0.
+ * multi-key BZPOPMIN and only notes the time of each host's first wake-up, so that the simulation itself adds
+ * as little as it can (a BZPOPMIN over many keys answers one key per call: after each, the connection's other
+ * markers are swept in one pipeline). Which jobs were waiting, and when BullMQ had
+ * stamped them, is read afterwards (jobSightings). The jobs are not taken (no lock, no run): this measures
+ * dispatch, from the controller to the moment an agent would take the job; a real worker's move to active is one
+ * more round trip. Relies on BullMQ's key layout (`<prefix>:<queue>:marker`, `:wait`, the job hash), which is
+ * why this lives in test tooling only. Delayed jobs are not promoted (a real worker does that): use spread 0.
  */
 export class SimulatedAgents {
-  private readonly seen = new Map<string, JobSighting>();
+  private readonly wokenAt = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
@@ -40,11 +42,10 @@ export class SimulatedAgents {
   private constructor(
     private readonly blocking: Redis[],
     private readonly reader: Redis,
-    private readonly shares: string[][],
   ) {}
 
   static async start(options: SimulatedAgentsOptions): Promise<SimulatedAgents> {
-    const count = Math.max(1, Math.min(options.connections ?? 8, options.hostIds.length));
+    const count = Math.max(1, Math.min(options.connections ?? 16, options.hostIds.length));
     const shares: string[][] = Array.from({ length: count }, () => []);
     options.hostIds.forEach((hostId, index) => shares[index % count]?.push(hostId));
     const connect = async (name: string): Promise<Redis> => {
@@ -55,8 +56,8 @@ export class SimulatedAgents {
     };
     const reader = await connect('berth:simulated-agents:reader');
     const blocking = await Promise.all(shares.map((_, index) => connect(`berth:simulated-agents:${index}`)));
-    const agents = new SimulatedAgents(blocking, reader, shares);
-    agents.shares.forEach((share, index) => agents.loops.push(agents.watch(index, share)));
+    const agents = new SimulatedAgents(blocking, reader);
+    shares.forEach((share, index) => agents.loops.push(agents.watch(index, share)));
     return agents;
   }
 
@@ -65,16 +66,12 @@ export class SimulatedAgents {
     return this.blocking.length;
   }
 
-  sightings(): JobSighting[] {
-    return [...this.seen.values()];
-  }
-
-  /** Resolves once `count` jobs have been seen; rejects after `timeoutMs` with how many were. */
-  async waitForSightings(count: number, timeoutMs: number): Promise<JobSighting[]> {
+  /** Resolves once `count` hosts' agents have woken up for a job; rejects after `timeoutMs` with how many did. */
+  async waitForHosts(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.seen.size < count) {
+    while (this.wokenAt.size < count) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`simulated agents saw ${this.seen.size} job(s) within ${timeoutMs} ms, expected ${count}`);
+      if (left <= 0) throw new Error(`simulated agents of ${this.wokenAt.size} host(s) saw a job within ${timeoutMs} ms, expected ${count}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 250));
         const wake = (): void => {
@@ -85,7 +82,18 @@ export class SimulatedAgents {
         this.waiters.add(wake);
       });
     }
-    return this.sightings();
+  }
+
+  /** Every job waiting on the queue of a host whose agent woke up, with that wake-up's time (a few pipelines). */
+  async jobSightings(): Promise<JobSighting[]> {
+    const hosts = [...this.wokenAt.entries()];
+    const lists = await this.reader.pipeline(hosts.map(([hostId]) => ['lrange', `${queueKey(hostId)}:wait`, '0', '-1'])).exec();
+    const jobs = hosts.flatMap(([hostId, seenAt], index) => ((lists?.[index]?.[1] ?? []) as string[]).map((jobId) => ({ hostId, jobId, seenAt })));
+    const stamps = await this.reader.pipeline(jobs.map((job) => ['hmget', `${queueKey(job.hostId)}:${job.jobId}`, 'timestamp', 'delay'])).exec();
+    return jobs.map((job, index) => {
+      const [timestamp, delay] = (stamps?.[index]?.[1] ?? []) as (string | null)[];
+      return { ...job, availableAt: Number(timestamp ?? 0) + Number(delay ?? 0) };
+    });
   }
 
   async stop(): Promise<void> {
@@ -95,42 +103,43 @@ export class SimulatedAgents {
     this.reader.disconnect();
   }
 
+  /**
+   * One connection's share of the hosts: block until a marker is set, then sweep the share's other markers in one
+   * pipeline (jobs of a tick arrive together), so a wake-up costs about two round trips, not one per host. Each
+   * host is watched until its agent first woke up.
+   */
   private async watch(index: number, hostIds: string[]): Promise<void> {
     const client = this.blocking[index];
-    if (client === undefined || hostIds.length === 0) return;
-    const hostOfMarker = new Map(hostIds.map((hostId) => [markerKey(hostId), hostId]));
-    const markers = [...hostOfMarker.keys()];
-    const pending: Promise<void>[] = [];
-    while (!this.stopping) {
+    if (client === undefined) return;
+    const hostOfMarker = new Map(hostIds.map((hostId) => [`${queueKey(hostId)}:marker`, hostId]));
+    let markers = [...hostOfMarker.keys()];
+    const woke = (marker: string, at: number): void => {
+      const hostId = hostOfMarker.get(marker);
+      if (hostId !== undefined && !this.wokenAt.has(hostId)) this.wokenAt.set(hostId, at);
+    };
+    while (!this.stopping && markers.length > 0) {
       let popped: [string, string, string] | null;
       try {
         popped = (await client.bzpopmin(...markers, BLOCK_SECONDS)) as [string, string, string] | null;
+        if (popped === null) continue;
+        woke(popped[0], Date.now());
+        const others = markers.filter((marker) => marker !== popped?.[0]);
+        const swept = others.length === 0 ? [] : ((await client.pipeline(others.map((marker) => ['zpopmin', marker])).exec()) ?? []);
+        const at = Date.now();
+        swept.forEach(([, members], position) => {
+          const marker = others[position];
+          if (marker !== undefined && Array.isArray(members) && members.length > 0) woke(marker, at);
+        });
       } catch (error) {
         if (this.stopping) break;
         throw error;
       }
-      if (popped === null) continue;
-      const seenAt = Date.now();
-      const hostId = hostOfMarker.get(popped[0]);
-      // Reading the wait list runs on the reader while this connection blocks again for the next host.
-      if (hostId !== undefined) pending.push(this.record(hostId, seenAt));
+      markers = markers.filter((marker) => !this.wokenAt.has(hostOfMarker.get(marker) ?? ''));
+      for (const wake of [...this.waiters]) wake();
     }
-    await Promise.allSettled(pending);
-  }
-
-  private async record(hostId: string, seenAt: number): Promise<void> {
-    const queueKey = `${QUEUE_PREFIX}:${hostQueueName(hostId)}`;
-    const jobIds = (await this.reader.lrange(`${queueKey}:wait`, 0, -1)).filter((jobId) => !this.seen.has(`${hostId}/${jobId}`));
-    for (const jobId of jobIds) {
-      const [timestamp, delay] = await this.reader.hmget(`${queueKey}:${jobId}`, 'timestamp', 'delay');
-      const key = `${hostId}/${jobId}`;
-      // A wake-up that raced this one may have recorded the job already, with the earlier time.
-      if (!this.seen.has(key)) this.seen.set(key, { hostId, jobId, seenAt, availableAt: Number(timestamp ?? 0) + Number(delay ?? 0) });
-    }
-    for (const wake of [...this.waiters]) wake();
   }
 }
 
-function markerKey(hostId: string): string {
-  return `${QUEUE_PREFIX}:${hostQueueName(hostId)}:marker`;
+function queueKey(hostId: string): string {
+  return `${QUEUE_PREFIX}:${hostQueueName(hostId)}`;
 }
