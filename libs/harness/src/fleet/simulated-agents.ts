@@ -118,12 +118,12 @@ export class SimulatedAgents {
       if (hostId !== undefined && !this.wokenAt.has(hostId)) this.wokenAt.set(hostId, at);
     };
     while (!this.stopping && markers.length > 0) {
-      let popped: [string, string, string] | null;
       try {
-        popped = (await client.bzpopmin(...markers, BLOCK_SECONDS)) as [string, string, string] | null;
+        const popped = await client.bzpopmin(...markers, BLOCK_SECONDS);
         if (popped === null) continue;
-        woke(popped[0], Date.now());
-        const others = markers.filter((marker) => marker !== popped?.[0]);
+        const [key] = popped;
+        woke(key, Date.now());
+        const others = markers.filter((marker) => marker !== key);
         const swept = others.length === 0 ? [] : ((await client.pipeline(others.map((marker) => ['zpopmin', marker])).exec()) ?? []);
         const at = Date.now();
         swept.forEach(([, members], position) => {
