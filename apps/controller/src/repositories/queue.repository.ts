@@ -10,6 +10,7 @@ const ADD_TIMEOUT_MS = 5_000;
  * one block) keeps answering others in between.
  */
 const ADD_BATCH = 250;
+const ADD_BATCHES_IN_FLIGHT = 2;
 
 /** A run's job and when it may start (null: at once). */
 export interface RunJob {
@@ -62,23 +63,27 @@ export class QueueRepository implements OnModuleDestroy {
   /**
    * addRunJob for many runs, on any hosts' queues (a schedule tick's): the jobs go in MULTI blocks of ADD_BATCH
    * through BullMQ's flow producer on the shared connection, one round trip per block instead of one per job, with
-   * the same job ids and options. The blocks are sent back to back (Redis runs one while the next is built).
-   * Returns the run ids whose jobs Redis did not take, with why; a block that fails counts whole (the caller fails
-   * those runs, as addRunJob's caller does), even if Redis ran part of it.
+   * the same job ids and options. Two blocks are in flight at a time (Redis runs one while the next is built), and
+   * each has its own ADD_TIMEOUT_MS from when it is sent, so a long tick never times out its last blocks. Returns
+   * the run ids whose jobs Redis did not take, with why; a block that fails counts whole (the caller fails those
+   * runs, as addRunJob's caller does), even if Redis ran part of it.
    */
   async addRunJobs(jobs: readonly RunJob[]): Promise<Map<string, string>> {
     const failed = new Map<string, string>();
-    const batches: RunJob[][] = [];
-    for (let start = 0; start < jobs.length; start += ADD_BATCH) batches.push(jobs.slice(start, start + ADD_BATCH));
-    await Promise.all(
-      batches.map(async (batch) => {
-        try {
-          await this.answered(() => this.flowProducer.addBulk(batch.map(flowJob)));
-        } catch (error) {
+    const inFlight = new Set<Promise<void>>();
+    for (let start = 0; start < jobs.length; start += ADD_BATCH) {
+      const batch = jobs.slice(start, start + ADD_BATCH);
+      const sending = this.answered(() => this.flowProducer.addBulk(batch.map(flowJob))).then(
+        () => undefined,
+        (error: unknown) => {
           for (const job of batch) failed.set(job.data.runId, error instanceof Error ? error.message : String(error));
-        }
-      }),
-    );
+        },
+      );
+      inFlight.add(sending);
+      void sending.finally(() => inFlight.delete(sending));
+      if (inFlight.size >= ADD_BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
     return failed;
   }
 
