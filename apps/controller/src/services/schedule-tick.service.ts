@@ -100,6 +100,7 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
   /** Starts the schedule's hosts' backups as of `firedAt` and records the tick; null when the schedule is gone. */
   async tick(scheduleId: string, firedAt: Date, catchUp: boolean): Promise<TickOutcome | null> {
     const startedAt = Date.now();
+    const cpuAtStart = process.cpuUsage();
     const schedule = await this.schedules.findWithTargets(scheduleId);
     if (schedule === null) {
       // Deleted with its owner while the scheduler still ran (or a stale scheduler): stop it.
@@ -129,10 +130,14 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
     }
     await this.schedules.recordTick({ scheduleId, firedAt, catchUp, ...outcome });
     this.logger.log(
-      `Schedule ${scheduleId} tick due ${firedAt.toISOString()}${catchUp ? ' (catch-up)' : ''}: ${outcome.runsQueued} run(s) queued, ${outcome.skipped.length} skipped; started ${startedAt - firedAt.getTime()} ms after it was due, took ${Date.now() - startedAt} ms`,
+      `Schedule ${scheduleId} tick due ${firedAt.toISOString()}${catchUp ? ' (catch-up)' : ''}: ${outcome.runsQueued} run(s) queued, ${outcome.skipped.length} skipped; started ${startedAt - firedAt.getTime()} ms after it was due, took ${Date.now() - startedAt} ms (process CPU ${cpuMs(process.cpuUsage(cpuAtStart))} ms)`,
     );
     return outcome;
   }
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return Math.round((usage.user + usage.system) / 1000);
 }
 
 /** A host a tick may start: its name (for the tick's record) and what decides its effective settings. */

@@ -42,8 +42,11 @@ export interface DispatchMeasurement {
   readonly dispatch: LatencySummary;
   /** Due time to the moment BullMQ stamped the job (the controller's side of it), in ms. */
   readonly enqueued: LatencySummary;
-  /** As the controller logged it: how late its tick handler started and how long it took; null if not logged. */
-  readonly tick: { readonly startedAfterMs: number; readonly tookMs: number } | null;
+  /**
+   * As the controller logged it: how late its tick handler started, how long it took, and the CPU time the
+   * controller process used meanwhile; null if not logged.
+   */
+  readonly tick: { readonly startedAfterMs: number; readonly tookMs: number; readonly cpuMs: number } | null;
   /** The controller's Redis connections just after every job was seen, and which of them block. */
   readonly controllerConnections: { readonly total: number; readonly blocking: number; readonly clients: readonly RedisClientInfo[] };
   readonly agentConnections: number;
@@ -129,11 +132,11 @@ async function recordedTick(databaseUrl: string, scheduleId: string): Promise<{ 
   }
 }
 
-/** The controller's log line of the tick (ScheduleTickService), e.g. "... started 12 ms after it was due, took 340 ms". */
-function loggedTick(log: string, scheduleId: string): { startedAfterMs: number; tookMs: number } | null {
+/** The controller's log line of the tick (ScheduleTickService): "... started 12 ms after it was due, took 340 ms (process CPU 150 ms)". */
+function loggedTick(log: string, scheduleId: string): { startedAfterMs: number; tookMs: number; cpuMs: number } | null {
   const line = log.split('\n').find((text) => text.includes(`Schedule ${scheduleId} tick`));
-  const match = line === undefined ? null : /started (-?\d+) ms after it was due, took (\d+) ms/.exec(line);
-  return match === null ? null : { startedAfterMs: Number(match[1]), tookMs: Number(match[2]) };
+  const match = line === undefined ? null : /started (-?\d+) ms after it was due, took (\d+) ms \(process CPU (\d+) ms\)/.exec(line);
+  return match === null ? null : { startedAfterMs: Number(match[1]), tookMs: Number(match[2]), cpuMs: Number(match[3]) };
 }
 
 /** Removes every key of the hosts' queues (the simulated agents never ran the jobs). */
