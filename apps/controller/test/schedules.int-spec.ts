@@ -2,8 +2,12 @@ import { type CreateHostResponse, type GroupResponse, QUEUE_PREFIX, type RunResp
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { scheduleQueueName } from '../src/repositories/schedule-queue.repository';
+import { ScheduleTickService } from '../src/services/schedule-tick.service';
 import { spreadOffsetMs } from '../src/utils/schedule.util';
 import { type ControllerHarness, startApp, startController, testEnvironment } from './support/controller-app';
+
+/** A schedule that never fires during a test: the tests below call ticks themselves, at moments they choose. */
+const DAILY_AT_3 = { cron: '0 3 * * *', timeZone: 'UTC' };
 
 // Ticks fire every 2 s; a test waits for two or three of them on a shared 2-core machine.
 jest.setTimeout(60_000);
@@ -150,6 +154,83 @@ describe('schedules', () => {
     const resumed = (await ticks(scheduleId)).length;
     await waitForTicks(scheduleId, resumed + 2);
     expect(await runsOf(pausedId)).toHaveLength(1);
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+  });
+
+  it('honours the window per host: a host whose place in the spread falls after the window closes is skipped', async () => {
+    const spreadSeconds = 3600;
+    const { group, hostIds } = await groupWithHosts('spread-window', 12, { ...DAILY_AT_3, window: '01:00-02:00', spreadSeconds });
+    const offsets = new Map(hostIds.map((id) => [id, spreadOffsetMs(id, spreadSeconds)]));
+    const sorted = [...offsets.values()].sort((a, b) => a - b);
+    // A tick tomorrow, timed so that the window's end (02:00) falls between the 6th and 7th host's start.
+    const cut = ((sorted[5] ?? 0) + (sorted[6] ?? 0)) / 2;
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const windowEnd = Date.UTC(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth(), tomorrow.getUTCDate(), 2, 0, 0);
+    const firedAt = new Date(windowEnd - Math.round(cut));
+
+    const outcome = await controller.app.get(ScheduleTickService).tick(group.schedule?.id ?? '', firedAt, false);
+    const inside = hostIds.filter((id) => (offsets.get(id) ?? 0) < cut);
+    const outside = hostIds.filter((id) => (offsets.get(id) ?? 0) > cut);
+    expect(inside).toHaveLength(6);
+    expect(outcome?.runsQueued).toBe(6);
+    expect(outcome?.skipped).toHaveLength(6);
+    expect(outcome?.skipped.every((skip) => skip.reason === 'outside_window')).toBe(true);
+    for (const hostId of outside) expect(await runsOf(hostId)).toEqual([]);
+    // Each started host's job waits for its own start: the tick plus its offset, however late the tick ran.
+    for (const hostId of inside) {
+      const [run] = await runsOf(hostId);
+      const job = await controller.job(hostId, run?.id ?? '');
+      const startsAt = (job?.timestamp ?? 0) + (job?.opts.delay ?? 0);
+      expect(Math.abs(startsAt - (firedAt.getTime() + (offsets.get(hostId) ?? 0)))).toBeLessThan(250);
+    }
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+  });
+
+  it('starts one run per host when ticks and manual backups race, and reports hosts without paths', async () => {
+    const { group, hostIds } = await groupWithHosts('race', 6, DAILY_AT_3);
+    const bare = controller.hostName('race-bare');
+    await controller.api.post('/groups').send({ name: bare }).expect(201);
+    await controller.api.post('/hosts').send({ name: controller.hostName('race-bare-1'), group: bare }).expect(201);
+    const bareGroup = (await controller.api.patch(`/groups/${bare}`).send({ schedule: DAILY_AT_3 }).expect(200)).body as GroupResponse;
+
+    const ticks = controller.app.get(ScheduleTickService);
+    const scheduleId = group.schedule?.id ?? '';
+    const [first, second, ...manual] = await Promise.all([
+      ticks.tick(scheduleId, new Date(), false),
+      ticks.tick(scheduleId, new Date(), false),
+      ...hostIds.slice(0, 2).map(async (hostId) => (await controller.api.post(`/hosts/${hostId}/backups`)).status),
+    ]);
+    // 202: queued; 409: a tick was first.
+    const manualStarts = manual.filter((status) => status === 202).length;
+    expect(manual.every((status) => status === 202 || status === 409)).toBe(true);
+    expect((first?.runsQueued ?? 0) + (second?.runsQueued ?? 0) + manualStarts).toBe(6);
+    for (const hostId of hostIds) {
+      const runs = await runsOf(hostId);
+      expect(runs.map((run) => run.status)).toEqual(['queued']);
+      expect((await controller.job(hostId, runs[0]?.id ?? ''))?.id).toBe(runs[0]?.id);
+    }
+
+    const noPaths = await ticks.tick(bareGroup.schedule?.id ?? '', new Date(), false);
+    expect(noPaths).toEqual({ runsQueued: 0, skipped: [{ host: controller.hostName('race-bare-1'), reason: 'no_paths' }] });
+    await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
+    await controller.api.patch(`/groups/${bare}`).send({ schedule: null }).expect(200);
+  });
+
+  it('ends the runs of a tick as failed when Redis does not take their jobs, and says so in the tick', async () => {
+    const { group, hostIds } = await groupWithHosts('no-redis', 3, DAILY_AT_3);
+    // A second controller on the same database whose Redis is unreachable.
+    const cut = await startApp(testEnvironment({ DATABASE_URL: controller.database.url, REDIS_URL: 'redis://127.0.0.1:1' }));
+    try {
+      const outcome = await cut.app.get(ScheduleTickService).tick(group.schedule?.id ?? '', new Date(), false);
+      expect(outcome?.runsQueued).toBe(0);
+      expect(outcome?.skipped.map((skip) => skip.reason)).toEqual(['queue_unavailable', 'queue_unavailable', 'queue_unavailable']);
+    } finally {
+      await cut.app.close();
+    }
+    for (const hostId of hostIds) {
+      const runs = await runsOf(hostId);
+      expect(runs).toEqual([expect.objectContaining({ status: 'failed', error: expect.stringContaining('Could not be queued: Redis is not reachable') as string })]);
+    }
     await controller.api.patch(`/groups/${group.name}`).send({ schedule: null }).expect(200);
   });
 

@@ -77,3 +77,13 @@ export const WEBHOOK_JOB_NAME = 'deliver';
 export interface WebhookDeliveryJobData {
   readonly deliveryId: string;
 }
+
+/**
+ * The Redis client name (CLIENT SETNAME) of a controller's connections: `berth:controller:<hostname>:<pid>`, plus
+ * `:<role>` for a connection with a role of its own (the schedule worker's). `CLIENT LIST` then tells which
+ * connections a controller holds, and tools can check that their number does not grow with the fleet.
+ * BullMQ names a worker's blocking connection `bull:<queue>:w:<worker name>`: the worker name is such a name too.
+ */
+export function controllerRedisClientName(hostname: string, pid: number, role?: string): string {
+  return `berth:controller:${hostname}:${pid}${role === undefined ? '' : `:${role}`}`;
+}

@@ -16,3 +16,6 @@ export { mutateSampleTree, type MutationSpec, type TreeChanges } from './tree/mu
 export { compareTrees, formatDifferences, type CompareOptions, type DifferenceKind, type TreeComparison, type TreeDifference } from './tree/compare-trees';
 export { displayPath } from './tree/display-path';
 export { SeededRandom } from './tree/random';
+export { SimulatedAgents, type JobSighting, type SimulatedAgentsOptions } from './fleet/simulated-agents';
+export { controllerRedisClients, parseClientList, type RedisClientInfo } from './fleet/redis-clients';
+export { measureScheduleDispatch, summarize, type DispatchMeasurement, type DispatchOptions, type DispatchScenario, type LatencySummary } from './fleet/dispatch-scenario';

@@ -1,10 +1,22 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAULTS } from '@berth/contracts';
-import { Queue, UnrecoverableError } from 'bullmq';
+import { type FlowJob, FlowProducer, Queue, UnrecoverableError } from 'bullmq';
 import { RedisRepository } from './redis.repository';
 
 /** Queue work that does not answer within this time is reported as a failure rather than left hanging. */
 const ADD_TIMEOUT_MS = 5_000;
+/**
+ * Jobs added per MULTI by addRunJobs: one round trip each, and short enough that Redis (which runs a MULTI as
+ * one block) keeps answering others in between.
+ */
+const ADD_BATCH = 250;
+const ADD_BATCHES_IN_FLIGHT = 2;
+
+/** A run's job and when it may start (null: at once). */
+export interface RunJob {
+  data: JobData;
+  notBefore: Date | null;
+}
 
 export class QueueUnavailableError extends Error {
   constructor(message: string) {
@@ -33,10 +45,15 @@ export type OrphanResult = 'retrying' | 'failed' | 'not-orphaned';
 /** What requeueRunJob did with the run's job. */
 export type RequeueResult = 'retried' | 'added' | 'already-queued' | 'held-by-agent';
 
-/** One BullMQ queue per host, created on first use and cached; all share the Redis repository's connection. */
+/**
+ * One BullMQ queue per host, created on first use and cached; all share the Redis repository's connection, as does
+ * the flow producer that adds many hosts' jobs at once. None of them blocks: the controller holds no connection
+ * per host.
+ */
 @Injectable()
 export class QueueRepository implements OnModuleDestroy {
   private readonly queues = new Map<string, Queue<JobData, unknown, JobName>>();
+  private producer: FlowProducer | null = null;
 
   constructor(private readonly redis: RedisRepository) {}
 
@@ -46,11 +63,34 @@ export class QueueRepository implements OnModuleDestroy {
    * run's job waits until `notBefore` (the tick plus its host's offset in the schedule's spread).
    */
   async addRunJob(data: JobData, notBefore: Date | null = null): Promise<void> {
-    await this.answered(() => {
-      // Measured as late as possible: the delay is what is left of the wait when BullMQ stamps the job.
-      const delayMs = notBefore === null ? 0 : notBefore.getTime() - Date.now();
-      return this.queueFor(data.hostId).add(data.kind, data, { ...RUN_JOB_DEFAULTS, ...(delayMs > 0 ? { delay: delayMs } : {}), jobId: data.runId });
-    });
+    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, runJobOptions(data, notBefore)));
+  }
+
+  /**
+   * addRunJob for many runs, on any hosts' queues (a schedule tick's): the jobs go in MULTI blocks of ADD_BATCH
+   * through BullMQ's flow producer on the shared connection, one round trip per block instead of one per job, with
+   * the same job ids and options. Two blocks are in flight at a time (Redis runs one while the next is built), and
+   * each has its own ADD_TIMEOUT_MS from when it is sent, so a long tick never times out its last blocks. Returns
+   * the run ids whose jobs Redis did not take, with why; a block that fails counts whole (the caller fails those
+   * runs, as addRunJob's caller does), even if Redis ran part of it.
+   */
+  async addRunJobs(jobs: readonly RunJob[]): Promise<Map<string, string>> {
+    const failed = new Map<string, string>();
+    const inFlight = new Set<Promise<void>>();
+    for (let start = 0; start < jobs.length; start += ADD_BATCH) {
+      const batch = jobs.slice(start, start + ADD_BATCH);
+      const sending = this.answered(() => this.flowProducer.addBulk(batch.map(flowJob))).then(
+        () => undefined,
+        (error: unknown) => {
+          for (const job of batch) failed.set(job.data.runId, error instanceof Error ? error.message : String(error));
+        },
+      );
+      inFlight.add(sending);
+      void sending.finally(() => inFlight.delete(sending));
+      if (inFlight.size >= ADD_BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return failed;
   }
 
   /**
@@ -72,7 +112,7 @@ export class QueueRepository implements OnModuleDestroy {
       if (state !== 'missing' && state !== 'unknown' && state !== 'completed') return 'already-queued';
       // BullMQ ignores an add whose job id still exists, so a leftover must go first.
       if (job !== undefined) await job.remove();
-      await queue.add(data.kind, data, { ...RUN_JOB_DEFAULTS, jobId: data.runId });
+      await queue.add(data.kind, data, runJobOptions(data, null));
       return 'added';
     });
   }
@@ -140,7 +180,7 @@ export class QueueRepository implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     const queues = [...this.queues.values()];
     this.queues.clear();
-    await Promise.allSettled(queues.map((queue) => queue.close()));
+    await Promise.allSettled([...queues.map((queue) => queue.close()), this.producer?.close()]);
   }
 
   /** Redis work that fails fast: unreachable or slow Redis becomes a QueueUnavailableError. */
@@ -166,6 +206,14 @@ export class QueueRepository implements OnModuleDestroy {
     return (await this.redis.connection.exists(`${queue.toKey(jobId)}:lock`)) === 1;
   }
 
+  private get flowProducer(): FlowProducer {
+    if (this.producer === null) {
+      this.producer = new FlowProducer({ connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      this.producer.on('error', () => undefined);
+    }
+    return this.producer;
+  }
+
   private queueFor(hostId: string): Queue<JobData, unknown, JobName> {
     let queue = this.queues.get(hostId);
     if (queue === undefined) {
@@ -176,4 +224,17 @@ export class QueueRepository implements OnModuleDestroy {
     }
     return queue;
   }
+}
+
+function flowJob(job: RunJob): FlowJob {
+  return { name: job.data.kind, queueName: hostQueueName(job.data.hostId), data: job.data, prefix: QUEUE_PREFIX, opts: runJobOptions(job.data, job.notBefore) };
+}
+
+/**
+ * Every run job's options. The job id is the run id; a job to start later is delayed by what is left of the wait
+ * now, measured as late as possible (just before BullMQ stamps the job).
+ */
+function runJobOptions(data: JobData, notBefore: Date | null): typeof RUN_JOB_DEFAULTS & { jobId: string; delay?: number } {
+  const delayMs = notBefore === null ? 0 : notBefore.getTime() - Date.now();
+  return { ...RUN_JOB_DEFAULTS, ...(delayMs > 0 ? { delay: delayMs } : {}), jobId: data.runId };
 }

@@ -1,11 +1,18 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { controllerRedisClientName } from '@berth/contracts';
 import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
 import { ControllerConfig } from '../config/controller-config';
 
 /** How long boot waits for Redis before serving anyway (health then reports it down). */
 const READY_WAIT_MS = 3_000;
 /** Repeated connection errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/** The client name of this controller's connections (`role` for one with a job of its own); see CLIENT LIST. */
+export function clientName(role?: string): string {
+  return controllerRedisClientName(hostname(), process.pid, role);
+}
 
 /**
  * The controller's one Redis connection, shared by every host queue (BullMQ producers need no blocking
@@ -24,6 +31,7 @@ export class RedisRepository implements OnModuleInit, OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       connectTimeout: 5_000,
       lazyConnect: true,
+      connectionName: clientName(),
       // Only used when stopping without a live connection (quit() is used otherwise): ioredis then waits this
       // long on a socket that already failed, holding the process open for nothing.
       disconnectTimeout: 100,

@@ -111,6 +111,38 @@ export class RunRepository {
     return 'active' in result ? result : { created: await this.record(result.createdId) };
   }
 
+  /**
+   * The batch form of createBackupRunUnlessActive, for a schedule tick: one transaction of two statements whatever
+   * the number of hosts. The hosts' rows are locked first, in id order (so concurrent ticks and triggers cannot
+   * deadlock); the second statement, which then sees every run committed before the locks were granted, inserts a
+   * queued run for each host without a backup queued or running (INSERT ... SELECT ... RETURNING) and names the
+   * hosts that have one. Hosts that no longer exist are in neither list.
+   */
+  async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: string[] }> {
+    if (hostIds.length === 0) return { created: [], active: [] };
+    const ids = [...hostIds];
+    const rows = await this.database.client.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+      return tx.$queryRaw<{ run_id: string | null; host_id: string }[]>`
+        WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[])),
+        busy AS (
+          SELECT DISTINCT host_id FROM runs
+          WHERE host_id IN (SELECT id FROM targets) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
+        ),
+        created AS (
+          INSERT INTO runs (id, host_id, kind)
+          SELECT gen_random_uuid(), id, 'backup' FROM targets WHERE id NOT IN (SELECT host_id FROM busy)
+          RETURNING id, host_id
+        )
+        SELECT id::text AS run_id, host_id::text FROM created
+        UNION ALL SELECT NULL, host_id::text FROM busy`;
+    });
+    return {
+      created: rows.flatMap((row) => (row.run_id === null ? [] : [{ id: row.run_id, hostId: row.host_id }])),
+      active: rows.flatMap((row) => (row.run_id === null ? [row.host_id] : [])),
+    };
+  }
+
   async createRestoreRun(run: NewRestoreRun): Promise<RunRecord> {
     const { id } = await this.database.client.run.create({
       data: { hostId: run.hostId, kind: 'restore', restoreSnapshotId: run.snapshotId, restoreTargetDir: run.targetDir, restoreSubPath: run.subPath },
@@ -147,7 +179,13 @@ export class RunRepository {
 
   /** Ends a run whose job could not be queued (Redis unreachable), so it does not block the next trigger. */
   async failUnqueued(id: string, error: string, at: Date): Promise<void> {
-    await this.database.client.run.updateMany({ where: { id, status: 'queued', attempts: 0 }, data: { status: 'failed', error, finishedAt: at } });
+    await this.failAllUnqueued([id], error, at);
+  }
+
+  /** failUnqueued for many runs at once (a schedule tick's), in one statement. */
+  async failAllUnqueued(ids: readonly string[], error: string, at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.database.client.run.updateMany({ where: { id: { in: [...ids] }, status: 'queued', attempts: 0 }, data: { status: 'failed', error, finishedAt: at } });
   }
 
   /**

@@ -4,7 +4,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ControllerConfig } from '../config/controller-config';
 import { QueueUnavailableError } from './queue.repository';
-import { RedisRepository } from './redis.repository';
+import { clientName, RedisRepository } from './redis.repository';
 
 /** Data of a tick job: which schedule fired. */
 export interface TickJobData {
@@ -84,12 +84,14 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
   /** Starts the worker that runs ticks (one tick job at a time per schedule is all BullMQ produces). */
   startWorker(handler: TickHandler): void {
     if (this.worker !== null) return;
-    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null, connectionName: clientName('scheduler') });
     connection.on('error', () => undefined);
     const worker = new Worker<TickJobData>(this.queueName, async (job: Job<TickJobData>) => handler(job.data.scheduleId, firedAtOf(job)), {
       connection,
       prefix: QUEUE_PREFIX,
       concurrency: 4,
+      // BullMQ names the worker's blocking connection after it: `bull:<queue>:w:<this name>`.
+      name: clientName('scheduler'),
     });
     worker.on('error', (error) => this.logger.warn(`Schedule worker: ${error.message}`));
     worker.on('failed', (job, error) => this.logger.warn(`Tick ${job?.id ?? '?'} failed: ${error.message}`));

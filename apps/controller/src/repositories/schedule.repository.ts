@@ -7,10 +7,16 @@ import { DatabaseRepository } from './database.repository';
 /** Owner of a schedule: exactly one host or one group. */
 export type ScheduleOwner = { hostId: string } | { groupId: string };
 
-/** A schedule with the ids of the hosts a tick may start: its own host, or its group's hosts without a schedule of their own. */
+/** What a tick needs of each host it may start: its name for the record, and what decides its effective settings. */
+const TARGET_HOST = { id: true, name: true, paths: true, excludes: true, pausedAt: true } as const satisfies Prisma.HostSelect;
+
+/**
+ * A schedule with the hosts a tick may start, in one read: its own host (with its group), or its group's hosts
+ * without a schedule of their own, by name.
+ */
 const SCHEDULE_TARGETS = {
-  host: { select: { id: true } },
-  group: { include: { hosts: { where: { schedule: { is: null } }, select: { id: true } } } },
+  host: { select: { ...TARGET_HOST, schedule: true, group: { include: { schedule: true } } } },
+  group: { include: { hosts: { where: { schedule: { is: null } }, select: TARGET_HOST, orderBy: { name: 'asc' } } } },
 } as const satisfies Prisma.ScheduleInclude;
 export type ScheduleWithTargets = Prisma.ScheduleGetPayload<{ include: typeof SCHEDULE_TARGETS }>;
 

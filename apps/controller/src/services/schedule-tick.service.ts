@@ -1,14 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ScheduleSkipReason } from '@berth/contracts';
 import { scheduleWindow } from '../dtos/schedule.dto';
-import { DomainError } from '../errors/domain.error';
-import { ErrorCode } from '../errors/error-code';
-import { type HostRecord, HostRepository } from '../repositories/host.repository';
 import { ScheduleQueueRepository } from '../repositories/schedule-queue.repository';
 import { ScheduleRepository, type ScheduleWithTargets, type TickRecord } from '../repositories/schedule.repository';
 import { isInWindow, previousOccurrence, spreadOffsetMs } from '../utils/schedule.util';
 import { effectiveSettings } from './effective-settings.util';
-import { RunService } from './run.service';
+import { type BackupStart, RunService } from './run.service';
 import { ScheduleSyncService } from './schedule-sync.service';
 
 /**
@@ -28,8 +25,9 @@ export interface TickOutcome {
  * Runs schedules: at boot, mirrors every schedule to its BullMQ job scheduler, fires one catch-up tick for
  * schedules that missed an occurrence (policy `one`), then starts the worker of the schedule queue. A tick starts
  * a backup of each host of the schedule that is not paused and whose start (the tick plus its stable spread
- * offset) falls in the window, through the same path as a manual backup (job id = run id, one active backup per
- * host), with the job delayed by that offset.
+ * offset) falls in the window, by the rules of a manual backup (job id = run id, one active backup per host) but in
+ * one batch (RunService.startBackups: one transaction, jobs added in MULTI blocks), with each job delayed by its
+ * host's offset.
  */
 @Injectable()
 export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -38,7 +36,6 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     private readonly schedules: ScheduleRepository,
-    private readonly hosts: HostRepository,
     private readonly scheduleSync: ScheduleSyncService,
     private readonly schedulerQueue: ScheduleQueueRepository,
     private readonly runService: RunService,
@@ -102,6 +99,8 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
 
   /** Starts the schedule's hosts' backups as of `firedAt` and records the tick; null when the schedule is gone. */
   async tick(scheduleId: string, firedAt: Date, catchUp: boolean): Promise<TickOutcome | null> {
+    const startedAt = Date.now();
+    const cpuAtStart = process.cpuUsage();
     const schedule = await this.schedules.findWithTargets(scheduleId);
     if (schedule === null) {
       // Deleted with its owner while the scheduler still ran (or a stale scheduler): stop it.
@@ -110,35 +109,45 @@ export class ScheduleTickService implements OnApplicationBootstrap, OnModuleDest
     }
     const outcome: TickOutcome = { runsQueued: 0, skipped: [] };
     const window = scheduleWindow(schedule);
-    for (const host of await this.targets(schedule)) {
-      const offsetMs = spreadOffsetMs(host.id, schedule.spreadSeconds);
-      const startsAt = new Date(firedAt.getTime() + offsetMs);
-      const reason = effectiveSettings(host).paused
-        ? ScheduleSkipReason.Paused
-        : window !== null && !isInWindow(startsAt, schedule.timeZone, window)
-          ? ScheduleSkipReason.OutsideWindow
-          : await this.start(host, startsAt);
-      if (reason === null) outcome.runsQueued += 1;
-      else outcome.skipped.push({ host: host.name, reason });
+    const skip = new Map<string, ScheduleSkipReason>();
+    const starts: BackupStart[] = [];
+    const hosts = tickTargets(schedule);
+    for (const host of hosts) {
+      const startsAt = new Date(firedAt.getTime() + spreadOffsetMs(host.id, schedule.spreadSeconds));
+      if (effectiveSettings(host).paused) skip.set(host.id, ScheduleSkipReason.Paused);
+      else if (window !== null && !isInWindow(startsAt, schedule.timeZone, window)) skip.set(host.id, ScheduleSkipReason.OutsideWindow);
+      else starts.push({ host, notBefore: startsAt });
+    }
+    const started = await this.runService.startBackups(starts);
+    for (const hostId of started.active) skip.set(hostId, ScheduleSkipReason.RunInProgress);
+    for (const hostId of started.noPaths) skip.set(hostId, ScheduleSkipReason.NoPaths);
+    for (const hostId of started.unqueued) skip.set(hostId, ScheduleSkipReason.QueueUnavailable);
+    outcome.runsQueued = started.queued.length;
+    // In the hosts' order (by name), as before.
+    for (const host of hosts) {
+      const reason = skip.get(host.id);
+      if (reason !== undefined) outcome.skipped.push({ host: host.name, reason });
     }
     await this.schedules.recordTick({ scheduleId, firedAt, catchUp, ...outcome });
+    this.logger.log(
+      `Schedule ${scheduleId} tick due ${firedAt.toISOString()}${catchUp ? ' (catch-up)' : ''}: ${outcome.runsQueued} run(s) queued, ${outcome.skipped.length} skipped; started ${startedAt - firedAt.getTime()} ms after it was due, took ${Date.now() - startedAt} ms (process CPU ${cpuMs(process.cpuUsage(cpuAtStart))} ms)`,
+    );
     return outcome;
   }
+}
 
-  /** The hosts a schedule starts, with what their effective settings need. */
-  private async targets(schedule: ScheduleWithTargets): Promise<HostRecord[]> {
-    const ids = schedule.host !== null ? [schedule.host.id] : (schedule.group?.hosts ?? []).map((host) => host.id);
-    return ids.length === 0 ? [] : this.hosts.listByIds(ids);
-  }
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return Math.round((usage.user + usage.system) / 1000);
+}
 
-  private async start(host: HostRecord, startsAt: Date): Promise<ScheduleSkipReason | null> {
-    try {
-      const result = await this.runService.startBackup(host, startsAt);
-      return 'active' in result ? ScheduleSkipReason.RunInProgress : null;
-    } catch (error) {
-      if (error instanceof DomainError && error.code === ErrorCode.HostHasNoPaths) return ScheduleSkipReason.NoPaths;
-      if (error instanceof DomainError && error.code === ErrorCode.QueueUnavailable) return ScheduleSkipReason.QueueUnavailable;
-      throw error;
-    }
-  }
+/** A host a tick may start: its name (for the tick's record) and what decides its effective settings. */
+type TickTarget = BackupStart['host'] & { name: string };
+
+/** The schedule's own host, or its group's hosts without a schedule of their own (each seen with its group). */
+function tickTargets(schedule: ScheduleWithTargets): TickTarget[] {
+  if (schedule.host !== null) return [schedule.host];
+  const group = schedule.group;
+  if (group === null) return [];
+  const settings = { paths: group.paths, excludes: group.excludes, pausedAt: group.pausedAt, schedule: null };
+  return group.hosts.map((host) => ({ ...host, schedule: null, group: settings }));
 }
