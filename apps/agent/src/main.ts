@@ -35,7 +35,12 @@ async function main(): Promise<number> {
     if (error instanceof AgentError && error.code === AgentErrorCode.Interrupted) return 0;
     throw error;
   }
-  await stopped;
+  const refused = await Promise.race([stopped.then(() => null), agent.refused]);
+  if (refused !== null) {
+    log.error(refused);
+    await agent.worker.closeNow();
+    return 1;
+  }
   await agent.stop();
   log.info('stopped');
   return 0;

@@ -31,7 +31,7 @@ describe('agent boot', () => {
     receiver = await new ScriptedReceiver().start();
     queueName = `host.test-${randomUUID()}`;
     controller = await new RecordingController({
-      config: { queueName, queuePrefix: PREFIX, redisUrl: REDIS_URL, receiver: { host: '127.0.0.1', port: receiver.port, tls: false, caPem: null, serverName: null }, heartbeatMs: 60_000 },
+      config: { queueName, queuePrefix: PREFIX, redisUrl: REDIS_URL, redisUsername: null, receiver: { host: '127.0.0.1', port: receiver.port, tls: false, caPem: null, serverName: null }, heartbeatMs: 60_000 },
     }).start();
     agent = null;
   });

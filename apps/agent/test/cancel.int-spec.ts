@@ -34,7 +34,7 @@ describe('agent: cancel of a running job', () => {
     base = mkdtempSync(join(tmpdir(), 'berth-cancel-'));
     await mkdir(join(base, 'src'));
     for (let i = 0; i < 20; i++) await writeFile(join(base, 'src', `file-${i}`), `content ${i}`);
-    controller = await new RecordingController({ config: { queueName: 'unused', queuePrefix: PREFIX, redisUrl: REDIS_URL, receiver: { host: '127.0.0.1', port: 1, tls: false, caPem: null, serverName: null }, heartbeatMs: 100 } }).start();
+    controller = await new RecordingController({ config: { queueName: 'unused', queuePrefix: PREFIX, redisUrl: REDIS_URL, redisUsername: null, receiver: { host: '127.0.0.1', port: 1, tls: false, caPem: null, serverName: null }, heartbeatMs: 100 } }).start();
     receiver = await new ScriptedReceiver().start();
     queueName = `host.test-${randomUUID()}`;
     queue = new Queue(queueName, { connection: { url: REDIS_URL }, prefix: PREFIX });

@@ -75,7 +75,7 @@ export class RecordingController {
     if (method === 'POST' && path === '/agent/v1/enroll') {
       const secret = (body as { enrollmentSecret?: string } | null)?.enrollmentSecret;
       if (secret !== (this.options.enrollmentSecret ?? 'enroll-secret')) return [401, { statusCode: 401, code: 'unauthorized', message: 'unknown enrollment secret' }];
-      const enrolled: EnrollResponse = { hostId: this.hostId, hostName: 'test-host', credential: this.credential };
+      const enrolled: EnrollResponse = { hostId: this.hostId, hostName: 'test-host', credential: this.credential, redisUsername: null };
       return [201, enrolled];
     }
     if (authorization !== `Bearer ${this.credential}`) return [401, { statusCode: 401, code: 'unauthorized', message: 'credential refused' }];

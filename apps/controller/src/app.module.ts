@@ -10,6 +10,7 @@ import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ApiTokenService } from './services/api-token.service';
 import { AuditService } from './services/audit.service';
+import { CredentialController } from './controllers/credential.controller';
 import { HealthController } from './controllers/health.controller';
 import { GroupController } from './controllers/group.controller';
 import { HostController } from './controllers/host.controller';
@@ -23,6 +24,7 @@ import { WebhookController } from './controllers/webhook.controller';
 import { AgentAuthGuard } from './middleware/agent-auth.guard';
 import { QueueBoardMiddleware } from './middleware/queue-board.middleware';
 import { ReceiverTokenGuard } from './middleware/receiver-token.guard';
+import { AgentRedisAclRepository } from './repositories/agent-redis-acl.repository';
 import { CredentialRepository } from './repositories/credential.repository';
 import { DatabaseRepository } from './repositories/database.repository';
 import { GroupRepository } from './repositories/group.repository';
@@ -40,7 +42,9 @@ import { StatusAssetRepository } from './repositories/status-asset.repository';
 import { WebhookHttpRepository } from './repositories/webhook-http.repository';
 import { WebhookQueueRepository } from './repositories/webhook-queue.repository';
 import { WebhookRepository } from './repositories/webhook.repository';
+import { AgentAccessService } from './services/agent-access.service';
 import { AgentService } from './services/agent.service';
+import { CredentialService } from './services/credential.service';
 import { HealthService } from './services/health.service';
 import { GroupService } from './services/group.service';
 import { HostService } from './services/host.service';
@@ -85,6 +89,8 @@ const webhooks = {
   services: [WebhookDeliveryService, WebhookService, RpoWatchService],
   controllers: [WebhookController],
 };
+// Who may do what, agent side: credentials, re-enrollment, per-host Redis ACL users.
+const agentAccess = { repositories: [AgentRedisAclRepository], services: [AgentAccessService, CredentialService], controllers: [CredentialController] };
 const controllers = [HostController, GroupController, RunController, SnapshotController, HealthController, AgentController, ReceiverController];
 
 /** The whole controller; the validated configuration is given by the caller (main, or a test). */
@@ -93,7 +99,7 @@ export class AppModule {
   static forRoot(config: ControllerConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [...controllers, ...reporting.controllers, ...access.controllers, ...browser.controllers, ...webhooks.controllers],
+      controllers: [...controllers, ...reporting.controllers, ...access.controllers, ...browser.controllers, ...webhooks.controllers, ...agentAccess.controllers],
       providers: [
         { provide: ControllerConfig, useValue: config },
         ...repositories,
@@ -107,6 +113,8 @@ export class AppModule {
         ...webhooks.repositories,
         ...webhooks.services,
         ...browser.providers,
+        ...agentAccess.repositories,
+        ...agentAccess.services,
         AgentAuthGuard,
         ReceiverTokenGuard,
       ],

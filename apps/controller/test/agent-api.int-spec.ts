@@ -53,6 +53,7 @@ describe('agent API', () => {
       queueName: hostQueueName(agent.hostId),
       queuePrefix: QUEUE_PREFIX,
       redisUrl: controller.config.agentRedisUrl,
+      redisUsername: `berth-agent-${agent.hostId}`,
       receiver: { host: 'backup.internal', port: 7443, tls: false, caPem: null, serverName: 'receiver.berth' },
       heartbeatMs: controller.config.liveness.heartbeatMs,
     });

@@ -22,6 +22,7 @@ async function start(config: ReceiverConfig): Promise<void> {
     logger: consoleLogger,
     tls,
     slotPolicy: slotPolicyFor(config.admission, config.limits.maxSessions),
+    credentialCheckMs: config.credentialCheckMs,
   });
   const address = await receiver.listen(config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -12,7 +12,7 @@ import { waitFor } from './support/wait-for';
 
 const BERTH = resolve(__dirname, '../../../bin/berth.js');
 const TOKEN = 'receiver-token';
-const host = { hostId: randomUUID(), hostName: 'proc-host', credential: 'agent-secret' };
+const host = { hostId: randomUUID(), hostName: 'proc-host', credential: 'agent-secret', credentialId: randomUUID() };
 
 let dir: string;
 let source: string;

@@ -15,7 +15,17 @@ export const AGENT_API = {
 
 export const RECEIVER_API = {
   verifySession: '/internal/v1/sessions/verify',
+  /** Which of the credentials behind the receiver's open sessions are no longer valid (revoked or gone). */
+  checkCredentials: '/internal/v1/credentials/check',
 } as const;
+
+/**
+ * Name of a host's Redis ACL user: the agent logs in with it and its credential as password, and may touch only
+ * the keys of its own host queue (see the controller's AgentRedisAclRepository).
+ */
+export function agentRedisUsername(hostId: string): string {
+  return `berth-agent-${hostId}`;
+}
 
 export interface EnrollRequest {
   enrollmentSecret: string;
@@ -25,6 +35,8 @@ export interface EnrollResponse {
   hostName: string;
   /** Long-lived agent credential; the controller keeps only its hash. */
   credential: string;
+  /** Redis user to log in as, with the credential as password; null: use redisUrl as it is (no per-agent ACL). */
+  redisUsername: string | null;
 }
 
 export interface AgentConfigResponse {
@@ -32,7 +44,10 @@ export interface AgentConfigResponse {
   hostName: string;
   queueName: string;
   queuePrefix: string;
+  /** Without user and password when redisUsername is set. */
   redisUrl: string;
+  /** As in EnrollResponse: log in as this user with the agent credential as password; null: redisUrl as it is. */
+  redisUsername: string | null;
   receiver: { host: string; port: number; tls: boolean; caPem: string | null; serverName: string | null };
   /** How often the agent calls POST heartbeat; the host shows offline after a few missed ones. */
   heartbeatMs: number;
@@ -90,6 +105,8 @@ export interface VerifySessionRequest {
   credential: string;
 }
 export interface VerifySessionResponse {
+  /** The credential the agent presented: the receiver asks again about it while the session lasts. */
+  credentialId: string;
   hostId: string;
   hostName: string;
   runId: string;
@@ -97,4 +114,12 @@ export interface VerifySessionResponse {
   attempt: number;
   /** Restore runs: the snapshot the agent may read, and the host that owns it. */
   restore: { snapshotId: string; sourceHostId: string; subPath: string | null } | null;
+}
+
+export interface CheckCredentialsRequest {
+  credentialIds: string[];
+}
+export interface CheckCredentialsResponse {
+  /** The ids asked about that are revoked or unknown: their sessions must end. */
+  invalid: string[];
 }

@@ -82,6 +82,29 @@ export interface CreateHostResponse {
   enrollmentSecret: string;
 }
 
+/** An agent credential of a host, without its secret (only its hash is stored). */
+export interface AgentCredentialResponse {
+  id: string;
+  hostId: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface RevokeCredentialsResponse {
+  /** Credentials this call revoked (already revoked ones are not counted again). */
+  revoked: AgentCredentialResponse[];
+  /** Runs of the host that were running and ended failed ("agent credential revoked"). */
+  failedRuns: string[];
+}
+
+/** A new one-time enrollment secret for an existing host (re-enrollment). Shown once. */
+export interface EnrollmentSecretResponse {
+  hostId: string;
+  hostName: string;
+  enrollmentSecret: string;
+}
+
 export interface RunResponse {
   id: string;
   hostId: string;

@@ -19,6 +19,8 @@ export interface RunningAgent {
   readonly hostName: string;
   readonly queueName: string;
   readonly worker: AgentWorker;
+  /** Resolves with the reason when the agent must stop on its own: its credential was revoked. */
+  readonly refused: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -28,16 +30,33 @@ const RETRY_MAX_MS = 15_000;
 export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortSignal): Promise<RunningAgent> {
   const client = new HttpControllerClient(config.controllerUrl, null);
   const store = new CredentialStore(config.stateDir);
-  const stored = (await store.load()) ?? (await enroll(config, client, store, log, signal));
+  const loaded = await store.load();
+  let stored = loaded ?? (await enroll(config, client, store, log, signal));
   if (stored.controllerUrl !== config.controllerUrl) {
     log.warn(`credential in ${store.file} was issued by ${stored.controllerUrl}; using it with ${config.controllerUrl}`);
   }
   client.useCredential(stored.credential);
-  const agentConfig = await fetchConfig(client, store, log, signal);
+  let agentConfig: AgentConfigResponse;
+  try {
+    agentConfig = await fetchConfig(client, store, log, signal);
+  } catch (error) {
+    // A revoked host is let in again with a new secret (berth host reenroll): it replaces the stored credential.
+    const refused = error instanceof AgentError && error.code === AgentErrorCode.CredentialRefused;
+    if (!refused || loaded === null || config.enrollmentSecret === null) throw error;
+    log.warn(`the stored credential was refused (${error.message}); enrolling again with the given secret`);
+    stored = await enroll(config, client, store, log, signal);
+    client.useCredential(stored.credential);
+    agentConfig = await fetchConfig(client, store, log, signal);
+  }
+  let refuse: (reason: string) => void = () => undefined;
+  const refused = new Promise<string>((resolve) => (refuse = resolve));
   const worker = new AgentWorker({
     queueName: agentConfig.queueName,
     queuePrefix: agentConfig.queuePrefix,
     redisUrl: agentConfig.redisUrl,
+    redisUsername: agentConfig.redisUsername,
+    // Redis refusing our login is how a revoked agent learns of it while idle; the controller confirms.
+    onLoginRefused: () => void confirmRefusal(client, store).then((reason) => reason !== null && refuse(reason)),
     concurrency: config.concurrency,
     deps: {
       controller: client,
@@ -57,11 +76,25 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
     hostName: agentConfig.hostName,
     queueName: agentConfig.queueName,
     worker,
+    refused,
     stop: async () => {
       await heartbeat.stop();
       await worker.close();
     },
   };
+}
+
+/** Asks the controller whether this agent's credential still counts: the reason when it does not, else null. */
+async function confirmRefusal(client: HttpControllerClient, store: CredentialStore): Promise<string | null> {
+  try {
+    await client.config();
+    return null;
+  } catch (error) {
+    if (error instanceof AgentError && error.code === AgentErrorCode.CredentialRefused) {
+      return `the controller refused this agent's credential (${error.message}); remove ${store.file} and enroll again with --enroll-secret`;
+    }
+    return null;
+  }
 }
 
 async function enroll(config: AgentConfig, client: HttpControllerClient, store: CredentialStore, log: Logger, signal: AbortSignal): Promise<StoredCredential> {

@@ -24,6 +24,13 @@ export interface AgentWorkerOptions {
   readonly queueName: string;
   readonly queuePrefix: string;
   readonly redisUrl: string;
+  /**
+   * The agent's own Redis ACL user (it may touch only its host queue's keys); it logs in with its credential as
+   * password. Null: redisUrl as it is (a Redis without per-agent users).
+   */
+  readonly redisUsername?: string | null;
+  /** Redis refused the login (WRONGPASS): the credential may have been revoked. Called at most once per worker. */
+  readonly onLoginRefused?: (message: string) => void;
   readonly concurrency: number;
   /** Everything the run services need except the abort signal, which comes per job. */
   readonly deps: Omit<RunDeps, 'signal'>;
@@ -51,8 +58,18 @@ export class AgentWorker {
   private readonly cancels = new Map<string, AbortController>();
 
   constructor(private readonly options: AgentWorkerOptions) {
-    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.connection.on('error', (error: Error) => options.deps.log.warn(`redis: ${error.message}`));
+    const login = options.redisUsername === null || options.redisUsername === undefined ? {} : { username: options.redisUsername, password: options.deps.credential };
+    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, ...login });
+    let loginRefused = false;
+    this.connection.on('error', (error: Error) => {
+      options.deps.log.warn(`redis: ${error.message}`);
+      if (!loginRefused && /WRONGPASS|NOAUTH/.test(error.message)) {
+        loginRefused = true;
+        options.onLoginRefused?.(error.message);
+      }
+    });
+    // A refusal while Redis restarts (before the controller wrote the users again) is asked about once per outage.
+    this.connection.on('ready', () => (loginRefused = false));
     this.worker = new Worker<JobData, RunJobResult>(options.queueName, (job, token, signal) => this.process(job, token, signal), {
       connection: this.connection,
       prefix: options.queuePrefix,
@@ -89,6 +106,16 @@ export class AgentWorker {
       cancel.abort(new AgentError(AgentErrorCode.Canceled, 'canceled at the request of an operator'));
     }
     return true;
+  }
+
+  /**
+   * Stops without waiting on Redis (which refuses this agent): running jobs are aborted, the connection dropped.
+   * Their jobs were failed by the controller when it revoked the credential.
+   */
+  async closeNow(): Promise<void> {
+    this.worker.cancelAllJobs('the agent is stopping: its credential was refused');
+    this.connection.disconnect();
+    await this.worker.close(true).catch(() => undefined);
   }
 
   /** Interrupts running jobs (they go back to the queue), waits for them to let go, closes Redis. */

@@ -1,4 +1,7 @@
 import {
+  type AgentCredentialResponse,
+  type EnrollmentSecretResponse,
+  type RevokeCredentialsResponse,
   type CreateGroupRequest,
   type CreateHostRequest,
   type GroupResponse,
@@ -90,6 +93,24 @@ export class ApiClient {
   /** POST /hosts/:idOrName/pause|unpause or /groups/:idOrName/pause|unpause. */
   setPaused<T extends 'hosts' | 'groups'>(kind: T, idOrName: string, paused: boolean): Promise<T extends 'hosts' ? HostResponse : GroupResponse> {
     return this.request('POST', `/${kind}/${encodeURIComponent(idOrName)}/${paused ? 'pause' : 'unpause'}`);
+  }
+
+  /** Admin only: a host's agent credentials, without secrets. */
+  listCredentials(hostIdOrName: string): Promise<AgentCredentialResponse[]> {
+    return this.request<AgentCredentialResponse[]>('GET', `/hosts/${encodeURIComponent(hostIdOrName)}/credentials`);
+  }
+
+  /** Admin only: revokes all of a host's credentials, or the one given. */
+  revokeCredentials(hostIdOrName: string, credentialId?: string): Promise<RevokeCredentialsResponse> {
+    const host = encodeURIComponent(hostIdOrName);
+    return credentialId === undefined
+      ? this.request<RevokeCredentialsResponse>('POST', `/hosts/${host}/credentials/revoke`)
+      : this.request<RevokeCredentialsResponse>('DELETE', `/hosts/${host}/credentials/${encodeURIComponent(credentialId)}`);
+  }
+
+  /** Admin only: a new one-time enrollment secret for the host. */
+  newEnrollmentSecret(hostIdOrName: string): Promise<EnrollmentSecretResponse> {
+    return this.request<EnrollmentSecretResponse>('POST', `/hosts/${encodeURIComponent(hostIdOrName)}/enrollment`);
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunResponse[]> {

@@ -2,6 +2,7 @@ import { type Command } from 'commander';
 import { type CliContext } from '../context';
 import { formatHostCreated, formatHostTable } from '../output/host-format';
 import { buildCreateHostRequest, type HostAddOptions } from './host-requests';
+import { registerCredentialCommands } from './credentials.command';
 import { collect, type JsonOption } from './options';
 
 export function registerHostCommands(program: Command, ctx: CliContext): void {
@@ -21,6 +22,8 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
       if (options.json === true) ctx.printJson(created);
       else ctx.print(formatHostCreated(created, api.baseUrl));
     });
+
+  registerCredentialCommands(host, ctx);
 
   program
     .command('hosts')

@@ -24,6 +24,7 @@ describe('parseControllerConfig', () => {
     const config = parseControllerConfig(minimal);
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.agentRedisUrl).toBe(minimal.REDIS_URL);
+    expect(config.agentRedisAcl).toBe('auto');
     expect(config.reconcileIntervalMs).toBe(10_000);
     expect(config.liveness).toEqual({ heartbeatMs: 5_000, offlineAfterBeats: 3 });
     expect(config.receiver).toEqual({ token: minimal.BERTH_RECEIVER_TOKEN, address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null });
@@ -42,7 +43,9 @@ describe('parseControllerConfig', () => {
         BERTH_RECEIVER_SERVER_NAME: 'receiver.berth',
         BERTH_AGENT_REDIS_URL: 'rediss://agents:secret@cache.internal:6380',
         BERTH_RECONCILE_INTERVAL_MS: '2500',
+        BERTH_AGENT_REDIS_ACL: 'off',
       });
+      expect(config.agentRedisAcl).toBe('off');
       expect(config.reconcileIntervalMs).toBe(2_500);
       expect(config.listen).toEqual({ host: '127.0.0.1', port: 9000 });
       expect(config.agentRedisUrl).toBe('rediss://agents:secret@cache.internal:6380');
@@ -69,9 +72,11 @@ describe('parseControllerConfig', () => {
       BERTH_RECEIVER_TLS_CA: '/nonexistent/ca.pem',
       BERTH_RECEIVER_SERVER_NAME: 'not a name',
       BERTH_RECONCILE_INTERVAL_MS: '50',
+      BERTH_AGENT_REDIS_ACL: 'sometimes',
     });
     expect(problems).toEqual([
       'DATABASE_URL must be a postgresql:// or postgres:// URL',
+      'BERTH_AGENT_REDIS_ACL must be auto or off',
       expect.stringMatching(/^BERTH_CONTROLLER_LISTEN: "everywhere" is not host:port/),
       'BERTH_RECEIVER_TLS_CA: cannot read /nonexistent/ca.pem (ENOENT)',
       'BERTH_RECEIVER_TLS must be true or false',

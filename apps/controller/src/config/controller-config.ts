@@ -10,8 +10,14 @@ export abstract class ControllerConfig {
   abstract readonly redisUrl: string;
   /** Where the HTTP API listens (overridden by `--listen`). */
   abstract readonly listen: HostPort;
-  /** Redis URL handed to agents for their BullMQ worker (may differ from ours, e.g. an ACL user). */
+  /** Redis URL handed to agents for their BullMQ worker (its user and password are dropped when agentRedisAcl applies). */
   abstract readonly agentRedisUrl: string;
+  /**
+   * `auto`: each enrolled host gets a Redis ACL user limited to its own queue's keys (on the controller's Redis,
+   * which must be the one agents reach), unless Redis refuses ACL commands: then agents use agentRedisUrl as it is
+   * and a warning says so. `off`: never try (agents use agentRedisUrl as it is).
+   */
+  abstract readonly agentRedisAcl: AgentRedisAclMode;
   abstract readonly receiver: ReceiverConfig;
   /** How often the run reconciler looks at active runs' jobs; 0 turns it off on this replica. */
   abstract readonly reconcileIntervalMs: number;
@@ -62,6 +68,8 @@ export interface LivenessConfig {
 export function offlineAfterMs(liveness: LivenessConfig): number {
   return liveness.heartbeatMs * liveness.offlineAfterBeats;
 }
+
+export type AgentRedisAclMode = 'auto' | 'off';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -132,6 +140,8 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
   const databaseUrl = url('DATABASE_URL', ['postgresql:', 'postgres:']);
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const agentRedisUrl = read('BERTH_AGENT_REDIS_URL') === undefined ? redisUrl : url('BERTH_AGENT_REDIS_URL', ['redis:', 'rediss:']);
+  const agentRedisAcl = read('BERTH_AGENT_REDIS_ACL') ?? 'auto';
+  if (agentRedisAcl !== 'auto' && agentRedisAcl !== 'off') problems.push('BERTH_AGENT_REDIS_ACL must be auto or off');
   const listen = hostPort('BERTH_CONTROLLER_LISTEN', CONFIG_DEFAULTS.listen, { allowPortZero: true });
   const address = hostPort('BERTH_RECEIVER_ADDRESS', CONFIG_DEFAULTS.receiverAddress);
 
@@ -170,7 +180,7 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, liveness, adminToken };
+  return { databaseUrl, redisUrl, agentRedisUrl, agentRedisAcl: agentRedisAcl === 'off' ? 'off' : 'auto', listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, liveness, adminToken };
 }
 
 let cached: ControllerConfig | undefined;

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
-import { RECEIVER_API, type VerifySessionResponse } from '@berth/contracts';
-import { VerifySessionDto } from '../dtos/session.dto';
+import { type CheckCredentialsResponse, RECEIVER_API, type VerifySessionResponse } from '@berth/contracts';
+import { CheckCredentialsDto, VerifySessionDto } from '../dtos/session.dto';
 import { ReceiverTokenGuard } from '../middleware/receiver-token.guard';
 import { SessionService } from '../services/session.service';
 import { ServiceRoute } from '../middleware/auth.decorators';
@@ -16,5 +16,11 @@ export class ReceiverController {
   @HttpCode(HttpStatus.OK)
   verifySession(@Body() dto: VerifySessionDto): Promise<VerifySessionResponse> {
     return this.sessions.verify(dto);
+  }
+
+  @Post(RECEIVER_API.checkCredentials)
+  @HttpCode(HttpStatus.OK)
+  checkCredentials(@Body() dto: CheckCredentialsDto): Promise<CheckCredentialsResponse> {
+    return this.sessions.checkCredentials(dto);
   }
 }

@@ -149,8 +149,8 @@ export class RunFinishDto implements RunFinishRequest {
   phases?: RunPhaseDto[];
 }
 
-export function mapEnrollment(host: Host, credential: string): EnrollResponse {
-  return { hostId: host.id, hostName: host.name, credential };
+export function mapEnrollment(host: Host, credential: string, redisUsername: string | null): EnrollResponse {
+  return { hostId: host.id, hostName: host.name, credential, redisUsername };
 }
 
 export function mapRunStart(run: RunRecord): RunStartResponse {
@@ -165,6 +165,12 @@ export interface ReceiverEndpoint {
   serverName: string | null;
 }
 
-export function mapAgentConfig(host: Host, queue: { name: string; prefix: string }, redisUrl: string, receiver: ReceiverEndpoint, heartbeatMs: number): AgentConfigResponse {
-  return { hostId: host.id, hostName: host.name, queueName: queue.name, queuePrefix: queue.prefix, redisUrl, receiver, heartbeatMs };
+export function mapAgentConfig(
+  host: Host,
+  queue: { name: string; prefix: string },
+  redis: { url: string; username: string | null },
+  receiver: ReceiverEndpoint,
+  heartbeatMs: number,
+): AgentConfigResponse {
+  return { hostId: host.id, hostName: host.name, queueName: queue.name, queuePrefix: queue.prefix, redisUrl: redis.url, redisUsername: redis.username, receiver, heartbeatMs };
 }

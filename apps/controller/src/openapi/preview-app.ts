@@ -11,6 +11,7 @@ const PREVIEW_CONFIG: ControllerConfig = {
   databaseUrl: 'postgresql://preview.invalid/berth',
   redisUrl: 'redis://preview.invalid:6379',
   agentRedisUrl: 'redis://preview.invalid:6379',
+  agentRedisAcl: 'off',
   listen: { host: '127.0.0.1', port: 0 },
   receiver: { token: 'preview-only-never-used', address: { host: '127.0.0.1', port: 7443 }, tls: false, caPem: null, serverName: null },
   reconcileIntervalMs: 0,

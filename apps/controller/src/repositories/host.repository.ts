@@ -52,6 +52,11 @@ export class HostRepository {
     return this.database.client.host.update({ where: { id }, data: { pausedAt }, include: HOST_INCLUDE });
   }
 
+  /** A new one-time enrollment secret (replacing an unused one): the host's next agent enrolls with it. */
+  setEnrollmentSecret(id: string, enrollmentSecretHash: string): Promise<HostRecord> {
+    return this.database.client.host.update({ where: { id }, data: { enrollmentSecretHash }, include: HOST_INCLUDE });
+  }
+
   markSeen(id: string, at: Date): Promise<Host> {
     return this.database.client.host.update({ where: { id }, data: { lastSeenAt: at, status: 'online' } });
   }

@@ -177,6 +177,23 @@ export class QueueRepository implements OnModuleDestroy {
     });
   }
 
+  /**
+   * Fails a run's active job for good (UnrecoverableError: no retry) in place of the agent holding it, which can no
+   * longer do so itself (its credential was revoked, its Redis user deleted). The agent's lock token is read from
+   * the job's lock so BullMQ releases it as the agent would; a job that is not active is left alone. True when
+   * the job was failed.
+   */
+  async failActiveJob(hostId: string, runId: string, reason: string): Promise<boolean> {
+    return this.answered(async () => {
+      const queue = this.queueFor(hostId);
+      const job = await queue.getJob(runId);
+      if (job === undefined || (await job.getState()) !== 'active') return false;
+      const token = (await this.redis.connection.get(`${queue.toKey(runId)}:lock`)) ?? '0';
+      await job.moveToFailed(new UnrecoverableError(reason), token, false);
+      return true;
+    });
+  }
+
   async onModuleDestroy(): Promise<void> {
     const queues = [...this.queues.values()];
     this.queues.clear();

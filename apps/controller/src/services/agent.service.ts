@@ -22,6 +22,7 @@ import { HostRepository } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { toBigInt } from '../utils/bigint.util';
 import { generateAgentCredential, hashSecret } from '../utils/secret.util';
+import { AgentAccessService } from './agent-access.service';
 import { MetricsService } from './metrics.service';
 import { counterColumns, planRunEnd } from './run-end.util';
 import { RunService } from './run.service';
@@ -47,6 +48,7 @@ export class AgentService {
     private readonly runService: RunService,
     private readonly metrics: MetricsService,
     private readonly webhooks: WebhookDeliveryService,
+    private readonly access: AgentAccessService,
   ) {}
 
   /** Exchanges the host's one-time enrollment secret for a long-lived credential. */
@@ -56,14 +58,14 @@ export class AgentService {
     if (enrolled === null) {
       throw new DomainError(ErrorCode.InvalidEnrollmentSecret, 'Unknown or already used enrollment secret; create a new one for this host');
     }
-    return mapEnrollment(enrolled.host, credential);
+    // Before answering: the agent logs in to Redis with the new credential right away.
+    await this.access.grant(enrolled.host.id);
+    return mapEnrollment(enrolled.host, credential, this.access.redisAccess(enrolled.host.id).username);
   }
 
   async authenticate(credential: string | null): Promise<AgentIdentity> {
     const found = credential === null ? null : await this.credentials.findActiveBySecretHash(hashSecret(credential));
-    if (found === null) {
-      throw new DomainError(ErrorCode.InvalidCredential, 'Missing, unknown or revoked agent credential');
-    }
+    if (found === null) throw await this.refusal(credential);
     const now = new Date();
     if (found.lastUsedAt === null || now.getTime() - found.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
       await this.credentials.touch(found.id, now);
@@ -78,7 +80,7 @@ export class AgentService {
     return mapAgentConfig(
       host,
       { name: hostQueueName(host.id), prefix: QUEUE_PREFIX },
-      this.controllerConfig.agentRedisUrl,
+      this.access.redisAccess(host.id),
       { host: receiver.address.host, port: receiver.address.port, tls: receiver.tls, caPem: receiver.caPem, serverName: receiver.serverName },
       this.controllerConfig.liveness.heartbeatMs,
     );
@@ -146,6 +148,15 @@ export class AgentService {
     // A failed attempt the agent will retry came back as queued: only a run that ends failed is announced.
     if (ended.status === 'failed') await this.webhooks.runFailed(ended.id);
     return mapRun(ended);
+  }
+
+  /** Says whether the credential was revoked (the agent must enroll again) or is unknown. */
+  private async refusal(credential: string | null): Promise<DomainError> {
+    const known = credential === null ? null : await this.credentials.findBySecretHash(hashSecret(credential));
+    if (known?.revokedAt) {
+      return new DomainError(ErrorCode.InvalidCredential, `Agent credential revoked at ${known.revokedAt.toISOString()}; enroll the agent again (berth host reenroll)`);
+    }
+    return new DomainError(ErrorCode.InvalidCredential, 'Missing or unknown agent credential');
   }
 
   private async ownRun(agent: AgentIdentity, runId: string): Promise<RunRecord> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { type VerifySessionResponse } from '@berth/contracts';
-import { type VerifySessionDto } from '../dtos/session.dto';
+import { type CheckCredentialsResponse, type VerifySessionResponse } from '@berth/contracts';
+import { type CheckCredentialsDto, type VerifySessionDto } from '../dtos/session.dto';
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { CredentialRepository } from '../repositories/credential.repository';
@@ -23,7 +23,8 @@ export class SessionService {
   async verify(dto: VerifySessionDto): Promise<VerifySessionResponse> {
     const credential = await this.credentials.findActiveBySecretHash(hashSecret(dto.credential));
     if (credential === null) {
-      throw new DomainError(ErrorCode.InvalidCredential, 'Unknown or revoked agent credential');
+      const revoked = (await this.credentials.findBySecretHash(hashSecret(dto.credential)))?.revokedAt;
+      throw new DomainError(ErrorCode.InvalidCredential, revoked ? 'agent credential revoked' : 'Unknown agent credential');
     }
     if (credential.hostId !== dto.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `The credential belongs to host ${credential.host.name}, not to ${dto.hostId}`);
@@ -39,6 +40,7 @@ export class SessionService {
       throw new DomainError(ErrorCode.RunNotActive, `Run ${run.id} is ${run.status}; no session can be opened for it`);
     }
     return {
+      credentialId: credential.id,
       hostId: credential.hostId,
       hostName: credential.host.name,
       runId: run.id,
@@ -46,6 +48,11 @@ export class SessionService {
       attempt: run.attempts,
       restore: await this.restoreSource(run),
     };
+  }
+
+  /** The receiver's periodic question about its open sessions: which of their credentials must no longer be used. */
+  async checkCredentials(dto: CheckCredentialsDto): Promise<CheckCredentialsResponse> {
+    return { invalid: await this.credentials.invalidAmong(dto.credentialIds) };
   }
 
   /** Restore runs: the snapshot the agent may read and the host that owns it (possibly another host). */

@@ -8,6 +8,10 @@ export interface EnrolledAgent {
   hostName: string;
   credential: string;
   auth: { Authorization: string };
+  /** The host's Redis ACL user (null when the controller runs without per-agent users). */
+  redisUsername: string | null;
+  /** ioredis / BullMQ connection options of this agent: its own Redis user, its credential as password. */
+  redis: { url: string; username?: string; password?: string };
 }
 
 /** Creates a host through the API and enrolls its agent with the one-time secret. */
@@ -15,7 +19,15 @@ export async function enrolledHost(controller: ControllerHarness, prefix: string
   const hostName = controller.hostName(prefix);
   const created = (await controller.api.post('/hosts').send({ name: hostName, paths }).expect(201)).body as CreateHostResponse;
   const enrolled = (await controller.api.post(AGENT_API.enroll).send({ enrollmentSecret: created.enrollmentSecret }).expect(201)).body as EnrollResponse;
-  return { hostId: enrolled.hostId, hostName, credential: enrolled.credential, auth: { Authorization: `Bearer ${enrolled.credential}` } };
+  const login = enrolled.redisUsername === null ? {} : { username: enrolled.redisUsername, password: enrolled.credential };
+  return {
+    hostId: enrolled.hostId,
+    hostName,
+    credential: enrolled.credential,
+    auth: { Authorization: `Bearer ${enrolled.credential}` },
+    redisUsername: enrolled.redisUsername,
+    redis: { url: controller.config.agentRedisUrl, ...login },
+  };
 }
 
 export async function triggerBackup(controller: ControllerHarness, agent: EnrolledAgent): Promise<RunResponse> {

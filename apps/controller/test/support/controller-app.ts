@@ -1,7 +1,8 @@
 import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
-import { hostQueueName, type JobData, QUEUE_PREFIX } from '@berth/contracts';
+import { agentRedisUsername, hostQueueName, type JobData, QUEUE_PREFIX } from '@berth/contracts';
 import { type INestApplication } from '@nestjs/common';
 import { type Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -104,6 +105,13 @@ export async function startController(overrides: Record<string, string> = {}): P
       for (const queue of queues.values()) {
         await queue.obliterate({ force: true });
         await queue.close();
+      }
+      // The hosts' Redis ACL users (the database goes, so must they).
+      const redis = new Redis(redisUrl);
+      try {
+        for (const { id } of hosts) await redis.call('ACL', 'DELUSER', agentRedisUsername(id));
+      } finally {
+        await redis.quit();
       }
       await database.drop();
     },

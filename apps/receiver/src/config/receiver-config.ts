@@ -36,7 +36,11 @@ export interface ReceiverConfig {
   readonly writeThrottle: WriteThrottleSettings | null;
   /** Where to serve GET /metrics (Prometheus text); null: off. */
   readonly metricsListen: HostPort | null;
+  /** How often the credentials of open sessions are checked again with the controller (revoked: the session ends). */
+  readonly credentialCheckMs: number;
 }
+
+export const DEFAULT_CREDENTIAL_CHECK_MS = 2000;
 
 export type AdmissionMode = 'fixed' | 'adaptive';
 
@@ -92,6 +96,7 @@ Environment only:
   BERTH_RECEIVER_WRITE_BYTES_PER_SEC   throttle repository writes to this many bytes/s (default unlimited)
   BERTH_RECEIVER_WRITE_OPS_PER_SEC     throttle repository file operations to this many/s (default unlimited)
   BERTH_RECEIVER_METRICS_LISTEN        HOST:PORT serving GET /metrics in Prometheus text format (default off)
+  BERTH_RECEIVER_CREDENTIAL_CHECK_MS   how often open sessions' credentials are checked again; revoked ones end (default ${DEFAULT_CREDENTIAL_CHECK_MS})
 `;
 
 const FLAGS = { '--listen': 'listen', '--repository': 'repository', '--controller': 'controller', '--token-file': 'tokenFile' } as const;
@@ -116,6 +121,7 @@ export function loadReceiverConfig(argv: readonly string[], env: NodeJS.ProcessE
       admission: readAdmission(env),
       writeThrottle: readWriteThrottle(env),
       metricsListen: readMetricsListen(env),
+      credentialCheckMs: parseInteger(env['BERTH_RECEIVER_CREDENTIAL_CHECK_MS'], 'BERTH_RECEIVER_CREDENTIAL_CHECK_MS', DEFAULT_CREDENTIAL_CHECK_MS, 100, 3_600_000),
     },
   };
 }

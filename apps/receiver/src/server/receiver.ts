@@ -5,7 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Admission } from '../admission/admission';
 import { FixedSlotPolicy, type SlotPolicy } from '../admission/slot-policy';
-import { type ReceiverLimits } from '../config/receiver-config';
+import { DEFAULT_CREDENTIAL_CHECK_MS, type ReceiverLimits } from '../config/receiver-config';
 import { type Logger } from '../util/logger';
 import { type SessionVerifier } from '../verify/session-verifier';
 import { ReceiverMetrics, type ReceiverMetricsSnapshot } from './metrics';
@@ -20,6 +20,8 @@ export interface ReceiverOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
   /** Defaults to a fixed number of slots, limits.maxSessions. */
   readonly slotPolicy?: SlotPolicy;
+  /** How often open sessions' credentials are checked again (one call for all); default DEFAULT_CREDENTIAL_CHECK_MS. */
+  readonly credentialCheckMs?: number;
 }
 
 /** Connections beyond this are refused at accept time, whatever their state. */
@@ -34,6 +36,8 @@ export class Receiver {
   private readonly slotPolicy: SlotPolicy;
   private readonly metricsState: ReceiverMetrics;
   private closing: Promise<void> | null = null;
+  private readonly credentialCheck: NodeJS.Timeout;
+  private checking = false;
 
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
@@ -50,6 +54,37 @@ export class Receiver {
     this.server.maxConnections = MAX_CONNECTIONS;
     // A TLS handshake that fails never becomes a session; it must not take the server down.
     this.server.on('tlsClientError', (error: Error) => options.logger.error(`tls handshake failed: ${error.message}`));
+    this.credentialCheck = setInterval(() => void this.checkCredentials(), options.credentialCheckMs ?? DEFAULT_CREDENTIAL_CHECK_MS);
+    this.credentialCheck.unref();
+  }
+
+  /**
+   * Ends the open sessions whose credential the controller no longer accepts (revoked since their Hello): one
+   * call for all of them per period, skipped while none is open. When the controller cannot answer, sessions go
+   * on until a check succeeds (new sessions cannot start meanwhile: their Hello needs the controller).
+   */
+  async checkCredentials(): Promise<void> {
+    if (this.checking || this.closing !== null) return;
+    const byCredential = new Map<string, Session[]>();
+    for (const session of this.sessions) {
+      const id = session.credentialId;
+      if (id !== null) byCredential.set(id, [...(byCredential.get(id) ?? []), session]);
+    }
+    if (byCredential.size === 0) return;
+    this.checking = true;
+    try {
+      const invalid = await this.options.verifier.invalidCredentials([...byCredential.keys()]);
+      for (const id of invalid) {
+        for (const session of byCredential.get(id) ?? []) {
+          this.options.logger.info(`session ${session.id}: agent credential ${id} revoked; ending the session`);
+          session.abort(new WireError(ErrorCode.Unauthorized, 'agent credential revoked'));
+        }
+      }
+    } catch (error) {
+      this.options.logger.error(`credential check failed: ${(error as Error).message}`);
+    } finally {
+      this.checking = false;
+    }
   }
 
   get tls(): boolean {
@@ -82,6 +117,7 @@ export class Receiver {
   }
 
   private async shutdown(): Promise<void> {
+    clearInterval(this.credentialCheck);
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const reason = new WireError(ErrorCode.ShuttingDown, 'the receiver is shutting down');
     const sessions = [...this.sessions];

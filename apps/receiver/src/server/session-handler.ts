@@ -42,6 +42,7 @@ export class Session {
   private runId = '-';
   private role = '-';
   private backup: BackupSession | null = null;
+  private verifiedCredentialId: string | null = null;
   readonly finished: Promise<void>;
 
   constructor(
@@ -57,6 +58,11 @@ export class Session {
   /** Ends the session with `reason` (e.g. shutting down, superseded); `finished` resolves once it is over. */
   abort(reason: WireError): void {
     this.conn.close(reason);
+  }
+
+  /** The agent credential the controller vouched for; null until then. */
+  get credentialId(): string | null {
+    return this.verifiedCredentialId;
   }
 
   creditState(): ReturnType<BackupSession['creditState']> | null {
@@ -76,6 +82,7 @@ export class Session {
       this.runId = hello.runId;
       this.role = hello.role;
       const verified = await this.verify(hello);
+      this.verifiedCredentialId = verified.credentialId;
       this.deps.logger.info(`session ${this.id} start host=${this.hostId} run=${this.runId} role=${this.role} attempt=${verified.attempt} peer=${this.peer}`);
       if (hello.role === 'backup') {
         await this.deps.claimRun(hello.runId, this);

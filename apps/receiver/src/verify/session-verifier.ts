@@ -6,4 +6,9 @@ import { type VerifySessionRequest, type VerifySessionResponse } from '@berth/co
  */
 export interface SessionVerifier {
   verify(request: VerifySessionRequest): Promise<VerifySessionResponse>;
+  /**
+   * Of these credential ids (of open sessions), the ones that are no longer valid (revoked): their sessions must
+   * end. Throws when the controller cannot tell right now (sessions then go on until the next check).
+   */
+  invalidCredentials(credentialIds: readonly string[]): Promise<string[]>;
 }

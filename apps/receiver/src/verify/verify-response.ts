@@ -19,6 +19,7 @@ export function parseVerifyResponse(body: unknown): VerifySessionResponse {
   const attempt = b['attempt'];
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 0) fail('no attempt');
   return {
+    credentialId: str(b['credentialId'], 'credentialId'),
     hostId: str(b['hostId'], 'hostId'),
     hostName: str(b['hostName'], 'hostName'),
     runId: str(b['runId'], 'runId'),
@@ -35,4 +36,14 @@ function parseRestore(value: unknown): VerifySessionResponse['restore'] {
   const subPath = r['subPath'];
   if (subPath !== null && subPath !== undefined && typeof subPath !== 'string') fail('a malformed restore.subPath');
   return { snapshotId: str(r['snapshotId'], 'restore.snapshotId'), sourceHostId: str(r['sourceHostId'], 'restore.sourceHostId'), subPath: subPath ?? null };
+}
+
+/** The controller's answer to a credential check: the ids among those asked about that must no longer be used. */
+export function parseInvalidCredentials(body: unknown, asked: readonly string[]): string[] {
+  const invalid = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['invalid'] : undefined;
+  if (!Array.isArray(invalid) || !invalid.every((id): id is string => typeof id === 'string')) {
+    throw new WireError(ErrorCode.Internal, 'cannot check credentials: controller response has no invalid list');
+  }
+  const askedSet = new Set(asked);
+  return invalid.filter((id) => askedSet.has(id));
 }

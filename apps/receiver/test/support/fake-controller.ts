@@ -1,4 +1,4 @@
-import { RECEIVER_API, type VerifySessionRequest, type VerifySessionResponse } from '@berth/contracts';
+import { type CheckCredentialsRequest, RECEIVER_API, type VerifySessionRequest, type VerifySessionResponse } from '@berth/contracts';
 import { once } from 'node:events';
 import http from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -15,6 +15,8 @@ export interface SeenRequest {
 export class FakeController {
   readonly seen: SeenRequest[] = [];
   readonly grants = new Map<string, VerifySessionResponse & { credential: string }>();
+  /** Credential ids the credential check reports invalid. */
+  readonly revoked = new Set<string>();
   private readonly server: http.Server;
 
   constructor(private readonly receiverToken: string) {
@@ -36,12 +38,18 @@ export class FakeController {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as VerifySessionRequest;
-    this.seen.push({ authorization: req.headers.authorization, body });
+    const text = Buffer.concat(chunks).toString('utf8');
     const reply = (status: number, payload: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(payload));
     };
+    if (req.method === 'POST' && req.url === RECEIVER_API.checkCredentials) {
+      if (req.headers.authorization !== `Bearer ${this.receiverToken}`) return reply(401, { message: 'bad receiver token' });
+      const asked = (JSON.parse(text) as CheckCredentialsRequest).credentialIds;
+      return reply(200, { invalid: asked.filter((id) => this.revoked.has(id)) });
+    }
+    const body = JSON.parse(text) as VerifySessionRequest;
+    this.seen.push({ authorization: req.headers.authorization, body });
     if (req.method !== 'POST' || req.url !== RECEIVER_API.verifySession) return reply(404, { message: 'no route' });
     if (req.headers.authorization !== `Bearer ${this.receiverToken}`) return reply(401, { message: 'bad receiver token' });
     const grant = this.grants.get(body.runId);
