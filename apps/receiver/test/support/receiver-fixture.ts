@@ -24,6 +24,8 @@ export interface FixtureOptions {
   readonly wrap?: (repository: RepositoryApi) => RepositoryApi;
   /** Default: a fixed number of slots, limits.maxSessions. */
   readonly slotPolicy?: SlotPolicy;
+  /** How often open sessions' credentials are checked again (default: the receiver's). */
+  readonly credentialCheckMs?: number;
 }
 
 export async function startReceiver(limits: Partial<ReceiverLimits> = {}, options: FixtureOptions = {}): Promise<ReceiverFixture> {
@@ -38,6 +40,7 @@ export async function startReceiver(limits: Partial<ReceiverLimits> = {}, option
     limits: { ...DEFAULT_LIMITS, ...limits },
     logger,
     ...(options.slotPolicy ? { slotPolicy: options.slotPolicy } : {}),
+    ...(options.credentialCheckMs === undefined ? {} : { credentialCheckMs: options.credentialCheckMs }),
   });
   const address = await receiver.listen('127.0.0.1', 0);
   return {
