@@ -22,7 +22,8 @@ describe('receiver API: session verification', () => {
     const agent = await enrolledHost(controller, 'verify');
     const run = await triggerBackup(controller, agent);
     const queued = (await verify({ hostId: agent.hostId, runId: run.id, credential: agent.credential }).expect(200)).body as VerifySessionResponse;
-    expect(queued).toEqual({ credentialId: expect.stringMatching(/^[0-9a-f-]{36}$/), hostId: agent.hostId, hostName: agent.hostName, runId: run.id, kind: 'backup', attempt: 0, restore: null });
+    expect(queued.credentialId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(queued).toEqual({ credentialId: queued.credentialId, hostId: agent.hostId, hostName: agent.hostName, runId: run.id, kind: 'backup', attempt: 0, restore: null });
     await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(200);
     expect(((await verify({ hostId: agent.hostId, runId: run.id, credential: agent.credential }).expect(200)).body as VerifySessionResponse).attempt).toBe(1);
   });
@@ -73,7 +74,7 @@ describe('receiver API: session verification', () => {
     const snapshotId = backup.snapshotId ?? '';
     const restore = (await controller.api.post(`/snapshots/${snapshotId}/restore`).send({ targetHost: target.hostId, targetDir: '/restore', subPath: '/srv/www' }).expect(202)).body as RunResponse;
     const session = (await verify({ hostId: target.hostId, runId: restore.id, credential: target.credential }).expect(200)).body as VerifySessionResponse;
-    expect(session).toEqual({ credentialId: expect.any(String), hostId: target.hostId, hostName: target.hostName, runId: restore.id, kind: 'restore', attempt: 0, restore: { snapshotId, sourceHostId: source.hostId, subPath: '/srv/www' } });
+    expect(session).toEqual({ credentialId: session.credentialId, hostId: target.hostId, hostName: target.hostName, runId: restore.id, kind: 'restore', attempt: 0, restore: { snapshotId, sourceHostId: source.hostId, subPath: '/srv/www' } });
     // The snapshot's own host has no business in the target's restore.
     await verify({ hostId: source.hostId, runId: restore.id, credential: source.credential }).expect(403);
   });
