@@ -75,9 +75,17 @@ describe('agent boot', () => {
     expect(refused).toMatchObject({ code: AgentErrorCode.Enrollment });
     expect((refused as Error).message).toMatch(/enrollment refused/);
     await new CredentialStore(join(base, 'state')).save({ controllerUrl: controller.url, hostId: 'h', hostName: 'n', credential: 'revoked', enrolledAt: new Date().toISOString() });
-    const revoked = await bootAgent(config(), silentLogger, new AbortController().signal).catch((error: unknown) => error);
+    const revoked = await bootAgent(config({ enrollmentSecret: null }), silentLogger, new AbortController().signal).catch((error: unknown) => error);
     expect(revoked).toMatchObject({ code: AgentErrorCode.CredentialRefused });
     expect((revoked as Error).message).toMatch(/remove .*credential\.json and enroll again/);
+  });
+
+  it('enrolls again when the stored credential is refused and a new enrollment secret is given (berth host reenroll)', async () => {
+    const store = new CredentialStore(join(base, 'state'));
+    await store.save({ controllerUrl: controller.url, hostId: 'h', hostName: 'n', credential: 'revoked', enrolledAt: new Date().toISOString() });
+    agent = await bootAgent(config(), silentLogger, new AbortController().signal);
+    expect((await store.load())?.credential).toBe(controller.credential);
+    expect(controller.calls.filter((call) => call.path === '/agent/v1/enroll')).toHaveLength(1);
   });
 
   it('waits for a controller that is not up yet, and can be stopped while waiting', async () => {
