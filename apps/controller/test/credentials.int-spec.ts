@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { CREDENTIAL_REVOKED_REASON } from '../src/services/credential.service';
 import { enrolledHost, triggerBackup } from './support/agent-client';
-import { type ControllerHarness, RECEIVER_TOKEN, startController } from './support/controller-app';
+import { apiAs, type ControllerHarness, RECEIVER_TOKEN, startController } from './support/controller-app';
 
 jest.setTimeout(30_000);
 
@@ -122,6 +122,23 @@ describe('agent credentials: list, revoke, re-enroll', () => {
     expect(result.revoked.map((credential) => credential.id)).toEqual([own?.id]);
     await controller.api.get(AGENT_API.config).set(agent.auth).expect(401);
     await controller.api.get(AGENT_API.config).set(other.auth).expect(200);
+  });
+
+  it('is for admins only: an operator gets 403 on every credential and enrollment route', async () => {
+    const agent = await enrolledHost(controller, 'roles');
+    const { token } = (await controller.api.post('/tokens').send({ name: 'operator-credentials', role: 'operator' }).expect(201)).body as { token: string };
+    const operator = apiAs(controller.http, token);
+    const [credential] = await credentialsOf(agent.hostName);
+    for (const denied of [
+      operator.get(`/hosts/${agent.hostName}/credentials`),
+      operator.post(`/hosts/${agent.hostName}/credentials/revoke`),
+      operator.delete(`/hosts/${agent.hostName}/credentials/${credential?.id ?? ''}`),
+      operator.post(`/hosts/${agent.hostName}/enrollment`),
+    ]) {
+      expect(((await denied.expect(403)).body as ApiErrorBody).code).toBe('forbidden');
+    }
+    // Nothing happened: the agent's credential still works.
+    await controller.api.get(AGENT_API.config).set(agent.auth).expect(200);
   });
 
   it('lets only the receiver ask about credentials', async () => {
