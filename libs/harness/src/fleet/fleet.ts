@@ -131,6 +131,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     stoppers.push({ name: 'receiver', stop: () => receiver.stop() });
 
     const api = new HarnessApi(controller.url, controller.adminToken);
+    // After the agents stop: their credentials are revoked, so the controller deletes the hosts' Redis ACL users,
+    // which would otherwise outlive the fleet's database in a shared Redis. Best effort: the controller may be down.
+    stoppers.push({ name: 'agent credentials', stop: () => revokeAllCredentials(api).catch(() => undefined) });
     const agents = new Map<string, AgentHandle>();
     stoppers.push({
       name: 'agents',
@@ -195,4 +198,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await stopAll().catch(() => undefined);
     throw error;
   }
+}
+
+async function revokeAllCredentials(api: HarnessApi): Promise<void> {
+  const hosts = await api.request<HostResponse[]>('GET', '/hosts');
+  for (const host of hosts) await api.request('POST', `/hosts/${host.id}/credentials/revoke`);
 }
