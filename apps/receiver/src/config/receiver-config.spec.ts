@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config-error';
-import { DEFAULT_LIMITS, loadReceiverConfig, type ReceiverConfig } from './receiver-config';
+import { DEFAULT_CREDENTIAL_CHECK_MS, DEFAULT_LIMITS, loadReceiverConfig, type ReceiverConfig } from './receiver-config';
 
 const baseEnv = { BERTH_REPOSITORY: '/srv/berth', BERTH_CONTROLLER_URL: 'http://controller:3000/', BERTH_RECEIVER_TOKEN: 'tok' };
 
@@ -34,6 +34,7 @@ describe('loadReceiverConfig', () => {
     expect(config.admission).toEqual({ mode: 'adaptive', commitLatencyTargetMs: 500 });
     expect(config.writeThrottle).toBeNull();
     expect(config.metricsListen).toBeNull();
+    expect(config.credentialCheckMs).toBe(DEFAULT_CREDENTIAL_CHECK_MS);
   });
 
   it('reads admission, write throttle and metrics settings', () => {
@@ -43,7 +44,9 @@ describe('loadReceiverConfig', () => {
       BERTH_RECEIVER_COMMIT_TARGET_MS: '250',
       BERTH_RECEIVER_WRITE_BYTES_PER_SEC: String(2 * 1024 * 1024),
       BERTH_RECEIVER_METRICS_LISTEN: '127.0.0.1:9464',
+      BERTH_RECEIVER_CREDENTIAL_CHECK_MS: '500',
     });
+    expect(config.credentialCheckMs).toBe(500);
     expect(config.admission).toEqual({ mode: 'fixed', commitLatencyTargetMs: 250 });
     expect(config.writeThrottle).toEqual({ bytesPerSecond: 2 * 1024 * 1024, opsPerSecond: null });
     expect(config.metricsListen).toEqual({ host: '127.0.0.1', port: 9464 });
@@ -99,6 +102,7 @@ describe('loadReceiverConfig', () => {
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_WRITE_BYTES_PER_SEC: '1000' })).toMatch(/BERTH_RECEIVER_WRITE_BYTES_PER_SEC must be an integer from 65536/);
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_WRITE_OPS_PER_SEC: 'slow' })).toMatch(/BERTH_RECEIVER_WRITE_OPS_PER_SEC/);
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_METRICS_LISTEN: '9464' })).toMatch(/BERTH_RECEIVER_METRICS_LISTEN must be HOST:PORT/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_CREDENTIAL_CHECK_MS: '10' })).toMatch(/BERTH_RECEIVER_CREDENTIAL_CHECK_MS/);
   });
 
   it('answers --help without validating anything', () => {
