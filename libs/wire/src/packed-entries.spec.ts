@@ -119,3 +119,27 @@ describe('packEntries / unpackEntries', () => {
     expect(wireError(() => decodeFrameBody(frame.subarray(4))).code).toBe(ErrorCode.BadPath);
   });
 });
+
+describe('ByteWriter.bigVarint', () => {
+  it('writes the plain LEB128 of every u64, on each side of 2^53', () => {
+    const reference = (value: bigint): number[] => {
+      const out: number[] = [];
+      let rest = value;
+      while (rest >= 0x80n) {
+        out.push(Number(rest & 0x7fn) | 0x80);
+        rest >>= 7n;
+      }
+      out.push(Number(rest));
+      return out;
+    };
+    const edges = [0n, 127n, 128n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, 1n << 56n, 3_400_000_000_000_000_001n, (1n << 64n) - 1n];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...edges), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), (value) => {
+        const w = new ByteWriter();
+        w.bigVarint(value, 'value');
+        expect([...w.finish()]).toEqual(reference(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
