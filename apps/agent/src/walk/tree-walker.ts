@@ -101,7 +101,7 @@ export class TreeWalker {
   private async openFrame(path: Buffer, selection: SelectionNode | null): Promise<Frame | null> {
     let entries: EntryMeta[];
     try {
-      entries = selection === null ? await this.listWhole(path) : await this.listSelected(path, selection);
+      entries = selection === null ? await this.listWhole(path) : this.listSelected(path, selection);
     } catch (error) {
       this.problem(path, `cannot read directory: ${errorMessage(error)}`, false);
       return null;
@@ -128,7 +128,7 @@ export class TreeWalker {
   }
 
   /** An intermediate directory: only the selected children, which must exist and are never excluded. */
-  private async listSelected(path: Buffer, selection: SelectionNode): Promise<EntryMeta[]> {
+  private listSelected(path: Buffer, selection: SelectionNode): EntryMeta[] {
     const names = [...selection.children.keys()].map((key) => Buffer.from(key, 'latin1')).sort((a, b) => Buffer.compare(a, b));
     const metas: EntryMeta[] = [];
     for (const name of names) {
