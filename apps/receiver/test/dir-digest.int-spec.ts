@@ -1,3 +1,4 @@
+import { DIR_DIGEST_PROTOCOL_VERSION } from '@berth/wire';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ function backup(as: typeof host = host, extra: Pick<BackupOptions, 'digests' | '
 
 const entriesSent = (result: BackupResult): number => [...result.entriesSent.values()].reduce((a, b) => a + b, 0);
 
-describe('directory digests (protocol 3)', () => {
+describe('directory digests and packed chunks', () => {
   let first: BackupResult;
 
   it('stores a first backup sent in packed chunks, every digest a miss', async () => {
@@ -92,10 +93,10 @@ describe('directory digests (protocol 3)', () => {
     expect(sixth.done!.rootTree).toBe(fifth.done!.rootTree);
   });
 
-  it('refuses DirDigest and PackedChunk from a protocol 2 agent', async () => {
-    const digests = await backup(host, { digests: true, protocol: 2 });
-    expect(digests.closeReason?.message).toMatch(/DirDigest needs protocol 3/);
-    const packed = await backup(host, { packed: true, protocol: 2 });
-    expect(packed.closeReason?.message).toMatch(/PackedChunk needs protocol 3/);
+  it('refuses DirDigest and PackedChunk from an agent of an earlier protocol', async () => {
+    const digests = await backup(host, { digests: true, protocol: DIR_DIGEST_PROTOCOL_VERSION - 1 });
+    expect(digests.closeReason?.message).toMatch(/DirDigest needs protocol/);
+    const packed = await backup(host, { packed: true, protocol: DIR_DIGEST_PROTOCOL_VERSION - 1 });
+    expect(packed.closeReason?.message).toMatch(/PackedChunk needs protocol/);
   });
 });

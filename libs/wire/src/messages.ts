@@ -39,6 +39,8 @@
  * the receiver, when it stored that subtree before, reuses its tree instead of receiving the entries.
  */
 export const PROTOCOL_VERSION = 4;
+/** First version with PackedChunk, DirDigest and DigestReply. */
+export const DIR_DIGEST_PROTOCOL_VERSION = 4;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;

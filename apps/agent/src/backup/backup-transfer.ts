@@ -39,7 +39,7 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
-import { hashContent, OFFER_CHUNK_BYTES } from './content-offer';
+import { hashContent, OFFER_CHUNK_BYTES, type ContentHashes } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
@@ -137,6 +137,12 @@ export class BackupTransfer {
   private readonly probeReplies = new Map<number, Probe>();
   /** Seqs of directory digests: no plan, no content; the read-ahead steps over them. */
   private readonly contentless = new Set<number>();
+  /**
+   * Large files planned Whole, in send order, whose offer hashes are not started yet; and the hashes started
+   * (the next file's is computed while the current one is on the wire, so the link does not idle between them).
+   */
+  private readonly toHash: FileSendTarget[] = [];
+  private readonly offerHashes = new Map<string, Promise<ContentHashes | null>>();
 
   constructor(
     private readonly connection: FramedConnection,
@@ -316,9 +322,12 @@ export class BackupTransfer {
    * only after the leading chunks the repository holds (a file an earlier attempt sent in part resumes there).
    */
   private async sendLargeFile(target: FileSendTarget, dir: Buffer, name: Buffer, send: SendMessage): Promise<FileSendResult> {
-    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await hashContent(target.path) : null;
-    if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     const key = `${target.seq}/${target.index}`;
+    const prefetched = this.offerHashes.get(key);
+    this.offerHashes.delete(key);
+    this.prefetchHashes();
+    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await (prefetched ?? hashContent(target.path)) : null;
+    if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     const reply = deferred<OfferReplyMessage>();
     this.offerReplies.set(key, reply);
     await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
@@ -341,6 +350,15 @@ export class BackupTransfer {
       resent(bytes);
       this.events.onBytesSent(bytes);
     };
+  }
+
+  /** Starts the offer hashes of the next large file unless one is already being computed ahead. */
+  private prefetchHashes(): void {
+    while (this.offerHashes.size < 1) {
+      const next = this.toHash.shift();
+      if (next === undefined) return;
+      this.offerHashes.set(`${next.seq}/${next.index}`, hashContent(next.path));
+    }
   }
 
   /** Files whose delta the receiver could not apply, sent again whole. */
@@ -555,8 +573,11 @@ export class BackupTransfer {
       chunk.actions.forEach((action, index) => {
         if (action !== PlanAction.Whole) return;
         const entry = chunk.entries[index]!;
-        this.readAhead.add({ seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size });
+        const target = { seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size };
+        this.readAhead.add(target);
+        if (entry.size >= OFFER_MIN_BYTES) this.toHash.push(target);
       });
+      this.prefetchHashes();
       this.nextReadAheadSeq += 1;
     }
   }

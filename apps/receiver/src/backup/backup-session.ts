@@ -19,6 +19,7 @@ import {
   furthestPosition,
   MessageType,
   PlanAction,
+  DIR_DIGEST_PROTOCOL_VERSION,
   directoryDigest,
   joinPath,
   type ChunkMessage,
@@ -229,7 +230,7 @@ export class BackupSession {
             await this.onChunk(msg);
             break;
           case MessageType.PackedChunk:
-            if (this.ctx.protocol < 4) throw protocolError('PackedChunk needs protocol 4');
+            if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) throw protocolError(`PackedChunk needs protocol ${DIR_DIGEST_PROTOCOL_VERSION}`);
             await this.onChunk(msg);
             break;
           case MessageType.DirDigest:
@@ -265,7 +266,7 @@ export class BackupSession {
     this.sentMark = await this.repo.readSentMark(this.ctx.runId);
     const latest = await this.repo.latestSnapshot(this.ctx.hostId);
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
-    if (latest !== null && this.ctx.protocol >= 4) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
+    if (latest !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
     await this.conn.send({
       type: MessageType.Welcome,
       sessionId: this.ctx.sessionId,
@@ -320,7 +321,7 @@ export class BackupSession {
    * repository still holds it), the directory is committed as that tree, in seq order with the chunks around it.
    */
   private async onDirDigest(msg: DirDigestMessage): Promise<void> {
-    if (this.ctx.protocol < 4) throw protocolError('DirDigest needs protocol 4');
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) throw protocolError(`DirDigest needs protocol ${DIR_DIGEST_PROTOCOL_VERSION}`);
     if (msg.seq <= this.lastSeq) throw protocolError(`directory digest seq ${msg.seq} does not follow ${this.lastSeq}`);
     this.lastSeq = msg.seq;
     const key = pathKey(msg.dir);
@@ -676,7 +677,7 @@ export class BackupSession {
 
   /** v3: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
-    if (this.ctx.protocol < 4) return;
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
     const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
     if (digest !== null) this.dirDigests.set(dir.key, digest);
   }
@@ -724,7 +725,7 @@ export class BackupSession {
 
   /** The trees of this run's directories by digest, for the host's next run. */
   private async saveDigestIndex(): Promise<void> {
-    if (this.ctx.protocol < 4) return;
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
     const index = new DigestIndex();
     for (const [key, digest] of this.dirDigests) {
       const record = this.committed.get(key);
