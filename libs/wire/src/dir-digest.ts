@@ -1,5 +1,5 @@
 /**
- * Protocol 3: the digest of a directory, Merkle style: SHA-256 over its entries' metadata (the plain entry
+ * Protocol 4: the digest of a directory, Merkle style: SHA-256 over its entries' metadata (the plain entry
  * encoding of entry-codec.ts, in name order), each subdirectory entry followed by that subdirectory's own
  * digest. Equal digests mean the whole subtree's metadata is equal, so a receiver that stored the tree built
  * from that metadata can reuse it without seeing a single entry (the quick check, one directory at a time).

@@ -196,7 +196,7 @@ export interface ChunkMessage {
 }
 
 /**
- * v3: a Chunk whose entries travel packed (packed-entries.ts: prefix-coded names, fields against the previous
+ * v4: a Chunk whose entries travel packed (packed-entries.ts: prefix-coded names, fields against the previous
  * entry, deflated). Same rules and same answers as Chunk; decoded to the same entries.
  */
 export interface PackedChunkMessage {
@@ -208,7 +208,7 @@ export interface PackedChunkMessage {
 }
 
 /**
- * v3, agent to receiver, in place of a directory's chunks: the digest of the directory's whole subtree
+ * v4, agent to receiver, in place of a directory's chunks: the digest of the directory's whole subtree
  * (dir-digest.ts), taking a seq of its own. The receiver answers DigestReply. Reused: the directory is
  * committed as the stored tree with that digest (Committed(seq, dir, true) follows like any chunk's). Not
  * reused: the agent sends the directory's chunks as usual, later (probes are pipelined, their misses sent in

@@ -1,5 +1,5 @@
 /**
- * Protocol 3: a chunk's entries packed for the wire. Entries of one directory look alike (same mode, owner and
+ * Protocol 4: a chunk's entries packed for the wire. Entries of one directory look alike (same mode, owner and
  * device, names sharing a prefix, inodes and times close together), so each is written against the one
  * before it: the name as shared-prefix length plus suffix, the unchanged fields as flag bits, inode and mtime
  * as differences, ctime against its own mtime. The result is deflated. The 26,000-file directory of the

@@ -59,7 +59,7 @@ export interface BackupTransferEvents {
   onWelcome(welcome: WelcomeMessage): void;
   /** A chunk went out: its regular files and their bytes join the totals. */
   onChunkSent(files: number, bytes: bigint): void;
-  /** A directory's stored tree was reused (protocol 3 digest): its files count as sent and done. */
+  /** A directory's stored tree was reused (protocol 4 digest): its files count as sent and done. */
   onDirectoryReused(files: number, bytes: bigint): void;
   onFileDone(path: Buffer, size: bigint, error: string | null): void;
   onBytesSent(bytes: number): void;

@@ -88,7 +88,7 @@ interface ChunkState {
   /** undefined while a file's content is awaited, null when the file was dropped (read error on the agent). */
   readonly slots: Array<DraftEntry | null | undefined>;
   pendingFiles: number;
-  /** v3: a directory committed whole from the digest index (no entries, no slots): its journal record. */
+  /** v4: a directory committed whole from the digest index (no entries, no slots): its journal record. */
   readonly reused: JournalRecord | null;
 }
 
@@ -180,7 +180,7 @@ export class BackupSession {
   private bytesReceived = 0;
   private bytesStored = 0;
   private fileErrors = 0;
-  /** v3: trees of the host's previous runs by directory digest, and the digests of this run's directories. */
+  /** v4: trees of the host's previous runs by directory digest, and the digests of this run's directories. */
   private readonly digestStore: DigestIndexStore;
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
@@ -317,7 +317,7 @@ export class BackupSession {
   }
 
   /**
-   * v3: a directory named by the digest of its subtree. When the host stored a tree with that digest (and the
+   * v4: a directory named by the digest of its subtree. When the host stored a tree with that digest (and the
    * repository still holds it), the directory is committed as that tree, in seq order with the chunks around it.
    */
   private async onDirDigest(msg: DirDigestMessage): Promise<void> {
@@ -675,7 +675,7 @@ export class BackupSession {
     return record;
   }
 
-  /** v3: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
+  /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
     const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);

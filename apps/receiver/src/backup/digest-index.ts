@@ -1,5 +1,5 @@
 /**
- * Protocol 3: which stored tree each directory digest (@berth/wire dir-digest.ts) stands for, per host, with
+ * Protocol 4: which stored tree each directory digest (@berth/wire dir-digest.ts) stands for, per host, with
  * the counts its journal record needs. Written when a snapshot is published, from the directories that run
  * committed; read at the start of the host's next run, so an unchanged directory is committed from here
  * without its entries crossing the wire or the previous tree being decoded.
