@@ -125,6 +125,41 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(result.resumedDirs).toBe(1);
   });
 
+  it('names each directory by its digest first; sends the chunks of the misses only, children before parents', async () => {
+    await mkdir(join(src, 'same/deep'), { recursive: true });
+    await mkdir(join(src, 'changed'));
+    await writeFile(join(src, 'same/deep/f'), 'f');
+    await writeFile(join(src, 'same/g'), 'g');
+    await writeFile(join(src, 'changed/h'), 'h');
+    receiver.script = { reuseDirs: new Set([join(src, 'same')]) };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    const mine = (dir: string): boolean => dir.startsWith(src);
+    expect(receiver.digests.map((d) => d.dir).filter(mine)).toEqual([join(src, 'changed'), join(src, 'same/deep'), join(src, 'same'), src]);
+    // Reused: no entries of same/ were sent; the others came as chunks, a parent after its subdirectories.
+    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter(mine)).toEqual([join(src, 'changed'), join(src, 'same/deep'), src]);
+    expect([...receiver.files.keys()].filter(mine).sort()).toEqual([join(src, 'changed/h'), join(src, 'same/deep/f')]);
+    // The files of the reused directory count as done, so the run's totals stay whole.
+    expect(result.counters.filesDone).toBe(result.counters.filesTotal);
+  });
+
+  it('gives a directory the same digest while nothing in its subtree changes, and a new one when a file below it does', async () => {
+    await mkdir(join(src, 'a/b'), { recursive: true });
+    await writeFile(join(src, 'a/b/f'), 'one');
+    const digestOf = async (dir: string): Promise<string | undefined> => {
+      runId = `run-${++runCounter}`;
+      receiver.digests.length = 0;
+      await runBackup(backupJob(), deps());
+      return receiver.digests.find((d) => d.dir === dir)?.digest;
+    };
+    const first = await digestOf(join(src, 'a'));
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(await digestOf(join(src, 'a'))).toBe(first);
+    await writeFile(join(src, 'a/b/f'), 'two');
+    expect(await digestOf(join(src, 'a'))).not.toBe(first);
+  });
+
   it('records a file that vanishes before it is read, goes on, and ends partial', async () => {
     await writeFile(join(src, 'a'), 'a');
     await writeFile(join(src, 'b-vanishes'), 'b');

@@ -58,6 +58,8 @@ export interface BackupScript {
   readonly beforeOfferReply?: (path: Buffer) => Promise<void>;
   /** Welcome's v3 sentThrough: how far earlier attempts got. */
   readonly sentThrough?: SentPosition;
+  /** Answer DirDigest with reused: true for these directory paths (latin1); every other digest is a miss. */
+  readonly reuseDirs?: ReadonlySet<string>;
 }
 
 export interface ReceivedFile {
@@ -83,6 +85,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   /** FileData bytes received per path (latin1): a delta's encoded size. */
   readonly dataBytes = new Map<string, number>();
   hellos: HelloMessage[] = [];
+  /** Directory digests received, in order, and whether they were reused. */
+  readonly digests: Array<{ seq: number; dir: string; digest: string; reused: boolean }> = [];
   /** Most chunks received at once whose plans had not been sent yet. */
   maxUnplanned = 0;
   committedSeqs: number[] = [];
@@ -293,13 +297,22 @@ export class ScriptedReceiver implements ReceiverConnector {
       if (next.done === true) return;
       const message = next.value;
       switch (message.type) {
+        case MessageType.DirDigest: {
+          const dir = message.dir.toString('latin1');
+          const reused = script.reuseDirs?.has(dir) ?? false;
+          this.digests.push({ seq: message.seq, dir, digest: message.digest.toString('hex'), reused });
+          await connection.send({ type: MessageType.DigestReply, seq: message.seq, reused });
+          if (reused) await connection.send({ type: MessageType.Committed, seq: message.seq, dir: message.dir, dirComplete: true });
+          break;
+        }
+        case MessageType.PackedChunk:
         case MessageType.Chunk: {
           received += 1;
-          this.chunks.push(message);
+          this.chunks.push({ ...message, type: MessageType.Chunk });
           if (message.entries.length > limits.chunkMaxEntries) this.violations.push(`chunk ${message.seq} has ${message.entries.length} entries`);
           opsLeft -= message.entries.length;
           if (opsLeft < 0) this.violations.push(`op credit exceeded by chunk ${message.seq}`);
-          const state: ChunkState = { chunk: message, pendingFiles: 0, planSent: false };
+          const state: ChunkState = { chunk: { ...message, type: MessageType.Chunk }, pendingFiles: 0, planSent: false };
           open.push(state);
           unplanned.push(state);
           this.maxUnplanned = Math.max(this.maxUnplanned, unplanned.length);

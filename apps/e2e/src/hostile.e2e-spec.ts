@@ -134,7 +134,7 @@ describe('bad input and hostile clients', () => {
     const restored = await suite.fleet.api.waitForRun((await suite.fleet.api.restore(done.snapshotId ?? '', { targetDir: target })).id, { timeoutMs: 150_000 });
     expect(restored.status).toBe('succeeded');
     expect(formatDifferences(await compareTrees(source, path.join(target, source)))).toBe('');
-    expect((await fs.readdir(suite.fleet.repositoryDir)).sort()).toEqual(['config.json', 'lock', 'packs', 'runs', 'snapshots', 'tmp']);
+    expect((await fs.readdir(suite.fleet.repositoryDir)).sort()).toEqual(['config.json', 'lock', 'packs', 'receiver-cache', 'runs', 'snapshots', 'tmp']);
     expect(await fs.readdir(path.dirname(suite.fleet.repositoryDir))).not.toContain('etc');
   }, 300_000);
 });

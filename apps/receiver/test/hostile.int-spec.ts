@@ -113,6 +113,21 @@ const cases: HostileCase[] = [
     },
   },
   {
+    name: 'a packed chunk whose names escape through the prefix coding',
+    code: ErrorCode.BadPath,
+    run: () => afterWelcome({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [file('a'), file('a/..')], last: true }),
+  },
+  {
+    name: 'a directory digest after that directory was sent',
+    code: ErrorCode.Protocol,
+    run: () => afterWelcome(chunk('/d', [file('x')], 1), { type: MessageType.DirDigest, seq: 2, dir: Buffer.from('/d'), digest: Buffer.alloc(32) }),
+  },
+  {
+    name: 'a directory digest that goes back in seq',
+    code: ErrorCode.Protocol,
+    run: () => afterWelcome(chunk('/d', [file('x')], 5), { type: MessageType.DirDigest, seq: 5, dir: Buffer.from('/e'), digest: Buffer.alloc(32) }),
+  },
+  {
     name: 'content for a file that was not asked for',
     code: ErrorCode.Protocol,
     run: () => afterWelcome({ type: MessageType.FileData, seq: 9, index: 0, data: Buffer.from('sneaky') }),

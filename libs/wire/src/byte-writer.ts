@@ -3,6 +3,8 @@ import { WireError } from './errors';
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+const LOW_42_BITS = (1n << 42n) - 1n;
 
 /** Growable output buffer for one frame payload. Encoding never validates names: the decoder is the guard. */
 export class ByteWriter {
@@ -52,13 +54,19 @@ export class ByteWriter {
   /** Unsigned LEB128 of a u64 bigint. */
   bigVarint(value: bigint, field: string): void {
     if (value < 0n || value > U64_MAX) throw WireError.protocol(`${field}: ${value} is outside u64`);
-    this.ensure(10);
-    let rest = value;
-    while (rest >= 0x80n) {
-      this.buffer[this.length++] = Number(rest & 0x7fn) | 0x80;
-      rest >>= 7n;
+    // Most values (sizes, inodes, devices, zigzagged times) fit a double exactly: the number path is far cheaper.
+    if (value <= MAX_SAFE_BIG) {
+      this.varint(Number(value), field);
+      return;
     }
-    this.buffer[this.length++] = Number(rest);
+    // Past 2^53 (nanosecond times): the low 42 bits as six full groups, then the rest (at least 2^11) as a number.
+    this.ensure(10);
+    let low = Number(value & LOW_42_BITS);
+    for (let i = 0; i < 6; i++) {
+      this.buffer[this.length++] = (low % 0x80) | 0x80;
+      low = Math.floor(low / 0x80);
+    }
+    this.varint(Number(value >> 42n), field);
   }
 
   /** Zigzag LEB128 of an i64 bigint (timestamps may precede 1970). */

@@ -1,6 +1,8 @@
 import { ByteReader } from './byte-reader';
 import { ByteWriter } from './byte-writer';
+import { DIR_DIGEST_BYTES } from './dir-digest';
 import { MIN_ENTRY_BYTES, readEntry, writeEntry } from './entry-codec';
+import { packEntries, unpackEntries } from './packed-entries';
 import { WireError } from './errors';
 import { FRAME_HEADER_BYTES, MAX_CREDENTIAL_BYTES, MAX_ID_BYTES, MAX_TEXT_BYTES, SHA256_BYTES } from './limits';
 import {
@@ -13,6 +15,7 @@ import {
   type ChunkMessage,
   type Message,
   type OfferReplyMessage,
+  type PackedChunkMessage,
   type RestoreEntryMessage,
   type ResumeDir,
   type SentPosition,
@@ -73,6 +76,23 @@ function writePayload(w: ByteWriter, msg: Message): void {
       w.varint(msg.entries.length, 'chunk.entries');
       for (const entry of msg.entries) writeEntry(w, entry);
       w.bool(msg.last);
+      return;
+    case MessageType.PackedChunk:
+      w.varint(msg.seq, 'chunk.seq');
+      w.bytes(msg.dir, MAX_PATH_BYTES, 'chunk.dir');
+      w.varint(msg.entries.length, 'chunk.entries');
+      w.bytes(packEntries(msg.entries), MAX_FRAME_BYTES, 'chunk.packed');
+      w.bool(msg.last);
+      return;
+    case MessageType.DirDigest:
+      w.varint(msg.seq, 'digest.seq');
+      w.bytes(msg.dir, MAX_PATH_BYTES, 'digest.dir');
+      if (msg.digest.length !== DIR_DIGEST_BYTES) throw WireError.protocol(`digest.digest: ${msg.digest.length} bytes, expected ${DIR_DIGEST_BYTES}`);
+      w.raw(msg.digest);
+      return;
+    case MessageType.DigestReply:
+      w.varint(msg.seq, 'digestReply.seq');
+      w.bool(msg.reused);
       return;
     case MessageType.ChunkPlan:
       w.varint(msg.seq, 'plan.seq');
@@ -248,6 +268,16 @@ function readPayload(r: ByteReader, type: number): Message {
       return { type, bytes: r.varint('credit.bytes'), ops: r.varint('credit.ops') };
     case MessageType.Chunk:
       return readChunk(r);
+    case MessageType.PackedChunk:
+      return readPackedChunk(r);
+    case MessageType.DirDigest: {
+      const seq = r.varint('digest.seq');
+      const dir = r.bytes(MAX_PATH_BYTES, 'digest.dir');
+      validateAbsolutePath(dir);
+      return { type, seq, dir, digest: Buffer.from(r.raw(DIR_DIGEST_BYTES, 'digest.digest')) };
+    }
+    case MessageType.DigestReply:
+      return { type, seq: r.varint('digestReply.seq'), reused: r.bool('digestReply.reused') };
     case MessageType.ChunkPlan: {
       const seq = r.varint('plan.seq');
       const count = r.count(1, 'plan.actions');
@@ -423,6 +453,15 @@ function readChunk(r: ByteReader): ChunkMessage {
     entries.push(entry);
   }
   return { type: MessageType.Chunk, seq, dir, entries, last: r.bool('chunk.last') };
+}
+
+function readPackedChunk(r: ByteReader): PackedChunkMessage {
+  const seq = r.varint('chunk.seq');
+  const dir = r.bytes(MAX_PATH_BYTES, 'chunk.dir');
+  validateAbsolutePath(dir);
+  const count = r.varint('chunk.entries', MAX_FRAME_BYTES);
+  const entries = unpackEntries(r.bytesView(MAX_FRAME_BYTES, 'chunk.packed'), count);
+  return { type: MessageType.PackedChunk, seq, dir, entries, last: r.bool('chunk.last') };
 }
 
 function readRestoreEntry(r: ByteReader): RestoreEntryMessage {

@@ -33,8 +33,14 @@
  * Version 3 resumes a large file from its stored part: OfferReply names the leading chunks the repository holds
  * (the agent sends only what follows), and Welcome says how far earlier attempts got (so the agent can count what
  * it sends again). Both are trailing fields, only ever sent to v3 agents; v2 messages are encoded exactly as before.
+ *
+ * Version 4 adds entry lists packed per chunk (PackedChunk instead of Chunk) and directory digests (DirDigest,
+ * DigestReply): an agent names a directory by the digest of its whole subtree's metadata (dir-digest.ts) and
+ * the receiver, when it stored that subtree before, reuses its tree instead of receiving the entries.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
+/** First version with PackedChunk, DirDigest and DigestReply. */
+export const DIR_DIGEST_PROTOCOL_VERSION = 4;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -58,8 +64,11 @@ export const MessageType = {
   Resend: 16,
   ContentOffer: 17,
   OfferReply: 18,
+  PackedChunk: 19,
   Finish: 20,
   Done: 21,
+  DirDigest: 22,
+  DigestReply: 23,
   RestoreRequest: 30,
   RestoreEntry: 31,
   RestoreDone: 32,
@@ -184,6 +193,38 @@ export interface ChunkMessage {
   readonly entries: readonly EntryMeta[];
   /** True on the directory's last chunk: the receiver then builds and commits its tree. */
   readonly last: boolean;
+}
+
+/**
+ * v4: a Chunk whose entries travel packed (packed-entries.ts: prefix-coded names, fields against the previous
+ * entry, deflated). Same rules and same answers as Chunk; decoded to the same entries.
+ */
+export interface PackedChunkMessage {
+  readonly type: typeof MessageType.PackedChunk;
+  readonly seq: number;
+  readonly dir: Buffer;
+  readonly entries: readonly EntryMeta[];
+  readonly last: boolean;
+}
+
+/**
+ * v4, agent to receiver, in place of a directory's chunks: the digest of the directory's whole subtree
+ * (dir-digest.ts), taking a seq of its own. The receiver answers DigestReply. Reused: the directory is
+ * committed as the stored tree with that digest (Committed(seq, dir, true) follows like any chunk's). Not
+ * reused: the agent sends the directory's chunks as usual, later (probes are pipelined, their misses sent in
+ * order, so a directory's chunks still follow those of its subdirectories).
+ */
+export interface DirDigestMessage {
+  readonly type: typeof MessageType.DirDigest;
+  readonly seq: number;
+  readonly dir: Buffer;
+  readonly digest: Buffer;
+}
+
+export interface DigestReplyMessage {
+  readonly type: typeof MessageType.DigestReply;
+  readonly seq: number;
+  readonly reused: boolean;
 }
 
 export const PlanAction = {
@@ -360,6 +401,9 @@ export type Message =
   | HeartbeatMessage
   | CreditMessage
   | ChunkMessage
+  | PackedChunkMessage
+  | DirDigestMessage
+  | DigestReplyMessage
   | ChunkPlanMessage
   | FileDataMessage
   | FileEndMessage

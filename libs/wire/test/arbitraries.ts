@@ -40,7 +40,7 @@ export const entryArb: fc.Arbitrary<EntryMeta> = fc
   .map(({ target, ...rest }) => ({ ...rest, linkTarget: rest.type === EntryType.Symlink ? Buffer.from(target) : null }));
 
 /** Entries with unique names, sorted by bytes, as a chunk requires. */
-const sortedEntriesArb = fc
+export const sortedEntriesArb = fc
   .uniqueArray(entryArb, { maxLength: 8, selector: (e) => e.name.toString('hex') })
   .map((entries) => [...entries].sort((a, b) => Buffer.compare(a.name, b.name)));
 
@@ -80,6 +80,9 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.constant({ type: MessageType.Heartbeat }),
   fc.record({ type: fc.constant(MessageType.Credit), bytes: safe, ops: safe }),
   fc.record({ type: fc.constant(MessageType.Chunk), seq: safe, dir: absolutePathArb, entries: sortedEntriesArb, last: fc.boolean() }),
+  fc.record({ type: fc.constant(MessageType.PackedChunk), seq: safe, dir: absolutePathArb, entries: sortedEntriesArb, last: fc.boolean() }),
+  fc.record({ type: fc.constant(MessageType.DirDigest), seq: safe, dir: absolutePathArb, digest: sha256Arb }),
+  fc.record({ type: fc.constant(MessageType.DigestReply), seq: safe, reused: fc.boolean() }),
   fc.record({ type: fc.constant(MessageType.ChunkPlan), seq: safe, actions: fc.array(fc.constantFrom(PlanAction.Skip, PlanAction.Whole, PlanAction.Delta), { maxLength: 50 }) }),
   fc.record({ type: fc.constant(MessageType.Signature), seq: safe, index: u32, data: bytesArb(3000), last: fc.boolean() }),
   fc.record({ type: fc.constant(MessageType.Resend), seq: safe, index: u32 }),

@@ -21,7 +21,9 @@ import {
   PROTOCOL_VERSION,
   WireError,
   ErrorCode,
+  directoryDigest,
   type ChunkPlanMessage,
+  type DigestReplyMessage,
   type DoneMessage,
   type EntryMeta,
   type FramedConnection,
@@ -37,7 +39,7 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
-import { hashContent, OFFER_CHUNK_BYTES } from './content-offer';
+import { hashContent, OFFER_CHUNK_BYTES, type ContentHashes } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
@@ -57,6 +59,8 @@ export interface BackupTransferEvents {
   onWelcome(welcome: WelcomeMessage): void;
   /** A chunk went out: its regular files and their bytes join the totals. */
   onChunkSent(files: number, bytes: bigint): void;
+  /** A directory's stored tree was reused (protocol 4 digest): its files count as sent and done. */
+  onDirectoryReused(files: number, bytes: bigint): void;
   onFileDone(path: Buffer, size: bigint, error: string | null): void;
   onBytesSent(bytes: number): void;
   /** A chunk is durable: `lastEntry` names its last entry (null for an empty chunk); the resume point moves there. */
@@ -81,6 +85,16 @@ interface SentChunk {
   actions: readonly PlanAction[] | null;
   /** Encoded signatures of the entries planned Delta, by entry index. */
   readonly signatures: Map<number, Buffer>;
+}
+
+/** Directory digests sent and not answered yet, at most; their listings wait in memory for the answer. */
+const MAX_PROBES_IN_FLIGHT = 256;
+
+/** A directory named by its digest, waiting for the receiver's answer (its chunks follow if not reused). */
+interface Probe {
+  readonly seq: number;
+  readonly listing: DirectoryListing;
+  readonly reused: Deferred<boolean>;
 }
 
 /** Files planned Whole from this size up are offered by their chunk hashes first (they are streamed, not read ahead). */
@@ -117,6 +131,18 @@ export class BackupTransfer {
   private readonly resends: Array<{ chunk: SentChunk; index: number }> = [];
   private readonly offerReplies = new Map<string, Deferred<OfferReplyMessage>>();
   private wakeContent: (() => void) | null = null;
+  /** Digests of directories walked (latin1 path), null when unknown; taken by their parent. */
+  private readonly digests = new Map<string, Buffer | null>();
+  private readonly probes: Probe[] = [];
+  private readonly probeReplies = new Map<number, Probe>();
+  /** Seqs of directory digests: no plan, no content; the read-ahead steps over them. */
+  private readonly contentless = new Set<number>();
+  /**
+   * Large files planned Whole, in send order, whose offer hashes are not started yet; and the hashes started
+   * (the next file's is computed while the current one is on the wire, so the link does not idle between them).
+   */
+  private readonly toHash: FileSendTarget[] = [];
+  private readonly offerHashes = new Map<string, Promise<ContentHashes | null>>();
 
   constructor(
     private readonly connection: FramedConnection,
@@ -165,10 +191,65 @@ export class BackupTransfer {
     try {
       for await (const listing of listings) {
         if (this.failed !== null) throw this.failed;
-        await this.sendDirectory(listing, welcome);
+        const digest = this.digestOf(listing);
+        if (digest !== null && !this.resumeAfter.has(listing.path.toString('latin1'))) {
+          await this.probe(listing, digest, welcome);
+        } else {
+          // Chunks must follow those of every directory probed before (a parent's entries name its subdirectories).
+          await this.settleProbes(0, welcome);
+          await this.sendDirectory(listing, welcome);
+        }
       }
+      await this.settleProbes(0, welcome);
     } finally {
       this.outbox.close();
+    }
+  }
+
+  /** The directory's digest from its entries and its subdirectories' digests (null if one was not walked). */
+  private digestOf(listing: DirectoryListing): Buffer | null {
+    const digest = directoryDigest(listing.entries, (entry) => {
+      const key = joinPath(listing.path, entry.name).toString('latin1');
+      const child = this.digests.get(key) ?? null;
+      this.digests.delete(key);
+      return child;
+    });
+    this.digests.set(listing.path.toString('latin1'), digest);
+    return digest;
+  }
+
+  /**
+   * Names a directory by its digest instead of sending its entries. The answers are awaited in order, later:
+   * a miss then sends the directory's chunks, so they still come before those of its parent.
+   */
+  private async probe(listing: DirectoryListing, digest: Buffer, welcome: WelcomeMessage): Promise<void> {
+    await this.guard(this.roomInFlight());
+    const seq = this.nextSeq++;
+    const planned: ChunkPlanMessage = { type: MessageType.ChunkPlan, seq, actions: [] };
+    const chunk: SentChunk = { seq, dir: listing.path, entries: [], plan: deferred(), actions: planned.actions, signatures: new Map() };
+    chunk.plan.resolve(planned);
+    this.contentless.add(seq);
+    this.lastEntries.set(seq, listing.entries[listing.entries.length - 1]?.name ?? null);
+    this.outbox.push(chunk);
+    const probe: Probe = { seq, listing, reused: deferred() };
+    this.probes.push(probe);
+    this.probeReplies.set(seq, probe);
+    await this.guard(this.send({ type: MessageType.DirDigest, seq, dir: listing.path, digest }));
+    await this.settleProbes(MAX_PROBES_IN_FLIGHT, welcome);
+  }
+
+  /** Takes the answers of the oldest probes until at most `keep` are outstanding; sends the misses' chunks. */
+  private async settleProbes(keep: number, welcome: WelcomeMessage): Promise<void> {
+    for (let head = this.probes[0]; head !== undefined; head = this.probes[0]) {
+      if (this.probes.length <= keep && !head.reused.settled) return;
+      const reused = await this.guard(head.reused.promise);
+      this.probes.shift();
+      if (reused) {
+        const { files, bytes } = regularFiles(head.listing.entries);
+        this.events.onDirectoryReused(files, bytes);
+      } else {
+        await this.sendDirectory(head.listing, welcome);
+      }
     }
   }
 
@@ -185,14 +266,8 @@ export class BackupTransfer {
       this.plans.set(chunk.seq, chunk);
       this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
       this.outbox.push(chunk);
-      await this.guard(this.send({ type: MessageType.Chunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
-      let files = 0;
-      let bytes = 0n;
-      for (const entry of chunk.entries) {
-        if (entry.type === EntryType.Dir) continue;
-        files += 1;
-        bytes += entry.size;
-      }
+      await this.guard(this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
+      const { files, bytes } = regularFiles(chunk.entries);
       this.events.onChunkSent(files, bytes);
     } while (start < entries.length);
   }
@@ -247,9 +322,12 @@ export class BackupTransfer {
    * only after the leading chunks the repository holds (a file an earlier attempt sent in part resumes there).
    */
   private async sendLargeFile(target: FileSendTarget, dir: Buffer, name: Buffer, send: SendMessage): Promise<FileSendResult> {
-    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await hashContent(target.path) : null;
-    if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     const key = `${target.seq}/${target.index}`;
+    const prefetched = this.offerHashes.get(key);
+    this.offerHashes.delete(key);
+    this.prefetchHashes();
+    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await (prefetched ?? hashContent(target.path)) : null;
+    if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     const reply = deferred<OfferReplyMessage>();
     this.offerReplies.set(key, reply);
     await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
@@ -272,6 +350,15 @@ export class BackupTransfer {
       resent(bytes);
       this.events.onBytesSent(bytes);
     };
+  }
+
+  /** Starts the offer hashes of the next large file unless one is already being computed ahead. */
+  private prefetchHashes(): void {
+    while (this.offerHashes.size < 1) {
+      const next = this.toHash.shift();
+      if (next === undefined) return;
+      this.offerHashes.set(`${next.seq}/${next.index}`, hashContent(next.path));
+    }
   }
 
   /** Files whose delta the receiver could not apply, sent again whole. */
@@ -400,6 +487,9 @@ export class BackupTransfer {
       case MessageType.OfferReply:
         this.acceptOfferReply(message);
         return;
+      case MessageType.DigestReply:
+        this.acceptDigestReply(message);
+        return;
       case MessageType.Done:
         if (!this.finishSent) throw this.protocol('Done before Finish');
         this.done.resolve(message);
@@ -464,16 +554,30 @@ export class BackupTransfer {
     reply.resolve(message);
   }
 
+  private acceptDigestReply(message: DigestReplyMessage): void {
+    const probe = this.probeReplies.get(message.seq);
+    if (probe === undefined) throw this.protocol(`DigestReply for ${message.seq}, which is not an unanswered directory digest`);
+    this.probeReplies.delete(message.seq);
+    probe.reused.resolve(message.reused);
+  }
+
   /** Queues the files of planned chunks, in seq order, for reading ahead. */
   private feedReadAhead(): void {
     for (;;) {
+      if (this.contentless.delete(this.nextReadAheadSeq)) {
+        this.nextReadAheadSeq += 1;
+        continue;
+      }
       const chunk = this.plans.get(this.nextReadAheadSeq);
       if (chunk === undefined || chunk.actions === null) return;
       chunk.actions.forEach((action, index) => {
         if (action !== PlanAction.Whole) return;
         const entry = chunk.entries[index]!;
-        this.readAhead.add({ seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size });
+        const target = { seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size };
+        this.readAhead.add(target);
+        if (entry.size >= OFFER_MIN_BYTES) this.toHash.push(target);
       });
+      this.prefetchHashes();
       this.nextReadAheadSeq += 1;
     }
   }
@@ -510,6 +614,18 @@ function closeReason(error: AgentError): WireError | null {
   if (error.code === AgentErrorCode.Interrupted) return new WireError(ErrorCode.ShuttingDown, error.message);
   if (error.code === AgentErrorCode.Protocol) return WireError.protocol(error.message);
   return null;
+}
+
+/** Non-directory entries and their bytes, as the run's totals count them. */
+function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: bigint } {
+  let files = 0;
+  let bytes = 0n;
+  for (const entry of entries) {
+    if (entry.type === EntryType.Dir) continue;
+    files += 1;
+    bytes += entry.size;
+  }
+  return { files, bytes };
 }
 
 /** Bytes of the files of a chunk planned Whole (a delta's data is small and not counted). */

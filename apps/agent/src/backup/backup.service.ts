@@ -75,6 +75,13 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
           counters.bytesTotal += Number(bytes);
           progress.touch();
         },
+        onDirectoryReused: (files, bytes) => {
+          counters.filesTotal += files;
+          counters.bytesTotal += Number(bytes);
+          counters.filesDone += files;
+          counters.bytesDone += Number(bytes);
+          progress.touch();
+        },
         onFileDone: (path, size, error) => {
           counters.filesDone += 1;
           counters.bytesDone += Number(size);

@@ -36,8 +36,8 @@ export interface WalkOptions {
   /** Directories already committed by an earlier attempt: kept in their parent, not descended. */
   readonly skipDirs?: readonly Buffer[];
   readonly fs?: WalkFs;
-  /** lstat calls in flight at once while listing a directory. */
-  readonly statConcurrency?: number;
+  /** lstat calls made before the walk yields to the event loop. */
+  readonly statBatch?: number;
   readonly onProblem?: (problem: WalkProblem) => void;
 }
 
@@ -59,7 +59,7 @@ export class TreeWalker {
   private readonly excludes: ExcludeMatcher;
   private readonly skipDirs: ReadonlySet<string>;
   private readonly fs: WalkFs;
-  private readonly statConcurrency: number;
+  private readonly statBatch: number;
   private readonly problemList: WalkProblem[] = [];
 
   constructor(private readonly options: WalkOptions) {
@@ -67,7 +67,7 @@ export class TreeWalker {
     this.excludes = new ExcludeMatcher(options.excludes ?? []);
     this.skipDirs = new Set((options.skipDirs ?? []).map((dir) => dir.toString('latin1')));
     this.fs = options.fs ?? nodeWalkFs;
-    this.statConcurrency = options.statConcurrency ?? 16;
+    this.statBatch = options.statBatch ?? 1024;
   }
 
   get problems(): readonly WalkProblem[] {
@@ -101,7 +101,7 @@ export class TreeWalker {
   private async openFrame(path: Buffer, selection: SelectionNode | null): Promise<Frame | null> {
     let entries: EntryMeta[];
     try {
-      entries = selection === null ? await this.listWhole(path) : await this.listSelected(path, selection);
+      entries = selection === null ? await this.listWhole(path) : this.listSelected(path, selection);
     } catch (error) {
       this.problem(path, `cannot read directory: ${errorMessage(error)}`, false);
       return null;
@@ -118,32 +118,38 @@ export class TreeWalker {
     const candidates = names
       .map((name) => ({ name, path: joinPath(path, name) }))
       .filter((candidate) => !this.excludes.excludes(candidate.name, candidate.path, null));
-    const metas = await mapLimit(candidates, this.statConcurrency, (candidate) => this.describe(candidate.name, candidate.path, false));
-    return metas.filter((meta): meta is EntryMeta => meta !== null);
+    const metas: EntryMeta[] = [];
+    for (const [i, candidate] of candidates.entries()) {
+      if (i > 0 && i % this.statBatch === 0) await yieldToEventLoop();
+      const meta = this.describe(candidate.name, candidate.path, false);
+      if (meta !== null) metas.push(meta);
+    }
+    return metas;
   }
 
   /** An intermediate directory: only the selected children, which must exist and are never excluded. */
-  private async listSelected(path: Buffer, selection: SelectionNode): Promise<EntryMeta[]> {
+  private listSelected(path: Buffer, selection: SelectionNode): EntryMeta[] {
     const names = [...selection.children.keys()].map((key) => Buffer.from(key, 'latin1')).sort((a, b) => Buffer.compare(a, b));
-    const metas = await mapLimit(names, this.statConcurrency, async (name) => {
+    const metas: EntryMeta[] = [];
+    for (const name of names) {
       const childPath = joinPath(path, name);
       const child = selection.children.get(name.toString('latin1'))!;
-      const meta = await this.describe(name, childPath, true);
+      const meta = this.describe(name, childPath, true);
       if (meta !== null && !child.whole && meta.type !== EntryType.Dir) {
         this.problem(childPath, 'cannot back up the paths configured below it: not a directory (symlinks are never followed)', false);
-        return null;
+        continue;
       }
-      return meta;
-    });
-    return metas.filter((meta): meta is EntryMeta => meta !== null);
+      if (meta !== null) metas.push(meta);
+    }
+    return metas;
   }
 
   /** lstat (and readlink) one entry; null when it is gone, excluded, or a socket. */
-  private async describe(name: Buffer, path: Buffer, configured: boolean): Promise<EntryMeta | null> {
+  private describe(name: Buffer, path: Buffer, configured: boolean): EntryMeta | null {
     let stats: BigIntStats;
     let linkTarget: Buffer | null = null;
     try {
-      stats = await this.fs.lstat(path);
+      stats = this.fs.lstat(path);
       const type = entryTypeOf(stats);
       if (type === EntryType.Socket) {
         this.problem(path, 'socket skipped', true);
@@ -152,7 +158,7 @@ export class TreeWalker {
       if (!configured && type === EntryType.Dir && this.excludes.hasDirectoryPatterns && this.excludes.excludes(name, path, true)) {
         return null;
       }
-      if (type === EntryType.Symlink) linkTarget = await this.fs.readlink(path);
+      if (type === EntryType.Symlink) linkTarget = this.fs.readlink(path);
     } catch (error) {
       const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
       const message = configured && gone ? 'configured path does not exist' : `${gone ? 'vanished during the walk' : 'cannot stat'}: ${errorMessage(error)}`;
@@ -169,16 +175,6 @@ export class TreeWalker {
   }
 }
 
-/** Maps with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

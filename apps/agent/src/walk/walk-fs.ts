@@ -2,18 +2,23 @@
  * The three filesystem calls the walk makes, always on Buffer paths (names stay raw bytes) and never
  * following a symlink. Injectable so a test can inject a fault (EACCES as root, a directory vanishing);
  * production uses `nodeWalkFs`.
+ *
+ * lstat and readlink are synchronous: one lstat costs about 4 microseconds called directly and about 20
+ * through libuv's thread pool and a promise (measured on 26,000 files), and the walk of an unchanged tree is
+ * nothing but lstat calls. The walker yields to the event loop between batches, so heartbeats and messages
+ * still flow.
  */
-import { type BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { type BigIntStats, lstatSync, readlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 
 export interface WalkFs {
   readdir(path: Buffer): Promise<Buffer[]>;
-  lstat(path: Buffer): Promise<BigIntStats>;
-  readlink(path: Buffer): Promise<Buffer>;
+  lstat(path: Buffer): BigIntStats;
+  readlink(path: Buffer): Buffer;
 }
 
 export const nodeWalkFs: WalkFs = {
   readdir: (path) => readdir(path, { encoding: 'buffer' }),
-  lstat: (path) => lstat(path, { bigint: true }),
-  readlink: (path) => readlink(path, { encoding: 'buffer' }),
+  lstat: (path) => lstatSync(path, { bigint: true }),
+  readlink: (path) => readlinkSync(path, { encoding: 'buffer' }),
 };

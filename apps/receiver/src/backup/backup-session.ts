@@ -19,8 +19,12 @@ import {
   furthestPosition,
   MessageType,
   PlanAction,
+  DIR_DIGEST_PROTOCOL_VERSION,
+  directoryDigest,
   joinPath,
   type ChunkMessage,
+  type DirDigestMessage,
+  type PackedChunkMessage,
   type ContentOfferMessage,
   type EntryMeta,
   type FileDataMessage,
@@ -35,9 +39,10 @@ import { type ReceiverMetrics } from '../server/metrics';
 import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
-import { type DraftEntry, toTreeEntry } from './entries';
+import { type DraftEntry, toEntryMeta, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
+import { DigestIndex, DigestIndexStore } from './digest-index';
 import { PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 
@@ -83,6 +88,8 @@ interface ChunkState {
   /** undefined while a file's content is awaited, null when the file was dropped (read error on the agent). */
   readonly slots: Array<DraftEntry | null | undefined>;
   pendingFiles: number;
+  /** v4: a directory committed whole from the digest index (no entries, no slots): its journal record. */
+  readonly reused: JournalRecord | null;
 }
 
 interface ExpectedFile {
@@ -173,6 +180,11 @@ export class BackupSession {
   private bytesReceived = 0;
   private bytesStored = 0;
   private fileErrors = 0;
+  /** v4: trees of the host's previous runs by directory digest, and the digests of this run's directories. */
+  private readonly digestStore: DigestIndexStore;
+  private digestIndex = new DigestIndex();
+  private readonly dirDigests = new Map<string, Buffer>();
+  private dirsReused = 0;
 
   constructor(
     private readonly conn: FramedConnection,
@@ -184,6 +196,7 @@ export class BackupSession {
   ) {
     this.availableBytes = limits.creditBytes;
     this.availableOps = limits.creditOps;
+    this.digestStore = new DigestIndexStore(repo.root);
     this.pipeline = new CommitPipeline({
       store: repo,
       runId: ctx.runId,
@@ -203,8 +216,8 @@ export class BackupSession {
     };
   }
 
-  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number } & TransferCounters {
-    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, ...this.counters };
+  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number; dirsReused: number } & TransferCounters {
+    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, dirsReused: this.dirsReused, ...this.counters };
   }
 
   async run(): Promise<BackupOutcome> {
@@ -215,6 +228,13 @@ export class BackupSession {
         switch (msg.type) {
           case MessageType.Chunk:
             await this.onChunk(msg);
+            break;
+          case MessageType.PackedChunk:
+            if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) throw protocolError(`PackedChunk needs protocol ${DIR_DIGEST_PROTOCOL_VERSION}`);
+            await this.onChunk(msg);
+            break;
+          case MessageType.DirDigest:
+            await this.onDirDigest(msg);
             break;
           case MessageType.FileData:
             await this.onFileData(msg);
@@ -246,6 +266,7 @@ export class BackupSession {
     this.sentMark = await this.repo.readSentMark(this.ctx.runId);
     const latest = await this.repo.latestSnapshot(this.ctx.hostId);
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
+    if (latest !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
     await this.conn.send({
       type: MessageType.Welcome,
       sessionId: this.ctx.sessionId,
@@ -295,7 +316,34 @@ export class BackupSession {
     }
   }
 
-  private async onChunk(msg: ChunkMessage): Promise<void> {
+  /**
+   * v4: a directory named by the digest of its subtree. When the host stored a tree with that digest (and the
+   * repository still holds it), the directory is committed as that tree, in seq order with the chunks around it.
+   */
+  private async onDirDigest(msg: DirDigestMessage): Promise<void> {
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) throw protocolError(`DirDigest needs protocol ${DIR_DIGEST_PROTOCOL_VERSION}`);
+    if (msg.seq <= this.lastSeq) throw protocolError(`directory digest seq ${msg.seq} does not follow ${this.lastSeq}`);
+    this.lastSeq = msg.seq;
+    const key = pathKey(msg.dir);
+    if (this.closedDirs.has(key) || this.openDirs.has(key) || this.committed.has(key)) {
+      throw protocolError(`directory ${showPath(msg.dir)} named by its digest after its entries or its digest`);
+    }
+    const indexed = this.digestIndex.get(msg.digest);
+    const reused = indexed !== null && this.repo.has(indexed.tree);
+    if (reused) {
+      const record: JournalRecord = { dir: msg.dir, tree: indexed.tree, files: indexed.files, dirs: indexed.dirs, bytes: indexed.bytes };
+      this.committed.set(key, record);
+      this.closedDirs.add(key);
+      this.dirDigests.set(key, msg.digest);
+      this.dirsReused += 1;
+      const dir: DirState = { path: msg.dir, key, drafts: [], lastName: null, seed: null };
+      this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record });
+    }
+    await this.conn.send({ type: MessageType.DigestReply, seq: msg.seq, reused });
+    await this.completeReadyChunks();
+  }
+
+  private async onChunk(msg: ChunkMessage | PackedChunkMessage): Promise<void> {
     if (msg.seq <= this.lastSeq) throw protocolError(`chunk seq ${msg.seq} does not follow ${this.lastSeq}`);
     this.lastSeq = msg.seq;
     const count = msg.entries.length;
@@ -307,7 +355,7 @@ export class BackupSession {
     const dir = this.openDirectory(msg);
     const previousTree = this.previous === null ? null : await this.previous.directory(msg.dir);
     const lastName = msg.entries[count - 1]?.name ?? null;
-    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0 };
+    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0, reused: null };
     const actions: PlanAction[] = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
@@ -360,7 +408,7 @@ export class BackupSession {
   }
 
   /** The directory a chunk continues, checking that its names keep ascending across chunks. */
-  private openDirectory(msg: ChunkMessage): DirState {
+  private openDirectory(msg: ChunkMessage | PackedChunkMessage): DirState {
     const key = pathKey(msg.dir);
     if (this.closedDirs.has(key)) throw protocolError(`directory ${showPath(msg.dir)} already had its last chunk in this session`);
     let dir = this.openDirs.get(key);
@@ -597,6 +645,10 @@ export class BackupSession {
   private async completeReadyChunks(): Promise<void> {
     for (let chunk = this.chunks[0]; chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks[0]) {
       this.chunks.shift();
+      if (chunk.reused !== null) {
+        this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
+        continue;
+      }
       const drafts: DraftEntry[] = [];
       for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
       chunk.dir.drafts.push(...drafts);
@@ -618,8 +670,16 @@ export class BackupSession {
       bytes: built.bytes + (seed?.bytes ?? 0),
     };
     this.committed.set(dir.key, record);
+    this.recordDigest(dir, entries);
     dir.drafts = [];
     return record;
+  }
+
+  /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
+  private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
+    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
+    if (digest !== null) this.dirDigests.set(dir.key, digest);
   }
 
   /**
@@ -663,6 +723,17 @@ export class BackupSession {
     await this.conn.send({ type: MessageType.Credit, bytes: creditBytes, ops: creditOps });
   }
 
+  /** The trees of this run's directories by digest, for the host's next run. */
+  private async saveDigestIndex(): Promise<void> {
+    if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
+    const index = new DigestIndex();
+    for (const [key, digest] of this.dirDigests) {
+      const record = this.committed.get(key);
+      if (record !== undefined) index.set(digest, { tree: record.tree, files: record.files, dirs: record.dirs, bytes: record.bytes });
+    }
+    await this.digestStore.save(this.ctx.hostId, index, this.ctx.sessionId);
+  }
+
   private async finish(): Promise<BackupOutcome> {
     const waiting = this.current?.file ?? this.expected[0] ?? this.resends.values().next().value;
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
@@ -691,6 +762,7 @@ export class BackupSession {
     };
     await this.repo.publishSnapshot(record);
     await this.repo.removeJournal(this.ctx.runId);
+    await this.saveDigestIndex();
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
   }

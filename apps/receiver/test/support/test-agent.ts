@@ -7,6 +7,7 @@ import {
   PlanAction,
   WireError,
   joinPath,
+  directoryDigest,
   EntryType,
   type ChunkPlanMessage,
   type CommittedMessage,
@@ -49,6 +50,10 @@ export interface BackupOptions extends AgentIdentity {
   readonly lyingDelta?: boolean;
   /** Protocol version sent in Hello (default PROTOCOL_VERSION). */
   readonly protocol?: number;
+  /** v3: name each directory by its digest first (one round trip each) and send its chunks only when not reused. */
+  readonly digests?: boolean;
+  /** v3: send entries in PackedChunk frames. */
+  readonly packed?: boolean;
   /** Called with the connection once Welcome arrived, before anything is sent. */
   readonly afterWelcome?: (conn: FramedConnection) => Promise<void>;
 }
@@ -73,6 +78,8 @@ export interface BackupResult {
   readonly offersKnown: number;
   /** Held leading chunks named by each OfferReply that was not `known` (v3), in order. */
   readonly heldChunks: number[];
+  /** Directories the receiver reused from their digest (paths, latin1). */
+  readonly reusedDirs: readonly string[];
 }
 
 class Stopped extends Error {}
@@ -87,6 +94,7 @@ class Mailbox {
   readonly signatures = new Map<string, Buffer[]>();
   readonly resends: Array<{ seq: number; index: number }> = [];
   readonly offerReplies = new Map<string, { known: boolean; heldChunks: number }>();
+  readonly digestReplies = new Map<number, boolean>();
   bytes = 0;
   ops = 0;
   private wakers: Array<() => void> = [];
@@ -135,6 +143,9 @@ class Mailbox {
         break;
       case MessageType.OfferReply:
         this.offerReplies.set(`${msg.seq}/${msg.index}`, { known: msg.known, heldChunks: msg.heldChunks });
+        break;
+      case MessageType.DigestReply:
+        this.digestReplies.set(msg.seq, msg.reused);
         break;
       default:
         break;
@@ -197,7 +208,9 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     resends: resent,
     offersKnown,
     heldChunks,
+    reusedDirs,
   });
+  const reusedDirs: string[] = [];
   const entriesSent = new Map<string, number>();
   let deltaFiles = 0;
   let resent = 0;
@@ -270,11 +283,25 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       }
     };
 
-    const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<void> => {
-      if (committedDirs.has(snapshotPath.toString('latin1'))) return;
+    /** Sends a directory after its subdirectories; returns its digest (null when one below was skipped). */
+    const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<Buffer | null> => {
+      if (committedDirs.has(snapshotPath.toString('latin1'))) return null;
       const all = await readEntries(local);
-      for (const entry of all) if (entry.type === EntryType.Dir) await sendDir(joinLocal(local, entry.name), joinPath(snapshotPath, entry.name));
+      const childDigests = new Map<string, Buffer | null>();
+      for (const entry of all) {
+        if (entry.type === EntryType.Dir) childDigests.set(entry.name.toString('latin1'), await sendDir(joinLocal(local, entry.name), joinPath(snapshotPath, entry.name)));
+      }
+      const digest = directoryDigest(all, (entry) => childDigests.get(entry.name.toString('latin1')) ?? null);
       const after = resumeAfter.get(snapshotPath.toString('latin1'));
+      if (options.digests === true && digest !== null && after === undefined) {
+        const probeSeq = ++seq;
+        await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: snapshotPath, digest });
+        const reply = await box.until(() => (box.digestReplies.has(probeSeq) ? { reused: box.digestReplies.get(probeSeq) === true } : null));
+        if (reply.reused) {
+          reusedDirs.push(snapshotPath.toString('latin1'));
+          return digest;
+        }
+      }
       const entries = after === undefined ? all : all.filter((entry) => Buffer.compare(entry.name, after) > 0);
       const chunks: EntryMeta[][] = [];
       for (let i = 0; i < entries.length; i += perChunk) chunks.push(entries.slice(i, i + perChunk));
@@ -283,7 +310,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         await box.until(() => box.ops >= chunk.length);
         box.ops -= chunk.length;
         const chunkSeq = ++seq;
-        await conn.send({ type: MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
+        await conn.send({ type: options.packed === true ? MessageType.PackedChunk : MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
         const key = snapshotPath.toString();
         entriesSent.set(key, (entriesSent.get(key) ?? 0) + chunk.length);
         const plan = await box.until(() => box.plans.get(chunkSeq) ?? null);
@@ -303,6 +330,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         await box.until(() => box.committed.some((c) => c.seq === lastSeq));
         if (box.committed.filter((c) => c.dirComplete).length >= options.stopAfterDirs) throw new Stopped();
       }
+      return digest;
     };
 
     await sendDir(Buffer.from(options.root), Buffer.from('/'));

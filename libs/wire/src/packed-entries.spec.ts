@@ -1,0 +1,145 @@
+import { deflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import { sortedEntriesArb } from '../test/arbitraries';
+import { thrownBy } from '../test/thrown';
+import { ByteWriter } from './byte-writer';
+import { decodeFrameBody, encodeMessage } from './codec';
+import { writeEntry } from './entry-codec';
+import { WireError } from './errors';
+import { EntryType, ErrorCode, MessageType, type EntryMeta } from './messages';
+import { packEntries, unpackEntries } from './packed-entries';
+
+/** A directory like the benchmark's: names sharing a prefix, close inodes and times, one owner. */
+function smallFiles(count: number): EntryMeta[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: Buffer.from(`file-${String(i).padStart(6, '0')}.dat`),
+    type: EntryType.File,
+    mode: 0o644,
+    uid: 1000,
+    gid: 1000,
+    mtimeNs: 1_764_000_000_000_000_000n + BigInt(i) * 37_123n,
+    ctimeNs: 1_764_000_000_000_000_000n + BigInt(i) * 37_123n + 1_000n,
+    ino: 5_000_000n + BigInt(i),
+    dev: 2049n,
+    size: BigInt(512 + ((i * 7919) % 7680)),
+    nlink: 1,
+    linkTarget: null,
+    rdev: 0n,
+  }));
+}
+
+function plainBytes(entries: readonly EntryMeta[]): number {
+  const w = new ByteWriter();
+  for (const entry of entries) writeEntry(w, entry);
+  return w.size;
+}
+
+function wireError(fn: () => unknown): WireError {
+  const error = thrownBy(fn);
+  expect(error).toBeInstanceOf(WireError);
+  return error as WireError;
+}
+
+describe('packEntries / unpackEntries', () => {
+  it('round-trips any sorted entries, extreme values included', () => {
+    fc.assert(
+      fc.property(sortedEntriesArb, (entries) => {
+        expect(unpackEntries(packEntries(entries), entries.length)).toEqual(entries);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('packs a directory of similar small files to under a fifth of the plain encoding', () => {
+    const entries = smallFiles(1024);
+    const packed = packEntries(entries);
+    expect(packed.length * 5).toBeLessThan(plainBytes(entries));
+    expect(unpackEntries(packed, entries.length)).toEqual(entries);
+  });
+
+  it('rejects every truncation of a packed list', () => {
+    const packed = packEntries(smallFiles(20));
+    for (let length = 0; length < packed.length; length++) {
+      expect(() => unpackEntries(packed.subarray(0, length), 20)).toThrow(WireError);
+    }
+  });
+
+  it('rejects a count the data does not hold, and trailing entries', () => {
+    const packed = packEntries(smallFiles(5));
+    expect(wireError(() => unpackEntries(packed, 6)).code).toBe(ErrorCode.Protocol);
+    expect(wireError(() => unpackEntries(packed, 4)).message).toMatch(/trailing/);
+  });
+
+  it('rejects a list that inflates beyond the limit (a deflate bomb)', () => {
+    const bomb = deflateRawSync(Buffer.alloc(8 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    expect(wireError(() => unpackEntries(bomb, 1, 1024 * 1024)).message).toMatch(/inflate/);
+  });
+
+  it('rejects hostile packings: a prefix longer than the previous name, unsorted names, unsafe names, a target on a file', () => {
+    const raw = (build: (w: ByteWriter) => void): Buffer => {
+      const w = new ByteWriter();
+      build(w);
+      return deflateRawSync(w.finish());
+    };
+    const fileTail = (w: ByteWriter, flags = 16): void => {
+      w.u8(EntryType.File);
+      w.u8(flags);
+      w.varint(0o644, 'mode');
+      w.varint(0, 'uid');
+      w.varint(0, 'gid');
+      for (let i = 0; i < 3; i++) w.u8(0);
+      w.bigVarint(1n, 'dev');
+      w.bigVarint(1n, 'size');
+    };
+    const entry = (w: ByteWriter, shared: number, suffix: string, flags = 16): void => {
+      w.varint(shared, 'shared');
+      w.bytes(Buffer.from(suffix), 255, 'suffix');
+      fileTail(w, flags);
+    };
+    expect(wireError(() => unpackEntries(raw((w) => entry(w, 1, 'a')), 1)).message).toMatch(/prefix/);
+    expect(wireError(() => unpackEntries(raw((w) => (entry(w, 0, 'b'), entry(w, 0, 'a'))), 2)).message).toMatch(/name order/);
+    expect(wireError(() => unpackEntries(raw((w) => entry(w, 0, '..')), 1)).code).toBe(ErrorCode.BadPath);
+    expect(wireError(() => unpackEntries(raw((w) => entry(w, 0, 'a/b')), 1)).code).toBe(ErrorCode.BadPath);
+    expect(wireError(() => unpackEntries(raw((w) => entry(w, 0, 'a', 16 | 1)), 1)).message).toMatch(/first entry/);
+    expect(wireError(() => unpackEntries(raw((w) => entry(w, 0, 'a', 16 | 32)), 1)).code).toBe(ErrorCode.Protocol);
+    expect(wireError(() => unpackEntries(Buffer.from('not deflate at all'), 1)).code).toBe(ErrorCode.Protocol);
+  });
+
+  it('travels in a PackedChunk frame and decodes to the same entries', () => {
+    const entries = smallFiles(300);
+    const frame = encodeMessage({ type: MessageType.PackedChunk, seq: 7, dir: Buffer.from('/srv/data'), entries, last: false });
+    const plain = encodeMessage({ type: MessageType.Chunk, seq: 7, dir: Buffer.from('/srv/data'), entries, last: false });
+    expect(frame.length * 4).toBeLessThan(plain.length);
+    expect(decodeFrameBody(frame.subarray(4))).toEqual({ type: MessageType.PackedChunk, seq: 7, dir: Buffer.from('/srv/data'), entries, last: false });
+  });
+
+  it('rejects a PackedChunk whose directory is not a normalized absolute path', () => {
+    const frame = encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/a/../b'), entries: smallFiles(1), last: true });
+    expect(wireError(() => decodeFrameBody(frame.subarray(4))).code).toBe(ErrorCode.BadPath);
+  });
+});
+
+describe('ByteWriter.bigVarint', () => {
+  it('writes the plain LEB128 of every u64, on each side of 2^53', () => {
+    const reference = (value: bigint): number[] => {
+      const out: number[] = [];
+      let rest = value;
+      while (rest >= 0x80n) {
+        out.push(Number(rest & 0x7fn) | 0x80);
+        rest >>= 7n;
+      }
+      out.push(Number(rest));
+      return out;
+    };
+    const edges = [0n, 127n, 128n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, 1n << 56n, 3_400_000_000_000_000_001n, (1n << 64n) - 1n];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...edges), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), (value) => {
+        const w = new ByteWriter();
+        w.bigVarint(value, 'value');
+        expect([...w.finish()]).toEqual(reference(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
