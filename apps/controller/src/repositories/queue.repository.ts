@@ -3,8 +3,6 @@ import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAUL
 import { type FlowJob, FlowProducer, Queue, UnrecoverableError } from 'bullmq';
 import { RedisRepository } from './redis.repository';
 
-/** Queue work that does not answer within this time is reported as a failure rather than left hanging. */
-const ADD_TIMEOUT_MS = 5_000;
 /**
  * Jobs added per MULTI by addRunJobs: one round trip each, and short enough that Redis (which runs a MULTI as
  * one block) keeps answering others in between.
@@ -18,12 +16,7 @@ export interface RunJob {
   notBefore: Date | null;
 }
 
-export class QueueUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueueUnavailableError';
-  }
-}
+export { QueueUnavailableError } from './redis.repository';
 
 /**
  * Where a run's job is in BullMQ, as the reconciler needs it. `active` jobs say whether their agent still holds
@@ -70,7 +63,7 @@ export class QueueRepository implements OnModuleDestroy {
    * addRunJob for many runs, on any hosts' queues (a schedule tick's): the jobs go in MULTI blocks of ADD_BATCH
    * through BullMQ's flow producer on the shared connection, one round trip per block instead of one per job, with
    * the same job ids and options. Two blocks are in flight at a time (Redis runs one while the next is built), and
-   * each has its own ADD_TIMEOUT_MS from when it is sent, so a long tick never times out its last blocks. Returns
+   * each has its own REDIS_ANSWER_TIMEOUT_MS from when it is sent, so a long tick never times out its last blocks. Returns
    * the run ids whose jobs Redis did not take, with why; a block that fails counts whole (the caller fails those
    * runs, as addRunJob's caller does), even if Redis ran part of it.
    */
@@ -200,22 +193,8 @@ export class QueueRepository implements OnModuleDestroy {
     await Promise.allSettled([...queues.map((queue) => queue.close()), this.producer?.close()]);
   }
 
-  /** Redis work that fails fast: unreachable or slow Redis becomes a QueueUnavailableError. */
-  private async answered<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.redis.isReady()) {
-      throw new QueueUnavailableError('Redis is not reachable');
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([work(), timeout]);
-    } catch (error) {
-      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error instanceof Error ? error.message : String(error));
-    } finally {
-      clearTimeout(timer);
-    }
+  private answered<T>(work: () => Promise<T>): Promise<T> {
+    return this.redis.answered(work);
   }
 
   /** BullMQ keeps a job's lock at "<job key>:lock" while a worker holds it. */

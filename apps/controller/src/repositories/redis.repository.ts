@@ -6,12 +6,22 @@ import { ControllerConfig } from '../config/controller-config';
 
 /** How long boot waits for Redis before serving anyway (health then reports it down). */
 const READY_WAIT_MS = 3_000;
+/** Redis work through the controller that takes longer than this fails as unavailable. */
+export const REDIS_ANSWER_TIMEOUT_MS = 5_000;
 /** Repeated connection errors are logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
 
 /** The client name of this controller's connections (`role` for one with a job of its own); see CLIENT LIST. */
 export function clientName(role?: string): string {
   return controllerRedisClientName(hostname(), process.pid, role);
+}
+
+/** Redis is unreachable, or did not answer in time: the caller answers "unavailable" instead of hanging. */
+export class QueueUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueUnavailableError';
+  }
 }
 
 /**
@@ -52,6 +62,25 @@ export class RedisRepository implements OnModuleInit, OnApplicationShutdown {
     clearTimeout(timer);
     if (!ready) {
       this.logger.warn('Redis is not reachable yet; runs cannot be queued until it is');
+    }
+  }
+
+  /**
+   * Redis work that fails fast: BullMQ waits for a connection rather than failing, so without Redis, or past
+   * the timeout, this throws a QueueUnavailableError instead.
+   */
+  async answered<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.isReady()) throw new QueueUnavailableError('Redis is not reachable');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${REDIS_ANSWER_TIMEOUT_MS} ms`)), REDIS_ANSWER_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (error) {
+      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
     }
   }
 

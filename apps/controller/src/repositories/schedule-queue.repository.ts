@@ -1,10 +1,9 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
-import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Job, Queue } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
-import { QueueUnavailableError } from './queue.repository';
-import { clientName, RedisRepository } from './redis.repository';
+import { ControllerWorker, deploymentName } from './controller-worker';
+import { RedisRepository } from './redis.repository';
 
 /** Data of a tick job: which schedule fired. */
 export interface TickJobData {
@@ -21,7 +20,6 @@ export interface SchedulerSpec {
 export type TickHandler = (scheduleId: string, firedAt: Date) => Promise<void>;
 
 const TICK_JOB_NAME = 'tick';
-const ANSWER_TIMEOUT_MS = 5_000;
 const SCHEDULER_ID_PREFIX = 'schedule.';
 
 /**
@@ -29,7 +27,7 @@ const SCHEDULER_ID_PREFIX = 'schedule.';
  * so its name tells deployments apart when they share a Redis (as test suites do).
  */
 export function scheduleQueueName(databaseUrl: string): string {
-  return `schedules.${decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'default'}`;
+  return `schedules.${deploymentName(databaseUrl)}`;
 }
 
 export function schedulerIdOf(scheduleId: string): string {
@@ -45,8 +43,7 @@ export function schedulerIdOf(scheduleId: string): string {
 export class ScheduleQueueRepository implements OnModuleDestroy {
   readonly queueName: string;
   private queueInstance: Queue<TickJobData> | null = null;
-  private worker: { worker: Worker<TickJobData>; connection: Redis } | null = null;
-  private readonly logger = new Logger('ScheduleQueue');
+  private worker: ControllerWorker<TickJobData> | null = null;
 
   constructor(
     private readonly config: ControllerConfig,
@@ -83,49 +80,20 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
 
   /** Starts the worker that runs ticks (one tick job at a time per schedule is all BullMQ produces). */
   startWorker(handler: TickHandler): void {
-    if (this.worker !== null) return;
-    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null, connectionName: clientName('scheduler') });
-    connection.on('error', () => undefined);
-    const worker = new Worker<TickJobData>(this.queueName, async (job: Job<TickJobData>) => handler(job.data.scheduleId, firedAtOf(job)), {
-      connection,
-      prefix: QUEUE_PREFIX,
-      concurrency: 4,
-      // BullMQ names the worker's blocking connection after it: `bull:<queue>:w:<this name>`.
-      name: clientName('scheduler'),
-    });
-    worker.on('error', (error) => this.logger.warn(`Schedule worker: ${error.message}`));
-    worker.on('failed', (job, error) => this.logger.warn(`Tick ${job?.id ?? '?'} failed: ${error.message}`));
-    this.worker = { worker, connection };
+    this.worker ??= new ControllerWorker<TickJobData>(this.config.redisUrl, this.queueName, 'scheduler', async (job: Job<TickJobData>) => handler(job.data.scheduleId, firedAtOf(job)), 4);
   }
 
   async onModuleDestroy(): Promise<void> {
     const running = this.worker;
     this.worker = null;
-    if (running !== null) {
-      // A worker closed while still connecting leaves its blocking connection behind (it kept the process
-      // alive for ~30 s): let it finish connecting first, when Redis answers at all.
-      if (this.redis.isReady()) await this.answered(() => running.worker.waitUntilReady()).catch(() => undefined);
-      await running.worker.close();
-      running.connection.disconnect();
-    }
+    await running?.close(this.redis);
     await this.queueInstance?.close();
   }
 
-  /** BullMQ waits for a connection rather than failing: without Redis, or past the timeout, this throws instead. */
-  private async answered<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.redis.isReady()) throw new QueueUnavailableError('Redis is not reachable');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([work(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private answered<T>(work: () => Promise<T>): Promise<T> {
+    return this.redis.answered(work);
   }
 
-  /** Created on first use, like the host queues: a controller whose Redis is away never waits on it at shutdown. */
   private get queue(): Queue<TickJobData> {
     if (this.queueInstance === null) {
       this.queueInstance = new Queue<TickJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX });

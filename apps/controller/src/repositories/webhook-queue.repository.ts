@@ -1,9 +1,8 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUE_PREFIX, WEBHOOK_JOB_NAME, type WebhookDeliveryJobData, webhookQueueName } from '@berth/contracts';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Job, Queue, UnrecoverableError } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
-import { QueueUnavailableError } from './queue.repository';
+import { ControllerWorker, deploymentName } from './controller-worker';
 import { RedisRepository } from './redis.repository';
 
 /** Which attempt of a delivery a job run is. */
@@ -23,7 +22,6 @@ export type DeliveryVerdict = { outcome: 'done' } | { outcome: 'retry' | 'give-u
 
 export type DeliveryHandler = (attempt: DeliveryTry) => Promise<DeliveryVerdict>;
 
-const ANSWER_TIMEOUT_MS = 5_000;
 /** Deliveries sent at once by one controller. */
 const WORKER_CONCURRENCY = 8;
 
@@ -36,14 +34,13 @@ const WORKER_CONCURRENCY = 8;
 export class WebhookQueueRepository implements OnModuleDestroy {
   readonly queueName: string;
   private queueInstance: Queue<WebhookDeliveryJobData> | null = null;
-  private worker: { worker: Worker<WebhookDeliveryJobData>; connection: Redis } | null = null;
-  private readonly logger = new Logger('WebhookQueue');
+  private worker: ControllerWorker<WebhookDeliveryJobData> | null = null;
 
   constructor(
     private readonly config: ControllerConfig,
     private readonly redis: RedisRepository,
   ) {
-    this.queueName = webhookQueueName(decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || 'default');
+    this.queueName = webhookQueueName(deploymentName(config.databaseUrl));
   }
 
   async enqueue(deliveryIds: readonly string[]): Promise<void> {
@@ -68,27 +65,13 @@ export class WebhookQueueRepository implements OnModuleDestroy {
 
   /** Starts the worker that sends deliveries. */
   startWorker(handler: DeliveryHandler): void {
-    if (this.worker !== null) return;
-    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
-    connection.on('error', () => undefined);
-    const worker = new Worker<WebhookDeliveryJobData>(this.queueName, (job: Job<WebhookDeliveryJobData>) => this.run(job, handler), {
-      connection,
-      prefix: QUEUE_PREFIX,
-      concurrency: WORKER_CONCURRENCY,
-    });
-    worker.on('error', (error) => this.logger.warn(`Webhook worker: ${error.message}`));
-    this.worker = { worker, connection };
+    this.worker ??= new ControllerWorker<WebhookDeliveryJobData>(this.config.redisUrl, this.queueName, 'webhooks', (job) => this.run(job, handler), WORKER_CONCURRENCY);
   }
 
   async onModuleDestroy(): Promise<void> {
     const running = this.worker;
     this.worker = null;
-    if (running !== null) {
-      // As for the schedule worker: a worker closed while still connecting would keep its connection open.
-      if (this.redis.isReady()) await this.answered(() => running.worker.waitUntilReady()).catch(() => undefined);
-      await running.worker.close();
-      running.connection.disconnect();
-    }
+    await running?.close(this.redis);
     await this.queueInstance?.close();
   }
 
@@ -100,20 +83,8 @@ export class WebhookQueueRepository implements OnModuleDestroy {
     if (verdict.outcome === 'give-up') throw new UnrecoverableError(verdict.reason);
   }
 
-  /** BullMQ waits for a connection rather than failing: without Redis, or past the timeout, this throws instead. */
-  private async answered<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.redis.isReady()) throw new QueueUnavailableError('Redis is not reachable');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([work(), timeout]);
-    } catch (error) {
-      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error instanceof Error ? error.message : String(error));
-    } finally {
-      clearTimeout(timer);
-    }
+  private answered<T>(work: () => Promise<T>): Promise<T> {
+    return this.redis.answered(work);
   }
 
   private get queue(): Queue<WebhookDeliveryJobData> {
