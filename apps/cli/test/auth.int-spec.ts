@@ -1,36 +1,25 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { type AuditPage, type CreateTokenResponse, type TokenResponse, type WhoAmIResponse } from '@berth/contracts';
-import { type ControllerHandle, startController } from '@berth/harness';
-import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { type ControllerHandle } from '@berth/harness';
+import { type CliController, startCliController } from './cli-controller';
 import { runBerth } from './run-berth';
 
 // The built CLI against the built controller process: tokens, login and the audit log as an operator uses them.
 describe('berth login, token and audit', () => {
   let work: string;
-  let database: TestDatabase;
+  let stack: CliController | undefined;
   let controller: ControllerHandle;
   let credentialsFile: string;
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-auth-'));
+    stack = await startCliController('auth');
+    ({ work, controller } = stack);
     credentialsFile = path.join(work, 'config', 'berth', 'credentials.json');
-    database = await createTestDatabase();
-    controller = await startController({
-      databaseUrl: database.url,
-      redisUrl: process.env['REDIS_URL'] ?? '',
-      receiverAddress: { host: '127.0.0.1', port: 7443 },
-      receiverToken: 'cli-auth-receiver-token-0123',
-      logFile: path.join(work, 'controller.log'),
-      env: { BERTH_RECONCILE_INTERVAL_MS: '0' },
-    });
   }, 60_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await database?.drop();
-    await fs.rm(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('creates a token, logs in with it from stdin, uses it without BERTH_TOKEN or --controller, and sees it refused once revoked', async () => {

@@ -1,10 +1,7 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AGENT_API, type CreateHostResponse, type EnrollResponse, type FleetReport, type HostHistoryResponse, type RunFinishRequest, type RunResponse } from '@berth/contracts';
-import { type ControllerHandle, startController } from '@berth/harness';
-import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { type ControllerHandle } from '@berth/harness';
+import { type CliController, startCliController } from './cli-controller';
 import { runBerth } from './run-berth';
 
 const HOUR_MS = 3_600_000;
@@ -20,8 +17,7 @@ async function call<T>(url: string, method: 'GET' | 'POST', body?: unknown, cred
 // The built CLI (`berth report`, `berth history`) against the built controller process; backups are reported
 // through the agent API as an agent would, with snapshots published 2 h and 40 h ago (default 26 h objective).
 describe('berth report and berth history', () => {
-  let work: string;
-  let database: TestDatabase;
+  let stack: CliController | undefined;
   let controller: ControllerHandle;
 
   const addHost = async (name: string): Promise<{ credential: string }> => {
@@ -42,22 +38,12 @@ describe('berth report and berth history', () => {
   };
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-report-'));
-    database = await createTestDatabase();
-    controller = await startController({
-      databaseUrl: database.url,
-      redisUrl: process.env['REDIS_URL'] ?? '',
-      receiverAddress: { host: '127.0.0.1', port: 7443 },
-      receiverToken: 'cli-report-receiver-token-0123',
-      logFile: path.join(work, 'controller.log'),
-      env: { BERTH_RECONCILE_INTERVAL_MS: '0' },
-    });
+    stack = await startCliController('report');
+    ({ controller } = stack);
   }, 60_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await database?.drop();
-    await fs.rm(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('prints the fleet table with breach flags and totals, the same report as JSON, and a host history', async () => {

@@ -1,34 +1,20 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { type GroupResponse, type HostResponse } from '@berth/contracts';
-import { type ControllerHandle, startController } from '@berth/harness';
-import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { type ControllerHandle } from '@berth/harness';
+import { type CliController, startCliController } from './cli-controller';
 import { runBerth } from './run-berth';
 
 // The built CLI against the built controller process: groups, schedules, pausing and forced backups.
 describe('berth group, schedule, pause and host set', () => {
-  let work: string;
-  let database: TestDatabase;
+  let stack: CliController | undefined;
   let controller: ControllerHandle;
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-schedule-'));
-    database = await createTestDatabase();
-    controller = await startController({
-      databaseUrl: database.url,
-      redisUrl: process.env['REDIS_URL'] ?? '',
-      receiverAddress: { host: '127.0.0.1', port: 7443 },
-      receiverToken: 'cli-schedule-receiver-token-01',
-      logFile: path.join(work, 'controller.log'),
-      env: { BERTH_RECONCILE_INTERVAL_MS: '0' },
-    });
+    stack = await startCliController('schedule');
+    ({ controller } = stack);
   }, 60_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await database?.drop();
-    await fs.rm(work, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('creates a group with a schedule, a host in it, pauses the group, and backs up only with --force', async () => {

@@ -1,24 +1,19 @@
-import { promises as fs } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { type CreateWebhookResponse, type WebhookDeliveryPage, type WebhookResponse } from '@berth/contracts';
-import { type ControllerHandle, startController } from '@berth/harness';
-import { createTestDatabase, type TestDatabase } from '@berth/local-stack';
+import { type ControllerHandle } from '@berth/harness';
+import { type CliController, startCliController } from './cli-controller';
 import { runBerth } from './run-berth';
 
 // The built CLI against the built controller process, which posts to a real HTTP server on 127.0.0.1.
 describe('berth webhook', () => {
-  let work: string;
-  let database: TestDatabase;
+  let stack: CliController | undefined;
   let controller: ControllerHandle;
   let server: Server;
   let hookUrl: string;
   const received: IncomingHttpHeaders[] = [];
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cli-webhook-'));
     server = createServer((request, response) => {
       received.push(request.headers);
       request.resume();
@@ -26,23 +21,14 @@ describe('berth webhook', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/berth`;
-    database = await createTestDatabase();
-    controller = await startController({
-      databaseUrl: database.url,
-      redisUrl: process.env['REDIS_URL'] ?? '',
-      receiverAddress: { host: '127.0.0.1', port: 7443 },
-      receiverToken: 'cli-webhook-receiver-token-012',
-      logFile: path.join(work, 'controller.log'),
-      env: { BERTH_RECONCILE_INTERVAL_MS: '0', BERTH_RPO_CHECK_INTERVAL_MS: '0' },
-    });
+    stack = await startCliController('webhook', { BERTH_RPO_CHECK_INTERVAL_MS: '0' });
+    ({ controller } = stack);
   }, 60_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await database?.drop();
+    await stack?.stop();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
-    await fs.rm(work, { recursive: true, force: true });
   });
 
   it('adds a webhook (secret shown once), lists it, sends a test delivery, shows deliveries, removes it', async () => {
