@@ -104,6 +104,9 @@ describe('API tokens, roles and the audit log', () => {
   it('refuses a revoked token on its very next call, and an expired one', async () => {
     const created = await createToken('short-lived', 'operator');
     await call(created.token, 'get', '/hosts').expect(200);
+    await call(created.token, 'get', '/hosts').expect(200);
+    const used = ((await controller.api.get('/tokens').expect(200)).body as TokenResponse[]).find((token) => token.id === created.id);
+    expect(used?.lastUsedAt).not.toBeNull();
     const revoked = (await controller.api.delete(`/tokens/${created.id}`).expect(200)).body as TokenResponse;
     expect(revoked.revokedAt).not.toBeNull();
     const refused = await call(created.token, 'get', '/hosts').expect(401);

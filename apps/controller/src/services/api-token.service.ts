@@ -41,7 +41,10 @@ export class ApiTokenService {
     if (row === null) throw new DomainError(ErrorCode.Unauthenticated, 'Unknown API token');
     if (row.revokedAt !== null) throw new DomainError(ErrorCode.Unauthenticated, `API token "${row.name}" was revoked at ${row.revokedAt.toISOString()}`);
     if (row.expiresAt !== null && row.expiresAt.getTime() <= now.getTime()) throw new DomainError(ErrorCode.Unauthenticated, `API token "${row.name}" expired at ${row.expiresAt.toISOString()}`);
-    await this.tokens.touch(row.id, now, LAST_USED_GRANULARITY_MS);
+    // The row read says whether lastUsedAt is stale: a fresh one costs no write (the update re-checks it).
+    if (row.lastUsedAt === null || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+      await this.tokens.touch(row.id, now, LAST_USED_GRANULARITY_MS);
+    }
     return { tokenId: row.id, name: row.name, role: row.role };
   }
 
