@@ -1,12 +1,12 @@
 import { API_ROLES, type ApiRole, type AuditEventResponse, type TokenResponse } from '@berth/contracts';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ApiClient, normalizeBaseUrl } from '../api/api-client';
 import { ApiRequestError } from '../api/api-errors';
 import { type CliContext } from '../context';
 import { CliError, UsageError } from '../errors/cli-error';
 import { renderTable } from '../output/table';
 import { formatTimestamp } from '../output/units';
-import { type JsonOption } from './options';
+import { type JsonOption, wholeNumber } from './options';
 
 /** Reads the token from stdin (one line): never from the command line, where `ps` and shell history would keep it. */
 async function readTokenFromStdin(ctx: CliContext): Promise<string> {
@@ -21,17 +21,7 @@ async function readTokenFromStdin(ctx: CliContext): Promise<string> {
   return token;
 }
 
-function parseDays(value: string): number {
-  const days = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(days >= 1 && days <= 3650)) throw new InvalidArgumentError('must be a whole number of days from 1 to 3650');
-  return days;
-}
 
-function parseLimit(value: string): number {
-  const limit = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= 1000)) throw new InvalidArgumentError('must be a whole number from 1 to 1000');
-  return limit;
-}
 
 export function formatTokens(tokens: readonly TokenResponse[]): string {
   if (tokens.length === 0) return 'no API tokens\n';
@@ -102,7 +92,7 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .description('create an API token; it is printed once, store it now')
     .argument('<name>', 'who or what uses it, e.g. alice or prometheus')
     .addOption(new Option('--role <role>', 'what it may do').choices([...API_ROLES]).makeOptionMandatory())
-    .option('--expires-days <days>', 'stop working after this many days (default: until revoked)', parseDays)
+    .option('--expires-days <days>', 'stop working after this many days (default: until revoked)', wholeNumber(1, 3650, 'days'))
     .option('--json', 'print the API object, token included')
     .action(async (name: string, options: JsonOption & { role: ApiRole; expiresDays?: number }, command: Command) => {
       const created = await ctx.api(command).createToken({ name, role: options.role, ...(options.expiresDays !== undefined ? { expiresInDays: options.expiresDays } : {}) });
@@ -142,7 +132,7 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .option('--action <action>', 'an action or its prefix, e.g. host. or token.create')
     .option('--target <target>', 'calls that named this host, run or token')
     .option('--since <time>', 'ISO 8601 date-time')
-    .option('--limit <n>', 'how many events (1 to 1000, default 100)', parseLimit)
+    .option('--limit <n>', 'how many events (1 to 1000, default 100)', wholeNumber(1, 1000))
     .option('--json', 'print the API object (GET /audit)')
     .action(async (options: JsonOption & { actor?: string; action?: string; target?: string; since?: string; limit?: number }, command: Command) => {
       const page = await ctx.api(command).audit({ actor: options.actor, action: options.action, target: options.target, since: options.since, limit: options.limit });

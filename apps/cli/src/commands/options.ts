@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { UsageError } from '../errors/cli-error';
 
@@ -16,4 +17,13 @@ export function requireAbsolute(option: string, value: string, example: string):
 
 export interface JsonOption {
   json?: boolean;
+}
+
+/** Commander parser of a whole number from `min` to `max`; `unit` names what it counts in the error ("days"). */
+export function wholeNumber(min: number, max: number, unit?: string): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`must be a whole number${unit === undefined ? '' : ` of ${unit}`} from ${min} to ${max}`);
+    return n;
+  };
 }

@@ -1,17 +1,12 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command } from 'commander';
 import { type CliContext } from '../context';
 import { formatFleetReport, formatHostHistory } from '../output/report-format';
-import { type JsonOption } from './options';
+import { type JsonOption, wholeNumber } from './options';
 import { resolveHost } from './resolve-host';
 
 /** GET /hosts/:id/history accepts 1 to 500 runs. */
 const HISTORY_LIMIT_MAX = 500;
 
-function parseLimit(value: string): number {
-  const limit = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= HISTORY_LIMIT_MAX)) throw new InvalidArgumentError(`must be a whole number from 1 to ${HISTORY_LIMIT_MAX}`);
-  return limit;
-}
 
 export function registerReportCommand(program: Command, ctx: CliContext): void {
   program
@@ -28,7 +23,7 @@ export function registerReportCommand(program: Command, ctx: CliContext): void {
     .command('history')
     .description("a host's backup runs over time, newest first: duration, files, bytes, bytes sent and stored")
     .argument('<host>', 'host name or id')
-    .option('--limit <n>', `how many runs (1 to ${HISTORY_LIMIT_MAX}, default 50)`, parseLimit)
+    .option('--limit <n>', `how many runs (1 to ${HISTORY_LIMIT_MAX}, default 50)`, wholeNumber(1, HISTORY_LIMIT_MAX))
     .option('--json', 'print the API object (GET /hosts/:idOrName/history)')
     .action(async (hostRef: string, options: JsonOption & { limit?: number }, command: Command) => {
       const api = ctx.api(command);

@@ -1,9 +1,9 @@
 import { WEBHOOK_EVENTS, type WebhookEvent } from '@berth/contracts';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command } from 'commander';
 import { type CliContext } from '../context';
 import { UsageError } from '../errors/cli-error';
 import { formatDeliveryPage, formatWebhookCreated, formatWebhookTable } from '../output/webhook-format';
-import { collect, type JsonOption } from './options';
+import { collect, type JsonOption, wholeNumber } from './options';
 
 /** GET /webhooks/:id/deliveries accepts 1 to 500 per page. */
 const DELIVERY_PAGE_MAX = 500;
@@ -21,11 +21,6 @@ export function webhookEvents(values: readonly string[]): WebhookEvent[] {
   return [...new Set(values)] as WebhookEvent[];
 }
 
-function parseLimit(value: string): number {
-  const limit = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= DELIVERY_PAGE_MAX)) throw new InvalidArgumentError(`must be a whole number from 1 to ${DELIVERY_PAGE_MAX}`);
-  return limit;
-}
 
 /** `berth webhook add|list|remove|deliveries|test` (admin tokens only). */
 export function registerWebhookCommands(program: Command, ctx: CliContext): void {
@@ -67,7 +62,7 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
     .command('deliveries')
     .description("a webhook's deliveries, newest first: event, status, attempts, last answer")
     .argument('<id>', 'webhook id')
-    .option('--limit <n>', `how many (1 to ${DELIVERY_PAGE_MAX}, default 50)`, parseLimit)
+    .option('--limit <n>', `how many (1 to ${DELIVERY_PAGE_MAX}, default 50)`, wholeNumber(1, DELIVERY_PAGE_MAX))
     .option('--cursor <id>', 'continue after this delivery (the "older" hint of the previous page)')
     .option('--json', 'print the API object')
     .action(async (id: string, options: JsonOption & { limit?: number; cursor?: string }, command: Command) => {
