@@ -18,6 +18,7 @@ import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
 import { type RunReporter } from '../controller/controller-client';
 import { type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
+import { ClosableRedisConnection } from './closable-redis-connection';
 import { runRestore } from '../restore/restore.service';
 
 export interface AgentWorkerOptions {
@@ -80,7 +81,7 @@ export class AgentWorker {
       stalledInterval: RUN_WORKER_DEFAULTS.stalledIntervalMs,
       maxStalledCount: RUN_WORKER_DEFAULTS.maxStalledCount,
       autorun: true,
-    });
+    }, ClosableRedisConnection);
     this.worker.on('error', (error) => options.deps.log.error(`worker: ${errorMessage(error)}`));
   }
 

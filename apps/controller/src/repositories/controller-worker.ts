@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { ClosableRedisConnection } from './closable-redis-connection';
 import { clientName, type RedisRepository } from './redis.repository';
 
 /**
@@ -31,7 +32,7 @@ export class ControllerWorker<T> {
       concurrency,
       // BullMQ names the worker's blocking connection after it: `bull:<queue>:w:<this name>`.
       name: clientName(role),
-    });
+    }, ClosableRedisConnection);
     this.worker.on('error', (error) => logger.warn(error.message));
     this.worker.on('failed', (job, error) => logger.warn(`job ${job?.id ?? '?'} failed: ${error.message}`));
   }

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { RedisRepository } from './redis.repository';
+import { ClosableRedisConnection } from './closable-redis-connection';
 
 /** BullMQ writes "<prefix>:<queue>:meta" for every queue that ever held a job: host queues are found by it. */
 const HOST_QUEUE_META_PATTERN = `${QUEUE_PREFIX}:host.*:meta`;
@@ -38,7 +39,7 @@ export class QueueBoardRepository implements OnModuleDestroy {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      queue = new Queue(name, { connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       queue.on('error', () => undefined);
       this.queues.set(name, queue);
     }

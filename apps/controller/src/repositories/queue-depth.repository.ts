@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, QUEUE_PREFIX } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { RedisRepository } from './redis.repository';
+import { ClosableRedisConnection } from './closable-redis-connection';
 
 /** The job states /metrics reports, as BullMQ names them. */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'paused', 'waiting-children'] as const;
@@ -60,7 +61,7 @@ export class QueueDepthRepository implements OnModuleDestroy {
   private queueFor(hostId: string): Queue {
     let queue = this.queues.get(hostId);
     if (queue === undefined) {
-      queue = new Queue(hostQueueName(hostId), { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      queue = new Queue(hostQueueName(hostId), { connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       queue.on('error', () => undefined);
       this.queues.set(hostId, queue);
     }

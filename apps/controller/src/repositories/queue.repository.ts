@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAULTS } from '@berth/contracts';
 import { type FlowJob, FlowProducer, Queue, UnrecoverableError } from 'bullmq';
 import { RedisRepository } from './redis.repository';
+import { ClosableRedisConnection } from './closable-redis-connection';
 
 /**
  * Jobs added per MULTI by addRunJobs: one round trip each, and short enough that Redis (which runs a MULTI as
@@ -204,7 +205,7 @@ export class QueueRepository implements OnModuleDestroy {
 
   private get flowProducer(): FlowProducer {
     if (this.producer === null) {
-      this.producer = new FlowProducer({ connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      this.producer = new FlowProducer({ connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       this.producer.on('error', () => undefined);
     }
     return this.producer;
@@ -213,7 +214,7 @@ export class QueueRepository implements OnModuleDestroy {
   private queueFor(hostId: string): Queue<JobData, unknown, JobName> {
     let queue = this.queues.get(hostId);
     if (queue === undefined) {
-      queue = new Queue<JobData, unknown, JobName>(hostQueueName(hostId), { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      queue = new Queue<JobData, unknown, JobName>(hostQueueName(hostId), { connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       // Errors surface through add(); the shared connection already logs connection trouble.
       queue.on('error', () => undefined);
       this.queues.set(hostId, queue);

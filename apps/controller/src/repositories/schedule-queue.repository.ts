@@ -4,6 +4,7 @@ import { type Job, Queue } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
 import { ControllerWorker, deploymentName } from './controller-worker';
 import { RedisRepository } from './redis.repository';
+import { ClosableRedisConnection } from './closable-redis-connection';
 
 /** Data of a tick job: which schedule fired. */
 export interface TickJobData {
@@ -96,7 +97,7 @@ export class ScheduleQueueRepository implements OnModuleDestroy {
 
   private get queue(): Queue<TickJobData> {
     if (this.queueInstance === null) {
-      this.queueInstance = new Queue<TickJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      this.queueInstance = new Queue<TickJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       this.queueInstance.on('error', () => undefined);
     }
     return this.queueInstance;

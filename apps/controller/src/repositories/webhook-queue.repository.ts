@@ -4,6 +4,7 @@ import { type Job, Queue, UnrecoverableError } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
 import { ControllerWorker, deploymentName } from './controller-worker';
 import { RedisRepository } from './redis.repository';
+import { ClosableRedisConnection } from './closable-redis-connection';
 
 /** Which attempt of a delivery a job run is. */
 export interface DeliveryTry {
@@ -89,7 +90,7 @@ export class WebhookQueueRepository implements OnModuleDestroy {
 
   private get queue(): Queue<WebhookDeliveryJobData> {
     if (this.queueInstance === null) {
-      this.queueInstance = new Queue<WebhookDeliveryJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX });
+      this.queueInstance = new Queue<WebhookDeliveryJobData>(this.queueName, { connection: this.redis.connection, prefix: QUEUE_PREFIX }, ClosableRedisConnection);
       this.queueInstance.on('error', () => undefined);
     }
     return this.queueInstance;

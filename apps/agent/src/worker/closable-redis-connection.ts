@@ -1,0 +1,22 @@
+import { RedisConnection } from 'bullmq';
+
+const ignore = (): void => undefined;
+
+/**
+ * BullMQ's connection wrapper, safe to close before it ever connected. BullMQ's close drops every listener, yet
+ * a connection still connecting then fails (its socket is dropped) and reports that as an 'error' event: with no
+ * listener left, Node throws it as an unhandled rejection, and an agent stopped while Redis was unreachable
+ * crashed on its way out. The agent's worker is built on it (the controller has the same class for its own queues and workers).
+ */
+export class ClosableRedisConnection extends RedisConnection {
+  override async close(force = false): Promise<void> {
+    const closing = super.close(force);
+    // Without a live connection super.close has already dropped every listener here (it had nothing to wait for).
+    this.on('error', ignore);
+    try {
+      await closing;
+    } finally {
+      if (this.listenerCount('error') === 0) this.on('error', ignore);
+    }
+  }
+}
