@@ -112,7 +112,7 @@ describe('cancel and agent liveness', () => {
     const ended = (await controller.api.post(AGENT_API.runFinish(run.id)).set(agent.auth).send(report).expect(200)).body as RunResponse;
     expect(ended).toMatchObject({ status: 'canceled', checkpoint: '/srv/b', error: BY_ADMIN });
     expect(ended.finishedAt).not.toBeNull();
-    expect(ended.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'failed', endReason: BY_ADMIN, bytesSent: 9000 })]);
+    expect(ended.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'canceled', endReason: BY_ADMIN, bytesSent: 9000 })]);
     await taken.job.moveToFailed(new UnrecoverableError('canceled: canceled at the request of an operator'), taken.token);
 
     // The retry resumes from the checkpoint the canceled attempt left.

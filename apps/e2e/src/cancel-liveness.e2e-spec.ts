@@ -82,7 +82,7 @@ describe('cancel and agent liveness', () => {
     expect(stoppedMs).toBeLessThan(5_000);
     expect(canceled.snapshotId).toBeNull();
     expect(canceled.error).toBe('canceled at the request of bootstrap (admin)');
-    expect(canceled.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'failed', endReason: canceled.error })]);
+    expect(canceled.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'canceled', endReason: canceled.error })]);
 
     // BullMQ does not run it again on its own: still canceled, one attempt, a few seconds later.
     await sleep(3_000);

@@ -27,6 +27,8 @@ export const RunAttemptOutcome = {
   Failed: 'failed',
   /** No report from the agent (killed, or lost its connection): a later attempt started, or the controller noticed. */
   Abandoned: 'abandoned',
+  /** The agent stopped at an operator's request (endReason says who asked). */
+  Canceled: 'canceled',
 } as const;
 export type RunAttemptOutcome = (typeof RunAttemptOutcome)[keyof typeof RunAttemptOutcome];
 

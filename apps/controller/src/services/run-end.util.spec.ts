@@ -63,7 +63,7 @@ describe('planRunEnd of a run an operator asked to cancel', () => {
   it('ends a canceled report canceled, the note as error and end reason', () => {
     const end = planRunEnd('backup', { status: 'canceled', counters: { bytesSent: 10 }, error: 'canceled: stopped' }, now, note);
     expect(end).toMatchObject({ status: 'canceled', finishedAt: now, error: note });
-    expect(end.attempt).toEqual({ outcome: 'failed', endReason: note, endedAt: now, bytesSent: 10n });
+    expect(end.attempt).toEqual({ outcome: 'canceled', endReason: note, endedAt: now, bytesSent: 10n });
   });
 
   it('ends a failure that would be retried canceled instead, keeping both reasons on the attempt', () => {

@@ -52,8 +52,8 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date, c
     error,
     counters,
     attempt: {
-      // run_attempts has no canceled outcome: the attempt failed, and its end reason says it was canceled, by whom.
-      outcome: report.status === 'canceled' ? 'failed' : report.status,
+      // An attempt that failed on its own while a cancel was pending stays failed (its end reason keeps both).
+      outcome: report.status,
       endReason: attemptEndReason(report, error, cancelNote),
       endedAt: now,
       ...(counters.bytesSent === undefined ? {} : { bytesSent: counters.bytesSent }),

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "RunAttemptOutcome" ADD VALUE 'canceled';
