@@ -18,7 +18,7 @@ import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
 import { type RunReporter } from '../controller/controller-client';
 import { type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 import { runRestore } from '../restore/restore.service';
 
 export interface AgentWorkerOptions {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 import { clientName, type RedisRepository } from './redis.repository';
 
 /**

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { RedisRepository } from './redis.repository';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 
 /** BullMQ writes "<prefix>:<queue>:meta" for every queue that ever held a job: host queues are found by it. */
 const HOST_QUEUE_META_PATTERN = `${QUEUE_PREFIX}:host.*:meta`;

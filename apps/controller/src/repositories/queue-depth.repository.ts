@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, QUEUE_PREFIX } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { RedisRepository } from './redis.repository';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 
 /** The job states /metrics reports, as BullMQ names them. */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'paused', 'waiting-children'] as const;

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { hostQueueName, type JobData, type JobName, QUEUE_PREFIX, RUN_JOB_DEFAULTS } from '@berth/contracts';
 import { type FlowJob, FlowProducer, Queue, UnrecoverableError } from 'bullmq';
 import { RedisRepository } from './redis.repository';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 
 /**
  * Jobs added per MULTI by addRunJobs: one round trip each, and short enough that Redis (which runs a MULTI as

@@ -4,7 +4,7 @@ import { type Job, Queue } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
 import { ControllerWorker, deploymentName } from './controller-worker';
 import { RedisRepository } from './redis.repository';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 
 /** Data of a tick job: which schedule fired. */
 export interface TickJobData {

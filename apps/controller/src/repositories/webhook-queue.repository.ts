@@ -4,7 +4,7 @@ import { type Job, Queue, UnrecoverableError } from 'bullmq';
 import { ControllerConfig } from '../config/controller-config';
 import { ControllerWorker, deploymentName } from './controller-worker';
 import { RedisRepository } from './redis.repository';
-import { ClosableRedisConnection } from './closable-redis-connection';
+import { ClosableRedisConnection } from '@berth/queueing';
 
 /** Which attempt of a delivery a job run is. */
 export interface DeliveryTry {

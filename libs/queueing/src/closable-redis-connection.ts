@@ -5,8 +5,9 @@ const ignore = (): void => undefined;
 /**
  * BullMQ's connection wrapper, safe to close before it ever connected. BullMQ's close drops every listener, yet
  * a connection still connecting then fails (its socket is dropped) and reports that as an 'error' event: with no
- * listener left, Node throws it as an unhandled rejection, and a controller closed while Redis was unreachable
- * crashed on its way out. Every queue, producer and worker of the controller is built on this class.
+ * listener left, Node throws it as an unhandled rejection, and a controller or agent stopped while Redis was
+ * unreachable crashed on its way out. The controller's queues, producer and workers and the agent's worker are
+ * all built on this class.
  */
 export class ClosableRedisConnection extends RedisConnection {
   override async close(force = false): Promise<void> {

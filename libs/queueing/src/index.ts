@@ -1,0 +1,1 @@
+export { ClosableRedisConnection } from './closable-redis-connection';
