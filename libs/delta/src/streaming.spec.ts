@@ -85,6 +85,55 @@ describe('streaming', () => {
     }
   });
 
+  it('patchInto from a file basis: full staging buffers in order, one sink call at a time, errors of the sink and of the data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
+    try {
+      const basis = randomBytes(400_000);
+      // Literals longer than a staging buffer, copies straddling buffer boundaries, a short last block.
+      const newVersion = Buffer.concat([randomBytes(25_000), basis.subarray(0, 150_000), randomBytes(3), basis.subarray(200_000), basis.subarray(10_000, 20_000)]);
+      await writeFile(join(dir, 'basis'), basis);
+      const tokens = await collectTokens(delta(await signature(basis, { blockLength: 1000 }), newVersion));
+      const readBytes = 9_999;
+      const parts: Buffer[] = [];
+      let inSink = 0;
+      let overlapped = false;
+      const written = await patchInto(
+        join(dir, 'basis'),
+        tokens,
+        async (chunk) => {
+          overlapped ||= inSink > 0;
+          inSink++;
+          parts.push(Buffer.from(chunk));
+          await new Promise((resolve) => setImmediate(resolve));
+          inSink--;
+        },
+        { readBytes },
+      );
+      expect(written).toBe(newVersion.length);
+      expect(Buffer.concat(parts).equals(newVersion)).toBe(true);
+      expect(overlapped).toBe(false);
+      // Every chunk but the last fills its buffer.
+      expect(parts.slice(0, -1).every((part) => part.length === readBytes)).toBe(true);
+
+      const failing = patchInto(join(dir, 'basis'), tokens, (chunk) => (chunk.length > 0 && parts.length > 0 ? Promise.reject(new Error('disk full')) : undefined), { readBytes });
+      await expect(failing).rejects.toThrow('disk full');
+      const throwing = patchInto(join(dir, 'basis'), tokens, () => {
+        throw new Error('sink broke');
+      });
+      await expect(throwing).rejects.toThrow('sink broke');
+
+      const other = Buffer.from(basis);
+      other[100_000] = (other[100_000] as number) ^ 1;
+      await writeFile(join(dir, 'other'), other);
+      await expect(patchInto(join(dir, 'other'), tokens, () => undefined, { readBytes })).rejects.toMatchObject({ code: 'hash_mismatch' });
+      await expect(patchInto(join(dir, 'basis'), tokens.slice(0, -1), () => undefined)).rejects.toMatchObject({ code: 'truncated' });
+      await writeFile(join(dir, 'short'), basis.subarray(0, 399_000));
+      await expect(patchInto(join(dir, 'short'), tokens, () => undefined)).rejects.toMatchObject({ code: 'basis_mismatch' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads large files ahead in pieces without changing the result (delta slides its buffer, patch reads runs in pieces)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
     try {

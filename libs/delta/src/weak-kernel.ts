@@ -18,11 +18,13 @@ interface KernelMemory {
 
 /**
  * Released memories kept for reuse: creating a WebAssembly.Memory and collecting it later cost about 75 us, more
- * than the whole delta of a small file. A few, and only small ones, so the pool never holds much.
+ * than the whole delta of a small file, and a large one is fresh memory whose pages fault in again on every
+ * call (10-30 ms for a signature's 8 MiB here, a third of a 64 MiB signature). A few, none larger than a
+ * signature's (two 4 MiB halves, plus its sums: one page more), so the pool never holds more than 36 MiB.
  */
 const pool: KernelMemory[] = [];
 const POOL_ENTRIES = 4;
-const POOL_MAX_BYTES = 8 * 1024 * 1024;
+const POOL_MAX_BYTES = 8 * 1024 * 1024 + WASM_PAGE;
 
 function acquireMemory(bytes: number): KernelMemory {
   const index = pool.findIndex((entry) => entry.buffer.byteLength >= bytes);
