@@ -17,7 +17,10 @@ export interface DeltaStats {
   literalTokens: number;
   copiedBytes: number;
   copyTokens: number;
-  /** Blocks matched by checking the block that follows the previous match, without the rolling search. */
+  /**
+   * Blocks matched without the rolling search: the block that follows the previous match, or one or two blocks
+   * further when that one was overwritten in place.
+   */
   predictedBlocks: number;
   /** Positions whose weak checksum was in the signature. */
   weakHits: number;
@@ -60,6 +63,8 @@ export interface DeltaOptions {
 export const FALSE_HIT_BUDGET_PER_BYTE = 8;
 export const FALSE_HIT_BUDGET_FIXED = 64 * 1024 * 1024;
 const COMPARISON_WORK = 32;
+/** Blocks after a failed prediction checked for an overwrite in place (see `skipOverwritten`). */
+const OVERWRITE_LOOKAHEAD = 2;
 /** Sliding buffer for large inputs; it always holds a pending literal and several windows. */
 const LARGE_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -209,6 +214,11 @@ class DeltaSearch {
           yield* this.matched(block);
           continue;
         }
+        const overwritten = await this.skipOverwritten(block);
+        if (overwritten >= 0) {
+          yield* this.matched(overwritten);
+          continue;
+        }
       }
       if (!(await this.ensure(L))) break;
       if (!this.rolling) {
@@ -264,6 +274,38 @@ class DeltaSearch {
       this.digestOffset = this.base + this.pos;
     }
     return false;
+  }
+
+  /**
+   * After a failed prediction of `block` at `pos`: the commonest edit is an overwrite in place, after which the
+   * block that follows (or the one after it, for an edit across a block boundary) is at its old distance. One
+   * strong hash per candidate checks it; on a match `pos` moves there (what lies between becomes the pending
+   * literal) and the rolling search over those one or two blocks is skipped. Otherwise the search rolls from `pos`
+   * as usual. The candidate is where the rolling search would find it too, unless some window before it matches
+   * a block: that takes repetitive data, where a shifted window can match. The plainest such data, runs of equal
+   * blocks (zeros, a sparse file), is left to the search: no skip onto a block whose weak checksum equals the one
+   * it follows. Otherwise such a match missed costs up to a block of literal bytes more than rsync's delta.
+   */
+  private async skipOverwritten(block: number): Promise<number> {
+    const L = this.blockLength;
+    const { weak } = this.signature;
+    for (let ahead = 1; ahead <= OVERWRITE_LOOKAHEAD; ahead++) {
+      const candidate = block + ahead;
+      if (candidate >= this.signature.blockCount || this.lengthOf(candidate) !== L) return -1;
+      if (weak[candidate] === weak[candidate - 1]) return -1;
+      // The literal would stay within its limit, and the window is in the input (`ensure` may slide the buffer).
+      if (this.pos + ahead * L - this.litStart > this.maxLiteral) return -1;
+      if (!(await this.ensure(ahead * L + L))) return -1;
+      const start = this.pos + ahead * L;
+      const digest = this.hasher.digest(this.buffer, start, start + L);
+      this.stats.strongHashes++;
+      if (strongEquals(digest, this.signature.strong, candidate, this.signature.strongLength)) {
+        this.stats.predictedBlocks++;
+        this.pos = start;
+        return candidate;
+      }
+    }
+    return -1;
   }
 
   /** Block matching the full window at `p` (whose weak checksum is in the table), or -1. */

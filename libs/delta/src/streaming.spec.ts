@@ -59,6 +59,34 @@ describe('streaming', () => {
     expect(() => delta({ blockLength: 700, fileLength: 0, strongLength: 8, blockCount: 0, weak: new Uint32Array(0), strong: new Uint8Array(0) }, Buffer.alloc(0), { maxLiteralBytes: 0 })).toThrow(DeltaError);
   });
 
+  it('skips blocks overwritten in place without the rolling search, with the tokens the search would give', async () => {
+    const basis = randomBytes(100_000);
+    const newVersion = Buffer.from(basis);
+    // An overwrite inside block 5, one across the boundary of blocks 20 and 21, one inside the last full block.
+    randomBytes(10).copy(newVersion, 5_300);
+    randomBytes(40).copy(newVersion, 20_980);
+    randomBytes(1).copy(newVersion, 98_500);
+    const sig = await signature(basis, { blockLength: 1000 });
+    const stream = delta(sig, newVersion);
+    const tokens = describeTokens(await collectTokens(stream));
+    const literal = (from: number, to: number): string => `literal ${newVersion.subarray(from, to).toString('hex')}`;
+    expect(tokens.slice(1, -1)).toEqual([
+      JSON.stringify({ kind: 'copy', start: 0, count: 5 }),
+      literal(5_000, 6_000),
+      JSON.stringify({ kind: 'copy', start: 6, count: 14 }),
+      literal(20_000, 22_000),
+      JSON.stringify({ kind: 'copy', start: 22, count: 76 }),
+      literal(98_000, 99_000),
+      JSON.stringify({ kind: 'copy', start: 99, count: 1 }),
+    ]);
+    expect(stream.stats.weakHits).toBe(0);
+    // With literals capped below a block, the skip is not allowed: the rolling search finds the same matches.
+    const capped = delta(sig, newVersion, { maxLiteralBytes: 600 });
+    const cappedTokens = await collectTokens(capped);
+    expect(capped.stats.weakHits).toBeGreaterThan(0);
+    expect(cappedTokens.filter((token) => token.kind === 'copy')).toEqual((await collectTokens(delta(sig, newVersion))).filter((token) => token.kind === 'copy'));
+  });
+
   it('works from files: signature and delta read paths, patch reads a path or an open handle', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
     try {
