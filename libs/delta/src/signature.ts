@@ -11,7 +11,6 @@ import {
 } from './parameters';
 import { openByteSource, readFully, type ByteInput, type ByteSource } from './sources';
 import { strongHasher, type StrongHasher } from './strong-hash';
-import { packWeak } from './weak-checksum';
 import { WeakKernel } from './weak-kernel';
 
 /** Block checksums of a basis: what the side holding the old version sends to the side holding the new one. */
@@ -47,6 +46,10 @@ export interface SignatureOptions {
  * one is read into (by libuv's thread pool) while the blocks of the other are summed and hashed.
  */
 const READ_BYTES = 4 * 1024 * 1024;
+/** Blocks whose weak checksums the kernel computes per call (16 KiB of results at most). */
+const WEAK_BATCH = 4096;
+/** Where the batch's weak checksums go in the kernel's data: after the two halves, 4-byte aligned. */
+const weakOffset = (blocksPerRead: number, blockLength: number): number => Math.ceil((2 * blocksPerRead * blockLength) / 4) * 4;
 
 /**
  * Computes the signature of a basis, reading it once, sequentially, in about 4 MiB of memory.
@@ -65,9 +68,10 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
     const blocks = new BlockSumsBuilder(blockLength, strongLength, blockCountOf(sizeHint ?? 0, blockLength));
     // Whole blocks per read; a small basis needs no more than itself.
     const blocksPerRead = Math.max(1, Math.min(Math.floor(READ_BYTES / blockLength), Math.ceil((sizeHint ?? READ_BYTES) / blockLength)));
-    const kernel = new WeakKernel(2 * blocksPerRead * blockLength);
+    // Both halves, then room for the weak checksums of one batch of blocks.
+    const kernel = new WeakKernel(weakOffset(blocksPerRead, blockLength) + 4 * Math.min(blocksPerRead, WEAK_BATCH));
     try {
-      return await signBlocks(source, kernel, blocks, hasher, blockLength);
+      return await signBlocks(source, kernel, blocks, hasher, blockLength, blocksPerRead);
     } finally {
       kernel.release();
     }
@@ -80,9 +84,18 @@ export async function signature(basis: ByteInput, options: SignatureOptions = {}
  * Reads the basis block by block through the two halves of the kernel's buffer, adding each block's sums to
  * `blocks`; the read of the next half is in flight while the current one is summed.
  */
-async function signBlocks(source: ByteSource, kernel: WeakKernel, blocks: BlockSumsBuilder, hasher: StrongHasher, blockLength: number): Promise<Signature> {
-  const { data: buffer, sums } = kernel;
-  const half = buffer.length / 2;
+async function signBlocks(
+  source: ByteSource,
+  kernel: WeakKernel,
+  blocks: BlockSumsBuilder,
+  hasher: StrongHasher,
+  blockLength: number,
+  blocksPerRead: number,
+): Promise<Signature> {
+  const weakAt = weakOffset(blocksPerRead, blockLength);
+  const buffer = kernel.data;
+  const weaks = new Uint32Array(buffer.buffer, buffer.byteOffset + weakAt, (buffer.length - weakAt) / 4);
+  const half = blocksPerRead * blockLength;
   let fileLength = 0;
   let at = 0;
   let next: Promise<number> | undefined = readFully(source, buffer, 0, half);
@@ -90,10 +103,14 @@ async function signBlocks(source: ByteSource, kernel: WeakKernel, blocks: BlockS
     for (;;) {
       const count: number = await next;
       next = count === half ? readFully(source, buffer, half - at, half) : undefined;
-      for (let start = at; start < at + count; start += blockLength) {
-        const end = Math.min(start + blockLength, at + count);
-        kernel.computeSums(start, end);
-        blocks.add(packWeak(sums[0] as number, sums[1] as number), hasher.digest(buffer, start, end));
+      // Weak checksums of a batch of blocks in one call into the kernel, then the strong hash of each block.
+      const readEnd = at + count;
+      for (let start = at; start < readEnd; ) {
+        const batchEnd = Math.min(start + WEAK_BATCH * blockLength, readEnd);
+        kernel.blockWeaks(start, batchEnd, blockLength, weakAt);
+        for (let block = 0; start < batchEnd; block++, start += blockLength) {
+          blocks.add(weaks[block] as number, hasher.digest(buffer, start, Math.min(start + blockLength, batchEnd)));
+        }
       }
       fileLength += count;
       if (fileLength > MAX_FILE_LENGTH) throw new DeltaError('invalid_argument', 'basis is longer than 2^53 - 1 bytes');

@@ -10,6 +10,10 @@ import { memArg, moduleWithFunctions, Op, signedLeb, simd, SimdOp, v128ConstI16,
  *   with lane-wise accumulators (one dot product per 8 bytes), then the tail byte by byte. 11.9 GB/s here,
  *   against 2.4 GB/s for the best JS loop (32-bit words) and 1.5 GB/s for the byte loop.
  *
+ * `blockWeaks(start, end, L, out)`: the packed weak checksum ((s1 & 0xffff) | s2 << 16) of each block of length L
+ *   (the last one possibly shorter) of memory[start..end), one 32-bit word per block from `out` on: `sums` per
+ *   block without a call from JavaScript per block (signatures).
+ *
  * `scan(p, end, L, filterShift, tableShift, tableMask, filter, slotWeak, slotHead)`: the rolling search.
  *   For each position until a hit:
  *     weak = (s1 & 0xffff) | (s2 << 16);  hash = weak * K;  bit = hash >>> filterShift
@@ -66,6 +70,29 @@ const sumsBody: number[] = [
     Op.end,
   Op.end,
   ...storeSums(A.s1, A.s2),
+  ...i32(0),
+];
+
+// blockWeaks: parameters start, end, L, out; i32 local next.
+const B = { start: 0, end: 1, L: 2, out: 3, next: 4 } as const;
+
+const blockWeaksBody: number[] = [
+  Op.block, VOID_BLOCK,
+    Op.loop, VOID_BLOCK,
+      ...get(B.start), ...get(B.end), Op.i32GeU, Op.brIf, 1,
+      // next = min(start + L, end)
+      ...get(B.start), ...get(B.L), Op.i32Add, ...tee(B.next), ...get(B.end), ...get(B.end), ...get(B.next), Op.i32GeU, Op.select, ...set(B.next),
+      ...get(B.start), ...get(B.next), Op.call, 0, Op.drop,
+      // out[i] = (s1 & 0xffff) | (s2 << 16)
+      ...get(B.out),
+      ...i32(0), Op.i32Load, ...memArg(2, 0), ...i32(0xffff), Op.i32And,
+      ...i32(0), Op.i32Load, ...memArg(2, 4), ...i32(16), Op.i32Shl, Op.i32Or,
+      Op.i32Store, ...memArg(2, 0),
+      ...get(B.out), ...i32(4), Op.i32Add, ...set(B.out),
+      ...get(B.next), ...set(B.start),
+      Op.br, 0,
+    Op.end,
+  Op.end,
   ...i32(0),
 ];
 
@@ -127,5 +154,6 @@ export const weakKernelModule: WasmModule = new webAssembly.Module(
   moduleWithFunctions([
     { name: 'sums', params: 2, locals: [{ type: ValueType.i32, count: 2 }, { type: ValueType.v128, count: 4 }], body: sumsBody },
     { name: 'scan', params: 9, locals: [{ type: ValueType.i32, count: 7 }], body: scanBody },
+    { name: 'blockWeaks', params: 4, locals: [{ type: ValueType.i32, count: 1 }], body: blockWeaksBody },
   ]),
 );

@@ -3,6 +3,7 @@ import { weakKernelModule } from './weak-kernel-code';
 import { webAssembly } from './wasm-module';
 
 type SumsFunction = (start: number, end: number) => number;
+type BlockWeaksFunction = (start: number, end: number, L: number, out: number) => number;
 type ScanFunction = (p: number, end: number, L: number, filterShift: number, tableShift: number, tableMask: number, filter: number, slotWeak: number, slotHead: number) => number;
 
 const WASM_PAGE = 65536;
@@ -14,6 +15,7 @@ interface KernelMemory {
   readonly buffer: ArrayBuffer;
   readonly sums: SumsFunction;
   readonly scan: ScanFunction;
+  readonly blockWeaks: BlockWeaksFunction;
 }
 
 /**
@@ -32,7 +34,7 @@ function acquireMemory(bytes: number): KernelMemory {
   const pages = Math.ceil(bytes / WASM_PAGE);
   const memory = new webAssembly.Memory({ initial: pages, maximum: pages });
   const { exports } = new webAssembly.Instance(weakKernelModule, { env: { memory } });
-  return { buffer: memory.buffer, sums: exports['sums'] as SumsFunction, scan: exports['scan'] as ScanFunction };
+  return { buffer: memory.buffer, sums: exports['sums'] as SumsFunction, scan: exports['scan'] as ScanFunction, blockWeaks: exports['blockWeaks'] as BlockWeaksFunction };
 }
 
 /**
@@ -78,6 +80,15 @@ export class WeakKernel {
   /** Sets `sums` to s1, s2 of data[start..end). */
   computeSums(start: number, end: number): void {
     this.live().sums(this.dataAt + start, this.dataAt + end);
+  }
+
+  /**
+   * Packed weak checksum of each block of `blockLength` bytes (the last one possibly shorter) of data[start..end),
+   * written to data as 32-bit words from byte `out` on (a multiple of 4, clear of the blocks' bytes).
+   */
+  blockWeaks(start: number, end: number, blockLength: number, out: number): void {
+    const at = this.dataAt;
+    this.live().blockWeaks(at + start, at + end, blockLength, at + out);
   }
 
   /**
