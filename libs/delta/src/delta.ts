@@ -211,7 +211,7 @@ class DeltaSearch {
         // Most turns of an all-match file: the block is already in the buffer, no await.
         if (this.filled - this.pos < length) await this.ensure(length);
         if (this.checkPredicted(block, length)) {
-          yield* this.matched(block);
+          if (!this.extendRun(block)) yield* this.matched(block);
           continue;
         }
         const overwritten = await this.skipOverwritten(block);
@@ -349,6 +349,22 @@ class DeltaSearch {
       this.runStart = block;
       this.runCount = 1;
     }
+    this.passBlock(block);
+  }
+
+  /**
+   * `matched` for the commonest case, without a generator: the block extends the current run and no literal is
+   * pending (every turn of an identical file). Returns false, doing nothing, otherwise.
+   */
+  private extendRun(block: number): boolean {
+    if (this.pos !== this.litStart || this.runCount === 0 || block !== this.runStart + this.runCount) return false;
+    this.runCount++;
+    this.passBlock(block);
+    return true;
+  }
+
+  /** Moves past a matched block; the next turn predicts the block after it. */
+  private passBlock(block: number): void {
     const length = this.lengthOf(block);
     this.stats.copiedBytes += length;
     this.pos += length;
