@@ -35,7 +35,7 @@ const DEFAULT_READ_BYTES = 1024 * 1024;
  *   DeltaFormatError `bad_sequence`, `out_of_range`, `truncated` for a malformed token stream.
  */
 export function patch(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions = {}): AsyncGenerator<Uint8Array> {
-  return rebuild(basis, tokens, options, false);
+  return rebuild(basis, tokens, options);
 }
 
 /**
@@ -68,7 +68,7 @@ export async function patchInto(
     }
   }
   let written = 0;
-  for await (const chunk of rebuild(basis, tokens, options, true)) {
+  for await (const chunk of rebuild(basis, tokens, options)) {
     await sink(chunk);
     written += chunk.length;
   }
@@ -82,15 +82,15 @@ export async function patchInto(
  */
 const DEFAULT_STAGING_BYTES = 1024 * 1024;
 
-async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions, reuseBuffer: boolean): AsyncGenerator<Uint8Array> {
+async function* rebuild(basis: PatchBasis, tokens: AsyncIterable<DeltaToken> | Iterable<DeltaToken>, options: PatchOptions): AsyncGenerator<Uint8Array> {
   const readBytes = options.readBytes ?? DEFAULT_READ_BYTES;
   if (!Number.isInteger(readBytes) || readBytes < 1) throw new DeltaError('invalid_argument', 'readBytes must be a positive integer');
   const opened = typeof basis === 'string' ? await open(basis, 'r') : undefined;
   let sequence: TokenSequence | undefined;
   try {
-    const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>), reuseBuffer ? readBytes : 0);
-    // Reading ahead needs a second buffer to read into: only our file reader has one (a caller's reader may
-    // reuse its buffer, and a memory basis has nothing to wait for).
+    const reader = await basisReader(opened ?? (basis as Exclude<PatchBasis, string>));
+    // Reading ahead needs a buffer per read: only our file reader gives one (a caller's reader may reuse its
+    // buffer, and a memory basis has nothing to wait for).
     const readAhead = reader instanceof FileReader;
     sequence = new TokenSequence(reader.length);
     let written = 0;
@@ -325,13 +325,9 @@ class StagedRebuild {
   }
 }
 
-/** `scratchBytes` > 0: file reads go to one reused buffer of that size instead of a fresh one per read. */
-async function basisReader(basis: Exclude<PatchBasis, string>, scratchBytes: number): Promise<BasisReader> {
+async function basisReader(basis: Exclude<PatchBasis, string>): Promise<BasisReader> {
   if (basis instanceof Uint8Array) return memoryReader(basis);
-  if (isFileHandle(basis)) {
-    const scratch = scratchBytes > 0 ? ([Buffer.allocUnsafe(scratchBytes), Buffer.allocUnsafe(scratchBytes)] as const) : undefined;
-    return new FileReader(basis, (await basis.stat()).size, scratch);
-  }
+  if (isFileHandle(basis)) return new FileReader(basis, (await basis.stat()).size);
   return basis;
 }
 
@@ -343,22 +339,17 @@ function memoryReader(data: Uint8Array): BasisReader {
 }
 
 /**
- * Positioned reads from a file handle. With scratch space, reads alternate between two halves of it, so one
- * piece can be read while the previous one (at most one) is still in use; without, each read gets a fresh buffer.
+ * Positioned reads from a file handle into a fresh buffer each (`patch` yields them; `patchInto` over a file reads
+ * into its staging buffers instead).
  */
 class FileReader implements BasisReader {
-  private turn = 0;
-
   constructor(
     private readonly handle: FileHandle,
     readonly length: number,
-    private readonly scratch: readonly [Buffer, Buffer] | undefined,
   ) {}
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const scratch = this.scratch?.[this.turn];
-    this.turn ^= 1;
-    const buffer = scratch !== undefined && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
+    const buffer = Buffer.allocUnsafe(length);
     let total = 0;
     while (total < length) {
       const { bytesRead } = await this.handle.read(buffer, total, length - total, offset + total);
