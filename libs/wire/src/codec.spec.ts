@@ -1,7 +1,7 @@
 import { thrownBy } from '../test/thrown';
 import fc from 'fast-check';
 import { messageArb } from '../test/arbitraries';
-import { decodeFrameBody, encodeMessage } from './codec';
+import { decodeFrameBody, encodeMessage, encodeMessageParts, ZERO_COPY_DATA_BYTES } from './codec';
 import { type WireError } from './errors';
 import { FrameDecoder } from './frame-decoder';
 import { EntryType, ErrorCode, MAX_FRAME_BYTES, MessageType, type EntryMeta, type Message } from './messages';
@@ -86,6 +86,32 @@ describe('encodeMessage / decode round trip', () => {
   it('refuses to encode integers outside their range', () => {
     expect(() => encodeMessage({ type: MessageType.Credit, bytes: -1, ops: 0 })).toThrow(/credit.bytes/);
     expect(() => encodeMessage({ type: MessageType.Credit, bytes: 1.5, ops: 0 })).toThrow(/credit.bytes/);
+  });
+});
+
+describe('encodeMessageParts', () => {
+  it('frames FileData without copying its data, byte for byte the frame encodeMessage makes', () => {
+    for (const length of [0, 1, ZERO_COPY_DATA_BYTES - 1, ZERO_COPY_DATA_BYTES, 200_000, 1024 * 1024]) {
+      const data = Buffer.alloc(length, length % 251);
+      const msg: Message = { type: MessageType.FileData, seq: 300, index: 70_000, data };
+      const parts = encodeMessageParts(msg);
+      expect(Buffer.concat(parts).equals(encodeMessage(msg))).toBe(true);
+      expect(parts[parts.length - 1] === data).toBe(length >= ZERO_COPY_DATA_BYTES);
+    }
+  });
+
+  it('frames every other message as encodeMessage does', () => {
+    fc.assert(
+      fc.property(messageArb, (msg) => {
+        expect(Buffer.concat(encodeMessageParts(msg)).equals(encodeMessage(msg))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses FileData too large for a frame', () => {
+    const msg: Message = { type: MessageType.FileData, seq: 0, index: 0, data: Buffer.alloc(MAX_FRAME_BYTES) };
+    expect(() => encodeMessageParts(msg)).toThrow(/exceed/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type Duplex } from 'node:stream';
-import { encodeMessage } from './codec';
+import { encodeMessage, encodeMessageParts } from './codec';
 import { WireError } from './errors';
 import { FrameDecoder, type DecodedFrame } from './frame-decoder';
 import { MAX_TEXT_BYTES } from './limits';
@@ -151,17 +151,18 @@ export class FramedConnection {
 
   /**
    * Queues one message. Resolves once the stream's write buffer holds at most writeBufferBytes (the peer
-   * is keeping up); rejects when the connection is or becomes closed before that.
+   * is keeping up); rejects when the connection is or becomes closed before that. A FileData message's data is
+   * written as it is, not copied: it must not be modified afterwards.
    */
   send(msg: Message): Promise<void> {
     if (this.closing) return Promise.reject(this.closedError());
-    let frame: Buffer;
+    let parts: readonly Buffer[];
     try {
-      frame = encodeMessage(msg);
+      parts = encodeMessageParts(msg);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.writeFrame(frame);
+    this.writeFrame(parts);
     if (this.stream.writableLength <= this.writeBufferBytes) return Promise.resolve();
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
@@ -226,8 +227,9 @@ export class FramedConnection {
     }
   }
 
-  private writeFrame(frame: Buffer): void {
-    this.counters.bytesOut += frame.length;
+  private writeFrame(parts: Buffer | readonly Buffer[]): void {
+    const buffers = Buffer.isBuffer(parts) ? [parts] : parts;
+    for (const part of buffers) this.counters.bytesOut += part.length;
     this.counters.framesOut += 1;
     // Frames written in one tick leave in one writev (one syscall, and one TLS record batch) instead of one
     // write each: with 26,000 small files that is tens of thousands of syscalls fewer.
@@ -236,7 +238,7 @@ export class FramedConnection {
       this.stream.cork();
       process.nextTick(() => this.uncork());
     }
-    this.stream.write(frame);
+    for (const part of buffers) this.stream.write(part);
   }
 
   private uncork(): void {

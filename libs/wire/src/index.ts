@@ -1,6 +1,6 @@
 export * from './messages';
 export { WireError, isWireError } from './errors';
-export { encodeMessage, decodeFrameBody } from './codec';
+export { encodeMessage, encodeMessageParts, decodeFrameBody } from './codec';
 export { FrameDecoder, type FrameDecoderOptions, type DecodedFrame } from './frame-decoder';
 export { FramedConnection, type FramedConnectionOptions, type ConnectionStats } from './framed-connection';
 export { validateName, validateAbsolutePath, validateRelativePath, nameProblem, pathComponents, joinPath, parentPath } from './validate';

@@ -1,9 +1,12 @@
 /**
- * Reads small files ahead of the sender, in parallel, while content still goes out strictly in plan
- * order. Without it, every small file costs several sequential filesystem round trips (open, fstat,
- * read, close) while the connection idles; with it, the thread pool stays busy and the sender finds
- * content ready. Bounded in files and bytes; large files are not read ahead (they are streamed).
+ * Reads small files ahead of the sender while content still goes out strictly in plan order. Without it,
+ * every small file costs several sequential filesystem round trips (open, fstat, read, close) while the
+ * connection idles; with it, the sender finds content ready. Files are read in batches on the reader thread
+ * (see BatchReader): a new batch starts when what is read ahead falls to half its bounds, so batches stay
+ * large and the thread is asked again before the sender runs dry. Bounded in files and bytes; large files
+ * are not read ahead (they are streamed).
  */
+import { batchReader, type BatchReader } from './batch-reader';
 import { readWholeFile, type FileContent } from './file-reader';
 
 export interface ContentTarget {
@@ -43,7 +46,10 @@ export class ReadAhead {
   /** Index in queue of the first slot not yet considered for reading. */
   private cursor = 0;
 
-  constructor(private readonly limits: ReadAheadLimits = DEFAULT_READ_AHEAD) {}
+  constructor(
+    private readonly limits: ReadAheadLimits = DEFAULT_READ_AHEAD,
+    private readonly reader: BatchReader = batchReader,
+  ) {}
 
   add(target: ContentTarget): void {
     this.queue.push({ target, content: null });
@@ -65,6 +71,9 @@ export class ReadAhead {
   }
 
   private pump(): void {
+    // Low-water mark: a batch of one or two files per take() would cost as many thread wake-ups as files.
+    if (this.started > 0 && (this.started > this.limits.maxFiles / 2 || this.bytes > this.limits.maxBytes / 2)) return;
+    const batch: Slot[] = [];
     while (this.cursor < this.queue.length) {
       const slot = this.queue[this.cursor]!;
       const size = Number(slot.target.expectedSize);
@@ -72,11 +81,20 @@ export class ReadAhead {
         this.cursor += 1;
         continue;
       }
-      if (this.started >= this.limits.maxFiles || (this.started > 0 && this.bytes + size > this.limits.maxBytes)) return;
-      slot.content = readWholeFile(slot.target.path, size);
+      if (this.started >= this.limits.maxFiles || (this.started > 0 && this.bytes + size > this.limits.maxBytes)) break;
+      batch.push(slot);
       this.started += 1;
       this.bytes += size;
       this.cursor += 1;
     }
+    if (batch.length === 0) return;
+    const read = this.reader.read(batch.map((slot) => ({ path: slot.target.path, expectedSize: Number(slot.target.expectedSize) })));
+    batch.forEach((slot, i) => {
+      // A reader thread that died fails its batch: each file is then read the ordinary way, errors and all.
+      slot.content = read.then(
+        (contents) => contents[i] as FileContent,
+        () => readWholeFile(slot.target.path, Number(slot.target.expectedSize)),
+      );
+    });
   }
 }
