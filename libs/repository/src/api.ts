@@ -17,7 +17,8 @@ export interface RepositoryApi {
   putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;
   /** Makes everything put so far durable. Concurrent callers share one fsync (group commit). */
   flush(): Promise<void>;
-  readBlob(id: ObjectId): Promise<Buffer>;
+  /** A blob's bytes, checked against its id unless `verify` is false (see ReadOptions). */
+  readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
   readTree(id: ObjectId): Promise<Tree>;
 
   /** Publishes atomically: after it resolves the snapshot is visible and survives a crash; before, nothing is. */
@@ -45,12 +46,20 @@ export interface RepositoryApi {
 
   /** Stores one file's content arriving in pieces of any size: cuts CONTENT_CHUNK_BYTES chunks, hashes the whole file. */
   createContentWriter(): FileContentWriter;
-  /** A file's chunks in order, each verified against its id. */
-  readFileContent(content: FileContent): AsyncIterable<Buffer>;
+  /** A file's chunks in order, each verified against its id unless `verify` is false (see ReadOptions). */
+  readFileContent(content: FileContent, options?: ReadOptions): AsyncIterable<Buffer>;
   /** Every entry below a tree, pre-order (a directory before its contents), with paths relative to it. */
   walkTree(rootId: ObjectId): AsyncIterable<WalkItem>;
   /** The entry at a path below the root ("/" gives a synthetic directory entry for the root), or null. */
   resolvePath(rootId: ObjectId, path: Buffer): Promise<TreeEntry | null>;
+}
+
+export interface ReadOptions {
+  /**
+   * Check the bytes against their id (SHA-256), default true. Only a caller that checks what it makes of them end
+   * to end may skip it: a delta's basis, whose rebuilt file must match the sender's SHA-256 or is asked for again.
+   */
+  readonly verify?: boolean;
 }
 
 export interface FileContentWriter {

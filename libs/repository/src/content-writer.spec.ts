@@ -49,3 +49,61 @@ describe('ContentWriter after a stored prefix', () => {
     expect(written.content.chunks).toEqual([first.id, second.id]);
   });
 });
+
+describe('ContentWriter.writeStored', () => {
+  it('takes stored chunks by id: the same content as writing every byte, without offering them again', async () => {
+    const content = randomBytes(4 * CONTENT_CHUNK_BYTES + 777);
+    const sink = memorySink();
+    const reference = new ContentWriter(sink);
+    await reference.write(content);
+    const expected = await reference.finish();
+
+    const offered: Buffer[] = [];
+    const counting = { putBlob: (data: Buffer) => (offered.push(data), sink.putBlob(data)) };
+    const writer = new ContentWriter(counting);
+    const chunk = (i: number): Buffer => content.subarray(i * CONTENT_CHUNK_BYTES, (i + 1) * CONTENT_CHUNK_BYTES);
+    // Chunk 0 written byte-wise in two pieces, 1 and 2 by id, 3 written, then the tail.
+    await writer.write(chunk(0).subarray(0, 1000));
+    await writer.write(chunk(0).subarray(1000));
+    await writer.writeStored(chunk(1), expected.content.chunks[1]!);
+    await writer.writeStored(chunk(2), expected.content.chunks[2]!);
+    await writer.write(chunk(3));
+    await writer.write(content.subarray(4 * CONTENT_CHUNK_BYTES));
+    const written = await writer.finish();
+
+    expect(written.size).toBe(BigInt(content.length));
+    expect(written.content.sha256.equals(expected.content.sha256)).toBe(true);
+    expect(written.content.chunks).toEqual(expected.content.chunks);
+    expect(offered.map((data) => sha256(data).toString('hex'))).toEqual([0, 3, 4].map((i) => expected.content.chunks[i]!.toString('hex')));
+  });
+
+  it('writes as usual what is off a chunk boundary or not a whole chunk', async () => {
+    const content = randomBytes(2 * CONTENT_CHUNK_BYTES + 10);
+    const sink = memorySink();
+    const writer = new ContentWriter(sink);
+    await writer.write(content.subarray(0, 10));
+    // Off the boundary: its id is not used (a wrong one would show in the chunks).
+    await writer.writeStored(content.subarray(10, 10 + CONTENT_CHUNK_BYTES), Buffer.alloc(32));
+    await writer.writeStored(content.subarray(10 + CONTENT_CHUNK_BYTES), Buffer.alloc(32));
+    const written = await writer.finish();
+    expect(written.content.sha256.equals(sha256(content))).toBe(true);
+    expect(written.content.chunks.map((id) => id.toString('hex'))).toEqual([
+      sha256(content.subarray(0, CONTENT_CHUNK_BYTES)).toString('hex'),
+      sha256(content.subarray(CONTENT_CHUNK_BYTES, 2 * CONTENT_CHUNK_BYTES)).toString('hex'),
+      sha256(content.subarray(2 * CONTENT_CHUNK_BYTES)).toString('hex'),
+    ]);
+  });
+
+  it('a stored chunk whose bytes are not what its id names shows in the whole-file hash', async () => {
+    const content = randomBytes(2 * CONTENT_CHUNK_BYTES);
+    const sink = memorySink();
+    const { id } = await sink.putBlob(content.subarray(0, CONTENT_CHUNK_BYTES));
+    const writer = new ContentWriter(sink);
+    const damaged = Buffer.from(content.subarray(0, CONTENT_CHUNK_BYTES));
+    damaged.writeUInt8(damaged.readUInt8(5) ^ 1, 5);
+    await writer.writeStored(damaged, id);
+    await writer.write(content.subarray(CONTENT_CHUNK_BYTES));
+    const written = await writer.finish();
+    expect(written.content.sha256.equals(sha256(content))).toBe(false);
+  });
+});

@@ -55,6 +55,24 @@ export class ContentWriter implements FileContentWriter {
     while (this.pieceBytes > CONTENT_CHUNK_BYTES) await this.storeChunk(this.take(CONTENT_CHUNK_BYTES));
   }
 
+  /**
+   * Adds the next CONTENT_CHUNK_BYTES of the file when they are a chunk already stored under `id` (a delta copying
+   * its basis chunk by chunk): they only feed the whole-file hash, instead of being hashed again for an id and
+   * offered to the repository. The bytes need not have been checked against `id`: the whole-file hash covers them,
+   * so content that is not what `id` names cannot end up matching the sender's hash. Anything else (not on a chunk
+   * boundary, not a whole chunk) is written as by write().
+   */
+  async writeStored(data: Buffer, id: ObjectId): Promise<void> {
+    if (this.finished) throw new RepositoryInputError('ContentWriter.writeStored called after finish');
+    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(data);
+    // On a chunk boundary what is buffered is one whole chunk, now known not to be the file's last.
+    while (this.pieceBytes > 0) await this.storeChunk(this.take(Math.min(CONTENT_CHUNK_BYTES, this.pieceBytes)));
+    this.whole ??= createHash('sha256');
+    this.whole.update(data);
+    this.chunks.push(id);
+    this.size += data.length;
+  }
+
   async finish(): Promise<WrittenContent> {
     if (this.finished) throw new RepositoryInputError('ContentWriter.finish called twice');
     this.finished = true;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type FileContentWriter, type RepositoryApi, type WalkItem } from './api';
+import { type FileContentWriter, type ReadOptions, type RepositoryApi, type WalkItem } from './api';
 import { ContentWriter } from './content-writer';
 import { fsyncDir } from './durable-fs';
 import { RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
@@ -128,9 +128,9 @@ export class Repository implements RepositoryApi {
     await this.packs.flush();
   }
 
-  async readBlob(id: ObjectId): Promise<Buffer> {
+  async readBlob(id: ObjectId, options: ReadOptions = {}): Promise<Buffer> {
     this.assertOpen();
-    return (await this.packs.read(objectIdHex(id))).data;
+    return (await this.packs.read(objectIdHex(id), options.verify ?? true)).data;
   }
 
   async readTree(id: ObjectId): Promise<Tree> {
@@ -208,9 +208,9 @@ export class Repository implements RepositoryApi {
     return new ContentWriter(this);
   }
 
-  readFileContent(content: FileContent): AsyncIterable<Buffer> {
+  readFileContent(content: FileContent, options: ReadOptions = {}): AsyncIterable<Buffer> {
     this.assertOpen();
-    return readFileContent(this, content);
+    return readFileContent(this, content, options);
   }
 
   walkTree(rootId: ObjectId): AsyncIterable<WalkItem> {

@@ -63,6 +63,8 @@ export class FramedConnection {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private idleTimeoutMs = 0;
+  /** The timeout the running idle timer was armed with. */
+  private idleTimerMs = 0;
   private destroyTimer: NodeJS.Timeout | null = null;
   private drainWaiters: Waiter[] = [];
   private closing = false;
@@ -260,10 +262,12 @@ export class FramedConnection {
       this.close(error instanceof WireError ? error : WireError.protocol(String(error)));
       return;
     }
+    // Once per read, not per frame: re-arming a timer for each of thousands of small frames was a measurable
+    // share of the receiver's CPU, and a read that completes a frame proves the peer alive just as well.
+    if (frames.length > 0) this.armIdleTimer();
     for (const frame of frames) {
       if (this.closing) return;
       this.counters.framesIn += 1;
-      this.armIdleTimer();
       this.deliver(frame);
     }
   }
@@ -285,10 +289,16 @@ export class FramedConnection {
   }
 
   private armIdleTimer(): void {
+    if (this.idleTimer !== null && this.idleTimerMs === this.idleTimeoutMs && !this.closing && !this.pausedByReader) {
+      // The same timeout again: restart the timer in place rather than replace it.
+      this.idleTimer.refresh();
+      return;
+    }
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     if (this.closing || this.pausedByReader || this.idleTimeoutMs <= 0) return;
     const timeoutMs = this.idleTimeoutMs;
+    this.idleTimerMs = timeoutMs;
     this.idleTimer = setTimeout(() => this.close(new WireError(ErrorCode.Timeout, `no frame received for ${timeoutMs} ms`)), timeoutMs);
     this.idleTimer.unref();
   }

@@ -462,7 +462,8 @@ export class BackupSession {
     }
     const asDelta = resend === undefined && file.basis !== null;
     const assembler = this.newAssembler(!asDelta);
-    const applier = asDelta && file.basis !== null ? new DeltaApplier(new RepositoryBasis(this.repo, file.basis.content, file.basis.size), (data) => assembler.write(data)) : null;
+    const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
+    const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
     this.current = { file, assembler, applier, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
     return this.current;
   }

@@ -1,5 +1,6 @@
 import { delta, encodeDeltaToBuffer, isDeltaError, signature } from '@berth/delta';
-import { Repository, type FileContent } from '@berth/repository';
+import { type ContentWriter, Repository, type FileContent } from '@berth/repository';
+import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { DeltaApplier } from './delta-applier';
 import { RepositoryBasis } from './repository-basis';
 
 const MiB = 1024 * 1024;
+const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
 
 describe('RepositoryBasis and DeltaApplier over a real repository', () => {
   let dir: string;
@@ -60,6 +62,27 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
   it('rebuilds a changed version from frames of any cut', async () => {
     const changed = Buffer.concat([basis.subarray(0, 2 * MiB), randomBytes(5000), basis.subarray(2 * MiB + 100)]);
     expect((await apply(changed, basis, 777)).equals(changed)).toBe(true);
+  });
+
+  it('passes the basis chunks a delta copies whole and in place by their ids, writing only the rest', async () => {
+    const changed = Buffer.concat([basis.subarray(0, MiB + 4096), randomBytes(4096), basis.subarray(MiB + 8192)]);
+    const encoded = await encodeDeltaToBuffer(delta(await signature(basis), changed, { hash: 'sha256' }));
+    const writer = repo.createContentWriter() as ContentWriter;
+    const stored: string[] = [];
+    const applier = new DeltaApplier(
+      new RepositoryBasis(repo, content, BigInt(basis.length)),
+      (data) => writer.write(Buffer.from(data)),
+      (data, id) => (stored.push(id.toString('hex')), writer.writeStored(data, id)),
+    );
+    for (let offset = 0; offset < encoded.length; offset += 5000) await applier.push(encoded.subarray(offset, offset + 5000));
+    applier.finish();
+    const written = await writer.finish();
+    expect(written.content.sha256.equals(sha256(changed))).toBe(true);
+    // Chunks 0 and 2 are the basis' own; chunk 1 holds the edit and the short last chunk is written as bytes.
+    expect(stored).toEqual([content.chunks[0]!.toString('hex'), content.chunks[2]!.toString('hex')]);
+    expect(written.content.chunks.map((id) => id.toString('hex'))).toEqual(
+      [0, 1, 2, 3].map((i) => sha256(changed.subarray(i * MiB, (i + 1) * MiB)).toString('hex')),
+    );
   });
 
   it('refuses a delta whose end digest is not a SHA-256 (FileEnd could not vouch for it)', async () => {

@@ -1,4 +1,14 @@
 import { copyRange, DeltaDecoder, DeltaError, DeltaFormatError, type BasisReader, type DeltaHeader, type DeltaToken } from '@berth/delta';
+import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
+
+/** A basis that can also hand out a whole stored chunk with its id (see RepositoryBasis). */
+export interface ChunkedBasis extends BasisReader {
+  readonly length: number;
+  storedChunk?(index: number): Promise<{ data: Buffer; id: ObjectId }>;
+}
+
+/** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored). */
+export type WriteStored = (data: Buffer, id: ObjectId) => Promise<void>;
 
 /** Largest read from the basis per step: a copy run of many blocks is written in pieces of this size. */
 const COPY_PIECE_BYTES = 1024 * 1024;
@@ -8,16 +18,21 @@ const COPY_PIECE_BYTES = 1024 * 1024;
  * form: the receiver is driven by incoming messages). Output goes to `write` in order, in pieces of at most
  * 1 MiB, so memory stays bounded whatever the file size. The SHA-256 of the result is checked by the writer
  * against FileEnd; here the delta's own grammar, its basis length and its announced length are checked.
+ * Copies are cut at the output's chunk boundaries: a basis chunk copied whole to the same chunk position (all of
+ * a large file but the chunks around an edit) goes to `writeStored` with its id, so it is not hashed for an id again.
  * @throws DeltaError / DeltaFormatError when the delta does not fit the basis or is malformed.
  */
 export class DeltaApplier {
   private readonly decoder = new DeltaDecoder();
   private header: DeltaHeader | null = null;
   private endToken: Extract<DeltaToken, { kind: 'end' }> | null = null;
+  /** Bytes of the new version written so far. */
+  private written = 0;
 
   constructor(
-    private readonly basis: BasisReader & { readonly length: number },
+    private readonly basis: ChunkedBasis,
     private readonly write: (data: Buffer) => Promise<void>,
+    private readonly writeStored: WriteStored | null = null,
   ) {}
 
   async push(data: Buffer): Promise<void> {
@@ -43,13 +58,26 @@ export class DeltaApplier {
         return;
       case 'literal':
         // The literal may alias the frame it came in; frames are not reused, so it can be kept as is.
+        this.written += token.data.length;
         await this.write(Buffer.from(token.data.buffer, token.data.byteOffset, token.data.length));
         return;
       case 'copy': {
         const { offset, length } = copyRange(this.header as DeltaHeader, token);
         for (let done = 0; done < length; ) {
-          const piece = await this.basis.read(offset + done, Math.min(COPY_PIECE_BYTES, length - done));
-          if (piece.length === 0) throw new DeltaError('basis_mismatch', `the basis ends before offset ${offset + done}`);
+          const at = offset + done;
+          const step = Math.min(COPY_PIECE_BYTES, length - done, CONTENT_CHUNK_BYTES - (this.written % CONTENT_CHUNK_BYTES));
+          if (step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && this.writeStored !== null && this.basis.storedChunk !== undefined) {
+            const { data, id } = await this.basis.storedChunk(at / CONTENT_CHUNK_BYTES);
+            if (data.length === CONTENT_CHUNK_BYTES) {
+              this.written += data.length;
+              await this.writeStored(data, id);
+              done += data.length;
+              continue;
+            }
+          }
+          const piece = await this.basis.read(at, step);
+          if (piece.length === 0) throw new DeltaError('basis_mismatch', `the basis ends before offset ${at}`);
+          this.written += piece.length;
           await this.write(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
           done += piece.length;
         }

@@ -1,4 +1,4 @@
-import { type FileContentWriter, type ObjectId, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
+import { type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
 import { type WriteThrottleSettings } from '../config/receiver-config';
 import { type BucketClock, realClock, TokenBucket } from './token-bucket';
 
@@ -46,8 +46,8 @@ export class ThrottledRepository implements RepositoryApi {
     return this.inner.flush();
   }
 
-  readBlob(id: ObjectId): Promise<Buffer> {
-    return this.inner.readBlob(id);
+  readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer> {
+    return this.inner.readBlob(id, options);
   }
 
   readTree(id: ObjectId): Promise<Tree> {
@@ -113,8 +113,8 @@ export class ThrottledRepository implements RepositoryApi {
     };
   }
 
-  readFileContent(content: Parameters<RepositoryApi['readFileContent']>[0]): ReturnType<RepositoryApi['readFileContent']> {
-    return this.inner.readFileContent(content);
+  readFileContent(content: Parameters<RepositoryApi['readFileContent']>[0], options?: ReadOptions): ReturnType<RepositoryApi['readFileContent']> {
+    return this.inner.readFileContent(content, options);
   }
 
   walkTree(rootId: ObjectId): ReturnType<RepositoryApi['walkTree']> {

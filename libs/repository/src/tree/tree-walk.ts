@@ -1,10 +1,10 @@
-import { type WalkItem } from '../api';
+import { type ReadOptions, type WalkItem } from '../api';
 import { type FileContent, type ObjectId, type Tree, type TreeEntry, TreeEntryType } from '../model';
 import { splitPath } from './names';
 
 /** What walking and resolving need from a repository. */
 export interface ObjectReader {
-  readBlob(id: ObjectId): Promise<Buffer>;
+  readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
   readTree(id: ObjectId): Promise<Tree>;
 }
 
@@ -66,9 +66,9 @@ export function findEntry(tree: Tree, name: Buffer): TreeEntry | null {
   return null;
 }
 
-/** A file's content, chunk by chunk in order; each chunk is verified against its id as it is read. */
-export async function* readFileContent(reader: ObjectReader, content: FileContent): AsyncGenerator<Buffer> {
-  for (const chunk of content.chunks) yield await reader.readBlob(chunk);
+/** A file's content, chunk by chunk in order; each chunk is verified against its id as it is read (see ReadOptions). */
+export async function* readFileContent(reader: ObjectReader, content: FileContent, options: ReadOptions = {}): AsyncGenerator<Buffer> {
+  for (const chunk of content.chunks) yield await reader.readBlob(chunk, options);
 }
 
 function rootEntry(rootId: ObjectId): TreeEntry {
