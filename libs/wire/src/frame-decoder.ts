@@ -96,14 +96,18 @@ export class FrameDecoder {
     }
     const out = Buffer.allocUnsafe(count);
     let filled = 0;
+    // Over a slow link a 1 MiB frame arrives in hundreds of small reads: the parts used up are dropped in one
+    // splice at the end, not shifted off one by one (each shift moves every part behind it).
+    let used = 0;
     while (filled < count) {
-      const part = this.pending[0] as Buffer;
-      const used = Math.min(part.length, count - filled);
-      part.copy(out, filled, 0, used);
-      filled += used;
-      if (used === part.length) this.pending.shift();
-      else this.pending[0] = part.subarray(used);
+      const part = this.pending[used] as Buffer;
+      const length = Math.min(part.length, count - filled);
+      part.copy(out, filled, 0, length);
+      filled += length;
+      if (length === part.length) used += 1;
+      else this.pending[used] = part.subarray(length);
     }
+    this.pending.splice(0, used);
     return out;
   }
 }

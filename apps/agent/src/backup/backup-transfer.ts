@@ -104,6 +104,8 @@ export class BackupTransfer {
   private readonly welcome = deferred<WelcomeMessage>();
   private readonly done = deferred<DoneMessage>();
   private readonly failure = deferred<never>();
+  /** Rejects the steps being awaited through guard(), all at once when the session fails. */
+  private readonly guarded = new Set<(error: Error) => void>();
   private readonly plans = new Map<number, SentChunk>();
   private readonly outbox = new AsyncQueue<SentChunk>();
   private credit = new CreditWindow(0, 0);
@@ -592,15 +594,37 @@ export class BackupTransfer {
     return this.connection.send(message);
   }
 
-  /** Races a step against the session's failure, so nothing waits forever on a dead session. */
+  /**
+   * Races a step against the session's failure, so nothing waits forever on a dead session. Not Promise.race with
+   * the failure promise: every race would leave a reaction on that promise until the session ends, hundreds of
+   * thousands of them over a large backup (a few per file), all kept alive for the garbage collector to trace.
+   */
   private guard<T>(promise: Promise<T>): Promise<T> {
-    return Promise.race([promise, this.failure.promise]);
+    if (this.failed !== null) {
+      promise.catch(() => undefined);
+      return this.failure.promise;
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.guarded.add(reject);
+      promise.then(
+        (value) => {
+          this.guarded.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.guarded.delete(reject);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   private fail(error: AgentError): AgentError {
     if (this.failed !== null) return this.failed;
     this.failed = error;
     this.failure.reject(error);
+    for (const reject of this.guarded) reject(error);
+    this.guarded.clear();
     this.credit.fail(error);
     this.wakeInFlight?.();
     for (const chunk of this.plans.values()) chunk.plan.reject(error);

@@ -8,8 +8,9 @@ export interface BlobReader {
 /**
  * Random access to a stored file version, for patching a delta: offset / 1 MiB names the chunk. Copies are
  * mostly sequential, so the last two chunks read are kept (a copy may straddle two). Chunks are read without
- * checking them against their ids: the rebuilt file's SHA-256 must match the agent's, so a damaged basis fails
- * the file (which is then asked for whole) just the same, and the rebuild hashes each byte once instead of twice.
+ * checking them against their ids: the signature sent for this basis was computed from the same chunks, each
+ * checked, moments before; and the rebuilt file's SHA-256 must match the agent's, so a basis damaged since
+ * still fails the file (which is then asked for whole). The rebuild so hashes each byte once, not twice.
  */
 export class RepositoryBasis implements BasisReader {
   readonly length: number;
