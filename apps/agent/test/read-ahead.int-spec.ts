@@ -45,6 +45,24 @@ describe('ReadAhead', () => {
     expect(() => ahead.take()).toThrow(/empty/);
   });
 
+  it('reads files whose names are not UTF-8, and a file that grew since the walk to its end', async () => {
+    const odd = Buffer.concat([Buffer.from(join(base, 'odd-')), Buffer.from([0xff, 0xfe, 0x80])]);
+    await writeFile(odd, 'odd name');
+    const grown = randomBytes(200_000);
+    await writeFile(join(base, 'grown'), grown);
+    const ahead = new ReadAhead();
+    ahead.add({ seq: 0, index: 0, path: odd, expectedSize: 8n });
+    ahead.add({ seq: 0, index: 1, path: Buffer.from(join(base, 'grown')), expectedSize: 100n });
+    const first = await ahead.take().content!;
+    expect(first.error).toBeNull();
+    expect(Buffer.concat(first.pieces).toString()).toBe('odd name');
+    const second = await ahead.take().content!;
+    expect(second.error).toBeNull();
+    expect(second.size).toBe(grown.length);
+    expect(Buffer.concat(second.pieces).equals(grown)).toBe(true);
+    expect(second.sha256.equals(createHash('sha256').update(grown).digest())).toBe(true);
+  });
+
   it('reports a file gone before it was read as an error of that file only', async () => {
     await writeFile(join(base, 'a'), 'a');
     await unlink(join(base, 'a'));

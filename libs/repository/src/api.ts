@@ -11,7 +11,10 @@ export interface RepositoryApi {
   readonly root: string;
   /** True when a blob or tree with this id is stored (durable or pending in the current pack). */
   has(id: ObjectId): boolean;
-  /** Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new. */
+  /**
+   * Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new.
+   * A large chunk is written from `data` itself, later: do not modify the buffer afterwards.
+   */
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
   putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;

@@ -20,7 +20,11 @@ export interface BatchFile {
 interface BatchRequest {
   readonly id: number;
   readonly flags: number;
-  readonly files: ReadonlyArray<{ readonly path: Uint8Array; readonly size: number }>;
+  /**
+   * Paths as latin1 strings (one char per byte, so any name survives): a Buffer would be cloned with the whole
+   * pool slab it is a view of, several KiB per path.
+   */
+  readonly files: ReadonlyArray<{ readonly path: string; readonly size: number }>;
 }
 
 interface FileResult {
@@ -28,13 +32,14 @@ interface FileResult {
   readonly offset: number;
   readonly size: number;
   readonly own: ArrayBuffer | null;
-  readonly sha256: Uint8Array;
   readonly error: { readonly code: string | undefined; readonly message: string } | null;
 }
 
 interface BatchReply {
   readonly id: number;
   readonly data: ArrayBuffer;
+  /** The files' SHA-256, 32 bytes each in request order (one buffer, not one small clone per file). */
+  readonly digests: ArrayBuffer;
   readonly files: readonly FileResult[];
 }
 
@@ -52,7 +57,8 @@ function batchReaderMain(load: (id: string) => unknown): void {
     for (const file of request.files) total += file.size + 1;
     const data = new ArrayBuffer(total);
     const files: FileResult[] = [];
-    const transfer: ArrayBuffer[] = [data];
+    const digests = new Uint8Array(32 * request.files.length);
+    const transfer: ArrayBuffer[] = [data, digests.buffer];
     let offset = 0;
     for (const file of request.files) {
       // One byte more than lstat said: a full slot means the file grew, and the rest is read after it.
@@ -63,7 +69,7 @@ function batchReaderMain(load: (id: string) => unknown): void {
       let error: FileResult['error'] = null;
       let fd: number | null = null;
       try {
-        fd = fs.openSync(Buffer.from(file.path.buffer, file.path.byteOffset, file.path.byteLength), request.flags);
+        fd = fs.openSync(Buffer.from(file.path, 'latin1'), request.flags);
         if (!fs.fstatSync(fd).isFile()) throw new Error('no longer a regular file');
         // A short read of a regular file means its end was reached.
         size = fs.readSync(fd, slot, 0, slot.length, 0);
@@ -100,12 +106,12 @@ function batchReaderMain(load: (id: string) => unknown): void {
         }
       }
       const content = own ?? slot.subarray(0, size);
-      hash.update(content);
+      digests.set(hash.update(content).digest(), 32 * files.length);
       if (own !== null) transfer.push(own.buffer as ArrayBuffer);
-      files.push({ offset, size, own: own === null ? null : (own.buffer as ArrayBuffer), sha256: hash.digest(), error });
+      files.push({ offset, size, own: own === null ? null : (own.buffer as ArrayBuffer), error });
       offset += slot.length;
     }
-    const reply: BatchReply = { id: request.id, data, files };
+    const reply: BatchReply = { id: request.id, data, digests: digests.buffer, files };
     parentPort.postMessage(reply, transfer);
   });
 }
@@ -130,7 +136,7 @@ export class BatchReader {
     if (files.length === 0) return Promise.resolve([]);
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    const request: BatchRequest = { id, flags: READ_FLAGS, files: files.map((file) => ({ path: file.path, size: file.expectedSize })) };
+    const request: BatchRequest = { id, flags: READ_FLAGS, files: files.map((file) => ({ path: file.path.toString('latin1'), size: file.expectedSize })) };
     return new Promise<FileContent[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
@@ -155,10 +161,10 @@ export class BatchReader {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
     waiter.resolve(
-      reply.files.map((file) => {
+      reply.files.map((file, i) => {
         const content = file.own === null ? Buffer.from(reply.data, file.offset, file.size) : Buffer.from(file.own);
         const error = file.error === null ? null : readErrorMessage(Object.assign(new Error(file.error.message), { code: file.error.code }));
-        return { pieces: content.length === 0 ? [] : [content], size: file.size, sha256: Buffer.from(file.sha256.buffer, file.sha256.byteOffset, file.sha256.byteLength), error };
+        return { pieces: content.length === 0 ? [] : [content], size: file.size, sha256: Buffer.from(reply.digests, 32 * i, 32), error };
       }),
     );
   }

@@ -6,6 +6,13 @@ import { encodePackHeader, type ObjectKind, type PackEntry, PACK_HEADER_BYTES, R
 
 /** Records are gathered into segments of this size and written with one write call each. */
 const SEGMENT_BYTES = 4 * 1024 * 1024;
+/**
+ * Data of at least this size is written from the caller's buffer instead of being copied into a segment (a file's
+ * 1 MiB content chunks: copying them was a memory pass, and a fresh segment's page faults, per byte stored).
+ */
+const BY_REFERENCE_BYTES = 64 * 1024;
+/** Queued buffers written by one writev, at most (well below IOV_MAX). */
+const WRITEV_MAX_BUFFERS = 64;
 
 interface Segment {
   readonly start: number;
@@ -21,7 +28,9 @@ interface Waiter {
 /**
  * The pack currently being appended to. Appends are synchronous copies into an in-memory segment; full
  * segments are written in order by one background loop with positional writes, so a burst of small blobs
- * costs one write syscall per 4 MiB. Records not yet written are served from memory.
+ * costs one write syscall per 4 MiB. Large data is not copied: its buffer is queued as it is, behind the
+ * segment holding its record header, and written with it in one writev (the caller must leave it unchanged).
+ * Records not yet written are served from memory.
  *
  * Nothing is written to this pack before `after` (the previous pack's seal) resolves: the previous pack is
  * then fsync'd, so whatever survives a crash in this pack implies the previous one survived whole, and a
@@ -63,8 +72,12 @@ export class PackWriter {
     return this.syncedEnd < this.appendEnd || !this.dirsSynced;
   }
 
-  /** Appends one record; returns its entry (data offset). Synchronous: ids are indexed before any await. */
+  /**
+   * Appends one record; returns its entry (data offset). Synchronous: ids are indexed before any await. Data of
+   * BY_REFERENCE_BYTES or more is kept by reference until written: it must not be modified meanwhile.
+   */
   append(kind: ObjectKind, id: ObjectId, data: Buffer): PackEntry {
+    if (data.length >= BY_REFERENCE_BYTES) return this.appendByReference(kind, id, data);
     const recordBytes = RECORD_HEADER_BYTES + data.length;
     if (this.segmentUsed + recordBytes > this.segment.length) {
       this.cutSegment();
@@ -77,6 +90,22 @@ export class PackWriter {
     this.appendEnd += recordBytes;
     this.entries.push(entry);
     if (this.segmentUsed >= SEGMENT_BYTES) this.cutSegment();
+    return entry;
+  }
+
+  private appendByReference(kind: ObjectKind, id: ObjectId, data: Buffer): PackEntry {
+    if (this.segmentUsed + RECORD_HEADER_BYTES > this.segment.length) this.cutSegment();
+    writeRecordHeader(this.segment, this.segmentUsed, kind, id, data.length);
+    this.segmentUsed += RECORD_HEADER_BYTES;
+    this.appendEnd += RECORD_HEADER_BYTES;
+    // The header leaves in the segment cut here, the data right behind it as its own queued buffer.
+    this.cutSegment(false);
+    const entry: PackEntry = { kind, id, offset: this.appendEnd, length: data.length };
+    this.queue.push({ start: this.segmentStart, buf: data });
+    this.segmentStart += data.length;
+    this.appendEnd += data.length;
+    this.entries.push(entry);
+    this.pump();
     return entry;
   }
 
@@ -132,7 +161,7 @@ export class PackWriter {
     this.handle = null;
   }
 
-  private cutSegment(): void {
+  private cutSegment(pump = true): void {
     if (this.segmentUsed === 0) return;
     const buf = this.segment.subarray(0, this.segmentUsed);
     this.queue.push({ start: this.segmentStart, buf });
@@ -140,7 +169,7 @@ export class PackWriter {
     this.segment = this.segment.subarray(this.segmentUsed);
     this.segmentUsed = 0;
     if (this.segment.length < RECORD_HEADER_BYTES + 4096) this.segment = Buffer.allocUnsafe(SEGMENT_BYTES);
-    this.pump();
+    if (pump) this.pump();
   }
 
   private waitWritten(offset: number): Promise<void> {
@@ -176,10 +205,24 @@ export class PackWriter {
       await ensureDirDurable(dirname(this.path));
       this.handle = await open(this.path, 'wx', 0o644);
     }
-    for (let segment = this.queue[0]; segment; segment = this.queue[0]) {
-      await writeAll(this.handle, segment.buf, segment.start);
-      this.queue.shift();
-      this.writtenEnd = segment.start + segment.buf.length;
+    while (this.queue.length > 0) {
+      // Queued buffers are contiguous in the file: those at the head go out in one writev.
+      const batch = this.queue.slice(0, WRITEV_MAX_BUFFERS);
+      const start = (batch[0] as Segment).start;
+      let total = 0;
+      for (const segment of batch) total += segment.buf.length;
+      let written = 0;
+      if (batch.length > 1) ({ bytesWritten: written } = await this.handle.writev(batch.map((segment) => segment.buf), start));
+      // A short writev (or a single buffer) is finished buffer by buffer.
+      for (const segment of batch) {
+        const end = segment.start + segment.buf.length;
+        if (start + written < end) {
+          const skip = Math.max(0, start + written - segment.start);
+          await writeAll(this.handle, segment.buf.subarray(skip), segment.start + skip);
+        }
+      }
+      this.queue.splice(0, batch.length);
+      this.writtenEnd = start + total;
       this.releaseWaiters();
     }
   }
