@@ -58,7 +58,14 @@ describe('fault: network cut in a network namespace (veth link down) longer than
 
   it('ends the cut session by idle timeout on both sides, retries over the restored link, resumes and completes', async () => {
     const queued = await suite.fleet.api.startBackup(hostId);
-    const atCut = await waitForProgress(suite.fleet.api, queued.id, (run) => run.counters.bytesSent >= tree.bytes * 0.25, 'a quarter of the bytes sent');
+    // Cut once a chunk is committed (the retry must have something to resume from: a cut before the first commit,
+    // possible under load, would rightly start over) and a quarter of the bytes went out.
+    const atCut = await waitForProgress(
+      suite.fleet.api,
+      queued.id,
+      (run) => run.checkpoint !== null && run.counters.bytesSent >= tree.bytes * 0.25,
+      'a committed chunk and a quarter of the bytes sent',
+    );
     await link.cut();
     // Longer than the idle timeout (and six heartbeat intervals): nothing crosses the link.
     await new Promise((resolve) => setTimeout(resolve, IDLE_TIMEOUT_MS + 2000));
