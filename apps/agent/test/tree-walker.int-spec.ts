@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { chmod, link, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstatSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { chmod, link, lutimes, mkdir, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scanDirectory, setTimesNs } from '@berth/posix';
 import { EntryType } from '@berth/wire';
 import { TreeWalker, type DirectoryListing, type WalkProblem } from '../src/walk/tree-walker';
 import { nodeWalkFs, type WalkFs } from '../src/walk/walk-fs';
@@ -24,7 +25,19 @@ const paths = (listings: DirectoryListing[]): string[] => listings.map((listing)
 const names = (listing: DirectoryListing | undefined): string[] => (listing?.entries ?? []).map((entry) => entry.name.toString('latin1'));
 const find = (listings: DirectoryListing[], path: string): DirectoryListing | undefined => listings.find((listing) => listing.path.toString('latin1') === path);
 
-describe('TreeWalker on a real filesystem', () => {
+/** The walk without the one-call scan: readdir, lstat and readlink (a system without the native addon). */
+const callsOnly: WalkFs = {
+  readdir: (path) => readdir(path, { encoding: 'buffer' }),
+  lstat: (path) => lstatSync(path, { bigint: true }),
+  readlink: (path) => readlinkSync(path, { encoding: 'buffer' }),
+};
+
+const WALKS: Array<[string, WalkFs]> = [
+  ['one scan per directory', nodeWalkFs],
+  ['readdir, lstat and readlink', callsOnly],
+];
+
+describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => {
   let base: string;
   beforeEach(() => {
     base = mkdtempSync(join(tmpdir(), 'berth-walk-'));
@@ -37,7 +50,7 @@ describe('TreeWalker on a real filesystem', () => {
     for (const dir of ['b/y', 'b/x', 'a/z', 'B', 'a-']) await mkdir(join(base, dir), { recursive: true });
     await writeFile(join(base, 'c'), 'c');
     await writeFile(join(base, 'b/x/f'), 'f');
-    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const ancestors = ['/', ...base.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)].reverse();
     expect(paths(listings)).toEqual([`${base}/B`, `${base}/a/z`, `${base}/a`, `${base}/a-`, `${base}/b/x`, `${base}/b/y`, `${base}/b`, base, ...ancestors]);
     expect(names(find(listings, base))).toEqual(['B', 'a', 'a-', 'b', 'c']);
@@ -48,7 +61,7 @@ describe('TreeWalker on a real filesystem', () => {
 
   it('combines several configured paths into one tree', async () => {
     for (const dir of ['p1/sub/deep', 'p1/other', 'p2', 'p3']) await mkdir(join(base, dir), { recursive: true });
-    const listings = await collect(new TreeWalker({ paths: [join(base, 'p2'), join(base, 'p1/sub'), join(base, 'p1/sub/deep')] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [join(base, 'p2'), join(base, 'p1/sub'), join(base, 'p1/sub/deep')] }));
     expect(names(find(listings, base))).toEqual(['p1', 'p2']);
     expect(names(find(listings, join(base, 'p1')))).toEqual(['sub']);
     expect(names(find(listings, join(base, 'p1/sub')))).toEqual(['deep']);
@@ -62,7 +75,7 @@ describe('TreeWalker on a real filesystem', () => {
     await writeFile(join(base, 'keep/a.txt'), '');
     await writeFile(join(base, 'keep/cachefile'), '');
     await writeFile(join(base, 'var/cache/x'), '');
-    const listings = await collect(new TreeWalker({ paths: [base], excludes: ['*.tmp', 'node_modules', `${base}/var/cache`, 'cache/'] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base], excludes: ['*.tmp', 'node_modules', `${base}/var/cache`, 'cache/'] }));
     expect(names(find(listings, join(base, 'keep')))).toEqual(['a.txt', 'cachefile']);
     expect(names(find(listings, join(base, 'var')))).toEqual(['log']);
     expect(paths(listings).some((path) => path.includes('node_modules') || path.endsWith('/cache'))).toBe(false);
@@ -74,7 +87,7 @@ describe('TreeWalker on a real filesystem', () => {
     await mkdir(dir);
     for (const name of weird) await writeFile(cat(dir, '/', name), name);
     await mkdir(cat(dir, '/', Buffer.from([0xc3, 0x28])));
-    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const listing = listings.find((item) => item.path.equals(dir))!;
     const expected = [...weird, Buffer.from([0xc3, 0x28])].sort((a, b) => Buffer.compare(a, b));
     expect(listing.entries.map((entry) => entry.name)).toEqual(expected);
@@ -88,7 +101,7 @@ describe('TreeWalker on a real filesystem', () => {
     for (let level = 0; level < 100; level++) deepest = join(deepest, `d${level}`);
     await mkdir(deepest, { recursive: true });
     await writeFile(join(deepest, 'leaf'), 'leaf');
-    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const below = listings.filter((listing) => listing.path.toString().startsWith(`${base}/`));
     expect(below).toHaveLength(100);
     expect(below[0]!.path.toString()).toBe(deepest);
@@ -101,7 +114,7 @@ describe('TreeWalker on a real filesystem', () => {
     await symlink(join(base, 'real'), join(base, 'link-to-dir'));
     await symlink('/etc', join(base, 'link-out'));
     await symlink(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]), cat(base, '/link-raw'));
-    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const top = find(listings, base)!;
     const link = top.entries.find((entry) => entry.name.toString() === 'link-to-dir')!;
     expect(link.type).toBe(EntryType.Symlink);
@@ -121,7 +134,7 @@ describe('TreeWalker on a real filesystem', () => {
     await utimes(join(base, 'empty'), 1_000_000, 1_600_000_000.5);
     execFileSync('mkfifo', [join(base, 'fifo')]);
     execFileSync('mknod', [join(base, 'null-dev'), 'c', '1', '3']);
-    const listings = await collect(new TreeWalker({ paths: [base] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const byName = new Map(find(listings, base)!.entries.map((entry) => [entry.name.toString(), entry]));
     expect(byName.get('suid')).toMatchObject({ type: EntryType.File, mode: 0o4755, size: 1n });
     expect(byName.get('sticky')).toMatchObject({ type: EntryType.Dir, mode: 0o1777, size: 0n });
@@ -138,7 +151,7 @@ describe('TreeWalker on a real filesystem', () => {
     await new Promise<void>((resolve) => server.listen(join(base, 'sock'), resolve));
     try {
       const problems: WalkProblem[] = [];
-      const listings = await collect(new TreeWalker({ paths: [base], onProblem: (problem) => problems.push(problem) }));
+      const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base], onProblem: (problem) => problems.push(problem) }));
       expect(names(find(listings, base))).toEqual([]);
       expect(problems).toEqual([{ path: B(join(base, 'sock')), message: 'socket skipped', skipped: true }]);
     } finally {
@@ -153,10 +166,16 @@ describe('TreeWalker on a real filesystem', () => {
     await chmod(join(base, 'locked'), 0o000);
     // Running as root, mode 000 does not stop readdir; the kernel's answer to anyone else is injected.
     const denied = B(join(base, 'locked'));
+    const eacces = (): Error => Object.assign(new Error(`EACCES: permission denied, scandir '${join(base, 'locked')}'`), { code: 'EACCES' });
+    const scan = walkFs.scan;
     const fs: WalkFs = {
-      ...nodeWalkFs,
-      readdir: (path) =>
-        path.equals(denied) ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${join(base, 'locked')}'`), { code: 'EACCES' })) : nodeWalkFs.readdir(path),
+      ...walkFs,
+      readdir: (path) => (path.equals(denied) ? Promise.reject(eacces()) : walkFs.readdir(path)),
+      ...(scan === undefined
+        ? {}
+        : {
+            scan: (path: Buffer): Promise<Buffer> => (path.equals(denied) ? Promise.reject(eacces()) : scan(path)),
+          }),
     };
     const listings = await collect(new TreeWalker({ paths: [base], fs }));
     expect(names(find(listings, base))).toEqual(['open']);
@@ -169,25 +188,25 @@ describe('TreeWalker on a real filesystem', () => {
   });
 
   it('records a directory that vanishes during the walk and goes on', async () => {
-    for (const dir of ['a', 'b/inner', 'c']) await mkdir(join(base, dir), { recursive: true });
-    const walker = new TreeWalker({ paths: [base] });
+    // Listed in base, then removed before the walk opens it (scans start at most a few directories ahead).
+    for (const dir of ['a', 'b', 'c', 'd', 'e', 'f/inner', 'g']) await mkdir(join(base, dir), { recursive: true });
+    const walker = new TreeWalker({ fs: walkFs, paths: [base] });
     const seen: string[] = [];
     for await (const listing of walker.directories()) {
       seen.push(listing.path.toString());
-      // "a" is done; "b" is listed in base but not opened yet: remove it now.
-      if (listing.path.toString() === join(base, 'a')) await rm(join(base, 'b'), { recursive: true });
-      if (listing.path.toString() === base) expect(names(listing)).toEqual(['a', 'c']);
+      if (listing.path.toString() === join(base, 'a')) await rm(join(base, 'f'), { recursive: true });
+      if (listing.path.toString() === base) expect(names(listing)).toEqual(['a', 'b', 'c', 'd', 'e', 'g']);
     }
     expect(seen).toContain(base);
     expect(walker.problems).toHaveLength(1);
-    expect(walker.problems[0]).toMatchObject({ path: B(join(base, 'b')), skipped: false });
+    expect(walker.problems[0]).toMatchObject({ path: B(join(base, 'f')), skipped: false });
     expect(walker.problems[0]!.message).toMatch(/ENOENT/);
   });
 
   it('reports missing configured paths and intermediate symlinks, and backs up the rest', async () => {
     await mkdir(join(base, 'real/sub'), { recursive: true });
     await symlink(join(base, 'real'), join(base, 'alias'));
-    const walker = new TreeWalker({ paths: [join(base, 'missing'), join(base, 'alias/sub'), join(base, 'real')] });
+    const walker = new TreeWalker({ fs: walkFs, paths: [join(base, 'missing'), join(base, 'alias/sub'), join(base, 'real')] });
     const listings = await collect(walker);
     expect(names(find(listings, base))).toEqual(['real']);
     const reported = walker.problems.map((problem) => [problem.path.toString(), problem.message]).sort((a, b) => a[0]!.localeCompare(b[0]!));
@@ -202,7 +221,7 @@ describe('TreeWalker on a real filesystem', () => {
     await writeFile(join(base, 'etc/hosts'), 'hosts');
     await writeFile(join(base, 'etc/other'), 'other');
     await symlink(join(base, 'etc/sub'), join(base, 'etc/alias'));
-    const listings = await collect(new TreeWalker({ paths: [join(base, 'etc/hosts'), join(base, 'etc/alias')] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [join(base, 'etc/hosts'), join(base, 'etc/alias')] }));
     expect(names(find(listings, join(base, 'etc')))).toEqual(['alias', 'hosts']);
     expect(find(listings, join(base, 'etc'))!.entries.map((entry) => entry.type)).toEqual([EntryType.Symlink, EntryType.File]);
     expect(find(listings, join(base, 'etc/sub'))).toBeUndefined();
@@ -210,9 +229,82 @@ describe('TreeWalker on a real filesystem', () => {
 
   it('does not descend into directories committed by an earlier attempt but keeps their entry', async () => {
     for (const dir of ['done/x', 'todo']) await mkdir(join(base, dir), { recursive: true });
-    const listings = await collect(new TreeWalker({ paths: [base], skipDirs: [B(join(base, 'done'))] }));
+    const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base], skipDirs: [B(join(base, 'done'))] }));
     expect(names(find(listings, base))).toEqual(['done', 'todo']);
     expect(paths(listings).filter((path) => path.startsWith(`${base}/`))).toEqual([join(base, 'todo')]);
-    expect(await collect(new TreeWalker({ paths: [base], skipDirs: [B('/')] }))).toEqual([]);
+    expect(await collect(new TreeWalker({ fs: walkFs, paths: [base], skipDirs: [B('/')] }))).toEqual([]);
+  });
+});
+
+describe('TreeWalker: the one-call scan and the readdir/lstat/readlink walk', () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'berth-walk-'));
+  });
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('is built with the native scan in this workspace', () => {
+    expect(scanDirectory).not.toBeNull();
+    expect(nodeWalkFs.scan).toBeDefined();
+  });
+
+  it('yield the same entries and the same digests for every kind of entry and time', async () => {
+    await mkdir(join(base, 'd/e'), { recursive: true });
+    await mkdir(join(base, 'empty-dir'));
+    for (let i = 0; i < 40; i++) await writeFile(join(base, `d/f${i}`), 'x'.repeat(i * 97));
+    await writeFile(join(base, 'd/e/deep'), 'deep');
+    await writeFile(join(base, 'old'), 'old');
+    await setTimesNs(join(base, 'old'), 1n, -86_400_250_000_000n, { followSymlinks: false });
+    await writeFile(join(base, 'future'), 'future');
+    await setTimesNs(join(base, 'future'), 1n, 8_000_000_000_750_000_000n, { followSymlinks: false });
+    await writeFile(join(base, 'h1'), 'linked');
+    await link(join(base, 'h1'), join(base, 'h2'));
+    await chmod(join(base, 'h1'), 0o6711);
+    await symlink(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]), cat(base, '/link-raw'));
+    await symlink('d', join(base, 'link-dir'));
+    await lutimes(join(base, 'link-dir'), 1, 1_234_567_890.123);
+    await writeFile(cat(base, '/', Buffer.from([0xc3, 0x28, 0x0a, 0x2d])), 'raw name');
+    execFileSync('mkfifo', [join(base, 'fifo')]);
+    execFileSync('mknod', [join(base, 'null-dev'), 'c', '1', '3']);
+    const scanned = await collect(new TreeWalker({ paths: [base], fs: nodeWalkFs }));
+    const called = await collect(new TreeWalker({ paths: [base], fs: callsOnly }));
+    expect(paths(scanned)).toEqual(paths(called));
+    scanned.forEach((listing, index) => {
+      expect(listing.digest).not.toBeNull();
+      expect(listing.digest).toEqual(called[index]!.digest);
+      expect(listing.regularFiles()).toEqual(called[index]!.regularFiles());
+      expect(listing.lastName()).toEqual(called[index]!.lastName());
+      expect(listing.entries).toEqual(called[index]!.entries);
+    });
+    const top = find(scanned, base)!;
+    expect(top.entries.find((entry) => entry.name.toString() === 'old')?.mtimeNs).toBe(-86_400_250_000_000n);
+    expect(top.entries.find((entry) => entry.name.toString() === 'future')?.mtimeNs).toBe(8_000_000_000_750_000_000n);
+  });
+
+  it('change the digest of a directory and of its ancestors when an entry\'s mtime, size, mode, owner or link target changes', async () => {
+    await mkdir(join(base, 'a/b'), { recursive: true });
+    await writeFile(join(base, 'a/b/f'), 'content');
+    await symlink('target-1', join(base, 'a/b/l'));
+    const digests = async (): Promise<Map<string, string>> =>
+      new Map((await collect(new TreeWalker({ paths: [base], fs: nodeWalkFs }))).map((listing) => [listing.path.toString(), listing.digest!.toString('hex')]));
+    const changes: Array<() => Promise<void>> = [
+      () => setTimesNs(join(base, 'a/b/f'), 1n, 1_700_000_000_000_000_001n, { followSymlinks: false }),
+      () => writeFile(join(base, 'a/b/f'), 'content!'),
+      () => chmod(join(base, 'a/b/f'), 0o600),
+      () => import('node:fs/promises').then(({ lchown }) => lchown(join(base, 'a/b/f'), 12345, 54321)),
+      async () => {
+        await rm(join(base, 'a/b/l'));
+        await symlink('target-2', join(base, 'a/b/l'));
+      },
+    ];
+    let before = await digests();
+    for (const change of changes) {
+      await change();
+      const after = await digests();
+      for (const dir of ['a/b', 'a', '']) expect(after.get(join(base, dir))).not.toBe(before.get(join(base, dir)));
+      before = after;
+    }
   });
 });

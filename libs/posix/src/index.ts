@@ -3,17 +3,22 @@ import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { systemError } from './scan';
+
+export { DirectoryScan, scanDirectoryWith, systemErrorMessage, type ScanCalls, type ScanField64 } from './scan';
 
 /**
- * Nanosecond timestamps and FIFOs/device nodes. Node's fs.utimes takes float seconds (about 1 us off at
- * today's epoch) and Node has no mknod; a small N-API addon (native/posix.c, built with the system C
- * compiler by `nx build posix`) does both exactly. Without it, the fallbacks below keep working with
- * reduced fidelity, and `nativeSupport()` says so.
+ * Nanosecond timestamps, FIFOs/device nodes and whole-directory scans. Node's fs.utimes takes float seconds
+ * (about 1 us off at today's epoch), Node has no mknod, and its lstat costs an object of bigints per entry; a
+ * small N-API addon (native/posix.c, built with the system C compiler by `nx build posix`) does all three
+ * exactly and cheaply. Without it, the fallbacks keep working (with reduced fidelity for times and nodes, more
+ * CPU for scans), and `nativeSupport()` says so.
  */
 
 interface PosixAddon {
   setTimes(path: Buffer, atimeNs: bigint, mtimeNs: bigint, followSymlinks: boolean): void;
   mknod(path: Buffer, mode: number, rdev: bigint): void;
+  scanDirectoryAsync(path: Buffer): Promise<Buffer>;
 }
 
 const execFileAsync = promisify(execFile);
@@ -33,6 +38,25 @@ const addon = loadAddon();
 export function nativeSupport(): boolean {
   return addon !== null;
 }
+
+/**
+ * Lists a directory (never following it if it is a symlink) and lstats every entry, in one call on a libuv
+ * worker thread: the records `DirectoryScan` reads. Null without the addon: `scanDirectoryWith` gives the
+ * same from Node's calls. Rejects with a Node-style error (code, errno, syscall "scandir") when the directory
+ * cannot be listed.
+ */
+export const scanDirectory: ((path: Buffer) => Promise<Buffer>) | null =
+  addon === null
+    ? null
+    : async (path) => {
+        try {
+          return await addon.scanDirectoryAsync(path);
+        } catch (error) {
+          const errno = (error as NodeJS.ErrnoException).errno;
+          if (typeof errno !== 'number') throw error;
+          throw systemError(-errno, 'scandir', path);
+        }
+      };
 
 function toBuffer(p: Buffer | string): Buffer {
   return typeof p === 'string' ? Buffer.from(p) : p;

@@ -69,6 +69,25 @@ export class ByteWriter {
     this.varint(Number(value >> 42n), field);
   }
 
+  /** bigVarint of the u64 `high * 2^32 + low` (32-bit halves), without a bigint. */
+  u64Halves(low: number, high: number): void {
+    this.ensure(10);
+    let lo = low >>> 0;
+    let hi = high >>> 0;
+    while (hi !== 0 || lo >= 0x80) {
+      this.buffer[this.length++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    this.buffer[this.length++] = lo;
+  }
+
+  /** signedBigVarint of the i64 whose two's complement halves are given, without a bigint. */
+  i64Halves(low: number, high: number): void {
+    const sign = (high | 0) >> 31;
+    this.u64Halves((low << 1) ^ sign, ((high << 1) | (low >>> 31)) ^ sign);
+  }
+
   /** Zigzag LEB128 of an i64 bigint (timestamps may precede 1970). */
   signedBigVarint(value: bigint, field: string): void {
     if (value < I64_MIN || value > I64_MAX) throw WireError.protocol(`${field}: ${value} is outside i64`);

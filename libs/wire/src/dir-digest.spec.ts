@@ -1,6 +1,7 @@
 import { thrownBy } from '../test/thrown';
 import { decodeFrameBody, encodeMessage } from './codec';
-import { DIR_DIGEST_BYTES, directoryDigest } from './dir-digest';
+import { DIR_DIGEST_BYTES, directoryDigest, directoryDigestOfColumns } from './dir-digest';
+import { type EntryColumns, type EntryField64 } from './entry-codec';
 import { WireError } from './errors';
 import { EntryType, MessageType, type EntryMeta } from './messages';
 
@@ -61,5 +62,56 @@ describe('DirDigest and DigestReply frames', () => {
     const body = encodeMessage({ type: MessageType.DirDigest, seq: 3, dir: Buffer.from('/srv'), digest: child }).subarray(4);
     expect(thrownBy(() => decodeFrameBody(body.subarray(0, body.length - 1)))).toBeInstanceOf(WireError);
     expect(thrownBy(() => decodeFrameBody(Buffer.concat([body, Buffer.from([0])])))).toBeInstanceOf(WireError);
+  });
+});
+
+/** EntryMeta as columns, the way the agent's scan is read: 64-bit fields as two's complement 32-bit halves. */
+function columnsOf(list: readonly EntryMeta[]): EntryColumns {
+  const u64 = (index: number, field: EntryField64): bigint => BigInt.asUintN(64, list[index]![field]);
+  return {
+    name: (i) => list[i]!.name,
+    type: (i) => list[i]!.type,
+    permissions: (i) => list[i]!.mode,
+    uid: (i) => list[i]!.uid,
+    gid: (i) => list[i]!.gid,
+    nlink: (i) => list[i]!.nlink,
+    linkTarget: (i) => list[i]!.linkTarget,
+    low: (i, field) => Number(u64(i, field) & 0xffff_ffffn),
+    high: (i, field) => Number(u64(i, field) >> 32n),
+    timeFitsI64: (i, field) => BigInt.asIntN(64, list[i]![field]) === list[i]![field],
+    bigint: (i, field) => list[i]![field],
+  };
+}
+
+describe('directoryDigestOfColumns', () => {
+  it('equals directoryDigest of the same entries, across the whole range of every 64-bit field', () => {
+    const I64_MAX = (1n << 63n) - 1n;
+    const U64_MAX = (1n << 64n) - 1n;
+    const times = [0n, 1n, -1n, 127n, -128n, 1_700_000_000_123_456_789n, -86_400_250_000_000n, I64_MAX, -I64_MAX - 1n];
+    const unsigned = [0n, 1n, 127n, 128n, (1n << 31n) - 1n, 1n << 31n, (1n << 32n) - 1n, 1n << 32n, 1n << 53n, (1n << 63n) + 5n, U64_MAX];
+    const list: EntryMeta[] = [];
+    times.forEach((time, i) => list.push(entry(`t${String(i).padStart(2, '0')}`, EntryType.File, { mtimeNs: time, ctimeNs: times[times.length - 1 - i]! })));
+    unsigned.forEach((value, i) =>
+      list.push(entry(`u${String(i).padStart(2, '0')}`, EntryType.File, { ino: value, dev: unsigned[unsigned.length - 1 - i]!, size: value, nlink: 0xffff_ffff, uid: 0xffff_ffff })),
+    );
+    list.push(entry('v-dev', EntryType.CharDevice, { rdev: (1n << 40n) | 3n }));
+    list.push(entry('w-link', EntryType.Symlink, { linkTarget: Buffer.from([0x2e, 0x2e, 0x2f, 0xff]) }));
+    list.push(entry('x-sub', EntryType.Dir));
+    expect(directoryDigestOfColumns(columnsOf(list), list.length, () => child)).toEqual(directoryDigest(list, () => child));
+    expect(directoryDigestOfColumns(columnsOf(list), list.length, () => null)).toBeNull();
+    expect(directoryDigestOfColumns(columnsOf([]), 0, () => child)).toEqual(directoryDigest([], () => child));
+    // A time whose nanoseconds leave i64 cannot be encoded either way.
+    const wide = [entry('far', EntryType.File, { mtimeNs: I64_MAX + 1n })];
+    expect(() => directoryDigest(wide, () => child)).toThrow(/outside i64/);
+    expect(() => directoryDigestOfColumns(columnsOf(wide), 1, () => child)).toThrow(/outside i64/);
+  });
+
+  it('changes with each field, as directoryDigest does', () => {
+    const base = directoryDigestOfColumns(columnsOf(entries), entries.length, () => child);
+    const changed: Array<Partial<EntryMeta>> = [{ mtimeNs: 1n }, { ctimeNs: -1n }, { size: 11n }, { ino: 1n << 40n }, { dev: 1n }, { mode: 0o600 }, { uid: 0 }, { gid: 7 }, { nlink: 2 }];
+    for (const change of changed) {
+      const list = [{ ...entries[0]!, ...change }, entries[1]!, entries[2]!];
+      expect(directoryDigestOfColumns(columnsOf(list), list.length, () => child)).not.toEqual(base);
+    }
   });
 });

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ByteWriter } from './byte-writer';
-import { writeEntry } from './entry-codec';
+import { type EntryColumns, writeEntry, writeEntryColumns } from './entry-codec';
 import { EntryType, type EntryMeta } from './messages';
 
 export const DIR_DIGEST_BYTES = 32;
@@ -28,6 +28,24 @@ export function directoryDigest(entries: readonly EntryMeta[], childDigest: (ent
     writeEntry(w, entry);
     if (entry.type !== EntryType.Dir) continue;
     const child = childDigest(entry);
+    if (child === null || child.length !== DIR_DIGEST_BYTES) return null;
+    w.raw(child);
+  }
+  return createHash('sha256').update(w.finish()).digest();
+}
+
+/**
+ * The same digest from entries read as columns (the agent's lstat scan: no EntryMeta, no bigint per entry).
+ * `childDigest` is asked for each subdirectory entry, by index.
+ */
+export function directoryDigestOfColumns(columns: EntryColumns, count: number, childDigest: (index: number) => Buffer | null): Buffer | null {
+  const w = new ByteWriter(64 + count * 56);
+  w.raw(DOMAIN);
+  w.varint(count, 'digest.entries');
+  for (let index = 0; index < count; index++) {
+    writeEntryColumns(w, columns, index);
+    if (columns.type(index) !== EntryType.Dir) continue;
+    const child = childDigest(index);
     if (child === null || child.length !== DIR_DIGEST_BYTES) return null;
     w.raw(child);
   }

@@ -33,6 +33,57 @@ export function writeEntry(w: ByteWriter, entry: EntryMeta): void {
   w.bigVarint(entry.rdev, 'entry.rdev');
 }
 
+/** The 64-bit fields of an entry. */
+export type EntryField64 = 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'size' | 'rdev';
+
+/**
+ * Entries read field by field, without an object or a bigint per entry (an lstat scan's records): what
+ * `writeEntryColumns` encodes. Values are the entry's as EntryMeta holds them (size 0 unless a regular file,
+ * rdev 0 unless a device, a link target only on a symlink).
+ */
+export interface EntryColumns {
+  name(index: number): Buffer;
+  type(index: number): EntryType;
+  /** Permission bits (0o7777). */
+  permissions(index: number): number;
+  uid(index: number): number;
+  gid(index: number): number;
+  nlink(index: number): number;
+  linkTarget(index: number): Buffer | null;
+  /** The 32-bit halves of a 64-bit field, two's complement for the times. */
+  low(index: number, field: EntryField64): number;
+  high(index: number, field: EntryField64): number;
+  /** False when a time's nanoseconds do not fit an i64: `bigint` gives it then. */
+  timeFitsI64(index: number, field: 'mtimeNs' | 'ctimeNs'): boolean;
+  bigint(index: number, field: 'mtimeNs' | 'ctimeNs'): bigint;
+}
+
+/** Writes entry `index` of `columns` exactly as writeEntry writes the same entry as an EntryMeta. */
+export function writeEntryColumns(w: ByteWriter, columns: EntryColumns, index: number): void {
+  w.bytes(columns.name(index), MAX_PATH_BYTES, 'entry.name');
+  w.u8(columns.type(index));
+  w.varint(columns.permissions(index), 'entry.mode');
+  w.varint(columns.uid(index), 'entry.uid');
+  w.varint(columns.gid(index), 'entry.gid');
+  for (const time of TIME_FIELDS) {
+    if (columns.timeFitsI64(index, time)) w.i64Halves(columns.low(index, time), columns.high(index, time));
+    else w.signedBigVarint(columns.bigint(index, time), `entry.${time}`);
+  }
+  w.u64Halves(columns.low(index, 'ino'), columns.high(index, 'ino'));
+  w.u64Halves(columns.low(index, 'dev'), columns.high(index, 'dev'));
+  w.u64Halves(columns.low(index, 'size'), columns.high(index, 'size'));
+  w.varint(columns.nlink(index), 'entry.nlink');
+  const linkTarget = columns.linkTarget(index);
+  if (linkTarget === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.bytes(linkTarget, MAX_LINK_TARGET_BYTES, 'entry.linkTarget');
+  }
+  w.u64Halves(columns.low(index, 'rdev'), columns.high(index, 'rdev'));
+}
+const TIME_FIELDS = ['mtimeNs', 'ctimeNs'] as const;
+
 /** Reads and validates one entry: a safe name, a known type, permission bits only, a link target only on symlinks. */
 export function readEntry(r: ByteReader): EntryMeta {
   const name = r.bytes(MAX_PATH_BYTES, 'entry.name');

@@ -7,5 +7,6 @@ export { validateName, validateAbsolutePath, validateRelativePath, nameProblem, 
 export { MAX_ID_BYTES, MAX_CREDENTIAL_BYTES, MAX_TEXT_BYTES, SHA256_BYTES, FRAME_HEADER_BYTES, MAX_LINK_TARGET_BYTES } from './limits';
 export { truncateUtf8 } from './text';
 export { compareWalkOrder, furthestPosition, type WalkPoint } from './walk-order';
-export { directoryDigest, DIR_DIGEST_BYTES } from './dir-digest';
+export { directoryDigest, directoryDigestOfColumns, DIR_DIGEST_BYTES } from './dir-digest';
+export { type EntryColumns, type EntryField64 } from './entry-codec';
 export { packEntries, unpackEntries } from './packed-entries';

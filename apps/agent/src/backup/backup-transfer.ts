@@ -21,7 +21,6 @@ import {
   PROTOCOL_VERSION,
   WireError,
   ErrorCode,
-  directoryDigest,
   type ChunkPlanMessage,
   type DigestReplyMessage,
   type DoneMessage,
@@ -133,8 +132,6 @@ export class BackupTransfer {
   private readonly resends: Array<{ chunk: SentChunk; index: number }> = [];
   private readonly offerReplies = new Map<string, Deferred<OfferReplyMessage>>();
   private wakeContent: (() => void) | null = null;
-  /** Digests of directories walked (latin1 path), null when unknown; taken by their parent. */
-  private readonly digests = new Map<string, Buffer | null>();
   private readonly probes: Probe[] = [];
   private readonly probeReplies = new Map<number, Probe>();
   /** Seqs of directory digests: no plan, no content; the read-ahead steps over them. */
@@ -193,7 +190,7 @@ export class BackupTransfer {
     try {
       for await (const listing of listings) {
         if (this.failed !== null) throw this.failed;
-        const digest = this.digestOf(listing);
+        const digest = listing.digest;
         if (digest !== null && !this.resumeAfter.has(listing.path.toString('latin1'))) {
           await this.probe(listing, digest, welcome);
         } else {
@@ -208,18 +205,6 @@ export class BackupTransfer {
     }
   }
 
-  /** The directory's digest from its entries and its subdirectories' digests (null if one was not walked). */
-  private digestOf(listing: DirectoryListing): Buffer | null {
-    const digest = directoryDigest(listing.entries, (entry) => {
-      const key = joinPath(listing.path, entry.name).toString('latin1');
-      const child = this.digests.get(key) ?? null;
-      this.digests.delete(key);
-      return child;
-    });
-    this.digests.set(listing.path.toString('latin1'), digest);
-    return digest;
-  }
-
   /**
    * Names a directory by its digest instead of sending its entries. The answers are awaited in order, later:
    * a miss then sends the directory's chunks, so they still come before those of its parent.
@@ -231,7 +216,7 @@ export class BackupTransfer {
     const chunk: SentChunk = { seq, dir: listing.path, entries: [], plan: deferred(), actions: planned.actions, signatures: new Map() };
     chunk.plan.resolve(planned);
     this.contentless.add(seq);
-    this.lastEntries.set(seq, listing.entries[listing.entries.length - 1]?.name ?? null);
+    this.lastEntries.set(seq, listing.lastName());
     this.outbox.push(chunk);
     const probe: Probe = { seq, listing, reused: deferred() };
     this.probes.push(probe);
@@ -247,7 +232,7 @@ export class BackupTransfer {
       const reused = await this.guard(head.reused.promise);
       this.probes.shift();
       if (reused) {
-        const { files, bytes } = regularFiles(head.listing.entries);
+        const { files, bytes } = head.listing.regularFiles();
         this.events.onDirectoryReused(files, bytes);
       } else {
         await this.sendDirectory(head.listing, welcome);

@@ -13,7 +13,8 @@ import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
 import { ProgressReporter } from '../progress/progress-reporter';
 import { displayPath } from '../util/display-path';
 import { selectedPaths } from '../walk/selection';
-import { TreeWalker, type DirectoryListing } from '../walk/tree-walker';
+import { TreeWalker, type DirectoryListing, type WalkProblem } from '../walk/tree-walker';
+import { WalkAhead } from '../walk/walk-ahead';
 import { type WalkFs } from '../walk/walk-fs';
 import { BackupTransfer } from './backup-transfer';
 import { PhaseClock } from '../progress/phase-clock';
@@ -36,6 +37,9 @@ export interface BackupResult {
   readonly resumedDirs: number;
 }
 
+/** Entries the walk may run ahead of the transfer (listings held in memory: about 150 bytes an entry). */
+const WALK_AHEAD_ENTRIES = 100_000;
+
 export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): Promise<BackupResult> {
   const { controller, log } = deps;
   const data = parseBackupJob(job.data, deps.hostId);
@@ -48,6 +52,21 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const clock = new PhaseClock();
   clock.enter('prepare');
   let resent: ResendTracker | null = null;
+  const recordProblem = (problem: WalkProblem): void => {
+    const report = { path: displayPath(problem.path), message: problem.message };
+    if (problem.skipped) {
+      counters.filesSkipped += 1;
+      skipped.push(report);
+    } else {
+      counters.fileErrors += 1;
+      fileErrors.push(report);
+      log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
+    }
+  };
+  const walk = (skipDirs: readonly Buffer[], onProblem: (problem: WalkProblem) => void): AsyncIterable<DirectoryListing> =>
+    new TreeWalker({ paths: data.paths, excludes: data.excludes, skipDirs, ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }), onProblem }).directories();
+  // The walk of a first attempt needs nothing from runStart or the receiver: it starts now (see WalkAhead).
+  const ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
   try {
     const { attempt } = await controller.runStart(data.runId);
     // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
@@ -105,24 +124,11 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       signal,
       tracker,
     );
-    const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> =>
-      new TreeWalker({
-        paths: data.paths,
-        excludes: data.excludes,
-        skipDirs,
-        ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }),
-        onProblem: (problem) => {
-          const report = { path: displayPath(problem.path), message: problem.message };
-          if (problem.skipped) {
-            counters.filesSkipped += 1;
-            skipped.push(report);
-          } else {
-            counters.fileErrors += 1;
-            fileErrors.push(report);
-            log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
-          }
-        },
-      }).directories();
+    const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> => {
+      if (skipDirs.length === 0) return ahead.take(recordProblem);
+      ahead.stop();
+      return walk(skipDirs, recordProblem);
+    };
     const done = await transfer.run(walker);
     deps.sentLedger?.forget(data.runId);
     progress.bytesResent = tracker.bytesResent;
@@ -161,6 +167,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent, phases: clock.phases() }, log, signal);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
+  } finally {
+    ahead.stop();
   }
 }
 

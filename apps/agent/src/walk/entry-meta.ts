@@ -3,7 +3,12 @@ import { type BigIntStats, constants } from 'node:fs';
 import { EntryType, type EntryMeta } from '@berth/wire';
 
 export function entryTypeOf(stats: BigIntStats): EntryType {
-  const format = Number(stats.mode) & constants.S_IFMT;
+  return entryTypeOfMode(Number(stats.mode));
+}
+
+/** The entry type of an st_mode; throws for a file type the protocol does not know. */
+export function entryTypeOfMode(mode: number): EntryType {
+  const format = mode & constants.S_IFMT;
   switch (format) {
     case constants.S_IFREG:
       return EntryType.File;

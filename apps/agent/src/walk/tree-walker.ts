@@ -9,9 +9,12 @@
  * directory). Sockets are left out with a "skipped" note.
  */
 import { type BigIntStats } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { DirectoryScan, systemErrorMessage } from '@berth/posix';
 import { EntryType, type EntryMeta } from '@berth/wire';
 import { errorMessage } from '../errors/agent-error';
-import { toEntryMeta, entryTypeOf } from './entry-meta';
+import { type EntryList, MetaEntryList, ScannedEntryList } from './entry-list';
+import { toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
 import { ExcludeMatcher } from './exclude-matcher';
 import { buildSelection, joinPath, type SelectionNode } from './selection';
 import { nodeWalkFs, type WalkFs } from './walk-fs';
@@ -19,8 +22,18 @@ import { nodeWalkFs, type WalkFs } from './walk-fs';
 export interface DirectoryListing {
   /** Absolute path bytes ("/" for the snapshot root). */
   readonly path: Buffer;
-  /** Entries sorted by name bytes. */
+  /** Entries sorted by name bytes (decoded on first use: an unchanged directory may never need them). */
   readonly entries: readonly EntryMeta[];
+  /**
+   * Protocol 4's digest of the directory (its entries and its subdirectories' digests), or null when a
+   * subdirectory was not walked (skipped as committed by an earlier attempt).
+   */
+  readonly digest: Buffer | null;
+  /** Non-directory entries, and the bytes of the regular files among them. */
+  regularFiles(): { files: number; bytes: bigint };
+  /** Name of the last entry, null when empty. */
+  lastName(): Buffer | null;
+  readonly entryCount: number;
 }
 
 export interface WalkProblem {
@@ -36,23 +49,55 @@ export interface WalkOptions {
   /** Directories already committed by an earlier attempt: kept in their parent, not descended. */
   readonly skipDirs?: readonly Buffer[];
   readonly fs?: WalkFs;
-  /** lstat calls made before the walk yields to the event loop. */
+  /** Entries lstat'ed before the walk yields to the event loop. */
   readonly statBatch?: number;
   readonly onProblem?: (problem: WalkProblem) => void;
 }
 
 interface Frame {
   readonly path: Buffer;
-  readonly entries: EntryMeta[];
+  readonly list: EntryList;
   /** Selection below this directory, or null when everything below is included. */
   readonly selection: SelectionNode | null;
-  /** Indexes (into entries) of subdirectories to descend into, in order. */
+  /** Indexes (into list) of subdirectories to descend into, in order. */
   readonly subdirs: number[];
   next: number;
   readonly omitted: Set<number>;
+  /** Digests of the subdirectories walked, by index into list. */
+  readonly childDigests: Map<number, Buffer | null>;
+  /** Scans of subdirectories started ahead of their turn (by index into list), and how far into subdirs they go. */
+  readonly scans: Map<number, Promise<Buffer>>;
+  scannedAhead: number;
+}
+
+class Listing implements DirectoryListing {
+  constructor(
+    readonly path: Buffer,
+    private readonly list: EntryList,
+    readonly digest: Buffer | null,
+  ) {}
+
+  get entries(): readonly EntryMeta[] {
+    return this.list.entries();
+  }
+
+  regularFiles(): { files: number; bytes: bigint } {
+    return this.list.regularFiles();
+  }
+
+  lastName(): Buffer | null {
+    return this.list.length === 0 ? null : this.list.name(this.list.length - 1);
+  }
+
+  get entryCount(): number {
+    return this.list.length;
+  }
 }
 
 const ROOT = Buffer.from('/');
+const ENOENT = osConstants.errno.ENOENT;
+/** Subdirectory scans started ahead of their turn, per directory (libuv runs four at a time by default). */
+const SCAN_AHEAD = 4;
 
 export class TreeWalker {
   private readonly selection: SelectionNode;
@@ -82,37 +127,106 @@ export class TreeWalker {
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.next < top.subdirs.length) {
+        this.scanAhead(top);
         const index = top.subdirs[top.next++]!;
-        const entry = top.entries[index]!;
-        const path = joinPath(top.path, entry.name);
-        if (this.skipDirs.has(path.toString('latin1'))) continue;
-        const childSelection = top.selection === null ? null : (top.selection.children.get(entry.name.toString('latin1')) ?? null);
-        const frame = await this.openFrame(path, childSelection === null || childSelection.whole ? null : childSelection);
+        const name = top.list.name(index);
+        const path = joinPath(top.path, name);
+        const scanned = top.scans.get(index);
+        top.scans.delete(index);
+        if (this.skipped(path)) continue;
+        const childSelection = top.selection === null ? null : (top.selection.children.get(name.toString('latin1')) ?? null);
+        const frame = await this.openFrame(path, childSelection === null || childSelection.whole ? null : childSelection, scanned);
         if (frame === null) top.omitted.add(index);
         else stack.push(frame);
         continue;
       }
       stack.pop();
-      yield { path: top.path, entries: top.omitted.size === 0 ? top.entries : top.entries.filter((_, i) => !top.omitted.has(i)) };
+      const { list, childDigests } = top.omitted.size === 0 ? top : withoutOmitted(top);
+      const digest = list.digest((index) => childDigests.get(index) ?? null);
+      const parent = stack[stack.length - 1];
+      parent?.childDigests.set(parent.subdirs[parent.next - 1]!, digest);
+      yield new Listing(top.path, list, digest);
     }
   }
 
-  /** Lists one directory; null (problem recorded) when it cannot be listed. */
-  private async openFrame(path: Buffer, selection: SelectionNode | null): Promise<Frame | null> {
-    let entries: EntryMeta[];
+  private skipped(path: Buffer): boolean {
+    return this.skipDirs.size > 0 && this.skipDirs.has(path.toString('latin1'));
+  }
+
+  /**
+   * Starts the scans of the next few subdirectories of a wholly included directory, so the kernel's lstat
+   * work on worker threads overlaps the digests and messages of the directories before them.
+   */
+  private scanAhead(frame: Frame): void {
+    const scan = this.fs.scan;
+    if (scan === undefined || frame.selection !== null) return;
+    frame.scannedAhead = Math.max(frame.scannedAhead, frame.next);
+    while (frame.scannedAhead < frame.subdirs.length && frame.scannedAhead < frame.next + SCAN_AHEAD) {
+      const index = frame.subdirs[frame.scannedAhead++]!;
+      const path = joinPath(frame.path, frame.list.name(index));
+      if (this.skipped(path)) continue;
+      const pending = scan(path);
+      // Settled when its turn comes; until then a failure must not count as unhandled.
+      pending.catch(() => undefined);
+      frame.scans.set(index, pending);
+    }
+  }
+
+  /** Lists one directory (from its scan when one was started ahead); null (problem recorded) when it cannot be listed. */
+  private async openFrame(path: Buffer, selection: SelectionNode | null, scanned?: Promise<Buffer>): Promise<Frame | null> {
+    let list: EntryList;
     try {
-      entries = selection === null ? await this.listWhole(path) : this.listSelected(path, selection);
+      const scan = this.fs.scan;
+      list =
+        selection !== null
+          ? new MetaEntryList(this.listSelected(path, selection))
+          : scan !== undefined
+            ? await this.listScanned(path, scanned ?? scan(path))
+            : new MetaEntryList(await this.listWhole(path));
     } catch (error) {
       this.problem(path, `cannot read directory: ${errorMessage(error)}`, false);
       return null;
     }
     const subdirs: number[] = [];
-    entries.forEach((entry, index) => {
-      if (entry.type === EntryType.Dir) subdirs.push(index);
-    });
-    return { path, entries, selection, subdirs, next: 0, omitted: new Set() };
+    for (let index = 0; index < list.length; index++) if (list.type(index) === EntryType.Dir) subdirs.push(index);
+    return { path, list, selection, subdirs, next: 0, omitted: new Set(), childDigests: new Map(), scans: new Map(), scannedAhead: 0 };
   }
 
+  /** One scan for the whole directory (off the main thread); entries are read in place, problems recorded as listWhole does. */
+  private async listScanned(path: Buffer, scanned: Promise<Buffer>): Promise<EntryList> {
+    const scan = new DirectoryScan(await scanned);
+    const kept: number[] = [];
+    const filtering = !this.excludes.empty;
+    for (let record = 0; record < scan.length; record++) {
+      let childPath: Buffer | null = null;
+      const name = filtering ? scan.name(record) : null;
+      if (name !== null) {
+        childPath = joinPath(path, name);
+        if (this.excludes.excludes(name, childPath, null)) continue;
+      }
+      const errno = scan.errno(record);
+      if (errno !== 0) {
+        childPath ??= joinPath(path, scan.name(record));
+        const message = systemErrorMessage(errno, scan.failedCall(record), childPath);
+        this.problem(childPath, `${errno === ENOENT ? 'vanished during the walk' : 'cannot stat'}: ${message}`, false);
+        continue;
+      }
+      let type: EntryType;
+      try {
+        type = entryTypeOfMode(scan.mode(record));
+      } catch (error) {
+        this.problem(childPath ?? joinPath(path, scan.name(record)), `cannot stat: ${errorMessage(error)}`, false);
+        continue;
+      }
+      if (type === EntryType.Socket) {
+        this.problem(childPath ?? joinPath(path, scan.name(record)), 'socket skipped', true);
+        continue;
+      }
+      if (type === EntryType.Dir && this.excludes.hasDirectoryPatterns && this.excludes.excludes(name!, childPath!, true)) continue;
+      kept.push(record);
+    }
+    return new ScannedEntryList(scan, kept);
+  }
   private async listWhole(path: Buffer): Promise<EntryMeta[]> {
     const names = (await this.fs.readdir(path)).sort((a, b) => Buffer.compare(a, b));
     const candidates = names
@@ -173,6 +287,18 @@ export class TreeWalker {
     this.problemList.push(problem);
     this.options.onProblem?.(problem);
   }
+}
+
+/** A frame's entries without its omitted subdirectories (unreadable), the digests of the rest re-indexed. */
+function withoutOmitted(frame: Frame): { list: EntryList; childDigests: Map<number, Buffer | null> } {
+  const childDigests = new Map<number, Buffer | null>();
+  let kept = 0;
+  for (let index = 0; index < frame.list.length; index++) {
+    if (frame.omitted.has(index)) continue;
+    if (frame.childDigests.has(index)) childDigests.set(kept, frame.childDigests.get(index)!);
+    kept += 1;
+  }
+  return { list: frame.list.without(frame.omitted), childDigests };
 }
 
 function yieldToEventLoop(): Promise<void> {

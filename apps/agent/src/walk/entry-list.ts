@@ -1,0 +1,182 @@
+/**
+ * A directory's entries as the walk found them, in name order, in one of two forms: decoded EntryMeta (the
+ * walk made of readdir, lstat and readlink calls) or the records of one directory scan (@berth/posix), read
+ * in place. An unchanged directory of a scan is digested and reused without a single EntryMeta: those are
+ * decoded only when the directory's entries are sent.
+ */
+import { type DirectoryScan } from '@berth/posix';
+import { directoryDigest, directoryDigestOfColumns, EntryType, type EntryColumns, type EntryField64, type EntryMeta } from '@berth/wire';
+import { entryTypeOfMode } from './entry-meta';
+
+export interface EntryList {
+  readonly length: number;
+  name(index: number): Buffer;
+  type(index: number): EntryType;
+  /** The entries decoded (once; later calls return the same array). */
+  entries(): readonly EntryMeta[];
+  /** Without the entries at these indexes. */
+  without(indexes: ReadonlySet<number>): EntryList;
+  /** The directory digest (protocol 4); `childDigest` is asked for each subdirectory, by index. */
+  digest(childDigest: (index: number) => Buffer | null): Buffer | null;
+  /** Non-directory entries, and the bytes of the regular files among them. */
+  regularFiles(): { files: number; bytes: bigint };
+}
+
+export class MetaEntryList implements EntryList {
+  constructor(private readonly list: readonly EntryMeta[]) {}
+
+  get length(): number {
+    return this.list.length;
+  }
+
+  name(index: number): Buffer {
+    return this.list[index]!.name;
+  }
+
+  type(index: number): EntryType {
+    return this.list[index]!.type;
+  }
+
+  entries(): readonly EntryMeta[] {
+    return this.list;
+  }
+
+  without(indexes: ReadonlySet<number>): EntryList {
+    return new MetaEntryList(this.list.filter((_, index) => !indexes.has(index)));
+  }
+
+  digest(childDigest: (index: number) => Buffer | null): Buffer | null {
+    const indexOf = new Map(this.list.map((entry, index) => [entry, index]));
+    return directoryDigest(this.list, (entry) => childDigest(indexOf.get(entry)!));
+  }
+
+  regularFiles(): { files: number; bytes: bigint } {
+    let files = 0;
+    let bytes = 0n;
+    for (const entry of this.list) {
+      if (entry.type === EntryType.Dir) continue;
+      files += 1;
+      bytes += entry.size;
+    }
+    return { files, bytes };
+  }
+}
+
+const PERMISSION_BITS = 0o7777;
+
+/** Entries of a scan (`records` are the scan's indexes of the entries kept, in order), read as columns. */
+export class ScannedEntryList implements EntryList, EntryColumns {
+  private decoded: EntryMeta[] | null = null;
+  private readonly types: Uint8Array;
+
+  constructor(
+    private readonly scan: DirectoryScan,
+    private readonly records: readonly number[],
+  ) {
+    this.types = new Uint8Array(records.length);
+    records.forEach((record, index) => {
+      this.types[index] = entryTypeOfMode(scan.mode(record));
+    });
+  }
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  name(index: number): Buffer {
+    return this.scan.name(this.records[index]!);
+  }
+
+  type(index: number): EntryType {
+    return this.types[index] as EntryType;
+  }
+
+  permissions(index: number): number {
+    return this.scan.mode(this.records[index]!) & PERMISSION_BITS;
+  }
+
+  uid(index: number): number {
+    return this.scan.uid(this.records[index]!);
+  }
+
+  gid(index: number): number {
+    return this.scan.gid(this.records[index]!);
+  }
+
+  nlink(index: number): number {
+    return this.scan.nlink(this.records[index]!);
+  }
+
+  linkTarget(index: number): Buffer | null {
+    return this.types[index] === EntryType.Symlink ? this.scan.linkTarget(this.records[index]!) : null;
+  }
+
+  /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
+  private holds(index: number, field: EntryField64): boolean {
+    const type = this.types[index];
+    if (field === 'size') return type === EntryType.File;
+    if (field === 'rdev') return type === EntryType.CharDevice || type === EntryType.BlockDevice;
+    return true;
+  }
+
+  low(index: number, field: EntryField64): number {
+    return this.holds(index, field) ? this.scan.low(this.records[index]!, field) : 0;
+  }
+
+  high(index: number, field: EntryField64): number {
+    return this.holds(index, field) ? this.scan.high(this.records[index]!, field) : 0;
+  }
+
+  timeFitsI64(index: number, field: 'mtimeNs' | 'ctimeNs'): boolean {
+    return this.scan.timeFitsI64(this.records[index]!, field);
+  }
+
+  bigint(index: number, field: EntryField64): bigint {
+    return this.holds(index, field) ? this.scan.bigint(this.records[index]!, field) : 0n;
+  }
+
+  entries(): readonly EntryMeta[] {
+    this.decoded ??= this.records.map((_, index) => this.decode(index));
+    return this.decoded;
+  }
+
+  private decode(index: number): EntryMeta {
+    return {
+      name: this.name(index),
+      type: this.type(index),
+      mode: this.permissions(index),
+      uid: this.uid(index),
+      gid: this.gid(index),
+      mtimeNs: this.bigint(index, 'mtimeNs'),
+      ctimeNs: this.bigint(index, 'ctimeNs'),
+      ino: this.bigint(index, 'ino'),
+      dev: this.bigint(index, 'dev'),
+      size: this.bigint(index, 'size'),
+      nlink: this.nlink(index),
+      linkTarget: this.linkTarget(index),
+      rdev: this.bigint(index, 'rdev'),
+    };
+  }
+
+  without(indexes: ReadonlySet<number>): EntryList {
+    return new ScannedEntryList(
+      this.scan,
+      this.records.filter((_, index) => !indexes.has(index)),
+    );
+  }
+
+  digest(childDigest: (index: number) => Buffer | null): Buffer | null {
+    return directoryDigestOfColumns(this, this.records.length, childDigest);
+  }
+
+  regularFiles(): { files: number; bytes: bigint } {
+    let files = 0;
+    let bytes = 0;
+    for (let index = 0; index < this.records.length; index++) {
+      if (this.types[index] === EntryType.Dir) continue;
+      files += 1;
+      if (this.types[index] === EntryType.File) bytes += this.scan.number(this.records[index]!, 'size');
+    }
+    return { files, bytes: BigInt(bytes) };
+  }
+}
