@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { chmod, link, lutimes, mkdir, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -187,19 +187,34 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     expect(walker.problems[0]?.message).toMatch(/^cannot read directory: EACCES/);
   });
 
-  it('records a directory that vanishes during the walk and goes on', async () => {
-    // Listed in base, then removed before the walk opens it (scans start at most a few directories ahead).
-    for (const dir of ['a', 'b', 'c', 'd', 'e', 'f/inner', 'g']) await mkdir(join(base, dir), { recursive: true });
-    const walker = new TreeWalker({ fs: walkFs, paths: [base] });
-    const seen: string[] = [];
-    for await (const listing of walker.directories()) {
-      seen.push(listing.path.toString());
-      if (listing.path.toString() === join(base, 'a')) await rm(join(base, 'f'), { recursive: true });
-      if (listing.path.toString() === base) expect(names(listing)).toEqual(['a', 'b', 'c', 'd', 'e', 'g']);
-    }
-    expect(seen).toContain(base);
+  it('records a directory that vanishes between its listing and its own scan, and goes on', async () => {
+    for (const dir of ['a', 'b/inner', 'c']) await mkdir(join(base, dir), { recursive: true });
+    // "b" is removed right after base is listed, before the walk (or a scan ahead of it) opens "b".
+    const removeB = (): void => rmSync(join(base, 'b'), { recursive: true });
+    const scan = walkFs.scan;
+    const fs: WalkFs = {
+      ...walkFs,
+      readdir: async (path) => {
+        const names = await walkFs.readdir(path);
+        if (path.equals(B(base))) removeB();
+        return names;
+      },
+      ...(scan === undefined
+        ? {}
+        : {
+            scan: async (path: Buffer): Promise<Buffer> => {
+              const listed = await scan(path);
+              if (path.equals(B(base))) removeB();
+              return listed;
+            },
+          }),
+    };
+    const walker = new TreeWalker({ fs, paths: [base] });
+    const listings = await collect(walker);
+    expect(names(find(listings, base))).toEqual(['a', 'c']);
+    expect(paths(listings).filter((path) => path.startsWith(`${base}/`))).toEqual([join(base, 'a'), join(base, 'c')]);
     expect(walker.problems).toHaveLength(1);
-    expect(walker.problems[0]).toMatchObject({ path: B(join(base, 'f')), skipped: false });
+    expect(walker.problems[0]).toMatchObject({ path: B(join(base, 'b')), skipped: false });
     expect(walker.problems[0]!.message).toMatch(/ENOENT/);
   });
 
@@ -281,6 +296,34 @@ describe('TreeWalker: the one-call scan and the readdir/lstat/readlink walk', ()
     const top = find(scanned, base)!;
     expect(top.entries.find((entry) => entry.name.toString() === 'old')?.mtimeNs).toBe(-86_400_250_000_000n);
     expect(top.entries.find((entry) => entry.name.toString() === 'future')?.mtimeNs).toBe(8_000_000_000_750_000_000n);
+  });
+
+  it('scan each directory once, a few at a time ahead of the walk, none of an excluded or skipped one', async () => {
+    for (let p = 0; p < 6; p++) for (let m = 0; m < 5; m++) await mkdir(join(base, `p${p}/m${m}`), { recursive: true });
+    await mkdir(join(base, 'p0/m0/node_modules/x'), { recursive: true });
+    await mkdir(join(base, 'skipped/inner'), { recursive: true });
+    const scanned: string[] = [];
+    let running = 0;
+    let most = 0;
+    const scan = nodeWalkFs.scan!;
+    const fs: WalkFs = {
+      ...nodeWalkFs,
+      scan: async (path) => {
+        scanned.push(path.toString());
+        most = Math.max(most, ++running);
+        try {
+          return await scan(path);
+        } finally {
+          running -= 1;
+        }
+      },
+    };
+    const listings = await collect(new TreeWalker({ paths: [base], fs, excludes: ['node_modules'], skipDirs: [B(join(base, 'skipped'))] }));
+    const walked = paths(listings).filter((path) => path.startsWith(base));
+    expect(walked).toHaveLength(1 + 6 + 30);
+    expect([...scanned].sort()).toEqual([...walked].sort());
+    // Four ahead of the walk, plus the one the walk makes itself when it gets to a directory not started yet.
+    expect(most).toBeLessThanOrEqual(5);
   });
 
   it('change the digest of a directory and of its ancestors when an entry\'s mtime, size, mode, owner or link target changes', async () => {

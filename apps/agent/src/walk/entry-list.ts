@@ -63,6 +63,12 @@ export class MetaEntryList implements EntryList {
 }
 
 const PERMISSION_BITS = 0o7777;
+// Read once: every `EntryType.X` in a hot loop is otherwise a call to the re-exporting getter of @berth/wire.
+const DIR = EntryType.Dir;
+const FILE = EntryType.File;
+const SYMLINK = EntryType.Symlink;
+const CHAR_DEVICE = EntryType.CharDevice;
+const BLOCK_DEVICE = EntryType.BlockDevice;
 
 /** Entries of a scan (`records` are the scan's indexes of the entries kept, in order), read as columns. */
 export class ScannedEntryList implements EntryList, EntryColumns {
@@ -108,14 +114,13 @@ export class ScannedEntryList implements EntryList, EntryColumns {
   }
 
   linkTarget(index: number): Buffer | null {
-    return this.types[index] === EntryType.Symlink ? this.scan.linkTarget(this.records[index]!) : null;
+    return this.types[index] === SYMLINK ? this.scan.linkTarget(this.records[index]!) : null;
   }
 
   /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
   private holds(index: number, field: EntryField64): boolean {
-    const type = this.types[index];
-    if (field === 'size') return type === EntryType.File;
-    if (field === 'rdev') return type === EntryType.CharDevice || type === EntryType.BlockDevice;
+    if (field === 'size') return this.types[index] === FILE;
+    if (field === 'rdev') return this.types[index] === CHAR_DEVICE || this.types[index] === BLOCK_DEVICE;
     return true;
   }
 
@@ -173,9 +178,9 @@ export class ScannedEntryList implements EntryList, EntryColumns {
     let files = 0;
     let bytes = 0;
     for (let index = 0; index < this.records.length; index++) {
-      if (this.types[index] === EntryType.Dir) continue;
+      if (this.types[index] === DIR) continue;
       files += 1;
-      if (this.types[index] === EntryType.File) bytes += this.scan.number(this.records[index]!, 'size');
+      if (this.types[index] === FILE) bytes += this.scan.number(this.records[index]!, 'size');
     }
     return { files, bytes: BigInt(bytes) };
   }

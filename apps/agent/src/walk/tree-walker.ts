@@ -8,7 +8,7 @@
  * omitted with its whole subtree rather than sent empty, so a restore never shows a misleading empty
  * directory). Sockets are left out with a "skipped" note.
  */
-import { type BigIntStats } from 'node:fs';
+import { type BigIntStats, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { DirectoryScan, systemErrorMessage } from '@berth/posix';
 import { EntryType, type EntryMeta } from '@berth/wire';
@@ -17,6 +17,7 @@ import { type EntryList, MetaEntryList, ScannedEntryList } from './entry-list';
 import { toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
 import { ExcludeMatcher } from './exclude-matcher';
 import { buildSelection, joinPath, type SelectionNode } from './selection';
+import { ScanAhead } from './scan-ahead';
 import { nodeWalkFs, type WalkFs } from './walk-fs';
 
 export interface DirectoryListing {
@@ -65,9 +66,6 @@ interface Frame {
   readonly omitted: Set<number>;
   /** Digests of the subdirectories walked, by index into list. */
   readonly childDigests: Map<number, Buffer | null>;
-  /** Scans of subdirectories started ahead of their turn (by index into list), and how far into subdirs they go. */
-  readonly scans: Map<number, Promise<Buffer>>;
-  scannedAhead: number;
 }
 
 class Listing implements DirectoryListing {
@@ -96,8 +94,10 @@ class Listing implements DirectoryListing {
 
 const ROOT = Buffer.from('/');
 const ENOENT = osConstants.errno.ENOENT;
-/** Subdirectory scans started ahead of their turn, per directory (libuv runs four at a time by default). */
-const SCAN_AHEAD = 4;
+const { S_IFMT, S_IFDIR } = fsConstants;
+/** Scans running ahead of the walk at once (libuv's pool has four threads by default), and entries they may hold. */
+const SCANS_AHEAD = 4;
+const SCANNED_ENTRIES_AHEAD = 100_000;
 
 export class TreeWalker {
   private readonly selection: SelectionNode;
@@ -106,6 +106,8 @@ export class TreeWalker {
   private readonly fs: WalkFs;
   private readonly statBatch: number;
   private readonly problemList: WalkProblem[] = [];
+  /** With a native scan: the scans started ahead of the walk. */
+  private readonly ahead: ScanAhead | null;
 
   constructor(private readonly options: WalkOptions) {
     this.selection = buildSelection(options.paths);
@@ -113,6 +115,8 @@ export class TreeWalker {
     this.skipDirs = new Set((options.skipDirs ?? []).map((dir) => dir.toString('latin1')));
     this.fs = options.fs ?? nodeWalkFs;
     this.statBatch = options.statBatch ?? 1024;
+    const scan = this.fs.scan;
+    this.ahead = scan === undefined ? null : new ScanAhead(scan, (path, listed) => this.subdirectoriesToWalk(path, listed), SCANS_AHEAD, SCANNED_ENTRIES_AHEAD);
   }
 
   get problems(): readonly WalkProblem[] {
@@ -120,6 +124,14 @@ export class TreeWalker {
   }
 
   async *directories(): AsyncGenerator<DirectoryListing> {
+    try {
+      yield* this.walk();
+    } finally {
+      this.ahead?.close();
+    }
+  }
+
+  private async *walk(): AsyncGenerator<DirectoryListing> {
     if (this.skipDirs.has(ROOT.toString('latin1'))) return;
     const root = await this.openFrame(ROOT, this.selection.whole ? null : this.selection);
     if (root === null) return;
@@ -127,15 +139,12 @@ export class TreeWalker {
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.next < top.subdirs.length) {
-        this.scanAhead(top);
         const index = top.subdirs[top.next++]!;
         const name = top.list.name(index);
         const path = joinPath(top.path, name);
-        const scanned = top.scans.get(index);
-        top.scans.delete(index);
         if (this.skipped(path)) continue;
         const childSelection = top.selection === null ? null : (top.selection.children.get(name.toString('latin1')) ?? null);
-        const frame = await this.openFrame(path, childSelection === null || childSelection.whole ? null : childSelection, scanned);
+        const frame = await this.openFrame(path, childSelection === null || childSelection.whole ? null : childSelection);
         if (frame === null) top.omitted.add(index);
         else stack.push(frame);
         continue;
@@ -153,35 +162,28 @@ export class TreeWalker {
     return this.skipDirs.size > 0 && this.skipDirs.has(path.toString('latin1'));
   }
 
-  /**
-   * Starts the scans of the next few subdirectories of a wholly included directory, so the kernel's lstat
-   * work on worker threads overlaps the digests and messages of the directories before them.
-   */
-  private scanAhead(frame: Frame): void {
-    const scan = this.fs.scan;
-    if (scan === undefined || frame.selection !== null) return;
-    frame.scannedAhead = Math.max(frame.scannedAhead, frame.next);
-    while (frame.scannedAhead < frame.subdirs.length && frame.scannedAhead < frame.next + SCAN_AHEAD) {
-      const index = frame.subdirs[frame.scannedAhead++]!;
-      const path = joinPath(frame.path, frame.list.name(index));
-      if (this.skipped(path)) continue;
-      const pending = scan(path);
-      // Settled when its turn comes; until then a failure must not count as unhandled.
-      pending.catch(() => undefined);
-      frame.scans.set(index, pending);
+  /** The subdirectories of a scanned directory the walk enters: listed, lstat'ed, not excluded, not skipped. */
+  private subdirectoriesToWalk(path: Buffer, scan: DirectoryScan): Buffer[] {
+    const paths: Buffer[] = [];
+    for (let record = 0; record < scan.length; record++) {
+      if (scan.errno(record) !== 0 || (scan.mode(record) & S_IFMT) !== S_IFDIR) continue;
+      const name = scan.name(record);
+      const childPath = joinPath(path, name);
+      if (!this.excludes.empty && (this.excludes.excludes(name, childPath, null) || this.excludes.excludes(name, childPath, true))) continue;
+      if (!this.skipped(childPath)) paths.push(childPath);
     }
+    return paths;
   }
 
   /** Lists one directory (from its scan when one was started ahead); null (problem recorded) when it cannot be listed. */
-  private async openFrame(path: Buffer, selection: SelectionNode | null, scanned?: Promise<Buffer>): Promise<Frame | null> {
+  private async openFrame(path: Buffer, selection: SelectionNode | null): Promise<Frame | null> {
     let list: EntryList;
     try {
-      const scan = this.fs.scan;
       list =
         selection !== null
           ? new MetaEntryList(this.listSelected(path, selection))
-          : scan !== undefined
-            ? await this.listScanned(path, scanned ?? scan(path))
+          : this.ahead !== null
+            ? await this.listScanned(path, this.ahead)
             : new MetaEntryList(await this.listWhole(path));
     } catch (error) {
       this.problem(path, `cannot read directory: ${errorMessage(error)}`, false);
@@ -189,12 +191,14 @@ export class TreeWalker {
     }
     const subdirs: number[] = [];
     for (let index = 0; index < list.length; index++) if (list.type(index) === EntryType.Dir) subdirs.push(index);
-    return { path, list, selection, subdirs, next: 0, omitted: new Set(), childDigests: new Map(), scans: new Map(), scannedAhead: 0 };
+    return { path, list, selection, subdirs, next: 0, omitted: new Set(), childDigests: new Map() };
   }
 
   /** One scan for the whole directory (off the main thread); entries are read in place, problems recorded as listWhole does. */
-  private async listScanned(path: Buffer, scanned: Promise<Buffer>): Promise<EntryList> {
-    const scan = new DirectoryScan(await scanned);
+  private async listScanned(path: Buffer, ahead: ScanAhead): Promise<EntryList> {
+    const taken = ahead.take(path);
+    const scan = new DirectoryScan(await (taken ?? this.fs.scan!(path)));
+    if (taken === null) ahead.expand(path, scan);
     const kept: number[] = [];
     const filtering = !this.excludes.empty;
     for (let record = 0; record < scan.length; record++) {

@@ -761,9 +761,13 @@ export class BackupSession {
       publishedAt: new Date().toISOString(),
       stats,
     };
-    await this.repo.publishSnapshot(record);
-    await this.repo.removeJournal(this.ctx.runId);
-    await this.saveDigestIndex();
+    // The digest index names only committed (durable) trees, so it is written while the snapshot is published;
+    // the journal goes only once the snapshot is.
+    const publish = async (): Promise<void> => {
+      await this.repo.publishSnapshot(record);
+      await this.repo.removeJournal(this.ctx.runId);
+    };
+    await Promise.all([publish(), this.saveDigestIndex()]);
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
   }
