@@ -7,6 +7,11 @@
  * listed, is reported as a problem and left out of its parent's listing (an unreadable directory is
  * omitted with its whole subtree rather than sent empty, so a restore never shows a misleading empty
  * directory). Sockets are left out with a "skipped" note.
+ *
+ * With the native scan of @berth/posix (WalkFs.scan) each directory is listed and lstat'ed in one call on a
+ * worker thread, scans run ahead of the walk (ScanAhead), and entries stay in the scan's records until a
+ * directory's entries are needed (entry-list.ts); without it, readdir, lstat and readlink as before. The
+ * walker computes each directory's digest (protocol 4) as it yields it.
  */
 import { type BigIntStats, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -231,6 +236,7 @@ export class TreeWalker {
     }
     return new ScannedEntryList(scan, kept);
   }
+
   private async listWhole(path: Buffer): Promise<EntryMeta[]> {
     const names = (await this.fs.readdir(path)).sort((a, b) => Buffer.compare(a, b));
     const candidates = names
