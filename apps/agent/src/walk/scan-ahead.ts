@@ -7,7 +7,7 @@
  * when it was not started.
  *
  * Bounded: at most `maxHeldEntries` entries of scans finished and not taken are held (a scan is started only
- * below that), and each directory is queued once. Scans are of the directory as it is when scanned, as the
+ * below that). Scans are of the directory as it is when scanned, as the
  * walk's own scans are; a directory that vanishes or cannot be read fails its scan, which the walk reports
  * when it takes it.
  */
@@ -22,8 +22,10 @@ interface Started {
 
 export class ScanAhead {
   private readonly started = new Map<string, Started>();
-  /** Every directory ever queued (each is queued once), and those of them not started yet. */
-  private readonly queued = new Set<string>();
+  /**
+   * Directories queued and not started. Each directory is queued once: by the expansion of its parent's scan,
+   * which happens once (when the scan ahead finishes, or when the walk scanned the parent itself).
+   */
   private readonly waiting = new Set<string>();
   private readonly queue: Buffer[] = [];
   private head = 0;
@@ -45,7 +47,6 @@ export class ScanAhead {
     const started = this.started.get(key);
     if (started === undefined) {
       this.waiting.delete(key);
-      this.queued.add(key);
       return null;
     }
     this.started.delete(key);
@@ -70,10 +71,7 @@ export class ScanAhead {
   }
 
   private enqueue(path: Buffer): void {
-    const key = path.toString('latin1');
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    this.waiting.add(key);
+    this.waiting.add(path.toString('latin1'));
     this.queue.push(path);
   }
 
