@@ -15,7 +15,7 @@ if (!include || !cc) {
   process.exit(0);
 }
 fs.mkdirSync(path.dirname(out), { recursive: true });
-const args = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=posix', `-I${include}`, path.join(here, 'posix.c'), '-o', out];
+const args = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-shared', '-fPIC', '-pthread', '-DNODE_GYP_MODULE_NAME=posix', `-I${include}`, path.join(here, 'posix.c'), '-o', out];
 const result = spawnSync(cc, args, { stdio: 'inherit' });
 if (result.status !== 0) {
   process.stderr.write('@berth/posix: compiling the addon failed\n');

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <dirent.h>
@@ -220,6 +222,58 @@ static void free_items(struct scan_item *items, size_t count) {
   free(items);
 }
 
+struct stat_slice {
+  int fd;
+  struct scan_item *items;
+  size_t count;
+  const char *names;
+};
+
+/* lstat (and readlink) each item of a slice; the results stay on the items. */
+static void *stat_slice_run(void *arg) {
+  struct stat_slice *slice = arg;
+  for (size_t i = 0; i < slice->count; i++) {
+    struct scan_item *item = &slice->items[i];
+    const char *name = slice->names + item->name_off;
+    if (fstatat(slice->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) != 0) {
+      item->err = errno;
+    } else if (S_ISLNK(item->st.st_mode)) {
+      item->link = read_link_at(slice->fd, name, (size_t)item->st.st_size, &item->link_len, &item->err);
+      if (item->link == NULL) item->flags |= FLAG_READLINK_FAILED;
+    }
+  }
+  return NULL;
+}
+
+/* Entries from which a directory's lstats are shared among threads, one per CPU (up to STAT_THREADS). */
+#define STAT_PARALLEL_MIN 4096
+#define STAT_THREADS 4
+
+/*
+ * The kernel's share of a large directory's scan is one fstatat per entry (about 2 us each in a VM): split over
+ * the CPUs, the benchmark's 26,000-file directory is lstat'ed in 47-60 ms instead of 62-65 (median, two CPUs,
+ * loaded machine). A thread that cannot be started leaves its slice to the calling thread.
+ */
+static void stat_items(int fd, struct scan_item *items, size_t count, const char *names) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t threads = count < STAT_PARALLEL_MIN || cpus < 2 ? 1 : (size_t)(cpus < STAT_THREADS ? cpus : STAT_THREADS);
+  struct stat_slice slices[STAT_THREADS];
+  pthread_t ids[STAT_THREADS];
+  bool started[STAT_THREADS] = {false};
+  size_t per = (count + threads - 1) / threads;
+  for (size_t t = 0; t < threads; t++) {
+    size_t start = t * per < count ? t * per : count;
+    size_t end = start + per < count ? start + per : count;
+    slices[t] = (struct stat_slice){fd, items + start, end - start, names};
+    if (t > 0) started[t] = pthread_create(&ids[t], NULL, stat_slice_run, &slices[t]) == 0;
+  }
+  stat_slice_run(&slices[0]);
+  for (size_t t = 1; t < threads; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else stat_slice_run(&slices[t]);
+  }
+}
+
 /*
  * The scan itself, plain C (no N-API: it runs on a libuv worker thread for the async form). Returns 0 with
  * the records in *out (malloc'ed, *out_len bytes), or an errno.
@@ -282,18 +336,9 @@ static int scan_into(const char *path, uint8_t **out_result, size_t *out_len) {
   }
   qsort_r(items, count, sizeof *items, compare_items, names);
 
+  stat_items(fd, items, count, names);
   size_t tail = 0;
-  for (size_t i = 0; i < count; i++) {
-    struct scan_item *item = &items[i];
-    const char *name = names + item->name_off;
-    if (fstatat(fd, name, &item->st, AT_SYMLINK_NOFOLLOW) != 0) {
-      item->err = errno;
-    } else if (S_ISLNK(item->st.st_mode)) {
-      item->link = read_link_at(fd, name, (size_t)item->st.st_size, &item->link_len, &item->err);
-      if (item->link == NULL) item->flags |= FLAG_READLINK_FAILED;
-    }
-    tail += item->name_len + item->link_len;
-  }
+  for (size_t i = 0; i < count; i++) tail += items[i].name_len + items[i].link_len;
 
   size_t total = 8 + count * RECORD_BYTES + tail;
   if (total > UINT32_MAX) {
