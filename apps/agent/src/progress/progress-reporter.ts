@@ -54,6 +54,11 @@ export class ProgressReporter {
     }
   }
 
+  /** Reports now what changed, unless a report is in flight (the next tick or stop() sends the rest). */
+  reportNow(): void {
+    this.tick();
+  }
+
   private tick(): void {
     if (!this.changed || this.inFlight !== null) return;
     this.changed = false;

@@ -1,0 +1,50 @@
+import { type RunProgressRequest } from '@berth/contracts';
+import { type RunReporter } from '../controller/controller-client';
+import { ProgressReporter } from './progress-reporter';
+
+function recorder(): { controller: RunReporter; reports: RunProgressRequest[] } {
+  const reports: RunProgressRequest[] = [];
+  const controller: RunReporter = {
+    runStart: () => Promise.reject(new Error('not used')),
+    runProgress: (_runId, request) => {
+      reports.push(request);
+      return Promise.resolve({ cancelRequested: false });
+    },
+    runFinish: () => Promise.reject(new Error('not used')),
+  };
+  return { controller, reports };
+}
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('ProgressReporter', () => {
+  it('reports at once on reportNow, and stop() sends nothing more when nothing changed since', async () => {
+    const { controller, reports } = recorder();
+    const jobReports: number[] = [];
+    const progress = new ProgressReporter('run-1', controller, ({ counters }) => {
+      jobReports.push(counters.filesDone);
+      return Promise.resolve();
+    }, quiet, 60_000);
+    progress.start();
+    progress.counters.filesDone = 20;
+    progress.checkpoint = '/';
+    progress.touch();
+    progress.reportNow();
+    await progress.stop();
+    expect(reports.map((report) => [report.checkpoint, report.counters.filesDone])).toEqual([['/', 20]]);
+    expect(jobReports).toEqual([20]);
+  });
+
+  it('sends at stop() what changed after a report made with reportNow', async () => {
+    const { controller, reports } = recorder();
+    const progress = new ProgressReporter('run-2', controller, () => Promise.resolve(), quiet, 60_000);
+    progress.start();
+    progress.counters.filesDone = 1;
+    progress.touch();
+    progress.reportNow();
+    progress.counters.filesDone = 2;
+    progress.touch();
+    await progress.stop();
+    expect(reports.map((report) => report.counters.filesDone)).toEqual([1, 2]);
+  });
+});
