@@ -9,6 +9,7 @@ import { AuditInterceptor } from './middleware/audit.interceptor';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ApiTokenService } from './services/api-token.service';
+import { AuditRetentionService } from './services/audit-retention.service';
 import { AuditService } from './services/audit.service';
 import { CredentialController } from './controllers/credential.controller';
 import { HealthController } from './controllers/health.controller';
@@ -71,7 +72,7 @@ const reporting = { repositories: [ReportRepository, QueueDepthRepository], serv
 // Who may do what: API tokens with roles, checked on every route by a global guard; state-changing calls audited.
 const access = {
   repositories: [ApiTokenRepository, AuditRepository],
-  services: [ApiTokenService, AuditService],
+  services: [ApiTokenService, AuditService, AuditRetentionService],
   controllers: [TokenController, AuditController],
   global: [
     { provide: APP_GUARD, useClass: ApiAuthGuard },

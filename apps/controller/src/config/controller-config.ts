@@ -33,6 +33,8 @@ export abstract class ControllerConfig {
    * can be administered; null: only tokens created through the API exist.
    */
   abstract readonly adminToken: string | null;
+  /** Audit events older than this many days are deleted (hourly); 0 keeps them for ever. */
+  abstract readonly auditRetentionDays: number;
 }
 
 export interface ReceiverConfig {
@@ -91,6 +93,7 @@ export const CONFIG_DEFAULTS = {
   webhookTimeoutMs: 10_000,
   agentHeartbeatMs: 5_000,
   agentOfflineAfterBeats: 3,
+  auditRetentionDays: 400,
 } as const;
 
 const HEARTBEAT_RANGE_MS = { min: 200, max: 300_000 } as const;
@@ -100,6 +103,8 @@ const OFFLINE_AFTER_BEATS_RANGE = { min: 2, max: 100 } as const;
 const RPO_HOURS_RANGE = { min: 1, max: 8_760 } as const;
 
 const RECONCILE_INTERVAL_RANGE_MS = { min: 1_000, max: 3_600_000 } as const;
+/** 0 keeps audit events for ever; otherwise from a day to a hundred years. */
+const AUDIT_RETENTION_DAYS_RANGE = { min: 0, max: 36_500 } as const;
 const RPO_CHECK_INTERVAL_RANGE_MS = { min: 1_000, max: 86_400_000 } as const;
 const WEBHOOK_ATTEMPTS_RANGE = { min: 1, max: 50 } as const;
 const WEBHOOK_BACKOFF_RANGE_MS = { min: 100, max: 3_600_000 } as const;
@@ -177,10 +182,26 @@ export function parseControllerConfig(env: Environment): ControllerConfig {
     offlineAfterBeats: parseIntegerIn('BERTH_AGENT_OFFLINE_AFTER', read('BERTH_AGENT_OFFLINE_AFTER'), OFFLINE_AFTER_BEATS_RANGE, CONFIG_DEFAULTS.agentOfflineAfterBeats, problems),
   };
 
+  const auditRetentionDays = parseWholeNumber('BERTH_AUDIT_RETENTION_DAYS', read('BERTH_AUDIT_RETENTION_DAYS'), CONFIG_DEFAULTS.auditRetentionDays, AUDIT_RETENTION_DAYS_RANGE, 'days (0: keep for ever)', problems);
+
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { databaseUrl, redisUrl, agentRedisUrl, agentRedisAcl: agentRedisAcl === 'off' ? 'off' : 'auto', listen, receiver: { token, address, tls, caPem, serverName }, reconcileIntervalMs, rpoHours, rpoCheckIntervalMs, webhooks, liveness, adminToken };
+  return {
+    databaseUrl,
+    redisUrl,
+    agentRedisUrl,
+    agentRedisAcl: agentRedisAcl === 'off' ? 'off' : 'auto',
+    listen,
+    receiver: { token, address, tls, caPem, serverName },
+    reconcileIntervalMs,
+    rpoHours,
+    rpoCheckIntervalMs,
+    webhooks,
+    liveness,
+    adminToken,
+    auditRetentionDays,
+  };
 }
 
 let cached: ControllerConfig | undefined;

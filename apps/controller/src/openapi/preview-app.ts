@@ -20,6 +20,7 @@ const PREVIEW_CONFIG: ControllerConfig = {
   webhooks: { attempts: 1, backoffMs: 1_000, timeoutMs: 1_000 },
   liveness: { heartbeatMs: 5_000, offlineAfterBeats: 3 },
   adminToken: null,
+  auditRetentionDays: 0,
 };
 
 /**

@@ -48,4 +48,12 @@ export class AuditRepository {
     if (filter.before !== undefined) where.id = { lt: filter.before };
     return this.database.client.auditEvent.findMany({ where, orderBy: { id: 'desc' }, take: filter.limit });
   }
+
+  /**
+   * Deletes up to `batch` events recorded before `cutoff`, oldest first; returns how many went. In batches, so
+   * the first pass over a large backlog does not hold one long transaction.
+   */
+  async deleteBefore(cutoff: Date, batch: number): Promise<number> {
+    return this.database.client.$executeRaw`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ${cutoff} ORDER BY id LIMIT ${batch})`;
+  }
 }
