@@ -7,8 +7,9 @@
  *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256 (what the agent sends)
  *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
  *
- * Options: --json (one JSON object on the last line), --big (adds the 4 GiB sparse file memory check, run in a
- * child process; about a minute), --only-big. Files live in os.tmpdir() and are removed at the end.
+ * Options: --rounds N (default 3: each case runs N times, ours and rsync back to back, which goes first
+ * alternating; every timing is reported as its median over the rounds), --json (one JSON object on the last
+ * line), --big (adds the 4 GiB sparse file memory check, run in a child process; about a minute), --only-big. Files live in os.tmpdir() and are removed at the end.
  * Figures are wall-clock on whatever else the machine is running: read them with the CPU seconds beside them.
  */
 import { blake3IsNative, DEFAULT_WHOLE_FILE_HASH } from '@berth/delta';
@@ -35,8 +36,20 @@ interface BenchCase {
   readonly alsoSha256?: boolean;
 }
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const json = args.has('--json');
+const DEFAULT_ROUNDS = 3;
+
+/** `--rounds N`, a whole number from 1 to 20. */
+function roundsOption(): number {
+  const at = argv.indexOf('--rounds');
+  if (at < 0) return DEFAULT_ROUNDS;
+  const raw = argv[at + 1] ?? '';
+  const rounds = Number(raw);
+  if (!/^\d+$/.test(raw) || rounds < 1 || rounds > 20) throw new Error(`--rounds takes a whole number from 1 to 20, got "${raw}"`);
+  return rounds;
+}
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -65,25 +78,32 @@ async function prepareCases(dir: string): Promise<BenchCase[]> {
   ];
 }
 
-async function runCases(dir: string): Promise<CaseSummary[]> {
+async function runCases(dir: string, rounds: number): Promise<CaseSummary[]> {
   ensureRsync(log);
-  log(`comparing with ${rsyncVersion()}`);
+  log(`comparing with ${rsyncVersion()}; ${rounds} round${rounds === 1 ? '' : 's'} per case`);
   const cases = await prepareCases(dir);
   const summaries: CaseSummary[] = [];
+  const out = join(dir, 'ours-out');
   for (const c of cases) {
-    log(`${c.name}: ours...`);
-    const ours = await runOurs(c.basis, c.newVersion, join(dir, 'ours-out'));
-    log(`${c.name}: rsync...`);
-    const rsync = await runRsync(c.basis, c.newVersion, dir);
-    const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, ours, rsync };
-    summaries.push(summarize(result));
-    await rm(join(dir, 'ours-out'), { force: true });
-    if (c.alsoSha256 === true) {
-      log(`${c.name}: ours with SHA-256 as the whole-file hash...`);
-      const sha256 = await runOurs(c.basis, c.newVersion, join(dir, 'ours-out'), 'sha256');
-      summaries.push(summarize({ ...result, name: `${c.name}-sha256`, description: `${c.description}, SHA-256 whole-file hash`, ours: sha256 }));
-      await rm(join(dir, 'ours-out'), { force: true });
+    const results: CaseResult['rounds'][number][] = [];
+    const sha256: CaseResult['rounds'][number][] = [];
+    for (let round = 0; round < rounds; round++) {
+      log(`${c.name}: round ${round + 1} of ${rounds}...`);
+      // Which system goes first alternates, so neither always runs on a page cache the other just warmed.
+      const oursThenRsync = round % 2 === 0;
+      const rsyncFirst = oursThenRsync ? undefined : await runRsync(c.basis, c.newVersion, dir);
+      const ours = await runOurs(c.basis, c.newVersion, out);
+      await rm(out, { force: true });
+      const rsync = rsyncFirst ?? (await runRsync(c.basis, c.newVersion, dir));
+      results.push({ ours, rsync });
+      if (c.alsoSha256 === true) {
+        sha256.push({ ours: await runOurs(c.basis, c.newVersion, out, 'sha256'), rsync });
+        await rm(out, { force: true });
+      }
     }
+    const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, rounds: results };
+    summaries.push(summarize(result));
+    if (sha256.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-sha256`, description: `${c.description}, SHA-256 whole-file hash`, rounds: sha256 }));
   }
   return summaries;
 }
@@ -110,13 +130,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await runBigFile(basisPath, newPath, deltaPath))}\n`);
     return;
   }
+  const rounds = roundsOption();
   const loadAtStart = loadavg();
   const wholeFileHash = `${DEFAULT_WHOLE_FILE_HASH}${DEFAULT_WHOLE_FILE_HASH === 'blake3' ? ((await blake3IsNative()) ? ' (native)' : ' (WebAssembly fallback)') : ''}`;
   const dir = await mkdtemp(join(tmpdir(), 'berth-delta-bench-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
-    const cases = args.has('--only-big') ? [] : await runCases(dir);
+    const cases = args.has('--only-big') ? [] : await runCases(dir, rounds);
     const targets = cases.length > 0 ? checkTargets(cases) : [];
     let big: BigFileResult | undefined;
     if (args.has('--big') || args.has('--only-big')) {
@@ -130,8 +151,8 @@ async function main(): Promise<void> {
         `4 GiB sparse: signature ${big.signatureSeconds.toFixed(1)} s, delta ${big.deltaSeconds.toFixed(1)} s (${big.deltaBytes} bytes, ${big.literalBytes} literal), patch ${big.patchSeconds.toFixed(1)} s, peak RSS ${big.peakRssMiB.toFixed(0)} MiB\n`,
       );
     }
-    process.stdout.write(`(MB/s = 10^6 bytes/s, wall-clock; "per cpu-s" = bytes per CPU second of all threads; \`ours s\` = signature + delta + patch, one after the other; whole-file hash ${wholeFileHash} unless the case says sha256; "rsync cpu s" = all of rsync's processes; load average ${loadAtStart[0]?.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end, ${cpus().length} cores)\n`);
-    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, wholeFileHash, loadAverage: { start: loadAtStart, end: loadavg() }, cores: cpus().length, cases, bigFile: big ?? null, targets })}\n`);
+    process.stdout.write(`(medians of ${rounds} round${rounds === 1 ? '' : 's'} per case; MB/s = 10^6 bytes/s, wall-clock; "per cpu-s" = bytes per CPU second of all threads; \`ours s\` = signature + delta + patch, one after the other; whole-file hash ${wholeFileHash} unless the case says sha256; "rsync cpu s" = all of rsync's processes; load average ${loadAtStart[0]?.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end, ${cpus().length} cores)\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ rsync: cases.length > 0 ? rsyncVersion() : null, rounds, wholeFileHash, loadAverage: { start: loadAtStart, end: loadavg() }, cores: cpus().length, cases, bigFile: big ?? null, targets })}\n`);
   } finally {
     await cleanup();
   }

@@ -1,12 +1,12 @@
-import { type OurResult } from './ours';
+import { type OurResult, type PhaseTiming } from './ours';
 import { type RsyncResult } from './rsync';
 
 export interface CaseResult {
   readonly name: string;
   readonly description: string;
   readonly fileBytes: number;
-  readonly ours: OurResult;
-  readonly rsync: RsyncResult;
+  /** One entry per round, ours and rsync run back to back in each (alternating which goes first). */
+  readonly rounds: readonly { readonly ours: OurResult; readonly rsync: RsyncResult }[];
 }
 
 export interface CaseSummary {
@@ -36,8 +36,12 @@ export interface CaseSummary {
   readonly rsyncLiteralBytes: number;
   /** Our delta bytes / rsync's total bytes sent. */
   readonly deltaBytesRatio: number;
-  /** Our signature + delta + patch seconds / rsync's transfer seconds. */
+  /** Our signature + delta + patch seconds / rsync's transfer seconds (medians of the rounds). */
   readonly timeRatio: number;
+  /** Rounds run; the seconds above are medians over them, each phase on its own. */
+  readonly rounds: number;
+  /** Lowest and highest per-round time ratio (the same round's ours against the same round's rsync). */
+  readonly timeRatioRange: readonly [number, number];
 }
 
 export interface Target {
@@ -49,9 +53,40 @@ export interface Target {
 
 const MB = 1e6;
 
+/** Median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+const phaseMedian = (phases: readonly PhaseTiming[]): PhaseTiming => ({ seconds: median(phases.map((p) => p.seconds)), cpuSeconds: median(phases.map((p) => p.cpuSeconds)) });
+const computeSeconds = (ours: OurResult): number => ours.signature.seconds + ours.delta.seconds + ours.patch.seconds;
+
+/**
+ * One result from several rounds: each timing is its own median, so one round slowed by something else on the
+ * machine does not decide the figures. Byte counts are the same in every round (the algorithms are
+ * deterministic); the first round's are kept.
+ */
+function medianOfRounds(rounds: CaseResult['rounds']): { ours: OurResult; rsync: RsyncResult } {
+  const first = rounds[0];
+  if (first === undefined) throw new Error('a case needs at least one round');
+  const ours: OurResult = {
+    ...first.ours,
+    signature: phaseMedian(rounds.map((r) => r.ours.signature)),
+    delta: phaseMedian(rounds.map((r) => r.ours.delta)),
+    patch: phaseMedian(rounds.map((r) => r.ours.patch)),
+  };
+  const rsync: RsyncResult = { ...first.rsync, seconds: median(rounds.map((r) => r.rsync.seconds)), cpuSeconds: median(rounds.map((r) => r.rsync.cpuSeconds)) };
+  return { ours, rsync };
+}
+
 export function summarize(result: CaseResult): CaseSummary {
-  const { ours, rsync, fileBytes } = result;
-  const compute = ours.signature.seconds + ours.delta.seconds + ours.patch.seconds;
+  const { fileBytes } = result;
+  const { ours, rsync } = medianOfRounds(result.rounds);
+  const compute = computeSeconds(ours);
+  const ratios = result.rounds.map((r) => computeSeconds(r.ours) / r.rsync.seconds);
   return {
     name: result.name,
     fileBytes,
@@ -77,6 +112,8 @@ export function summarize(result: CaseResult): CaseSummary {
     rsyncLiteralBytes: rsync.literalBytes,
     deltaBytesRatio: ours.deltaBytes / rsync.bytesSent,
     timeRatio: compute / rsync.seconds,
+    rounds: result.rounds.length,
+    timeRatioRange: [Math.min(...ratios), Math.max(...ratios)],
   };
 }
 
@@ -98,7 +135,7 @@ export function checkTargets(cases: readonly CaseSummary[]): Target[] {
     targets.push({
       what: 'sig + delta + patch, 1% edits, vs rsync transfer',
       goal: '< rsync',
-      measured: `${onePercent.oursComputeSeconds.toFixed(2)} s vs ${onePercent.rsyncSeconds.toFixed(2)} s (CPU ${onePercent.oursCpuSeconds.toFixed(2)} s vs ${onePercent.rsyncCpuSeconds.toFixed(2)} s)`,
+      measured: `${onePercent.oursComputeSeconds.toFixed(2)} s vs ${onePercent.rsyncSeconds.toFixed(2)} s, per round ${onePercent.timeRatioRange[0].toFixed(2)}-${onePercent.timeRatioRange[1].toFixed(2)}x (CPU ${onePercent.oursCpuSeconds.toFixed(2)} s vs ${onePercent.rsyncCpuSeconds.toFixed(2)} s)`,
       met: onePercent.oursComputeSeconds < onePercent.rsyncSeconds,
     });
   }
@@ -106,7 +143,7 @@ export function checkTargets(cases: readonly CaseSummary[]): Target[] {
 }
 
 export function formatTable(cases: readonly CaseSummary[], targets: readonly Target[]): string {
-  const header = ['case', 'block', 'sig MB/s', 'delta MB/s', 'patch MB/s', 'per cpu-s: sig/delta/patch', 'ours s', 'ours cpu s', 'delta bytes', 'literal', 'rsync s', 'rsync cpu s', 'rsync sent', 'rsync literal', 'bytes ratio', 'time ratio'];
+  const header = ['case', 'block', 'sig MB/s', 'delta MB/s', 'patch MB/s', 'per cpu-s: sig/delta/patch', 'ours s', 'ours cpu s', 'delta bytes', 'literal', 'rsync s', 'rsync cpu s', 'rsync sent', 'rsync literal', 'bytes ratio', 'time ratio (range)'];
   const rows = cases.map((c) => [
     c.name,
     String(c.blockLength),
@@ -123,7 +160,7 @@ export function formatTable(cases: readonly CaseSummary[], targets: readonly Tar
     String(c.rsyncBytesSent),
     String(c.rsyncLiteralBytes),
     c.deltaBytesRatio.toFixed(3),
-    c.timeRatio.toFixed(2),
+    `${c.timeRatio.toFixed(2)} (${c.timeRatioRange[0].toFixed(2)}-${c.timeRatioRange[1].toFixed(2)})`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
