@@ -38,7 +38,8 @@ describe('flow control: the repository sets the pace', () => {
     const runId = randomUUID();
     fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
     const backup = runBackup({ port: fx.port, ...host, runId, root: source });
-    await waitFor(() => fx.receiver.metrics().bytesInFlight >= CREDIT - 256 * 1024, 'the sender to spend its credit');
+    // Generous: on a loaded machine the agent's first frames can take seconds to arrive.
+    await waitFor(() => fx.receiver.metrics().bytesInFlight >= CREDIT - 256 * 1024, 'the sender to spend its credit', 20_000);
     // The last frames of the window may still be on their way: take the figure once it stops moving.
     let spent = -1;
     await waitFor(

@@ -111,7 +111,7 @@ describe('streaming', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 
   it('patchInto from a file basis: full staging buffers in order, one sink call at a time, errors of the sink and of the data', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-delta-'));
