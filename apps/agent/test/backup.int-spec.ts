@@ -79,6 +79,44 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(controller.calls[0]).toMatchObject({ method: 'POST', path: `/agent/v1/runs/${runId}/start` });
   });
 
+  it('opens the receiver session while runStart is on its way, and sends nothing after Hello before it is answered', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    let answer: () => void = () => undefined;
+    controller.holdStarts = new Promise((resolve) => (answer = resolve));
+    const running = runBackup(backupJob(), deps());
+    for (let waited = 0; receiver.hellos.length === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(receiver.hellos).toHaveLength(1);
+    // Welcome has long been sent: the agent still waits for the controller.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.chunks).toHaveLength(0);
+    expect(controller.progress(runId)).toHaveLength(0);
+    answer();
+    const result = await running;
+    expect(result.status).toBe('succeeded');
+    expect(receiver.files.get(join(src, 'f'))?.content.toString()).toBe('x');
+  });
+
+  it('ends the session at once, having sent nothing, when runStart is refused', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };
+    await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({ code: AgentErrorCode.ControllerRejected });
+    expect(receiver.chunks).toHaveLength(0);
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
+  });
+
+  it('ends the session when runStart is refused while it waits in the receiver\'s line', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { silent: true };
+    let answer: () => void = () => undefined;
+    controller.holdStarts = new Promise((resolve) => (answer = resolve));
+    controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };
+    const running = runBackup(backupJob(), deps());
+    for (let waited = 0; receiver.hellos.length === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    answer();
+    await expect(running).rejects.toMatchObject({ code: AgentErrorCode.ControllerRejected });
+    expect(receiver.chunks).toHaveLength(0);
+  });
+
   it('keeps many chunks in flight without waiting for their plans', async () => {
     for (let i = 0; i < 40; i++) await writeFile(join(src, `f${String(i).padStart(2, '0')}`), `content ${i}`);
     // Plans are withheld until 8 chunks of 5 entries are in: a sender with a round trip per chunk would hang.

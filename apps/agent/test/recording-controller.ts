@@ -26,6 +26,10 @@ export class RecordingController {
   readonly calls: RecordedCall[] = [];
   /** Runs an operator asked to cancel: named in heartbeat answers (when held) and progress answers. */
   readonly canceled = new Set<string>();
+  /** While set, runStart calls are answered only once it resolves (a busy controller). */
+  holdStarts: Promise<void> | null = null;
+  /** runStart calls are refused with this status and error code (e.g. 409 for a run that has ended). */
+  refuseStarts: { status: number; code: string; message: string } | null = null;
   private server: Server | null = null;
   private attempts = new Map<string, number>();
   private finishesRefused = 0;
@@ -55,9 +59,10 @@ export class RecordingController {
 
   async start(): Promise<this> {
     this.server = createServer((request, response) => {
-      void readBody(request).then((body) => {
+      void readBody(request).then(async (body) => {
         const path = request.url ?? '';
         this.calls.push({ method: request.method ?? '', path, authorization: request.headers.authorization, body });
+        if (this.holdStarts !== null && path.endsWith('/start')) await this.holdStarts;
         const [status, answer] = this.answer(request.method ?? '', path, request.headers.authorization, body);
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(answer === undefined ? '' : JSON.stringify(answer));
@@ -91,6 +96,7 @@ export class RecordingController {
     if (method === 'POST' && run !== null) {
       const runId = run[1]!;
       if (run[2] === 'start') {
+        if (this.refuseStarts !== null) return [this.refuseStarts.status, { statusCode: this.refuseStarts.status, code: this.refuseStarts.code, message: this.refuseStarts.message }];
         const attempt = (this.attempts.get(runId) ?? 0) + 1;
         this.attempts.set(runId, attempt);
         return [200, { runId, kind: 'backup', attempt }];

@@ -154,18 +154,22 @@ export class BackupTransfer {
 
   /**
    * Runs the whole session. `walk` is called once Welcome names the directories to skip.
+   * `started` (the controller's answer to runStart, asked meanwhile) must resolve before anything is sent after
+   * Hello; when it rejects, the session ends at once with its error (even while waiting in the receiver's line).
    * Resolves with Done; rejects with an AgentError.
    */
-  async run(walk: (skipDirs: readonly Buffer[]) => AsyncIterable<DirectoryListing>): Promise<DoneMessage> {
+  async run(walk: (skipDirs: readonly Buffer[]) => AsyncIterable<DirectoryListing>, started: Promise<unknown> = Promise.resolve()): Promise<DoneMessage> {
     const onAbort = (): void => {
       this.fail(new AgentError(AgentErrorCode.Interrupted, 'backup interrupted: the agent is stopping'));
     };
     if (this.signal.aborted) onAbort();
     this.signal.addEventListener('abort', onAbort, { once: true });
+    started.catch((error: unknown) => this.fail(sessionError(error, 'starting the attempt')));
     const reading = this.readLoop();
     try {
       await this.guard(this.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', ...this.identity }));
       const welcome = await this.guard(this.welcome.promise);
+      await this.guard(started);
       this.connection.configureTimers({ heartbeatMs: welcome.heartbeatMs, idleTimeoutMs: welcome.idleTimeoutMs });
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);
       this.credit = new CreditWindow(welcome.creditBytes, welcome.creditOps);

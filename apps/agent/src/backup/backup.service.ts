@@ -53,7 +53,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const started = Date.now();
   const clock = new PhaseClock();
   clock.enter('prepare');
-  let resent: ResendTracker | null = null;
+  // Set once runStart has answered (assigned in a callback, hence the cast: no narrowing to null).
+  let resent = null as ResendTracker | null;
   const recordProblem = (problem: WalkProblem): void => {
     const report = { path: displayPath(problem.path), message: problem.message };
     if (problem.skipped) {
@@ -69,14 +70,21 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     new TreeWalker({ paths: data.paths, excludes: data.excludes, skipDirs, ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }), onProblem }).directories();
   // The walk of a first attempt needs nothing from runStart or the receiver: it starts now (see WalkAhead).
   const ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
-  try {
-    const { attempt } = await controller.runStart(data.runId);
+  // runStart and the opening of the receiver session (connect, Hello, the receiver's verification, Welcome) need
+  // nothing from each other, so they overlap. No content goes out before runStart has answered (the transfer waits
+  // for runStart's answer after Welcome): the run is recorded running before the receiver is sent any of it.
+  const tracker = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, false);
+  const attemptStarted = controller.runStart(data.runId).then(({ attempt }) => {
     // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
-    resent = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, attempt === 1);
-    const tracker = resent;
-    await requireSomePath(data.paths);
+    if (attempt === 1) tracker.knowNoEarlierAttempt();
+    resent = tracker;
     log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
     progress.start();
+  });
+  // Awaited by the transfer, or in the catch below when the attempt fails before.
+  attemptStarted.catch(() => undefined);
+  try {
+    await requireSomePath(data.paths);
     let resumedDirs = 0;
     clock.enter('connect');
     const connection = await deps.connector.connect(signal);
@@ -134,10 +142,12 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       ahead.stop();
       return walk(skipDirs, recordProblem);
     };
-    const done = await transfer.run(walker);
+    const done = await transfer.run(walker, attemptStarted);
     deps.sentLedger?.forget(data.runId);
     progress.bytesResent = tracker.bytesResent;
-    await progress.stop();
+    // runFinish carries the final counters (and a published backup's checkpoint is the root, which the controller
+    // sets on its own): no last progress report goes before it.
+    progress.finish();
     counters.bytesStored = done.stats.bytesStored;
     const result: BackupResult = {
       status: fileErrors.length > 0 ? 'partial' : 'succeeded',
@@ -163,6 +173,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {
+    // The failure is reported once the controller has answered runStart (a report before would be refused).
+    await attemptStarted.catch(() => undefined);
     if (resent !== null) {
       deps.sentLedger?.note(data.runId, resent.furthest);
       progress.bytesResent = resent.bytesResent;

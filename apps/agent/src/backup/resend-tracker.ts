@@ -40,6 +40,11 @@ export class ResendTracker {
     this.known ||= earlier !== null;
   }
 
+  /** The controller says this is the run's first attempt: nothing was sent before it. */
+  knowNoEarlierAttempt(): void {
+    this.known = true;
+  }
+
   /** Adds what the receiver says earlier attempts reached. */
   learn(position: SentPosition | null): void {
     if (position === null) return;

@@ -47,4 +47,34 @@ describe('ProgressReporter', () => {
     await progress.stop();
     expect(reports.map((report) => report.counters.filesDone)).toEqual([1, 2]);
   });
+
+  it('finish() sends nothing more, does not wait for a report in flight, and keeps quiet when that report is refused', async () => {
+    const reports: RunProgressRequest[] = [];
+    let refuse: (error: Error) => void = () => undefined;
+    const controller: RunReporter = {
+      runStart: () => Promise.reject(new Error('not used')),
+      runProgress: (_runId, request) => {
+        reports.push(request);
+        return new Promise((_resolve, reject) => (refuse = reject));
+      },
+      runFinish: () => Promise.reject(new Error('not used')),
+    };
+    const warnings: string[] = [];
+    const progress = new ProgressReporter('run-3', controller, () => Promise.resolve(), { ...quiet, warn: (line: string) => warnings.push(line) }, 10);
+    progress.start();
+    progress.counters.filesDone = 1;
+    progress.touch();
+    progress.reportNow();
+    progress.counters.filesDone = 2;
+    progress.touch();
+    progress.finish();
+    // The run has ended: the controller refuses the report that was in flight.
+    refuse(new Error('409 run finished'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    progress.touch();
+    progress.reportNow();
+    await progress.stop();
+    expect(reports.map((report) => report.counters.filesDone)).toEqual([1]);
+    expect(warnings).toEqual([]);
+  });
 });

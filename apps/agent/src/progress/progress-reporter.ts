@@ -23,6 +23,8 @@ export class ProgressReporter {
   private inFlight: Promise<void> | null = null;
   private changed = false;
   private warned = false;
+  /** finish() was called: nothing more is sent, and a late refusal is no news. */
+  private finished = false;
 
   constructor(
     private readonly runId: string,
@@ -44,7 +46,7 @@ export class ProgressReporter {
 
   /** Stops the timer and sends what changed since the last report (the checkpoint matters most after a failure). */
   async stop(): Promise<void> {
-    if (this.timer === null) return;
+    if (this.timer === null || this.finished) return;
     clearInterval(this.timer);
     this.timer = null;
     await this.inFlight;
@@ -54,13 +56,27 @@ export class ProgressReporter {
     }
   }
 
+  /**
+   * Stops reporting for good, after a successful attempt: its end report (runFinish) carries the final counters,
+   * and the controller sets a published backup's checkpoint to the root. No last report is sent and one in flight
+   * is not waited for, so the end reaches the controller one round trip sooner. A report still in flight may then
+   * be refused (the run has ended): that is expected and not logged. After a failure, stop() is what is wanted
+   * (its checkpoint is where the next attempt resumes).
+   */
+  finish(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.finished = true;
+    this.changed = false;
+  }
+
   /** Reports now what changed, unless a report is in flight (the next tick or stop() sends the rest). */
   reportNow(): void {
     this.tick();
   }
 
   private tick(): void {
-    if (!this.changed || this.inFlight !== null) return;
+    if (this.finished || !this.changed || this.inFlight !== null) return;
     this.changed = false;
     this.inFlight = this.report().finally(() => (this.inFlight = null));
   }
@@ -76,6 +92,7 @@ export class ProgressReporter {
       ]);
       this.warned = false;
     } catch (error) {
+      if (this.finished) return;
       if (!this.warned) this.log.warn(`run ${this.runId}: progress report failed (will keep trying): ${errorMessage(error)}`);
       this.warned = true;
       this.changed = true;

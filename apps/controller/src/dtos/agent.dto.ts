@@ -16,7 +16,6 @@ import {
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import { type Host } from '../generated/prisma/client';
-import { type RunRecord } from '../repositories/run.repository';
 import { IsCount, IsFileErrorList, IsUuid, TEXT_MAX } from './validation';
 
 /** Most file errors one finish request may carry (the run keeps at most RUN_FILE_ERRORS_KEPT in total). */
@@ -153,7 +152,7 @@ export function mapEnrollment(host: Host, credential: string, redisUsername: str
   return { hostId: host.id, hostName: host.name, credential, redisUsername };
 }
 
-export function mapRunStart(run: RunRecord): RunStartResponse {
+export function mapRunStart(run: { id: string; kind: RunStartResponse['kind']; attempts: number }): RunStartResponse {
   return { runId: run.id, kind: run.kind, attempt: run.attempts };
 }
 

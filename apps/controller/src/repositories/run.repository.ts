@@ -13,6 +13,32 @@ const RUN_INCLUDE = {
 /** A run with what its API representation needs: the host's name, the snapshot it produced, its attempts. */
 export type RunRecord = Prisma.RunGetPayload<{ include: typeof RUN_INCLUDE }>;
 
+const RUN_STATE_SELECT = {
+  id: true,
+  hostId: true,
+  kind: true,
+  status: true,
+  attempts: true,
+  error: true,
+  finishedAt: true,
+  cancelRequestedAt: true,
+} as const satisfies Prisma.RunSelect;
+
+/**
+ * What the agent API checks of a run before acting on it (whose it is, whether it has ended, whether an operator
+ * asked to cancel it): one statement, where a RunRecord takes four.
+ */
+export type RunState = Prisma.RunGetPayload<{ select: typeof RUN_STATE_SELECT }>;
+
+export type RunSessionState = RunState & Pick<Run, 'restoreSnapshotId' | 'restoreSubPath'>;
+
+/** An attempt just started: what the agent is told. */
+export interface StartedAttempt {
+  id: string;
+  kind: Run['kind'];
+  attempts: number;
+}
+
 const ACTIVE_STATUSES: RunStatus[] = ['queued', 'running'];
 
 export interface RunFilter {
@@ -36,6 +62,8 @@ export interface RunEnd {
   finishedAt: Date | null;
   error: string | null;
   counters: CounterColumns;
+  /** The run's new checkpoint, when the end sets one. */
+  checkpoint?: string;
   /** How the agent's current attempt ended. */
   attempt: AttemptClose;
   snapshot?: { id: string; rootTree: string; files: bigint; dirs: bigint; bytes: bigint; bytesSent: bigint; bytesStored: bigint; publishedAt: Date };
@@ -99,16 +127,19 @@ export class RunRepository {
 
   /**
    * Creates a queued backup run unless the host already has one queued or running, in which case that run is
-   * returned instead. The host row is locked for the check, so concurrent triggers are serialized.
+   * returned instead. The host row is locked for the check, so concurrent triggers are serialized. The new run's
+   * record is made of the inserted row and the host's name read under the lock (a new run has no snapshot and no
+   * attempt yet): no read after the commit delays queuing its job.
    */
   async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: Run }> {
-    const result = await this.database.client.$transaction(async (tx): Promise<{ active: Run } | { createdId: string }> => {
-      await tx.$queryRaw`SELECT id FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`;
+    return this.database.client.$transaction(async (tx): Promise<{ active: Run } | { created: RunRecord }> => {
+      const [host] = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`;
       const active = await tx.run.findFirst({ where: { hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
       if (active !== null) return { active };
-      return { createdId: (await tx.run.create({ data: { hostId, kind: 'backup' }, select: { id: true } })).id };
+      const run = await tx.run.create({ data: { hostId, kind: 'backup' } });
+      // The insert fails (foreign key) without the host row, so the name is there.
+      return { created: { ...run, host: { name: host?.name ?? '' }, snapshot: null, attemptHistory: [] } };
     });
-    return 'active' in result ? result : { created: await this.record(result.createdId) };
   }
 
   /**
@@ -155,6 +186,15 @@ export class RunRepository {
     return this.database.client.run.findUnique({ where: { id }, include: RUN_INCLUDE });
   }
 
+  findState(id: string): Promise<RunState | null> {
+    return this.database.client.run.findUnique({ where: { id }, select: RUN_STATE_SELECT });
+  }
+
+  /** What a receiver session check needs of a run: its state and, for a restore, what it reads. */
+  findSessionState(id: string): Promise<RunSessionState | null> {
+    return this.database.client.run.findUnique({ where: { id }, select: { ...RUN_STATE_SELECT, restoreSnapshotId: true, restoreSubPath: true } });
+  }
+
   /**
    * A run as the API shows it, read after a transaction has committed: Prisma loads the relations of an include
    * with parallel queries, which one transaction's connection can only run one after the other.
@@ -191,24 +231,25 @@ export class RunRepository {
   /**
    * Starts an attempt of a queued or running run: a new attempt row resuming from the run's checkpoint. An attempt
    * still open (its agent died without a word) is closed as abandoned first. Returns null when the run has ended.
+   * The answer comes from the transaction itself: the agent waits for it before sending any content, so no
+   * further read of the run delays it.
    */
-  async startAttempt(id: string, at: Date): Promise<RunRecord | null> {
-    const started = await this.database.client.$transaction(async (tx) => {
+  startAttempt(id: string, at: Date): Promise<StartedAttempt | null> {
+    return this.database.client.$transaction(async (tx): Promise<StartedAttempt | null> => {
       const run = await lockRun(tx, id);
-      if (run === null || !ACTIVE_STATUSES.includes(run.status)) return false;
+      if (run === null || !ACTIVE_STATUSES.includes(run.status)) return null;
       if (run.cancelRequestedAt !== null) {
         // Canceled while its job was on its way to the agent: it ends here instead of starting.
         await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: run.error, endedAt: at });
         await tx.run.update({ where: { id }, data: { status: 'canceled', finishedAt: at } });
-        return false;
+        return null;
       }
       await closeOpenAttempt(tx, id, { outcome: 'abandoned', endReason: ABANDONED_BY_NEXT_START, endedAt: null });
       const number = run.attempts + 1;
       await tx.run.update({ where: { id }, data: { status: 'running', attempts: number, startedAt: run.startedAt ?? at } });
       await tx.runAttempt.create({ data: { runId: id, number, startedAt: at, lastReportAt: at, resumedFrom: run.checkpoint } });
-      return true;
+      return { id, kind: run.kind, attempts: number };
     });
-    return started ? this.record(id) : null;
   }
 
   /**
@@ -231,7 +272,7 @@ export class RunRepository {
    * Ends an attempt of a running run: new status and counters, the snapshot row of a published backup, and the
    * reported file errors (up to the cap), all in one transaction. Returns null when the run is not running.
    */
-  async end(id: string, end: RunEnd): Promise<RunRecord | null> {
+  async end(id: string, end: RunEnd, hostId?: string): Promise<RunRecord | null> {
     const ended = await this.database.client.$transaction(async (tx) => {
       const { count } = await tx.run.updateMany({
         where: { id, status: 'running' },
@@ -240,13 +281,15 @@ export class RunRepository {
           finishedAt: end.finishedAt,
           error: end.error,
           ...end.counters,
+          ...(end.checkpoint === undefined ? {} : { checkpoint: end.checkpoint }),
         },
       });
       if (count === 0) return false;
       await closeOpenAttempt(tx, id, end.attempt);
       if (end.snapshot !== undefined) {
-        const run = await tx.run.findUniqueOrThrow({ where: { id }, select: { hostId: true } });
-        await tx.snapshot.create({ data: { ...end.snapshot, hostId: run.hostId, runId: id } });
+        // A run's host never changes: a caller that has read it already spares this statement.
+        const snapshotHostId = hostId ?? (await tx.run.findUniqueOrThrow({ where: { id }, select: { hostId: true } })).hostId;
+        await tx.snapshot.create({ data: { ...end.snapshot, hostId: snapshotHostId, runId: id } });
       }
       if (end.fileErrors.length > 0) {
         const stored = await tx.fileError.count({ where: { runId: id } });

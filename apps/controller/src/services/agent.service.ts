@@ -19,8 +19,9 @@ import { ErrorCode } from '../errors/error-code';
 import { isUniqueViolation } from '../errors/prisma-errors';
 import { CredentialRepository } from '../repositories/credential.repository';
 import { HostRepository } from '../repositories/host.repository';
-import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { type RunRecord, RunRepository, type RunState } from '../repositories/run.repository';
 import { toBigInt } from '../utils/bigint.util';
+import { isUuid } from '../utils/uuid.util';
 import { generateAgentCredential, hashSecret } from '../utils/secret.util';
 import { AgentAccessService } from './agent-access.service';
 import { MetricsService } from './metrics.service';
@@ -103,7 +104,7 @@ export class AgentService {
     const run = await this.ownRun(agent, runId);
     refuseIfFinished(run);
     const started = await this.runs.startAttempt(run.id, new Date());
-    if (started === null) refuseIfFinished(await this.runService.findOrThrow(run.id));
+    if (started === null) refuseIfFinished(await this.ownRun(agent, run.id));
     if (started === null) throw finished(run.id);
     return mapRunStart(started);
   }
@@ -118,7 +119,7 @@ export class AgentService {
       ...(dto.bytesResent === undefined ? {} : { bytesResent: toBigInt(dto.bytesResent) }),
     };
     if (!(await this.runs.recordProgress(run.id, progress, new Date()))) {
-      refuseUnlessRunning(await this.runService.findOrThrow(run.id));
+      refuseUnlessRunning(await this.ownRun(agent, run.id));
     }
     return { cancelRequested: run.cancelRequestedAt !== null };
   }
@@ -126,14 +127,15 @@ export class AgentService {
   async finishRun(agent: AgentIdentity, runId: string, dto: RunFinishDto): Promise<RunResponse> {
     const run = await this.ownRun(agent, runId);
     // A repeated report of the outcome already stored (the agent did not see our answer) changes nothing.
-    if (run.status === dto.status && run.finishedAt !== null && (dto.snapshot === undefined || run.snapshot?.id === dto.snapshot.id)) {
-      return mapRun(run);
+    if (run.status === dto.status && run.finishedAt !== null) {
+      const stored = await this.runService.findOrThrow(run.id);
+      if (dto.snapshot === undefined || stored.snapshot?.id === dto.snapshot.id) return mapRun(stored);
     }
     refuseUnlessRunning(run);
     const end = planRunEnd(run.kind, dto, new Date(), run.cancelRequestedAt === null ? null : (run.error ?? 'canceled at the request of an operator'));
     let ended: RunRecord | null;
     try {
-      ended = await this.runs.end(run.id, end);
+      ended = await this.runs.end(run.id, end, run.hostId);
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new DomainError(ErrorCode.AlreadyExists, `Snapshot ${end.snapshot?.id ?? ''} already exists`);
@@ -141,7 +143,7 @@ export class AgentService {
       throw error;
     }
     if (ended === null) {
-      refuseUnlessRunning(await this.runService.findOrThrow(run.id));
+      refuseUnlessRunning(await this.ownRun(agent, run.id));
       throw finished(run.id);
     }
     if (ended.finishedAt !== null) this.metrics.observeRunFinished(ended);
@@ -159,8 +161,10 @@ export class AgentService {
     return new DomainError(ErrorCode.InvalidCredential, 'Missing or unknown agent credential');
   }
 
-  private async ownRun(agent: AgentIdentity, runId: string): Promise<RunRecord> {
-    const run = await this.runService.findOrThrow(runId);
+  /** The run's state (one statement: each agent call starts with this), refused unless it is this agent's host's. */
+  private async ownRun(agent: AgentIdentity, runId: string): Promise<RunState> {
+    const run = isUuid(runId) ? await this.runs.findState(runId) : null;
+    if (run === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${runId}" not found`);
     if (run.hostId !== agent.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${agent.hostName}`);
     }
@@ -168,7 +172,7 @@ export class AgentService {
   }
 }
 
-function refuseUnlessRunning(run: RunRecord): void {
+function refuseUnlessRunning(run: Pick<RunState, 'id' | 'status' | 'error'>): void {
   refuseIfFinished(run);
   if (run.status !== 'running') {
     throw new DomainError(ErrorCode.RunNotStarted, `Run ${run.id} is ${run.status}; start it first (POST ${AGENT_API.runStart(run.id)})`);
@@ -179,7 +183,7 @@ function finished(runId: string): DomainError {
   return new DomainError(ErrorCode.RunFinished, `Run ${runId} has already ended; its job must not run again`);
 }
 
-function refuseIfFinished(run: RunRecord): void {
+function refuseIfFinished(run: Pick<RunState, 'id' | 'status' | 'error'>): void {
   if (run.status === 'canceled') throw new DomainError(ErrorCode.RunFinished, `Run ${run.id} was canceled (${run.error ?? 'at the request of an operator'}); its job must not run again`);
   if (TERMINAL_RUN_STATUSES.includes(run.status)) throw finished(run.id);
 }

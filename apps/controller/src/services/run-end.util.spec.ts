@@ -1,6 +1,6 @@
 import { type RunFinishRequest } from '@berth/contracts';
 import { DomainError } from '../errors/domain.error';
-import { counterColumns, planRunEnd, RUN_FILE_ERRORS_KEPT } from './run-end.util';
+import { BACKUP_DONE_CHECKPOINT, counterColumns, planRunEnd, RUN_FILE_ERRORS_KEPT } from './run-end.util';
 
 const now = new Date('2026-11-25T12:00:00.000Z');
 const snapshot = { id: '0b9a3c4e-1f0e-4d6b-9a57-3d1f1b7c2e10', rootTree: 'tree-hash', stats: { files: 5, dirs: 2, bytes: 100, bytesSent: 60, bytesStored: 40 }, publishedAt: '2026-11-25T11:59:59.000Z' };
@@ -28,6 +28,13 @@ describe('planRunEnd', () => {
     expect(end).toMatchObject({ status: 'succeeded', finishedAt: now, error: null, counters: { filesDone: 5n }, fileErrors: [], fileErrorCap: RUN_FILE_ERRORS_KEPT });
     expect(end.attempt).toEqual({ outcome: 'succeeded', endReason: null, endedAt: now, bytesSent: 60n });
     expect(end.snapshot).toEqual({ id: snapshot.id, rootTree: 'tree-hash', files: 5n, dirs: 2n, bytes: 100n, bytesSent: 60n, bytesStored: 40n, publishedAt: new Date(snapshot.publishedAt) });
+    // Everything is committed up to the root, whatever the last progress report said.
+    expect(end.checkpoint).toBe(BACKUP_DONE_CHECKPOINT);
+  });
+
+  it('leaves the checkpoint alone when nothing was published', () => {
+    expect(planRunEnd('backup', { status: 'failed', counters: {}, error: 'boom', willRetry: true }, now).checkpoint).toBeUndefined();
+    expect(planRunEnd('restore', { status: 'succeeded', counters: {} }, now).checkpoint).toBeUndefined();
   });
 
   it('keeps file errors of a partial backup', () => {

@@ -4,6 +4,9 @@ import { ErrorCode } from '../errors/error-code';
 import { COUNTER_COLUMNS, type CounterColumns, type RunEnd } from '../repositories/run.repository';
 import { toBigInt } from '../utils/bigint.util';
 
+/** The checkpoint of a backup that published its snapshot: everything, up to the root, is committed. */
+export const BACKUP_DONE_CHECKPOINT = '/';
+
 /** A run keeps at most this many file error rows; counters.fileErrors still counts every one. */
 export const RUN_FILE_ERRORS_KEPT = 10_000;
 
@@ -64,6 +67,9 @@ export function planRunEnd(kind: RunKind, report: RunFinishRequest, now: Date, c
     fileErrorCap: RUN_FILE_ERRORS_KEPT,
   };
   if (report.snapshot !== undefined) {
+    // The root directory is committed last, so a published backup's resume point is the root, whichever of the
+    // agent's progress reports arrived last (the agent does not wait for its last one before reporting the end).
+    end.checkpoint = BACKUP_DONE_CHECKPOINT;
     const { id, rootTree, stats, publishedAt } = report.snapshot;
     end.snapshot = {
       id,

@@ -4,7 +4,7 @@ import { type CheckCredentialsDto, type VerifySessionDto } from '../dtos/session
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { CredentialRepository } from '../repositories/credential.repository';
-import { type RunRecord, RunRepository } from '../repositories/run.repository';
+import { RunRepository, type RunSessionState } from '../repositories/run.repository';
 import { SnapshotRepository } from '../repositories/snapshot.repository';
 import { hashSecret } from '../utils/secret.util';
 
@@ -29,7 +29,7 @@ export class SessionService {
     if (credential.hostId !== dto.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `The credential belongs to host ${credential.host.name}, not to ${dto.hostId}`);
     }
-    const run = await this.runs.findById(dto.runId);
+    const run = await this.runs.findSessionState(dto.runId);
     if (run === null) {
       throw new DomainError(ErrorCode.RunNotFound, `Run "${dto.runId}" not found`);
     }
@@ -56,7 +56,7 @@ export class SessionService {
   }
 
   /** Restore runs: the snapshot the agent may read and the host that owns it (possibly another host). */
-  private async restoreSource(run: RunRecord): Promise<VerifySessionResponse['restore']> {
+  private async restoreSource(run: RunSessionState): Promise<VerifySessionResponse['restore']> {
     if (run.kind !== 'restore') return null;
     const snapshot = run.restoreSnapshotId === null ? null : await this.snapshots.findById(run.restoreSnapshotId);
     if (snapshot === null) {
