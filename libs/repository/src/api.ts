@@ -1,3 +1,4 @@
+import { type EncodedEntries } from './tree/tree-codec';
 import { type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
 /**
@@ -18,6 +19,8 @@ export interface RepositoryApi {
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
   putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;
+  /** The same for a tree whose entries are already encoded in runs (joined in the order given, not re-encoded). */
+  putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }>;
   /** Makes everything put so far durable. Concurrent callers share one fsync (group commit). */
   flush(): Promise<void>;
   /** A blob's bytes, checked against its id unless `verify` is false (see ReadOptions). */

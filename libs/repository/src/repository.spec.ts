@@ -6,6 +6,7 @@ import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, Reposit
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
 import { Repository } from './repository';
+import { EncodedEntries } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
 
 const temp = tempDirs();
@@ -116,6 +117,21 @@ describe('Repository objects', () => {
     const missing = sha256(Buffer.from('never stored'));
     await expect(repo.putTree({ entries: [dirEntry('d', missing)] })).rejects.toThrow(/refers to [0-9a-f]{64}, which is not stored/);
     await expect(repo.putBlob(Buffer.alloc(CONTENT_CHUNK_BYTES + 1))).rejects.toThrow(RepositoryInputError);
+    await repo.close();
+  });
+
+  it('stores a tree from runs of encoded entries under the id putTree gives it, checking every run for missing children', async () => {
+    const repo = await Repository.open(await temp.make());
+    const blob = await repo.putBlob(Buffer.from('x'));
+    const sub = await repo.putTree({ entries: [fifoEntry('p')] });
+    const entries = [dirEntry('d', sub.id), fileEntry('f', { sha256: blob.id, chunks: [blob.id] }, 1n), fifoEntry('g')];
+    const fromParts = await repo.putTreeParts([EncodedEntries.encode(entries.slice(0, 1)), EncodedEntries.encode(entries.slice(1))]);
+    expect(fromParts.stored).toBe(true);
+    expect(await repo.readTree(fromParts.id)).toEqual({ entries });
+    expect(await repo.putTree({ entries })).toEqual({ id: fromParts.id, stored: false });
+    const missing = sha256(Buffer.from('never stored'));
+    const parts = [EncodedEntries.encode([fifoEntry('a')]), EncodedEntries.encode([fileEntry('b', { sha256: missing, chunks: [missing] }, 1n)])];
+    await expect(repo.putTreeParts(parts)).rejects.toThrow(/"b" refers to [0-9a-f]{64}, which is not stored/);
     await repo.close();
   });
 
