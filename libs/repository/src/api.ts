@@ -66,6 +66,12 @@ export interface ReadOptions {
    * to end may skip it: a delta's basis, whose rebuilt file must match the sender's SHA-256 or is asked for again.
    */
   readonly verify?: boolean;
+  /**
+   * Memory to read the object into when it fits (the result is then a view of its start), instead of a new
+   * buffer: a caller streaming large content through one buffer allocates nothing per chunk. An object that does
+   * not fit is read into a new buffer as usual.
+   */
+  readonly into?: Uint8Array;
 }
 
 export interface FileContentWriter {

@@ -135,6 +135,26 @@ describe('Repository objects', () => {
     await repo.close();
   });
 
+  it('reads a blob into memory given for it when it fits (pending or on disk), into a new buffer otherwise, verified either way', async () => {
+    const repo = await Repository.open(await temp.make());
+    const data = Buffer.from('some bytes of a chunk');
+    const { id } = await repo.putBlob(data);
+    for (const stage of ['pending', 'flushed']) {
+      if (stage === 'flushed') await repo.flush();
+      const memory = Buffer.alloc(64, 0xee);
+      const read = await repo.readBlob(id, { into: memory.subarray(8) });
+      expect(read).toEqual(data);
+      expect(read.buffer).toBe(memory.buffer);
+      expect(read.byteOffset).toBe(memory.byteOffset + 8);
+      expect(memory[8 + data.length]).toBe(0xee);
+      const small = Buffer.alloc(4);
+      const elsewhere = await repo.readBlob(id, { into: small });
+      expect(elsewhere).toEqual(data);
+      expect(small).toEqual(Buffer.alloc(4));
+    }
+    await repo.close();
+  });
+
   it('rolls over to a new pack past the target size and indexes every sealed pack', async () => {
     const dir = await temp.make();
     const repo = await Repository.open(dir, { packTargetBytes: 256 * 1024 });

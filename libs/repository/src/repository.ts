@@ -140,7 +140,7 @@ export class Repository implements RepositoryApi {
 
   async readBlob(id: ObjectId, options: ReadOptions = {}): Promise<Buffer> {
     this.assertOpen();
-    return (await this.packs.read(objectIdHex(id), options.verify ?? true)).data;
+    return (await this.packs.read(objectIdHex(id), options.verify ?? true, options.into)).data;
   }
 
   async readTree(id: ObjectId): Promise<Tree> {
