@@ -132,6 +132,10 @@ describe('Repository objects', () => {
     const missing = sha256(Buffer.from('never stored'));
     const parts = [EncodedEntries.encode([fifoEntry('a')]), EncodedEntries.encode([fileEntry('b', { sha256: missing, chunks: [missing] }, 1n)])];
     await expect(repo.putTreeParts(parts)).rejects.toThrow(/"b" refers to [0-9a-f]{64}, which is not stored/);
+    // A run refused once is checked again (not remembered as checked), and accepted once its child is stored.
+    await expect(repo.putTreeParts(parts.slice(1))).rejects.toThrow(/which is not stored/);
+    expect((await repo.putBlob(Buffer.from('never stored'))).id).toEqual(missing);
+    expect((await repo.putTreeParts(parts)).stored).toBe(true);
     await repo.close();
   });
 

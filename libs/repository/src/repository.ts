@@ -32,6 +32,8 @@ const DEFAULT_MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
 
 export class Repository implements RepositoryApi {
   private closed = false;
+  /** Runs of encoded entries whose children putTreeParts found stored. */
+  private readonly checkedRuns = new WeakSet<EncodedEntries>();
 
   private constructor(
     private readonly layout: Layout,
@@ -127,7 +129,13 @@ export class Repository implements RepositoryApi {
   async putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }> {
     this.assertWritable();
     const encoded = joinEncodedEntries(parts);
-    for (const part of parts) this.assertEntriesChildrenStored(part.entries);
+    for (const part of parts) {
+      // Objects are never removed from an open repository: a run whose children were found stored (as a chunk's
+      // resume-point tree) need not be looked up again for its directory's tree.
+      if (this.checkedRuns.has(part)) continue;
+      this.assertEntriesChildrenStored(part.entries);
+      this.checkedRuns.add(part);
+    }
     const id = sha256(encoded);
     const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), encoded);
     return { id, stored };

@@ -58,7 +58,8 @@ describe('basis signature', () => {
     const file = randomBytes(3 * CONTENT_CHUNK_BYTES);
     const reader = new MemoryChunks(true);
     const content = store(reader, file);
-    (reader.chunks.get((content.chunks[2] as ObjectId).toString('hex')) as Buffer)[7] ^= 1;
+    const damaged = reader.chunks.get((content.chunks[2] as ObjectId).toString('hex')) as Buffer;
+    damaged.writeUInt8(damaged.readUInt8(7) ^ 1, 7);
     await expect(basisSignatureFrames(reader, content, BigInt(file.length))).rejects.toBeInstanceOf(RepositoryCorruptError);
   });
 
