@@ -1,4 +1,4 @@
-import { type ObjectId, type RepositoryApi } from '@berth/repository';
+import { type ObjectId, type ReadOptions, type RepositoryApi } from '@berth/repository';
 import { EntryType, MessageType, PlanAction, encodeMessage, type EntryMeta } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -141,8 +141,9 @@ describe('delta against a damaged basis', () => {
   let damaged: ObjectId | null = null;
 
   beforeAll(async () => {
-    // Injected fault: blob reads (random access for patching) return one chunk with a flipped byte, as a disk
-    // returning bad data would; the signature pass reads through readFileContent and sees good data.
+    // Injected fault: unverified blob reads (the patch's random access) return one chunk with a flipped byte, as
+    // a disk returning bad data would; the signature pass reads every chunk verified, and a verified read of bad
+    // data would fail, so it is given good data here.
     fx = await startReceiver(
       { heartbeatMs: 200, idleTimeoutMs: 10_000 },
       {
@@ -150,9 +151,11 @@ describe('delta against a damaged basis', () => {
           new Proxy(repository, {
             get(target, property, receiver) {
               if (property === 'readBlob') {
-                return async (id: ObjectId): Promise<Buffer> => {
-                  const data = Buffer.from(await target.readBlob(id));
-                  if (damaged !== null && id.equals(damaged)) data[100] = (data[100] as number) ^ 0xff;
+                return async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
+                  const read = await target.readBlob(id, options);
+                  if (options?.verify !== false || damaged === null || !id.equals(damaged)) return read;
+                  const data = Buffer.from(read);
+                  data[100] = (data[100] as number) ^ 0xff;
                   return data;
                 };
               }

@@ -51,4 +51,4 @@ export {
 export { weakChecksum } from './weak-checksum';
 export { STRONG_HASH_ALGORITHM } from './strong-hash';
 export { blake3IsNative, DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, type WholeFileHash } from './whole-file-hash';
-export { type ByteInput } from './sources';
+export { type ByteInput, type ByteSource } from './sources';

@@ -3,11 +3,16 @@ import { DeltaError } from './errors';
 
 /**
  * Where a file version's bytes come from: a buffer in memory, a path (read with positioned reads straight into
- * the caller's buffer) or any async iterable of byte chunks (a stream, repository blobs, network frames).
+ * the caller's buffer), any async iterable of byte chunks (a stream, repository blobs, network frames), or a
+ * `ByteSource` of the caller's (which also reads straight into the caller's buffer: no chunk allocated and copied
+ * per read, where an iterable must hand over a buffer it cannot reuse).
  */
-export type ByteInput = Uint8Array | string | AsyncIterable<Uint8Array>;
+export type ByteInput = Uint8Array | string | AsyncIterable<Uint8Array> | ByteSource;
 
-/** Sequential reader over a `ByteInput`. */
+/**
+ * Sequential reader over a `ByteInput`. A caller's own source is closed (`close`) when the computation that
+ * reads it ends, as any other.
+ */
 export interface ByteSource {
   /** Length when known before reading (buffers, files); undefined for iterables. */
   readonly knownLength: number | undefined;
@@ -19,8 +24,16 @@ export interface ByteSource {
 export async function openByteSource(input: ByteInput): Promise<ByteSource> {
   if (typeof input === 'string') return FileByteSource.open(input);
   if (input instanceof Uint8Array) return new MemoryByteSource(input);
-  if (typeof (input as Partial<AsyncIterable<Uint8Array>>)[Symbol.asyncIterator] === 'function') return new IterableByteSource(input);
-  throw new DeltaError('invalid_argument', 'input must be a Uint8Array, a file path or an async iterable of Uint8Array');
+  // Iterables first: a stream (fs.ReadStream) also has read() and close(), with other meanings.
+  if (typeof (input as Partial<AsyncIterable<Uint8Array>>)[Symbol.asyncIterator] === 'function') return new IterableByteSource(input as AsyncIterable<Uint8Array>);
+  if (isByteSource(input)) return input;
+  throw new DeltaError('invalid_argument', 'input must be a Uint8Array, a file path, an async iterable of Uint8Array or a ByteSource');
+}
+
+function isByteSource(input: unknown): input is ByteSource {
+  if (typeof input !== 'object' || input === null) return false;
+  const candidate = input as Partial<ByteSource>;
+  return typeof candidate.read === 'function' && typeof candidate.close === 'function';
 }
 
 class MemoryByteSource implements ByteSource {

@@ -12,6 +12,7 @@ import { signature } from './signature';
 import { blake3 } from 'hash-wasm';
 import { chunked, collectBytes, collectTokens, roundTrip } from '../test/round-trip';
 import { type DeltaToken } from './tokens';
+import { type ByteSource } from './sources';
 
 const describeTokens = (tokens: DeltaToken[]): string[] =>
   tokens.map((token) => (token.kind === 'literal' ? `literal ${Buffer.from(token.data).toString('hex')}` : JSON.stringify({ ...token, digest: undefined })));
@@ -29,6 +30,36 @@ describe('streaming', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("reads a caller's ByteSource straight into its buffer, in pieces of any size, and closes it at the end", async () => {
+    const basis = randomBytes(9 * 1024 * 1024);
+    const newVersion = Buffer.concat([basis.subarray(0, 3_000_000), randomBytes(5000), basis.subarray(3_000_000)]);
+    const sig = await signature(basis);
+    const reference = describeTokens(await collectTokens(delta(sig, newVersion, { hash: 'sha256' })));
+    let position = 0;
+    let closed = 0;
+    const lengths: number[] = [];
+    const source: ByteSource = {
+      knownLength: undefined,
+      read: (target, offset, length) => {
+        // Short reads, as a file or a pipe may give.
+        const count = Math.min(length, 700_001, newVersion.length - position);
+        lengths.push(length);
+        target.set(newVersion.subarray(position, position + count), offset);
+        position += count;
+        return Promise.resolve(count);
+      },
+      close: () => {
+        closed += 1;
+        return Promise.resolve();
+      },
+    };
+    const stream = delta(sig, source, { hash: 'sha256' });
+    expect(describeTokens(await collectTokens(stream))).toEqual(reference);
+    expect(Buffer.from(stream.end?.digest ?? [])).toEqual(createHash('sha256').update(newVersion).digest());
+    expect(closed).toBe(1);
+    expect(lengths.length).toBeGreaterThan(newVersion.length / 700_001);
   });
 
   it('signs a stream like the same bytes in memory, given the expected length', async () => {

@@ -1,3 +1,4 @@
+import { type EncodedEntries } from './tree/tree-codec';
 import { type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
 /**
@@ -18,6 +19,8 @@ export interface RepositoryApi {
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
   putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;
+  /** The same for a tree whose entries are already encoded in runs (joined in the order given, not re-encoded). */
+  putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }>;
   /** Makes everything put so far durable. Concurrent callers share one fsync (group commit). */
   flush(): Promise<void>;
   /** A blob's bytes, checked against its id unless `verify` is false (see ReadOptions). */
@@ -63,6 +66,12 @@ export interface ReadOptions {
    * to end may skip it: a delta's basis, whose rebuilt file must match the sender's SHA-256 or is asked for again.
    */
   readonly verify?: boolean;
+  /**
+   * Memory to read the object into when it fits (the result is then a view of its start), instead of a new
+   * buffer: a caller streaming large content through one buffer allocates nothing per chunk. An object that does
+   * not fit is read into a new buffer as usual.
+   */
+  readonly into?: Uint8Array;
 }
 
 export interface FileContentWriter {

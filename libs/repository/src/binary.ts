@@ -8,6 +8,16 @@ const MAX_U64 = (1n << 64n) - 1n;
 const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_32 = 0x1_0000_0000;
+/** Largest high 32-bit half for which `hi * 2^32 + lo` is still a safe integer. */
+const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
+
+/**
+ * Scratch space for converting between a 64-bit bigint and two 32-bit halves: one bigint created (or read) per
+ * value instead of a bigint operation per 7 bits. A tree holds two timestamps per entry, each past 2^60 once
+ * zigzagged, which made bigint arithmetic most of encoding and decoding a large directory.
+ */
+const SCRATCH = new DataView(new ArrayBuffer(8));
 
 export class ByteWriter {
   private buf: Buffer;
@@ -51,19 +61,36 @@ export class ByteWriter {
       this.uint(Number(value));
       return;
     }
-    this.ensure(10);
-    let v = value;
-    while (v >= 0x80n) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
+    SCRATCH.setBigUint64(0, value, true);
+    this.words(SCRATCH.getUint32(0, true), SCRATCH.getUint32(4, true));
   }
 
   /** Zigzag varint for a signed 64-bit value. */
   i64(value: bigint): void {
     if (value < MIN_I64 || value > MAX_I64) throw new RangeError(`not a signed 64-bit integer: ${value}`);
-    this.u64(value >= 0n ? value << 1n : ((-value) << 1n) - 1n);
+    // Zigzag on the two's-complement halves: (v << 1) ^ (v >> 63).
+    SCRATCH.setBigInt64(0, value, true);
+    const lo = SCRATCH.getUint32(0, true);
+    const hi = SCRATCH.getUint32(4, true);
+    const sign = hi >> 31;
+    this.words(((lo << 1) ^ sign) >>> 0, (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0);
+  }
+
+  /** Unsigned varint of the 64-bit value `hi * 2^32 + lo` (both halves unsigned 32-bit). */
+  private words(lo: number, hi: number): void {
+    if (hi <= MAX_SAFE_HIGH_WORD) {
+      this.uint(hi * TWO_32 + lo);
+      return;
+    }
+    this.ensure(10);
+    let low = lo;
+    let high = hi;
+    while (high !== 0 || low >= 0x80) {
+      this.buf[this.pos++] = (low & 0x7f) | 0x80;
+      low = ((low >>> 7) | ((high & 0x7f) << 25)) >>> 0;
+      high >>>= 7;
+    }
+    this.buf[this.pos++] = low;
   }
 
   raw(bytes: Uint8Array): void {
@@ -87,6 +114,9 @@ export class DecodeError extends Error {}
 
 export class ByteReader {
   private pos = 0;
+  /** Halves of the last value `varint64` returned as -1. */
+  private lowWord = 0;
+  private highWord = 0;
 
   constructor(private readonly buf: Buffer) {}
 
@@ -130,8 +160,31 @@ export class ByteReader {
   }
 
   u64(): bigint {
+    const small = this.varint64();
+    if (small >= 0) return BigInt(small);
+    SCRATCH.setUint32(0, this.lowWord, true);
+    SCRATCH.setUint32(4, this.highWord, true);
+    return SCRATCH.getBigUint64(0, true);
+  }
+
+  i64(): bigint {
+    const z = this.varint64();
+    if (z >= 0) return BigInt(z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+    // Zigzag decoding on the halves: (z >>> 1) ^ -(z & 1).
+    const lo = this.lowWord;
+    const hi = this.highWord;
+    const sign = -(lo & 1);
+    SCRATCH.setUint32(0, (((lo >>> 1) | (hi << 31)) ^ sign) >>> 0, true);
+    SCRATCH.setUint32(4, ((hi >>> 1) ^ sign) >>> 0, true);
+    return SCRATCH.getBigInt64(0, true);
+  }
+
+  /**
+   * An unsigned 64-bit varint: up to 7 bytes (49 bits) are returned as a number; a longer value returns -1 and
+   * leaves its unsigned 32-bit halves in `lowWord` / `highWord`, so no bigint arithmetic is needed.
+   */
+  private varint64(): number {
     const start = this.pos;
-    // Up to 7 bytes (49 bits) are summed as a number; only longer values take the bigint path.
     let small = 0;
     let scale = 1;
     for (let i = 0; i < 7; i++) {
@@ -139,29 +192,29 @@ export class ByteReader {
       small += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) throw new DecodeError(`non-minimal varint at byte ${start}`);
-        return BigInt(small);
+        return small;
       }
       scale *= 0x80;
     }
-    let result = BigInt(small);
-    let shift = 49n;
+    // Bits 49 and up, summed as a number (at most 21 bits before the range check).
+    let high = 0;
+    let highScale = 1;
+    let shift = 49;
     for (;;) {
       const byte = this.u8();
-      result |= BigInt(byte & 0x7f) << shift;
+      high += (byte & 0x7f) * highScale;
       if ((byte & 0x80) === 0) {
         if (byte === 0) throw new DecodeError(`non-minimal varint at byte ${start}`);
         break;
       }
-      shift += 7n;
-      if (shift >= 70n) throw new DecodeError(`varint too long at byte ${start}`);
+      highScale *= 0x80;
+      shift += 7;
+      if (shift >= 70) throw new DecodeError(`varint too long at byte ${start}`);
     }
-    if (result > MAX_U64) throw new DecodeError(`varint beyond 64 bits at byte ${start}`);
-    return result;
-  }
-
-  i64(): bigint {
-    const z = this.u64();
-    return (z & 1n) === 0n ? z >> 1n : -((z + 1n) >> 1n);
+    if (high >= 1 << 15) throw new DecodeError(`varint beyond 64 bits at byte ${start}`);
+    this.lowWord = small >>> 0;
+    this.highWord = Math.floor(small / TWO_32) + high * (1 << 17);
+    return -1;
   }
 
   raw(length: number): Buffer {
@@ -175,6 +228,11 @@ export class ByteReader {
   bytes(what: string, max: number): Buffer {
     const length = this.bounded(`${what} length`, max);
     return Buffer.from(this.raw(length));
+  }
+
+  /** Length-prefixed bytes, length at most `max`, as a view of the buffer read (see `bytes` for a copy). */
+  view(what: string, max: number): Buffer {
+    return this.raw(this.bounded(`${what} length`, max));
   }
 
   end(): void {

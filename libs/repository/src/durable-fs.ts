@@ -55,8 +55,14 @@ export async function writeAll(handle: { write(buffer: Uint8Array, offset: numbe
   }
 }
 
-export async function readFully(handle: { read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> }, length: number, position: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+/** Reads `length` bytes at `position` into `target` (at least `length` bytes long) or a new buffer; fewer at the end of the file. */
+export async function readFully(
+  handle: { read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> },
+  length: number,
+  position: number,
+  target?: Buffer,
+): Promise<Buffer> {
+  const buffer = target ?? Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, done, length - done, position + done);

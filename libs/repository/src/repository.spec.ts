@@ -6,6 +6,7 @@ import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, Reposit
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
 import { Repository } from './repository';
+import { EncodedEntries } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
 
 const temp = tempDirs();
@@ -116,6 +117,45 @@ describe('Repository objects', () => {
     const missing = sha256(Buffer.from('never stored'));
     await expect(repo.putTree({ entries: [dirEntry('d', missing)] })).rejects.toThrow(/refers to [0-9a-f]{64}, which is not stored/);
     await expect(repo.putBlob(Buffer.alloc(CONTENT_CHUNK_BYTES + 1))).rejects.toThrow(RepositoryInputError);
+    await repo.close();
+  });
+
+  it('stores a tree from runs of encoded entries under the id putTree gives it, checking every run for missing children', async () => {
+    const repo = await Repository.open(await temp.make());
+    const blob = await repo.putBlob(Buffer.from('x'));
+    const sub = await repo.putTree({ entries: [fifoEntry('p')] });
+    const entries = [dirEntry('d', sub.id), fileEntry('f', { sha256: blob.id, chunks: [blob.id] }, 1n), fifoEntry('g')];
+    const fromParts = await repo.putTreeParts([EncodedEntries.encode(entries.slice(0, 1)), EncodedEntries.encode(entries.slice(1))]);
+    expect(fromParts.stored).toBe(true);
+    expect(await repo.readTree(fromParts.id)).toEqual({ entries });
+    expect(await repo.putTree({ entries })).toEqual({ id: fromParts.id, stored: false });
+    const missing = sha256(Buffer.from('never stored'));
+    const parts = [EncodedEntries.encode([fifoEntry('a')]), EncodedEntries.encode([fileEntry('b', { sha256: missing, chunks: [missing] }, 1n)])];
+    await expect(repo.putTreeParts(parts)).rejects.toThrow(/"b" refers to [0-9a-f]{64}, which is not stored/);
+    // A run refused once is checked again (not remembered as checked), and accepted once its child is stored.
+    await expect(repo.putTreeParts(parts.slice(1))).rejects.toThrow(/which is not stored/);
+    expect((await repo.putBlob(Buffer.from('never stored'))).id).toEqual(missing);
+    expect((await repo.putTreeParts(parts)).stored).toBe(true);
+    await repo.close();
+  });
+
+  it('reads a blob into memory given for it when it fits (pending or on disk), into a new buffer otherwise, verified either way', async () => {
+    const repo = await Repository.open(await temp.make());
+    const data = Buffer.from('some bytes of a chunk');
+    const { id } = await repo.putBlob(data);
+    for (const stage of ['pending', 'flushed']) {
+      if (stage === 'flushed') await repo.flush();
+      const memory = Buffer.alloc(64, 0xee);
+      const read = await repo.readBlob(id, { into: memory.subarray(8) });
+      expect(read).toEqual(data);
+      expect(read.buffer).toBe(memory.buffer);
+      expect(read.byteOffset).toBe(memory.byteOffset + 8);
+      expect(memory[8 + data.length]).toBe(0xee);
+      const small = Buffer.alloc(4);
+      const elsewhere = await repo.readBlob(id, { into: small });
+      expect(elsewhere).toEqual(data);
+      expect(small).toEqual(Buffer.alloc(4));
+    }
     await repo.close();
   });
 

@@ -14,7 +14,7 @@ import { PackStore, type RecoveryReport } from './pack/pack-store';
 import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig } from './repository-layout';
 import { SnapshotStore } from './snapshot-store';
 import { showBytes } from './tree/names';
-import { decodeTree, encodeTree } from './tree/tree-codec';
+import { decodeTree, type EncodedEntries, encodeTree, joinEncodedEntries } from './tree/tree-codec';
 import { readFileContent, resolvePath, walkTree } from './tree/tree-walk';
 import { verifyTree } from './verify';
 
@@ -32,6 +32,8 @@ const DEFAULT_MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
 
 export class Repository implements RepositoryApi {
   private closed = false;
+  /** Runs of encoded entries whose children putTreeParts found stored. */
+  private readonly checkedRuns = new WeakSet<EncodedEntries>();
 
   private constructor(
     private readonly layout: Layout,
@@ -123,6 +125,22 @@ export class Repository implements RepositoryApi {
     return { id, stored };
   }
 
+  /** putTree for a tree whose entries are already encoded, in runs (see EncodedEntries): the runs are joined, not re-encoded. */
+  async putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }> {
+    this.assertWritable();
+    const encoded = joinEncodedEntries(parts);
+    for (const part of parts) {
+      // Objects are never removed from an open repository: a run whose children were found stored (as a chunk's
+      // resume-point tree) need not be looked up again for its directory's tree.
+      if (this.checkedRuns.has(part)) continue;
+      this.assertEntriesChildrenStored(part.entries);
+      this.checkedRuns.add(part);
+    }
+    const id = sha256(encoded);
+    const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), encoded);
+    return { id, stored };
+  }
+
   async flush(): Promise<void> {
     this.assertWritable();
     await this.packs.flush();
@@ -130,7 +148,7 @@ export class Repository implements RepositoryApi {
 
   async readBlob(id: ObjectId, options: ReadOptions = {}): Promise<Buffer> {
     this.assertOpen();
-    return (await this.packs.read(objectIdHex(id), options.verify ?? true)).data;
+    return (await this.packs.read(objectIdHex(id), options.verify ?? true, options.into)).data;
   }
 
   async readTree(id: ObjectId): Promise<Tree> {
@@ -242,10 +260,18 @@ export class Repository implements RepositoryApi {
 
   /** A tree may only point at stored objects, so whatever reaches a tree can also be read. */
   private assertChildrenStored(tree: Tree): void {
-    for (const entry of tree.entries) {
-      const missing = [entry.subtree, ...(entry.content?.chunks ?? [])].find((id) => id !== null && !this.packs.has(id.toString('hex')));
-      if (missing) throw new RepositoryInputError(`tree entry ${showBytes(entry.name)} refers to ${missing.toString('hex')}, which is not stored`);
+    this.assertEntriesChildrenStored(tree.entries);
+  }
+
+  private assertEntriesChildrenStored(entries: readonly TreeEntry[]): void {
+    for (const entry of entries) {
+      if (entry.subtree !== null) this.assertStored(entry, entry.subtree);
+      if (entry.content !== null) for (const chunk of entry.content.chunks) this.assertStored(entry, chunk);
     }
+  }
+
+  private assertStored(entry: TreeEntry, id: ObjectId): void {
+    if (!this.packs.has(id.toString('hex'))) throw new RepositoryInputError(`tree entry ${showBytes(entry.name)} refers to ${id.toString('hex')}, which is not stored`);
   }
 
   private assertOpen(): void {

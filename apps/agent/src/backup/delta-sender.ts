@@ -4,7 +4,7 @@
  * out in FileData frames of at most 1 MiB within the byte credit, then FileEnd with the new file's size and
  * SHA-256. A file that cannot be opened or read to the end is reported in FileEnd, as for whole content.
  */
-import { decodeSignature, delta, encodeDelta, type DeltaToken, type Signature } from '@berth/delta';
+import { decodeSignature, delta, encodeDelta, type ByteSource, type DeltaToken, type Signature } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { type FileHandle } from 'node:fs/promises';
 import { protocolError } from '../receiver/session-errors';
@@ -13,7 +13,6 @@ import { FILE_DATA_MAX_BYTES, openRegularFile, sendWithinCredit, type FileSendRe
 import { readErrorMessage } from './file-reader';
 import { MessageType } from '@berth/wire';
 
-const READ_BYTES = 1024 * 1024;
 const EMPTY_SHA256 = createHash('sha256').digest();
 
 export async function sendDelta(
@@ -42,7 +41,7 @@ export async function sendDelta(
       // A read error ends the input early: the delta still completes (and is dropped by the receiver, told by
       // FileEnd's error), so whatever is thrown here is a failure to send, which ends the session.
       // SHA-256, not the library's default BLAKE3: the end digest is also FileEnd's content hash.
-      const tokens = keepEnd(delta(signature, readChunks(handle, reading), { hash: 'sha256' }), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
+      const tokens = keepEnd(delta(signature, fileSource(handle, reading), { hash: 'sha256' }), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
       for await (const frame of encodeDelta(tokens, { maxFrameBytes: FILE_DATA_MAX_BYTES })) await sendWithinCredit(target, frame, credit, send, onBytesSent);
     }
   } finally {
@@ -63,19 +62,26 @@ async function* keepEnd(tokens: AsyncIterable<DeltaToken>, onEnd: (token: Extrac
   }
 }
 
-async function* readChunks(handle: FileHandle, reading: { error: string | null }): AsyncGenerator<Uint8Array> {
+/**
+ * The file as the delta's input: positioned reads straight into the delta's own buffer, so no read buffer is
+ * allocated (and later collected) per MiB and no bytes are copied out of one. A read error ends the input (0)
+ * and is kept for FileEnd; the handle is the caller's to close.
+ */
+function fileSource(handle: FileHandle, reading: { error: string | null }): ByteSource {
   let position = 0;
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(READ_BYTES);
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, position));
-    } catch (caught) {
-      reading.error = readErrorMessage(caught);
-      return;
-    }
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield buffer.subarray(0, bytesRead);
-  }
+  return {
+    knownLength: undefined,
+    async read(target: Uint8Array, offset: number, length: number): Promise<number> {
+      if (reading.error !== null) return 0;
+      try {
+        const { bytesRead } = await handle.read(target, offset, length, position);
+        position += bytesRead;
+        return bytesRead;
+      } catch (caught) {
+        reading.error = readErrorMessage(caught);
+        return 0;
+      }
+    },
+    close: () => Promise.resolve(),
+  };
 }

@@ -1,7 +1,6 @@
 import { isDeltaError } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
-  findEntry,
   RepositoryCorruptError,
   TreeEntryType,
   type FileContent,
@@ -10,6 +9,7 @@ import {
   type SnapshotRecord,
   type TreeEntry,
   ContentWriter,
+  EncodedEntries,
   type SentMark,
   type StoredPrefix,
   type WrittenContent,
@@ -43,7 +43,7 @@ import { type DraftEntry, toEntryMeta, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
-import { PreviousSnapshot, unchangedFile } from './previous-snapshot';
+import { AscendingLookup, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
@@ -52,7 +52,9 @@ type StoredFile = Pick<WrittenContent, 'content' | 'size'>;
 interface DirState {
   readonly path: Buffer;
   readonly key: string;
-  /** Entries of the directory's completed chunks, in name order. */
+  /** Entries of the directory's completed chunks already encoded (as their resume points' trees), in name order. */
+  parts: EncodedPart[];
+  /** Entries of completed chunks not yet encoded (no resume point for them), in name order after `parts`. */
   drafts: DraftEntry[];
   lastName: Buffer | null;
   /** Entries an earlier attempt committed chunk by chunk (they sort before every draft), with their stats. */
@@ -73,6 +75,17 @@ interface DirSeed {
 /** Tree entries for a list of drafts, with the stats of what they hold. */
 interface BuiltEntries {
   readonly entries: TreeEntry[];
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+}
+
+/**
+ * Entries encoded once, with their stats: a chunk's resume-point tree, and later a run of its directory's tree.
+ * A large directory's entries are so encoded (and validated) once, not again for the directory.
+ */
+interface EncodedPart {
+  readonly encoded: EncodedEntries;
   readonly files: number;
   readonly dirs: number;
   readonly bytes: number;
@@ -336,7 +349,7 @@ export class BackupSession {
       this.closedDirs.add(key);
       this.dirDigests.set(key, msg.digest);
       this.dirsReused += 1;
-      const dir: DirState = { path: msg.dir, key, drafts: [], lastName: null, seed: null };
+      const dir: DirState = { path: msg.dir, key, parts: [], drafts: [], lastName: null, seed: null };
       this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record });
     }
     await this.conn.send({ type: MessageType.DigestReply, seq: msg.seq, reused });
@@ -354,12 +367,13 @@ export class BackupSession {
 
     const dir = this.openDirectory(msg);
     const previousTree = this.previous === null ? null : await this.previous.directory(msg.dir);
+    const lookup = previousTree === null ? null : new AscendingLookup(previousTree);
     const lastName = msg.entries[count - 1]?.name ?? null;
     const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0, reused: null };
     const actions: PlanAction[] = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
-        const previous = previousTree === null ? null : findEntry(previousTree, meta.name);
+        const previous = lookup === null ? null : lookup.find(meta.name);
         if (previous !== null && previous.content !== null && unchangedFile(previous, meta)) {
           chunk.slots[index] = { meta, content: previous.content, size: meta.size };
           actions.push(PlanAction.Skip);
@@ -416,7 +430,7 @@ export class BackupSession {
       // A directory an earlier attempt partly committed continues after its last committed entry.
       const seed = this.seeds.get(key) ?? null;
       this.seeds.delete(key);
-      dir = { path: msg.dir, key, drafts: [], lastName: seed?.after ?? null, seed };
+      dir = { path: msg.dir, key, parts: [], drafts: [], lastName: seed?.after ?? null, seed };
       this.openDirs.set(key, dir);
     }
     const first = msg.entries[0];
@@ -652,26 +666,33 @@ export class BackupSession {
       }
       const drafts: DraftEntry[] = [];
       for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
-      chunk.dir.drafts.push(...drafts);
-      const journal = chunk.last ? await this.commitDirectory(chunk.dir) : await this.commitChunk(chunk, drafts);
+      const journal = chunk.last ? await this.commitDirectory(chunk.dir, drafts) : await this.commitChunk(chunk, drafts);
       this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
     }
   }
 
-  private async commitDirectory(dir: DirState): Promise<JournalRecord> {
-    const built = this.buildEntries(dir.path, dir.drafts);
-    const seed = dir.seed;
-    const entries = seed === null ? built.entries : [...seed.entries, ...built.entries];
-    const { id } = await this.repo.putTree({ entries });
+  /**
+   * The directory's tree: its earlier attempt's entries (seed), the runs its chunks' resume points encoded, then
+   * the entries of its other chunks and of its last one, encoded now; joined, not encoded again.
+   */
+  private async commitDirectory(dir: DirState, lastDrafts: readonly DraftEntry[]): Promise<JournalRecord> {
+    const parts: EncodedPart[] = [];
+    if (dir.seed !== null) {
+      const { entries, files, dirs, bytes } = dir.seed;
+      parts.push({ encoded: EncodedEntries.encode(entries), files, dirs, bytes });
+    }
+    parts.push(...dir.parts, this.encodePart(dir.path, [...dir.drafts, ...lastDrafts]));
+    const { id } = await this.repo.putTreeParts(parts.map((part) => part.encoded));
     const record: JournalRecord = {
       dir: dir.path,
       tree: id,
-      files: built.files + (seed?.files ?? 0),
-      dirs: built.dirs + (seed?.dirs ?? 0),
-      bytes: built.bytes + (seed?.bytes ?? 0),
+      files: parts.reduce((sum, part) => sum + part.files, 0),
+      dirs: parts.reduce((sum, part) => sum + part.dirs, 0),
+      bytes: parts.reduce((sum, part) => sum + part.bytes, 0),
     };
     this.committed.set(dir.key, record);
-    this.recordDigest(dir, entries);
+    this.recordDigest(dir, parts.flatMap((part) => part.encoded.entries));
+    dir.parts = [];
     dir.drafts = [];
     return record;
   }
@@ -688,10 +709,25 @@ export class BackupSession {
    * entries and a journal record naming its last entry, so a later attempt re-sends only what follows.
    */
   private async commitChunk(chunk: ChunkState, drafts: readonly DraftEntry[]): Promise<JournalRecord | null> {
-    if (this.ctx.protocol < 2 || chunk.lastName === null) return null;
-    const built = this.buildEntries(chunk.dir.path, drafts);
-    const { id } = await this.repo.putTree({ entries: built.entries });
-    return { dir: chunk.dir.path, tree: id, files: built.files, dirs: built.dirs, bytes: built.bytes, partialThrough: chunk.lastName };
+    const dir = chunk.dir;
+    if (this.ctx.protocol < 2 || chunk.lastName === null) {
+      dir.drafts.push(...drafts);
+      return null;
+    }
+    // Entries of earlier chunks without a resume point come first in the directory: they become a run of their own.
+    if (dir.drafts.length > 0) {
+      dir.parts.push(this.encodePart(dir.path, dir.drafts));
+      dir.drafts = [];
+    }
+    const part = this.encodePart(dir.path, drafts);
+    dir.parts.push(part);
+    const { id } = await this.repo.putTreeParts([part.encoded]);
+    return { dir: dir.path, tree: id, files: part.files, dirs: part.dirs, bytes: part.bytes, partialThrough: chunk.lastName };
+  }
+
+  private encodePart(dirPath: Buffer, drafts: readonly DraftEntry[]): EncodedPart {
+    const { entries, files, dirs, bytes } = this.buildEntries(dirPath, drafts);
+    return { encoded: EncodedEntries.encode(entries), files, dirs, bytes };
   }
 
   private buildEntries(dirPath: Buffer, drafts: readonly DraftEntry[]): BuiltEntries {

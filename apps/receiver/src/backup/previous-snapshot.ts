@@ -41,6 +41,40 @@ export class PreviousSnapshot {
   }
 }
 
+/**
+ * Lookups of names in ascending order in one tree (a chunk's entries, in the order they arrive): each continues
+ * from where the last one stopped, about one name comparison per entry instead of a binary search's ~15 in a
+ * large directory. A name that does not ascend falls back to the binary search.
+ */
+export class AscendingLookup {
+  private at = -1;
+  private last: Buffer | null = null;
+
+  constructor(private readonly tree: Tree) {}
+
+  find(name: Buffer): TreeEntry | null {
+    const entries = this.tree.entries;
+    if (this.last !== null && Buffer.compare(name, this.last) <= 0) return findEntry(this.tree, name);
+    this.last = name;
+    if (this.at < 0) this.at = lowerBound(entries, name);
+    while (this.at < entries.length && Buffer.compare((entries[this.at] as TreeEntry).name, name) < 0) this.at++;
+    const entry = entries[this.at];
+    return entry !== undefined && entry.name.equals(name) ? entry : null;
+  }
+}
+
+/** Index of the first entry whose name is not below `name`. */
+function lowerBound(entries: readonly TreeEntry[], name: Buffer): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (Buffer.compare((entries[mid] as TreeEntry).name, name) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 /** The quick check: a regular file whose size, mtime, inode and ctime all match is reused without its content. */
 export function unchangedFile(previous: TreeEntry | null, current: { size: bigint; mtimeNs: bigint; ino: bigint; ctimeNs: bigint }): boolean {
   return (

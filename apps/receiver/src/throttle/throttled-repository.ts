@@ -1,4 +1,4 @@
-import { type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
+import { type EncodedEntries, type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
 import { type WriteThrottleSettings } from '../config/receiver-config';
 import { type BucketClock, realClock, TokenBucket } from './token-bucket';
 
@@ -40,6 +40,11 @@ export class ThrottledRepository implements RepositoryApi {
   async putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }> {
     await this.ops?.take(1);
     return this.inner.putTree(tree);
+  }
+
+  async putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }> {
+    await this.ops?.take(1);
+    return this.inner.putTreeParts(parts);
   }
 
   flush(): Promise<void> {

@@ -126,10 +126,12 @@ export class PackStore {
   }
 
   /** Reads and verifies an object's bytes (SHA-256 must equal its id; with `verify` false only its length is checked). */
-  async read(idHex: string, verify = true): Promise<{ kind: ObjectKind; data: Buffer }> {
+  async read(idHex: string, verify = true, into?: Uint8Array): Promise<{ kind: ObjectKind; data: Buffer }> {
     const location = this.index.get(idHex);
     if (!location) throw new RepositoryNotFoundError(`object ${idHex} is not in the repository`);
-    const data = location.pack.writer?.readPending(location.offset, location.length) ?? (await this.readFromFile(location));
+    // `into` is used only when the object fits; the bytes are then a view of it.
+    const target = into !== undefined && into.length >= location.length ? Buffer.from(into.buffer, into.byteOffset, location.length) : undefined;
+    const data = location.pack.writer?.readPending(location.offset, location.length, target) ?? (await this.readFromFile(location, target));
     if (data.length !== location.length || (verify && sha256(data).toString('hex') !== idHex)) {
       throw new RepositoryCorruptError(`object ${idHex} in pack ${location.pack.id} at byte ${location.offset} does not match its id`, idHex);
     }
@@ -217,9 +219,9 @@ export class PackStore {
     if (this.failure) throw this.failure;
   }
 
-  private async readFromFile(location: Location): Promise<Buffer> {
+  private async readFromFile(location: Location, target?: Buffer): Promise<Buffer> {
     const handle = await this.readHandle(location.pack);
-    return readFully(handle, location.length, location.offset);
+    return readFully(handle, location.length, location.offset, target);
   }
 
   private readHandle(pack: PackRef): Promise<FileHandle> {

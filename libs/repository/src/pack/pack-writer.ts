@@ -110,15 +110,15 @@ export class PackWriter {
   }
 
   /** A copy of data not yet written to the file, or null when it must be read from the file. */
-  readPending(offset: number, length: number): Buffer | null {
+  readPending(offset: number, length: number, target?: Buffer): Buffer | null {
     if (offset >= this.segmentStart && offset + length <= this.segmentStart + this.segmentUsed) {
       const at = offset - this.segmentStart;
-      return Buffer.from(this.segment.subarray(at, at + length));
+      return copyOut(this.segment.subarray(at, at + length), target);
     }
     for (const segment of this.queue) {
       if (offset >= segment.start && offset + length <= segment.start + segment.buf.length) {
         const at = offset - segment.start;
-        return Buffer.from(segment.buf.subarray(at, at + length));
+        return copyOut(segment.buf.subarray(at, at + length), target);
       }
     }
     return null;
@@ -233,4 +233,11 @@ export class PackWriter {
     this.waiters = this.waiters.filter((w) => w.offset > this.writtenEnd);
     for (const waiter of ready) waiter.resolve();
   }
+}
+
+/** A copy of pending bytes (the segment is reused once written): into `target` when given, else a new buffer. */
+function copyOut(bytes: Buffer, target: Buffer | undefined): Buffer {
+  if (target === undefined) return Buffer.from(bytes);
+  bytes.copy(target, 0);
+  return target.subarray(0, bytes.length);
 }

@@ -3,7 +3,7 @@ import { RepositoryCorruptError, RepositoryInputError } from '../errors';
 import { sha256 } from '../ids';
 import { type Tree, type TreeEntry, type TreeEntryType } from '../model';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry } from '../../test/support';
-import { decodeTree, encodeTree } from './tree-codec';
+import { decodeTree, EncodedEntries, encodeTree, joinEncodedEntries } from './tree-codec';
 
 const id = (n: number): Buffer => sha256(Buffer.from([n]));
 const content = { sha256: id(1), chunks: [id(1)] };
@@ -56,6 +56,34 @@ describe('tree encoding', () => {
     expect(() => encodeTree({ entries: [fifoEntry('a'), fifoEntry('a')] })).toThrow(/duplicate name/);
     // Byte order, not locale order: 'B' (0x42) sorts before 'a' (0x61).
     expect(() => encodeTree({ entries: [fifoEntry('a'), fifoEntry('B')] })).toThrow(/not sorted/);
+  });
+
+  it('joins runs of encoded entries into exactly the encoding of the whole tree, wherever they are cut', () => {
+    const { entries } = sample();
+    const whole = encodeTree({ entries });
+    for (let a = 0; a <= entries.length; a++) {
+      for (let b = a; b <= entries.length; b++) {
+        const runs = [entries.slice(0, a), entries.slice(a, b), entries.slice(b)].map((run) => EncodedEntries.encode(run));
+        expect(joinEncodedEntries(runs).equals(whole)).toBe(true);
+      }
+    }
+    expect(decodeTree(joinEncodedEntries([]))).toEqual({ entries: [] });
+  });
+
+  it('refuses runs joined out of order or repeating a name, and validates each run as encodeTree does', () => {
+    const [a, b] = [EncodedEntries.encode([fifoEntry('a')]), EncodedEntries.encode([fifoEntry('b')])];
+    const empty = EncodedEntries.encode([]);
+    expect(() => joinEncodedEntries([b, empty, a])).toThrow(/"a": not sorted: comes after "b"/);
+    expect(() => joinEncodedEntries([a, empty, a])).toThrow(/duplicate name/);
+    expect(() => EncodedEntries.encode([fifoEntry('b'), fifoEntry('a')])).toThrow(RepositoryInputError);
+    expect(() => EncodedEntries.encode([{ ...fifoEntry('f'), uid: -1 }])).toThrow(/uid -1/);
+  });
+
+  it('decodes into memory of its own: later changes to the bytes read do not reach the tree', () => {
+    const encoded = encodeTree(sample());
+    const tree = decodeTree(encoded);
+    encoded.fill(0x7a);
+    expect(tree).toEqual(sample());
   });
 
   it('rejects entries whose fields do not fit their type', () => {

@@ -27,27 +27,69 @@ const KNOWN_TYPES = new Set<number>(Object.values(TreeEntryType));
 export function encodeTree(tree: Tree): Buffer {
   const entries = tree?.entries;
   if (!Array.isArray(entries)) throw new RepositoryInputError('tree.entries must be an array');
-  const writer = new ByteWriter(64 + entries.length * 96);
-  writer.u8(TREE_FORMAT_VERSION);
-  writer.uint(entries.length);
+  return joinEncodedEntries([EncodedEntries.encode(entries as readonly TreeEntry[])]);
+}
+
+/**
+ * A run of tree entries encoded once, validated and in name order: the encoding of a tree is its header followed
+ * by its entries' encodings, so a tree made of consecutive runs (a directory received in chunks, each chunk also
+ * stored as a tree of its own as a resume point) is written by joining the runs, not by encoding every entry
+ * again. Only `encode` makes one, so joined bytes are always the codec's own.
+ */
+export class EncodedEntries {
+  private constructor(
+    readonly entries: readonly TreeEntry[],
+    /** The entries' encodings, back to back (no header). */
+    readonly bytes: Buffer,
+  ) {}
+
+  static encode(entries: readonly TreeEntry[]): EncodedEntries {
+    const writer = new ByteWriter(64 + entries.length * 96);
+    let previous: Buffer | null = null;
+    for (const entry of entries) {
+      const problem = entryProblem(entry, previous);
+      if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
+      writeEntry(writer, entry);
+      previous = entry.name;
+    }
+    return new EncodedEntries(entries, writer.finish());
+  }
+}
+
+/** The encoded tree of the runs' entries in the order given; names must keep ascending from one run to the next. */
+export function joinEncodedEntries(parts: readonly EncodedEntries[]): Buffer {
+  let count = 0;
+  let bodyBytes = 0;
   let previous: Buffer | null = null;
-  for (const entry of entries as readonly TreeEntry[]) {
-    const problem = entryProblem(entry, previous);
-    if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
-    writeEntry(writer, entry);
-    previous = entry.name;
+  for (const part of parts) {
+    const first = part.entries[0];
+    if (first === undefined) continue;
+    if (previous !== null) {
+      const order = Buffer.compare(previous, first.name);
+      if (order >= 0) throw new RepositoryInputError(`tree entry ${showBytes(first.name)}: ${order === 0 ? 'duplicate name' : `not sorted: comes after ${showBytes(previous)}`}`);
+    }
+    previous = (part.entries[part.entries.length - 1] as TreeEntry).name;
+    count += part.entries.length;
+    bodyBytes += part.bytes.length;
   }
-  const encoded = writer.finish();
-  if (encoded.length > MAX_TREE_BYTES) {
-    throw new RepositoryInputError(`tree of ${entries.length} entries encodes to ${encoded.length} bytes, more than ${MAX_TREE_BYTES}`);
-  }
+  const header = new ByteWriter(16);
+  header.u8(TREE_FORMAT_VERSION);
+  header.uint(count);
+  const head = header.finish();
+  const length = head.length + bodyBytes;
+  if (length > MAX_TREE_BYTES) throw new RepositoryInputError(`tree of ${count} entries encodes to ${length} bytes, more than ${MAX_TREE_BYTES}`);
+  const encoded = Buffer.allocUnsafe(length);
+  let at = head.copy(encoded, 0);
+  for (const part of parts) at += part.bytes.copy(encoded, at);
   return encoded;
 }
 
 /** Decodes and validates a stored tree; any inconsistency raises RepositoryCorruptError naming `idHex`. */
 export function decodeTree(encoded: Buffer, idHex: string | null = null): Tree {
   try {
-    return readTree(new ByteReader(encoded));
+    // One copy of the whole encoding, of which names and ids are views: the tree pins only its own bytes (never
+    // a larger buffer the caller read it from), without a copy and an allocation per name and per id.
+    return readTree(new ByteReader(Buffer.from(encoded)));
   } catch (error) {
     if (error instanceof DecodeError) throw new RepositoryCorruptError(`tree ${idHex ?? '(unknown id)'} is corrupt: ${error.message}`, idHex);
     throw error;
@@ -63,7 +105,7 @@ function readTree(reader: ByteReader): Tree {
   let previous: Buffer | null = null;
   for (let i = 0; i < count; i++) {
     const entry = readEntry(reader);
-    const problem = entryProblem(entry, previous);
+    const problem = decodedEntryProblem(entry, previous);
     if (problem !== null) throw new DecodeError(`entry ${i} ${showBytes(entry.name)}: ${problem}`);
     entries.push(entry);
     previous = entry.name;
@@ -95,7 +137,7 @@ function writeEntry(writer: ByteWriter, entry: TreeEntry): void {
 }
 
 function readEntry(reader: ByteReader): TreeEntry {
-  const name = reader.bytes('name', MAX_NAME_BYTES);
+  const name = reader.view('name', MAX_NAME_BYTES);
   const type = reader.u8() as TreeEntryType;
   const mode = reader.bounded('mode', MAX_U32);
   const uid = reader.bounded('uid', MAX_U32);
@@ -110,29 +152,23 @@ function readEntry(reader: ByteReader): TreeEntry {
   let linkTarget: Buffer | null = null;
   let subtree: Buffer | null = null;
   let content: FileContent | null = null;
-  if (type === TreeEntryType.Symlink) linkTarget = reader.bytes('link target', MAX_LINK_TARGET_BYTES);
-  if (type === TreeEntryType.Dir) subtree = Buffer.from(reader.raw(OBJECT_ID_BYTES));
+  if (type === TreeEntryType.Symlink) linkTarget = reader.view('link target', MAX_LINK_TARGET_BYTES);
+  if (type === TreeEntryType.Dir) subtree = reader.raw(OBJECT_ID_BYTES);
   if (type === TreeEntryType.File) {
-    const sha256 = Buffer.from(reader.raw(OBJECT_ID_BYTES));
+    const sha256 = reader.raw(OBJECT_ID_BYTES);
     const chunkCount = reader.bounded('chunk count', Math.floor(reader.remaining / OBJECT_ID_BYTES));
     const chunks: Buffer[] = [];
-    for (let c = 0; c < chunkCount; c++) chunks.push(Buffer.from(reader.raw(OBJECT_ID_BYTES)));
+    for (let c = 0; c < chunkCount; c++) chunks.push(reader.raw(OBJECT_ID_BYTES));
     content = { sha256, chunks };
   }
   return { name, type, mode, uid, gid, mtimeNs, ctimeNs, ino, dev, size, nlink, rdev, linkTarget, subtree, content };
 }
 
-/** Why an entry cannot be stored (as the entry after `previous`), or null. Shared by encode and decode. */
+/** Why an entry cannot be stored (as the entry after `previous`), or null. */
 function entryProblem(entry: TreeEntry, previous: Buffer | null): string | null {
   if (typeof entry !== 'object' || entry === null) return 'is not an object';
-  const name = nameProblem(entry.name);
-  if (name !== null) return `name ${name}`;
-  if (previous !== null) {
-    const order = Buffer.compare(previous, entry.name);
-    if (order === 0) return 'duplicate name';
-    if (order > 0) return `not sorted: comes after ${showBytes(previous)}`;
-  }
-  if (!KNOWN_TYPES.has(entry.type)) return `unknown type ${String(entry.type)}`;
+  const common = nameTypeProblem(entry, previous);
+  if (common !== null) return common;
   for (const field of ['mode', 'uid', 'gid', 'nlink'] as const) {
     const value = entry[field];
     if (!Number.isInteger(value) || value < 0 || value > MAX_U32) return `${field} ${String(value)} is not an unsigned 32-bit integer`;
@@ -146,6 +182,35 @@ function entryProblem(entry: TreeEntry, previous: Buffer | null): string | null 
     if (typeof value !== 'bigint' || value < I64_MIN || value >= I64_LIMIT) return `${field} ${String(value)} is not a signed 64-bit bigint`;
   }
   return typeSpecificProblem(entry);
+}
+
+/**
+ * `entryProblem` for an entry `readEntry` produced: what the reader already guarantees is not checked again
+ * (every number bounded to its range, ids of 32 bytes, the fields present exactly as the type says), so a large
+ * tree is not validated twice over. What it cannot know is checked as for encoding, with the same messages.
+ */
+function decodedEntryProblem(entry: TreeEntry, previous: Buffer | null): string | null {
+  const common = nameTypeProblem(entry, previous);
+  if (common !== null) return common;
+  const target = entry.linkTarget;
+  if (target !== null) {
+    if (target.length === 0) return `linkTarget must be 1..${MAX_LINK_TARGET_BYTES} bytes`;
+    if (target.includes(0)) return 'linkTarget contains a NUL byte';
+  }
+  return null;
+}
+
+/** The checks every entry needs: its name, its order after `previous`, a known type. */
+function nameTypeProblem(entry: TreeEntry, previous: Buffer | null): string | null {
+  const name = nameProblem(entry.name);
+  if (name !== null) return `name ${name}`;
+  if (previous !== null) {
+    const order = Buffer.compare(previous, entry.name);
+    if (order === 0) return 'duplicate name';
+    if (order > 0) return `not sorted: comes after ${showBytes(previous)}`;
+  }
+  if (!KNOWN_TYPES.has(entry.type)) return `unknown type ${String(entry.type)}`;
+  return null;
 }
 
 function typeSpecificProblem(entry: TreeEntry): string | null {
