@@ -80,13 +80,16 @@ async function checkAgainstSource(
   }
 }
 
-/** Profile mode: agent and receiver sample their CPU while `work` runs (SIGUSR2 starts and stops, see cpu-profile-hook.ts). */
+/**
+ * Profile mode: agent and receiver (and the controller where it runs with the hook: case 4) sample their CPU
+ * while `work` runs (SIGUSR2 starts and stops, see cpu-profile-hook.ts).
+ */
 async function profiled<T>(run: Run, berth: BerthUnderTest, label: string, profileDir: string, work: () => Promise<T>): Promise<T> {
-  const { agent, receiver } = berth.pids();
+  const { agent, receiver, controller } = berth.pids();
+  const roles: [string, number][] = [['agent', agent], ['receiver', receiver], ...(berth.controllerProfiled ? ([['controller', controller]] as [string, number][]) : [])];
   const before = new Set(await fs.readdir(profileDir));
   const signal = (): void => {
-    process.kill(agent, 'SIGUSR2');
-    process.kill(receiver, 'SIGUSR2');
+    for (const [, pid] of roles) process.kill(pid, 'SIGUSR2');
   };
   signal();
   try {
@@ -95,15 +98,15 @@ async function profiled<T>(run: Run, berth: BerthUnderTest, label: string, profi
     signal();
     const deadline = Date.now() + 15_000;
     let files: string[] = [];
-    while (files.length < 2 && Date.now() < deadline) {
+    while (files.length < roles.length && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       files = (await fs.readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
     }
     for (const file of files.sort()) {
-      const role = file.startsWith(`agent-${agent}-`) ? 'agent' : file.startsWith(`receiver-${receiver}-`) ? 'receiver' : file;
+      const role = roles.find(([name, pid]) => file.startsWith(`${name}-${pid}-`))?.[0] ?? file;
       run.profiles.push(formatProfile(`${label}, ${role}`, await summarizeProfile(path.join(profileDir, file))));
     }
-    if (files.length < 2) run.notes.push(`${label}: ${files.length} of 2 CPU profiles written within 15 s`);
+    if (files.length < roles.length) run.notes.push(`${label}: ${files.length} of ${roles.length} CPU profiles written within 15 s`);
   }
 }
 
@@ -219,13 +222,15 @@ async function linkCase(run: Run): Promise<void> {
     const tree = await census(source);
     const description = `first full backup of ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, across a ${options.linkMbit} Mbit/s link (${link.hostAddress} -> ${link.namespaceAddress})`;
     log(`case 4 (${name}): ${description}`);
-    berth = await startLinkBerth({ workDir: path.join(work, 'berth-link'), stack: run.stack, paths: [source], profileDir: null }, link);
+    const profileDir = options.profile ? path.join(work, 'profiles') : null;
+    berth = await startLinkBerth({ workDir: path.join(work, 'berth-link'), stack: run.stack, paths: [source], profileDir }, link);
     daemon = await startRsyncDaemon(path.join(work, 'rsync-link'), path.join(work, 'rsync-link', 'destination'), link);
     const load = loadAverage();
     syncDisks();
     log('  Berth...');
     const berthBefore = link.counters();
-    const berthRun = await runBerthBackup(berth);
+    const measured = berth;
+    const berthRun = profileDir === null ? await runBerthBackup(measured) : await profiled(run, measured, `case 4 ${name}`, profileDir, () => runBerthBackup(measured));
     const berthAfter = link.counters();
     log(`  Berth: ${berthRun.seconds.toFixed(2)} s; rsync...`);
     syncDisks();

@@ -88,6 +88,12 @@ describe('agent API', () => {
     expect(progressed).toMatchObject({ status: 'running', attempts: 1, checkpoint: '/srv/a', counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096, bytesSent: 0 } });
     expect(progressed.startedAt).not.toBeNull();
 
+    // A report names only what changed: the counters and checkpoint it leaves out keep their values.
+    await controller.api.post(AGENT_API.runProgress(run.id)).set(agent.auth).send({ counters: { bytesSent: 2048 }, bytesResent: 512 }).expect(200);
+    const later = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
+    expect(later).toMatchObject({ checkpoint: '/srv/a', counters: { filesTotal: 10, filesDone: 4, bytesDone: 4096, bytesSent: 2048 } });
+    expect(later.attemptHistory).toEqual([expect.objectContaining({ number: 1, endedAt: null, bytesSent: 2048, bytesResent: 512 })]);
+
     const snapshot = publishedSnapshot(10);
     const counters = { filesTotal: 10, filesDone: 10, bytesTotal: 2 ** 40, bytesDone: 2 ** 40, bytesSent: 2 ** 39, bytesStored: 2 ** 38, filesSkipped: 0, fileErrors: 0 };
     const finished = (await finish(run.id, agent.auth, { status: 'succeeded', counters, snapshot }).expect(200)).body as RunResponse;

@@ -33,6 +33,8 @@ export interface BerthUnderTest {
   readonly repositoryDir: string;
   /** Process ids to sample; the receiver's is the node process itself, also inside the namespace. */
   pids(): { readonly controller: number; readonly receiver: number; readonly agent: number };
+  /** The controller runs with the profile hook too (case 4 in profile mode). */
+  readonly controllerProfiled: boolean;
   agentLog(): Promise<string>;
   receiverLog(): Promise<string>;
   stop(): Promise<void>;
@@ -49,10 +51,15 @@ export interface FleetSetup {
   readonly profileDir: string | null;
 }
 
+/** Environment that preloads cpu-profile-hook.js (profile mode), or undefined. */
+async function profileEnvironment(profileDir: string | null): Promise<Record<string, string> | undefined> {
+  if (profileDir === null) return undefined;
+  await fs.mkdir(profileDir, { recursive: true });
+  return { NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-hook.js')}`, BERTH_BENCH_PROFILE_DIR: profileDir };
+}
+
 export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderTest> {
-  const serviceEnv =
-    setup.profileDir === null ? undefined : { NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-hook.js')}`, BERTH_BENCH_PROFILE_DIR: setup.profileDir };
-  if (setup.profileDir !== null) await fs.mkdir(setup.profileDir, { recursive: true });
+  const serviceEnv = await profileEnvironment(setup.profileDir);
   const fleet = await startFleet({
     workDir: setup.workDir,
     stack: setup.stack,
@@ -66,6 +73,7 @@ export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderT
       hostId: host.id,
       repositoryDir: fleet.repositoryDir,
       pids: () => ({ controller: fleet.controller.pid, receiver: fleet.receiver.pid, agent: agent.pid }),
+      controllerProfiled: false,
       agentLog: () => agent.logs(),
       receiverLog: () => fleet.receiver.logs(),
       stop: () => fleet.stop(),
@@ -76,7 +84,7 @@ export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderT
   }
 }
 
-/** Case 4: the receiver across the shaped link. */
+/** Case 4: the receiver across the shaped link. In profile mode the controller is profiled too (its CPU competes with the others'). */
 export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<BerthUnderTest> {
   const logDir = path.join(setup.workDir, 'logs');
   const repositoryDir = path.join(setup.workDir, 'repository');
@@ -86,6 +94,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
     stoppers.length = 0;
   };
+  const serviceEnv = await profileEnvironment(setup.profileDir);
   try {
     const database = await createScratchDatabase(setup.stack.databaseUrl, 'bench_link');
     stoppers.push(() => database.drop());
@@ -100,6 +109,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
       host: link.hostAddress,
       port: await freePort(link.hostAddress),
       logFile: path.join(logDir, 'controller.log'),
+      ...(serviceEnv ? { env: serviceEnv } : {}),
     });
     stoppers.push(() => controller.stop());
 
@@ -114,6 +124,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
         BERTH_RECEIVER_TOKEN: receiverToken,
         BERTH_RECEIVER_LISTEN: `${link.namespaceAddress}:${receiverPort}`,
         BERTH_REPOSITORY: repositoryDir,
+        ...serviceEnv,
       },
     });
     stoppers.push(() => receiver.stop());
@@ -131,6 +142,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
       stateDir: path.join(setup.workDir, 'agents', HOST_NAME),
       logFile: path.join(logDir, `agent-${HOST_NAME}.log`),
       label: `agent ${HOST_NAME}`,
+      ...(serviceEnv ? { env: serviceEnv } : {}),
     });
     stoppers.push(() => agent.stop());
     return {
@@ -138,6 +150,7 @@ export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<Ber
       hostId: created.host.id,
       repositoryDir,
       pids: () => ({ controller: controller.pid, receiver: childrenOf(receiver.pid)[0] ?? receiver.pid, agent: agent.pid }),
+      controllerProfiled: serviceEnv !== undefined,
       agentLog: () => agent.logs(),
       receiverLog: () => receiver.log.text(),
       stop: stopAll,

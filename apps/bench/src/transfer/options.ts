@@ -38,7 +38,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --link-mbit N         case 4 link rate (default 100)
   --rounds N            rounds of cases 1-3, each from scratch; the median round is reported (default 3)
   --verify              restore Berth's last snapshot and compare it with the source
-  --profile             CPU profiles of agent and receiver per case (first round), summarized in the report
+  --profile             CPU profiles of agent and receiver per case (first round; case 4: the controller too), summarized in the report
   --keep                keep the work directory (trees, repository, logs, profiles)
   --json                one JSON object on the last line of stdout
 `;

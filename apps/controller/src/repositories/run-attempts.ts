@@ -32,11 +32,3 @@ export async function closeOpenAttempt(tx: Prisma.TransactionClient, runId: stri
         phases = COALESCE(${close.phases === undefined ? null : JSON.stringify(close.phases)}::jsonb, phases)
     WHERE run_id = ${runId}::uuid AND ended_at IS NULL`;
 }
-
-/** What a progress report tells about the open attempt. */
-export async function noteAttemptReport(tx: Prisma.TransactionClient, runId: string, at: Date, bytesSent: bigint | undefined, bytesResent: bigint | undefined): Promise<void> {
-  await tx.runAttempt.updateMany({
-    where: { runId, endedAt: null },
-    data: { lastReportAt: at, ...(bytesSent === undefined ? {} : { bytesSent }), ...(bytesResent === undefined ? {} : { bytesResent }) },
-  });
-}

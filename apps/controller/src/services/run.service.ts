@@ -118,8 +118,9 @@ export class RunService {
   }
 
   async get(id: string): Promise<RunResponse> {
-    const run = await this.findOrThrow(id);
-    return mapRun(run, await this.runs.listFileErrors(run.id, RUN_FILE_ERRORS_SHOWN));
+    const found = isUuid(id) ? await this.runs.findWithFileErrors(id, RUN_FILE_ERRORS_SHOWN) : null;
+    if (found === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
+    return mapRun(found.run, found.fileErrors);
   }
 
   /** Every file error the run kept (up to RUN_FILE_ERRORS_KEPT), a page at a time. */

@@ -1,0 +1,36 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hashContent, OFFER_CHUNK_BYTES } from './content-offer';
+
+const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
+
+describe('hashContent', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'content-offer-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['empty', 0],
+    ['shorter than a chunk', 1000],
+    ['exactly one chunk', OFFER_CHUNK_BYTES],
+    ['many chunks and a tail', 9 * OFFER_CHUNK_BYTES + 123],
+  ])('gives the whole-file hash and each 1 MiB chunk hash in order: %s', async (_name, size) => {
+    const data = randomBytes(size);
+    const file = path.join(dir, `f${size}`);
+    writeFileSync(file, data);
+    const hashes = await hashContent(Buffer.from(file));
+    const expected: Buffer[] = [];
+    for (let at = 0; at < size; at += OFFER_CHUNK_BYTES) expected.push(sha256(data.subarray(at, at + OFFER_CHUNK_BYTES)));
+    expect(hashes?.size).toBe(BigInt(size));
+    expect(hashes?.sha256.equals(sha256(data))).toBe(true);
+    expect(hashes?.chunks.map((chunk) => chunk.toString('hex'))).toEqual(expected.map((chunk) => chunk.toString('hex')));
+  });
+
+  it('answers null for a file that cannot be read', async () => {
+    expect(await hashContent(Buffer.from(path.join(dir, 'missing')))).toBeNull();
+  });
+});
