@@ -3,7 +3,7 @@
  *
  *   cases   256 MiB identical | 256 MiB with 1% changed in scattered 4 KiB pieces | 256 MiB with no block in
  *           common | 64 MiB with one 4 KiB overwrite in the middle
- *   ours    signature, delta (encoded into 1 MiB frames), patch into an output file; MB/s = 10^6 bytes/s; the
+ *   ours    signature, delta (1 MiB frames written to a delta file), patch (reading it) into an output file; MB/s = 10^6 bytes/s; the
  *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256 (what the agent sends)
  *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
  *
