@@ -21,13 +21,13 @@ import { CredentialRepository } from '../repositories/credential.repository';
 import { HostRepository } from '../repositories/host.repository';
 import { type RunRecord, RunRepository, type RunState } from '../repositories/run.repository';
 import { toBigInt } from '../utils/bigint.util';
-import { isUuid } from '../utils/uuid.util';
 import { generateAgentCredential, hashSecret } from '../utils/secret.util';
 import { AgentAccessService } from './agent-access.service';
 import { MetricsService } from './metrics.service';
 import { counterColumns, planRunEnd } from './run-end.util';
 import { RunService } from './run.service';
 import { WebhookDeliveryService } from './webhook-delivery.service';
+import { findRunOrThrow } from './run-lookup.util';
 
 /** Who is calling the agent API, established by AgentAuthGuard from the bearer credential. */
 export interface AgentIdentity {
@@ -104,8 +104,10 @@ export class AgentService {
     const run = await this.ownRun(agent, runId);
     refuseIfFinished(run);
     const started = await this.runs.startAttempt(run.id, new Date());
-    if (started === null) refuseIfFinished(await this.ownRun(agent, run.id));
-    if (started === null) throw finished(run.id);
+    if (started === null) {
+      refuseIfFinished(await this.ownRun(agent, run.id));
+      throw finished(run.id);
+    }
     return mapRunStart(started);
   }
 
@@ -163,8 +165,7 @@ export class AgentService {
 
   /** The run's state (one statement: each agent call starts with this), refused unless it is this agent's host's. */
   private async ownRun(agent: AgentIdentity, runId: string): Promise<RunState> {
-    const run = isUuid(runId) ? await this.runs.findState(runId) : null;
-    if (run === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${runId}" not found`);
+    const run = await findRunOrThrow(runId, (id) => this.runs.findState(id));
     if (run.hostId !== agent.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${agent.hostName}`);
     }

@@ -8,6 +8,7 @@ import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { MetricsService } from './metrics.service';
 import { type Principal } from './api-token.service';
 import { RunService } from './run.service';
+import { runNotFound } from './run-lookup.util';
 
 /** Who asked, as the run's error and its last attempt's end reason tell it: the API token's name and role. */
 export function cancelNote(requestedBy: Pick<Principal, 'name' | 'role'> | null): string {
@@ -34,7 +35,7 @@ export class RunCancelService {
   async cancel(id: string, requestedBy: Pick<Principal, 'name' | 'role'> | null): Promise<RunResponse> {
     const run = await this.runService.findOrThrow(id);
     const request = await this.runs.requestCancel(run.id, cancelNote(requestedBy), new Date());
-    if (request === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
+    if (request === null) throw runNotFound(id);
     if ('ended' in request) throw notCancelable(request.ended);
 
     let job: RemoveResult;

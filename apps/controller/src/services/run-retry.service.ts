@@ -9,6 +9,7 @@ import { type RetriedFrom, RunRepository } from '../repositories/run.repository'
 import { HostService } from './host.service';
 import { retryJobData, retryRefusal } from './run-retry.util';
 import { RunService } from './run.service';
+import { runNotFound } from './run-lookup.util';
 
 @Injectable()
 export class RunRetryService {
@@ -35,7 +36,7 @@ export class RunRetryService {
     const job = retryJobData(run, { ...host, ...effectiveSettings(host) });
 
     const result = await this.runs.requeueForRetry(run.id);
-    if (result === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
+    if (result === null) throw runNotFound(id);
     if ('refused' in result) throw retryRefusal(result.refused) ?? new DomainError(ErrorCode.RunInProgress, `Run ${run.id} changed meanwhile; look at it again`);
     if ('active' in result) {
       throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}; retry when it has ended`);

@@ -7,9 +7,9 @@ import { QueueRepository, QueueUnavailableError, type RunJob } from '../reposito
 import { type HostRecord } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { type Run } from '../generated/prisma/client';
-import { isUuid } from '../utils/uuid.util';
 import { effectiveSettings, type HostSettingsSource } from './effective-settings.util';
 import { HostService } from './host.service';
+import { findRunOrThrow } from './run-lookup.util';
 
 /** A host to back up, not before `notBefore` (its place in a schedule's spread). */
 export interface BackupStart {
@@ -118,8 +118,7 @@ export class RunService {
   }
 
   async get(id: string): Promise<RunResponse> {
-    const found = isUuid(id) ? await this.runs.findWithFileErrors(id, RUN_FILE_ERRORS_SHOWN) : null;
-    if (found === null) throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
+    const found = await findRunOrThrow(id, (runId) => this.runs.findWithFileErrors(runId, RUN_FILE_ERRORS_SHOWN));
     return mapRun(found.run, found.fileErrors);
   }
 
@@ -132,12 +131,8 @@ export class RunService {
     return { errors: rows.map(mapFileErrorRow), nextAfter: rows.length === limit && last !== undefined ? last.id.toString() : null };
   }
 
-  async findOrThrow(id: string): Promise<RunRecord> {
-    const run = isUuid(id) ? await this.runs.findById(id) : null;
-    if (run === null) {
-      throw new DomainError(ErrorCode.RunNotFound, `Run "${id}" not found`);
-    }
-    return run;
+  findOrThrow(id: string): Promise<RunRecord> {
+    return findRunOrThrow(id, (runId) => this.runs.findById(runId));
   }
 
   /**

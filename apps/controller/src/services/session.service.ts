@@ -7,6 +7,7 @@ import { CredentialRepository } from '../repositories/credential.repository';
 import { RunRepository, type RunSessionState } from '../repositories/run.repository';
 import { SnapshotRepository } from '../repositories/snapshot.repository';
 import { hashSecret } from '../utils/secret.util';
+import { runNotFound } from './run-lookup.util';
 
 /**
  * Answers the receiver's question "may this agent open a session for this run?": the credential is valid and
@@ -30,9 +31,7 @@ export class SessionService {
       throw new DomainError(ErrorCode.WrongHost, `The credential belongs to host ${credential.host.name}, not to ${dto.hostId}`);
     }
     const run = await this.runs.findSessionState(dto.runId);
-    if (run === null) {
-      throw new DomainError(ErrorCode.RunNotFound, `Run "${dto.runId}" not found`);
-    }
+    if (run === null) throw runNotFound(dto.runId);
     if (run.hostId !== credential.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${credential.host.name}`);
     }
