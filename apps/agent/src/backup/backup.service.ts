@@ -37,8 +37,6 @@ export interface BackupResult {
   readonly resumedDirs: number;
 }
 
-const SLASH = 0x2f;
-
 /** Entries the walk may run ahead of the transfer (listings held in memory: about 150 bytes an entry). */
 const WALK_AHEAD_ENTRIES = 100_000;
 
@@ -128,10 +126,10 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         onCommitted: (dir, dirComplete, lastEntry) => {
           // The resume point: a whole directory, or the last entry of a committed chunk of one.
           progress.checkpoint = displayPath(dirComplete || lastEntry === null ? dir : joinPath(dir, lastEntry));
+          // No report when "/" is committed: runFinish follows at once with the final counters (the controller sets a
+          // published backup's checkpoint itself), and a report now would only compete with it for the agent's and
+          // the controller's time; after a failure, stop() still sends the last checkpoint.
           progress.touch();
-          // "/" is committed last: the counters and checkpoint are final, so the last progress report goes out
-          // now, while the receiver publishes the snapshot, instead of after Done (stop() then has nothing left).
-          if (dirComplete && dir.length === 1 && dir[0] === SLASH) progress.reportNow();
         },
       },
       signal,
