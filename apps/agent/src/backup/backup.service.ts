@@ -23,6 +23,8 @@ import { ResendTracker } from './resend-tracker';
 export interface BackupDeps extends RunDeps {
   /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
   readonly walkFs?: WalkFs;
+  /** How long the first directory probes are held (see BackupTransfer); tests hold them all with a long one. */
+  readonly firstProbeHoldMs?: number;
 }
 
 export interface BackupResult {
@@ -134,6 +136,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       },
       signal,
       tracker,
+      deps.firstProbeHoldMs,
     );
     const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> => {
       if (skipDirs.length === 0) return ahead.take(recordProblem);

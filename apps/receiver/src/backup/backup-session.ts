@@ -197,6 +197,8 @@ export class BackupSession {
   private readonly digestStore: DigestIndexStore;
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
+  /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
+  private readonly dirChildren = new Map<string, readonly Buffer[]>();
   private dirsReused = 0;
 
   constructor(
@@ -348,6 +350,7 @@ export class BackupSession {
       this.committed.set(key, record);
       this.closedDirs.add(key);
       this.dirDigests.set(key, msg.digest);
+      if (indexed.children !== undefined) this.dirChildren.set(key, indexed.children);
       this.dirsReused += 1;
       const dir: DirState = { path: msg.dir, key, parts: [], drafts: [], lastName: null, seed: null };
       this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record });
@@ -700,8 +703,15 @@ export class BackupSession {
   /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
-    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
-    if (digest !== null) this.dirDigests.set(dir.key, digest);
+    const children: Buffer[] = [];
+    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => {
+      const child = this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null;
+      if (child !== null) children.push(child);
+      return child;
+    });
+    if (digest === null) return;
+    this.dirDigests.set(dir.key, digest);
+    this.dirChildren.set(dir.key, children);
   }
 
   /**
@@ -766,8 +776,12 @@ export class BackupSession {
     const index = new DigestIndex();
     for (const [key, digest] of this.dirDigests) {
       const record = this.committed.get(key);
-      if (record !== undefined) index.set(digest, { tree: record.tree, files: record.files, dirs: record.dirs, bytes: record.bytes });
+      if (record === undefined) continue;
+      const children = this.dirChildren.get(key);
+      index.set(digest, { tree: record.tree, files: record.files, dirs: record.dirs, bytes: record.bytes, ...(children === undefined ? {} : { children }) });
     }
+    // A directory reused whole stands for its subtree, whose directories this run did not see one by one.
+    index.carryOver(this.digestIndex);
     await this.digestStore.save(this.ctx.hostId, index, this.ctx.sessionId);
   }
 
