@@ -150,6 +150,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     // sets on its own): no last progress report goes before it.
     progress.finish();
     counters.bytesStored = done.stats.bytesStored;
+    // Alongside runFinish, not before it (Redis, not the controller).
+    const jobFinished = progress.finishJob();
     const result: BackupResult = {
       status: fileErrors.length > 0 ? 'partial' : 'succeeded',
       counters: { ...counters },
@@ -171,6 +173,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       },
       log,
     );
+    await jobFinished;
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {

@@ -790,11 +790,6 @@ export class BackupSession {
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
     const open = this.openDirs.values().next().value;
     if (open !== undefined) throw protocolError(`Finish while directory ${showPath(open.path)} still waits for its last chunk`);
-    try {
-      await this.pipeline.drain();
-    } catch (error) {
-      throw toWireError(error);
-    }
     const root = this.committed.get(ROOT_KEY);
     if (root === undefined) throw protocolError('Finish before the root directory "/" was committed');
     const rootTree = root.tree.toString('hex');
@@ -811,14 +806,18 @@ export class BackupSession {
       publishedAt: new Date().toISOString(),
       stats,
     };
-    // The digest index names only committed (durable) trees, so it is written while the snapshot is published;
-    // the journal goes only once the snapshot is.
-    const publish = async (): Promise<void> => {
-      await this.repo.publishSnapshot(record);
-      await this.repo.removeJournal(this.ctx.runId);
-    };
-    await Promise.all([publish(), this.saveDigestIndex()]);
+    // The snapshot is published while the last journal records are made durable and acknowledged, not after them:
+    // publishing flushes the packs itself (every tree and blob the snapshot names is durable before its record),
+    // and once it is published the journal has nothing left to resume. Done waits for both. The digest index is a
+    // cache whose entries are used only for trees the repository holds, so it is written meanwhile too.
+    const drained = this.pipeline.drain().catch((error: unknown) => {
+      throw toWireError(error);
+    });
+    await Promise.all([drained, this.repo.publishSnapshot(record), this.saveDigestIndex()]);
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
+    // The journal of a published run is never read again (a later attempt of the run, if any, would only skip what
+    // it names): it is removed after Done, off the agent's wait.
+    await this.repo.removeJournal(this.ctx.runId);
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
   }
 }

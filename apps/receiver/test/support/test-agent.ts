@@ -57,6 +57,8 @@ export interface BackupOptions extends AgentIdentity {
    * tree is one probe of "/"); the subdirectories are probed only when it is not reused.
    */
   readonly topDown?: boolean;
+  /** Send Finish without waiting for the last chunk's Committed (as the agent does when no delta is outstanding). */
+  readonly finishUncommitted?: boolean;
   /** v3: send entries in PackedChunk frames. */
   readonly packed?: boolean;
   /** Called with the connection once Welcome arrived, before anything is sent. */
@@ -353,7 +355,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     await sendDir(Buffer.from(options.root), Buffer.from('/'));
     // A Resend can only come before its chunk is committed: wait for every chunk, sending what is asked again.
     const lastSeq = seq;
-    for (;;) {
+    while (options.finishUncommitted !== true) {
       await sendResends();
       if (box.committed.some((c) => c.seq === lastSeq)) break;
       await box.until(() => box.resends.length > 0 || box.committed.some((c) => c.seq === lastSeq));
