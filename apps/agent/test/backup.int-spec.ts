@@ -40,7 +40,7 @@ describe('backup and restore services against a scripted receiver', () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  const deps = (extra: { signal?: AbortSignal } = {}) => ({
+  const deps = (extra: { signal?: AbortSignal; firstProbeHoldMs?: number } = {}) => ({
     controller: new HttpControllerClient(controller.url, controller.credential),
     connector: receiver,
     hostId: controller.hostId,
@@ -163,23 +163,54 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(result.resumedDirs).toBe(1);
   });
 
-  it('names each directory by its digest first; sends the chunks of the misses only, children before parents', async () => {
+  it('names a directory by its digest before its held subdirectories; sends the chunks of the misses only, children before parents', async () => {
     await mkdir(join(src, 'same/deep'), { recursive: true });
     await mkdir(join(src, 'changed'));
     await writeFile(join(src, 'same/deep/f'), 'f');
     await writeFile(join(src, 'same/g'), 'g');
     await writeFile(join(src, 'changed/h'), 'h');
     receiver.script = { reuseDirs: new Set([join(src, 'same')]) };
-    const result = await runBackup(backupJob(), deps());
+    // Every probe held until the walk ends: "/" goes first, and each miss sends its subdirectories' probes.
+    const result = await runBackup(backupJob(), deps({ firstProbeHoldMs: 60_000 }));
     expect(result.status).toBe('succeeded');
     expect(receiver.violations).toEqual([]);
     const mine = (dir: string): boolean => dir.startsWith(src);
-    expect(receiver.digests.map((d) => d.dir).filter(mine)).toEqual([join(src, 'changed'), join(src, 'same/deep'), join(src, 'same'), src]);
-    // Reused: no entries of same/ were sent; the others came as chunks, a parent after its subdirectories.
-    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter(mine)).toEqual([join(src, 'changed'), join(src, 'same/deep'), src]);
-    expect([...receiver.files.keys()].filter(mine).sort()).toEqual([join(src, 'changed/h'), join(src, 'same/deep/f')]);
-    // The files of the reused directory count as done, so the run's totals stay whole.
+    expect(receiver.digests[0]?.dir).toBe('/');
+    // same/ is reused whole: same/deep, held below it, is never named.
+    expect(receiver.digests.map((d) => d.dir).filter(mine)).toEqual([src, join(src, 'changed'), join(src, 'same')]);
+    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter(mine)).toEqual([join(src, 'changed'), src]);
+    expect([...receiver.files.keys()].filter(mine).sort()).toEqual([join(src, 'changed/h')]);
+    // The files of the reused subtree (same/g and same/deep/f) count as done, so the run's totals stay whole.
     expect(result.counters.filesDone).toBe(result.counters.filesTotal);
+    expect(result.counters.filesTotal).toBe(3);
+  });
+
+  it('names an unchanged tree by one digest, that of "/"', async () => {
+    await mkdir(join(src, 'a/b'), { recursive: true });
+    await mkdir(join(src, 'c'));
+    await writeFile(join(src, 'a/b/f'), 'f');
+    await writeFile(join(src, 'c/g'), 'g');
+    receiver.script = { reuseDirs: new Set(['/']) };
+    const result = await runBackup(backupJob(), deps({ firstProbeHoldMs: 60_000 }));
+    expect(result.status).toBe('succeeded');
+    expect(receiver.digests.map((d) => [d.dir, d.reused])).toEqual([['/', true]]);
+    expect(receiver.chunks).toEqual([]);
+    expect(result.counters).toMatchObject({ filesTotal: 2, filesDone: 2, bytesTotal: 2, bytesDone: 2 });
+  });
+
+  it('with probes going out as they come, still names each directory once and sends a changed tree post-order', async () => {
+    for (const dir of ['p/q', 'p/r', 's']) await mkdir(join(src, dir), { recursive: true });
+    for (const file of ['p/q/1', 'p/r/2', 's/3', '4']) await writeFile(join(src, file), file);
+    receiver.script = { reuseDirs: new Set() };
+    const result = await runBackup(backupJob(), deps({ firstProbeHoldMs: 0 }));
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    const mine = (dir: string): boolean => dir.startsWith(src);
+    const walkOrder = [join(src, 'p/q'), join(src, 'p/r'), join(src, 'p'), join(src, 's'), src];
+    // However the answers interleave with the walk, every directory is named once and missed, then sent in walk order.
+    expect(receiver.digests.map((d) => d.dir).filter(mine).sort()).toEqual([...walkOrder].sort());
+    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter(mine)).toEqual(walkOrder);
+    expect(result.counters.filesDone).toBe(4);
   });
 
   it('gives a directory the same digest while nothing in its subtree changes, and a new one when a file below it does', async () => {
@@ -251,8 +282,10 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(reports.length).toBeGreaterThan(1);
     // Reported during the run (commits take 30 ms each here), not only at its end.
     expect(reports[0]!.checkpoint).not.toBe('/');
-    const last = reports[reports.length - 1]!;
-    expect(last).toMatchObject({ checkpoint: '/', counters: { filesDone: 20, bytesSent: 20_000 } });
+    // The final counters travel in runFinish (the controller sets the published backup's checkpoint to the root), not in
+    // a last progress report.
+    expect(controller.finishes(runId)).toMatchObject([{ status: 'succeeded', counters: { filesDone: 20, bytesSent: 20_000 } }]);
+    expect(reports.every((report) => report.checkpoint !== '/')).toBe(true);
     // A directory's last chunk names the directory; an earlier chunk names its last entry (the resume point).
     const order = receiver.chunks.map((chunk) => (chunk.last ? chunk.dir.toString() : join(chunk.dir.toString(), chunk.entries[chunk.entries.length - 1]!.name.toString())));
     const seen = reports.flatMap((report) => (report.checkpoint === undefined ? [] : [order.indexOf(report.checkpoint)]));

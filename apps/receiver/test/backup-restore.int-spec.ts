@@ -66,6 +66,7 @@ describe('backup over the real protocol', () => {
 
     const [record] = await fx.repository.listSnapshots(hostA.hostId);
     expect(record).toMatchObject({ id: done.snapshotId, hostId: hostA.hostId, hostName: 'alpha', runId: runA1, rootTree: done.rootTree, paths: ['/etc', '/home'] });
+    await fx.sessionEnded(runA1);
     expect(await fx.repository.readJournal(runA1)).toEqual([]);
     expect((await fx.repository.verifySnapshot(done.snapshotId)).problems).toEqual([]);
     expect(fx.logs.some((l) => l.includes(`start host=${hostA.hostId} run=${runA1} role=backup`))).toBe(true);
@@ -117,6 +118,7 @@ describe('backup over the real protocol', () => {
       expect(second.done).not.toBeNull();
       expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
       expect(second.done!.stats.files).toBe(47);
+      await fx.sessionEnded(runResume);
       expect(await fx.repository.readJournal(runResume)).toEqual([]);
     } finally {
       await rm(resumeSource, { recursive: true, force: true });
@@ -153,6 +155,7 @@ describe('backup over the real protocol', () => {
       expect(second.done).not.toBeNull();
       expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(resumeSource));
       expect(second.done!.stats.files).toBe(50);
+      await fx.sessionEnded(runChunks);
       expect(await fx.repository.readJournal(runChunks)).toEqual([]);
     } finally {
       await rm(resumeSource, { recursive: true, force: true });

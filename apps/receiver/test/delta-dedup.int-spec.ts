@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { RawClient } from './support/frames';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { runBackup, type BackupResult } from './support/test-agent';
+import { waitFor } from './support/wait-for';
 
 const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
@@ -84,7 +85,7 @@ describe('delta transfer and dedup before data', () => {
     expect(stored.recorded).toEqual(sha256(await readFile(big)));
     expect(stored.actual).toEqual(stored.recorded);
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
-    expect(fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0'))).toBe(true);
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0')), 'the session to end with one delta');
   });
 
   it('asks again for the whole file when the delta does not rebuild it, and stores the right content', async () => {
@@ -96,7 +97,7 @@ describe('delta transfer and dedup before data', () => {
     const stored = await storedSha256(fx.repository, result.done!.rootTree, 'big.bin');
     expect(stored.recorded).toEqual(sha256(await readFile(big)));
     expect(stored.actual).toEqual(stored.recorded);
-    expect(fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1'))).toBe(true);
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1')), 'the session to end with one delta retried');
   });
 
   it('asks a protocol 1 agent for the whole file, as before', async () => {
@@ -248,7 +249,7 @@ describe('delta against a basis damaged on disk', () => {
     expect(second.closeReason).toBeNull();
     expect(actionsOf(second, PlanAction.Delta)).toBe(0);
     expect(actionsOf(second, PlanAction.Whole)).toBe(1);
-    expect(fx.logs.some((l) => l.includes('deltaFiles=0 deltaRetries=0 signatureFailures=1'))).toBe(true);
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=0 deltaRetries=0 signatureFailures=1')), 'the session to end with one signature failure');
     const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
     expect(stored.recorded).toEqual(sha256(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);

@@ -26,7 +26,7 @@ afterAll(async () => {
   await rm(source, { recursive: true, force: true });
 });
 
-function backup(as: typeof host = host, extra: Pick<BackupOptions, 'digests' | 'packed' | 'protocol' | 'stopAfterDirs'> = { digests: true, packed: true }): Promise<BackupResult> {
+function backup(as: typeof host = host, extra: Pick<BackupOptions, 'digests' | 'packed' | 'protocol' | 'stopAfterDirs' | 'topDown'> = { digests: true, packed: true }): Promise<BackupResult> {
   const runId = randomUUID();
   fx.verifier.addRun({ runId, hostId: as.hostId, kind: 'backup' });
   return runBackup({ port: fx.port, hostId: as.hostId, runId, credential: as.credential, root: source, chunkEntries: 16, ...extra });
@@ -91,6 +91,25 @@ describe('directory digests and packed chunks', () => {
     const sixth = await backup();
     expect(sixth.reusedDirs).toContain('/');
     expect(sixth.done!.rootTree).toBe(fifth.done!.rootTree);
+  });
+
+  it('keeps the digests below a directory reused whole, so a later change deep down still reuses the untouched siblings', async () => {
+    const topHost = { hostId: randomUUID(), hostName: 'top-down', credential: 'cred-t' };
+    fx.verifier.addHost(topHost);
+    const topDown = { digests: true, packed: true, topDown: true };
+    const first = await backup(topHost, topDown);
+    expect(first.closeReason).toBeNull();
+    expect(first.reusedDirs).toEqual([]);
+    // Unchanged: one probe of "/" stands for the whole tree, and the index keeps every directory below it.
+    const second = await backup(topHost, topDown);
+    expect(second.reusedDirs).toEqual(['/']);
+    expect(entriesSent(second)).toBe(0);
+    await writeFile(join(source, 'etc', 'app', 'config.json'), JSON.stringify({ a: 3 }));
+    const third = await backup(topHost, topDown);
+    expect(third.closeReason).toBeNull();
+    expect(third.reusedDirs).toEqual(['/home']);
+    expect([...third.entriesSent.keys()].sort()).toEqual(['/', '/etc', '/etc/app']);
+    expect(await viewSnapshot(fx.repository, third.done!.rootTree)).toEqual(await viewLocal(source));
   });
 
   it('refuses DirDigest and PackedChunk from an agent of an earlier protocol', async () => {

@@ -81,8 +81,10 @@ describe('resuming a large file after its stored part', () => {
     const pieces: Buffer[] = [];
     for await (const piece of fx.repository.readFileContent(entry?.content ?? { sha256: Buffer.alloc(32), chunks: [] })) pieces.push(piece);
     expect(Buffer.concat(pieces).equals(content)).toBe(true);
-    // A published run leaves neither journal nor mark behind.
+    // A published run leaves neither journal nor mark behind (removed after Done, before the session ends).
+    await fx.sessionEnded(runId);
     expect(await fx.repository.readSentMark(runId)).toBeNull();
+    expect(await fx.repository.readJournal(runId)).toEqual([]);
   });
 
   it('keeps a v2 agent on the v2 protocol: no held chunks, no sentThrough, the whole file is sent', async () => {

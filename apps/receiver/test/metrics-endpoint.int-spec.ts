@@ -82,6 +82,7 @@ describe('receiver metrics over HTTP', () => {
     fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
     const result = await runBackup({ port: fx.port, ...host, runId, root: source });
     expect(result.done).not.toBeNull();
+    await fx.sessionEnded(runId);
     const after = await scrape();
     expect(after.get('berth_receiver_commits_total')).toBeGreaterThan(0);
     expect(after.get('berth_receiver_commit_latency_max_ms')).toBeGreaterThanOrEqual(0);

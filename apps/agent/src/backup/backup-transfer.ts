@@ -44,6 +44,7 @@ import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
 import { ReadAhead } from './read-ahead';
 import { ResendTracker } from './resend-tracker';
+import { HeldSubtrees, subtreeFiles, type SubtreeProbe } from './held-subtrees';
 
 export interface BackupSessionIdentity {
   readonly hostId: string;
@@ -92,9 +93,17 @@ const MAX_PROBES_IN_FLIGHT = 256;
 /** A directory named by its digest, waiting for the receiver's answer (its chunks follow if not reused). */
 interface Probe {
   readonly seq: number;
-  readonly listing: DirectoryListing;
+  readonly subtree: SubtreeProbe;
   readonly reused: Deferred<boolean>;
 }
+
+/**
+ * How long the first directories are held before their probes go out: long enough for the parents of the first
+ * small directories to come, short enough that a changed tree's first misses (and their content) start early.
+ */
+export const FIRST_PROBE_HOLD_MS = 10;
+/** Entries of the listings held back at most (about 150 bytes each); more sends the held probes at once. */
+const MAX_HELD_ENTRIES = 100_000;
 
 /** Files planned Whole from this size up are offered by their chunk hashes first (they are streamed, not read ahead). */
 const OFFER_MIN_BYTES = 1024 * 1024 + 1;
@@ -134,6 +143,14 @@ export class BackupTransfer {
   private wakeContent: (() => void) | null = null;
   private readonly probes: Probe[] = [];
   private readonly probeReplies = new Map<number, Probe>();
+  /** Probes held back while their parents may still come (see HeldSubtrees). */
+  private readonly held = new HeldSubtrees();
+  /** When the first probe was held (the first ones go out FIRST_PROBE_HOLD_MS later). */
+  private firstHeldAt: number | null = null;
+  /** Held probes went out once: from then on they are held while every answer is a hit. */
+  private heldProbesSent = false;
+  /** A probe missed: the tree changed, so each directory's probe goes out as soon as it is walked (none held). */
+  private probeMissed = false;
   /** Seqs of directory digests: no plan, no content; the read-ahead steps over them. */
   private readonly contentless = new Set<number>();
   /**
@@ -150,6 +167,8 @@ export class BackupTransfer {
     private readonly signal: AbortSignal,
     /** Counts content sent again (what earlier attempts had sent); learns their reach from Welcome too. */
     private readonly resent: ResendTracker = new ResendTracker(null, false),
+    /** How long the first directory probes are held (FIRST_PROBE_HOLD_MS; tests make it long to hold them all). */
+    private readonly firstProbeHoldMs = FIRST_PROBE_HOLD_MS,
   ) {}
 
   /**
@@ -191,21 +210,61 @@ export class BackupTransfer {
   }
 
   private async produce(listings: AsyncIterable<DirectoryListing>, welcome: WelcomeMessage): Promise<void> {
+    const iterator = listings[Symbol.asyncIterator]();
     try {
-      for await (const listing of listings) {
+      for (;;) {
+        const next = iterator.next();
+        // While the walk works on (a large directory's scan, say), held probes go out when they are due and the
+        // answers are acted on as they come: a miss's chunks (and content) need not wait for the next listing.
+        for (;;) {
+          const head = this.probes[0];
+          const event = await firstOf(next, head === undefined ? null : this.guard(head.reused.promise), this.held.size === 0 ? Number.POSITIVE_INFINITY : this.holdDeadline() - Date.now());
+          if (event === 'next') break;
+          if (event === 'due') await this.sendHeld(welcome);
+          else await this.settleProbes(MAX_PROBES_IN_FLIGHT, welcome);
+        }
+        const step = await next;
+        if (step.done === true) break;
+        const listing = step.value;
         if (this.failed !== null) throw this.failed;
         const digest = listing.digest;
         if (digest !== null && !this.resumeAfter.has(listing.path.toString('latin1'))) {
-          await this.probe(listing, digest, welcome);
+          this.firstHeldAt ??= Date.now();
+          this.held.add(listing, digest);
+          if (this.probeMissed || this.held.heldEntries > MAX_HELD_ENTRIES) await this.sendHeld(welcome);
         } else {
           // Chunks must follow those of every directory probed before (a parent's entries name its subdirectories).
+          await this.sendHeld(welcome);
           await this.settleProbes(0, welcome);
           await this.sendDirectory(listing, welcome);
         }
       }
+      await this.sendHeld(welcome);
       await this.settleProbes(0, welcome);
     } finally {
+      // As a for-await loop would on leaving early: the walk is told to stop (no-op when it is over).
+      void iterator.return?.()?.catch(() => undefined);
       this.outbox.close();
+    }
+  }
+
+  /**
+   * When the held probes go out: the first ones after FIRST_PROBE_HOLD_MS; later ones, while every answer was a
+   * hit, only when the walk ends (or too much is held); after a miss at once (holding is not done then).
+   */
+  private holdDeadline(): number {
+    if (this.probeMissed) return 0;
+    if (this.heldProbesSent) return Number.POSITIVE_INFINITY;
+    return (this.firstHeldAt ?? Date.now()) + this.firstProbeHoldMs;
+  }
+
+  /** Sends the probes of the held subtrees (their held descendants wait for the answers). */
+  private async sendHeld(welcome: WelcomeMessage): Promise<void> {
+    if (this.held.size === 0) return;
+    this.heldProbesSent = true;
+    for (const subtree of this.held.take()) {
+      this.probes.push(await this.probe(subtree));
+      await this.settleProbes(MAX_PROBES_IN_FLIGHT, welcome);
     }
   }
 
@@ -213,7 +272,8 @@ export class BackupTransfer {
    * Names a directory by its digest instead of sending its entries. The answers are awaited in order, later:
    * a miss then sends the directory's chunks, so they still come before those of its parent.
    */
-  private async probe(listing: DirectoryListing, digest: Buffer, welcome: WelcomeMessage): Promise<void> {
+  private async probe(subtree: SubtreeProbe): Promise<Probe> {
+    const { listing, digest } = subtree;
     await this.guard(this.roomInFlight());
     const seq = this.nextSeq++;
     const planned: ChunkPlanMessage = { type: MessageType.ChunkPlan, seq, actions: [] };
@@ -222,11 +282,10 @@ export class BackupTransfer {
     this.contentless.add(seq);
     this.lastEntries.set(seq, listing.lastName());
     this.outbox.push(chunk);
-    const probe: Probe = { seq, listing, reused: deferred() };
-    this.probes.push(probe);
+    const probe: Probe = { seq, subtree, reused: deferred() };
     this.probeReplies.set(seq, probe);
     await this.guard(this.send({ type: MessageType.DirDigest, seq, dir: listing.path, digest }));
-    await this.settleProbes(MAX_PROBES_IN_FLIGHT, welcome);
+    return probe;
   }
 
   /** Takes the answers of the oldest probes until at most `keep` are outstanding; sends the misses' chunks. */
@@ -235,13 +294,25 @@ export class BackupTransfer {
       if (this.probes.length <= keep && !head.reused.settled) return;
       const reused = await this.guard(head.reused.promise);
       this.probes.shift();
-      if (reused) {
-        const { files, bytes } = head.listing.regularFiles();
-        this.events.onDirectoryReused(files, bytes);
-      } else {
-        await this.sendDirectory(head.listing, welcome);
-      }
+      await this.settleProbe(head.subtree, reused, welcome);
     }
+  }
+
+  /**
+   * A hit stands for the whole held subtree. A miss sends the held subdirectories' probes (all at once, answers
+   * taken in order, each settled the same way), then the directory's own chunks: post-order, as the walk's.
+   */
+  private async settleProbe(subtree: SubtreeProbe, reused: boolean, welcome: WelcomeMessage): Promise<void> {
+    if (reused) {
+      const { files, bytes } = subtreeFiles(subtree);
+      this.events.onDirectoryReused(files, bytes);
+      return;
+    }
+    this.probeMissed = true;
+    const children: Probe[] = [];
+    for (const child of subtree.children) children.push(await this.probe(child));
+    for (const child of children) await this.settleProbe(child.subtree, await this.guard(child.reused.promise), welcome);
+    await this.sendDirectory(subtree.listing, welcome);
   }
 
   private async sendDirectory(listing: DirectoryListing, welcome: WelcomeMessage): Promise<void> {
@@ -648,4 +719,23 @@ function wholeContentBytes(entries: readonly EntryMeta[], actions: readonly Plan
     if (actions[index] === PlanAction.Whole) bytes += Number(entry.size);
   });
   return bytes;
+}
+
+/**
+ * Which comes first: `next` settling, `answer` settling (null: none awaited), or `ms` passing ('due' at once when
+ * not positive, never when infinite).
+ */
+function firstOf(next: Promise<unknown>, answer: Promise<unknown> | null, ms: number): Promise<'next' | 'answer' | 'due'> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    const settle = (event: 'next' | 'answer' | 'due'): void => {
+      if (timer !== null) clearTimeout(timer);
+      resolve(event);
+    };
+    // 'due' first when it already is: the later settle calls are no-ops.
+    if (!(ms > 0)) settle('due');
+    else if (ms !== Number.POSITIVE_INFINITY) timer = setTimeout(() => settle('due'), ms);
+    next.then(() => settle('next'), () => settle('next'));
+    answer?.then(() => settle('answer'), () => settle('answer'));
+  });
 }

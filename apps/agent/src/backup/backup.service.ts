@@ -23,6 +23,8 @@ import { ResendTracker } from './resend-tracker';
 export interface BackupDeps extends RunDeps {
   /** Filesystem calls of the walk (inject a fault in tests); defaults to the real filesystem. */
   readonly walkFs?: WalkFs;
+  /** How long the first directory probes are held (see BackupTransfer); tests hold them all with a long one. */
+  readonly firstProbeHoldMs?: number;
 }
 
 export interface BackupResult {
@@ -36,8 +38,6 @@ export interface BackupResult {
   /** Directories the receiver already had from earlier attempts (resume). */
   readonly resumedDirs: number;
 }
-
-const SLASH = 0x2f;
 
 /** Entries the walk may run ahead of the transfer (listings held in memory: about 150 bytes an entry). */
 const WALK_AHEAD_ENTRIES = 100_000;
@@ -128,14 +128,15 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         onCommitted: (dir, dirComplete, lastEntry) => {
           // The resume point: a whole directory, or the last entry of a committed chunk of one.
           progress.checkpoint = displayPath(dirComplete || lastEntry === null ? dir : joinPath(dir, lastEntry));
+          // No report when "/" is committed: runFinish follows at once with the final counters (the controller sets a
+          // published backup's checkpoint itself), and a report now would only compete with it for the agent's and
+          // the controller's time; after a failure, stop() still sends the last checkpoint.
           progress.touch();
-          // "/" is committed last: the counters and checkpoint are final, so the last progress report goes out
-          // now, while the receiver publishes the snapshot, instead of after Done (stop() then has nothing left).
-          if (dirComplete && dir.length === 1 && dir[0] === SLASH) progress.reportNow();
         },
       },
       signal,
       tracker,
+      deps.firstProbeHoldMs,
     );
     const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> => {
       if (skipDirs.length === 0) return ahead.take(recordProblem);
@@ -149,6 +150,8 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     // sets on its own): no last progress report goes before it.
     progress.finish();
     counters.bytesStored = done.stats.bytesStored;
+    // Alongside runFinish, not before it (Redis, not the controller).
+    const jobFinished = progress.finishJob();
     const result: BackupResult = {
       status: fileErrors.length > 0 ? 'partial' : 'succeeded',
       counters: { ...counters },
@@ -170,6 +173,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       },
       log,
     );
+    await jobFinished;
     log.info(summary(data.runId, result, Date.now() - started));
     return result;
   } catch (error) {

@@ -77,4 +77,25 @@ describe('ProgressReporter', () => {
     expect(reports.map((report) => report.counters.filesDone)).toEqual([1]);
     expect(warnings).toEqual([]);
   });
+
+  it('finishJob() gives the job its final counters and checkpoint without a report to the controller, and never fails', async () => {
+    const { controller, reports } = recorder();
+    const jobReports: Array<[number, string | null]> = [];
+    let failJob = false;
+    const progress = new ProgressReporter('run-4', controller, ({ counters, checkpoint }) => {
+      if (failJob) return Promise.reject(new Error('redis away'));
+      jobReports.push([counters.filesDone, checkpoint]);
+      return Promise.resolve();
+    }, quiet, 60_000);
+    progress.start();
+    progress.counters.filesDone = 7;
+    progress.checkpoint = '/';
+    progress.touch();
+    progress.finish();
+    await progress.finishJob();
+    expect(jobReports).toEqual([[7, '/']]);
+    expect(reports).toEqual([]);
+    failJob = true;
+    await expect(progress.finishJob()).resolves.toBeUndefined();
+  });
 });

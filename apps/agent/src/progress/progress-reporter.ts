@@ -70,6 +70,18 @@ export class ProgressReporter {
     this.changed = false;
   }
 
+  /**
+   * After finish(): the final counters and checkpoint to BullMQ's job only (the controller gets them in runFinish),
+   * so the job shows where the run ended. Best effort: resolves even when the update fails.
+   */
+  async finishJob(): Promise<void> {
+    try {
+      await this.jobProgress({ counters: { ...this.counters }, checkpoint: this.checkpoint });
+    } catch (error) {
+      this.log.warn(`run ${this.runId}: could not record the final progress on the job: ${errorMessage(error)}`);
+    }
+  }
+
   /** Reports now what changed, unless a report is in flight (the next tick or stop() sends the rest). */
   reportNow(): void {
     this.tick();

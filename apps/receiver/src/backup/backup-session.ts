@@ -197,6 +197,8 @@ export class BackupSession {
   private readonly digestStore: DigestIndexStore;
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
+  /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
+  private readonly dirChildren = new Map<string, readonly Buffer[]>();
   private dirsReused = 0;
 
   constructor(
@@ -348,6 +350,7 @@ export class BackupSession {
       this.committed.set(key, record);
       this.closedDirs.add(key);
       this.dirDigests.set(key, msg.digest);
+      if (indexed.children !== undefined) this.dirChildren.set(key, indexed.children);
       this.dirsReused += 1;
       const dir: DirState = { path: msg.dir, key, parts: [], drafts: [], lastName: null, seed: null };
       this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record });
@@ -700,8 +703,15 @@ export class BackupSession {
   /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
-    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
-    if (digest !== null) this.dirDigests.set(dir.key, digest);
+    const children: Buffer[] = [];
+    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => {
+      const child = this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null;
+      if (child !== null) children.push(child);
+      return child;
+    });
+    if (digest === null) return;
+    this.dirDigests.set(dir.key, digest);
+    this.dirChildren.set(dir.key, children);
   }
 
   /**
@@ -766,8 +776,12 @@ export class BackupSession {
     const index = new DigestIndex();
     for (const [key, digest] of this.dirDigests) {
       const record = this.committed.get(key);
-      if (record !== undefined) index.set(digest, { tree: record.tree, files: record.files, dirs: record.dirs, bytes: record.bytes });
+      if (record === undefined) continue;
+      const children = this.dirChildren.get(key);
+      index.set(digest, { tree: record.tree, files: record.files, dirs: record.dirs, bytes: record.bytes, ...(children === undefined ? {} : { children }) });
     }
+    // A directory reused whole stands for its subtree, whose directories this run did not see one by one.
+    index.carryOver(this.digestIndex);
     await this.digestStore.save(this.ctx.hostId, index, this.ctx.sessionId);
   }
 
@@ -776,11 +790,6 @@ export class BackupSession {
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
     const open = this.openDirs.values().next().value;
     if (open !== undefined) throw protocolError(`Finish while directory ${showPath(open.path)} still waits for its last chunk`);
-    try {
-      await this.pipeline.drain();
-    } catch (error) {
-      throw toWireError(error);
-    }
     const root = this.committed.get(ROOT_KEY);
     if (root === undefined) throw protocolError('Finish before the root directory "/" was committed');
     const rootTree = root.tree.toString('hex');
@@ -797,14 +806,18 @@ export class BackupSession {
       publishedAt: new Date().toISOString(),
       stats,
     };
-    // The digest index names only committed (durable) trees, so it is written while the snapshot is published;
-    // the journal goes only once the snapshot is.
-    const publish = async (): Promise<void> => {
-      await this.repo.publishSnapshot(record);
-      await this.repo.removeJournal(this.ctx.runId);
-    };
-    await Promise.all([publish(), this.saveDigestIndex()]);
+    // The snapshot is published while the last journal records are made durable and acknowledged, not after them:
+    // publishing flushes the packs itself (every tree and blob the snapshot names is durable before its record),
+    // and once it is published the journal has nothing left to resume. Done waits for both. The digest index is a
+    // cache whose entries are used only for trees the repository holds, so it is written meanwhile too.
+    const drained = this.pipeline.drain().catch((error: unknown) => {
+      throw toWireError(error);
+    });
+    await Promise.all([drained, this.repo.publishSnapshot(record), this.saveDigestIndex()]);
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
+    // The journal of a published run is never read again (a later attempt of the run, if any, would only skip what
+    // it names): it is removed after Done, off the agent's wait.
+    await this.repo.removeJournal(this.ctx.runId);
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
   }
 }

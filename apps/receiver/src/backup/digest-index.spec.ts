@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,41 @@ describe('DigestIndex', () => {
     expect(decoded.get(digest(1))).toEqual({ tree: tree(1), files: 26_000, dirs: 0, bytes: 110_000_000 });
     expect(decoded.get(digest(2))).toEqual({ tree: tree(2), files: 30_006, dirs: 246, bytes: Number.MAX_SAFE_INTEGER });
     expect(decoded.get(digest(3))).toBeNull();
+  });
+
+  it('keeps the subdirectory digests of each entry, and unknown ones stay unknown', () => {
+    const index = sample();
+    index.set(digest(3), { tree: tree(3), files: 1, dirs: 2, bytes: 3, children: [digest(1), digest(2)] });
+    index.set(digest(4), { tree: tree(4), files: 0, dirs: 0, bytes: 0, children: [] });
+    const decoded = DigestIndex.decode(index.encode());
+    expect(decoded.get(digest(3))?.children).toEqual([digest(1), digest(2)]);
+    expect(decoded.get(digest(4))?.children).toEqual([]);
+    expect(decoded.get(digest(1))?.children).toBeUndefined();
+  });
+
+  it('reads a format 1 file, whose entries do not know their subdirectories', () => {
+    const magic = Buffer.from('berth-dir-digests 1\n');
+    const record = Buffer.concat([digest(7), tree(7), Buffer.alloc(24)]);
+    record.writeBigUInt64BE(5n, 64);
+    const body = Buffer.concat([magic, Buffer.from([0, 0, 0, 1]), record]);
+    const decoded = DigestIndex.decode(Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    expect(decoded.size).toBe(1);
+    expect(decoded.get(digest(7))).toEqual({ tree: tree(7), files: 5, dirs: 0, bytes: 0 });
+  });
+
+  it('carries over the entries below the directories it holds, as far as their subdirectories are known', () => {
+    const previous = new DigestIndex();
+    previous.set(digest(1), { tree: tree(1), files: 3, dirs: 2, bytes: 30, children: [digest(2)] });
+    previous.set(digest(2), { tree: tree(2), files: 2, dirs: 1, bytes: 20, children: [digest(3)] });
+    previous.set(digest(3), { tree: tree(3), files: 1, dirs: 0, bytes: 10 });
+    previous.set(digest(4), { tree: tree(4), files: 1, dirs: 0, bytes: 10, children: [] });
+    previous.set(digest(5), { tree: tree(5), files: 9, dirs: 0, bytes: 90, children: [] });
+    const next = new DigestIndex();
+    next.set(digest(9), { tree: tree(9), files: 4, dirs: 4, bytes: 40, children: [digest(1), digest(4), digest(6)] });
+    next.carryOver(previous);
+    // 1, 2 and 3 below 9 (3 known from 2's list), 4 too; 6 is in neither; 5 is below nothing held.
+    expect([1, 2, 3, 4, 5, 6, 9].filter((n) => next.get(digest(n)) !== null)).toEqual([1, 2, 3, 4, 9]);
+    expect(next.get(digest(2))).toEqual(previous.get(digest(2)));
   });
 
   it('reads a torn, altered or foreign file as empty', () => {

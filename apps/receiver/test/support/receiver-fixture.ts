@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, type ReceiverLimits } from '../../src/config/receiver-c
 import { Receiver } from '../../src/server/receiver';
 import { type Logger } from '../../src/util/logger';
 import { StaticVerifier } from './static-verifier';
+import { waitFor } from './wait-for';
 
 export interface ReceiverFixture {
   readonly receiver: Receiver;
@@ -15,6 +16,8 @@ export interface ReceiverFixture {
   readonly port: number;
   readonly logs: string[];
   readonly dir: string;
+  /** Resolves once the receiver logged the successful end of a backup session of the run (a little after Done). */
+  sessionEnded(runId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function startReceiver(limits: Partial<ReceiverLimits> = {}, option
     port: address.port,
     logs,
     dir,
+    sessionEnded: (runId) => waitFor(() => logs.some((line) => line.includes(` end host=`) && line.includes(` run=${runId} role=backup reason=ok `)), `the end of run ${runId}'s session`),
     async stop() {
       await receiver.close();
       await repository.close();

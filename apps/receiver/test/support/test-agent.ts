@@ -52,6 +52,13 @@ export interface BackupOptions extends AgentIdentity {
   readonly protocol?: number;
   /** v3: name each directory by its digest first (one round trip each) and send its chunks only when not reused. */
   readonly digests?: boolean;
+  /**
+   * With `digests`: probe a directory before its subdirectories, as the agent does with held probes (an unchanged
+   * tree is one probe of "/"); the subdirectories are probed only when it is not reused.
+   */
+  readonly topDown?: boolean;
+  /** Send Finish without waiting for the last chunk's Committed (as the agent does when no delta is outstanding). */
+  readonly finishUncommitted?: boolean;
   /** v3: send entries in PackedChunk frames. */
   readonly packed?: boolean;
   /** Called with the connection once Welcome arrived, before anything is sent. */
@@ -283,9 +290,29 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       }
     };
 
+    const probe = async (snapshotPath: Buffer, digest: Buffer): Promise<boolean> => {
+      const probeSeq = ++seq;
+      await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: snapshotPath, digest });
+      const reply = await box.until(() => (box.digestReplies.has(probeSeq) ? { reused: box.digestReplies.get(probeSeq) === true } : null));
+      if (reply.reused) reusedDirs.push(snapshotPath.toString('latin1'));
+      return reply.reused;
+    };
+
+    const digestOf = async (local: Buffer): Promise<Buffer | null> => {
+      const all = await readEntries(local);
+      const childDigests = new Map<string, Buffer | null>();
+      for (const entry of all) if (entry.type === EntryType.Dir) childDigests.set(entry.name.toString('latin1'), await digestOf(joinLocal(local, entry.name)));
+      return directoryDigest(all, (entry) => childDigests.get(entry.name.toString('latin1')) ?? null);
+    };
+
     /** Sends a directory after its subdirectories; returns its digest (null when one below was skipped). */
     const sendDir = async (local: Buffer, snapshotPath: Buffer): Promise<Buffer | null> => {
       if (committedDirs.has(snapshotPath.toString('latin1'))) return null;
+      const topDown = options.digests === true && options.topDown === true && !resumeAfter.has(snapshotPath.toString('latin1'));
+      if (topDown) {
+        const whole = await digestOf(local);
+        if (whole !== null && (await probe(snapshotPath, whole))) return whole;
+      }
       const all = await readEntries(local);
       const childDigests = new Map<string, Buffer | null>();
       for (const entry of all) {
@@ -293,15 +320,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       }
       const digest = directoryDigest(all, (entry) => childDigests.get(entry.name.toString('latin1')) ?? null);
       const after = resumeAfter.get(snapshotPath.toString('latin1'));
-      if (options.digests === true && digest !== null && after === undefined) {
-        const probeSeq = ++seq;
-        await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: snapshotPath, digest });
-        const reply = await box.until(() => (box.digestReplies.has(probeSeq) ? { reused: box.digestReplies.get(probeSeq) === true } : null));
-        if (reply.reused) {
-          reusedDirs.push(snapshotPath.toString('latin1'));
-          return digest;
-        }
-      }
+      if (options.digests === true && !topDown && digest !== null && after === undefined && (await probe(snapshotPath, digest))) return digest;
       const entries = after === undefined ? all : all.filter((entry) => Buffer.compare(entry.name, after) > 0);
       const chunks: EntryMeta[][] = [];
       for (let i = 0; i < entries.length; i += perChunk) chunks.push(entries.slice(i, i + perChunk));
@@ -336,7 +355,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     await sendDir(Buffer.from(options.root), Buffer.from('/'));
     // A Resend can only come before its chunk is committed: wait for every chunk, sending what is asked again.
     const lastSeq = seq;
-    for (;;) {
+    while (options.finishUncommitted !== true) {
       await sendResends();
       if (box.committed.some((c) => c.seq === lastSeq)) break;
       await box.until(() => box.resends.length > 0 || box.committed.some((c) => c.seq === lastSeq));
