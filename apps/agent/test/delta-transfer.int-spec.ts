@@ -104,13 +104,14 @@ describe('delta transfer and content offers against a scripted receiver', () => 
   });
 
   it('offers a large file by its first chunk and sends it at once when the receiver lacks that chunk; offers the next file ahead', async () => {
-    const first = randomBytes(3 * MiB + 7);
-    const second = randomBytes(2 * MiB + 1);
+    const first = randomBytes(5 * MiB + 7);
+    const second = randomBytes(4 * MiB + 1);
     await mkdir(join(src, 'a'));
     await mkdir(join(src, 'b'));
     await writeFile(join(src, 'a', 'first.bin'), first);
     await writeFile(join(src, 'b', 'second.bin'), second);
-    receiver.script = {};
+    // A slow commit: the second file (another chunk) must not wait for the first one's commit to start.
+    receiver.script = { commitLagMs: 300, creditBytes: 64 * MiB };
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     expect(result.status).toBe('succeeded');
@@ -123,6 +124,8 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(receiver.files.get(join(src, 'a', 'first.bin'))?.content.equals(first)).toBe(true);
     expect(receiver.files.get(join(src, 'b', 'second.bin'))?.content.equals(second)).toBe(true);
     expect(result.counters.bytesSent).toBe(first.length + second.length);
+    // The second file went out while the first one's chunk was still being committed (commits lag 300 ms here).
+    expect(receiver.maxUncommittedBytes).toBe(first.length + second.length);
   });
 
   it('offers a copy of an earlier large file of the run only in its turn, in full, so it is not sent twice', async () => {

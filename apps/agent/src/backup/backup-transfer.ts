@@ -70,9 +70,12 @@ export interface BackupTransferEvents {
 /** Chunks sent whose file content is not sent yet; bounds memory when credit is generous. */
 const MAX_CHUNKS_IN_FLIGHT = 64;
 /**
- * File content sent (by lstat size, Whole files) in chunks not yet committed. Each committed chunk is a resume
- * point, so this bounds what a failure makes the next attempt send again; twice the chunk content limit lets
- * one chunk be sent while the previous one is being made durable. A larger chunk (one big file) goes alone.
+ * File content sent (by lstat size, Whole files that are not offered) in chunks not yet committed. Each committed
+ * chunk is a resume point, so this bounds what a failure makes the next attempt send again; twice the chunk content
+ * limit lets one chunk be sent while the previous one is being made durable. A larger chunk (one big file) goes
+ * alone. Offered files do not count: the next attempt offers them again and sends only what the repository does
+ * not hold yet (nothing, or what follows their stored leading chunks), so the file after a large one need not
+ * wait for the large one's commit (on a fast link that wait idles it for a flush and a journal write).
  */
 export const MAX_UNCOMMITTED_CONTENT_BYTES = 2 * CHUNK_MAX_CONTENT_BYTES;
 
@@ -682,11 +685,11 @@ function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: bi
   return { files, bytes };
 }
 
-/** Bytes of the files of a chunk planned Whole (a delta's data is small and not counted). */
+/** Bytes of the files of a chunk planned Whole and not offered (a delta's data is small and not counted). */
 function wholeContentBytes(entries: readonly EntryMeta[], actions: readonly PlanAction[]): number {
   let bytes = 0;
   entries.forEach((entry, index) => {
-    if (actions[index] === PlanAction.Whole) bytes += Number(entry.size);
+    if (actions[index] === PlanAction.Whole && entry.size < OFFER_MIN_BYTES) bytes += Number(entry.size);
   });
   return bytes;
 }
