@@ -103,6 +103,50 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(result.counters.filesDone).toBe(3);
   });
 
+  it('offers a large file by its first chunk and sends it at once when the receiver lacks that chunk; offers the next file ahead', async () => {
+    const first = randomBytes(5 * MiB + 7);
+    const second = randomBytes(4 * MiB + 1);
+    await mkdir(join(src, 'a'));
+    await mkdir(join(src, 'b'));
+    await writeFile(join(src, 'a', 'first.bin'), first);
+    await writeFile(join(src, 'b', 'second.bin'), second);
+    // A slow commit: the second file (another chunk) must not wait for the first one's commit to start.
+    receiver.script = { commitLagMs: 300, creditBytes: 64 * MiB };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(result.status).toBe('succeeded');
+    expect(receiver.offers).toEqual([]);
+    const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+    expect(receiver.firstChunkOffers.map(({ path, chunk, held }) => ({ path, chunk, held }))).toEqual([
+      { path: join(src, 'a', 'first.bin'), chunk: sha(first.subarray(0, MiB)), held: false },
+      { path: join(src, 'b', 'second.bin'), chunk: sha(second.subarray(0, MiB)), held: false },
+    ]);
+    expect(receiver.files.get(join(src, 'a', 'first.bin'))?.content.equals(first)).toBe(true);
+    expect(receiver.files.get(join(src, 'b', 'second.bin'))?.content.equals(second)).toBe(true);
+    expect(result.counters.bytesSent).toBe(first.length + second.length);
+    // The second file went out while the first one's chunk was still being committed (commits lag 300 ms here).
+    expect(receiver.maxUncommittedBytes).toBe(first.length + second.length);
+  });
+
+  it('offers a copy of an earlier large file of the run only in its turn, in full, so it is not sent twice', async () => {
+    const content = randomBytes(2 * MiB + 3);
+    await writeFile(join(src, 'copy-1.bin'), content);
+    await writeFile(join(src, 'copy-2.bin'), content);
+    receiver.script = { knownContent: new Set([createHash('sha256').update(content).digest('hex')]) };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    // Same first chunk: the second offer waited until the first file's content had been sent.
+    expect(receiver.firstChunkOffers.map(({ path, during }) => ({ path, during }))).toEqual([
+      { path: join(src, 'copy-1.bin'), during: null },
+      { path: join(src, 'copy-2.bin'), during: null },
+    ]);
+    expect(receiver.offers.map(({ path, known }) => ({ path, known }))).toEqual([
+      { path: join(src, 'copy-1.bin'), known: true },
+      { path: join(src, 'copy-2.bin'), known: true },
+    ]);
+    expect(result.counters.bytesSent).toBe(0);
+  });
+
   it('resumes a large file after the leading chunks the receiver holds: sends only the rest, FileEnd covers the whole file', async () => {
     const big = randomBytes(5 * MiB + 123);
     const path = join(src, 'big.bin');

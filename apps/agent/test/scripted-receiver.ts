@@ -81,6 +81,11 @@ export class ScriptedReceiver implements ReceiverConnector {
   readonly dataFrameSizes: number[] = [];
   /** Paths (latin1) offered by ContentOffer, whether known, and those asked for again by Resend. */
   readonly offers: Array<{ path: string; known: boolean; heldChunks: number }> = [];
+  /**
+   * First-chunk offers (v5), in order: the path, the first chunk's hash (hex), whether the receiver said it holds
+   * it, and the file whose content was arriving meanwhile (latin1; null: none), i.e. whether it came ahead.
+   */
+  readonly firstChunkOffers: Array<{ path: string; chunk: string; held: boolean; during: string | null }> = [];
   readonly resent: string[] = [];
   /** FileData bytes received per path (latin1): a delta's encoded size. */
   readonly dataBytes = new Map<string, number>();
@@ -245,6 +250,8 @@ export class ScriptedReceiver implements ReceiverConnector {
       current = { expect: e, path: pathOf(e), parts: [], known: null };
       return current;
     };
+    /** The file whose content is arriving (latin1), if any (a function: the handler's narrowing of `current` would not see openFile's changes). */
+    const currentPath = (): string | null => (current === null ? null : current.path.toString('latin1'));
     let received = 0;
     let sessionDataBytes = 0;
 
@@ -327,6 +334,19 @@ export class ScriptedReceiver implements ReceiverConnector {
           break;
         }
         case MessageType.ContentOffer: {
+          if (message.chunks.length < Math.ceil(Number(message.size) / HELD_CHUNK_BYTES)) {
+            // A first-chunk offer: answered from the script (held when the file is known or has a stored start).
+            const target = expected.find((e) => matches(e, message.seq, message.index));
+            if (target === undefined || message.chunks.length !== 1) {
+              this.violations.push(`unexpected first-chunk ContentOffer ${message.seq}/${message.index}`);
+              break;
+            }
+            const path = pathOf(target).toString('latin1');
+            const held = (script.knownContent?.size ?? 0) > 0 || script.heldPrefixes?.has(path) === true;
+            this.firstChunkOffers.push({ path, chunk: message.chunks[0]!.toString('hex'), held, during: currentPath() });
+            await connection.send({ type: MessageType.OfferReply, seq: message.seq, index: message.index, known: false, heldChunks: held ? 1 : 0 });
+            break;
+          }
           const file = current === null ? openFile(message.seq, message.index) : null;
           if (file === null) {
             this.violations.push(`unexpected ContentOffer ${message.seq}/${message.index}`);

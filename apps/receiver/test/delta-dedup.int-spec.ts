@@ -327,6 +327,67 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     expect(await errorOf(client)).toMatch(/^protocol: data for entry 0 of chunk 2 after the repository said it has that content/);
   });
 
+  it('v5: answers first-chunk offers, also ahead of their turn while another file is arriving, and takes the offered file whole after', async () => {
+    const stored = randomBytes(MiB);
+    const fresh = randomBytes(MiB);
+    const client = await session(5);
+    // x: one chunk of 1 MiB, stored by this session; y and z: 2 MiB files starting with it, or not.
+    client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', BigInt(MiB)), entry('y', BigInt(2 * MiB)), entry('z', BigInt(2 * MiB))], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data: stored }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: sha256(stored), error: null }));
+    const y = Buffer.concat([stored, fresh]);
+    const z = Buffer.concat([fresh, stored]);
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: Buffer.alloc(32), chunks: [sha256(stored)] }));
+    await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
+    // y starts with a stored chunk: the receiver wants the full offer.
+    expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toEqual({ type: MessageType.OfferReply, seq: 1, index: 1, known: false, heldChunks: 1 });
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: sha256(y), chunks: [sha256(stored), sha256(fresh)] }));
+    await until(() => client.messages.filter((m) => m.type === MessageType.OfferReply).length === 2);
+    expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[1]).toMatchObject({ seq: 1, index: 1, known: false, heldChunks: 1 });
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 1, data: fresh.subarray(0, 1000) }));
+    // z is offered ahead while y's content is arriving; its first chunk is not stored: it comes whole, in its turn.
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 2, size: BigInt(z.length), sha256: Buffer.alloc(32), chunks: [sha256(fresh)] }));
+    await until(() => client.messages.filter((m) => m.type === MessageType.OfferReply).length === 3);
+    expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[2]).toEqual({ type: MessageType.OfferReply, seq: 1, index: 2, known: false, heldChunks: 0 });
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 1, data: fresh.subarray(1000) }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 1, size: BigInt(y.length), sha256: sha256(y), error: null }));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 2, data: z }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 2, size: BigInt(z.length), sha256: sha256(z), error: null }));
+    client.write(encodeMessage({ type: MessageType.Finish }));
+    await until(() => client.messages.some((m) => m.type === MessageType.Done || m.type === MessageType.Error));
+    const done = client.messages.find((m) => m.type === MessageType.Done);
+    expect(done?.type === MessageType.Done ? done.stats : null).toMatchObject({ files: 3, bytes: 5 * MiB });
+    if (done?.type !== MessageType.Done) throw new Error('no Done');
+    expect(await storedSha256(fx.repository, done.rootTree, 'y')).toEqual({ recorded: sha256(y), actual: sha256(y) });
+    expect(await storedSha256(fx.repository, done.rootTree, 'z')).toEqual({ recorded: sha256(z), actual: sha256(z) });
+    client.socket.destroy();
+  });
+
+  it('v5: refuses a first-chunk offer of a file whose content has started or is not expected', async () => {
+    const data = randomBytes(MiB);
+    const client = await session(5);
+    // Names no earlier test of this host stored (an unchanged file would be planned Skip).
+    client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('started', BigInt(2 * MiB))], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [sha256(data)] }));
+    expect(await errorOf(client)).toMatch(/^protocol: ContentOffer for entry 0 of chunk 1, whose content is not expected or has started/);
+  });
+
+  it('treats an offer naming too few chunks from a protocol 4 agent as before: unknown, nothing held', async () => {
+    const data = randomBytes(MiB);
+    const client = await session(4);
+    client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('v4-x', BigInt(MiB)), entry('v4-y', BigInt(2 * MiB))], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: sha256(data), error: null }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [sha256(data)] }));
+    await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
+    expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 1, index: 1, known: false, heldChunks: 0 });
+    client.socket.destroy();
+  });
+
   it('answers unknown for an offer whose chunks do not add up to the file', async () => {
     const client = await session(2);
     client.write(encodeMessage({ type: MessageType.Chunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', 5n)], last: true }));

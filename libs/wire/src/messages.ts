@@ -37,10 +37,16 @@
  * Version 4 adds entry lists packed per chunk (PackedChunk instead of Chunk) and directory digests (DirDigest,
  * DigestReply): an agent names a directory by the digest of its whole subtree's metadata (dir-digest.ts) and
  * the receiver, when it stored that subtree before, reuses its tree instead of receiving the entries.
+ *
+ * Version 5 offers a large file by its first chunk first (a ContentOffer naming fewer chunks than its size has,
+ * see ContentOfferMessage), also ahead of its turn while the content of files before it is still arriving. No
+ * encoding changes.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** First version with PackedChunk, DirDigest and DigestReply. */
 export const DIR_DIGEST_PROTOCOL_VERSION = 4;
+/** First version with first-chunk offers. */
+export const FIRST_CHUNK_OFFER_PROTOCOL_VERSION = 5;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -294,6 +300,12 @@ export interface ResendMessage {
  * v2, agent to receiver, instead of the first FileData of a file planned Whole: the file's size, SHA-256 and
  * the SHA-256 of each of its 1 MiB chunks. The agent then waits for OfferReply: when the repository already
  * holds every chunk the agent sends FileEnd alone (no data), otherwise FileData frames as usual.
+ *
+ * v5, a first-chunk offer: `chunks` names only the first chunk of a file of more than one (`sha256` is zeros and
+ * means nothing). It may name any file planned Whole whose content has not started, also while another file's
+ * content is arriving (the agent offers the next file ahead). OfferReply then says heldChunks 0 when the
+ * repository does not hold that chunk (the content follows in full, in its turn), or heldChunks 1: the agent
+ * offers the file again in full, in its turn, and that offer is answered as above.
  */
 export interface ContentOfferMessage {
   readonly type: typeof MessageType.ContentOffer;

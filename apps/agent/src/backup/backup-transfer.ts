@@ -4,7 +4,8 @@
  *   Hello -> Wait* -> Welcome(committedDirs, limits, credit)
  *   producer: walk (post-order, byte order), cut each directory into Chunks, send them as op credit allows
  *   data:     for each chunk in seq order, await its ChunkPlan, stream the files marked Whole in entry order
- *             (large ones offered by chunk hashes first: ContentOffer -> OfferReply) and deltas of those
+ *             (large ones offered by their first chunk's hash first, ahead of the file before them, and in full
+ *             when the receiver holds that chunk: ContentOffer -> OfferReply) and deltas of those
  *             marked Delta against the Signature that came before the plan; a Resend is served whole
  *             between two files
  *   receiver: Credit adds to the window, Committed moves the checkpoint (and settles a chunk's deltas)
@@ -38,7 +39,7 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
-import { hashContent, OFFER_CHUNK_BYTES, type ContentHashes } from './content-offer';
+import { hashContent, hashFirstChunk, OFFER_CHUNK_BYTES, type FirstChunk } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
@@ -70,9 +71,12 @@ export interface BackupTransferEvents {
 /** Chunks sent whose file content is not sent yet; bounds memory when credit is generous. */
 const MAX_CHUNKS_IN_FLIGHT = 64;
 /**
- * File content sent (by lstat size, Whole files) in chunks not yet committed. Each committed chunk is a resume
- * point, so this bounds what a failure makes the next attempt send again; twice the chunk content limit lets
- * one chunk be sent while the previous one is being made durable. A larger chunk (one big file) goes alone.
+ * File content sent (by lstat size, Whole files that are not offered) in chunks not yet committed. Each committed
+ * chunk is a resume point, so this bounds what a failure makes the next attempt send again; twice the chunk content
+ * limit lets one chunk be sent while the previous one is being made durable. A larger chunk (one big file) goes
+ * alone. Offered files do not count: the next attempt offers them again and sends only what the repository does
+ * not hold yet (nothing, or what follows their stored leading chunks), so the file after a large one need not
+ * wait for the large one's commit (on a fast link that wait idles it for a flush and a journal write).
  */
 export const MAX_UNCOMMITTED_CONTENT_BYTES = 2 * CHUNK_MAX_CONTENT_BYTES;
 
@@ -154,11 +158,14 @@ export class BackupTransfer {
   /** Seqs of directory digests: no plan, no content; the read-ahead steps over them. */
   private readonly contentless = new Set<number>();
   /**
-   * Large files planned Whole, in send order, whose offer hashes are not started yet; and the hashes started
-   * (the next file's is computed while the current one is on the wire, so the link does not idle between them).
+   * Large files planned Whole, in send order, whose first chunk is not hashed yet; and the first chunks being
+   * hashed (the next file's while the current one is on the wire). A first-chunk offer goes out as soon as its
+   * hash is ready, ahead of the content before it, so its answer is back before the link would idle for it.
    */
   private readonly toHash: FileSendTarget[] = [];
-  private readonly offerHashes = new Map<string, Promise<ContentHashes | null>>();
+  private readonly firstChunks = new Map<string, Promise<FirstChunk | null>>();
+  /** First chunks (hex) of the large files offered in this session. */
+  private readonly offeredFirstChunks = new Set<string>();
 
   constructor(
     private readonly connection: FramedConnection,
@@ -380,21 +387,30 @@ export class BackupTransfer {
   }
 
   /**
-   * A streamed file: offered by its chunk hashes first, sent only when the repository does not hold it, and then
-   * only after the leading chunks the repository holds (a file an earlier attempt sent in part resumes there).
+   * A streamed file: offered by its first chunk's hash, sent at once when the repository does not hold that chunk;
+   * otherwise offered by all its chunk hashes, sent only when the repository does not hold the file, and then only
+   * after the leading chunks it holds (a file an earlier attempt sent in part resumes there).
    */
   private async sendLargeFile(target: FileSendTarget, dir: Buffer, name: Buffer, send: SendMessage): Promise<FileSendResult> {
     const key = `${target.seq}/${target.index}`;
-    const prefetched = this.offerHashes.get(key);
-    this.offerHashes.delete(key);
+    const prefetched = this.firstChunks.get(key);
+    this.firstChunks.delete(key);
     this.prefetchHashes();
-    const hashes = target.expectedSize >= OFFER_MIN_BYTES ? await (prefetched ?? hashContent(target.path)) : null;
+    const first = target.expectedSize >= OFFER_MIN_BYTES ? await this.guard(prefetched ?? hashFirstChunk(target.path)) : null;
+    if (first === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
+    if (!this.offerReplies.has(key)) this.offerFirstChunk(target, first);
+    const firstReply = await this.takeOfferReply(key);
+    if (firstReply.known || firstReply.heldChunks > 1) {
+      throw this.protocol(`OfferReply for entry ${target.index} of chunk ${target.seq} answers more than the first chunk it was offered`);
+    }
+    if (firstReply.heldChunks === 0) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
+    // The repository holds the first chunk: the file may be stored whole, or in part by an earlier attempt.
+    const hashes = await this.guard(hashContent(target.path));
     if (hashes === null) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     const reply = deferred<OfferReplyMessage>();
     this.offerReplies.set(key, reply);
     await send({ type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, chunks: hashes.chunks });
-    const { known, heldChunks } = await this.guard(reply.promise);
-    this.offerReplies.delete(key);
+    const { known, heldChunks } = await this.takeOfferReply(key);
     if (known) {
       await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: hashes.size, sha256: hashes.sha256, error: null });
       return { size: hashes.size, error: null };
@@ -403,6 +419,30 @@ export class BackupTransfer {
     if (heldChunks >= hashes.chunks.length) throw this.protocol(`OfferReply for entry ${target.index} of chunk ${target.seq} holds ${heldChunks} of ${hashes.chunks.length} chunks but not the file`);
     const held = { chunks: hashes.chunks.slice(0, heldChunks), chunkBytes: OFFER_CHUNK_BYTES };
     return sendFile(target, this.credit, send, this.countSent(dir, name, BigInt(heldChunks * OFFER_CHUNK_BYTES)), held);
+  }
+
+  /** Sends a first-chunk offer without waiting (its reply is taken by takeOfferReply); a failed send fails the session. */
+  private offerFirstChunk(target: FileSendTarget, first: FirstChunk): void {
+    this.offeredFirstChunks.add(first.chunk.toString('hex'));
+    this.offerReplies.set(`${target.seq}/${target.index}`, deferred<OfferReplyMessage>());
+    const offer: Message = { type: MessageType.ContentOffer, seq: target.seq, index: target.index, size: first.size, sha256: Buffer.alloc(32), chunks: [first.chunk] };
+    this.guard(this.send(offer)).catch(() => undefined);
+  }
+
+  /**
+   * Offers a file ahead of its turn once its first chunk is hashed, unless an earlier large file of this session
+   * starts the same way: that one may not be stored yet when the offer is answered, so this offer waits for its
+   * turn, when the earlier file is in the repository and the offer finds it (dedup within a run).
+   */
+  private offerAhead(target: FileSendTarget, first: FirstChunk | null): void {
+    if (first === null || this.failed !== null || this.offeredFirstChunks.has(first.chunk.toString('hex'))) return;
+    this.offerFirstChunk(target, first);
+  }
+
+  private async takeOfferReply(key: string): Promise<OfferReplyMessage> {
+    const reply = await this.guard((this.offerReplies.get(key) as Deferred<OfferReplyMessage>).promise);
+    this.offerReplies.delete(key);
+    return reply;
   }
 
   /** The callback for the bytes of one file's content: the run's counters and the re-sent count. */
@@ -414,12 +454,16 @@ export class BackupTransfer {
     };
   }
 
-  /** Starts the offer hashes of the next large file unless one is already being computed ahead. */
+  /** Hashes the first chunk of the next large file, and offers it ahead, unless one is already being hashed ahead. */
   private prefetchHashes(): void {
-    while (this.offerHashes.size < 1) {
+    while (this.firstChunks.size < 1) {
       const next = this.toHash.shift();
       if (next === undefined) return;
-      this.offerHashes.set(`${next.seq}/${next.index}`, hashContent(next.path));
+      const first = hashFirstChunk(next.path).then((chunk) => {
+        this.offerAhead(next, chunk);
+        return chunk;
+      });
+      this.firstChunks.set(`${next.seq}/${next.index}`, first);
     }
   }
 
@@ -712,11 +756,11 @@ function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: bi
   return { files, bytes };
 }
 
-/** Bytes of the files of a chunk planned Whole (a delta's data is small and not counted). */
+/** Bytes of the files of a chunk planned Whole and not offered (a delta's data is small and not counted). */
 function wholeContentBytes(entries: readonly EntryMeta[], actions: readonly PlanAction[]): number {
   let bytes = 0;
   entries.forEach((entry, index) => {
-    if (actions[index] === PlanAction.Whole) bytes += Number(entry.size);
+    if (actions[index] === PlanAction.Whole && entry.size < OFFER_MIN_BYTES) bytes += Number(entry.size);
   });
   return bytes;
 }

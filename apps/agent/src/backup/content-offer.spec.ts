@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hashContent, OFFER_CHUNK_BYTES } from './content-offer';
+import { hashContent, hashFirstChunk, OFFER_CHUNK_BYTES } from './content-offer';
 
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
 
@@ -32,5 +32,35 @@ describe('hashContent', () => {
 
   it('answers null for a file that cannot be read', async () => {
     expect(await hashContent(Buffer.from(path.join(dir, 'missing')))).toBeNull();
+  });
+});
+
+describe('hashFirstChunk', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'first-chunk-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the size and the first 1 MiB chunk hash of a file longer than one chunk', async () => {
+    const data = randomBytes(2 * OFFER_CHUNK_BYTES + 17);
+    const file = path.join(dir, 'long');
+    writeFileSync(file, data);
+    const first = await hashFirstChunk(Buffer.from(file));
+    expect(first?.size).toBe(BigInt(data.length));
+    expect(first?.chunk.toString('hex')).toBe(sha256(data.subarray(0, OFFER_CHUNK_BYTES)).toString('hex'));
+  });
+
+  it.each([
+    ['exactly one chunk', OFFER_CHUNK_BYTES],
+    ['shorter than a chunk', 10],
+  ])('answers null for a file of at most one chunk (it is sent without an offer): %s', async (_name, size) => {
+    const file = path.join(dir, `f${size}`);
+    writeFileSync(file, randomBytes(size));
+    expect(await hashFirstChunk(Buffer.from(file))).toBeNull();
+  });
+
+  it('answers null for a file that cannot be read', async () => {
+    expect(await hashFirstChunk(Buffer.from(path.join(dir, 'missing')))).toBeNull();
   });
 });

@@ -20,6 +20,7 @@ import {
   MessageType,
   PlanAction,
   DIR_DIGEST_PROTOCOL_VERSION,
+  FIRST_CHUNK_OFFER_PROTOCOL_VERSION,
   directoryDigest,
   joinPath,
   type ChunkMessage,
@@ -531,6 +532,9 @@ export class BackupSession {
   /** Dedup before data: the agent names a large file's chunks; if the repository holds them all, nothing is sent. */
   private async onContentOffer(msg: ContentOfferMessage): Promise<void> {
     if (this.ctx.protocol < 2) throw protocolError('ContentOffer needs protocol 2');
+    if (this.ctx.protocol >= FIRST_CHUNK_OFFER_PROTOCOL_VERSION && msg.chunks.length < Math.ceil(Number(msg.size) / CONTENT_CHUNK_BYTES)) {
+      return this.onFirstChunkOffer(msg);
+    }
     if (this.current !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq} inside another file's content`);
     const open = this.openFile(msg.seq, msg.index);
     if (open.applier !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq}, which was planned as a delta`);
@@ -551,6 +555,21 @@ export class BackupSession {
       this.counters.bytesNotSent += prefix.chunks.length * CONTENT_CHUNK_BYTES;
     }
     await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known, heldChunks: prefix?.chunks.length ?? 0 });
+  }
+
+  /**
+   * v5: a file offered by its first chunk, in its turn or ahead of it (another file's content may be arriving).
+   * Nothing is opened: without that chunk the repository holds neither the file nor a leading part of it, so
+   * the content is asked for in full; with it, the agent offers the file again in full, in its turn, and that
+   * offer decides (by then the files before it are stored, so a copy of one of them is found).
+   */
+  private async onFirstChunkOffer(msg: ContentOfferMessage): Promise<void> {
+    const file = this.expected.find((candidate) => candidate.chunk.seq === msg.seq && candidate.index === msg.index);
+    if (file === undefined) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq}, whose content is not expected or has started`);
+    if (file.basis !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq}, which was planned as a delta`);
+    if (msg.chunks.length !== 1) throw protocolError(`a first-chunk ContentOffer for entry ${msg.index} of chunk ${msg.seq} names ${msg.chunks.length} chunks`);
+    const held = this.repo.has(msg.chunks[0] as Buffer);
+    await this.conn.send({ type: MessageType.OfferReply, seq: msg.seq, index: msg.index, known: false, heldChunks: held ? 1 : 0 });
   }
 
   /**
