@@ -11,6 +11,7 @@ import {
   ContentWriter,
   EncodedEntries,
   type SentMark,
+  storedEntry,
   type StoredPrefix,
   type WrittenContent,
 } from '@berth/repository';
@@ -43,7 +44,7 @@ import { type DraftEntry, toEntryMeta, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
-import { AscendingLookup, PreviousSnapshot, unchangedFile } from './previous-snapshot';
+import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
@@ -373,9 +374,14 @@ export class BackupSession {
     const actions: PlanAction[] = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
-        const previous = lookup === null ? null : lookup.find(meta.name);
+        const at = lookup === null ? -1 : lookup.indexOf(meta.name);
+        const previous = lookup === null || at < 0 ? null : (lookup.tree.entries[at] as TreeEntry);
         if (previous !== null && previous.content !== null && unchangedFile(previous, meta)) {
-          chunk.slots[index] = { meta, content: previous.content, size: meta.size };
+          // Equal in every field too: the previous entry is carried over as stored (not validated or encoded again).
+          chunk.slots[index] =
+            lookup !== null && identicalFile(previous, meta)
+              ? { meta, content: previous.content, size: meta.size, stored: storedEntry(lookup.tree, at) }
+              : { meta, content: previous.content, size: meta.size };
           actions.push(PlanAction.Skip);
         } else {
           chunk.pendingFiles += 1;

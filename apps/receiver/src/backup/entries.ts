@@ -8,6 +8,11 @@ export interface DraftEntry {
   readonly content: FileContent | null;
   /** Regular files: bytes actually stored (the file may have changed size since lstat). */
   readonly size: bigint;
+  /**
+   * The previous snapshot's entry when this one is equal to it in every field (an unchanged file): the tree entry
+   * is then that one, which the repository neither validates nor encodes again.
+   */
+  readonly stored?: TreeEntry;
 }
 
 const TREE_TYPE: Record<EntryType, TreeEntryType> = {
@@ -23,6 +28,7 @@ const TREE_TYPE: Record<EntryType, TreeEntryType> = {
 const WIRE_TYPE = Object.fromEntries(Object.entries(TREE_TYPE).map(([wire, tree]) => [tree, Number(wire)])) as Record<TreeEntryType, EntryType>;
 
 export function toTreeEntry(draft: DraftEntry, subtree: ObjectId | null): TreeEntry {
+  if (draft.stored !== undefined) return draft.stored;
   const m = draft.meta;
   const isFile = m.type === EntryType.File;
   return {
