@@ -60,11 +60,12 @@ export class ContentWriter implements FileContentWriter {
    * its basis chunk by chunk): they only feed the whole-file hash, instead of being hashed again for an id and
    * offered to the repository. The bytes need not have been checked against `id`: the whole-file hash covers them,
    * so content that is not what `id` names cannot end up matching the sender's hash. Anything else (not on a chunk
-   * boundary, not a whole chunk) is written as by write().
+   * boundary, not a whole chunk) is written as by write(), from a copy. Unlike write(), `data` is not kept once
+   * this resolves: the caller may reuse its memory.
    */
   async writeStored(data: Buffer, id: ObjectId): Promise<void> {
     if (this.finished) throw new RepositoryInputError('ContentWriter.writeStored called after finish');
-    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(data);
+    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(Buffer.from(data));
     // On a chunk boundary what is buffered is one whole chunk, now known not to be the file's last.
     while (this.pieceBytes > 0) await this.storeChunk(this.take(Math.min(CONTENT_CHUNK_BYTES, this.pieceBytes)));
     this.whole ??= createHash('sha256');

@@ -40,7 +40,7 @@ import { type ReceiverMetrics } from '../server/metrics';
 import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
-import { type DraftEntry, toEntryMeta, toTreeEntry } from './entries';
+import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
@@ -706,7 +706,7 @@ export class BackupSession {
   /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
-    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
+    const digest = directoryDigest(toEntryMetas(entries), (entry) => this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null);
     if (digest !== null) this.dirDigests.set(dir.key, digest);
   }
 

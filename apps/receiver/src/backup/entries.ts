@@ -50,6 +50,17 @@ export function toTreeEntry(draft: DraftEntry, subtree: ObjectId | null): TreeEn
   };
 }
 
+/** Tree and wire entry types are the same numbers: a tree entry then has every field of its EntryMeta, as is. */
+const SAME_TYPE_NUMBERS = Object.entries(TREE_TYPE).every(([wire, tree]) => Number(wire) === tree);
+
+/**
+ * The metadata of stored entries (toEntryMeta of each), without an object per entry when a tree entry already is
+ * its metadata (see SAME_TYPE_NUMBERS; a stored entry has a link target only when it is a symlink).
+ */
+export function toEntryMetas(entries: readonly TreeEntry[]): readonly EntryMeta[] {
+  return SAME_TYPE_NUMBERS ? entries : entries.map(toEntryMeta);
+}
+
 /** The metadata part of a stored entry, as a restore sends it. */
 export function toEntryMeta(entry: TreeEntry): EntryMeta {
   return {
