@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ContentWriter } from './content-writer';
+import { ContentWriter, inlineWholeHash } from './content-writer';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
 
@@ -27,7 +27,7 @@ describe('ContentWriter after a stored prefix', () => {
 
     const held = whole.content.chunks.slice(0, 2);
     const hash = createHash('sha256').update(content.subarray(0, 2 * CONTENT_CHUNK_BYTES));
-    const resumed = new ContentWriter(sink, { chunks: held, whole: hash });
+    const resumed = new ContentWriter(sink, { chunks: held, whole: inlineWholeHash(hash) });
     const rest = content.subarray(2 * CONTENT_CHUNK_BYTES);
     for (let at = 0; at < rest.length; at += 100_000) await resumed.write(rest.subarray(at, at + 100_000));
     const written = await resumed.finish();
@@ -42,7 +42,7 @@ describe('ContentWriter after a stored prefix', () => {
     const sink = memorySink();
     const first = await sink.putBlob(content.subarray(0, CONTENT_CHUNK_BYTES));
     const second = await sink.putBlob(content.subarray(CONTENT_CHUNK_BYTES));
-    const writer = new ContentWriter(sink, { chunks: [first.id, second.id], whole: createHash('sha256').update(content) });
+    const writer = new ContentWriter(sink, { chunks: [first.id, second.id], whole: inlineWholeHash(createHash('sha256').update(content)) });
     const written = await writer.finish();
     expect(written.size).toBe(BigInt(content.length));
     expect(written.content.sha256.equals(sha256(content))).toBe(true);

@@ -1,4 +1,4 @@
-import { isDeltaError } from '@berth/delta';
+import { isDeltaError, Sha256Stream } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -10,6 +10,7 @@ import {
   type TreeEntry,
   ContentWriter,
   EncodedEntries,
+  inlineWholeHash,
   type SentMark,
   storedEntry,
   type StoredPrefix,
@@ -266,6 +267,7 @@ export class BackupSession {
         }
       }
     } catch (error) {
+      this.current?.assembler.abort();
       // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
       this.conn.close(toWireError(error));
       await this.saveSentMark();
@@ -503,6 +505,8 @@ export class BackupSession {
         },
       },
       prefix,
+      // A file of more than one chunk is hashed whole on a helper thread: the main thread only copies its bytes.
+      () => new Sha256Stream(),
     );
   }
 
@@ -577,7 +581,7 @@ export class BackupSession {
       whole.update(data);
       chunks.push(id);
     }
-    return chunks.length === 0 ? null : { chunks, whole };
+    return chunks.length === 0 ? null : { chunks, whole: inlineWholeHash(whole) };
   }
 
   /**
@@ -609,6 +613,7 @@ export class BackupSession {
     const head = open.file;
     const path = joinPath(head.chunk.dir.path, head.meta.name);
     if (msg.error !== null) {
+      open.assembler.abort();
       head.chunk.slots[head.index] = null;
       this.fileErrors += 1;
     } else {
@@ -629,8 +634,8 @@ export class BackupSession {
   private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<StoredFile | null> {
     if (open.offered !== null) return open.offered;
     if (open.applier === null) return open.assembler.finish();
-    if (open.deltaFailure !== null) return null;
     try {
+      if (open.deltaFailure !== null) return null;
       const end = open.applier.finish();
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
@@ -638,6 +643,9 @@ export class BackupSession {
     } catch (error) {
       if (isDeltaFailure(error)) return null;
       throw error;
+    } finally {
+      // A delta that did not rebuild the file leaves its content unfinished (no-op once finished).
+      open.assembler.abort();
     }
   }
 
