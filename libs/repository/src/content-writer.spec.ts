@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ContentWriter, inlineWholeHash } from './content-writer';
+import { ContentWriter, inlineWholeHash, type WholeHash } from './content-writer';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
 
@@ -105,5 +105,42 @@ describe('ContentWriter.writeStored', () => {
     await writer.write(content.subarray(CONTENT_CHUNK_BYTES));
     const written = await writer.finish();
     expect(written.content.sha256.equals(sha256(content))).toBe(false);
+  });
+});
+
+describe('ContentWriter whole-file hash', () => {
+  /** node:crypto's hash, counting what the writer asks of it. */
+  function counted(): { made: number; aborted: number; factory: () => WholeHash } {
+    const state = {
+      made: 0,
+      aborted: 0,
+      factory: (): WholeHash => {
+        state.made += 1;
+        const inner = inlineWholeHash();
+        return { update: (data) => inner.update(data), digest: () => inner.digest(), abort: () => void (state.aborted += 1) };
+      },
+    };
+    return state;
+  }
+
+  it('is the one given, started only for a file of more than one chunk', async () => {
+    const content = randomBytes(2 * CONTENT_CHUNK_BYTES + 7);
+    const hashes = counted();
+    const large = new ContentWriter(memorySink(), null, hashes.factory);
+    await large.write(content);
+    expect((await large.finish()).content.sha256.equals(sha256(content))).toBe(true);
+    const small = new ContentWriter(memorySink(), null, hashes.factory);
+    await small.write(content.subarray(0, CONTENT_CHUNK_BYTES));
+    await small.finish();
+    expect(hashes.made).toBe(1);
+  });
+
+  it('is freed when the file is abandoned, and the writer then takes nothing more', async () => {
+    const hashes = counted();
+    const writer = new ContentWriter(memorySink(), null, hashes.factory);
+    await writer.write(randomBytes(CONTENT_CHUNK_BYTES + 1));
+    writer.abort();
+    expect(hashes.aborted).toBe(1);
+    await expect(writer.write(Buffer.from('x'))).rejects.toThrow(/after finish/);
   });
 });

@@ -680,19 +680,24 @@ export class BackupSession {
   /** The stored content of a file that just ended; null when its delta did not rebuild the agent's file. */
   private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<StoredFile | null> {
     if (open.offered !== null) return open.offered;
-    if (open.applier === null) return open.assembler.finish();
     try {
-      if (open.deltaFailure !== null) return null;
-      const end = open.applier.finish();
+      return open.applier === null ? await open.assembler.finish() : await this.finishDelta(open, open.applier, msg);
+    } finally {
+      // Content left unfinished (a delta that did not rebuild the file, a failure) frees its hash; no-op once finished.
+      open.assembler.abort();
+    }
+  }
+
+  private async finishDelta(open: OpenFile, applier: DeltaApplier, msg: FileEndMessage): Promise<StoredFile | null> {
+    if (open.deltaFailure !== null) return null;
+    try {
+      const end = applier.finish();
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
       return matches ? file : null;
     } catch (error) {
       if (isDeltaFailure(error)) return null;
       throw error;
-    } finally {
-      // A delta that did not rebuild the file leaves its content unfinished (no-op once finished).
-      open.assembler.abort();
     }
   }
 
