@@ -552,8 +552,10 @@ export class BackupSession {
         },
       },
       prefix,
-      // A file of more than one chunk is hashed whole on a helper thread: the main thread only copies its bytes.
-      () => new Sha256Stream(),
+      // A delta's rebuild (of more than one chunk) is hashed whole on a helper thread, the main thread only copying
+      // its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent is busy
+      // sending it, and the copy and the helper would only add CPU while both cores are in use.
+      creditStored ? inlineWholeHash : () => new Sha256Stream(),
     );
   }
 
