@@ -105,16 +105,14 @@ interface ChunkState {
   pendingFiles: number;
   /** v4: a directory committed whole from the digest index (no entries, no slots): its journal record. */
   readonly reused: JournalRecord | null;
-  /** Its ChunkPlan was sent: the agent may send its files' content. */
-  planned: boolean;
 }
 
 interface ExpectedFile {
   readonly chunk: ChunkState;
   readonly index: number;
   readonly meta: EntryMeta;
-  /** Planned as Delta against this previous version; null: planned Whole (set before the chunk's plan is sent). */
-  basis: { readonly content: FileContent; readonly size: bigint } | null;
+  /** Planned as Delta against this previous version; null: planned Whole. */
+  readonly basis: { readonly content: FileContent; readonly size: bigint } | null;
 }
 
 /** The file whose content is arriving (between its first FileData, ContentOffer or FileEnd and its FileEnd). */
@@ -188,15 +186,6 @@ export class BackupSession {
   private readonly resends = new Map<string, ExpectedFile>();
   private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
   private lastSeq = -1;
-  /**
-   * ChunkPlans (with the Signatures before them) go out in seq order through this chain, so a plan waiting for
-   * its signatures does not hold up the messages after its chunk: the next chunks are planned meanwhile.
-   */
-  private plans: Promise<void> = Promise.resolve();
-  /** The chain as it was once a chunk's plan was queued: settled when that plan is sent (by seq). */
-  private readonly planQueued = new Map<number, Promise<void>>();
-  /** Why sending a plan failed; the session ends with it. */
-  private planFailure: { readonly error: unknown } | null = null;
   /** How far earlier attempts of the run got sending content (for the agent's count of what it sends again). */
   private sentMark: SentMark | null = null;
   /** The furthest file this session received content of. */
@@ -277,16 +266,13 @@ export class BackupSession {
             throw protocolError(`unexpected message type ${msg.type} in a backup session`);
         }
       }
-    } catch (caught) {
-      // A plan that could not be sent closed the connection: that is the failure, not the closed connection.
-      const error = this.planFailure?.error ?? caught;
+    } catch (error) {
       this.current?.assembler.abort();
       // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
       this.conn.close(toWireError(error));
       await this.saveSentMark();
       throw error;
     } finally {
-      await this.plans;
       await this.pipeline.settle();
     }
   }
@@ -367,7 +353,7 @@ export class BackupSession {
       this.dirDigests.set(key, msg.digest);
       this.dirsReused += 1;
       const dir: DirState = { path: msg.dir, key, parts: [], drafts: [], lastName: null, seed: null };
-      this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record, planned: true });
+      this.chunks.push({ seq: msg.seq, dir, last: true, ops: 0, lastName: null, slots: [], pendingFiles: 0, reused: record });
     }
     await this.conn.send({ type: MessageType.DigestReply, seq: msg.seq, reused });
     await this.completeReadyChunks();
@@ -386,9 +372,8 @@ export class BackupSession {
     const previousTree = this.previous === null ? null : await this.previous.directory(msg.dir);
     const lookup = previousTree === null ? null : new AscendingLookup(previousTree);
     const lastName = msg.entries[count - 1]?.name ?? null;
-    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0, reused: null, planned: false };
+    const chunk: ChunkState = { seq: msg.seq, dir, last: msg.last, ops: count, lastName, slots: new Array<DraftEntry | null | undefined>(count), pendingFiles: 0, reused: null };
     const actions: PlanAction[] = [];
-    const deltas: Array<{ file: ExpectedFile; previous: TreeEntry }> = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
         const at = lookup === null ? -1 : lookup.indexOf(meta.name);
@@ -402,10 +387,9 @@ export class BackupSession {
           actions.push(PlanAction.Skip);
         } else {
           chunk.pendingFiles += 1;
-          const file: ExpectedFile = { chunk, index, meta, basis: null };
-          this.expected.push(file);
-          actions.push(PlanAction.Whole);
-          if (previous !== null && this.deltaCandidate(previous, meta)) deltas.push({ file, previous });
+          const basis = await this.offerSignature(msg.seq, index, previous, meta);
+          this.expected.push({ chunk, index, meta, basis });
+          actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
         }
         continue;
       }
@@ -419,49 +403,19 @@ export class BackupSession {
       this.closedDirs.add(dir.key);
     }
     this.chunks.push(chunk);
-    this.sendPlan(async () => {
-      for (const { file, previous } of deltas) {
-        file.basis = await this.offerSignature(msg.seq, file.index, previous);
-        if (file.basis !== null) actions[file.index] = PlanAction.Delta;
-      }
-      await this.conn.send({ type: MessageType.ChunkPlan, seq: msg.seq, actions });
-      chunk.planned = true;
-    });
-    this.planQueued.set(msg.seq, this.plans);
+    await this.conn.send({ type: MessageType.ChunkPlan, seq: msg.seq, actions });
     await this.completeReadyChunks();
   }
 
   /**
-   * Queues a chunk's plan after the plans before it. A failure closes the connection (so the session's loop stops
-   * waiting for messages) and is what the session then fails with.
+   * A changed file whose previous version is large enough travels as a delta: the previous version's signature
+   * goes out now, before the plan. Returns that basis, or null to ask for the whole file (v1 agent, small or
+   * no previous version, or a previous version the repository cannot read back intact).
    */
-  private sendPlan(send: () => Promise<void>): void {
-    this.plans = this.plans
-      .then(() => (this.planFailure === null ? send() : undefined))
-      .catch((error: unknown) => {
-        this.planFailure ??= { error };
-        this.conn.close(toWireError(error));
-      });
-  }
-
-  /** Every plan queued is sent; throws what stopped them. */
-  private async plansSent(): Promise<void> {
-    await this.plans;
-    if (this.planFailure !== null) throw this.planFailure.error;
-  }
-
-  /** A changed file whose previous version is large enough travels as a delta (protocol 2 on). */
-  private deltaCandidate(previous: TreeEntry, meta: EntryMeta): boolean {
+  private async offerSignature(seq: number, index: number, previous: TreeEntry | null, meta: EntryMeta): Promise<ExpectedFile['basis']> {
     const min = BigInt(this.limits.deltaMinBytes);
-    return this.ctx.protocol >= 2 && previous.type === TreeEntryType.File && previous.content !== null && previous.size >= min && meta.size >= min;
-  }
-
-  /**
-   * The previous version's signature goes out before the plan of a file that is a delta candidate. Returns that
-   * basis, or null to ask for the whole file (a previous version the repository cannot read back intact).
-   */
-  private async offerSignature(seq: number, index: number, previous: TreeEntry): Promise<ExpectedFile['basis']> {
-    if (previous.content === null) return null;
+    if (this.ctx.protocol < 2 || previous === null || previous.type !== TreeEntryType.File || previous.content === null) return null;
+    if (previous.size < min || meta.size < min) return null;
     let frames: Buffer[];
     try {
       frames = await basisSignatureFrames(this.repo, previous.content, previous.size);
@@ -525,7 +479,6 @@ export class BackupSession {
       if (head.chunk.seq !== seq || head.index !== index) {
         throw protocolError(`content for entry ${index} of chunk ${seq} arrived while entry ${head.index} of chunk ${head.chunk.seq} was expected`);
       }
-      if (!head.chunk.planned) throw protocolError(`content for entry ${index} of chunk ${seq} before its plan`);
       this.expected.shift();
       file = head;
     }
@@ -821,13 +774,7 @@ export class BackupSession {
   }
 
   private async acknowledge(items: readonly CommitItem[], creditBytes: number, creditOps: number): Promise<void> {
-    for (const item of items) {
-      // A chunk is acknowledged only after its plan (a chunk without content may be durable before that is sent).
-      const plan = this.planQueued.get(item.seq);
-      this.planQueued.delete(item.seq);
-      if (plan !== undefined) await plan;
-      await this.conn.send({ type: MessageType.Committed, seq: item.seq, dir: item.dir, dirComplete: item.dirComplete });
-    }
+    for (const item of items) await this.conn.send({ type: MessageType.Committed, seq: item.seq, dir: item.dir, dirComplete: item.dirComplete });
     if (creditBytes === 0 && creditOps === 0) return;
     this.availableBytes += creditBytes;
     this.availableOps += creditOps;
@@ -846,7 +793,6 @@ export class BackupSession {
   }
 
   private async finish(): Promise<BackupOutcome> {
-    await this.plansSent();
     const waiting = this.current?.file ?? this.expected[0] ?? this.resends.values().next().value;
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
     const open = this.openDirs.values().next().value;
