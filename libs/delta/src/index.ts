@@ -51,4 +51,5 @@ export {
 export { weakChecksum } from './weak-checksum';
 export { STRONG_HASH_ALGORITHM } from './strong-hash';
 export { blake3IsNative, DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, type WholeFileHash } from './whole-file-hash';
+export { Sha256Stream } from './sha256-stream';
 export { type ByteInput, type ByteSource } from './sources';

@@ -99,6 +99,12 @@ export class ByteWriter {
     this.pos += bytes.length;
   }
 
+  /** The bytes of `source` from `start` to `end`, without a view of them. */
+  rawRange(source: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    this.pos += source.copy(this.buf, this.pos, start, end);
+  }
+
   bytes(bytes: Uint8Array): void {
     this.uint(bytes.length);
     this.raw(bytes);
@@ -162,6 +168,18 @@ export class ByteReader {
   u64(): bigint {
     const small = this.varint64();
     if (small >= 0) return BigInt(small);
+    SCRATCH.setUint32(0, this.lowWord, true);
+    SCRATCH.setUint32(4, this.highWord, true);
+    return SCRATCH.getBigUint64(0, true);
+  }
+
+  /**
+   * u64, returning `same` itself when the value is `sameValue`: no new bigint for a field most entries repeat (a
+   * device number, a zero), which for a large tree is much of what decoding allocates and the collector copies.
+   */
+  u64Or(same: bigint, sameValue: number): bigint {
+    const small = this.varint64();
+    if (small >= 0) return small === sameValue ? same : BigInt(small);
     SCRATCH.setUint32(0, this.lowWord, true);
     SCRATCH.setUint32(4, this.highWord, true);
     return SCRATCH.getBigUint64(0, true);

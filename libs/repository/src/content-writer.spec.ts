@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ContentWriter } from './content-writer';
+import { ContentWriter, inlineWholeHash, type WholeHash } from './content-writer';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
 
@@ -27,7 +27,7 @@ describe('ContentWriter after a stored prefix', () => {
 
     const held = whole.content.chunks.slice(0, 2);
     const hash = createHash('sha256').update(content.subarray(0, 2 * CONTENT_CHUNK_BYTES));
-    const resumed = new ContentWriter(sink, { chunks: held, whole: hash });
+    const resumed = new ContentWriter(sink, { chunks: held, whole: inlineWholeHash(hash) });
     const rest = content.subarray(2 * CONTENT_CHUNK_BYTES);
     for (let at = 0; at < rest.length; at += 100_000) await resumed.write(rest.subarray(at, at + 100_000));
     const written = await resumed.finish();
@@ -42,7 +42,7 @@ describe('ContentWriter after a stored prefix', () => {
     const sink = memorySink();
     const first = await sink.putBlob(content.subarray(0, CONTENT_CHUNK_BYTES));
     const second = await sink.putBlob(content.subarray(CONTENT_CHUNK_BYTES));
-    const writer = new ContentWriter(sink, { chunks: [first.id, second.id], whole: createHash('sha256').update(content) });
+    const writer = new ContentWriter(sink, { chunks: [first.id, second.id], whole: inlineWholeHash(createHash('sha256').update(content)) });
     const written = await writer.finish();
     expect(written.size).toBe(BigInt(content.length));
     expect(written.content.sha256.equals(sha256(content))).toBe(true);
@@ -105,5 +105,42 @@ describe('ContentWriter.writeStored', () => {
     await writer.write(content.subarray(CONTENT_CHUNK_BYTES));
     const written = await writer.finish();
     expect(written.content.sha256.equals(sha256(content))).toBe(false);
+  });
+});
+
+describe('ContentWriter whole-file hash', () => {
+  /** node:crypto's hash, counting what the writer asks of it. */
+  function counted(): { made: number; aborted: number; factory: () => WholeHash } {
+    const state = {
+      made: 0,
+      aborted: 0,
+      factory: (): WholeHash => {
+        state.made += 1;
+        const inner = inlineWholeHash();
+        return { update: (data) => inner.update(data), digest: () => inner.digest(), abort: () => void (state.aborted += 1) };
+      },
+    };
+    return state;
+  }
+
+  it('is the one given, started only for a file of more than one chunk', async () => {
+    const content = randomBytes(2 * CONTENT_CHUNK_BYTES + 7);
+    const hashes = counted();
+    const large = new ContentWriter(memorySink(), null, hashes.factory);
+    await large.write(content);
+    expect((await large.finish()).content.sha256.equals(sha256(content))).toBe(true);
+    const small = new ContentWriter(memorySink(), null, hashes.factory);
+    await small.write(content.subarray(0, CONTENT_CHUNK_BYTES));
+    await small.finish();
+    expect(hashes.made).toBe(1);
+  });
+
+  it('is freed when the file is abandoned, and the writer then takes nothing more', async () => {
+    const hashes = counted();
+    const writer = new ContentWriter(memorySink(), null, hashes.factory);
+    await writer.write(randomBytes(CONTENT_CHUNK_BYTES + 1));
+    writer.abort();
+    expect(hashes.aborted).toBe(1);
+    await expect(writer.write(Buffer.from('x'))).rejects.toThrow(/after finish/);
   });
 });

@@ -11,12 +11,36 @@ export interface BlobSink {
 const EMPTY_SHA256 = sha256(Buffer.alloc(0));
 
 /**
+ * A file's whole SHA-256 as the writer feeds it. The caller may choose where it is computed: node:crypto on the
+ * calling thread by default (inlineWholeHash), a helper thread in the receiver (libs/delta's Sha256Stream).
+ */
+export interface WholeHash {
+  /** Adds bytes, without keeping `data`; returns a promise only when it must wait, to await before the next update. */
+  update(data: Buffer): Promise<void> | undefined;
+  digest(): Promise<Buffer>;
+  /** Frees the state of a hash abandoned before `digest` (no-op afterwards). */
+  abort(): void;
+}
+
+/** node:crypto's SHA-256 on the calling thread, continuing `hash` when given. */
+export function inlineWholeHash(hash: Hash = createHash('sha256')): WholeHash {
+  return {
+    update(data) {
+      hash.update(data);
+      return undefined;
+    },
+    digest: () => Promise.resolve(hash.digest()),
+    abort: () => undefined,
+  };
+}
+
+/**
  * Leading full chunks of the file that are already stored (a file resumed after its stored part): their ids, and the
  * whole-file hash fed with their bytes, in order. What is written next follows them.
  */
 export interface StoredPrefix {
   readonly chunks: readonly ObjectId[];
-  readonly whole: Hash;
+  readonly whole: WholeHash;
 }
 
 /**
@@ -28,7 +52,7 @@ export class ContentWriter implements FileContentWriter {
   private pieces: Buffer[] = [];
   private pieceBytes = 0;
   private readonly chunks: ObjectId[] = [];
-  private whole: Hash | null = null;
+  private whole: WholeHash | null = null;
   private size = 0;
   private bytesStored = 0;
   private finished = false;
@@ -36,6 +60,8 @@ export class ContentWriter implements FileContentWriter {
   constructor(
     private readonly sink: BlobSink,
     prefix: StoredPrefix | null = null,
+    /** Starts the whole-file hash of a file of more than one chunk. */
+    private readonly newWholeHash: () => WholeHash = inlineWholeHash,
   ) {
     if (prefix !== null && prefix.chunks.length > 0) {
       this.chunks.push(...prefix.chunks);
@@ -60,15 +86,16 @@ export class ContentWriter implements FileContentWriter {
    * its basis chunk by chunk): they only feed the whole-file hash, instead of being hashed again for an id and
    * offered to the repository. The bytes need not have been checked against `id`: the whole-file hash covers them,
    * so content that is not what `id` names cannot end up matching the sender's hash. Anything else (not on a chunk
-   * boundary, not a whole chunk) is written as by write().
+   * boundary, not a whole chunk) is written as by write(), from a copy. Unlike write(), `data` is not kept once
+   * this resolves: the caller may reuse its memory.
    */
   async writeStored(data: Buffer, id: ObjectId): Promise<void> {
     if (this.finished) throw new RepositoryInputError('ContentWriter.writeStored called after finish');
-    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(data);
+    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(Buffer.from(data));
     // On a chunk boundary what is buffered is one whole chunk, now known not to be the file's last.
     while (this.pieceBytes > 0) await this.storeChunk(this.take(Math.min(CONTENT_CHUNK_BYTES, this.pieceBytes)));
-    this.whole ??= createHash('sha256');
-    this.whole.update(data);
+    this.whole ??= this.newWholeHash();
+    await this.whole.update(data);
     this.chunks.push(id);
     this.size += data.length;
   }
@@ -84,13 +111,20 @@ export class ContentWriter implements FileContentWriter {
     }
     // A resumed file may end exactly after its stored part (it shrank since it was offered).
     if (last.length > 0) await this.storeChunk(last);
-    const whole = (this.whole as Hash).digest();
+    const whole = await (this.whole as WholeHash).digest();
     return { content: { sha256: whole, chunks: [...this.chunks] }, size: BigInt(this.size), bytesStored: this.bytesStored };
   }
 
+  /** Gives up on the file (it will not be finished): frees its whole-file hash. */
+  abort(): void {
+    this.finished = true;
+    this.pieces = [];
+    this.whole?.abort();
+  }
+
   private async storeChunk(chunk: Buffer): Promise<void> {
-    this.whole ??= createHash('sha256');
-    this.whole.update(chunk);
+    this.whole ??= this.newWholeHash();
+    await this.whole.update(chunk);
     await this.putChunk(chunk);
   }
 

@@ -6,7 +6,7 @@ import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, Reposit
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
 import { Repository } from './repository';
-import { EncodedEntries } from './tree/tree-codec';
+import { EncodedEntries, storedEntry } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
 
 const temp = tempDirs();
@@ -136,6 +136,20 @@ describe('Repository objects', () => {
     await expect(repo.putTreeParts(parts.slice(1))).rejects.toThrow(/which is not stored/);
     expect((await repo.putBlob(Buffer.from('never stored'))).id).toEqual(missing);
     expect((await repo.putTreeParts(parts)).stored).toBe(true);
+    await repo.close();
+  });
+
+  it('takes entries carried over from a tree it stored without looking up their children, but not those of another repository', async () => {
+    const repo = await Repository.open(await temp.make());
+    const other = await Repository.open(await temp.make());
+    const blob = await repo.putBlob(Buffer.from('x'));
+    const entries = [fileEntry('f', { sha256: blob.id, chunks: [blob.id] }, 1n), fifoEntry('g')];
+    const first = await repo.putTree({ entries });
+    const read = await repo.readTree(first.id);
+    const carried = read.entries.map((_, i) => storedEntry(read, i));
+    expect(await repo.putTreeParts([EncodedEntries.encode(carried)])).toEqual({ id: first.id, stored: false });
+    await expect(other.putTreeParts([EncodedEntries.encode(carried)])).rejects.toThrow(/"f" refers to [0-9a-f]{64}, which is not stored/);
+    await other.close();
     await repo.close();
   });
 

@@ -14,7 +14,7 @@ import { PackStore, type RecoveryReport } from './pack/pack-store';
 import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig } from './repository-layout';
 import { SnapshotStore } from './snapshot-store';
 import { showBytes } from './tree/names';
-import { decodeTree, type EncodedEntries, encodeTree, joinEncodedEntries } from './tree/tree-codec';
+import { decodeTree, type EncodedEntries, encodeTree, joinEncodedEntries, storedEntryOrigin } from './tree/tree-codec';
 import { readFileContent, resolvePath, walkTree } from './tree/tree-walk';
 import { verifyTree } from './verify';
 
@@ -34,6 +34,8 @@ export class Repository implements RepositoryApi {
   private closed = false;
   /** Runs of encoded entries whose children putTreeParts found stored. */
   private readonly checkedRuns = new WeakSet<EncodedEntries>();
+  /** Tags the entries of trees read from this repository (see storedEntryOrigin). */
+  private readonly origin = {};
 
   private constructor(
     private readonly layout: Layout,
@@ -154,7 +156,7 @@ export class Repository implements RepositoryApi {
   async readTree(id: ObjectId): Promise<Tree> {
     this.assertOpen();
     const hex = objectIdHex(id);
-    return decodeTree((await this.packs.read(hex)).data, hex);
+    return decodeTree((await this.packs.read(hex)).data, hex, this.origin);
   }
 
   /** Flushes first, so a published snapshot never points at objects that are not durable. */
@@ -265,6 +267,10 @@ export class Repository implements RepositoryApi {
 
   private assertEntriesChildrenStored(entries: readonly TreeEntry[]): void {
     for (const entry of entries) {
+      // An entry of a tree read from this repository refers to stored objects: the tree was written only once they
+      // were (this check), packs are written in order so a crash cannot keep a tree and lose what it refers to, and
+      // nothing removes objects from a repository.
+      if (storedEntryOrigin(entry) === this.origin) continue;
       if (entry.subtree !== null) this.assertStored(entry, entry.subtree);
       if (entry.content !== null) for (const chunk of entry.content.chunks) this.assertStored(entry, chunk);
     }

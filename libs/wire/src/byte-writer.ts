@@ -4,7 +4,11 @@ const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
-const LOW_42_BITS = (1n << 42n) - 1n;
+/**
+ * Scratch space to split a 64-bit bigint into its 32-bit halves: nanosecond times (past 2^53, and past 2^60 once
+ * zigzagged) are then written without a bigint operation, which allocated a bigint each.
+ */
+const SCRATCH = new DataView(new ArrayBuffer(8));
 
 /** Growable output buffer for one frame payload. Encoding never validates names: the decoder is the guard. */
 export class ByteWriter {
@@ -59,14 +63,8 @@ export class ByteWriter {
       this.varint(Number(value), field);
       return;
     }
-    // Past 2^53 (nanosecond times): the low 42 bits as six full groups, then the rest (at least 2^11) as a number.
-    this.ensure(10);
-    let low = Number(value & LOW_42_BITS);
-    for (let i = 0; i < 6; i++) {
-      this.buffer[this.length++] = (low % 0x80) | 0x80;
-      low = Math.floor(low / 0x80);
-    }
-    this.varint(Number(value >> 42n), field);
+    SCRATCH.setBigUint64(0, value, true);
+    this.u64Halves(SCRATCH.getUint32(0, true), SCRATCH.getUint32(4, true));
   }
 
   /** bigVarint of the u64 `high * 2^32 + low` (32-bit halves), without a bigint. */
@@ -91,7 +89,8 @@ export class ByteWriter {
   /** Zigzag LEB128 of an i64 bigint (timestamps may precede 1970). */
   signedBigVarint(value: bigint, field: string): void {
     if (value < I64_MIN || value > I64_MAX) throw WireError.protocol(`${field}: ${value} is outside i64`);
-    this.bigVarint(value >= 0n ? value << 1n : ((-value) << 1n) - 1n, field);
+    SCRATCH.setBigInt64(0, value, true);
+    this.i64Halves(SCRATCH.getUint32(0, true), SCRATCH.getUint32(4, true));
   }
 
   /** Length-prefixed bytes. */

@@ -143,3 +143,20 @@ describe('ByteWriter.bigVarint', () => {
     );
   });
 });
+
+describe('ByteWriter.signedBigVarint', () => {
+  it('writes the zigzag LEB128 of every i64, as bigVarint of the zigzagged value', () => {
+    const edges = [0n, -1n, 1n, -(1n << 62n), (1n << 62n) - 1n, 1_764_100_000_123_456_789n, -1_000_000_001n, -(1n << 63n), (1n << 63n) - 1n];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...edges), fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n })), (value) => {
+        const signed = new ByteWriter();
+        signed.signedBigVarint(value, 'value');
+        const zigzag = new ByteWriter();
+        zigzag.bigVarint(value >= 0n ? value << 1n : (-value << 1n) - 1n, 'value');
+        expect([...signed.finish()]).toEqual([...zigzag.finish()]);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(() => new ByteWriter().signedBigVarint(1n << 63n, 'value')).toThrow(/outside i64/);
+  });
+});

@@ -152,7 +152,10 @@ function readPackedEntry(r: ByteReader, prev: Previous): EntryMeta {
   const shared = r.varint('entry.name prefix', prev.name.length);
   const suffix = r.bytesView(MAX_NAME_BYTES, 'entry.name');
   if (shared + suffix.length > MAX_NAME_BYTES) throw WireError.badPath(`entry name of ${shared + suffix.length} bytes exceeds ${MAX_NAME_BYTES}`);
-  const name = Buffer.concat([prev.name.subarray(0, shared), suffix]);
+  // One (pooled) buffer per name, without the view and the array Buffer.concat would take.
+  const name = Buffer.allocUnsafe(shared + suffix.length);
+  prev.name.copy(name, 0, 0, shared);
+  suffix.copy(name, shared);
   validateName(name);
   const type = r.u8('entry.type');
   if (!ENTRY_TYPES.has(type)) throw WireError.protocol(`entry.type: unknown type ${type}`);

@@ -1,4 +1,4 @@
-import { isDeltaError } from '@berth/delta';
+import { isDeltaError, Sha256Stream } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -10,7 +10,9 @@ import {
   type TreeEntry,
   ContentWriter,
   EncodedEntries,
+  inlineWholeHash,
   type SentMark,
+  storedEntry,
   type StoredPrefix,
   type WrittenContent,
 } from '@berth/repository';
@@ -40,11 +42,11 @@ import { type ReceiverMetrics } from '../server/metrics';
 import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
-import { type DraftEntry, toEntryMeta, toTreeEntry } from './entries';
+import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
 import { basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
-import { AscendingLookup, PreviousSnapshot, unchangedFile } from './previous-snapshot';
+import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
@@ -268,6 +270,7 @@ export class BackupSession {
         }
       }
     } catch (error) {
+      this.current?.assembler.abort();
       // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
       this.conn.close(toWireError(error));
       await this.saveSentMark();
@@ -377,9 +380,14 @@ export class BackupSession {
     const actions: PlanAction[] = [];
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
-        const previous = lookup === null ? null : lookup.find(meta.name);
+        const at = lookup === null ? -1 : lookup.indexOf(meta.name);
+        const previous = lookup === null || at < 0 ? null : (lookup.tree.entries[at] as TreeEntry);
         if (previous !== null && previous.content !== null && unchangedFile(previous, meta)) {
-          chunk.slots[index] = { meta, content: previous.content, size: meta.size };
+          // Equal in every field too: the previous entry is carried over as stored (not validated or encoded again).
+          chunk.slots[index] =
+            lookup !== null && identicalFile(previous, meta)
+              ? { meta, content: previous.content, size: meta.size, stored: storedEntry(lookup.tree, at) }
+              : { meta, content: previous.content, size: meta.size };
           actions.push(PlanAction.Skip);
         } else {
           chunk.pendingFiles += 1;
@@ -501,6 +509,10 @@ export class BackupSession {
         },
       },
       prefix,
+      // A delta's rebuild (of more than one chunk) is hashed whole on a helper thread, the main thread only copying
+      // its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent is busy
+      // sending it, and the copy and the helper would only add CPU while both cores are in use.
+      creditStored ? inlineWholeHash : () => new Sha256Stream(),
     );
   }
 
@@ -593,7 +605,7 @@ export class BackupSession {
       whole.update(data);
       chunks.push(id);
     }
-    return chunks.length === 0 ? null : { chunks, whole };
+    return chunks.length === 0 ? null : { chunks, whole: inlineWholeHash(whole) };
   }
 
   /**
@@ -625,6 +637,7 @@ export class BackupSession {
     const head = open.file;
     const path = joinPath(head.chunk.dir.path, head.meta.name);
     if (msg.error !== null) {
+      open.assembler.abort();
       head.chunk.slots[head.index] = null;
       this.fileErrors += 1;
     } else {
@@ -644,10 +657,18 @@ export class BackupSession {
   /** The stored content of a file that just ended; null when its delta did not rebuild the agent's file. */
   private async finishContent(open: OpenFile, msg: FileEndMessage): Promise<StoredFile | null> {
     if (open.offered !== null) return open.offered;
-    if (open.applier === null) return open.assembler.finish();
+    try {
+      return open.applier === null ? await open.assembler.finish() : await this.finishDelta(open, open.applier, msg);
+    } finally {
+      // Content left unfinished (a delta that did not rebuild the file, a failure) frees its hash; no-op once finished.
+      open.assembler.abort();
+    }
+  }
+
+  private async finishDelta(open: OpenFile, applier: DeltaApplier, msg: FileEndMessage): Promise<StoredFile | null> {
     if (open.deltaFailure !== null) return null;
     try {
-      const end = open.applier.finish();
+      const end = applier.finish();
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
       return matches ? file : null;
@@ -723,7 +744,7 @@ export class BackupSession {
   private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
     const children: Buffer[] = [];
-    const digest = directoryDigest(entries.map(toEntryMeta), (entry) => {
+    const digest = directoryDigest(toEntryMetas(entries), (entry) => {
       const child = this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null;
       if (child !== null) children.push(child);
       return child;

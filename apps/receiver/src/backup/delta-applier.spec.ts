@@ -46,6 +46,27 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     }
   });
 
+  it('reads chunks handed out whole into the memory of evicted ones, never into memory a range read handed out', async () => {
+    const wholeOnly = async (reader: RepositoryBasis): Promise<ArrayBufferLike[]> => {
+      const memory = [];
+      for (let index = 0; index < 4; index++) {
+        const { data, id } = await reader.storedChunk(index);
+        expect(id).toBe(content.chunks[index]);
+        expect(data.equals(basis.subarray(index * MiB, (index + 1) * MiB))).toBe(true);
+        memory.push(data.buffer);
+      }
+      return memory;
+    };
+    const reused = await wholeOnly(new RepositoryBasis(repo, content, BigInt(basis.length)));
+    expect(reused[3]).toBe(reused[0]);
+    const reader = new RepositoryBasis(repo, content, BigInt(basis.length));
+    const view = await reader.read(10, 100);
+    const memory = await wholeOnly(reader);
+    expect(memory[0]).toBe(view.buffer);
+    expect(memory[3]).not.toBe(memory[0]);
+    expect(view.equals(basis.subarray(10, 110))).toBe(true);
+  });
+
   async function apply(newVersion: Buffer, against: Buffer, frameBytes: number, hash: 'sha256' | 'blake3' = 'sha256'): Promise<Buffer> {
     const encoded = await encodeDeltaToBuffer(delta(await signature(against), newVersion, { hash }));
     const out: Buffer[] = [];

@@ -4,10 +4,11 @@ import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
 /** A basis that can also hand out a whole stored chunk with its id (see RepositoryBasis). */
 export interface ChunkedBasis extends BasisReader {
   readonly length: number;
+  /** `data` may be valid only until the next call on the basis. */
   storedChunk?(index: number): Promise<{ data: Buffer; id: ObjectId }>;
 }
 
-/** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored). */
+/** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored), without keeping `data` once it resolves. */
 export type WriteStored = (data: Buffer, id: ObjectId) => Promise<void>;
 
 /** Largest read from the basis per step: a copy run of many blocks is written in pieces of this size. */

@@ -8,6 +8,11 @@ export interface DraftEntry {
   readonly content: FileContent | null;
   /** Regular files: bytes actually stored (the file may have changed size since lstat). */
   readonly size: bigint;
+  /**
+   * The previous snapshot's entry when this one is equal to it in every field (an unchanged file): the tree entry
+   * is then that one, which the repository neither validates nor encodes again.
+   */
+  readonly stored?: TreeEntry;
 }
 
 const TREE_TYPE: Record<EntryType, TreeEntryType> = {
@@ -23,6 +28,7 @@ const TREE_TYPE: Record<EntryType, TreeEntryType> = {
 const WIRE_TYPE = Object.fromEntries(Object.entries(TREE_TYPE).map(([wire, tree]) => [tree, Number(wire)])) as Record<TreeEntryType, EntryType>;
 
 export function toTreeEntry(draft: DraftEntry, subtree: ObjectId | null): TreeEntry {
+  if (draft.stored !== undefined) return draft.stored;
   const m = draft.meta;
   const isFile = m.type === EntryType.File;
   return {
@@ -42,6 +48,17 @@ export function toTreeEntry(draft: DraftEntry, subtree: ObjectId | null): TreeEn
     subtree: m.type === EntryType.Dir ? subtree : null,
     content: isFile ? draft.content : null,
   };
+}
+
+/** Tree and wire entry types are the same numbers: a tree entry then has every field of its EntryMeta, as is. */
+const SAME_TYPE_NUMBERS = Object.entries(TREE_TYPE).every(([wire, tree]) => Number(wire) === tree);
+
+/**
+ * The metadata of stored entries (toEntryMeta of each), without an object per entry when a tree entry already is
+ * its metadata (see SAME_TYPE_NUMBERS; a stored entry has a link target only when it is a symlink).
+ */
+export function toEntryMetas(entries: readonly TreeEntry[]): readonly EntryMeta[] {
+  return SAME_TYPE_NUMBERS ? entries : entries.map(toEntryMeta);
 }
 
 /** The metadata part of a stored entry, as a restore sends it. */

@@ -1,6 +1,6 @@
 import { findEntry, type Tree, type TreeEntry, TreeEntryType } from '@berth/repository';
 import fc from 'fast-check';
-import { AscendingLookup } from './previous-snapshot';
+import { AscendingLookup, identicalFile } from './previous-snapshot';
 
 function entry(name: Buffer): TreeEntry {
   return {
@@ -33,9 +33,24 @@ describe('AscendingLookup', () => {
         const tree: Tree = { entries: sortedUnique(stored).map(entry) };
         const queries = ascending ? sortedUnique(asked) : asked;
         const lookup = new AscendingLookup(tree);
-        for (const query of queries) expect(lookup.find(query)).toBe(findEntry(tree, query));
+        for (const query of queries) {
+          const found = findEntry(tree, query);
+          const at = lookup.indexOf(query);
+          expect(at < 0 ? null : tree.entries[at]).toBe(found);
+          expect(lookup.find(query)).toBe(found);
+        }
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('identicalFile', () => {
+  it('holds only when mode, owner, device, link count and rdev are all equal too', () => {
+    const previous = entry(Buffer.from('f'));
+    expect(identicalFile(previous, { ...previous })).toBe(true);
+    for (const change of [{ mode: 0o10600 }, { uid: 1 }, { gid: 1 }, { dev: 2n }, { nlink: 2 }, { rdev: 1n }]) {
+      expect(identicalFile(previous, { ...previous, ...change })).toBe(false);
+    }
   });
 });

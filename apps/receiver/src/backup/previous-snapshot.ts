@@ -50,16 +50,24 @@ export class AscendingLookup {
   private at = -1;
   private last: Buffer | null = null;
 
-  constructor(private readonly tree: Tree) {}
+  constructor(readonly tree: Tree) {}
 
   find(name: Buffer): TreeEntry | null {
+    return this.tree.entries[this.indexOf(name)] ?? null;
+  }
+
+  /** The index of the entry named `name`, or -1. */
+  indexOf(name: Buffer): number {
     const entries = this.tree.entries;
-    if (this.last !== null && Buffer.compare(name, this.last) <= 0) return findEntry(this.tree, name);
+    if (this.last !== null && Buffer.compare(name, this.last) <= 0) {
+      const at = lowerBound(entries, name);
+      return entries[at]?.name.equals(name) === true ? at : -1;
+    }
     this.last = name;
     if (this.at < 0) this.at = lowerBound(entries, name);
     while (this.at < entries.length && Buffer.compare((entries[this.at] as TreeEntry).name, name) < 0) this.at++;
     const entry = entries[this.at];
-    return entry !== undefined && entry.name.equals(name) ? entry : null;
+    return entry !== undefined && entry.name.equals(name) ? this.at : -1;
   }
 }
 
@@ -85,5 +93,20 @@ export function unchangedFile(previous: TreeEntry | null, current: { size: bigin
     previous.mtimeNs === current.mtimeNs &&
     previous.ino === current.ino &&
     previous.ctimeNs === current.ctimeNs
+  );
+}
+
+/**
+ * An unchanged file (see unchangedFile) whose other metadata is equal too, so its new tree entry would equal the
+ * previous one field for field: the previous entry can stand for it.
+ */
+export function identicalFile(previous: TreeEntry, current: { mode: number; uid: number; gid: number; dev: bigint; nlink: number; rdev: bigint }): boolean {
+  return (
+    previous.mode === current.mode &&
+    previous.uid === current.uid &&
+    previous.gid === current.gid &&
+    previous.dev === current.dev &&
+    previous.nlink === current.nlink &&
+    previous.rdev === current.rdev
   );
 }

@@ -5,16 +5,29 @@ export interface BlobReader {
   readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
 }
 
+/** A chunk read from the basis. */
+interface CachedChunk {
+  readonly index: number;
+  readonly data: Buffer;
+  /** A view of it was handed out by read(): its memory cannot be read into again. */
+  escaped: boolean;
+}
+
 /**
  * Random access to a stored file version, for patching a delta: offset / 1 MiB names the chunk. Copies are
  * mostly sequential, so the last two chunks read are kept (a copy may straddle two). Chunks are read without
  * checking them against their ids: the signature sent for this basis was computed from the same chunks, each
  * checked, moments before; and the rebuilt file's SHA-256 must match the agent's, so a basis damaged since
  * still fails the file (which is then asked for whole). The rebuild so hashes each byte once, not twice.
+ * A chunk handed out only whole (storedChunk, a basis chunk copied in place: all of a large file but around its
+ * edits) is read into the memory of the chunk it displaces from the cache, so a rebuild does not allocate (and
+ * fault in) a fresh MiB per chunk.
  */
 export class RepositoryBasis implements BasisReader {
   readonly length: number;
-  private readonly cache: Array<{ index: number; data: Buffer }> = [];
+  private readonly cache: CachedChunk[] = [];
+  /** Memory of a chunk evicted from the cache that nothing else holds, for the next chunk read. */
+  private spare: Buffer | null = null;
 
   constructor(
     private readonly reader: BlobReader,
@@ -31,8 +44,9 @@ export class RepositoryBasis implements BasisReader {
     const last = Math.floor((end - 1) / CONTENT_CHUNK_BYTES);
     if (first === last) {
       const chunk = await this.chunk(first);
+      chunk.escaped = true;
       const start = offset - first * CONTENT_CHUNK_BYTES;
-      return chunk.subarray(start, start + (end - offset));
+      return chunk.data.subarray(start, start + (end - offset));
     }
     const out = Buffer.allocUnsafe(end - offset);
     let filled = 0;
@@ -40,24 +54,33 @@ export class RepositoryBasis implements BasisReader {
       const chunk = await this.chunk(index);
       const from = Math.max(offset, index * CONTENT_CHUNK_BYTES) - index * CONTENT_CHUNK_BYTES;
       const to = Math.min(end, (index + 1) * CONTENT_CHUNK_BYTES) - index * CONTENT_CHUNK_BYTES;
-      filled += chunk.copy(out, filled, from, to);
+      filled += chunk.data.copy(out, filled, from, to);
     }
     return out;
   }
 
-  /** Chunk `index` of the basis (every chunk but the last is CONTENT_CHUNK_BYTES long) and its id. */
+  /**
+   * Chunk `index` of the basis (every chunk but the last is CONTENT_CHUNK_BYTES long) and its id. The bytes are
+   * valid until the next call: they are to be consumed (hashed), not kept.
+   */
   async storedChunk(index: number): Promise<{ data: Buffer; id: ObjectId }> {
-    return { data: await this.chunk(index), id: this.content.chunks[index] as ObjectId };
+    return { data: (await this.chunk(index)).data, id: this.content.chunks[index] as ObjectId };
   }
 
-  private async chunk(index: number): Promise<Buffer> {
+  private async chunk(index: number): Promise<CachedChunk> {
     const cached = this.cache.find((entry) => entry.index === index);
-    if (cached !== undefined) return cached.data;
+    if (cached !== undefined) return cached;
     const id = this.content.chunks[index];
     if (id === undefined) throw new Error(`basis has no chunk ${index}`);
-    const data = await this.reader.readBlob(id, { verify: false });
-    this.cache.push({ index, data });
-    if (this.cache.length > 2) this.cache.shift();
-    return data;
+    const into = this.spare;
+    this.spare = null;
+    const data = await this.reader.readBlob(id, into === null ? { verify: false } : { verify: false, into });
+    const chunk: CachedChunk = { index, data, escaped: false };
+    this.cache.push(chunk);
+    if (this.cache.length > 2) {
+      const evicted = this.cache.shift() as CachedChunk;
+      if (!evicted.escaped && evicted.data.byteLength === CONTENT_CHUNK_BYTES) this.spare = evicted.data;
+    }
+    return chunk;
   }
 }

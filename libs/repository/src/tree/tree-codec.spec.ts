@@ -3,7 +3,7 @@ import { RepositoryCorruptError, RepositoryInputError } from '../errors';
 import { sha256 } from '../ids';
 import { type Tree, type TreeEntry, type TreeEntryType } from '../model';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry } from '../../test/support';
-import { decodeTree, EncodedEntries, encodeTree, joinEncodedEntries } from './tree-codec';
+import { decodeTree, EncodedEntries, encodeTree, joinEncodedEntries, storedEntry, storedEntryOrigin } from './tree-codec';
 
 const id = (n: number): Buffer => sha256(Buffer.from([n]));
 const content = { sha256: id(1), chunks: [id(1)] };
@@ -77,6 +77,40 @@ describe('tree encoding', () => {
     expect(() => joinEncodedEntries([a, empty, a])).toThrow(/duplicate name/);
     expect(() => EncodedEntries.encode([fifoEntry('b'), fifoEntry('a')])).toThrow(RepositoryInputError);
     expect(() => EncodedEntries.encode([{ ...fifoEntry('f'), uid: -1 }])).toThrow(/uid -1/);
+  });
+
+  it('carries entries of a decoded tree into new trees as their stored bytes, still checking their order', () => {
+    const origin = {};
+    const whole = encodeTree(sample());
+    const decoded = decodeTree(whole, 'w', origin);
+    const carried = decoded.entries.map((_, i) => storedEntry(decoded, i));
+    expect(carried).toEqual(sample().entries);
+    expect(carried.map(storedEntryOrigin)).toEqual(carried.map(() => origin));
+    expect(joinEncodedEntries([EncodedEntries.encode(carried)]).equals(whole)).toBe(true);
+    // Mixed with entries built anew, in any cut.
+    const mixed = carried.map((entry, i) => (i % 2 === 0 ? entry : { ...entry }));
+    expect(joinEncodedEntries([EncodedEntries.encode(mixed.slice(0, 3)), EncodedEntries.encode(mixed.slice(3))]).equals(whole)).toBe(true);
+    expect(mixed.map(storedEntryOrigin).filter((o) => o !== null)).toHaveLength(3);
+    expect(() => EncodedEntries.encode([carried[1] as TreeEntry, carried[0] as TreeEntry])).toThrow(/"-leading-dash": not sorted/);
+    expect(() => EncodedEntries.encode([carried[1] as TreeEntry, carried[1] as TreeEntry])).toThrow(/duplicate name/);
+  });
+
+  it('carries an entry of a tree it did not decode as the entry itself', () => {
+    const tree = sample();
+    expect(storedEntry(tree, 1)).toBe(tree.entries[1]);
+    expect(storedEntryOrigin(storedEntry(tree, 1))).toBeNull();
+    expect(storedEntryOrigin(decodeTree(encodeTree(tree)).entries[1] as TreeEntry)).toBeNull();
+    expect(() => storedEntry(tree, 9)).toThrow(RepositoryInputError);
+  });
+
+  it('decodes an entry repeating the previous device, a zero rdev or a one-chunk id into the same values', () => {
+    const entries = [fileEntry('a', content, 1n), { ...fileEntry('b', { sha256: id(5), chunks: [id(6)] }, 1n), dev: 7n }, { ...fifoEntry('c'), dev: 7n, rdev: 3n }];
+    const decoded = decodeTree(encodeTree({ entries }));
+    expect(decoded).toEqual({ entries });
+    const [a, b, c] = decoded.entries as [TreeEntry, TreeEntry, TreeEntry];
+    expect(a.content?.chunks[0]).toBe(a.content?.sha256);
+    expect(b.content?.chunks[0]).not.toBe(b.content?.sha256);
+    expect([c.dev, c.rdev]).toEqual([7n, 3n]);
   });
 
   it('decodes into memory of its own: later changes to the bytes read do not reach the tree', () => {

@@ -47,13 +47,107 @@ export class EncodedEntries {
     const writer = new ByteWriter(64 + entries.length * 96);
     let previous: Buffer | null = null;
     for (const entry of entries) {
-      const problem = entryProblem(entry, previous);
-      if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
-      writeEntry(writer, entry);
+      if (entry instanceof StoredEntry) {
+        // Decoded from a stored tree, so valid and canonically encoded already: only its place here is new.
+        const problem = orderProblem(entry.name, previous);
+        if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry.name)}: ${problem}`);
+        entry.writeEncoding(writer);
+      } else {
+        const problem = entryProblem(entry, previous);
+        if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
+        writeEntry(writer, entry);
+      }
       previous = entry.name;
     }
     return new EncodedEntries(entries, writer.finish());
   }
+}
+
+/** Where a decoded tree's entries came from: their encodings (entry i is source[offsets[i]..offsets[i + 1]]), and origin. */
+interface DecodedTree {
+  readonly source: Buffer;
+  readonly offsets: Uint32Array;
+  readonly origin: object | null;
+}
+
+/** Trees decodeTree returned, by their entries array (the tree's own object is the caller's to copy or spread). */
+const decodedTrees = new WeakMap<readonly TreeEntry[], DecodedTree>();
+
+/**
+ * An entry of a decoded tree, carried into a new tree unchanged: it is valid (decoding checked everything encoding
+ * would) and its bytes in the stored tree are its canonical encoding, so it is neither validated nor encoded
+ * again, its bytes are copied (most of a large directory, from one backup to the next). It also remembers which
+ * repository it was read from (`origin`), whose objects it refers to are stored (see Repository.putTreeParts).
+ * Made only by storedEntry, for entries a caller reuses; decoded entries themselves stay plain objects, which V8
+ * allocates in bulk far more cheaply. TreeEntry's fields are readonly: one changed anyway would still be written
+ * as decoded, so a change makes a new object.
+ */
+class StoredEntry implements TreeEntry {
+  readonly name: Buffer;
+  readonly type: TreeEntryType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  readonly size: bigint;
+  readonly nlink: number;
+  readonly rdev: bigint;
+  readonly linkTarget: Buffer | null;
+  readonly subtree: Buffer | null;
+  readonly content: FileContent | null;
+  readonly #tree: DecodedTree;
+  readonly #index: number;
+
+  constructor(entry: TreeEntry, tree: DecodedTree, index: number) {
+    this.name = entry.name;
+    this.type = entry.type;
+    this.mode = entry.mode;
+    this.uid = entry.uid;
+    this.gid = entry.gid;
+    this.mtimeNs = entry.mtimeNs;
+    this.ctimeNs = entry.ctimeNs;
+    this.ino = entry.ino;
+    this.dev = entry.dev;
+    this.size = entry.size;
+    this.nlink = entry.nlink;
+    this.rdev = entry.rdev;
+    this.linkTarget = entry.linkTarget;
+    this.subtree = entry.subtree;
+    this.content = entry.content;
+    this.#tree = tree;
+    this.#index = index;
+  }
+
+  static originOf(entry: TreeEntry): object | null {
+    return entry instanceof StoredEntry ? entry.#tree.origin : null;
+  }
+
+  writeEncoding(writer: ByteWriter): void {
+    const { source, offsets } = this.#tree;
+    writer.rawRange(source, offsets[this.#index] as number, offsets[this.#index + 1] as number);
+  }
+}
+
+/**
+ * Entry `index` of `tree` (as decodeTree returned it), to be carried unchanged into a tree being written: encoding
+ * it copies its stored bytes instead of validating and encoding it. Any other tree's entry is returned as is.
+ */
+export function storedEntry(tree: Tree, index: number): TreeEntry {
+  const entry = tree.entries[index];
+  if (entry === undefined) throw new RepositoryInputError(`tree has no entry ${index}`);
+  const decoded = decodedTrees.get(tree.entries);
+  return decoded === undefined ? entry : new StoredEntry(entry, decoded, index);
+}
+
+/**
+ * The `origin` given to decodeTree when `entry` came from a stored tree through storedEntry (Repository.readTree
+ * passes a token of its own), null for any other entry.
+ */
+export function storedEntryOrigin(entry: TreeEntry): object | null {
+  return StoredEntry.originOf(entry);
 }
 
 /** The encoded tree of the runs' entries in the order given; names must keep ascending from one run to the next. */
@@ -84,34 +178,43 @@ export function joinEncodedEntries(parts: readonly EncodedEntries[]): Buffer {
   return encoded;
 }
 
-/** Decodes and validates a stored tree; any inconsistency raises RepositoryCorruptError naming `idHex`. */
-export function decodeTree(encoded: Buffer, idHex: string | null = null): Tree {
+/**
+ * Decodes and validates a stored tree; any inconsistency raises RepositoryCorruptError naming `idHex`. `origin`
+ * tags its entries with where the tree was read from (see storedEntryOrigin).
+ */
+export function decodeTree(encoded: Buffer, idHex: string | null = null, origin: object | null = null): Tree {
   try {
     // One copy of the whole encoding, of which names and ids are views: the tree pins only its own bytes (never
     // a larger buffer the caller read it from), without a copy and an allocation per name and per id.
-    return readTree(new ByteReader(Buffer.from(encoded)));
+    const bytes = Buffer.from(encoded);
+    const { tree, offsets } = readTree(new ByteReader(bytes));
+    decodedTrees.set(tree.entries, { source: bytes, offsets, origin });
+    return tree;
   } catch (error) {
     if (error instanceof DecodeError) throw new RepositoryCorruptError(`tree ${idHex ?? '(unknown id)'} is corrupt: ${error.message}`, idHex);
     throw error;
   }
 }
 
-function readTree(reader: ByteReader): Tree {
+function readTree(reader: ByteReader): { tree: Tree; offsets: Uint32Array } {
   const version = reader.u8();
   if (version !== TREE_FORMAT_VERSION) throw new DecodeError(`unknown tree format version ${version}`);
   // Each entry takes at least 13 bytes, which bounds the count before anything is allocated for it.
   const count = reader.bounded('entry count', Math.floor(reader.remaining / 13));
   const entries: TreeEntry[] = [];
-  let previous: Buffer | null = null;
+  const offsets = new Uint32Array(count + 1);
+  let previous: TreeEntry | null = null;
   for (let i = 0; i < count; i++) {
-    const entry = readEntry(reader);
-    const problem = decodedEntryProblem(entry, previous);
+    offsets[i] = reader.offset;
+    const entry = readEntry(reader, previous);
+    const problem = decodedEntryProblem(entry, previous?.name ?? null);
     if (problem !== null) throw new DecodeError(`entry ${i} ${showBytes(entry.name)}: ${problem}`);
     entries.push(entry);
-    previous = entry.name;
+    previous = entry;
   }
+  offsets[count] = reader.offset;
   reader.end();
-  return { entries };
+  return { tree: { entries }, offsets };
 }
 
 function writeEntry(writer: ByteWriter, entry: TreeEntry): void {
@@ -136,7 +239,8 @@ function writeEntry(writer: ByteWriter, entry: TreeEntry): void {
   }
 }
 
-function readEntry(reader: ByteReader): TreeEntry {
+/** Entry fields equal to `previous`'s (the device, a zero rdev) or to each other (a one-chunk file's id) share one value. */
+function readEntry(reader: ByteReader, previous: TreeEntry | null): TreeEntry {
   const name = reader.view('name', MAX_NAME_BYTES);
   const type = reader.u8() as TreeEntryType;
   const mode = reader.bounded('mode', MAX_U32);
@@ -145,10 +249,10 @@ function readEntry(reader: ByteReader): TreeEntry {
   const mtimeNs = reader.i64();
   const ctimeNs = reader.i64();
   const ino = reader.u64();
-  const dev = reader.u64();
+  const dev = previous === null ? reader.u64() : reader.u64Or(previous.dev, Number(previous.dev));
   const size = reader.u64();
   const nlink = reader.bounded('nlink', MAX_U32);
-  const rdev = reader.u64();
+  const rdev = reader.u64Or(0n, 0);
   let linkTarget: Buffer | null = null;
   let subtree: Buffer | null = null;
   let content: FileContent | null = null;
@@ -159,6 +263,8 @@ function readEntry(reader: ByteReader): TreeEntry {
     const chunkCount = reader.bounded('chunk count', Math.floor(reader.remaining / OBJECT_ID_BYTES));
     const chunks: Buffer[] = [];
     for (let c = 0; c < chunkCount; c++) chunks.push(reader.raw(OBJECT_ID_BYTES));
+    // A file of one chunk: its SHA-256 is its chunk's id.
+    if (chunkCount === 1 && sha256.equals(chunks[0] as Buffer)) chunks[0] = sha256;
     content = { sha256, chunks };
   }
   return { name, type, mode, uid, gid, mtimeNs, ctimeNs, ino, dev, size, nlink, rdev, linkTarget, subtree, content };
@@ -204,12 +310,18 @@ function decodedEntryProblem(entry: TreeEntry, previous: Buffer | null): string 
 function nameTypeProblem(entry: TreeEntry, previous: Buffer | null): string | null {
   const name = nameProblem(entry.name);
   if (name !== null) return `name ${name}`;
-  if (previous !== null) {
-    const order = Buffer.compare(previous, entry.name);
-    if (order === 0) return 'duplicate name';
-    if (order > 0) return `not sorted: comes after ${showBytes(previous)}`;
-  }
+  const order = orderProblem(entry.name, previous);
+  if (order !== null) return order;
   if (!KNOWN_TYPES.has(entry.type)) return `unknown type ${String(entry.type)}`;
+  return null;
+}
+
+/** Why `name` cannot follow `previous` in a tree, or null. */
+function orderProblem(name: Buffer, previous: Buffer | null): string | null {
+  if (previous === null) return null;
+  const order = Buffer.compare(previous, name);
+  if (order === 0) return 'duplicate name';
+  if (order > 0) return `not sorted: comes after ${showBytes(previous)}`;
   return null;
 }
 
