@@ -164,6 +164,12 @@ export class BackupTransfer {
    */
   private readonly toHash: FileSendTarget[] = [];
   private readonly firstChunks = new Map<string, Promise<FirstChunk | null>>();
+  /**
+   * Settles once the last file hashed ahead has been offered (or found not to be). Offers ahead go out in send
+   * order whichever hash finishes first: a later copy of an earlier file must see that file's first chunk among
+   * the offered ones, or it would be offered ahead, answered "unknown" and sent a second time.
+   */
+  private lastOfferAhead: Promise<unknown> = Promise.resolve();
   /** First chunks (hex) of the large files offered in this session. */
   private readonly offeredFirstChunks = new Set<string>();
 
@@ -459,10 +465,12 @@ export class BackupTransfer {
     while (this.firstChunks.size < 1) {
       const next = this.toHash.shift();
       if (next === undefined) return;
-      const first = hashFirstChunk(next.path).then((chunk) => {
+      const hashed = hashFirstChunk(next.path);
+      const first = Promise.all([hashed, this.lastOfferAhead]).then(([chunk]) => {
         this.offerAhead(next, chunk);
         return chunk;
       });
+      this.lastOfferAhead = first.catch(() => undefined);
       this.firstChunks.set(`${next.seq}/${next.index}`, first);
     }
   }
