@@ -8,22 +8,28 @@ import { makeSampleTree } from './support/sample-tree';
 import { runBackup } from './support/test-agent';
 import { waitFor } from './support/wait-for';
 
-/** An injected fault: journal appends wait while the gate is shut, like a slow fdatasync. */
+/** An injected fault: journal appends wait while the gate is shut, like a slow fdatasync, and may then fail. */
 class JournalGate {
   shut = false;
   held = 0;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   open(): void {
     this.shut = false;
-    for (const wake of this.waiters.splice(0)) wake();
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+  }
+
+  /** The held appends fail (a write error surfacing at fdatasync). */
+  failHeld(error: Error): void {
+    this.shut = false;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 
   wrap(repository: RepositoryApi): RepositoryApi {
     const appendJournal = async (runId: string, records: readonly JournalRecord[]): Promise<void> => {
       if (this.shut) {
         this.held += 1;
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
       }
       await repository.appendJournal(runId, records);
     };
@@ -86,5 +92,30 @@ describe('the end of a backup session', () => {
     // The journal of the published run is removed once Done is sent, before the session ends.
     await fx.sessionEnded(runId);
     expect(await fx.repository.readJournal(runId)).toEqual([]);
+  });
+
+  it('still sends Done when the last journal records fail after the snapshot is published, and reports the failure', async () => {
+    const before = (await fx.repository.listSnapshots(host.hostId)).length;
+    gate.held = 0;
+    gate.shut = true;
+    const { runId, result } = backup();
+    // The journal record of "/" is held while the snapshot is published; then its append fails.
+    await waitFor(() => gate.held === 1, 'the journal append of "/" to be held');
+    const deadline = Date.now() + 5000;
+    while ((await fx.repository.listSnapshots(host.hostId)).length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    gate.failHeld(new Error('EIO: injected journal write failure'));
+    const outcome = await result;
+    // One snapshot more, named by Done: a failed session would make the run's retry publish a second one.
+    expect(outcome.closeReason).toBeNull();
+    const snapshots = await fx.repository.listSnapshots(host.hostId);
+    expect(snapshots).toHaveLength(before + 1);
+    expect(snapshots.map((snapshot) => snapshot.id)).toContain(outcome.done?.snapshotId);
+    await fx.sessionEnded(runId);
+    expect(fx.logs.filter((line) => line.includes(`run=${runId}: snapshot ${outcome.done?.snapshotId} published, but the last journal records`))).toHaveLength(1);
+    expect(fx.logs.some((line) => line.includes('EIO: injected journal write failure'))).toBe(true);
+    // The receiver is none the worse: the next run of the host succeeds.
+    const next = await backup().result;
+    expect(next.closeReason).toBeNull();
+    expect(next.done?.rootTree).toBe(outcome.done?.rootTree);
   });
 });

@@ -149,6 +149,11 @@ export interface BackupOutcome {
   readonly rootTree: string;
   readonly stats: SnapshotSummary;
   readonly fileErrors: number;
+  /**
+   * What failed after the snapshot was published: the last journal records, the digest index, the journal's
+   * removal. None of it can undo the snapshot, so the session still ends with Done; the operator is told.
+   */
+  readonly afterPublish: readonly string[];
 }
 
 export interface CreditState {
@@ -181,6 +186,8 @@ export class BackupSession {
   private readonly chunks: ChunkState[] = [];
   private readonly expected: ExpectedFile[] = [];
   private readonly pipeline: CommitPipeline;
+  /** Finish arrived: the commit pipeline's failure no longer ends the session by itself (see finish). */
+  private finishing = false;
   private previous: PreviousSnapshot | null = null;
   private current: OpenFile | null = null;
   /** Files whose delta failed, asked for again whole (key: seq/index). */
@@ -221,7 +228,10 @@ export class BackupSession {
       flushAfterBytes: Math.floor(limits.creditBytes / 4),
       acknowledge: (items, bytes, ops) => this.acknowledge(items, bytes, ops),
       onLatency: (ms) => metrics.recordCommitLatency(ms),
-      onFailure: (error) => conn.close(toWireError(error)),
+      // While Finish is handled the failure is finish()'s to judge: the snapshot may be published regardless.
+      onFailure: (error) => {
+        if (!this.finishing) conn.close(toWireError(error));
+      },
     });
   }
 
@@ -850,19 +860,29 @@ export class BackupSession {
     // publishing flushes the packs itself (every tree and blob the snapshot names is durable before its record),
     // and once it is published the journal has nothing left to resume. Done waits for both. The digest index is a
     // cache whose entries are used only for trees the repository holds, so it is written meanwhile too.
-    const drained = this.pipeline.drain().catch((error: unknown) => {
-      throw toWireError(error);
-    });
-    await Promise.all([drained, this.repo.publishSnapshot(record), this.saveDigestIndex()]);
+    // A failure of either cannot take a published snapshot back: Done still goes out (failing the session would
+    // only make a retry publish a second copy) and the failure is reported. A failure before Finish ends the session.
+    const failedBefore = this.pipeline.failed;
+    if (failedBefore !== null) throw toWireError(failedBefore);
+    this.finishing = true;
+    const [drained, published, indexed] = await Promise.allSettled([this.pipeline.drain(), this.repo.publishSnapshot(record), this.saveDigestIndex()]);
+    if (published.status === 'rejected') throw drained.status === 'rejected' ? toWireError(drained.reason) : published.reason;
+    const afterPublish: string[] = [];
+    if (drained.status === 'rejected') afterPublish.push(`the last journal records or their acknowledgement failed: ${errorText(drained.reason)}`);
+    if (indexed.status === 'rejected') afterPublish.push(`the directory digest index was not saved (the next run probes more): ${errorText(indexed.reason)}`);
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
     // The journal of a published run is never read again (a later attempt of the run, if any, would only skip what
     // it names): it is removed after Done, off the agent's wait.
-    await this.repo.removeJournal(this.ctx.runId);
-    return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors };
+    await this.repo.removeJournal(this.ctx.runId).catch((error: unknown) => afterPublish.push(`the run's journal was not removed: ${errorText(error)}`));
+    return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors, afterPublish };
   }
 }
 
 /** A delta that cannot be applied to its basis: the file is worth asking for whole, the session goes on. */
 function isDeltaFailure(error: unknown): error is Error {
   return isDeltaError(error) || error instanceof RepositoryCorruptError;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

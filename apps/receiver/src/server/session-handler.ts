@@ -136,6 +136,7 @@ export class Session {
   private async runBackup(ctx: SessionContext): Promise<string> {
     this.backup = new BackupSession(this.conn, this.inbox, this.deps.repo, ctx, this.deps.limits, this.deps.metrics);
     const outcome = await this.backup.run();
+    for (const failure of outcome.afterPublish) this.deps.logger.error(`session ${this.id} run=${this.runId}: snapshot ${outcome.snapshotId} published, but ${failure}`);
     return `snapshot=${outcome.snapshotId} files=${outcome.stats.files} bytes=${outcome.stats.bytes} fileErrors=${outcome.fileErrors}`;
   }
 
