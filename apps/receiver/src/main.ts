@@ -15,9 +15,10 @@ async function start(config: ReceiverConfig): Promise<void> {
   for (const report of repository.recovered) consoleLogger.error(`repository recovery: ${JSON.stringify(report)}`);
   // A write throttle models a slow disk; sessions see it as the repository itself.
   const sessionRepository = config.writeThrottle === null ? repository : new ThrottledRepository(repository, config.writeThrottle);
+  const verifier = new ControllerSessionVerifier(config.controllerUrl, config.receiverToken);
   const receiver = new Receiver({
     repository: sessionRepository,
-    verifier: new ControllerSessionVerifier(config.controllerUrl, config.receiverToken),
+    verifier,
     limits: config.limits,
     logger: consoleLogger,
     tls,
@@ -27,6 +28,11 @@ async function start(config: ReceiverConfig): Promise<void> {
   const address = await receiver.listen(config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   process.stdout.write(`berth receiver listening on ${host}:${address.port} (${receiver.tls ? 'tls' : 'plain'}), repository ${config.repositoryDir}\n`);
+  // Not awaited: the receiver may well start before its controller; sessions wait for it either way.
+  verifier.checkController().then(
+    () => consoleLogger.info(`controller ${config.controllerUrl} answers and accepts the receiver token`),
+    (error: unknown) => consoleLogger.error(`controller check failed: ${(error as Error).message}; sessions cannot start until the controller accepts the receiver token`),
+  );
   const metricsEndpoint = config.metricsListen === null ? null : new MetricsEndpoint(() => receiver.metrics());
   if (metricsEndpoint !== null && config.metricsListen !== null) {
     const bound = await metricsEndpoint.listen(config.metricsListen.host, config.metricsListen.port);

@@ -21,6 +21,7 @@ let controller: FakeController;
 let child: ChildProcess;
 let output = '';
 let port = 0;
+let controllerUrl = '';
 
 function grantBackup(runId: string): void {
   controller.grants.set(runId, { ...host, runId, kind: 'backup', attempt: 1, restore: null });
@@ -34,7 +35,7 @@ beforeAll(async () => {
   ca = await readFile(join(dir, 'cert.pem'));
   await writeFile(join(dir, 'token'), `${TOKEN}\n`);
   controller = new FakeController(TOKEN);
-  const controllerUrl = await controller.start();
+  controllerUrl = await controller.start();
   child = spawn(process.execPath, [BERTH, 'receiver', '--listen', '127.0.0.1:0', '--repository', join(dir, 'repo'), '--controller', controllerUrl, '--token-file', join(dir, 'token')], {
     env: { PATH: process.env['PATH'], BERTH_TLS_CERT: join(dir, 'cert.pem'), BERTH_TLS_KEY: join(dir, 'key.pem'), BERTH_RECEIVER_MAX_SESSIONS: '1', BERTH_HEARTBEAT_MS: '100', BERTH_IDLE_TIMEOUT_MS: '3000' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +55,38 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Starts a receiver with `token` against the fake controller; resolves with its output once it logged the controller check. */
+async function startWithToken(token: string): Promise<string> {
+  await writeFile(join(dir, 'other-token'), `${token}\n`);
+  const other = spawn(process.execPath, [BERTH, 'receiver', '--listen', '127.0.0.1:0', '--repository', join(dir, 'other-repo'), '--controller', controllerUrl, '--token-file', join(dir, 'other-token')], {
+    env: { PATH: process.env['PATH'] },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  other.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  other.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  try {
+    await waitFor(() => /controller check failed|accepts the receiver token/.test(text) || other.exitCode !== null, 'the controller check', 20_000);
+    expect(other.exitCode).toBeNull();
+    return text;
+  } finally {
+    other.kill('SIGKILL');
+    await once(other, 'exit');
+  }
+}
+
 describe('berth receiver as a process (TLS, controller verification, SIGTERM)', () => {
+  it('checks at start that the controller answers and accepts its token', async () => {
+    await waitFor(() => /accepts the receiver token|controller check failed/.test(output), 'the controller check');
+    expect(output).toContain(`controller ${controllerUrl} answers and accepts the receiver token`);
+  });
+
+  it('keeps running but says so at once when the controller rejects its token', async () => {
+    const text = await startWithToken('not-the-token');
+    expect(text).toMatch(/listening on/);
+    expect(text).toMatch(/controller check failed: the controller rejected the receiver token: bad receiver token; sessions cannot start until/);
+  });
+
   it('verifies the session with the controller using its token and stores a backup over TLS', async () => {
     const runId = randomUUID();
     grantBackup(runId);

@@ -28,10 +28,20 @@ export class ControllerSessionVerifier implements SessionVerifier {
     return parseVerifyResponse(body);
   }
 
+  /**
+   * Called once at start: the controller answers and accepts the receiver's token (an empty credential check).
+   * A wrong token or URL is so reported at once rather than at the first session; and that session does not pay
+   * for the first request's set-up (about 60 ms: Node loads its HTTP client on first use).
+   */
+  async checkController(): Promise<void> {
+    await this.invalidCredentials([]);
+  }
+
   /** One call for all open sessions' credentials. */
   async invalidCredentials(credentialIds: readonly string[]): Promise<string[]> {
     const request: CheckCredentialsRequest = { credentialIds: [...credentialIds] };
     const response = await this.post(RECEIVER_API.checkCredentials, request, 'check credentials');
+    if (response.status === 401) throw new WireError(ErrorCode.Unauthorized, `the controller rejected the receiver token${await reasonOf(response)}`);
     if (!response.ok) throw new WireError(ErrorCode.Internal, `cannot check credentials: controller answered ${response.status}`);
     let body: unknown;
     try {
