@@ -63,8 +63,8 @@ async function startWithToken(token: string): Promise<string> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
-  other.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  other.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  other.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  other.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
   try {
     await waitFor(() => /controller check failed|accepts the receiver token/.test(text) || other.exitCode !== null, 'the controller check', 20_000);
     expect(other.exitCode).toBeNull();
