@@ -16,7 +16,9 @@ let maxBusy = 0;
 let sampler: NodeJS.Timeout;
 
 beforeAll(async () => {
-  fx = await startReceiver({ maxSessions: 1, heartbeatMs: 50, idleTimeoutMs: 400 });
+  // The idle timeout leaves room for a loaded machine (an event loop stalled for a few hundred ms) while staying well
+  // under how long the first session holds the slot below.
+  fx = await startReceiver({ maxSessions: 1, heartbeatMs: 50, idleTimeoutMs: 1000 });
   fx.verifier.addHost(host);
   source = await mkdtemp(join(tmpdir(), 'berth-admission-'));
   await makeSampleTree(source);
@@ -46,7 +48,7 @@ describe('admission with maxSessions = 1', () => {
         third = backup();
         await waitFor(() => fx.receiver.metrics().sessionsWaiting === 2, 'the third session to wait');
         // Hold the slot for longer than the idle timeout: waiting sessions live on heartbeats.
-        await new Promise((resolve) => setTimeout(resolve, 900));
+        await new Promise((resolve) => setTimeout(resolve, 2200));
       },
     });
     const results = [await first, await second!, await third!];

@@ -19,7 +19,7 @@ let fx: ReceiverFixture;
 let source: string;
 
 beforeAll(async () => {
-  fx = await startReceiver({ heartbeatMs: 50, idleTimeoutMs: 400, creditBytes: CREDIT }, { wrap: (repo) => gate.wrap(repo) });
+  fx = await startReceiver({ heartbeatMs: 50, idleTimeoutMs: 1000, creditBytes: CREDIT }, { wrap: (repo) => gate.wrap(repo) });
   fx.verifier.addHost(host);
   source = await mkdtemp(join(tmpdir(), 'berth-flow-'));
   await mkdir(join(source, 'data'));
@@ -54,7 +54,7 @@ describe('flow control: the repository sets the pace', () => {
       200,
     );
     // Longer than the idle timeout: heartbeats alone keep the throttled session open.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 2200));
     const metrics = fx.receiver.metrics();
     expect(metrics.bytesInFlight).toBe(spent);
     expect(metrics.bytesInFlight).toBeLessThanOrEqual(CREDIT);
