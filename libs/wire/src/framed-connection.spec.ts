@@ -88,9 +88,10 @@ describe('FramedConnection', () => {
 
   it('keeps a silent but heartbeating peer alive past the idle timeout', async () => {
     const [a, b] = await socketPair();
-    const one = new FramedConnection(a, { ...quiet, heartbeatMs: 30, idleTimeoutMs: 200 });
-    const two = new FramedConnection(b, { ...quiet, heartbeatMs: 30, idleTimeoutMs: 200 });
-    await sleep(700);
+    // An idle timeout a busy test machine's event-loop stalls cannot reach, still far below the time waited.
+    const one = new FramedConnection(a, { ...quiet, heartbeatMs: 30, idleTimeoutMs: 400 });
+    const two = new FramedConnection(b, { ...quiet, heartbeatMs: 30, idleTimeoutMs: 400 });
+    await sleep(1200);
     expect(one.closed).toBe(false);
     expect(two.closed).toBe(false);
     one.close();
@@ -191,12 +192,13 @@ describe('FramedConnection', () => {
   it('pauses reading while the iterator falls behind without timing out', async () => {
     const [a, b] = await socketPair();
     const sender = new FramedConnection(a, { ...quiet, heartbeatMs: 20 });
-    const reader = new FramedConnection(b, { ...quiet, idleTimeoutMs: 100, readQueueLimit: 4 });
+    const reader = new FramedConnection(b, { ...quiet, idleTimeoutMs: 300, readQueueLimit: 4 });
     for (let i = 0; i < 20; i++) void sender.send({ type: MessageType.Wait, position: i, timers: null });
     const got: number[] = [];
     for await (const msg of reader) {
       if (msg.type === MessageType.Wait) got.push(msg.position);
-      await sleep(20);
+      // 20 messages at 40 ms: reading takes far longer than the idle timeout.
+      await sleep(40);
       if (got.length === 20) break;
     }
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
