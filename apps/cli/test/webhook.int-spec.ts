@@ -63,6 +63,15 @@ describe('berth webhook', () => {
     const table = await runBerth(['webhook', 'deliveries', created.webhook.id], controller);
     expect(table.stdout).toMatch(/^\S+\s+webhook\.test\s+delivered\s+1\s+.+HTTP 200$/m);
 
+    const disabled = await runBerth(['webhook', 'disable', created.webhook.id], controller);
+    expect(disabled).toMatchObject({ code: 0, stdout: `Webhook ${created.webhook.id} disabled.\n` });
+    expect((await runBerth(['webhook', 'list'], controller)).stdout).toMatch(new RegExp(`^${created.webhook.id}\\s+all\\s+no\\s+.+${hookUrl}$`, 'm'));
+    const refusedTest = await runBerth(['webhook', 'test', created.webhook.id], controller);
+    expect(refusedTest.code).toBe(1);
+    expect(refusedTest.stderr).toContain(`is disabled: enable it first (berth webhook enable ${created.webhook.id})`);
+    const enabled = JSON.parse((await runBerth(['webhook', 'enable', created.webhook.id, '--json'], controller)).stdout) as WebhookResponse;
+    expect(enabled).toEqual({ ...created.webhook, enabled: true });
+
     const removed = await runBerth(['webhook', 'remove', created.webhook.id], controller);
     expect(removed).toMatchObject({ code: 0, stdout: `Webhook ${created.webhook.id} removed.\n` });
     expect((await runBerth(['webhook', 'list', '--json'], controller)).stdout).not.toContain(created.webhook.id);
@@ -78,5 +87,8 @@ describe('berth webhook', () => {
     const unknown = await runBerth(['webhook', 'remove', '00000000-0000-4000-8000-000000000000'], controller);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Webhook "00000000-0000-4000-8000-000000000000" not found');
+    const unknownDisable = await runBerth(['webhook', 'disable', '00000000-0000-4000-8000-000000000000'], controller);
+    expect(unknownDisable.code).toBe(1);
+    expect(unknownDisable.stderr).toContain('Webhook "00000000-0000-4000-8000-000000000000" not found');
   }, 60_000);
 });

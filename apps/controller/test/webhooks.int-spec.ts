@@ -150,6 +150,36 @@ describe('webhooks', () => {
     expect(receiver.at('/busy')).toHaveLength(4);
   });
 
+  it('disables a webhook (no new deliveries, pending ones fail unsent, tests refused) and enables it again', async () => {
+    const { webhook } = await addWebhook('/toggle', { events: ['run.failed'] });
+    // A delivery still being retried (500s, backoff from 100 ms) when the webhook is disabled fails unsent.
+    receiver.script('/toggle', [500]);
+    const pending = (await controller.api.post(`/webhooks/${webhook.id}/test`).expect(202)).body as WebhookDeliveryResponse;
+    await receiver.waitFor('/toggle', 1);
+    const disabled = (await controller.api.patch(`/webhooks/${webhook.id}`).send({ enabled: false }).expect(200)).body as WebhookResponse;
+    expect(disabled).toEqual({ ...webhook, enabled: false });
+    const [failed] = await settled(webhook.id);
+    expect(failed).toMatchObject({ id: pending.id, status: 'failed', lastStatusCode: 500, lastError: 'the webhook was disabled before this delivery was sent' });
+    const sentBefore = receiver.at('/toggle').length;
+
+    // While disabled: a failed run records no delivery for it, and a test is refused.
+    const agent = await enrolledHost(controller, 'toggle');
+    await seedFailedBackup(controller, agent, 'disk_full');
+    const refused = (await controller.api.post(`/webhooks/${webhook.id}/test`).expect(409)).body as ApiErrorBody;
+    expect(refused).toMatchObject({ code: 'webhook_disabled', message: `Webhook "${webhook.id}" is disabled: enable it first (berth webhook enable ${webhook.id})` });
+    expect((await deliveries(webhook.id)).deliveries.map((delivery) => delivery.id)).toEqual([pending.id]);
+    expect(((await controller.api.get('/webhooks').expect(200)).body as WebhookResponse[]).find((listed) => listed.id === webhook.id)?.enabled).toBe(false);
+
+    // Enabled again (and its URL changed): the next failure is delivered there.
+    receiver.script('/toggled', [200]);
+    const enabled = (await controller.api.patch(`/webhooks/${webhook.id}`).send({ enabled: true, url: `${receiver.baseUrl}/toggled` }).expect(200)).body as WebhookResponse;
+    expect(enabled).toEqual({ ...webhook, url: `${receiver.baseUrl}/toggled`, enabled: true });
+    await seedFailedBackup(controller, agent, 'disk_full');
+    const [hook] = await receiver.waitFor('/toggled', 1);
+    expect(hook?.headers[WEBHOOK_HEADERS.event]).toBe('run.failed');
+    expect(receiver.at('/toggle')).toHaveLength(sentBefore);
+  });
+
   it('notifies an objective breach exactly once, and the recovery after a new backup', async () => {
     const { webhook } = await addWebhook('/rpo', { events: ['host.rpo_breached', 'host.rpo_recovered'] });
     const rpo = controller.app.get(RpoWatchService);
@@ -218,6 +248,16 @@ describe('webhooks', () => {
     expect(await refused({ url: 'https://hooks.example/x', events: 'run.failed' })).toContain('events must be an array');
     expect(await refused({ url: 'https://hooks.example/x', secret: 'short' })).toEqual(['secret must be 16 to 256 printable ASCII characters without spaces']);
     expect(((await controller.api.get(`/webhooks/00000000-0000-4000-8000-000000000000/deliveries?limit=0`).expect(400)).body as ApiErrorBody).details).toEqual(['limit must not be less than 1']);
+    const { webhook } = await addWebhook('/patched');
+    const refusedPatch = async (body: object): Promise<string[]> => ((await controller.api.patch(`/webhooks/${webhook.id}`).send(body).expect(400)).body as ApiErrorBody).details ?? [];
+    expect(await refusedPatch({ enabled: 'yes' })).toEqual(['enabled must be a boolean value']);
+    expect(await refusedPatch({ url: 'ftp://hooks.example/x' })).toEqual(['url must be an http:// or https:// URL of at most 2048 characters']);
+    expect(await refusedPatch({ events: ['run.exploded'] })).toEqual(['each value in events must be one of the following values: run.failed, host.rpo_breached, host.rpo_recovered']);
+    expect(await refusedPatch({ secret: 'a-new-secret-0123456789' })).toEqual(['property secret should not exist']);
+    // Nothing of the refused changes was applied.
+    expect(((await controller.api.get('/webhooks').expect(200)).body as WebhookResponse[]).find((listed) => listed.id === webhook.id)).toEqual(webhook);
+    expect(((await controller.api.patch('/webhooks/00000000-0000-4000-8000-000000000000').send({ enabled: false }).expect(404)).body as ApiErrorBody).code).toBe('webhook_not_found');
+    await controller.api.patch('/webhooks/not-a-uuid').send({ enabled: false }).expect(404);
   });
 
   it('is for admins only: an operator token gets 403 on every webhook route', async () => {
@@ -232,6 +272,7 @@ describe('webhooks', () => {
     await forbidden(api.get('/webhooks'));
     await forbidden(api.get(`/webhooks/${webhook.id}/deliveries`));
     await forbidden(api.post(`/webhooks/${webhook.id}/test`));
+    await forbidden(api.patch(`/webhooks/${webhook.id}`).send({ enabled: false }));
     await forbidden(api.delete(`/webhooks/${webhook.id}`));
     expect(((await controller.api.get('/webhooks').expect(200)).body as WebhookResponse[]).map((listed) => listed.url)).not.toContain(`${receiver.baseUrl}/sneaky`);
     expect(receiver.at('/admin-only')).toHaveLength(0);

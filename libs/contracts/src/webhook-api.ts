@@ -41,6 +41,15 @@ export interface CreateWebhookRequest {
   events?: WebhookEvent[];
 }
 
+/** PATCH /webhooks/:id: the fields given change, the others stay. */
+export interface UpdateWebhookRequest {
+  url?: string;
+  /** Empty: every event. */
+  events?: WebhookEvent[];
+  /** A disabled webhook gets no new deliveries, its pending ones fail unsent, and a test is refused. */
+  enabled?: boolean;
+}
+
 export interface WebhookResponse {
   id: string;
   url: string;

@@ -23,6 +23,7 @@ import {
   type WhoAmIResponse,
   type CreateWebhookRequest,
   type CreateWebhookResponse,
+  type UpdateWebhookRequest,
   type WebhookDeliveryPage,
   type WebhookDeliveryResponse,
   type WebhookResponse,
@@ -182,6 +183,10 @@ export class ApiClient {
 
   listWebhooks(): Promise<WebhookResponse[]> {
     return this.request<WebhookResponse[]>('GET', '/webhooks');
+  }
+
+  updateWebhook(id: string, request: UpdateWebhookRequest): Promise<WebhookResponse> {
+    return this.request<WebhookResponse>('PATCH', `/webhooks/${encodeURIComponent(id)}`, request);
   }
 
   removeWebhook(id: string): Promise<void> {

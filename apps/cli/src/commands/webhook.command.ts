@@ -22,7 +22,7 @@ export function webhookEvents(values: readonly string[]): WebhookEvent[] {
 }
 
 
-/** `berth webhook add|list|remove|deliveries|test` (admin tokens only). */
+/** `berth webhook add|list|enable|disable|remove|deliveries|test` (admin tokens only). */
 export function registerWebhookCommands(program: Command, ctx: CliContext): void {
   const webhook = program.command('webhook').description('notify URLs of failed runs and recovery point objective breaches (admin)');
   webhook
@@ -48,6 +48,19 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
       if (options.json === true) ctx.printJson(webhooks);
       else ctx.print(formatWebhookTable(webhooks));
     });
+
+  for (const enabled of [true, false]) {
+    webhook
+      .command(enabled ? 'enable' : 'disable')
+      .description(enabled ? 'send events to a disabled webhook again' : 'stop sending events to a webhook (its pending deliveries fail unsent); keeps it and its history')
+      .argument('<id>', 'webhook id (`berth webhook list`)')
+      .option('--json', 'print the API object')
+      .action(async (id: string, options: JsonOption, command: Command) => {
+        const updated = await ctx.api(command).updateWebhook(id, { enabled });
+        if (options.json === true) ctx.printJson(updated);
+        else ctx.print(`Webhook ${id} ${enabled ? 'enabled' : 'disabled'}.\n`);
+      });
+  }
 
   webhook
     .command('remove')

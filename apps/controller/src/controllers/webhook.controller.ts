@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type CreateWebhookResponse, type WebhookDeliveryPage, type WebhookDeliveryResponse, type WebhookResponse } from '@berth/contracts';
-import { CreateWebhookDto, CreateWebhookResponseDto, DeliveryQueryDto, WebhookDeliveryPageDto, WebhookDeliveryResponseDto, WebhookResponseDto } from '../dtos/webhook.dto';
+import { CreateWebhookDto, CreateWebhookResponseDto, DeliveryQueryDto, UpdateWebhookDto, WebhookDeliveryPageDto, WebhookDeliveryResponseDto, WebhookResponseDto } from '../dtos/webhook.dto';
 import { RequireRole } from '../middleware/auth.decorators';
 import { WebhookService } from '../services/webhook.service';
 
@@ -22,6 +22,13 @@ export class WebhookController {
   @ApiOkResponse({ type: [WebhookResponseDto] })
   list(): Promise<WebhookResponse[]> {
     return this.webhooks.list();
+  }
+
+  /** Changes its URL, events or whether it is enabled; the fields not given stay. */
+  @Patch(':id')
+  @ApiOkResponse({ type: WebhookResponseDto })
+  update(@Param('id') id: string, @Body() dto: UpdateWebhookDto): Promise<WebhookResponse> {
+    return this.webhooks.update(id, dto);
   }
 
   @Delete(':id')

@@ -1,6 +1,7 @@
 import {
   type CreateWebhookRequest,
   type CreateWebhookResponse,
+  type UpdateWebhookRequest,
   WEBHOOK_EVENTS,
   WEBHOOK_TEST_EVENT,
   type WebhookDeliveryEvent,
@@ -13,7 +14,7 @@ import {
 } from '@berth/contracts';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayUnique, IsArray, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { type Webhook, type WebhookDelivery } from '../generated/prisma/client';
 import { IsUuid, IsWebhookSecret, IsWebhookUrl } from './validation';
 
@@ -36,6 +37,25 @@ export class CreateWebhookDto implements CreateWebhookRequest {
   @ArrayUnique()
   @IsIn(WEBHOOK_EVENTS, { each: true })
   events?: WebhookEvent[];
+}
+
+export class UpdateWebhookDto implements UpdateWebhookRequest {
+  @ApiPropertyOptional({ description: 'http:// or https:// URL the events are POSTed to' })
+  @IsOptional()
+  @IsWebhookUrl()
+  url?: string;
+
+  @ApiPropertyOptional({ enum: WEBHOOK_EVENTS, isArray: true, description: 'events to send; empty: every event' })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENTS, { each: true })
+  events?: WebhookEvent[];
+
+  @ApiPropertyOptional({ description: 'false: no new deliveries, pending ones fail unsent, tests refused' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
 }
 
 export class DeliveryQueryDto {

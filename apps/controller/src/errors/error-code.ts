@@ -25,6 +25,8 @@ export const ErrorCode = {
   HostPaused: 'host_paused',
   /** A backup of a host with neither paths of its own nor a group giving some. */
   HostHasNoPaths: 'host_has_no_paths',
+  /** A test delivery to a disabled webhook. */
+  WebhookDisabled: 'webhook_disabled',
   InvalidEnrollmentSecret: 'invalid_enrollment_secret',
   InvalidCredential: 'invalid_credential',
   InvalidReceiverToken: 'invalid_receiver_token',
@@ -73,6 +75,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.RunNotStarted:
     case ErrorCode.HostPaused:
     case ErrorCode.HostHasNoPaths:
+    case ErrorCode.WebhookDisabled:
       return 409;
     case ErrorCode.PayloadTooLarge:
       return 413;

@@ -10,6 +10,8 @@ export interface NewWebhook {
   events: WebhookEvent[];
 }
 
+export type WebhookChanges = Partial<{ url: string; events: WebhookEvent[]; enabled: boolean }>;
+
 /** A delivery with the webhook it goes to (URL and secret), as the sender needs it. */
 export type DeliveryToSend = WebhookDelivery & { webhook: Webhook };
 
@@ -45,6 +47,12 @@ export class WebhookRepository {
 
   findById(id: string): Promise<Webhook | null> {
     return this.database.client.webhook.findUnique({ where: { id } });
+  }
+
+  /** Changes a webhook; null when there is none. */
+  async update(id: string, changes: WebhookChanges): Promise<Webhook | null> {
+    const { count } = await this.database.client.webhook.updateMany({ where: { id }, data: changes });
+    return count === 0 ? null : this.findById(id);
   }
 
   /** Deletes a webhook and (cascade) its deliveries; false when there was none. */
@@ -88,6 +96,11 @@ export class WebhookRepository {
       },
     });
     return count > 0;
+  }
+
+  /** Fails a pending delivery that is not to be sent (its webhook was disabled); no attempt is counted. */
+  async settleUnsent(id: string, error: string): Promise<void> {
+    await this.database.client.webhookDelivery.updateMany({ where: { id, status: 'pending' }, data: { status: 'failed', lastError: error } });
   }
 
   /** Notes why pending deliveries have no job yet (Redis did not take it); the sweep queues them later. */

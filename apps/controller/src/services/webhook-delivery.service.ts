@@ -85,6 +85,11 @@ export class WebhookDeliveryService implements OnApplicationBootstrap {
     const delivery = await this.webhooks.findDeliveryToSend(attempt.deliveryId);
     // Gone with its webhook, or settled by an earlier run of the same job: nothing to send.
     if (delivery === null || delivery.status !== 'pending') return { outcome: 'done' };
+    if (!delivery.webhook.enabled) {
+      // Disabled after the delivery was recorded: it fails unsent (no attempt is counted).
+      await this.webhooks.settleUnsent(delivery.id, 'the webhook was disabled before this delivery was sent');
+      return { outcome: 'done' };
+    }
     const body = webhookBody(delivery);
     const timestamp = Math.floor(Date.now() / 1000);
     const answer = await this.http.post(delivery.webhook.url, webhookHeaders(delivery, delivery.webhook.secret, timestamp, body), body, this.config.webhooks.timeoutMs);

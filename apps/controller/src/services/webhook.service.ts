@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { type CreateWebhookResponse, WEBHOOK_TEST_EVENT, type WebhookDeliveryPage, type WebhookDeliveryResponse, type WebhookResponse } from '@berth/contracts';
 import { randomBytes } from 'node:crypto';
-import { type CreateWebhookDto, DELIVERY_PAGE_DEFAULT, type DeliveryQueryDto, mapDelivery, mapDeliveryPage, mapWebhook } from '../dtos/webhook.dto';
+import { type CreateWebhookDto, DELIVERY_PAGE_DEFAULT, type DeliveryQueryDto, mapDelivery, mapDeliveryPage, mapWebhook, type UpdateWebhookDto } from '../dtos/webhook.dto';
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { type Webhook } from '../generated/prisma/client';
-import { WebhookRepository } from '../repositories/webhook.repository';
+import { type WebhookChanges, WebhookRepository } from '../repositories/webhook.repository';
 import { isUuid } from '../utils/uuid.util';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 
 /** Generated secrets start with this prefix so a leaked one is recognisable. */
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
-/** The admin API of webhooks: register, list, remove, their deliveries, a test delivery. */
+/** The admin API of webhooks: register, list, change (enable, disable), remove, their deliveries, a test delivery. */
 @Injectable()
 export class WebhookService {
   constructor(
@@ -31,6 +31,17 @@ export class WebhookService {
     return (await this.webhooks.list()).map(mapWebhook);
   }
 
+  /** Changes the fields given; the secret cannot change (remove the webhook and add it again). */
+  async update(id: string, dto: UpdateWebhookDto): Promise<WebhookResponse> {
+    const changes: WebhookChanges = {};
+    if (dto.url !== undefined) changes.url = dto.url;
+    if (dto.events !== undefined) changes.events = dto.events;
+    if (dto.enabled !== undefined) changes.enabled = dto.enabled;
+    const webhook = isUuid(id) ? await this.webhooks.update(id, changes) : null;
+    if (webhook === null) throw notFound(id);
+    return mapWebhook(webhook);
+  }
+
   async remove(id: string): Promise<void> {
     if (!isUuid(id) || !(await this.webhooks.remove(id))) throw notFound(id);
   }
@@ -44,6 +55,7 @@ export class WebhookService {
   /** Sends a `webhook.test` delivery to this webhook only (whatever its events), through the usual queue. */
   async test(id: string): Promise<WebhookDeliveryResponse> {
     const webhook = await this.findOrThrow(id);
+    if (!webhook.enabled) throw new DomainError(ErrorCode.WebhookDisabled, `Webhook "${id}" is disabled: enable it first (berth webhook enable ${id})`);
     const deliveryId = await this.webhooks.recordDirect(webhook.id, WEBHOOK_TEST_EVENT, { webhookId: webhook.id });
     const delivery = deliveryId === null ? null : await this.webhooks.findDelivery(deliveryId);
     if (deliveryId === null || delivery === null) throw notFound(id);
