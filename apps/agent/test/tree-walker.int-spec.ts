@@ -288,6 +288,9 @@ describe('TreeWalker: the one-call scan and the readdir/lstat/readlink walk', ()
     expect(paths(scanned)).toEqual(paths(called));
     scanned.forEach((listing, index) => {
       expect(listing.digest).not.toBeNull();
+      // "/" and the temporary directory hold the entries of other tests' temporary directories, which come and go
+      // between the two walks (tests run in parallel): only the tree made here is compared.
+      if (!listing.path.toString('latin1').startsWith(base)) return;
       expect(listing.digest).toEqual(called[index]!.digest);
       expect(listing.regularFiles()).toEqual(called[index]!.regularFiles());
       expect(listing.lastName()).toEqual(called[index]!.lastName());

@@ -67,6 +67,36 @@ export class DirectoryScan {
     return this.buffer.subarray(at, at + this.word(index, REC.nameLen));
   }
 
+  /** The bytes the names are in (see nameStart): one buffer for the whole scan. */
+  get bytes(): Buffer {
+    return this.buffer;
+  }
+
+  /** Where the entry's name starts in `bytes`. */
+  nameStart(index: number): number {
+    return this.word(index, REC.nameOff);
+  }
+
+  nameLength(index: number): number {
+    return this.word(index, REC.nameLen);
+  }
+
+  /**
+   * The 32-bit halves (low first) of mtimeNs, ctimeNs, ino, dev, size and rdev, in that order, into `out` (12
+   * words) in one call. A time that does not fit an i64 (timeFitsI64 false) is left as the scan holds it.
+   */
+  fields64(index: number, out: Uint32Array): void {
+    const words = this.words;
+    const base = (HEADER_BYTES + index * RECORD_BYTES) >>> 2;
+    const times = base + (REC.mtimeNs >>> 2);
+    const ids = base + (REC.ino >>> 2);
+    out[0] = words[times]!;
+    out[1] = words[times + 1]!;
+    out[2] = words[times + 2]!;
+    out[3] = words[times + 3]!;
+    for (let i = 0; i < 8; i++) out[4 + i] = words[ids + i]!;
+  }
+
   /** 0, or the errno of the entry's failed lstat or readlink (its metadata is then absent). */
   errno(index: number): number {
     return this.word(index, REC.errno);

@@ -100,6 +100,22 @@ export class ByteWriter {
     this.raw(value);
   }
 
+  /** Length-prefixed bytes: `length` bytes of `source` from `start` (no view of them needed). */
+  bytesRange(source: Buffer, start: number, length: number, maxBytes: number, field: string): void {
+    if (length > maxBytes) throw WireError.protocol(`${field}: ${length} bytes exceed ${maxBytes}`);
+    this.varint(length, field);
+    this.ensure(length);
+    // A name is mostly a few dozen bytes: a loop beats a call into native copy for those.
+    if (length <= 64) {
+      const out = this.buffer;
+      let at = this.length;
+      for (let i = start, end = start + length; i < end; i++) out[at++] = source[i]!;
+    } else {
+      source.copy(this.buffer, this.length, start, start + length);
+    }
+    this.length += length;
+  }
+
   /** Exactly `value.length` bytes, no prefix. */
   raw(value: Buffer): void {
     this.ensure(value.length);

@@ -1,7 +1,7 @@
 import { thrownBy } from '../test/thrown';
 import { decodeFrameBody, encodeMessage } from './codec';
 import { DIR_DIGEST_BYTES, directoryDigest, directoryDigestOfColumns } from './dir-digest';
-import { type EntryColumns, type EntryField64 } from './entry-codec';
+import { type EntryColumns, type EntryField64, ENTRY_FIELDS_64 } from './entry-codec';
 import { WireError } from './errors';
 import { EntryType, MessageType, type EntryMeta } from './messages';
 
@@ -69,15 +69,20 @@ describe('DirDigest and DigestReply frames', () => {
 function columnsOf(list: readonly EntryMeta[]): EntryColumns {
   const u64 = (index: number, field: EntryField64): bigint => BigInt.asUintN(64, list[index]![field]);
   return {
-    name: (i) => list[i]!.name,
+    nameSource: (i) => list[i]!.name,
+    nameStart: () => 0,
+    nameLength: (i) => list[i]!.name.length,
     type: (i) => list[i]!.type,
     permissions: (i) => list[i]!.mode,
     uid: (i) => list[i]!.uid,
     gid: (i) => list[i]!.gid,
     nlink: (i) => list[i]!.nlink,
     linkTarget: (i) => list[i]!.linkTarget,
-    low: (i, field) => Number(u64(i, field) & 0xffff_ffffn),
-    high: (i, field) => Number(u64(i, field) >> 32n),
+    fields64: (i, out) =>
+      ENTRY_FIELDS_64.forEach((field, at) => {
+        out[2 * at] = Number(u64(i, field) & 0xffff_ffffn);
+        out[2 * at + 1] = Number(u64(i, field) >> 32n);
+      }),
     timeFitsI64: (i, field) => BigInt.asIntN(64, list[i]![field]) === list[i]![field],
     bigint: (i, field) => list[i]![field],
   };

@@ -36,13 +36,19 @@ export function writeEntry(w: ByteWriter, entry: EntryMeta): void {
 /** The 64-bit fields of an entry. */
 export type EntryField64 = 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'size' | 'rdev';
 
+/** The order in which `EntryColumns.fields64` gives the 64-bit fields, each as its low then its high 32 bits. */
+export const ENTRY_FIELDS_64: readonly EntryField64[] = ['mtimeNs', 'ctimeNs', 'ino', 'dev', 'size', 'rdev'];
+
 /**
  * Entries read field by field, without an object or a bigint per entry (an lstat scan's records): what
  * `writeEntryColumns` encodes. Values are the entry's as EntryMeta holds them (size 0 unless a regular file,
  * rdev 0 unless a device, a link target only on a symlink).
  */
 export interface EntryColumns {
-  name(index: number): Buffer;
+  /** Where entry `index`'s name is: `nameLength` bytes of `nameSource` from `nameStart` (no view made per entry). */
+  nameSource(index: number): Buffer;
+  nameStart(index: number): number;
+  nameLength(index: number): number;
   type(index: number): EntryType;
   /** Permission bits (0o7777). */
   permissions(index: number): number;
@@ -50,28 +56,35 @@ export interface EntryColumns {
   gid(index: number): number;
   nlink(index: number): number;
   linkTarget(index: number): Buffer | null;
-  /** The 32-bit halves of a 64-bit field, two's complement for the times. */
-  low(index: number, field: EntryField64): number;
-  high(index: number, field: EntryField64): number;
+  /**
+   * The 32-bit halves of the 64-bit fields (two's complement for the times), low first, in ENTRY_FIELDS_64 order,
+   * into `out` (12 words): one call per entry. A time that does not fit an i64 may be anything here (see timeFitsI64).
+   */
+  fields64(index: number, out: Uint32Array): void;
   /** False when a time's nanoseconds do not fit an i64: `bigint` gives it then. */
   timeFitsI64(index: number, field: 'mtimeNs' | 'ctimeNs'): boolean;
   bigint(index: number, field: 'mtimeNs' | 'ctimeNs'): bigint;
 }
 
+/** Scratch for one entry's 64-bit fields (writeEntryColumns is synchronous). */
+const FIELDS_64 = new Uint32Array(12);
+
 /** Writes entry `index` of `columns` exactly as writeEntry writes the same entry as an EntryMeta. */
 export function writeEntryColumns(w: ByteWriter, columns: EntryColumns, index: number): void {
-  w.bytes(columns.name(index), MAX_PATH_BYTES, 'entry.name');
+  w.bytesRange(columns.nameSource(index), columns.nameStart(index), columns.nameLength(index), MAX_PATH_BYTES, 'entry.name');
   w.u8(columns.type(index));
   w.varint(columns.permissions(index), 'entry.mode');
   w.varint(columns.uid(index), 'entry.uid');
   w.varint(columns.gid(index), 'entry.gid');
-  for (const time of TIME_FIELDS) {
-    if (columns.timeFitsI64(index, time)) w.i64Halves(columns.low(index, time), columns.high(index, time));
-    else w.signedBigVarint(columns.bigint(index, time), `entry.${time}`);
-  }
-  w.u64Halves(columns.low(index, 'ino'), columns.high(index, 'ino'));
-  w.u64Halves(columns.low(index, 'dev'), columns.high(index, 'dev'));
-  w.u64Halves(columns.low(index, 'size'), columns.high(index, 'size'));
+  const f = FIELDS_64;
+  columns.fields64(index, f);
+  if (columns.timeFitsI64(index, 'mtimeNs')) w.i64Halves(f[0]!, f[1]!);
+  else w.signedBigVarint(columns.bigint(index, 'mtimeNs'), 'entry.mtimeNs');
+  if (columns.timeFitsI64(index, 'ctimeNs')) w.i64Halves(f[2]!, f[3]!);
+  else w.signedBigVarint(columns.bigint(index, 'ctimeNs'), 'entry.ctimeNs');
+  w.u64Halves(f[4]!, f[5]!);
+  w.u64Halves(f[6]!, f[7]!);
+  w.u64Halves(f[8]!, f[9]!);
   w.varint(columns.nlink(index), 'entry.nlink');
   const linkTarget = columns.linkTarget(index);
   if (linkTarget === null) {
@@ -80,9 +93,8 @@ export function writeEntryColumns(w: ByteWriter, columns: EntryColumns, index: n
     w.u8(1);
     w.bytes(linkTarget, MAX_LINK_TARGET_BYTES, 'entry.linkTarget');
   }
-  w.u64Halves(columns.low(index, 'rdev'), columns.high(index, 'rdev'));
+  w.u64Halves(f[10]!, f[11]!);
 }
-const TIME_FIELDS = ['mtimeNs', 'ctimeNs'] as const;
 
 /** Reads and validates one entry: a safe name, a known type, permission bits only, a link target only on symlinks. */
 export function readEntry(r: ByteReader): EntryMeta {

@@ -8,5 +8,5 @@ export { MAX_ID_BYTES, MAX_CREDENTIAL_BYTES, MAX_TEXT_BYTES, SHA256_BYTES, FRAME
 export { truncateUtf8 } from './text';
 export { compareWalkOrder, furthestPosition, type WalkPoint } from './walk-order';
 export { directoryDigest, directoryDigestOfColumns, DIR_DIGEST_BYTES } from './dir-digest';
-export { type EntryColumns, type EntryField64 } from './entry-codec';
+export { type EntryColumns, type EntryField64, ENTRY_FIELDS_64 } from './entry-codec';
 export { packEntries, unpackEntries } from './packed-entries';

@@ -117,19 +117,37 @@ export class ScannedEntryList implements EntryList, EntryColumns {
     return this.types[index] === SYMLINK ? this.scan.linkTarget(this.records[index]!) : null;
   }
 
+  nameSource(): Buffer {
+    return this.scan.bytes;
+  }
+
+  nameStart(index: number): number {
+    return this.scan.nameStart(this.records[index]!);
+  }
+
+  nameLength(index: number): number {
+    return this.scan.nameLength(this.records[index]!);
+  }
+
+  /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
+  fields64(index: number, out: Uint32Array): void {
+    this.scan.fields64(this.records[index]!, out);
+    const type = this.types[index];
+    if (type !== FILE) {
+      out[8] = 0;
+      out[9] = 0;
+    }
+    if (type !== CHAR_DEVICE && type !== BLOCK_DEVICE) {
+      out[10] = 0;
+      out[11] = 0;
+    }
+  }
+
   /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
   private holds(index: number, field: EntryField64): boolean {
     if (field === 'size') return this.types[index] === FILE;
     if (field === 'rdev') return this.types[index] === CHAR_DEVICE || this.types[index] === BLOCK_DEVICE;
     return true;
-  }
-
-  low(index: number, field: EntryField64): number {
-    return this.holds(index, field) ? this.scan.low(this.records[index]!, field) : 0;
-  }
-
-  high(index: number, field: EntryField64): number {
-    return this.holds(index, field) ? this.scan.high(this.records[index]!, field) : 0;
   }
 
   timeFitsI64(index: number, field: 'mtimeNs' | 'ctimeNs'): boolean {
