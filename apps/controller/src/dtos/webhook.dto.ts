@@ -12,7 +12,7 @@ import {
   type WebhookEventData,
   type WebhookResponse,
 } from '@berth/contracts';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { type Webhook, type WebhookDelivery } from '../generated/prisma/client';
@@ -31,7 +31,7 @@ export class CreateWebhookDto implements CreateWebhookRequest {
   @IsWebhookSecret()
   secret?: string;
 
-  @ApiPropertyOptional({ enum: WEBHOOK_EVENTS, isArray: true, description: 'events to send; absent or empty: every event' })
+  @ApiPropertyOptional({ enum: WEBHOOK_EVENTS, isArray: true, description: 'events to send; an empty list means every event, and so does leaving it out when creating' })
   @IsOptional()
   @IsArray()
   @ArrayUnique()
@@ -39,19 +39,8 @@ export class CreateWebhookDto implements CreateWebhookRequest {
   events?: WebhookEvent[];
 }
 
-export class UpdateWebhookDto implements UpdateWebhookRequest {
-  @ApiPropertyOptional({ description: 'http:// or https:// URL the events are POSTed to' })
-  @IsOptional()
-  @IsWebhookUrl()
-  url?: string;
-
-  @ApiPropertyOptional({ enum: WEBHOOK_EVENTS, isArray: true, description: 'events to send; empty: every event' })
-  @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(WEBHOOK_EVENTS, { each: true })
-  events?: WebhookEvent[];
-
+/** The creatable fields but the secret, each optional with the same rules, and whether the webhook is enabled. */
+export class UpdateWebhookDto extends PartialType(PickType(CreateWebhookDto, ['url', 'events'] as const)) implements UpdateWebhookRequest {
   @ApiPropertyOptional({ description: 'false: no new deliveries, pending ones fail unsent, tests refused' })
   @IsOptional()
   @IsBoolean()
