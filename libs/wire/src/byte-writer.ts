@@ -95,9 +95,7 @@ export class ByteWriter {
 
   /** Length-prefixed bytes. */
   bytes(value: Buffer, maxBytes: number, field: string): void {
-    if (value.length > maxBytes) throw WireError.protocol(`${field}: ${value.length} bytes exceed ${maxBytes}`);
-    this.varint(value.length, field);
-    this.raw(value);
+    this.bytesRange(value, 0, value.length, maxBytes, field);
   }
 
   /** Length-prefixed bytes: `length` bytes of `source` from `start` (no view of them needed). */
