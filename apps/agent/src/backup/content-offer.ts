@@ -36,18 +36,24 @@ export async function hashFirstChunk(path: Buffer): Promise<FirstChunk | null> {
     const { size } = await handle.stat();
     if (size <= OFFER_CHUNK_BYTES) return null;
     const buffer = Buffer.allocUnsafe(OFFER_CHUNK_BYTES);
-    let filled = 0;
-    while (filled < OFFER_CHUNK_BYTES) {
-      const { bytesRead } = await handle.read(buffer, filled, OFFER_CHUNK_BYTES - filled, filled);
-      if (bytesRead === 0) return null;
-      filled += bytesRead;
-    }
+    if ((await readChunk(handle, buffer, 0)) < OFFER_CHUNK_BYTES) return null;
     return { size: BigInt(size), chunk: createHash('sha256').update(buffer).digest() };
   } catch {
     return null;
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+/** Fills `buffer` (one chunk) from `position`; fewer bytes only at the end of the file. */
+async function readChunk(handle: FileHandle, buffer: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
 }
 
 /** Hashes of the file as it is now, or null when it cannot be read (the whole-content path then reports it). */
@@ -60,12 +66,7 @@ export async function hashContent(path: Buffer): Promise<ContentHashes | null> {
     const buffer = Buffer.allocUnsafe(OFFER_CHUNK_BYTES);
     let size = 0;
     for (;;) {
-      let filled = 0;
-      while (filled < OFFER_CHUNK_BYTES) {
-        const { bytesRead } = await handle.read(buffer, filled, OFFER_CHUNK_BYTES - filled, size + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
+      const filled = await readChunk(handle, buffer, size);
       if (filled === 0) break;
       const chunk = buffer.subarray(0, filled);
       whole.update(chunk);
