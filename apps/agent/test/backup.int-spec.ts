@@ -131,6 +131,22 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(result.counters.filesDone).toBe(40);
   });
 
+  it('does not count directory digests as chunks in flight: a chunk waiting for its plan does not hold back the next 40 directories', async () => {
+    for (let i = 0; i < 40; i++) {
+      await mkdir(join(src, `d${String(i).padStart(2, '0')}`));
+      await writeFile(join(src, `d${String(i).padStart(2, '0')}`, 'f'), `content ${i}`);
+    }
+    // Every directory is named by its digest, missed, then sent: 80 seqs, 40 chunks. Plans come only once 40 chunks
+    // are in, so the first chunk's content waits behind all of them; a window counting digests would stop at 64 seqs.
+    receiver.script = { reuseDirs: new Set(), holdPlansUntilChunks: 40 };
+    const result = await runBackup(backupJob(), deps({ firstProbeHoldMs: 0 }));
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.maxUnplanned).toBeGreaterThanOrEqual(40);
+    expect(receiver.digests.filter((d) => d.dir.startsWith(join(src, 'd')))).toHaveLength(40);
+    expect(result.counters.filesDone).toBe(40);
+  });
+
   it('never exceeds the byte and op credit, however small', async () => {
     for (let i = 0; i < 30; i++) await writeFile(join(src, `s${i}`), randomBytes(3000));
     const big = randomBytes(700 * 1024);

@@ -68,7 +68,11 @@ export interface BackupTransferEvents {
   onCommitted(dir: Buffer, dirComplete: boolean, lastEntry: Buffer | null): void;
 }
 
-/** Chunks sent whose file content is not sent yet; bounds memory when credit is generous. */
+/**
+ * Chunks sent whose file content is not sent yet; bounds memory when credit is generous. Directory digests do not
+ * count (they carry no content, and MAX_PROBES_IN_FLIGHT bounds them): a large file's delta or upload, while it
+ * streams, must not keep the directories walked after it from being sent and planned.
+ */
 const MAX_CHUNKS_IN_FLIGHT = 64;
 /**
  * File content sent (by lstat size, Whole files that are not offered) in chunks not yet committed. Each committed
@@ -134,6 +138,8 @@ export class BackupTransfer {
   private nextSeq = 0;
   /** Highest seq whose file content has been fully sent (-1: none). */
   private dataDoneSeq = -1;
+  /** Directory chunks (not digests) sent whose file content is not all sent yet. */
+  private chunksInFlight = 0;
   private failed: AgentError | null = null;
   private readonly readAhead = new ReadAhead();
   /** Next chunk whose planned files go to the read-ahead (plans are queued in seq order). */
@@ -287,7 +293,6 @@ export class BackupTransfer {
    */
   private async probe(subtree: SubtreeProbe): Promise<Probe> {
     const { listing, digest } = subtree;
-    await this.guard(this.roomInFlight());
     const seq = this.nextSeq++;
     const planned: ChunkPlanMessage = { type: MessageType.ChunkPlan, seq, actions: [] };
     const chunk: SentChunk = { seq, dir: listing.path, entries: [], plan: deferred(), actions: planned.actions, signatures: new Map() };
@@ -339,6 +344,7 @@ export class BackupTransfer {
       const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null, signatures: new Map() };
       start += length;
       this.plans.set(chunk.seq, chunk);
+      this.chunksInFlight += 1;
       this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
       this.outbox.push(chunk);
       await this.guard(this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
@@ -385,7 +391,7 @@ export class BackupTransfer {
             : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, entry.name, 0n));
         this.events.onFileDone(path, result.size, result.error);
       }
-      this.plans.delete(chunk.seq);
+      if (this.plans.delete(chunk.seq)) this.chunksInFlight -= 1;
       this.dataDoneSeq = chunk.seq;
       this.credit.wake();
       this.wakeInFlight?.();
@@ -533,7 +539,7 @@ export class BackupTransfer {
   private wakeInFlight: (() => void) | null = null;
 
   private async roomInFlight(): Promise<void> {
-    while (this.nextSeq - 1 - this.dataDoneSeq >= MAX_CHUNKS_IN_FLIGHT) {
+    while (this.chunksInFlight >= MAX_CHUNKS_IN_FLIGHT) {
       if (this.failed !== null) throw this.failed;
       await new Promise<void>((resolve) => (this.wakeInFlight = resolve));
       this.wakeInFlight = null;

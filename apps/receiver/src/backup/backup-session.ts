@@ -98,7 +98,8 @@ interface ChunkState {
   readonly seq: number;
   readonly dir: DirState;
   readonly last: boolean;
-  readonly ops: number;
+  /** Entry credit the chunk still holds, given back when it is durable (entries needing no content may be given back at once). */
+  ops: number;
   /** Name of the chunk's last entry (null for an empty chunk): a resume point once the chunk is journaled. */
   readonly lastName: Buffer | null;
   /** undefined while a file's content is awaited, null when the file was dropped (read error on the agent). */
@@ -166,6 +167,8 @@ export interface CreditState {
 }
 
 const ROOT_KEY = '/';
+/** Entries received and not yet committed, per entry credit, beyond which content-free entries keep their credit until committed. */
+const UNSETTLED_ENTRIES_PER_CREDIT_OP = 8;
 
 function pathKey(path: Buffer): string {
   return path.toString('latin1');
@@ -200,6 +203,8 @@ export class BackupSession {
   private reached: OpenFile | null = null;
   private availableBytes: number;
   private availableOps: number;
+  /** Entries of chunks received and not yet handed to the commit pipeline (their drafts are in memory). */
+  private unsettledEntries = 0;
   private bytesReceived = 0;
   private bytesStored = 0;
   private fileErrors = 0;
@@ -417,8 +422,25 @@ export class BackupSession {
       this.closedDirs.add(dir.key);
     }
     this.chunks.push(chunk);
+    this.unsettledEntries += count;
     await this.conn.send({ type: MessageType.ChunkPlan, seq: msg.seq, actions });
+    await this.creditContentFree(chunk);
     await this.completeReadyChunks();
+  }
+
+  /**
+   * Entry credit stands for file operations on the repository: the entries of a chunk that need no content (an
+   * unchanged file, a directory, a link) write nothing, so their credit goes back as soon as they are planned
+   * instead of after the chunk's commit. A mostly unchanged directory then flows at the pace of its changed files.
+   * Their drafts still wait in memory for the chunk's turn to commit, so this stops while too many entries are
+   * unsettled; their credit then comes back with the commit, as for files.
+   */
+  private async creditContentFree(chunk: ChunkState): Promise<void> {
+    const free = chunk.ops - chunk.pendingFiles;
+    if (free === 0 || this.unsettledEntries > this.limits.creditOps * UNSETTLED_ENTRIES_PER_CREDIT_OP) return;
+    chunk.ops -= free;
+    this.availableOps += free;
+    await this.conn.send({ type: MessageType.Credit, bytes: 0, ops: free });
   }
 
   /**
@@ -719,6 +741,7 @@ export class BackupSession {
       }
       const drafts: DraftEntry[] = [];
       for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
+      this.unsettledEntries -= chunk.slots.length;
       const journal = chunk.last ? await this.commitDirectory(chunk.dir, drafts) : await this.commitChunk(chunk, drafts);
       this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
     }
