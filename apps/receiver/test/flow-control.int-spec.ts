@@ -100,13 +100,18 @@ function ofType<T extends Message['type']>(client: RawClient, type: T): Array<Ex
   return client.messages.filter((m): m is Extract<Message, { type: T }> => m.type === type);
 }
 
-/** Opens a raw backup session and sends `chunks` (after Hello) without waiting for anything. */
+/**
+ * Opens a raw backup session and sends `chunks` (after Hello) without waiting for anything; heartbeats keep it open
+ * however long the test takes (a loaded machine) until the socket closes.
+ */
 async function rawSession(fixture: ReceiverFixture, chunks: ReadonlyArray<{ seq: number; entries: EntryMeta[]; last: boolean }>): Promise<{ client: RawClient; runId: string }> {
   const runId = randomUUID();
   fixture.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
   const client = await RawClient.connect(fixture.port);
   client.write(encodeMessage({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', hostId: host.hostId, runId, credential: host.credential, agentVersion: 'raw' }));
   for (const chunk of chunks) client.write(encodeMessage({ type: MessageType.Chunk, seq: chunk.seq, dir: Buffer.from('/'), entries: chunk.entries, last: chunk.last }));
+  const heartbeat = setInterval(() => client.write(encodeMessage({ type: MessageType.Heartbeat })), 100);
+  void client.closed.then(() => clearInterval(heartbeat));
   return { client, runId };
 }
 
@@ -140,7 +145,7 @@ describe('entry credit: file operations, not entries', () => {
 
   it('keeps that credit until the commit once too many entries wait behind a file still arriving', async () => {
     // 16 entry credits, chunks of 8: the early credit stops past 8 x 16 = 128 unsettled entries.
-    const small = await startReceiver({ heartbeatMs: 50, idleTimeoutMs: 2000, creditOps: 16, chunkMaxEntries: 8 });
+    const small = await startReceiver({ heartbeatMs: 50, idleTimeoutMs: 1000, creditOps: 16, chunkMaxEntries: 8 });
     try {
       small.verifier.addHost(host);
       const names = (chunk: number): EntryMeta[] => Array.from({ length: 8 }, (_, i) => link(`l${String(chunk).padStart(2, '0')}-${i}`));
