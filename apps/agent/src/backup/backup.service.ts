@@ -10,14 +10,13 @@ import { parseBackupJob } from '../jobs/job-data';
 import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
 import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
-import { ProgressReporter } from '../progress/progress-reporter';
+import { RunRecord } from '../jobs/run-record';
 import { displayPath } from '../util/display-path';
 import { selectedPaths } from '../walk/selection';
 import { TreeWalker, type DirectoryListing, type WalkProblem } from '../walk/tree-walker';
 import { WalkAhead } from '../walk/walk-ahead';
 import { type WalkFs } from '../walk/walk-fs';
 import { BackupTransfer } from './backup-transfer';
-import { PhaseClock } from '../progress/phase-clock';
 import { ResendTracker } from './resend-tracker';
 
 export interface BackupDeps extends RunDeps {
@@ -45,26 +44,14 @@ const WALK_AHEAD_ENTRIES = 100_000;
 export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): Promise<BackupResult> {
   const { controller, log } = deps;
   const data = parseBackupJob(job.data, deps.hostId);
-  const signal = deps.signal ?? new AbortController().signal;
-  const fileErrors: FileErrorResponse[] = [];
-  const skipped: FileErrorResponse[] = [];
-  const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
-  const counters = progress.counters;
-  const started = Date.now();
-  const clock = new PhaseClock();
-  clock.enter('prepare');
+  const record = new RunRecord(data.runId, job, deps);
+  const { signal, progress, counters, clock, fileErrors } = record;
   // Set once runStart has answered (assigned in a callback, hence the cast: no narrowing to null).
   let resent = null as ResendTracker | null;
   const recordProblem = (problem: WalkProblem): void => {
     const report = { path: displayPath(problem.path), message: problem.message };
-    if (problem.skipped) {
-      counters.filesSkipped += 1;
-      skipped.push(report);
-    } else {
-      counters.fileErrors += 1;
-      fileErrors.push(report);
-      log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
-    }
+    if (problem.skipped) record.skip(report, false);
+    else record.fileError(report);
   };
   const walk = (skipDirs: readonly Buffer[], onProblem: (problem: WalkProblem) => void): AsyncIterable<DirectoryListing> =>
     new TreeWalker({ paths: data.paths, excludes: data.excludes, skipDirs, ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }), onProblem }).directories();
@@ -114,10 +101,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         onFileDone: (path, size, error) => {
           counters.filesDone += 1;
           counters.bytesDone += Number(size);
-          if (error !== null) {
-            counters.fileErrors += 1;
-            fileErrors.push({ path: displayPath(path), message: error });
-          }
+          if (error !== null) record.fileError({ path: displayPath(path), message: error });
           progress.touch();
         },
         onBytesSent: (bytes) => {
@@ -153,10 +137,10 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     // Alongside runFinish, not before it (Redis, not the controller).
     const jobFinished = progress.finishJob();
     const result: BackupResult = {
-      status: fileErrors.length > 0 ? 'partial' : 'succeeded',
+      status: record.status,
       counters: { ...counters },
       fileErrors,
-      skipped,
+      skipped: record.skipped,
       snapshot: snapshotOf(done),
       resumedDirs,
     };
@@ -174,7 +158,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       log,
     );
     await jobFinished;
-    log.info(summary(data.runId, result, Date.now() - started));
+    log.info(summary(data.runId, result, record.elapsedSeconds()));
     return result;
   } catch (error) {
     // The failure is reported once the controller has answered runStart (a report before would be refused).
@@ -216,9 +200,8 @@ function snapshotOf(done: DoneMessage): BackupResult['snapshot'] {
   };
 }
 
-function summary(runId: string, result: BackupResult, elapsedMs: number): string {
+function summary(runId: string, result: BackupResult, seconds: number): string {
   const { counters } = result;
-  const seconds = Math.max(elapsedMs, 1) / 1000;
   const outcome = result.status === 'partial' ? `partial (${result.fileErrors.length} file errors)` : 'succeeded';
   return (
     `run ${runId}: backup ${outcome}: snapshot ${result.snapshot.id}, ${counters.filesDone} files, ${counters.bytesDone} bytes, ` +

@@ -8,12 +8,11 @@ import { parseRestoreJob } from '../jobs/job-data';
 import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
 import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
-import { ProgressReporter } from '../progress/progress-reporter';
+import { RunRecord } from '../jobs/run-record';
 import { displayPath } from '../util/display-path';
 import { runRestoreSession } from './restore-session';
 import { prepareTarget, removeMarker } from './restore-target';
 import { RestoreWriter } from './restore-writer';
-import { PhaseClock } from '../progress/phase-clock';
 
 export interface RestoreDeps extends RunDeps {
   /** Restore owners as root would (default: whether this process is root). */
@@ -31,14 +30,8 @@ export interface RestoreResult {
 export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps): Promise<RestoreResult> {
   const { controller, log } = deps;
   const data = parseRestoreJob(job.data, deps.hostId);
-  const signal = deps.signal ?? new AbortController().signal;
-  const fileErrors: FileErrorResponse[] = [];
-  const skipped: FileErrorResponse[] = [];
-  const progress = new ProgressReporter(data.runId, controller, (state) => job.updateProgress(state), log, deps.progressIntervalMs);
-  const counters = progress.counters;
-  const started = Date.now();
-  const clock = new PhaseClock();
-  clock.enter('prepare');
+  const record = new RunRecord(data.runId, job, deps);
+  const { signal, progress, counters, clock, fileErrors, skipped } = record;
   try {
     const { attempt } = await controller.runStart(data.runId);
     const target = await prepareTarget(data.targetDir, data.runId);
@@ -49,15 +42,8 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
       ...(deps.asRoot === undefined ? {} : { asRoot: deps.asRoot }),
       onProblem: (problem) => {
         const report = { path: `/${displayPath(problem.path)}`, message: problem.message };
-        if (problem.skipped) {
-          counters.filesSkipped += 1;
-          skipped.push(report);
-          log.info(`run ${data.runId}: ${report.path}: ${report.message}`);
-        } else {
-          counters.fileErrors += 1;
-          fileErrors.push(report);
-          log.warn(`run ${data.runId}: ${report.path}: ${report.message}`);
-        }
+        if (problem.skipped) record.skip(report, true);
+        else record.fileError(report);
         progress.touch();
       },
       onEntryDone: (entry, bytes) => {
@@ -89,9 +75,9 @@ export async function runRestore(job: RunJob<RestoreJobData>, deps: RestoreDeps)
     );
     await removeMarker(target, data.runId);
     await progress.stop();
-    const result: RestoreResult = { status: fileErrors.length > 0 ? 'partial' : 'succeeded', target, counters: { ...counters }, fileErrors, skipped };
+    const result: RestoreResult = { status: record.status, target, counters: { ...counters }, fileErrors, skipped };
     await reportFinished(controller, data.runId, { status: result.status, counters: result.counters, phases: clock.phases(), ...(fileErrors.length > 0 ? { fileErrors } : {}) }, log);
-    const seconds = Math.max(Date.now() - started, 1) / 1000;
+    const seconds = record.elapsedSeconds();
     log.info(
       `run ${data.runId}: restore ${result.status === 'partial' ? `partial (${fileErrors.length} file errors)` : 'succeeded'}: ` +
         `${counters.filesDone} files, ${counters.bytesDone} bytes into ${target}, ${seconds.toFixed(1)} s` +
