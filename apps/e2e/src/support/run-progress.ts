@@ -39,3 +39,21 @@ export async function committedDirectoryBytes(dirs: readonly string[]): Promise<
   }
   return bytes;
 }
+
+/**
+ * Waits, while the link is still cut, for the receiver's log to show the cut session ended by its idle timeout, and
+ * returns the log. Not a fixed sleep: a receiver whose reading is paused (its queue full of what arrived before the
+ * cut, worked off at the throttled repository's pace) rightly does not count that time as silence, so its idle
+ * timeout starts only once it has caught up. Waits at least `minMs` (the cut must outlast the heartbeat interval and
+ * the agent's idle timeout), at most `maxMs`; the caller asserts on what the log then says.
+ */
+export async function receiverLogAfterIdleEnd(logs: () => Promise<string>, idleTimeoutMs: number, minMs: number, maxMs: number): Promise<string> {
+  const started = Date.now();
+  const ended = new RegExp(`session \\S+ end .*no frame received for ${idleTimeoutMs} ms`);
+  for (;;) {
+    const text = await logs();
+    const elapsed = Date.now() - started;
+    if ((elapsed >= minMs && ended.test(text)) || elapsed >= maxMs) return text;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
