@@ -11,7 +11,9 @@
  *   agent  Hello ->                      <- Wait(position)*  (admission)
  *                                        <- Welcome(resume point, limits, initial credit)
  *   agent  Chunk(seq, dir, entries) ...  <- Signature(seq, index)* ChunkPlan(seq, per-entry action)  (pipelined)
- *   agent  FileData / FileEnd ...        <- Credit(bytes, ops)                     (as data becomes durable)
+ *   agent  FileData / FileEnd ...        <- Credit(bytes, ops)                     (as data becomes durable; the ops
+ *                                                                                   of entries needing no content
+ *                                                                                   right after their plan)
  *   agent  ContentOffer(seq, index) ->   <- OfferReply(seq, index, known, held)    (v2: large files, before data;
  *                                                                                   v3: held leading chunks)
  *                                        <- Resend(seq, index)                     (v2: a delta did not rebuild)
