@@ -1,1 +1,2 @@
 export { ClosableRedisConnection } from './closable-redis-connection';
+export { ClosableWorker } from './closable-worker';

@@ -9,7 +9,7 @@
  *   stops: its run's signal is aborted, the run is reported canceled and the job ends with UnrecoverableError,
  *   so BullMQ does not retry it. The receiver keeps what was committed, for an operator's retry.
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
 import { JobName, RUN_WORKER_DEFAULTS, type JobData, type RunCounters } from '@berth/contracts';
 import { runBackup } from '../backup/backup.service';
@@ -18,7 +18,7 @@ import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
 import { type RunReporter } from '../controller/controller-client';
 import { type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
-import { ClosableRedisConnection } from '@berth/queueing';
+import { ClosableWorker } from '@berth/queueing';
 import { runRestore } from '../restore/restore.service';
 
 export interface AgentWorkerOptions {
@@ -71,7 +71,7 @@ export class AgentWorker {
     });
     // A refusal while Redis restarts (before the controller wrote the users again) is asked about once per outage.
     this.connection.on('ready', () => (loginRefused = false));
-    this.worker = new Worker<JobData, RunJobResult>(options.queueName, (job, token, signal) => this.process(job, token, signal), {
+    this.worker = new ClosableWorker<JobData, RunJobResult>(options.queueName, (job, token, signal) => this.process(job, token, signal), {
       connection: this.connection,
       prefix: options.queuePrefix,
       concurrency: options.concurrency,
@@ -81,7 +81,7 @@ export class AgentWorker {
       stalledInterval: RUN_WORKER_DEFAULTS.stalledIntervalMs,
       maxStalledCount: RUN_WORKER_DEFAULTS.maxStalledCount,
       autorun: true,
-    }, ClosableRedisConnection);
+    });
     this.worker.on('error', (error) => options.deps.log.error(`worker: ${errorMessage(error)}`));
   }
 

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
-import { type Job, Worker } from 'bullmq';
+import { type Job, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ClosableRedisConnection } from '@berth/queueing';
+import { ClosableWorker } from '@berth/queueing';
 import { clientName, type RedisRepository } from './redis.repository';
 
 /**
@@ -26,13 +26,13 @@ export class ControllerWorker<T> {
     const logger = new Logger(`Worker ${role}`);
     this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: clientName(role) });
     this.connection.on('error', () => undefined);
-    this.worker = new Worker<T>(queueName, processor, {
+    this.worker = new ClosableWorker<T>(queueName, processor, {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
       concurrency,
       // BullMQ names the worker's blocking connection after it: `bull:<queue>:w:<this name>`.
       name: clientName(role),
-    }, ClosableRedisConnection);
+    });
     this.worker.on('error', (error) => logger.warn(error.message));
     this.worker.on('failed', (job, error) => logger.warn(`job ${job?.id ?? '?'} failed: ${error.message}`));
   }
