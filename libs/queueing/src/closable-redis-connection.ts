@@ -7,7 +7,7 @@ const ignore = (): void => undefined;
  * a connection still connecting then fails (its socket is dropped) and reports that as an 'error' event: with no
  * listener left, Node throws it as an unhandled rejection, and a controller or agent stopped while Redis was
  * unreachable crashed on its way out. The controller's queues, producer and workers and the agent's worker are
- * all built on this class.
+ * all built on this class (a worker's blocking connection is BullMQ's own: see ClosableWorker).
  */
 export class ClosableRedisConnection extends RedisConnection {
   override async close(force = false): Promise<void> {
