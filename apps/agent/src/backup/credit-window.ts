@@ -1,8 +1,8 @@
 /**
  * The receiver's grant: bytes of file content and file operations (one per chunk entry; the receiver gives back
- * those of entries needing no content with the chunk's plan) the agent may have outstanding. Grants arrive in Welcome and then in Credit messages, each adding to what is left;
- * the agent never spends more than it holds, so a slow repository slows the sender instead of filling
- * socket buffers.
+ * those of entries needing no content with the chunk's plan) the agent may have outstanding. Grants arrive in
+ * Welcome and then in Credit messages, each adding to what is left; the agent never spends more than it holds, so
+ * a slow repository slows the sender instead of filling socket buffers.
  */
 interface Waiter {
   readonly ready: () => boolean;

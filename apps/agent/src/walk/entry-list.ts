@@ -129,18 +129,11 @@ export class ScannedEntryList implements EntryList, EntryColumns {
     return this.scan.nameLength(this.records[index]!);
   }
 
-  /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
+  /** The scan's 64-bit fields as 32-bit halves (size at words 8-9, rdev at 10-11), zero where `holds` says so. */
   fields64(index: number, out: Uint32Array): void {
     this.scan.fields64(this.records[index]!, out);
-    const type = this.types[index];
-    if (type !== FILE) {
-      out[8] = 0;
-      out[9] = 0;
-    }
-    if (type !== CHAR_DEVICE && type !== BLOCK_DEVICE) {
-      out[10] = 0;
-      out[11] = 0;
-    }
+    if (!this.holds(index, 'size')) out.fill(0, 8, 10);
+    if (!this.holds(index, 'rdev')) out.fill(0, 10, 12);
   }
 
   /** Size only for regular files, rdev only for devices (as EntryMeta has them). */
