@@ -214,6 +214,22 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(result.counters).toMatchObject({ filesTotal: 2, filesDone: 2, bytesTotal: 2, bytesDone: 2 });
   });
 
+  it('sends no directory digest when the receiver holds no previous snapshot of the host, and holds nothing back', async () => {
+    for (const dir of ['p/q', 's']) await mkdir(join(src, dir), { recursive: true });
+    for (const file of ['p/q/1', 's/2', '3']) await writeFile(join(src, file), file);
+    // A hold of a minute would be felt: with no previous snapshot nothing is held, and the run ends at once.
+    receiver.script = { previousSnapshot: false, reuseDirs: new Set(['/']) };
+    const started = Date.now();
+    const result = await runBackup(backupJob(), deps({ firstProbeHoldMs: 60_000 }));
+    expect(result.status).toBe('succeeded');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.digests).toEqual([]);
+    const mine = (dir: string): boolean => dir.startsWith(src);
+    expect(receiver.chunks.map((chunk) => chunk.dir.toString()).filter(mine)).toEqual([join(src, 'p/q'), join(src, 'p'), join(src, 's'), src]);
+    expect(result.counters.filesDone).toBe(3);
+  });
+
   it('with probes going out as they come, still names each directory once and sends a changed tree post-order', async () => {
     for (const dir of ['p/q', 'p/r', 's']) await mkdir(join(src, dir), { recursive: true });
     for (const file of ['p/q/1', 'p/r/2', 's/3', '4']) await writeFile(join(src, file), file);

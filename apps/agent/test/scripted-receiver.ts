@@ -13,6 +13,7 @@ import {
   FramedConnection,
   MessageType,
   PlanAction,
+  PREVIOUS_SNAPSHOT_PROTOCOL_VERSION,
   WireError,
   joinPath,
   type ChunkMessage,
@@ -58,6 +59,8 @@ export interface BackupScript {
   readonly beforeOfferReply?: (path: Buffer) => Promise<void>;
   /** Welcome's v3 sentThrough: how far earlier attempts got. */
   readonly sentThrough?: SentPosition;
+  /** Welcome's v6 previousSnapshot (default true: the agent probes directories by their digests). */
+  readonly previousSnapshot?: boolean;
   /** Answer DirDigest with reused: true for these directory paths (latin1); every other digest is a miss. */
   readonly reuseDirs?: ReadonlySet<string>;
 }
@@ -203,6 +206,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       committedDirs: hello.role === 'backup' ? (script.committedDirs ?? []) : [],
       resumeDirs: hello.role === 'backup' ? (script.resumeDirs ?? []) : [],
       sentThrough: hello.role === 'backup' ? (script.sentThrough ?? null) : null,
+      previousSnapshot: hello.role === 'backup' && hello.protocol >= PREVIOUS_SNAPSHOT_PROTOCOL_VERSION ? (script.previousSnapshot ?? true) : null,
       maxFrameBytes: 4 * 1024 * 1024,
       heartbeatMs: 1_000,
       idleTimeoutMs: 30_000,

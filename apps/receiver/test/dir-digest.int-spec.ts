@@ -1,4 +1,4 @@
-import { DIR_DIGEST_PROTOCOL_VERSION } from '@berth/wire';
+import { DIR_DIGEST_PROTOCOL_VERSION, PREVIOUS_SNAPSHOT_PROTOCOL_VERSION } from '@berth/wire';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,8 @@ describe('directory digests and packed chunks', () => {
   it('stores a first backup sent in packed chunks, every digest a miss', async () => {
     first = await backup();
     expect(first.closeReason).toBeNull();
+    // Welcome told the agent that no digest can match (a real agent then sends none).
+    expect(first.welcome?.previousSnapshot).toBe(false);
     expect(first.reusedDirs).toEqual([]);
     expect(await viewSnapshot(fx.repository, first.done!.rootTree)).toEqual(await viewLocal(source));
   });
@@ -47,6 +49,7 @@ describe('directory digests and packed chunks', () => {
   it('reuses the whole unchanged tree from the root digest: one message, no entries, the same root tree and counts', async () => {
     const second = await backup();
     expect(second.closeReason).toBeNull();
+    expect(second.welcome?.previousSnapshot).toBe(true);
     // This test agent probes every directory (the real one too); each is reused, the root last.
     expect(second.reusedDirs).toEqual(['/etc/app', '/etc', '/home/alice/empty-dir', '/home/alice', '/home', '/']);
     expect(entriesSent(second)).toBe(0);
@@ -110,6 +113,13 @@ describe('directory digests and packed chunks', () => {
     expect(third.reusedDirs).toEqual(['/home']);
     expect([...third.entriesSent.keys()].sort()).toEqual(['/', '/etc', '/etc/app']);
     expect(await viewSnapshot(fx.repository, third.done!.rootTree)).toEqual(await viewLocal(source));
+  });
+
+  it('tells only v6 agents whether it holds a previous snapshot', async () => {
+    const v5 = await backup(host, { digests: true, packed: true, protocol: PREVIOUS_SNAPSHOT_PROTOCOL_VERSION - 1 });
+    expect(v5.closeReason).toBeNull();
+    expect(v5.welcome?.previousSnapshot).toBeNull();
+    expect(v5.reusedDirs).toContain('/home');
   });
 
   it('refuses DirDigest and PackedChunk from an agent of an earlier protocol', async () => {

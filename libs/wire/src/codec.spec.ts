@@ -188,6 +188,7 @@ describe('decoding malformed input', () => {
       creditOps: 8,
       resumeDirs: [],
       sentThrough: null,
+      previousSnapshot: null,
     } as const;
     const v1 = encodeMessage(welcome);
     // type, "s", attempt, one dir "/a", then six one-byte varints and two more: nothing after creditOps.
@@ -304,6 +305,7 @@ describe('protocol v3 fields: held chunks of an offer, how far earlier attempts 
     creditOps: 8,
     resumeDirs: [],
     sentThrough: null,
+    previousSnapshot: null,
   } as const;
   const sentThrough = { dir: Buffer.from('/data/big'), name: Buffer.from('disk.img'), offset: 125_829_120n };
 
@@ -346,7 +348,50 @@ describe('protocol v3 fields: held chunks of an offer, how far earlier attempts 
     expect(decodeError(frameOf(relativeDir)).code).toBe(ErrorCode.BadPath);
     const dotDot = Buffer.concat([v2, Buffer.from([0, 1, 0x2f, 2, 0x2e, 0x2e, 0])]);
     expect(decodeError(frameOf(dotDot)).code).toBe(ErrorCode.BadPath);
-    const trailing = Buffer.concat([v3, Buffer.from([0])]);
+    // One byte after sentThrough is v6's previousSnapshot; anything more is trailing garbage.
+    expect(decodeFrameBody(Buffer.concat([v3, Buffer.from([0])]))).toEqual({ ...welcome, sentThrough, previousSnapshot: false });
+    const trailing = Buffer.concat([v3, Buffer.from([0, 0])]);
     expect(() => decodeFrameBody(trailing)).toThrow(/trailing|bytes/);
+  });
+});
+
+describe('protocol v6 field: whether the receiver holds a previous snapshot of the host', () => {
+  const welcome = {
+    type: MessageType.Welcome,
+    sessionId: 's',
+    attempt: 1,
+    committedDirs: [],
+    maxFrameBytes: 1024,
+    chunkMaxEntries: 10,
+    chunkMaxBytes: 100,
+    heartbeatMs: 5,
+    idleTimeoutMs: 10,
+    creditBytes: 7,
+    creditOps: 8,
+    resumeDirs: [],
+    sentThrough: null,
+    previousSnapshot: null,
+  } as const;
+  const sentThrough = { dir: Buffer.from('/data/big'), name: Buffer.from('disk.img'), offset: 3n };
+
+  it('leaves a v5 Welcome unchanged and adds previousSnapshot after an empty resumeDirs list and an empty sentThrough', () => {
+    const v5 = encodeMessage(welcome).subarray(4);
+    for (const previousSnapshot of [true, false]) {
+      const v6 = encodeMessage({ ...welcome, previousSnapshot }).subarray(4);
+      // resumeDirs count 0, sentThrough as an empty directory, then the boolean.
+      expect(v6).toEqual(Buffer.concat([v5, Buffer.from([0, 0, previousSnapshot ? 1 : 0])]));
+      expect(decodeFrameBody(v6)).toEqual({ ...welcome, previousSnapshot });
+    }
+    const withBoth = { ...welcome, resumeDirs: [{ dir: Buffer.from('/a'), after: Buffer.from('f') }], sentThrough, previousSnapshot: false };
+    expect(decodeFrameBody(encodeMessage(withBoth).subarray(4))).toEqual(withBoth);
+    // A v3 to v5 Welcome with sentThrough still decodes, previousSnapshot unknown.
+    expect(decodeFrameBody(encodeMessage({ ...welcome, sentThrough }).subarray(4))).toEqual({ ...welcome, sentThrough });
+  });
+
+  it('rejects an empty sentThrough with nothing after it, a non-boolean flag and trailing bytes', () => {
+    const v5 = encodeMessage(welcome).subarray(4);
+    expect(() => decodeFrameBody(Buffer.concat([v5, Buffer.from([0, 0])]))).toThrow(/welcome.sentThroughDir: an empty directory/);
+    expect(() => decodeFrameBody(Buffer.concat([v5, Buffer.from([0, 0, 2])]))).toThrow(/welcome.previousSnapshot: boolean byte 2/);
+    expect(() => decodeFrameBody(Buffer.concat([v5, Buffer.from([0, 0, 1, 0])]))).toThrow(/trailing|bytes/);
   });
 });

@@ -214,19 +214,25 @@ function writeWelcome(w: ByteWriter, msg: WelcomeMessage): void {
   w.varint(msg.creditOps, 'welcome.creditOps');
   // v1 Welcome ends here: resume points inside directories are trailing fields, only ever sent to v2 agents, and
   // v2 Welcome ends after them: where earlier attempts got is sent to v3 agents only (resumeDirs then always,
-  // possibly empty).
-  if (msg.resumeDirs.length === 0 && msg.sentThrough === null) return;
+  // possibly empty), and v3 to v5 Welcome ends after that. Whether a previous snapshot is held is sent to v6 agents
+  // only, after sentThrough (then always: an empty directory when there is none).
+  if (msg.resumeDirs.length === 0 && msg.sentThrough === null && msg.previousSnapshot === null) return;
   w.varint(msg.resumeDirs.length, 'welcome.resumeDirs');
   for (const { dir, after } of msg.resumeDirs) {
     w.bytes(dir, MAX_PATH_BYTES, 'welcome.resumeDir');
     w.bytes(after, MAX_NAME_BYTES, 'welcome.resumeAfter');
   }
-  if (msg.sentThrough === null) return;
-  const { dir, name, offset } = msg.sentThrough;
-  w.bytes(dir, MAX_PATH_BYTES, 'welcome.sentThroughDir');
-  w.bytes(name, MAX_NAME_BYTES, 'welcome.sentThroughName');
-  // 0: a delta (the whole file), else 1 + the content offset.
-  w.bigVarint(offset === null ? 0n : offset + 1n, 'welcome.sentThroughOffset');
+  if (msg.sentThrough === null) {
+    if (msg.previousSnapshot === null) return;
+    w.bytes(Buffer.alloc(0), MAX_PATH_BYTES, 'welcome.sentThroughDir');
+  } else {
+    const { dir, name, offset } = msg.sentThrough;
+    w.bytes(dir, MAX_PATH_BYTES, 'welcome.sentThroughDir');
+    w.bytes(name, MAX_NAME_BYTES, 'welcome.sentThroughName');
+    // 0: a delta (the whole file), else 1 + the content offset.
+    w.bigVarint(offset === null ? 0n : offset + 1n, 'welcome.sentThroughOffset');
+  }
+  if (msg.previousSnapshot !== null) w.bool(msg.previousSnapshot);
 }
 
 function writeRestoreEntry(w: ByteWriter, msg: RestoreEntryMessage): void {
@@ -421,7 +427,7 @@ function readWelcome(r: ByteReader): WelcomeMessage {
     creditBytes: r.varint('welcome.creditBytes'),
     creditOps: r.varint('welcome.creditOps'),
     resumeDirs: readResumeDirs(r),
-    sentThrough: readSentThrough(r),
+    ...readSentThroughAndPrevious(r),
   };
 }
 
@@ -441,14 +447,21 @@ function readResumeDirs(r: ByteReader): ResumeDir[] {
   return resumeDirs;
 }
 
-function readSentThrough(r: ByteReader): SentPosition | null {
-  if (r.remaining === 0) return null;
+function readSentThroughAndPrevious(r: ByteReader): { sentThrough: SentPosition | null; previousSnapshot: boolean | null } {
+  if (r.remaining === 0) return { sentThrough: null, previousSnapshot: null };
   const dir = r.bytes(MAX_PATH_BYTES, 'welcome.sentThroughDir');
-  validateAbsolutePath(dir);
-  const name = r.bytes(MAX_NAME_BYTES, 'welcome.sentThroughName');
-  validateName(name);
-  const encoded = r.bigVarint('welcome.sentThroughOffset');
-  return { dir, name, offset: encoded === 0n ? null : encoded - 1n };
+  let sentThrough: SentPosition | null = null;
+  if (dir.length === 0) {
+    // v6: no sentThrough, encoded only in front of previousSnapshot.
+    if (r.remaining === 0) throw WireError.protocol('welcome.sentThroughDir: an empty directory is not encoded without previousSnapshot');
+  } else {
+    validateAbsolutePath(dir);
+    const name = r.bytes(MAX_NAME_BYTES, 'welcome.sentThroughName');
+    validateName(name);
+    const encoded = r.bigVarint('welcome.sentThroughOffset');
+    sentThrough = { dir, name, offset: encoded === 0n ? null : encoded - 1n };
+  }
+  return { sentThrough, previousSnapshot: r.remaining === 0 ? null : r.bool('welcome.previousSnapshot') };
 }
 
 function readOfferReply(r: ByteReader): OfferReplyMessage {

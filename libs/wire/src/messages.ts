@@ -43,12 +43,18 @@
  * Version 5 offers a large file by its first chunk first (a ContentOffer naming fewer chunks than its size has,
  * see ContentOfferMessage), also ahead of its turn while the content of files before it is still arriving. No
  * encoding changes.
+ *
+ * Version 6 tells the agent in Welcome whether the receiver holds a snapshot of the host to compare against
+ * (previousSnapshot): when it does not (a host's first backup), no directory digest can match, and the agent sends
+ * none: no probe is held back or waited for. A trailing field, only ever sent to v6 agents.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** First version with PackedChunk, DirDigest and DigestReply. */
 export const DIR_DIGEST_PROTOCOL_VERSION = 4;
 /** First version with first-chunk offers. */
 export const FIRST_CHUNK_OFFER_PROTOCOL_VERSION = 5;
+/** First version told in Welcome whether the receiver holds a previous snapshot of the host. */
+export const PREVIOUS_SNAPSHOT_PROTOCOL_VERSION = 6;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -166,6 +172,11 @@ export interface WelcomeMessage {
    * null. The agent counts content it sends again up to there as re-sent. Always null for v1 and v2 agents.
    */
   readonly sentThrough: SentPosition | null;
+  /**
+   * v6: whether the receiver holds a published snapshot of this host, against which directory digests can match.
+   * When false the agent sends no DirDigest (each would miss). Null when not told: always for v1 to v5 agents.
+   */
+  readonly previousSnapshot: boolean | null;
 }
 
 /** A point in the walk: `offset` bytes into the content of entry `name` of directory `dir` (raw bytes). */

@@ -76,6 +76,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
     creditOps: safe,
     resumeDirs: fc.array(fc.record({ dir: absolutePathArb, after: nameArb }), { maxLength: 3 }),
     sentThrough: fc.option(fc.record({ dir: absolutePathArb, name: nameArb, offset: fc.option(fc.bigInt({ min: 0n, max: (1n << 62n) - 2n }), { nil: null }) }), { nil: null }),
+    previousSnapshot: fc.option(fc.boolean(), { nil: null }),
   }),
   fc.constant({ type: MessageType.Heartbeat }),
   fc.record({ type: fc.constant(MessageType.Credit), bytes: safe, ops: safe }),

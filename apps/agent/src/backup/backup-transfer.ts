@@ -246,7 +246,8 @@ export class BackupTransfer {
         if (step.done === true) break;
         const listing = step.value;
         if (this.failed !== null) throw this.failed;
-        const digest = listing.digest;
+        // No probe can match when the receiver holds no previous snapshot of the host (a first backup): none is sent.
+        const digest = welcome.previousSnapshot === false ? null : listing.digest;
         if (digest !== null && !this.resumeAfter.has(listing.path.toString('latin1'))) {
           this.firstHeldAt ??= Date.now();
           this.held.add(listing, digest);

@@ -22,6 +22,7 @@ import {
   MessageType,
   PlanAction,
   DIR_DIGEST_PROTOCOL_VERSION,
+  PREVIOUS_SNAPSHOT_PROTOCOL_VERSION,
   FIRST_CHUNK_OFFER_PROTOCOL_VERSION,
   directoryDigest,
   joinPath,
@@ -315,6 +316,8 @@ export class BackupSession {
       creditOps: this.limits.creditOps,
       resumeDirs: [...this.seeds.values()].map(({ dir, after }) => ({ dir, after })),
       sentThrough: this.ctx.protocol >= 3 ? this.sentMark : null,
+      // Directory digests can match only against a previous snapshot's (the digest index is loaded only then).
+      previousSnapshot: this.ctx.protocol >= PREVIOUS_SNAPSHOT_PROTOCOL_VERSION ? latest !== null : null,
     });
   }
 

@@ -155,6 +155,7 @@ export class Session {
       creditOps: 0,
       resumeDirs: [],
       sentThrough: null,
+      previousSnapshot: null,
     });
     const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>).run();
     return `snapshot=${outcome.snapshotId} entries=${outcome.entries} bytes=${outcome.bytes}`;
