@@ -1,4 +1,4 @@
-import { type ObjectId, type ReadOptions, type RepositoryApi } from '@berth/repository';
+import { RepositoryCorruptError, type ObjectId, type ReadOptions, type RepositoryApi } from '@berth/repository';
 import { EntryType, MessageType, PlanAction, encodeMessage, type EntryMeta } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -138,13 +138,15 @@ describe('delta transfer and dedup before data', () => {
 describe('delta against a damaged basis', () => {
   let fx: ReceiverFixture;
   let source: string;
-  /** Chunk of the basis that the injected fault damages when it is read for a patch. */
+  /** Chunk of the basis that the injected fault damages from its second unverified read on (the patch's). */
   let damaged: ObjectId | null = null;
+  let damagedReads = 0;
+  /** Whether a verified read of the damaged chunk fails too (damage that stays), or gives good data (a transient fault). */
+  let verifiedFails = false;
 
   beforeAll(async () => {
-    // Injected fault: unverified blob reads (the patch's random access) return one chunk with a flipped byte, as
-    // a disk returning bad data would; the signature pass reads every chunk verified, and a verified read of bad
-    // data would fail, so it is given good data here.
+    // Injected fault: one chunk reads right the first time (the signature pass) and with a flipped byte after that
+    // (the patch), as a failing disk might. Verified reads of it either fail (verifiedFails) or give good data.
     fx = await startReceiver(
       { heartbeatMs: 200, idleTimeoutMs: 10_000 },
       {
@@ -154,7 +156,12 @@ describe('delta against a damaged basis', () => {
               if (property === 'readBlob') {
                 return async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
                   const read = await target.readBlob(id, options);
-                  if (options?.verify !== false || damaged === null || !id.equals(damaged)) return read;
+                  if (damaged === null || !id.equals(damaged)) return read;
+                  if (options?.verify !== false) {
+                    if (verifiedFails) throw new RepositoryCorruptError(`blob ${id.toString('hex')} does not match its id`);
+                    return read;
+                  }
+                  if (++damagedReads === 1) return read;
                   const data = Buffer.from(read);
                   data[100] = (data[100] as number) ^ 0xff;
                   return data;
@@ -176,26 +183,51 @@ describe('delta against a damaged basis', () => {
     await rm(source, { recursive: true, force: true });
   });
 
-  it('rebuilds a wrong file, notices by its SHA-256, asks for it whole and stores the right content', async () => {
-    const backup = (): Promise<BackupResult> => {
-      const runId = randomUUID();
-      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
-      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
-    };
+  const backup = (): Promise<BackupResult> => {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+    return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+  };
+
+  /** Backs up, damages chunk 2 of the stored version, changes the file elsewhere, and backs up again. */
+  async function secondBackupOverDamage(changeAt: number): Promise<BackupResult> {
     const first = await backup();
     const entry = await fx.repository.resolvePath(Buffer.from(first.done!.rootTree, 'hex'), Buffer.from('/data.bin'));
     damaged = entry?.content?.chunks[2] ?? null;
+    damagedReads = 0;
     expect(damaged).not.toBeNull();
+    await overwrite(join(source, 'data.bin'), changeAt, 4096);
+    try {
+      return await backup();
+    } finally {
+      damaged = null;
+    }
+  }
 
-    await overwrite(join(source, 'data.bin'), 6 * MiB, 4096);
-    const second = await backup();
+  async function expectStoredRight(result: BackupResult): Promise<void> {
+    const stored = await storedSha256(fx.repository, result.done!.rootTree, 'data.bin');
+    expect(stored.recorded).toEqual(sha256(await readFile(join(source, 'data.bin'))));
+    expect(stored.actual).toEqual(stored.recorded);
+  }
+
+  it('rebuilds a wrong file, notices by its SHA-256, asks for it whole and stores the right content', async () => {
+    verifiedFails = false;
+    const second = await secondBackupOverDamage(6 * MiB);
     expect(second.closeReason).toBeNull();
     expect(actionsOf(second, PlanAction.Delta)).toBe(1);
     expect(second.resends).toBe(1);
-    damaged = null;
-    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
-    expect(stored.recorded).toEqual(sha256(await readFile(join(source, 'data.bin'))));
-    expect(stored.actual).toEqual(stored.recorded);
+    // Read back verified, the basis is intact: the fault was transient, and no damage is counted.
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1 signatureFailures=0')), 'the session to end with one retry');
+    await expectStoredRight(second);
+  });
+
+  it('counts the basis as damaged when it does not read back intact after the failed delta', async () => {
+    verifiedFails = true;
+    const second = await secondBackupOverDamage(3 * MiB);
+    expect(second.closeReason).toBeNull();
+    expect(second.resends).toBe(1);
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1 signatureFailures=1')), 'the session to end with one damaged basis');
+    await expectStoredRight(second);
   });
 });
 
@@ -231,7 +263,7 @@ describe('delta against a basis damaged on disk', () => {
     return false;
   }
 
-  it('asks for the whole file when the previous version cannot be read back intact, and stores it right', async () => {
+  it('sends the blocks of a basis damaged on disk whole: none matches the signature read from it, and the file is stored right', async () => {
     const file = join(source, 'data.bin');
     const original = randomBytes(8 * MiB);
     await writeFile(file, original);
@@ -241,15 +273,18 @@ describe('delta against a basis damaged on disk', () => {
       return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
     };
     expect((await backup()).done).not.toBeNull();
-    // Chunk 5 of the stored version is damaged, and chunk 5 is where the file changes (so the new version
-    // does not reuse the damaged blob).
+    // Chunk 5 of the stored version is damaged near its start, and the file changes later in chunk 5: the delta
+    // uses the damaged block, but the new version does not reuse the damaged blob.
     expect(await damageOnDisk(original.subarray(5 * MiB, 5 * MiB + 64))).toBe(true);
-    await overwrite(file, 5 * MiB + 1000, 4096);
+    await overwrite(file, 5 * MiB + 512 * 1024, 4096);
     const second = await backup();
     expect(second.closeReason).toBeNull();
-    expect(actionsOf(second, PlanAction.Delta)).toBe(0);
-    expect(actionsOf(second, PlanAction.Whole)).toBe(1);
-    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=0 deltaRetries=0 signatureFailures=1')), 'the session to end with one signature failure');
+    // The signature is computed from the basis as it reads, unverified: the damaged block's checksums are the damaged
+    // data's, the agent's block does not match them and goes as literal data, and the rebuild is right the first time.
+    expect(actionsOf(second, PlanAction.Delta)).toBe(1);
+    expect(second.resends).toBe(0);
+    expect(second.dataBytes).toBeLessThan(MiB);
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=0')), 'the session to end with the delta applied');
     const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
     expect(stored.recorded).toEqual(sha256(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);

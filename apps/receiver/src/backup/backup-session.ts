@@ -44,7 +44,7 @@ import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
-import { basisSignatureFrames } from './basis-signature';
+import { basisIntact, basisSignatureFrames } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
@@ -138,6 +138,7 @@ interface OpenFile {
 export interface TransferCounters {
   readonly deltaFiles: number;
   readonly deltaRetries: number;
+  /** Previous versions that could not be read back intact: for a signature, or after a delta against them failed. */
   readonly signatureFailures: number;
   readonly offersKnown: number;
   readonly bytesNotSent: number;
@@ -713,9 +714,13 @@ export class BackupSession {
     }
   }
 
-  /** A delta that did not rebuild the file (damaged basis, wrong delta): the file is asked for once more, whole. */
+  /**
+   * A delta that did not rebuild the file (damaged basis, wrong delta): the file is asked for once more, whole. The
+   * basis is read back verified to tell which (the signature pass does not verify it): a damaged one is counted.
+   */
   private async askAgain(file: ExpectedFile): Promise<void> {
     this.counters.deltaRetries += 1;
+    if (file.basis !== null && !(await basisIntact(this.repo, file.basis.content))) this.counters.signatureFailures += 1;
     this.resends.set(`${file.chunk.seq}/${file.index}`, file);
     await this.conn.send({ type: MessageType.Resend, seq: file.chunk.seq, index: file.index });
   }
