@@ -8,6 +8,24 @@ import { EntryType, ErrorCode, MAX_FRAME_BYTES, MessageType, type EntryMeta, typ
 
 const decoderLimit = { maxFrameBytes: MAX_FRAME_BYTES };
 
+/** A Welcome with no trailing field: what a v1 agent gets (the version tests below add theirs). */
+const plainWelcome = {
+  type: MessageType.Welcome,
+  sessionId: 's',
+  attempt: 2,
+  committedDirs: [],
+  maxFrameBytes: 1024,
+  chunkMaxEntries: 10,
+  chunkMaxBytes: 100,
+  heartbeatMs: 5,
+  idleTimeoutMs: 10,
+  creditBytes: 7,
+  creditOps: 8,
+  resumeDirs: [],
+  sentThrough: null,
+  previousSnapshot: null,
+} as const;
+
 function entry(name: string | Buffer, overrides: Partial<EntryMeta> = {}): EntryMeta {
   return {
     name: typeof name === 'string' ? Buffer.from(name) : name,
@@ -174,22 +192,7 @@ describe('decoding malformed input', () => {
   });
 
   it('encodes a Welcome without resume points exactly as protocol 1 did; resume points are trailing fields', () => {
-    const welcome = {
-      type: MessageType.Welcome,
-      sessionId: 's',
-      attempt: 2,
-      committedDirs: [Buffer.from('/a')],
-      maxFrameBytes: 1024,
-      chunkMaxEntries: 10,
-      chunkMaxBytes: 100,
-      heartbeatMs: 5,
-      idleTimeoutMs: 10,
-      creditBytes: 7,
-      creditOps: 8,
-      resumeDirs: [],
-      sentThrough: null,
-      previousSnapshot: null,
-    } as const;
+    const welcome = { ...plainWelcome, committedDirs: [Buffer.from('/a')] };
     const v1 = encodeMessage(welcome);
     // type, "s", attempt, one dir "/a", then six one-byte varints and two more: nothing after creditOps.
     expect(v1.subarray(4)).toEqual(Buffer.from([MessageType.Welcome, 1, 0x73, 2, 1, 2, 0x2f, 0x61, 0x80, 0x08, 10, 100, 5, 10, 7, 8]));
@@ -291,22 +294,7 @@ describe('protocol v2 messages', () => {
 });
 
 describe('protocol v3 fields: held chunks of an offer, how far earlier attempts got', () => {
-  const welcome = {
-    type: MessageType.Welcome,
-    sessionId: 's',
-    attempt: 2,
-    committedDirs: [],
-    maxFrameBytes: 1024,
-    chunkMaxEntries: 10,
-    chunkMaxBytes: 100,
-    heartbeatMs: 5,
-    idleTimeoutMs: 10,
-    creditBytes: 7,
-    creditOps: 8,
-    resumeDirs: [],
-    sentThrough: null,
-    previousSnapshot: null,
-  } as const;
+  const welcome = plainWelcome;
   const sentThrough = { dir: Buffer.from('/data/big'), name: Buffer.from('disk.img'), offset: 125_829_120n };
 
   it('encodes an OfferReply without held chunks exactly as v2 did, and held chunks as a trailing varint', () => {
@@ -356,22 +344,7 @@ describe('protocol v3 fields: held chunks of an offer, how far earlier attempts 
 });
 
 describe('protocol v6 field: whether the receiver holds a previous snapshot of the host', () => {
-  const welcome = {
-    type: MessageType.Welcome,
-    sessionId: 's',
-    attempt: 1,
-    committedDirs: [],
-    maxFrameBytes: 1024,
-    chunkMaxEntries: 10,
-    chunkMaxBytes: 100,
-    heartbeatMs: 5,
-    idleTimeoutMs: 10,
-    creditBytes: 7,
-    creditOps: 8,
-    resumeDirs: [],
-    sentThrough: null,
-    previousSnapshot: null,
-  } as const;
+  const welcome = plainWelcome;
   const sentThrough = { dir: Buffer.from('/data/big'), name: Buffer.from('disk.img'), offset: 3n };
 
   it('leaves a v5 Welcome unchanged and adds previousSnapshot after an empty resumeDirs list and an empty sentThrough', () => {
