@@ -289,6 +289,32 @@ describe('delta against a basis damaged on disk', () => {
     expect(stored.recorded).toEqual(sha256(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);
   });
+
+  it('counts a damaged chunk that the new version shares: rebuilt around its damaged block, it has the stored id', async () => {
+    const file = join(source, 'other.bin');
+    const original = randomBytes(8 * MiB);
+    await writeFile(file, original);
+    const backup = (): Promise<BackupResult> => {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+    };
+    expect((await backup()).done).not.toBeNull();
+    // Chunk 2 is damaged on disk and stays as it was in the new version, which changes in chunk 6 only.
+    expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
+    await overwrite(file, 6 * MiB + 1000, 4096);
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(actionsOf(second, PlanAction.Delta)).toBe(1);
+    expect(second.resends).toBe(0);
+    // Chunk 2 is rebuilt from its good blocks and the damaged one sent as literal data: its id is the stored blob's,
+    // which the new snapshot then shares. The verified read-back finds the blob damaged, and the session says so.
+    await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=1')), 'the session to count the damaged chunk');
+    // The entry records the agent's file (the rebuild passed its SHA-256); its chunk 2 is the damaged stored blob.
+    const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/other.bin'));
+    expect(entry?.content?.sha256).toEqual(sha256(await readFile(file)));
+    expect(entry?.content?.chunks[2]).toEqual(sha256(original.subarray(2 * MiB, 3 * MiB)));
+  });
 });
 
 describe('protocol 2 messages used wrongly end only that session', () => {

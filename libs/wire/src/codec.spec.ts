@@ -361,6 +361,18 @@ describe('protocol v6 field: whether the receiver holds a previous snapshot of t
     expect(decodeFrameBody(encodeMessage({ ...welcome, sentThrough }).subarray(4))).toEqual({ ...welcome, sentThrough });
   });
 
+  it('encodes a v3 to v5 Welcome byte for byte as before (previousSnapshot null)', () => {
+    // Frames as the v5 encoder wrote them: a v1 to v5 agent must get exactly these.
+    const withBoth = { ...welcome, resumeDirs: [{ dir: Buffer.from('/a'), after: Buffer.from('f') }], sentThrough: { ...sentThrough, offset: 125_829_120n } };
+    expect(encodeMessage(withBoth).toString('hex')).toBe('0000002a030173020080080a64050a070801022f610166092f646174612f626967086469736b2e696d678180803c');
+    const deltaOnly = { ...welcome, sentThrough: { dir: Buffer.from('/d'), name: Buffer.from('x'), offset: null } };
+    expect(encodeMessage(deltaOnly).toString('hex')).toBe('00000014030173020080080a64050a070800022f64017800');
+  });
+
+  it('refuses to encode an empty sentThrough directory: it stands for none', () => {
+    expect(() => encodeMessage({ ...welcome, sentThrough: { ...sentThrough, dir: Buffer.alloc(0) } })).toThrow(/welcome.sentThroughDir: empty/);
+  });
+
   it('rejects an empty sentThrough with nothing after it, a non-boolean flag and trailing bytes', () => {
     const v5 = encodeMessage(welcome).subarray(4);
     expect(() => decodeFrameBody(Buffer.concat([v5, Buffer.from([0, 0])]))).toThrow(/welcome.sentThroughDir: an empty directory/);

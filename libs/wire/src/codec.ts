@@ -227,6 +227,8 @@ function writeWelcome(w: ByteWriter, msg: WelcomeMessage): void {
     w.bytes(Buffer.alloc(0), MAX_PATH_BYTES, 'welcome.sentThroughDir');
   } else {
     const { dir, name, offset } = msg.sentThrough;
+    // An empty directory stands for "no sentThrough" (v6): a real one is an absolute path.
+    if (dir.length === 0) throw WireError.protocol('welcome.sentThroughDir: empty');
     w.bytes(dir, MAX_PATH_BYTES, 'welcome.sentThroughDir');
     w.bytes(name, MAX_NAME_BYTES, 'welcome.sentThroughName');
     // 0: a delta (the whole file), else 1 + the content offset.

@@ -44,7 +44,7 @@ import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
-import { basisIntact, basisSignatureFrames } from './basis-signature';
+import { basisSignatureFrames, chunksIntact } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
@@ -138,7 +138,11 @@ interface OpenFile {
 export interface TransferCounters {
   readonly deltaFiles: number;
   readonly deltaRetries: number;
-  /** Previous versions that could not be read back intact: for a signature, or after a delta against them failed. */
+  /**
+   * Previous versions found damaged or unreadable: when signing them, after a delta against them failed, or when the
+   * rebuilt file shares a chunk the delta did not copy whole (a damaged chunk the new version does not share is not
+   * seen here: it affects only the snapshots that hold it).
+   */
   readonly signatureFailures: number;
   readonly offersKnown: number;
   readonly bytesNotSent: number;
@@ -450,7 +454,8 @@ export class BackupSession {
   /**
    * A changed file whose previous version is large enough travels as a delta: the previous version's signature
    * goes out now, before the plan. Returns that basis, or null to ask for the whole file (v1 agent, small or
-   * no previous version, or a previous version the repository cannot read back intact).
+   * no previous version, or a previous version the repository cannot read: a chunk missing or of the wrong length;
+   * its content is not verified here, see basisSignatureFrames).
    */
   private async offerSignature(seq: number, index: number, previous: TreeEntry | null, meta: EntryMeta): Promise<ExpectedFile['basis']> {
     const min = BigInt(this.limits.deltaMinBytes);
@@ -707,7 +712,9 @@ export class BackupSession {
       const end = applier.finish();
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
-      return matches ? file : null;
+      if (!matches) return null;
+      if (open.file.basis !== null) await this.checkSharedBasisChunks(file, applier, open.file.basis.content);
+      return file;
     } catch (error) {
       if (isDeltaFailure(error)) return null;
       throw error;
@@ -715,14 +722,26 @@ export class BackupSession {
   }
 
   /**
-   * A delta that did not rebuild the file (damaged basis, wrong delta): the file is asked for once more, whole. The
-   * basis is read back verified to tell which (the signature pass does not verify it): a damaged one is counted.
+   * A chunk of the rebuilt file with the id of a basis chunk, but not copied whole from it, was rebuilt around a block
+   * that did not match: most likely that basis chunk reads differently from what its id says (damage on disk, whose
+   * block then went as literal data). The new file shares the stored blob, so it is read back verified, and a damaged
+   * one is counted. Usually there is none to check: an edited chunk gets a new id, an unchanged one is copied whole.
+   */
+  private async checkSharedBasisChunks(file: StoredFile, applier: DeltaApplier, basis: FileContent): Promise<void> {
+    const basisIds = new Set(basis.chunks.map((id) => id.toString('hex')));
+    const shared = file.content.chunks.filter((id, index) => !applier.copiedWhole.has(index) && basisIds.has(id.toString('hex')));
+    if (shared.length > 0 && !(await chunksIntact(this.repo, shared))) this.counters.signatureFailures += 1;
+  }
+
+  /**
+   * A delta that did not rebuild the file (damaged basis, wrong delta): the file is asked for once more, whole. Then
+   * the basis is read back verified to tell which (the signature pass does not verify it): a damaged one is counted.
    */
   private async askAgain(file: ExpectedFile): Promise<void> {
     this.counters.deltaRetries += 1;
-    if (file.basis !== null && !(await basisIntact(this.repo, file.basis.content))) this.counters.signatureFailures += 1;
     this.resends.set(`${file.chunk.seq}/${file.index}`, file);
     await this.conn.send({ type: MessageType.Resend, seq: file.chunk.seq, index: file.index });
+    if (file.basis !== null && !(await chunksIntact(this.repo, file.basis.content.chunks))) this.counters.signatureFailures += 1;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { encodeSignature, signature, type ByteSource } from '@berth/delta';
-import { CONTENT_CHUNK_BYTES, RepositoryCorruptError, type FileContent, type ObjectId, type ReadOptions } from '@berth/repository';
+import { CONTENT_CHUNK_BYTES, type FileContent, type ObjectId, type ReadOptions } from '@berth/repository';
 
 export interface ChunkReader {
   readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
@@ -12,8 +12,10 @@ export const SIGNATURE_FRAME_BYTES = 1024 * 1024;
  * The encoded signature of a stored file version, cut into frames. Computed on demand from the repository
  * (one sequential read) rather than cached: a cache would have to be kept consistent with the blobs it describes.
  * The chunks are not verified against their ids here: the file rebuilt from this basis is checked whole against
- * the agent's SHA-256, so a damaged basis costs one resend of the file whole (and is then found by basisIntact),
- * and every delta saves a SHA-256 pass over its previous version on the receiver's busiest thread.
+ * the agent's SHA-256, and every delta saves a SHA-256 pass over its previous version on the receiver's busiest
+ * thread. A block damaged on disk reads the same here and in the patch, so it cannot match the agent's block and
+ * goes as literal data; a basis that reads differently in the two passes fails the rebuild's check and the file is
+ * sent again whole. The session checks the stored chunks it has reason to doubt with chunksIntact.
  */
 export async function basisSignatureFrames(reader: ChunkReader, content: FileContent, size: bigint): Promise<Buffer[]> {
   const encoded = encodeSignature(await signature(new StoredContentSource(reader, content), { expectedLength: Number(size) }));
@@ -70,16 +72,15 @@ class StoredContentSource implements ByteSource {
 }
 
 /**
- * Whether every chunk of a stored file version reads back as its id says (a verified read of each, one scratch
- * buffer): asked after a delta against it did not rebuild the agent's file, to tell a damaged basis from a wrong delta.
+ * Whether every one of these stored chunks reads back as its id says (a verified read of each, one scratch buffer).
+ * Never throws: a chunk that cannot be read at all counts as not intact.
  */
-export async function basisIntact(reader: ChunkReader, content: FileContent): Promise<boolean> {
+export async function chunksIntact(reader: ChunkReader, ids: readonly ObjectId[]): Promise<boolean> {
   const scratch = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
   try {
-    for (const id of content.chunks) await reader.readBlob(id, { into: scratch });
+    for (const id of ids) await reader.readBlob(id, { into: scratch });
     return true;
-  } catch (error) {
-    if (error instanceof RepositoryCorruptError) return false;
-    throw error;
+  } catch {
+    return false;
   }
 }
