@@ -17,11 +17,6 @@ export interface RepositoryApi {
    * A large chunk is written from `data` itself, later: do not modify the buffer afterwards.
    */
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
-  /**
-   * Stores `data` again as the blob `id` (it must hash to it) when the stored copy was found damaged: reads use the
-   * new copy from now on, also after a reopen. Durable with the next flush(), like a put.
-   */
-  repairBlob(id: ObjectId, data: Buffer): Promise<void>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
   putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }>;
   /** The same for a tree whose entries are already encoded in runs (joined in the order given, not re-encoded). */

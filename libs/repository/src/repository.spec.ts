@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
@@ -86,62 +86,6 @@ describe('Repository objects', () => {
     expect(unverified.length).toBe(data.length);
     expect(unverified.equals(data)).toBe(false);
     await again.close();
-  });
-
-  /** A repository holding one blob whose bytes on disk were then damaged (one flipped byte), reopened. */
-  async function withDamagedBlob(data: Buffer): Promise<{ dir: string; repo: Repository; id: Buffer; damagedPack: string }> {
-    const dir = await temp.make();
-    const first = await Repository.open(dir);
-    const { id } = await first.putBlob(data);
-    await first.close();
-    const [pack] = await packFiles(dir, '.pack');
-    const bytes = await readFile(pack!);
-    const at = bytes.indexOf(data);
-    bytes.writeUInt8(bytes.readUInt8(at + 100) ^ 1, at + 100);
-    await writeFile(pack!, bytes);
-    return { dir, repo: await Repository.open(dir), id, damagedPack: pack! };
-  }
-
-  /** Renames a pack and its index so that packs are listed in a chosen order (by shard, then name). */
-  async function renamePack(dir: string, packPath: string, packId: string): Promise<void> {
-    const shard = join(dir, 'packs', packId.slice(0, 2));
-    await mkdir(shard, { recursive: true });
-    await rename(packPath, join(shard, `${packId}.pack`));
-    await rename(`${packPath.slice(0, -'.pack'.length)}.idx`, join(shard, `${packId}.idx`));
-  }
-
-  it('replaces a damaged blob with good bytes: reads use the new copy, and so does a reopened repository', async () => {
-    const data = Buffer.alloc(5000, 3);
-    const { dir, repo, id, damagedPack } = await withDamagedBlob(data);
-    await expect(repo.readBlob(id)).rejects.toThrow(/does not match its id/);
-    // A put of the same bytes is a no-op (the id is known): only a repair stores them again.
-    expect((await repo.putBlob(data)).stored).toBe(false);
-    await repo.repairBlob(id, data);
-    expect((await repo.readBlob(id)).equals(data)).toBe(true);
-    await repo.close();
-    // The damaged record and the good one are in two packs now; whichever is listed first, the good one is used.
-    let damaged = damagedPack;
-    let good = (await packFiles(dir, '.pack')).find((path) => path !== damagedPack) as string;
-    // Damaged pack listed first, then last (new names each time: a rename must not replace the other pack).
-    for (const [damagedId, goodId] of [['00', 'ff'], ['ee', '11']] as const) {
-      await renamePack(dir, damaged, damagedId.repeat(16));
-      await renamePack(dir, good, goodId.repeat(16));
-      damaged = join(dir, 'packs', damagedId, `${damagedId.repeat(16)}.pack`);
-      good = join(dir, 'packs', goodId, `${goodId.repeat(16)}.pack`);
-      for (const readOnly of [false, true]) {
-        const again = await Repository.open(dir, { readOnly });
-        expect((await again.readBlob(id)).equals(data)).toBe(true);
-        await again.close();
-      }
-    }
-  });
-
-  it('refuses to repair a blob with bytes that hash to another id', async () => {
-    const data = Buffer.alloc(5000, 4);
-    const { repo, id } = await withDamagedBlob(data);
-    await expect(repo.repairBlob(id, Buffer.alloc(5000, 5))).rejects.toThrow(RepositoryInputError);
-    await expect(repo.readBlob(id)).rejects.toThrow(/does not match its id/);
-    await repo.close();
   });
 
   it('stores identical content once, whoever sends it', async () => {

@@ -148,11 +148,6 @@ export class Repository implements RepositoryApi {
     await this.packs.flush();
   }
 
-  async repairBlob(id: ObjectId, data: Buffer): Promise<void> {
-    this.assertWritable();
-    await this.packs.repair(ObjectKind.Blob, id, objectIdHex(id), data);
-  }
-
   async readBlob(id: ObjectId, options: ReadOptions = {}): Promise<Buffer> {
     this.assertOpen();
     return (await this.packs.read(objectIdHex(id), options.verify ?? true, options.into)).data;

@@ -5,7 +5,6 @@ import {
   TreeEntryType,
   type FileContent,
   type JournalRecord,
-  type ObjectId,
   type RepositoryApi,
   type SnapshotRecord,
   type TreeEntry,
@@ -145,8 +144,6 @@ export interface TransferCounters {
    * seen here: it affects only the snapshots that hold it).
    */
   readonly signatureFailures: number;
-  /** Damaged stored chunks replaced by good bytes from a delta's rebuild (see newAssembler). */
-  readonly blobsRepaired: number;
   readonly offersKnown: number;
   readonly bytesNotSent: number;
   /** Large files resumed after their stored leading chunks (v3), and the bytes those chunks spared. */
@@ -204,7 +201,7 @@ export class BackupSession {
   private current: OpenFile | null = null;
   /** Files whose delta failed, asked for again whole (key: seq/index). */
   private readonly resends = new Map<string, ExpectedFile>();
-  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, blobsRepaired: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
+  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
   private lastSeq = -1;
   /** How far earlier attempts of the run got sending content (for the agent's count of what it sends again). */
   private sentMark: SentMark | null = null;
@@ -531,7 +528,7 @@ export class BackupSession {
       file = head;
     }
     const asDelta = resend === undefined && file.basis !== null;
-    const assembler = this.newAssembler(!asDelta, null, asDelta && file.basis !== null ? file.basis.content : null);
+    const assembler = this.newAssembler(!asDelta);
     const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
     const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
     this.current = { file, assembler, applier, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
@@ -541,21 +538,13 @@ export class BackupSession {
   /**
    * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
    * bytes are what the agent spent, not the larger rebuilt bytes).
-   *
-   * `basis`: the previous version a delta is rebuilt from. A rebuilt chunk the repository already holds under the id
-   * of one of its chunks was not copied whole (those never reach putBlob): it was rebuilt around a block that did not
-   * match, most likely because that stored chunk reads differently from what its id says (damage on disk, whose
-   * block then went as literal data). The stored copy is read back verified and, when damaged, replaced by these
-   * bytes, which hash to the id: the new snapshot, and every older one sharing the chunk, read right again.
    */
-  private newAssembler(creditStored: boolean, prefix: StoredPrefix | null = null, basis: FileContent | null = null): ContentWriter {
-    const basisIds = basis === null ? null : new Set(basis.chunks.map((id) => id.toString('hex')));
+  private newAssembler(creditStored: boolean, prefix: StoredPrefix | null = null): ContentWriter {
     return new ContentWriter(
       {
         putBlob: async (chunk) => {
           const result = await this.repo.putBlob(chunk);
           if (result.stored) this.bytesStored += chunk.length;
-          else if (basisIds?.has(result.id.toString('hex')) === true) await this.repairIfDamaged(result.id, chunk);
           if (creditStored) this.pipeline.noteStored(chunk.length);
           return result;
         },
@@ -566,15 +555,6 @@ export class BackupSession {
       // sending it, and the copy and the helper would only add CPU while both cores are in use.
       creditStored ? inlineWholeHash : () => new Sha256Stream(),
     );
-  }
-
-  /** A stored blob that does not read back as its id says is stored again from `data` (which hashes to the id). */
-  private async repairIfDamaged(id: ObjectId, data: Buffer): Promise<void> {
-    if (await chunksIntact(this.repo, [id])) return;
-    this.counters.signatureFailures += 1;
-    await this.repo.repairBlob(id, data);
-    this.counters.blobsRepaired += 1;
-    this.bytesStored += data.length;
   }
 
   private async onFileData(msg: FileDataMessage): Promise<void> {
@@ -732,11 +712,25 @@ export class BackupSession {
       const end = applier.finish();
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
-      return matches ? file : null;
+      if (!matches) return null;
+      if (open.file.basis !== null) await this.checkSharedBasisChunks(file, applier, open.file.basis.content);
+      return file;
     } catch (error) {
       if (isDeltaFailure(error)) return null;
       throw error;
     }
+  }
+
+  /**
+   * A chunk of the rebuilt file with the id of a basis chunk, but not copied whole from it, was rebuilt around a block
+   * that did not match: most likely that basis chunk reads differently from what its id says (damage on disk, whose
+   * block then went as literal data). The new file shares the stored blob, so it is read back verified, and a damaged
+   * one is counted. Usually there is none to check: an edited chunk gets a new id, an unchanged one is copied whole.
+   */
+  private async checkSharedBasisChunks(file: StoredFile, applier: DeltaApplier, basis: FileContent): Promise<void> {
+    const basisIds = new Set(basis.chunks.map((id) => id.toString('hex')));
+    const shared = file.content.chunks.filter((id, index) => !applier.copiedWhole.has(index) && basisIds.has(id.toString('hex')));
+    if (shared.length > 0 && !(await chunksIntact(this.repo, shared))) this.counters.signatureFailures += 1;
   }
 
   /**

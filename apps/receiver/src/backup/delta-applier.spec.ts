@@ -101,6 +101,7 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     expect(written.content.sha256.equals(sha256(changed))).toBe(true);
     // Chunks 0 and 2 are the basis' own; chunk 1 holds the edit and the short last chunk is written as bytes.
     expect(stored).toEqual([content.chunks[0]!.toString('hex'), content.chunks[2]!.toString('hex')]);
+    expect([...applier.copiedWhole]).toEqual([0, 2]);
     expect(written.content.chunks.map((id) => id.toString('hex'))).toEqual(
       [0, 1, 2, 3].map((i) => sha256(changed.subarray(i * MiB, (i + 1) * MiB)).toString('hex')),
     );

@@ -29,6 +29,8 @@ export class DeltaApplier {
   private endToken: Extract<DeltaToken, { kind: 'end' }> | null = null;
   /** Bytes of the new version written so far. */
   private written = 0;
+  /** Chunk indexes of the new version that were copied whole from the basis chunk at the same index (writeStored). */
+  readonly copiedWhole = new Set<number>();
 
   constructor(
     private readonly basis: ChunkedBasis,
@@ -70,6 +72,7 @@ export class DeltaApplier {
           if (step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && this.writeStored !== null && this.basis.storedChunk !== undefined) {
             const { data, id } = await this.basis.storedChunk(at / CONTENT_CHUNK_BYTES);
             if (data.length === CONTENT_CHUNK_BYTES) {
+              this.copiedWhole.add(this.written / CONTENT_CHUNK_BYTES);
               this.written += data.length;
               await this.writeStored(data, id);
               done += data.length;

@@ -177,7 +177,7 @@ export class Session {
       backup === undefined
         ? ''
         : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
-          ` signatureFailures=${backup.signatureFailures} blobsRepaired=${backup.blobsRepaired} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}` +
+          ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}` +
           ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed} dirsReused=${backup.dirsReused}`;
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +

@@ -37,11 +37,6 @@ export class ThrottledRepository implements RepositoryApi {
     return this.inner.putBlob(data);
   }
 
-  async repairBlob(id: ObjectId, data: Buffer): Promise<void> {
-    await this.bytes?.take(data.length);
-    return this.inner.repairBlob(id, data);
-  }
-
   async putTree(tree: Tree): Promise<{ id: ObjectId; stored: boolean }> {
     await this.ops?.take(1);
     return this.inner.putTree(tree);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, isErrno, readFully } from '../durable-fs';
-import { RepositoryCorruptError, RepositoryInputError, RepositoryIoError, RepositoryNotFoundError } from '../errors';
+import { RepositoryCorruptError, RepositoryIoError, RepositoryNotFoundError } from '../errors';
 import { GroupCommit } from '../group-commit';
 import { sha256 } from '../ids';
 import { type ObjectId } from '../model';
@@ -47,8 +47,6 @@ const PACK_FILE = /^[0-9a-f]{32}\.pack$/;
  */
 export class PackStore {
   private readonly index = new Map<string, Location>();
-  /** Further copies of indexed objects found while loading (left by repair): the one that verifies is kept. */
-  private readonly duplicates = new Map<string, Location[]>();
   private current: PackRef | null = null;
   /** Data sync of the most recently rolled-over pack: the next pack writes nothing before it resolves. */
   private lastSynced: Promise<void> = Promise.resolve();
@@ -71,7 +69,6 @@ export class PackStore {
   static async open(packsDir: string, tmpDir: string, options: PackStoreOptions): Promise<PackStore> {
     const store = new PackStore(packsDir, tmpDir, options);
     await store.load();
-    await store.resolveDuplicates();
     return store;
   }
 
@@ -96,21 +93,6 @@ export class PackStore {
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });
     await this.waitForRoom(writer);
     return true;
-  }
-
-  /**
-   * Stores a good copy of an object whose stored copy is damaged: appended as a new record, and the index points at
-   * it from now on; the damaged record stays where it is. After a reopen, the copy that verifies is the one used
-   * (resolveDuplicates). `data` must hash to the id; it is copied.
-   */
-  async repair(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer): Promise<void> {
-    this.throwIfFailed();
-    if (sha256(data).toString('hex') !== idHex) throw new RepositoryInputError(`repair of object ${idHex}: the data given has another SHA-256`);
-    const pack = this.packFor(RECORD_HEADER_BYTES + data.length);
-    const writer = pack.writer as PackWriter;
-    const entry = writer.append(kind, id, Buffer.from(data));
-    this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });
-    await this.waitForRoom(writer);
   }
 
   /**
@@ -277,36 +259,7 @@ export class PackStore {
     const entries = (await this.loadIndex(path)) ?? (await this.recoverPack(path, packId));
     for (const entry of entries) {
       const idHex = entry.id.toString('hex');
-      const location: Location = { pack: ref, kind: entry.kind, offset: entry.offset, length: entry.length };
-      if (!this.index.has(idHex)) this.index.set(idHex, location);
-      else this.duplicates.set(idHex, [...(this.duplicates.get(idHex) ?? []), location]);
-    }
-  }
-
-  /**
-   * An object stored twice was repaired (a good copy appended after its stored one was found damaged): whichever
-   * pack was listed first, the copy whose bytes hash to the id is the one indexed. Rare, so verified at open.
-   */
-  private async resolveDuplicates(): Promise<void> {
-    for (const [idHex, others] of this.duplicates) {
-      const first = this.index.get(idHex) as Location;
-      if (await this.intact(first, idHex)) continue;
-      for (const other of others) {
-        if (await this.intact(other, idHex)) {
-          this.index.set(idHex, other);
-          break;
-        }
-      }
-    }
-    this.duplicates.clear();
-  }
-
-  private async intact(location: Location, idHex: string): Promise<boolean> {
-    try {
-      const data = await this.readFromFile(location);
-      return data.length === location.length && sha256(data).toString('hex') === idHex;
-    } catch {
-      return false;
+      if (!this.index.has(idHex)) this.index.set(idHex, { pack: ref, kind: entry.kind, offset: entry.offset, length: entry.length });
     }
   }
 
