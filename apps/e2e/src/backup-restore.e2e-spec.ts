@@ -36,6 +36,18 @@ describe('backup and restore end to end', () => {
     return suite.fleet.api.waitForRun(queued.id, { timeoutMs: 150_000 });
   }
 
+  /** The run's backup session end line in the receiver's log (it may come just after the run's end). */
+  async function sessionEnd(runId: string): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const line = (await suite.fleet.receiver.logs()).split('\n').find((l) => l.includes(` end host=${hostId} run=${runId} role=backup`));
+      if (line !== undefined || Date.now() > deadline) return line ?? '';
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const digestsReceived = (line: string): number => Number(/ digestsReceived=(\d+)/.exec(line)?.[1] ?? Number.NaN);
+
   async function restore(snapshotId: string, target: string, subPath?: string): Promise<RunResponse> {
     const queued = await suite.fleet.api.restore(snapshotId, { targetDir: target, ...(subPath !== undefined ? { subPath } : {}) });
     expect(queued.kind).toBe('restore');
@@ -49,6 +61,8 @@ describe('backup and restore end to end', () => {
     expect(firstRun.status).toBe('succeeded');
     expect(firstRun.snapshotId).not.toBeNull();
     expect(firstRun.counters.bytesSent).toBeGreaterThanOrEqual(tree.bytes / 2);
+    // A first backup: the receiver has nothing to match directory digests against and says so; the agent sends none.
+    expect(digestsReceived(await sessionEnd(firstRun.id))).toBe(0);
     // The agent measured where the attempt spent its time, in order, without gaps.
     const phases = firstRun.attemptHistory[0]?.phases ?? [];
     expect(phases.map((phase) => phase.name)).toEqual(['prepare', 'connect', 'admission', 'transfer']);
@@ -89,6 +103,8 @@ describe('backup and restore end to end', () => {
     expect(second.snapshotId).not.toEqual(firstRun.snapshotId);
     // Unchanged files are reused by the quick check: far less crosses the wire than the first time.
     expect(second.counters.bytesSent).toBeLessThan(firstRun.counters.bytesSent / 2);
+    // With a previous snapshot, directories are named by their digests first.
+    expect(digestsReceived(await sessionEnd(second.id))).toBeGreaterThan(0);
 
     const target = path.join(suite.work, 'restore-2');
     expect((await restore(second.snapshotId ?? '', target)).status).toBe('succeeded');

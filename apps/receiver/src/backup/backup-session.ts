@@ -221,6 +221,8 @@ export class BackupSession {
   /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
   private readonly dirChildren = new Map<string, readonly Buffer[]>();
   private dirsReused = 0;
+  /** Directory digests the agent sent (none on a host's first backup with a v6 agent). */
+  private digestsReceived = 0;
 
   constructor(
     private readonly conn: FramedConnection,
@@ -255,8 +257,8 @@ export class BackupSession {
     };
   }
 
-  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number; dirsReused: number } & TransferCounters {
-    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, dirsReused: this.dirsReused, ...this.counters };
+  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number; digestsReceived: number; dirsReused: number } & TransferCounters {
+    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, digestsReceived: this.digestsReceived, dirsReused: this.dirsReused, ...this.counters };
   }
 
   async run(): Promise<BackupOutcome> {
@@ -366,6 +368,7 @@ export class BackupSession {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) throw protocolError(`DirDigest needs protocol ${DIR_DIGEST_PROTOCOL_VERSION}`);
     if (msg.seq <= this.lastSeq) throw protocolError(`directory digest seq ${msg.seq} does not follow ${this.lastSeq}`);
     this.lastSeq = msg.seq;
+    this.digestsReceived += 1;
     const key = pathKey(msg.dir);
     if (this.closedDirs.has(key) || this.openDirs.has(key) || this.committed.has(key)) {
       throw protocolError(`directory ${showPath(msg.dir)} named by its digest after its entries or its digest`);

@@ -178,7 +178,7 @@ export class Session {
         ? ''
         : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
           ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}` +
-          ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed} dirsReused=${backup.dirsReused}`;
+          ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed} digestsReceived=${backup.digestsReceived} dirsReused=${backup.dirsReused}`;
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +
       `${reason === null ? '' : ` (${reason.message})`} ${summary}${summary === '' ? '' : ' '}bytesIn=${stats.bytesIn} bytesOut=${stats.bytesOut}${received}` +
