@@ -246,6 +246,12 @@ describe('delta against a basis damaged on disk', () => {
     await rm(source, { recursive: true, force: true });
   });
 
+  const backup = (): Promise<BackupResult> => {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
+    return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+  };
+
   /** Flips a byte of `needle`'s first occurrence in the repository's pack files (a bad sector, say). */
   async function damageOnDisk(needle: Buffer): Promise<boolean> {
     const packs = join(fx.dir, 'repo', 'packs');
@@ -267,11 +273,6 @@ describe('delta against a basis damaged on disk', () => {
     const file = join(source, 'data.bin');
     const original = randomBytes(8 * MiB);
     await writeFile(file, original);
-    const backup = (): Promise<BackupResult> => {
-      const runId = randomUUID();
-      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
-      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
-    };
     expect((await backup()).done).not.toBeNull();
     // Chunk 5 of the stored version is damaged near its start, and the file changes later in chunk 5: the delta
     // uses the damaged block, but the new version does not reuse the damaged blob.
@@ -294,11 +295,6 @@ describe('delta against a basis damaged on disk', () => {
     const file = join(source, 'other.bin');
     const original = randomBytes(8 * MiB);
     await writeFile(file, original);
-    const backup = (): Promise<BackupResult> => {
-      const runId = randomUUID();
-      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
-      return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
-    };
     expect((await backup()).done).not.toBeNull();
     // Chunk 2 is damaged on disk and stays as it was in the new version, which changes in chunk 6 only.
     expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
