@@ -67,35 +67,125 @@ describe('crash recovery of packs', () => {
     await again.close();
   });
 
-  it('cuts random garbage after the last record, and stops at a damaged record in the middle', async () => {
-    const { repo, blobs } = await flushedRepository(50);
+  it('cuts random garbage after the last record', async () => {
+    const { repo } = await flushedRepository(50);
     const image = join(await temp.make(), 'image');
     await crashImage(repo, image);
     await repo.close();
     const [pack] = await filesIn(image, '.pack');
-    await appendFile(pack!, Buffer.from('this is not a record header, just leftovers of a crash'));
+    const flushedSize = (await stat(pack!)).size;
+    const garbage = Buffer.from('this is not a record header, just leftovers of a crash');
+    await appendFile(pack!, garbage);
     const withGarbage = await Repository.open(image);
     expect(withGarbage.objectCount).toBe(50);
-    expect(withGarbage.recovered[0]?.problem).toMatch(/checksum mismatch|torn/);
+    expect(withGarbage.recovered).toEqual([expect.objectContaining({ bytesDropped: garbage.length, damagedSpans: 0, objectsKept: 50 })]);
+    expect(withGarbage.recovered[0]?.problem).toBe(`record header checksum mismatch at byte ${flushedSize} (tail of ${garbage.length} bytes cut off)`);
+    expect((await stat(pack!)).size).toBe(flushedSize);
     await withGarbage.close();
+  });
 
-    // Damage the data of record 30 in a pack that has no index: records from there on are not trusted.
-    const image2 = join(await temp.make(), 'image2');
-    const reader = await Repository.open(image, { readOnly: true });
-    await crashImage(reader, image2);
-    await reader.close();
-    const [pack2] = await filesIn(image2, '.pack');
-    await rm(pack2!.replace(/\.pack$/, '.idx'));
-    const bytes = await readFile(pack2!);
-    const at = bytes.indexOf(Buffer.from('flushed object 30 '));
-    flipBits(bytes, at, 0xff);
-    await writeFile(pack2!, bytes);
-    const damaged = await Repository.open(image2);
-    expect(damaged.recovered[0]?.problem).toMatch(/does not match its id/);
-    expect(damaged.objectCount).toBe(30);
-    for (const blob of blobs.slice(0, 30)) expect((await damaged.readBlob(sha256(blob))).equals(blob)).toBe(true);
+  /** A copy of a flushed repository of `count` blobs whose pack has no index and was changed by `damage`. */
+  async function damagedImage(count: number, damage: (pack: Buffer) => void): Promise<{ image: string; pack: string; blobs: Buffer[]; size: number }> {
+    const { repo, blobs } = await flushedRepository(count);
+    const image = join(await temp.make(), 'image');
+    await crashImage(repo, image);
+    await repo.close();
+    const [pack] = await filesIn(image, '.pack');
+    const bytes = await readFile(pack!);
+    damage(bytes);
+    await writeFile(pack!, bytes);
+    return { image, pack: pack!, blobs, size: bytes.length };
+  }
+
+  /** Offset of the record header of blob `i` of flushedRepository. */
+  function recordOf(bytes: Buffer, i: number): number {
+    return bytes.indexOf(Buffer.from(`flushed object ${i} `)) - RECORD_HEADER_BYTES;
+  }
+
+  it('skips a record whose data is damaged and keeps every intact record after it', async () => {
+    let damagedAt = 0;
+    const { image, pack, blobs, size } = await damagedImage(50, (bytes) => {
+      damagedAt = recordOf(bytes, 30);
+      flipBits(bytes, damagedAt + RECORD_HEADER_BYTES, 0xff);
+    });
+    const damaged = await Repository.open(image);
+    expect(damaged.recovered).toEqual([
+      {
+        pack: expect.stringMatching(/^[0-9a-f]{32}$/) as string,
+        problem: `record at byte ${damagedAt} does not match its id ${sha256(blobs[30]!).toString('hex')} (${RECORD_HEADER_BYTES + blobs[30]!.length} bytes without an intact record)`,
+        bytesDropped: RECORD_HEADER_BYTES + blobs[30]!.length,
+        damagedSpans: 1,
+        objectsKept: 49,
+      },
+    ]);
+    expect(damaged.objectCount).toBe(49);
     expect(damaged.has(sha256(blobs[30]!))).toBe(false);
+    for (const blob of blobs.filter((_, i) => i !== 30)) expect((await damaged.readBlob(sha256(blob))).equals(blob)).toBe(true);
+    // Nothing was cut: the damaged record stays in the file, unindexed, and the index covers the whole pack.
+    expect((await stat(pack)).size).toBe(size);
+    // The lost content is stored again when it comes back, in a new pack.
+    await damaged.putBlob(blobs[30]!);
     await damaged.close();
+    const again = await Repository.open(image);
+    expect(again.recovered).toEqual([]);
+    expect(again.objectCount).toBe(50);
+    expect((await again.readBlob(sha256(blobs[30]!))).equals(blobs[30]!)).toBe(true);
+    await again.close();
+  });
+
+  it('finds the next intact record after a damaged record header, and after a damaged pack header', async () => {
+    let headerAt = 0;
+    let nextAt = 0;
+    const { image, blobs } = await damagedImage(50, (bytes) => {
+      headerAt = recordOf(bytes, 20);
+      nextAt = recordOf(bytes, 21);
+      // The length field: the CRC no longer holds, so where the record ends is unknown.
+      flipBits(bytes, headerAt + 35, 0x40);
+      flipBits(bytes, 3, 0x01);
+    });
+    const damaged = await Repository.open(image);
+    expect(damaged.recovered).toHaveLength(1);
+    expect(damaged.recovered[0]).toMatchObject({ bytesDropped: 16 + nextAt - headerAt, damagedSpans: 2, objectsKept: 49 });
+    expect(damaged.recovered[0]!.problem).toBe(
+      `not a pack file (bad magic) (16 bytes without an intact record); record header checksum mismatch at byte ${headerAt} (${nextAt - headerAt} bytes without an intact record)`,
+    );
+    expect(damaged.has(sha256(blobs[20]!))).toBe(false);
+    for (const blob of blobs.filter((_, i) => i !== 20)) expect((await damaged.readBlob(sha256(blob))).equals(blob)).toBe(true);
+    await damaged.close();
+  });
+
+  it('cuts a tail that holds no intact record, even when damaged records lie before it', async () => {
+    let firstLost = 0;
+    const { image, pack, blobs } = await damagedImage(40, (bytes) => {
+      firstLost = recordOf(bytes, 35);
+      for (const i of [35, 37, 39]) flipBits(bytes, recordOf(bytes, i) + RECORD_HEADER_BYTES, 0x20);
+      // Records 36 and 38 lose their headers (zeroed, as a write that never reached the disk leaves them).
+      for (const i of [36, 38]) bytes.fill(0, recordOf(bytes, i), recordOf(bytes, i) + RECORD_HEADER_BYTES);
+    });
+    const size = (await stat(pack)).size;
+    const damaged = await Repository.open(image);
+    expect(damaged.recovered[0]).toMatchObject({ bytesDropped: size - firstLost, damagedSpans: 0, objectsKept: 35 });
+    expect(damaged.recovered[0]!.problem).toMatch(new RegExp(`^record at byte ${firstLost} does not match its id [0-9a-f]{64} \\(tail of ${size - firstLost} bytes cut off\\)$`));
+    expect((await stat(pack)).size).toBe(firstLost);
+    expect(damaged.objectCount).toBe(35);
+    for (const blob of blobs.slice(0, 35)) expect((await damaged.readBlob(sha256(blob))).equals(blob)).toBe(true);
+    await damaged.close();
+  });
+
+  it('keeps the records after a damaged one in a sealed pack whose index was lost', async () => {
+    const { repo, blobs } = await flushedRepository(30);
+    await repo.close();
+    const [pack] = await filesIn(repo.root, '.pack');
+    const [idx] = await filesIn(repo.root, '.idx');
+    await rm(idx!);
+    const bytes = await readFile(pack!);
+    flipBits(bytes, recordOf(bytes, 10) + RECORD_HEADER_BYTES + 3, 0x01);
+    await writeFile(pack!, bytes);
+    const reopened = await Repository.open(repo.root);
+    expect(reopened.recovered[0]).toMatchObject({ damagedSpans: 1, objectsKept: 29 });
+    expect(reopened.objectCount).toBe(29);
+    for (const blob of blobs.filter((_, i) => i !== 10)) expect((await reopened.readBlob(sha256(blob))).equals(blob)).toBe(true);
+    await reopened.close();
   });
 
   it('removes a pack that never got past its header, and rescans a pack whose index is damaged', async () => {

@@ -34,8 +34,14 @@ interface PackRef {
 
 export interface RecoveryReport {
   readonly pack: string;
+  /** What was wrong: each damaged stretch between intact records, then the torn tail, with their byte offsets. */
   readonly problem: string;
+  /** Bytes that held no intact record: damaged stretches (left in the file, not indexed) and the tail (cut off). */
   readonly bytesDropped: number;
+  /** Damaged stretches with intact records after them, whose records were kept. */
+  readonly damagedSpans: number;
+  /** Intact records indexed from the pack. */
+  readonly objectsKept: number;
 }
 
 const MAX_OPEN_READ_HANDLES = 64;
@@ -283,15 +289,21 @@ export class PackStore {
   }
 
   /**
-   * A pack without a trustworthy index was being written when the process stopped: scan it, cut off a torn
-   * or damaged tail, make the cut durable, then write its index so the next open is fast. Read-only opens
-   * only scan.
+   * A pack without a trustworthy index (the one being written when the process stopped, or one whose index was
+   * lost): scan it, keep every intact record, cut off a torn tail, make the cut durable, then write its index so
+   * the next open is fast. A damaged record in the middle is left in the file unindexed: the records after it are
+   * intact and may be acknowledged, so they are kept. Read-only opens only scan.
    */
   private async recoverPack(path: string, packId: string): Promise<PackEntry[]> {
     const handle = await open(path, this.options.readOnly ? 'r' : 'r+');
     try {
       const scan = await scanPack(handle);
-      if (scan.problem !== null) this.recovered.push({ pack: packId, problem: scan.problem, bytesDropped: scan.fileBytes - scan.validEnd });
+      const problems = scan.damaged.map((span) => `${span.problem} (${span.bytes} bytes without an intact record)`);
+      if (scan.tailProblem !== null) problems.push(`${scan.tailProblem} (tail of ${scan.fileBytes - scan.validEnd} bytes cut off)`);
+      if (problems.length > 0) {
+        const bytesDropped = scan.damaged.reduce((sum, span) => sum + span.bytes, scan.fileBytes - scan.validEnd);
+        this.recovered.push({ pack: packId, problem: problems.join('; '), bytesDropped, damagedSpans: scan.damaged.length, objectsKept: scan.entries.length });
+      }
       if (this.options.readOnly) return scan.entries;
       if (scan.entries.length === 0) {
         await handle.close();
