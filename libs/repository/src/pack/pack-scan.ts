@@ -105,7 +105,6 @@ async function findRecord(reader: WindowReader, from: number, fileBytes: number)
     for (let i = 0; i <= last; i++) {
       const kind = window[i];
       if ((kind !== ObjectKind.Blob && kind !== ObjectKind.Tree) || window[i + 1] !== 0) continue;
-      if (typeof parseRecordHeader(window.subarray(i, i + RECORD_HEADER_BYTES)) === 'string') continue;
       const record = await readRecord(reader, start + i, fileBytes);
       if (record.entry !== null) return start + i;
     }
