@@ -2,6 +2,7 @@ import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { sortedEntriesArb } from '../test/arbitraries';
 import { thrownBy } from '../test/thrown';
+import { ByteReader } from './byte-reader';
 import { ByteWriter } from './byte-writer';
 import { decodeFrameBody, encodeMessage } from './codec';
 import { writeEntry } from './entry-codec';
@@ -158,5 +159,39 @@ describe('ByteWriter.signedBigVarint', () => {
       { numRuns: 2000 },
     );
     expect(() => new ByteWriter().signedBigVarint(1n << 63n, 'value')).toThrow(/outside i64/);
+  });
+});
+
+describe('ByteReader.bigVarint and signedBigVarint', () => {
+  const u64Edges = [0n, 127n, 128n, (1n << 49n) - 1n, 1n << 49n, (1n << 53n) + 1n, 1n << 56n, (1n << 63n) + 12_345n, (1n << 64n) - 1n];
+  const i64Edges = [0n, -1n, 1n, -(1n << 48n), 1n << 48n, 1_764_100_000_123_456_789n, -1_000_000_001n, -(1n << 63n), (1n << 63n) - 1n];
+
+  it('reads back every u64 and i64 the writer wrote, on each side of the 49-bit fast path', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.constantFrom(...u64Edges), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+        fc.oneof(fc.constantFrom(...i64Edges), fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n })),
+        (unsigned, signed) => {
+          const w = new ByteWriter();
+          w.bigVarint(unsigned, 'u');
+          w.signedBigVarint(signed, 's');
+          const r = new ByteReader(w.finish());
+          expect(r.bigVarint('u')).toBe(unsigned);
+          expect(r.signedBigVarint('s')).toBe(signed);
+          expect(r.remaining).toBe(0);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('rejects varints that are overlong, longer than 10 bytes, beyond 64 bits or truncated, naming the field', () => {
+    const read = (bytes: number[]): string => (thrownBy(() => new ByteReader(Buffer.from(bytes)).bigVarint('entry.size')) as WireError).message;
+    expect(read([0x81, 0x00])).toBe('entry.size: overlong varint');
+    expect(read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0x00])).toBe('entry.size: overlong varint');
+    expect(read([...Array<number>(10).fill(0xff), 0x01])).toBe('entry.size: varint longer than 10 bytes');
+    expect(read([...Array<number>(9).fill(0xff), 0x02])).toBe('entry.size: exceeds u64');
+    expect(read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])).toMatch(/^truncated payload: entry.size/);
+    expect(new ByteReader(Buffer.from([...Array<number>(9).fill(0xff), 0x01])).bigVarint('entry.size')).toBe((1n << 64n) - 1n);
   });
 });
