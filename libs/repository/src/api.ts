@@ -1,3 +1,4 @@
+import { type RepositoryDamage } from './damage-record';
 import { type EncodedEntries } from './tree/tree-codec';
 import { type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
@@ -12,6 +13,15 @@ export interface RepositoryApi {
   readonly root: string;
   /** True when a blob or tree with this id is stored (durable or pending in the current pack). */
   has(id: ObjectId): boolean;
+  /** Whether every one of `ids` is stored (check a stored file's chunks before carrying its entry over). */
+  hasAll(ids: readonly ObjectId[]): boolean;
+  /**
+   * Null unless a crash recovery may have lost objects that kept trees refer to (see Repository.damage): then
+   * reuse of stored entries must check their objects, and caches built before it must not be trusted.
+   */
+  readonly damage: RepositoryDamage | null;
+  /** Whether every object reachable from the tree `root` is stored (looked up, not read; trees are read). */
+  subtreeStored(root: ObjectId): Promise<boolean>;
   /**
    * Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new.
    * A large chunk is written from `data` itself, later: do not modify the buffer afterwards.

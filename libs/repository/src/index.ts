@@ -3,6 +3,7 @@ export * from './api';
 export * from './errors';
 export { Repository, type RepositoryOptions } from './repository';
 export { type RecoveryReport } from './pack/pack-store';
+export { type RepositoryDamage } from './damage-record';
 export { objectIdHex, parseObjectId, isObjectIdHex, sha256, assertUuid, isUuid, OBJECT_ID_BYTES } from './ids';
 export { encodeTree, decodeTree, EncodedEntries, joinEncodedEntries, storedEntry, TREE_FORMAT_VERSION, MAX_TREE_BYTES } from './tree/tree-codec';
 export { nameProblem, assertValidName, splitPath, showBytes, MAX_NAME_BYTES, MAX_LINK_TARGET_BYTES } from './tree/names';

@@ -18,6 +18,8 @@ export interface RepositoryConfig {
 export interface Layout {
   readonly root: string;
   readonly config: string;
+  /** Present once a crash recovery may have lost objects that kept trees refer to (damage-record.ts). */
+  readonly damage: string;
   readonly lock: string;
   readonly packs: string;
   readonly snapshots: string;
@@ -29,6 +31,7 @@ export function layoutOf(root: string): Layout {
   return {
     root,
     config: join(root, 'config.json'),
+    damage: join(root, 'damage.json'),
     lock: join(root, 'lock'),
     packs: join(root, 'packs'),
     snapshots: join(root, 'snapshots'),

@@ -2,8 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type FileContentWriter, type ReadOptions, type RepositoryApi, type WalkItem } from './api';
 import { ContentWriter } from './content-writer';
+import { readDamage, recordDamage, type RepositoryDamage } from './damage-record';
 import { fsyncDir } from './durable-fs';
-import { RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
+import { RepositoryCorruptError, RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { objectIdHex, parseObjectId, sha256 } from './ids';
 import { JournalStore } from './journal/journal-store';
 import { SentMarkStore } from './journal/sent-mark';
@@ -36,6 +37,9 @@ export class Repository implements RepositoryApi {
   private readonly checkedRuns = new WeakSet<EncodedEntries>();
   /** Tags the entries of trees read from this repository (see storedEntryOrigin). */
   private readonly origin = {};
+  private damageRecord: RepositoryDamage | null = null;
+  /** Trees subtreeStored found complete. */
+  private readonly completeTrees = new Set<string>();
 
   private constructor(
     private readonly layout: Layout,
@@ -74,12 +78,20 @@ export class Repository implements RepositoryApi {
 
   private static async assemble(layout: Layout, options: RepositoryOptions, lock: RepositoryLock | null): Promise<Repository> {
     const readOnly = lock === null;
+    let damage = await readDamage(layout.damage, readOnly ? null : layout.tmp);
     const packs = await PackStore.open(layout.packs, layout.tmp, {
       readOnly,
       packTargetBytes: options.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES,
       maxUnwrittenBytes: options.maxUnwrittenBytes ?? DEFAULT_MAX_UNWRITTEN_BYTES,
+      onDamagedPack: async (report) => {
+        damage = await recordDamage(layout.damage, layout.tmp, damage, report.pack);
+      },
     });
-    return new Repository(
+    // A read-only open records nothing, but knows what it found.
+    if (readOnly && damage === null && packs.recovered.some((report) => report.damagedSpans > 0)) {
+      damage = { id: 'unrecorded', at: new Date().toISOString(), packs: packs.recovered.filter((report) => report.damagedSpans > 0).map((report) => report.pack) };
+    }
+    const repository = new Repository(
       layout,
       readOnly,
       lock,
@@ -88,6 +100,8 @@ export class Repository implements RepositoryApi {
       new JournalStore(layout.runs, layout.tmp, readOnly),
       new SentMarkStore(layout.runs, layout.tmp),
     );
+    repository.damageRecord = damage;
+    return repository;
   }
 
   get root(): string {
@@ -97,6 +111,52 @@ export class Repository implements RepositoryApi {
   /** Packs found damaged at open (torn tails cut off), for the caller to log. */
   get recovered(): readonly RecoveryReport[] {
     return this.packs.recovered;
+  }
+
+  /**
+   * Null unless a crash recovery kept records after a damaged stretch of a pack (now or in an earlier open): then
+   * a stored tree may refer to a lost object, trees being stored are checked in full (entries carried over from
+   * stored trees too), and callers reusing stored entries check their objects first (hasAll).
+   */
+  get damage(): RepositoryDamage | null {
+    return this.damageRecord;
+  }
+
+  /** Whether every one of `ids` is stored (a file's chunks, before its entry is carried over). */
+  hasAll(ids: readonly ObjectId[]): boolean {
+    this.assertOpen();
+    for (const id of ids) if (!this.packs.has(objectIdHex(id))) return false;
+    return true;
+  }
+
+  /**
+   * Whether every object reachable from the tree `root` is stored (trees read, chunks looked up, nothing else
+   * read): false at the first one missing or a tree that cannot be read. A tree found complete stays so (objects
+   * are never removed) and is not walked again by this repository.
+   */
+  async subtreeStored(root: ObjectId): Promise<boolean> {
+    this.assertOpen();
+    const visited: string[] = [];
+    const stack: ObjectId[] = [root];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      const hex = objectIdHex(id);
+      if (this.completeTrees.has(hex)) continue;
+      if (!this.packs.has(hex)) return false;
+      let tree: Tree;
+      try {
+        tree = await this.readTree(id);
+      } catch (error) {
+        if (error instanceof RepositoryCorruptError || error instanceof RepositoryNotFoundError) return false;
+        throw error;
+      }
+      visited.push(hex);
+      for (const entry of tree.entries) {
+        if (entry.subtree !== null) stack.push(entry.subtree);
+        if (entry.content !== null && !this.hasAll(entry.content.chunks)) return false;
+      }
+    }
+    for (const hex of visited) this.completeTrees.add(hex);
+    return true;
   }
 
   /** Objects (blobs and trees) indexed. */
@@ -270,7 +330,8 @@ export class Repository implements RepositoryApi {
       // An entry of a tree read from this repository refers to stored objects: the tree was written only once they
       // were (this check), packs are written in order so a crash cannot keep a tree and lose what it refers to, and
       // nothing removes objects from a repository.
-      if (storedEntryOrigin(entry) === this.origin) continue;
+      // A damaging recovery (see damage) breaks that order: then every entry is checked.
+      if (this.damageRecord === null && storedEntryOrigin(entry) === this.origin) continue;
       if (entry.subtree !== null) this.assertStored(entry, entry.subtree);
       if (entry.content !== null) for (const chunk of entry.content.chunks) this.assertStored(entry, chunk);
     }

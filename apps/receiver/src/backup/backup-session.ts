@@ -221,6 +221,13 @@ export class BackupSession {
   /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
   private readonly dirChildren = new Map<string, readonly Buffer[]>();
   private dirsReused = 0;
+  /** Unchanged files sent again because a damaging recovery lost a chunk of their stored content (see Repository.damage). */
+  private filesLost = 0;
+  /**
+   * Directories sent again because a stored tree they would have reused lost an object: an earlier attempt's
+   * (committed or in part), plus the previous snapshot's trees that could not be read (PreviousSnapshot.treesLost).
+   */
+  private dirsLost = 0;
   /** Directory digests the agent sent (none on a host's first backup with a v6 agent). */
   private digestsReceived = 0;
 
@@ -234,7 +241,7 @@ export class BackupSession {
   ) {
     this.availableBytes = limits.creditBytes;
     this.availableOps = limits.creditOps;
-    this.digestStore = new DigestIndexStore(repo.root);
+    this.digestStore = new DigestIndexStore(repo.root, repo.damage?.id ?? null);
     this.pipeline = new CommitPipeline({
       store: repo,
       runId: ctx.runId,
@@ -257,8 +264,17 @@ export class BackupSession {
     };
   }
 
-  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number; digestsReceived: number; dirsReused: number } & TransferCounters {
-    return { bytesReceived: this.bytesReceived, bytesStored: this.bytesStored, fileErrors: this.fileErrors, digestsReceived: this.digestsReceived, dirsReused: this.dirsReused, ...this.counters };
+  get stats(): { bytesReceived: number; bytesStored: number; fileErrors: number; digestsReceived: number; dirsReused: number; filesLost: number; dirsLost: number } & TransferCounters {
+    return {
+      bytesReceived: this.bytesReceived,
+      bytesStored: this.bytesStored,
+      fileErrors: this.fileErrors,
+      digestsReceived: this.digestsReceived,
+      dirsReused: this.dirsReused,
+      filesLost: this.filesLost,
+      dirsLost: this.dirsLost + (this.previous?.treesLost ?? 0),
+      ...this.counters,
+    };
   }
 
   async run(): Promise<BackupOutcome> {
@@ -344,6 +360,7 @@ export class BackupSession {
         chunks.set(key, [...(chunks.get(key) ?? []), record]);
       }
     }
+    if (this.repo.damage !== null) await this.dropLostWork(chunks);
     if (this.ctx.protocol < 2) return;
     for (const [key, records] of chunks) {
       const entries: TreeEntry[] = [];
@@ -357,6 +374,26 @@ export class BackupSession {
         bytes: records.reduce((sum, r) => sum + r.bytes, 0),
         after: last.partialThrough as Buffer,
       });
+    }
+  }
+
+  /**
+   * After a damaging recovery (Repository.damage) a tree an earlier attempt stored may refer to a lost object:
+   * such a directory, committed or in part, is forgotten and sent again whole.
+   */
+  private async dropLostWork(chunks: Map<string, JournalRecord[]>): Promise<void> {
+    for (const [key, record] of [...this.committed]) {
+      if (await this.repo.subtreeStored(record.tree)) continue;
+      this.committed.delete(key);
+      this.dirsLost += 1;
+    }
+    for (const [key, records] of [...chunks]) {
+      for (const record of records) {
+        if (await this.repo.subtreeStored(record.tree)) continue;
+        chunks.delete(key);
+        this.dirsLost += 1;
+        break;
+      }
     }
   }
 
@@ -408,7 +445,9 @@ export class BackupSession {
       if (meta.type === EntryType.File) {
         const at = lookup === null ? -1 : lookup.indexOf(meta.name);
         const previous = lookup === null || at < 0 ? null : (lookup.tree.entries[at] as TreeEntry);
-        if (previous !== null && previous.content !== null && unchangedFile(previous, meta)) {
+        const lost = previous !== null && previous.content !== null && this.repo.damage !== null && !this.repo.hasAll(previous.content.chunks);
+        if (lost) this.filesLost += 1;
+        if (previous !== null && previous.content !== null && !lost && unchangedFile(previous, meta)) {
           // Equal in every field too: the previous entry is carried over as stored (not validated or encoded again).
           chunk.slots[index] =
             lookup !== null && identicalFile(previous, meta)
@@ -417,7 +456,7 @@ export class BackupSession {
           actions.push(PlanAction.Skip);
         } else {
           chunk.pendingFiles += 1;
-          const basis = await this.offerSignature(msg.seq, index, previous, meta);
+          const basis = await this.offerSignature(msg.seq, index, lost ? null : previous, meta);
           this.expected.push({ chunk, index, meta, basis });
           actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
         }

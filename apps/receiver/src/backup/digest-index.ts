@@ -137,12 +137,16 @@ function decodeRecords(body: Buffer, v2: boolean): DigestIndex | null {
   return offset === body.length ? index : null;
 }
 
-/** The index files, in `<repository>/receiver-cache/dir-digests/<hostId>`. */
+/**
+ * The index files, in `<repository>/receiver-cache/dir-digests/<hostId>`. After a damaging recovery
+ * (Repository.damage) a tree the index names may have lost an object below it, so the files written before it
+ * are not read: the folder is `dir-digests-<damage id>`, new with each such recovery.
+ */
 export class DigestIndexStore {
   private readonly dir: string;
 
-  constructor(repositoryRoot: string) {
-    this.dir = join(repositoryRoot, 'receiver-cache', 'dir-digests');
+  constructor(repositoryRoot: string, damageId: string | null = null) {
+    this.dir = join(repositoryRoot, 'receiver-cache', damageId === null ? 'dir-digests' : `dir-digests-${damageId}`);
   }
 
   async load(hostId: string): Promise<DigestIndex> {

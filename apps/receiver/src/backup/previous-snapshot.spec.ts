@@ -1,6 +1,6 @@
-import { findEntry, type Tree, type TreeEntry, TreeEntryType } from '@berth/repository';
+import { findEntry, RepositoryCorruptError, RepositoryNotFoundError, type ObjectId, type Tree, type TreeEntry, TreeEntryType } from '@berth/repository';
 import fc from 'fast-check';
-import { AscendingLookup, identicalFile } from './previous-snapshot';
+import { AscendingLookup, identicalFile, PreviousSnapshot } from './previous-snapshot';
 
 function entry(name: Buffer): TreeEntry {
   return {
@@ -52,5 +52,38 @@ describe('identicalFile', () => {
     for (const change of [{ mode: 0o10600 }, { uid: 1 }, { gid: 1 }, { dev: 2n }, { nlink: 2 }, { rdev: 1n }]) {
       expect(identicalFile(previous, { ...previous, ...change })).toBe(false);
     }
+  });
+});
+
+describe('PreviousSnapshot', () => {
+  const id = (n: number): ObjectId => Buffer.alloc(32, n);
+  const dir = (name: string, subtree: ObjectId): TreeEntry => ({ ...entry(Buffer.from(name)), type: TreeEntryType.Dir, mode: 0o40755, subtree });
+  /** "/" holds "etc" (tree 2) and "var" (tree 3); tree 2 holds "app" (tree 4). Tree 3 is lost, tree 4 damaged. */
+  const trees = new Map<string, Tree>([
+    [id(1).toString('hex'), { entries: [dir('etc', id(2)), dir('var', id(3))] }],
+    [id(2).toString('hex'), { entries: [dir('app', id(4)), entry(Buffer.from('hosts'))] }],
+  ]);
+  const reader = {
+    readTree(treeId: ObjectId): Promise<Tree> {
+      if (treeId.equals(id(4))) return Promise.reject(new RepositoryCorruptError('tree is corrupt', treeId.toString('hex')));
+      const tree = trees.get(treeId.toString('hex'));
+      return tree === undefined ? Promise.reject(new RepositoryNotFoundError(`object ${treeId.toString('hex')} is not in the repository`)) : Promise.resolve(tree);
+    },
+  };
+
+  it('treats a directory whose tree is lost or damaged as new, and counts it', async () => {
+    const previous = new PreviousSnapshot(reader, id(1));
+    expect((await previous.directory(Buffer.from('/etc')))?.entries.map((e) => e.name.toString())).toEqual(['app', 'hosts']);
+    expect(await previous.directory(Buffer.from('/nope'))).toBeNull();
+    expect(previous.treesLost).toBe(0);
+    expect(await previous.directory(Buffer.from('/var'))).toBeNull();
+    expect(await previous.directory(Buffer.from('/etc/app'))).toBeNull();
+    expect(await previous.directory(Buffer.from('/etc/app/deeper'))).toBeNull();
+    expect(previous.treesLost).toBe(3);
+  });
+
+  it('lets any other failure through', async () => {
+    const previous = new PreviousSnapshot({ readTree: () => Promise.reject(new Error('EIO: i/o error, read')) }, id(1));
+    await expect(previous.directory(Buffer.from('/etc'))).rejects.toThrow('EIO');
   });
 });

@@ -1,4 +1,4 @@
-import { findEntry, TreeEntryType, type ObjectId, type Tree, type TreeEntry } from '@berth/repository';
+import { findEntry, RepositoryCorruptError, RepositoryNotFoundError, TreeEntryType, type ObjectId, type Tree, type TreeEntry } from '@berth/repository';
 import { pathComponents } from '@berth/wire';
 
 export interface TreeReader {
@@ -19,15 +19,28 @@ export class PreviousSnapshot {
     private readonly rootId: ObjectId,
   ) {}
 
-  /** The tree of the directory at `path` in the previous snapshot, or null when it was not a directory there. */
+  /** Directories whose previous tree (or an ancestor's) was missing or damaged: they were treated as new. */
+  treesLost = 0;
+
+  /**
+   * The tree of the directory at `path` in the previous snapshot, or null when it was not a directory there, or
+   * when its tree or an ancestor's cannot be read (lost or damaged in the repository): the directory is then
+   * backed up as if new, its content still deduplicated against whatever the repository holds.
+   */
   async directory(path: Buffer): Promise<Tree | null> {
-    let tree = await this.tree(this.rootId);
-    for (const name of pathComponents(path)) {
-      const entry = findEntry(tree, name);
-      if (entry === null || entry.type !== TreeEntryType.Dir || entry.subtree === null) return null;
-      tree = await this.tree(entry.subtree);
+    try {
+      let tree = await this.tree(this.rootId);
+      for (const name of pathComponents(path)) {
+        const entry = findEntry(tree, name);
+        if (entry === null || entry.type !== TreeEntryType.Dir || entry.subtree === null) return null;
+        tree = await this.tree(entry.subtree);
+      }
+      return tree;
+    } catch (error) {
+      if (!(error instanceof RepositoryNotFoundError || error instanceof RepositoryCorruptError)) throw error;
+      this.treesLost += 1;
+      return null;
     }
-    return tree;
   }
 
   private async tree(id: ObjectId): Promise<Tree> {

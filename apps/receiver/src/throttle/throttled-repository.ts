@@ -1,4 +1,4 @@
-import { type EncodedEntries, type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
+import { type EncodedEntries, type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type RepositoryDamage, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
 import { type WriteThrottleSettings } from '../config/receiver-config';
 import { type BucketClock, realClock, TokenBucket } from './token-bucket';
 
@@ -30,6 +30,18 @@ export class ThrottledRepository implements RepositoryApi {
 
   has(id: ObjectId): boolean {
     return this.inner.has(id);
+  }
+
+  hasAll(ids: readonly ObjectId[]): boolean {
+    return this.inner.hasAll(ids);
+  }
+
+  get damage(): RepositoryDamage | null {
+    return this.inner.damage;
+  }
+
+  subtreeStored(root: ObjectId): Promise<boolean> {
+    return this.inner.subtreeStored(root);
   }
 
   async putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }> {

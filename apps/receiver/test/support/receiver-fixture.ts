@@ -29,12 +29,14 @@ export interface FixtureOptions {
   readonly slotPolicy?: SlotPolicy;
   /** How often open sessions' credentials are checked again (default: the receiver's). */
   readonly credentialCheckMs?: number;
+  /** Opens the repository at this path instead of a fresh one, and leaves it in place at stop(). */
+  readonly repositoryDir?: string;
 }
 
 export async function startReceiver(limits: Partial<ReceiverLimits> = {}, options: FixtureOptions = {}): Promise<ReceiverFixture> {
   const verifier = new StaticVerifier();
   const dir = await mkdtemp(join(tmpdir(), 'berth-receiver-test-'));
-  const repository = await Repository.open(join(dir, 'repo'));
+  const repository = await Repository.open(options.repositoryDir ?? join(dir, 'repo'));
   const logs: string[] = [];
   const logger: Logger = { info: (line) => logs.push(line), error: (line) => logs.push(line) };
   const receiver = new Receiver({

@@ -16,6 +16,12 @@ export interface PackStoreOptions {
   /** Producers wait in put() while more than this many appended bytes are not yet written. */
   readonly maxUnwrittenBytes: number;
   readonly readOnly: boolean;
+  /**
+   * Called, before the recovered pack's index is written, for a pack in which intact records were kept after a
+   * damaged stretch: from then on a kept tree may refer to an object that was lost. The repository records that
+   * durably here (see Repository.damage), since the index written next hides the damage from later opens.
+   */
+  readonly onDamagedPack?: (report: RecoveryReport) => Promise<void>;
 }
 
 interface Location {
@@ -300,11 +306,14 @@ export class PackStore {
       const scan = await scanPack(handle);
       const problems = scan.damaged.map((span) => `${span.problem} (${span.bytes} bytes without an intact record)`);
       if (scan.tailProblem !== null) problems.push(`${scan.tailProblem} (tail of ${scan.fileBytes - scan.validEnd} bytes cut off)`);
+      let report: RecoveryReport | null = null;
       if (problems.length > 0) {
         const bytesDropped = scan.damaged.reduce((sum, span) => sum + span.bytes, scan.fileBytes - scan.validEnd);
-        this.recovered.push({ pack: packId, problem: problems.join('; '), bytesDropped, damagedSpans: scan.damaged.length, objectsKept: scan.entries.length });
+        report = { pack: packId, problem: problems.join('; '), bytesDropped, damagedSpans: scan.damaged.length, objectsKept: scan.entries.length };
+        this.recovered.push(report);
       }
       if (this.options.readOnly) return scan.entries;
+      if (report !== null && report.damagedSpans > 0) await this.options.onDamagedPack?.(report);
       if (scan.entries.length === 0) {
         await handle.close();
         await rm(path, { force: true });
