@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PlanAction } from '@berth/wire';
 import { viewLocal, viewSnapshot } from './support/compare';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { makeSampleTree } from './support/sample-tree';
@@ -25,7 +26,7 @@ async function tempDir(prefix: string): Promise<string> {
 
 const start = (repositoryDir: string): Promise<ReceiverFixture> => startReceiver({ heartbeatMs: 100, idleTimeoutMs: 5000 }, { repositoryDir });
 
-function backup(fx: ReceiverFixture, host: { hostId: string; credential: string }, root: string, runId = randomUUID(), extra: Pick<BackupOptions, 'stopAfterDirs'> = {}): Promise<BackupResult> {
+function backup(fx: ReceiverFixture, host: { hostId: string; credential: string }, root: string, runId = randomUUID(), extra: Pick<BackupOptions, 'stopAfterDirs' | 'stopAfterPartialChunks' | 'chunkEntries'> = {}): Promise<BackupResult> {
   fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
   return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, chunkEntries: 16, digests: true, packed: true, ...extra });
 }
@@ -69,6 +70,9 @@ describe('backups after a recovery that lost objects', () => {
       fx.verifier.addHost(host);
       expect(fx.repository.recovered).toEqual([expect.objectContaining({ damagedSpans: 1 })]);
       expect(fx.repository.damage).not.toBeNull();
+      // The digests recorded before were removed when the receiver started listening.
+      expect(await readdir(join(repositoryDir, 'receiver-cache'))).toEqual([]);
+      expect(fx.logs).toContain("removed directory digests recorded before the repository's last damaging recovery (dir-digests)");
       // The previous snapshot still stands, with a hole in it.
       expect(await fx.repository.subtreeStored(Buffer.from(before.done!.rootTree, 'hex'))).toBe(false);
 
@@ -84,6 +88,7 @@ describe('backups after a recovery that lost objects', () => {
       await fx.sessionEnded(runId);
       expect(fx.logs.find((line) => line.includes(` run=${runId} role=backup reason=ok `))).toContain(' filesLost=1 dirsLost=0 ');
 
+      expect(await readdir(join(repositoryDir, 'receiver-cache'))).toEqual([`dir-digests-${fx.repository.damage!.id}`]);
       // That run recorded digests under the new state: the next one reuses the whole tree again.
       const next = await backup(fx, host, source);
       expect(next.reusedDirs).toContain('/');
@@ -122,6 +127,79 @@ describe('backups after a recovery that lost objects', () => {
       expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(source));
       await fx.sessionEnded(runId);
       expect(fx.logs.find((line) => line.includes(` run=${runId} role=backup reason=ok `))).toContain(' filesLost=0 dirsLost=1 ');
+    } finally {
+      await fx.stop();
+    }
+  });
+
+  it('send again, whole, a directory of which an earlier attempt committed chunks that lost an object', async () => {
+    const host = { hostId: randomUUID(), hostName: 'lost-chunk-of-dir', credential: 'cred-part' };
+    const source = await tempDir('berth-damage-source-');
+    await mkdir(join(source, 'big', 'sub'), { recursive: true });
+    await writeFile(join(source, 'big', 'sub', 'x'), 'x');
+    const contents = Array.from({ length: 49 }, (_, i) => Buffer.from(`chunked ${i} ${randomUUID()}\n`.repeat(3)));
+    for (const [i, content] of contents.entries()) await writeFile(join(source, 'big', `f${String(i).padStart(2, '0')}`), content);
+    const repositoryDir = join(await tempDir('berth-damage-repo-'), 'repo');
+    const runId = randomUUID();
+
+    let fx = await start(repositoryDir);
+    fx.verifier.addHost(host);
+    // 50 entries in /big, 10 per chunk: the attempt stops once three of its chunks are committed.
+    const first = await backup(fx, host, source, runId, { chunkEntries: 10, stopAfterPartialChunks: 3 });
+    expect(first.done).toBeNull();
+    expect((await fx.repository.readJournal(runId)).filter((record) => record.partialThrough !== undefined)).toHaveLength(3);
+    await fx.stop();
+
+    // f15 is in the second committed chunk.
+    await damageStoredContent(repositoryDir, contents[15]!);
+    fx = await start(repositoryDir);
+    try {
+      fx.verifier.addHost(host);
+      const second = await backup(fx, host, source, runId, { chunkEntries: 10 });
+      expect(second.welcome!.committedDirs.map((dir) => dir.toString())).toEqual(['/big/sub']);
+      // No resume inside /big: all of its 50 entries are sent again.
+      expect(second.welcome!.resumeDirs).toEqual([]);
+      expect(second.entriesSent.get('/big')).toBe(50);
+      expect(second.done).not.toBeNull();
+      expect(await fx.repository.subtreeStored(Buffer.from(second.done!.rootTree, 'hex'))).toBe(true);
+      expect(await viewSnapshot(fx.repository, second.done!.rootTree)).toEqual(await viewLocal(source));
+      await fx.sessionEnded(runId);
+      expect(fx.logs.find((line) => line.includes(` run=${runId} role=backup reason=ok `))).toContain(' dirsLost=1 ');
+    } finally {
+      await fx.stop();
+    }
+  });
+
+  it('send a changed large file whole when a chunk of its stored version was lost (no delta against it)', async () => {
+    const host = { hostId: randomUUID(), hostName: 'lost-basis', credential: 'cred-basis' };
+    const source = await tempDir('berth-damage-source-');
+    const chunk = (n: number): Buffer => Buffer.alloc(1024 * 1024, n);
+    await writeFile(join(source, 'large.bin'), Buffer.concat([chunk(1), chunk(2), chunk(3)]));
+    const repositoryDir = join(await tempDir('berth-damage-repo-'), 'repo');
+
+    let fx = await start(repositoryDir);
+    fx.verifier.addHost(host);
+    expect((await backup(fx, host, source)).closeReason).toBeNull();
+    await fx.stop();
+
+    await damageStoredContent(repositoryDir, chunk(2));
+    const handle = await open(join(source, 'large.bin'), 'r+');
+    await handle.write(Buffer.from('changed'), 0, 7, 2 * 1024 * 1024 + 100);
+    await handle.close();
+    fx = await start(repositoryDir);
+    try {
+      fx.verifier.addHost(host);
+      const runId = randomUUID();
+      const after = await backup(fx, host, source, runId);
+      expect(after.closeReason).toBeNull();
+      expect(after.plans.flatMap((plan) => plan.actions)).toContain(PlanAction.Whole);
+      expect(after.plans.flatMap((plan) => plan.actions)).not.toContain(PlanAction.Delta);
+      expect(after.deltaFiles).toBe(0);
+      expect(await fx.repository.subtreeStored(Buffer.from(after.done!.rootTree, 'hex'))).toBe(true);
+      expect(await viewSnapshot(fx.repository, after.done!.rootTree)).toEqual(await viewLocal(source));
+      await fx.sessionEnded(runId);
+      // Changed, so not counted as an unchanged file sent again.
+      expect(fx.logs.find((line) => line.includes(` run=${runId} role=backup reason=ok `))).not.toContain('filesLost=');
     } finally {
       await fx.stop();
     }

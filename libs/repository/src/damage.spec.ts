@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from './ids';
 import { type FileContent, type ObjectId } from './model';
 import { RECORD_HEADER_BYTES } from './pack/pack-format';
+import { PackStore } from './pack/pack-store';
 import { Repository } from './repository';
 import { dirEntry, fileEntry, flipBits, tempDirs } from '../test/support';
 
@@ -85,6 +86,72 @@ describe('a crash recovery that keeps records after a damaged one', () => {
     expect(repo.damage).toBeNull();
     expect(await repo.subtreeStored(root)).toBe(true);
     await repo.close();
+  });
+
+  it('is seen by a read-only open, which records nothing; the next writable open records it', async () => {
+    const { image, sub } = await crashedWithTree('middle-blob');
+    const reader = await Repository.open(image, { readOnly: true });
+    expect(reader.damage).toEqual({ id: 'unrecorded', at: expect.any(String) as string, packs: [reader.recovered[0]!.pack] });
+    expect(await reader.subtreeStored(sub)).toBe(false);
+    await reader.close();
+    await expect(stat(join(image, 'damage.json'))).rejects.toThrow(/ENOENT/);
+    const writer = await Repository.open(image);
+    expect(writer.damage?.id).toMatch(/^[0-9a-f]{16}$/);
+    await writer.close();
+  });
+
+  it('is recorded before the pack is cut or indexed: when recording fails, the open fails and the next one recovers again', async () => {
+    const { image } = await crashedWithTree('middle-blob');
+    const failing = PackStore.open(join(image, 'packs'), join(image, 'tmp'), {
+      readOnly: false,
+      packTargetBytes: 1 << 20,
+      maxUnwrittenBytes: 1 << 20,
+      onDamagedPack: () => Promise.reject(new Error('ENOSPC: no space left on device, write')),
+    });
+    await expect(failing).rejects.toThrow('ENOSPC');
+    const [pack] = await packFiles(image);
+    await expect(stat(pack!.replace(/\.pack$/, '.idx'))).rejects.toThrow(/ENOENT/);
+    const repo = await Repository.open(image);
+    expect(repo.recovered).toEqual([expect.objectContaining({ damagedSpans: 1, damaging: true })]);
+    expect(repo.damage).not.toBeNull();
+    await repo.close();
+  });
+
+  it('gets a new id at each damaging recovery, the packs listed oldest first', async () => {
+    const { image } = await crashedWithTree('middle-blob');
+    const first = await Repository.open(image);
+    const firstDamage = first.damage!;
+    // More content in a new pack, then a fault in it too: its index is lost and one record damaged.
+    const more = Buffer.from('delta '.repeat(100));
+    await first.putBlob(more);
+    await first.putBlob(Buffer.from('echo '.repeat(100)));
+    await first.close();
+    const packs = await packFiles(image);
+    const second = packs.find((path) => !path.includes(firstDamage.packs[0]!))!;
+    const bytes = await readFile(second);
+    flipBits(bytes, bytes.indexOf(more) + 5, 0x01);
+    await writeFile(second, bytes);
+    await rm(second.replace(/\.pack$/, '.idx'));
+    const again = await Repository.open(image);
+    expect(again.recovered).toEqual([expect.objectContaining({ damagedSpans: 1, damaging: true })]);
+    expect(again.damage?.id).not.toBe(firstDamage.id);
+    expect(again.damage?.packs).toEqual([...firstDamage.packs, again.recovered[0]!.pack]);
+    await again.close();
+  });
+
+  it('is what a cut of a sealed pack shorter than its index is: no crash explains it', async () => {
+    const repo = await Repository.open(await temp.make());
+    const blobs = Array.from({ length: 10 }, (_, i) => Buffer.from(`sealed object ${i} `.repeat(50)));
+    for (const blob of blobs) await repo.putBlob(blob);
+    await repo.close();
+    const [pack] = await packFiles(repo.root);
+    const bytes = await readFile(pack!);
+    // The file lost its last record and a half (a fault of the disk or file system, not a crash: it was sealed).
+    await writeFile(pack!, bytes.subarray(0, bytes.indexOf(blobs[8]!) + 100));
+    const reopened = await Repository.open(repo.root);
+    expect(reopened.recovered).toEqual([expect.objectContaining({ damagedSpans: 0, objectsKept: 8, damaging: true })]);
+    expect(reopened.damage).not.toBeNull();
+    await reopened.close();
   });
 
   it('treats an unreadable damage record as damage, under an id of its own that it keeps', async () => {

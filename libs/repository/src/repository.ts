@@ -88,8 +88,8 @@ export class Repository implements RepositoryApi {
       },
     });
     // A read-only open records nothing, but knows what it found.
-    if (readOnly && damage === null && packs.recovered.some((report) => report.damagedSpans > 0)) {
-      damage = { id: 'unrecorded', at: new Date().toISOString(), packs: packs.recovered.filter((report) => report.damagedSpans > 0).map((report) => report.pack) };
+    if (readOnly && damage === null && packs.recovered.some((report) => report.damaging)) {
+      damage = { id: 'unrecorded', at: new Date().toISOString(), packs: packs.recovered.filter((report) => report.damaging).map((report) => report.pack) };
     }
     const repository = new Repository(
       layout,
@@ -136,11 +136,12 @@ export class Repository implements RepositoryApi {
    */
   async subtreeStored(root: ObjectId): Promise<boolean> {
     this.assertOpen();
-    const visited: string[] = [];
+    // Trees are shared (identical directories are one tree): each is walked once.
+    const visited = new Set<string>();
     const stack: ObjectId[] = [root];
     for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
       const hex = objectIdHex(id);
-      if (this.completeTrees.has(hex)) continue;
+      if (this.completeTrees.has(hex) || visited.has(hex)) continue;
       if (!this.packs.has(hex)) return false;
       let tree: Tree;
       try {
@@ -149,7 +150,7 @@ export class Repository implements RepositoryApi {
         if (error instanceof RepositoryCorruptError || error instanceof RepositoryNotFoundError) return false;
         throw error;
       }
-      visited.push(hex);
+      visited.add(hex);
       for (const entry of tree.entries) {
         if (entry.subtree !== null) stack.push(entry.subtree);
         if (entry.content !== null && !this.hasAll(entry.content.chunks)) return false;

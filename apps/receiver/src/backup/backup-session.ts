@@ -445,9 +445,11 @@ export class BackupSession {
       if (meta.type === EntryType.File) {
         const at = lookup === null ? -1 : lookup.indexOf(meta.name);
         const previous = lookup === null || at < 0 ? null : (lookup.tree.entries[at] as TreeEntry);
+        // After a damaging recovery the previous version's chunks may be lost: then it is neither reused nor a basis.
         const lost = previous !== null && previous.content !== null && this.repo.damage !== null && !this.repo.hasAll(previous.content.chunks);
-        if (lost) this.filesLost += 1;
-        if (previous !== null && previous.content !== null && !lost && unchangedFile(previous, meta)) {
+        const unchanged = previous !== null && previous.content !== null && unchangedFile(previous, meta);
+        if (lost && unchanged) this.filesLost += 1;
+        if (previous !== null && previous.content !== null && !lost && unchanged) {
           // Equal in every field too: the previous entry is carried over as stored (not validated or encoded again).
           chunk.slots[index] =
             lookup !== null && identicalFile(previous, meta)

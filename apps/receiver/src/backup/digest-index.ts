@@ -16,7 +16,7 @@
  * those directories' entries once.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ObjectId } from '@berth/repository';
 import { DIR_DIGEST_BYTES } from '@berth/wire';
@@ -143,10 +143,28 @@ function decodeRecords(body: Buffer, v2: boolean): DigestIndex | null {
  * are not read: the folder is `dir-digests-<damage id>`, new with each such recovery.
  */
 export class DigestIndexStore {
+  private readonly cache: string;
+  private readonly folder: string;
   private readonly dir: string;
 
   constructor(repositoryRoot: string, damageId: string | null = null) {
-    this.dir = join(repositoryRoot, 'receiver-cache', damageId === null ? 'dir-digests' : `dir-digests-${damageId}`);
+    this.cache = join(repositoryRoot, 'receiver-cache');
+    this.folder = damageId === null ? 'dir-digests' : `dir-digests-${damageId}`;
+    this.dir = join(this.cache, this.folder);
+  }
+
+  /** Removes the folders of other states than this one (they would never be read again); returns their names. */
+  async removeStale(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.cache);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const stale = names.filter((name) => /^dir-digests(-.+)?$/.test(name) && name !== this.folder);
+    for (const name of stale) await rm(join(this.cache, name), { recursive: true, force: true });
+    return stale;
   }
 
   async load(hostId: string): Promise<DigestIndex> {

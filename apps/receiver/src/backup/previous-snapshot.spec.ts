@@ -63,23 +63,30 @@ describe('PreviousSnapshot', () => {
     [id(1).toString('hex'), { entries: [dir('etc', id(2)), dir('var', id(3))] }],
     [id(2).toString('hex'), { entries: [dir('app', id(4)), entry(Buffer.from('hosts'))] }],
   ]);
+  let reads = 0;
   const reader = {
     readTree(treeId: ObjectId): Promise<Tree> {
+      reads += 1;
       if (treeId.equals(id(4))) return Promise.reject(new RepositoryCorruptError('tree is corrupt', treeId.toString('hex')));
       const tree = trees.get(treeId.toString('hex'));
       return tree === undefined ? Promise.reject(new RepositoryNotFoundError(`object ${treeId.toString('hex')} is not in the repository`)) : Promise.resolve(tree);
     },
   };
 
-  it('treats a directory whose tree is lost or damaged as new, and counts it', async () => {
+  it('treats a directory whose tree is lost or damaged as new, and counts and tries each such tree once', async () => {
     const previous = new PreviousSnapshot(reader, id(1));
     expect((await previous.directory(Buffer.from('/etc')))?.entries.map((e) => e.name.toString())).toEqual(['app', 'hosts']);
     expect(await previous.directory(Buffer.from('/nope'))).toBeNull();
     expect(previous.treesLost).toBe(0);
     expect(await previous.directory(Buffer.from('/var'))).toBeNull();
     expect(await previous.directory(Buffer.from('/etc/app'))).toBeNull();
+    expect(previous.treesLost).toBe(2);
+    // Each tree that failed is tried once: a directory below it, or the same one again, reads nothing more.
+    const before = reads;
     expect(await previous.directory(Buffer.from('/etc/app/deeper'))).toBeNull();
-    expect(previous.treesLost).toBe(3);
+    expect(await previous.directory(Buffer.from('/var'))).toBeNull();
+    expect(reads).toBe(before);
+    expect(previous.treesLost).toBe(2);
   });
 
   it('lets any other failure through', async () => {

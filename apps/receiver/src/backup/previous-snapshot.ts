@@ -19,8 +19,8 @@ export class PreviousSnapshot {
     private readonly rootId: ObjectId,
   ) {}
 
-  /** Directories whose previous tree (or an ancestor's) was missing or damaged: they were treated as new. */
-  treesLost = 0;
+  /** Trees that could not be read (missing or damaged), each tried once: below them, directories are new. */
+  private readonly lost = new Set<string>();
 
   /**
    * The tree of the directory at `path` in the previous snapshot, or null when it was not a directory there, or
@@ -38,16 +38,27 @@ export class PreviousSnapshot {
       return tree;
     } catch (error) {
       if (!(error instanceof RepositoryNotFoundError || error instanceof RepositoryCorruptError)) throw error;
-      this.treesLost += 1;
       return null;
     }
+  }
+
+  /** How many of the previous snapshot's trees this run needed and could not read. */
+  get treesLost(): number {
+    return this.lost.size;
   }
 
   private async tree(id: ObjectId): Promise<Tree> {
     const key = id.toString('hex');
     const cached = this.trees.get(key);
     if (cached !== undefined) return cached;
-    const tree = await this.reader.readTree(id);
+    if (this.lost.has(key)) throw new RepositoryNotFoundError(`tree ${key} could not be read before`);
+    let tree: Tree;
+    try {
+      tree = await this.reader.readTree(id);
+    } catch (error) {
+      if (error instanceof RepositoryNotFoundError || error instanceof RepositoryCorruptError) this.lost.add(key);
+      throw error;
+    }
     if (this.trees.size >= MAX_CACHED_TREES) this.trees.delete(this.trees.keys().next().value as string);
     this.trees.set(key, tree);
     return tree;

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Admission } from '../admission/admission';
+import { DigestIndexStore } from '../backup/digest-index';
 import { FixedSlotPolicy, type SlotPolicy } from '../admission/slot-policy';
 import { DEFAULT_CREDENTIAL_CHECK_MS, type ReceiverLimits } from '../config/receiver-config';
 import { type Logger } from '../util/logger';
@@ -92,6 +93,9 @@ export class Receiver {
   }
 
   async listen(host: string, port: number): Promise<net.AddressInfo> {
+    // Digest caches written under another state of the repository (before a damaging recovery) are never read again.
+    const digests = new DigestIndexStore(this.options.repository.root, this.options.repository.damage?.id ?? null);
+    for (const folder of await digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
     this.server.listen(port, host);
     await once(this.server, 'listening');
     return this.server.address() as net.AddressInfo;

@@ -52,7 +52,8 @@ describe('crash recovery of packs', () => {
     await appendFile(pack!, torn);
 
     const recovered = await Repository.open(image);
-    expect(recovered.recovered).toEqual([expect.objectContaining({ bytesDropped: torn.length })]);
+    expect(recovered.recovered).toEqual([expect.objectContaining({ bytesDropped: torn.length, damaging: false })]);
+    expect(recovered.damage).toBeNull();
     expect(recovered.objectCount).toBe(100);
     for (const blob of blobs) expect((await recovered.readBlob(sha256(blob))).equals(blob)).toBe(true);
     expect(recovered.has(sha256(data))).toBe(false);
@@ -78,7 +79,7 @@ describe('crash recovery of packs', () => {
     await appendFile(pack!, garbage);
     const withGarbage = await Repository.open(image);
     expect(withGarbage.objectCount).toBe(50);
-    expect(withGarbage.recovered).toEqual([expect.objectContaining({ bytesDropped: garbage.length, damagedSpans: 0, objectsKept: 50 })]);
+    expect(withGarbage.recovered).toEqual([expect.objectContaining({ bytesDropped: garbage.length, damagedSpans: 0, objectsKept: 50, damaging: false })]);
     expect(withGarbage.recovered[0]?.problem).toBe(`record header checksum mismatch at byte ${flushedSize} (tail of ${garbage.length} bytes cut off)`);
     expect((await stat(pack!)).size).toBe(flushedSize);
     await withGarbage.close();
@@ -116,6 +117,7 @@ describe('crash recovery of packs', () => {
         bytesDropped: RECORD_HEADER_BYTES + blobs[30]!.length,
         damagedSpans: 1,
         objectsKept: 49,
+        damaging: true,
       },
     ]);
     expect(damaged.objectCount).toBe(49);

@@ -7,7 +7,7 @@ import { GroupCommit } from '../group-commit';
 import { sha256 } from '../ids';
 import { type ObjectId } from '../model';
 import { decodeIndex, encodeIndex, type ObjectKind, type PackEntry, RECORD_HEADER_BYTES } from './pack-format';
-import { scanPack } from './pack-scan';
+import { scanPack, type ScanResult } from './pack-scan';
 import { PackWriter } from './pack-writer';
 
 export interface PackStoreOptions {
@@ -17,8 +17,8 @@ export interface PackStoreOptions {
   readonly maxUnwrittenBytes: number;
   readonly readOnly: boolean;
   /**
-   * Called, before the recovered pack's index is written, for a pack in which intact records were kept after a
-   * damaged stretch: from then on a kept tree may refer to an object that was lost. The repository records that
+   * Called, before the recovered pack is cut or indexed, for a recovery that is `damaging` (RecoveryReport): from
+   * then on a kept tree may refer to an object that was lost. The repository records that
    * durably here (see Repository.damage), since the index written next hides the damage from later opens.
    */
   readonly onDamagedPack?: (report: RecoveryReport) => Promise<void>;
@@ -48,6 +48,13 @@ export interface RecoveryReport {
   readonly damagedSpans: number;
   /** Intact records indexed from the pack. */
   readonly objectsKept: number;
+  /**
+   * Whether objects kept (here or in another pack) may refer to what was dropped: records were kept after a
+   * damaged stretch, or a tail was cut (or the pack removed) where no crash can explain it, in a pack that had an
+   * index or while more than one pack needed recovery. A torn tail of the one pack being written is not: what
+   * refers to a record is written after it, so it went with the tail. See Repository.damage.
+   */
+  readonly damaging: boolean;
 }
 
 const MAX_OPEN_READ_HANDLES = 64;
@@ -257,38 +264,53 @@ export class PackStore {
   }
 
   private async load(): Promise<void> {
+    const unindexed: { path: string; packId: string; hadIndex: boolean }[] = [];
     for (const shard of await listDir(this.packsDir)) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
       const shardDir = join(this.packsDir, shard);
       for (const name of await listDir(shardDir)) {
-        if (PACK_FILE.test(name)) await this.loadPack(join(shardDir, name), name.slice(0, -'.pack'.length));
+        if (!PACK_FILE.test(name)) continue;
+        const path = join(shardDir, name);
+        const packId = name.slice(0, -'.pack'.length);
+        const indexed = await this.loadIndex(path);
+        if (Array.isArray(indexed)) this.addEntries({ id: packId, path, writer: null }, indexed);
+        else unindexed.push({ path, packId, hadIndex: indexed === 'rejected' });
       }
+    }
+    const scanned: { path: string; packId: string; hadIndex: boolean; scan: ScanResult }[] = [];
+    for (const pack of unindexed) scanned.push({ ...pack, scan: await scanFile(pack.path) });
+    // A crash leaves at most one pack with records and a torn tail, the one being written (a sealed pack's data
+    // is synced before the next pack is written: its index may be missing, its records are whole). A cut in a
+    // pack that had an index, or in more than one pack, is damage no crash explains.
+    const cuts = scanned.filter(({ scan }) => scan.entries.length > 0 && scan.validEnd < scan.fileBytes).length;
+    for (const { path, packId, hadIndex, scan } of scanned) {
+      const entries = await this.recoverPack(path, packId, scan, hadIndex || cuts > 1);
+      this.addEntries({ id: packId, path, writer: null }, entries);
     }
   }
 
-  private async loadPack(path: string, packId: string): Promise<void> {
-    const ref: PackRef = { id: packId, path, writer: null };
-    const entries = (await this.loadIndex(path)) ?? (await this.recoverPack(path, packId));
+  private addEntries(ref: PackRef, entries: readonly PackEntry[]): void {
     for (const entry of entries) {
       const idHex = entry.id.toString('hex');
       if (!this.index.has(idHex)) this.index.set(idHex, { pack: ref, kind: entry.kind, offset: entry.offset, length: entry.length });
     }
   }
 
-  private async loadIndex(packPath: string): Promise<PackEntry[] | null> {
+  /** The pack's index entries; 'absent' without an index file, 'rejected' for one that is damaged or longer than the pack. */
+  private async loadIndex(packPath: string): Promise<PackEntry[] | 'absent' | 'rejected'> {
     let bytes: Buffer;
     try {
       bytes = await readFile(indexPath(packPath));
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return null;
+      if (isErrno(error, 'ENOENT')) return 'absent';
       throw error;
     }
     const decoded = decodeIndex(bytes);
-    if (typeof decoded === 'string') return null;
+    if (typeof decoded === 'string') return 'rejected';
     const handle = await open(packPath, 'r');
     try {
       const { size } = await handle.stat();
-      return size >= decoded.packBytes ? decoded.entries : null;
+      return size >= decoded.packBytes ? decoded.entries : 'rejected';
     } finally {
       await handle.close();
     }
@@ -300,20 +322,21 @@ export class PackStore {
    * the next open is fast. A damaged record in the middle is left in the file unindexed: the records after it are
    * intact and may be acknowledged, so they are kept. Read-only opens only scan.
    */
-  private async recoverPack(path: string, packId: string): Promise<PackEntry[]> {
-    const handle = await open(path, this.options.readOnly ? 'r' : 'r+');
+  private async recoverPack(path: string, packId: string, scan: ScanResult, cutIsDamage: boolean): Promise<PackEntry[]> {
+    const problems = scan.damaged.map((span) => `${span.problem} (${span.bytes} bytes without an intact record)`);
+    if (scan.tailProblem !== null) problems.push(`${scan.tailProblem} (tail of ${scan.fileBytes - scan.validEnd} bytes cut off)`);
+    let report: RecoveryReport | null = null;
+    if (problems.length > 0) {
+      const bytesDropped = scan.damaged.reduce((sum, span) => sum + span.bytes, scan.fileBytes - scan.validEnd);
+      const damaging = scan.damaged.length > 0 || (cutIsDamage && scan.validEnd < scan.fileBytes);
+      report = { pack: packId, problem: problems.join('; '), bytesDropped, damagedSpans: scan.damaged.length, objectsKept: scan.entries.length, damaging };
+      this.recovered.push(report);
+    }
+    if (this.options.readOnly) return scan.entries;
+    // Recorded before the cut and the index, which hide the damage from later opens.
+    if (report?.damaging === true) await this.options.onDamagedPack?.(report);
+    const handle = await open(path, 'r+');
     try {
-      const scan = await scanPack(handle);
-      const problems = scan.damaged.map((span) => `${span.problem} (${span.bytes} bytes without an intact record)`);
-      if (scan.tailProblem !== null) problems.push(`${scan.tailProblem} (tail of ${scan.fileBytes - scan.validEnd} bytes cut off)`);
-      let report: RecoveryReport | null = null;
-      if (problems.length > 0) {
-        const bytesDropped = scan.damaged.reduce((sum, span) => sum + span.bytes, scan.fileBytes - scan.validEnd);
-        report = { pack: packId, problem: problems.join('; '), bytesDropped, damagedSpans: scan.damaged.length, objectsKept: scan.entries.length };
-        this.recovered.push(report);
-      }
-      if (this.options.readOnly) return scan.entries;
-      if (report !== null && report.damagedSpans > 0) await this.options.onDamagedPack?.(report);
       if (scan.entries.length === 0) {
         await handle.close();
         await rm(path, { force: true });
@@ -337,6 +360,15 @@ function track(set: Set<Promise<void>>, promise: Promise<void>): void {
   set.add(promise);
   const remove = (): void => void set.delete(promise);
   promise.then(remove, remove);
+}
+
+async function scanFile(path: string): Promise<ScanResult> {
+  const handle = await open(path, 'r');
+  try {
+    return await scanPack(handle);
+  } finally {
+    await handle.close();
+  }
 }
 
 function indexPath(packPath: string): string {
