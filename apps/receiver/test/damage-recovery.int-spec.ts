@@ -70,6 +70,7 @@ describe('backups after a recovery that lost objects', () => {
       fx.verifier.addHost(host);
       expect(fx.repository.recovered).toEqual([expect.objectContaining({ damagedSpans: 1 })]);
       expect(fx.repository.damage).not.toBeNull();
+      expect(fx.receiver.metrics().repositoryDamaged).toBe(1);
       // The digests recorded before were removed when the receiver started listening.
       expect(await readdir(join(repositoryDir, 'receiver-cache'))).toEqual([]);
       expect(fx.logs).toContain("removed directory digests recorded before the repository's last damaging recovery (dir-digests)");

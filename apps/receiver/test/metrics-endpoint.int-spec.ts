@@ -62,6 +62,7 @@ describe('receiver metrics over HTTP', () => {
         'berth_receiver_credit_ops_outstanding',
         'berth_receiver_ops_in_flight',
         'berth_receiver_ops_per_second',
+        'berth_receiver_repository_damaged',
         'berth_receiver_sessions_waiting',
         'berth_receiver_slots_busy',
         'berth_receiver_slots_limit',
@@ -70,6 +71,7 @@ describe('receiver metrics over HTTP', () => {
     expect(idle.get('berth_receiver_connections')).toBe(0);
     expect(idle.get('berth_receiver_slots_limit')).toBe(3);
     expect(idle.get('berth_receiver_commits_total')).toBe(0);
+    expect(idle.get('berth_receiver_repository_damaged')).toBe(0);
 
     // An idle connection that has not said Hello yet is counted.
     const socket = net.connect(fx.port, '127.0.0.1');

@@ -20,6 +20,11 @@ const GAUGES: readonly Gauge[] = [
   { name: 'berth_receiver_commits_total', help: 'Directory commits since start.', value: (m) => m.commitLatencyMs.count, type: 'counter' },
   { name: 'berth_receiver_bytes_per_second', help: 'Content bytes received per second (10 s window).', value: (m) => m.bytesPerSecond },
   { name: 'berth_receiver_ops_per_second', help: 'File operations per second (10 s window).', value: (m) => m.opsPerSecond },
+  {
+    name: 'berth_receiver_repository_damaged',
+    help: 'Whether a crash recovery may have lost objects stored trees refer to (1: see damage.json; older snapshots may have holes, new ones are checked).',
+    value: (m) => m.repositoryDamaged,
+  },
 ];
 
 /** The snapshot in the Prometheus text exposition format (version 0.0.4). */

@@ -14,6 +14,8 @@ export interface ReceiverMetricsSnapshot {
   readonly commitLatencyMs: { readonly last: number; readonly average: number; readonly max: number; readonly count: number };
   readonly bytesPerSecond: number;
   readonly opsPerSecond: number;
+  /** 1 once a crash recovery may have lost objects stored trees refer to (the repository's damage record), else 0. */
+  readonly repositoryDamaged: number;
 }
 
 /** Counters sessions feed; read through Receiver.metrics(). Latency average is exponentially weighted. */
@@ -43,6 +45,7 @@ export class ReceiverMetrics {
     admission: { slotsBusy: number; slotsLimit: number; waiting: number },
     connections: number,
     credit: { availableBytes: number; availableOps: number; inFlightBytes: number; inFlightOps: number },
+    repositoryDamaged: boolean,
   ): ReceiverMetricsSnapshot {
     return {
       slotsBusy: admission.slotsBusy,
@@ -56,6 +59,7 @@ export class ReceiverMetrics {
       commitLatencyMs: { ...this.latency },
       bytesPerSecond: this.bytes.perSecond(),
       opsPerSecond: this.ops.perSecond(),
+      repositoryDamaged: repositoryDamaged ? 1 : 0,
     };
   }
 }

@@ -111,7 +111,7 @@ export class Receiver {
       credit.inFlightBytes += state.inFlightBytes;
       credit.inFlightOps += state.inFlightOps;
     }
-    return this.metricsState.snapshot(this.admission, this.sessions.size, credit);
+    return this.metricsState.snapshot(this.admission, this.sessions.size, credit, this.options.repository.damage !== null);
   }
 
   /** Stops accepting, ends every session with Error(shutting_down) and waits for them. Idempotent. */
