@@ -31,13 +31,13 @@ function backup(fx: ReceiverFixture, host: { hostId: string; credential: string 
   return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, chunkEntries: 16, digests: true, packed: true, ...extra });
 }
 
-/** What a disk fault plus a crash leave: the record holding `content` damaged, its pack's index gone. */
+/** What a disk fault plus a crash leave: the (last) record holding `content` damaged, its pack's index gone. */
 async function damageStoredContent(repositoryDir: string, content: Buffer): Promise<void> {
   for (const shard of await readdir(join(repositoryDir, 'packs'))) {
     for (const name of (await readdir(join(repositoryDir, 'packs', shard))).filter((n) => n.endsWith('.pack'))) {
       const path = join(repositoryDir, 'packs', shard, name);
       const bytes = await readFile(path);
-      const at = bytes.indexOf(content);
+      const at = bytes.lastIndexOf(content);
       if (at < 0) continue;
       const middle = at + Math.floor(content.length / 2);
       bytes.writeUInt8((bytes.readUInt8(middle) ^ 0x10) & 0xff, middle);
@@ -94,6 +94,41 @@ describe('backups after a recovery that lost objects', () => {
       const next = await backup(fx, host, source);
       expect(next.reusedDirs).toContain('/');
       expect(next.done!.rootTree).toBe(after.done!.rootTree);
+    } finally {
+      await fx.stop();
+    }
+  });
+
+  it('back up as new a directory whose tree in the previous snapshot was lost', async () => {
+    const host = { hostId: randomUUID(), hostName: 'lost-tree', credential: 'cred-tree' };
+    const source = await tempDir('berth-damage-source-');
+    await makeSampleTree(source);
+    const repositoryDir = join(await tempDir('berth-damage-repo-'), 'repo');
+
+    let fx = await start(repositoryDir);
+    fx.verifier.addHost(host);
+    const before = await backup(fx, host, source);
+    expect(before.closeReason).toBeNull();
+    await fx.stop();
+
+    // The tree of /home is damaged (the last record naming f20.txt: the trees of its committed chunks come first);
+    // the root tree after it is kept.
+    await damageStoredContent(repositoryDir, Buffer.from('f20.txt'));
+    fx = await start(repositoryDir);
+    try {
+      fx.verifier.addHost(host);
+      expect(fx.repository.recovered).toEqual([expect.objectContaining({ damagedSpans: 1, damaging: true })]);
+      const runId = randomUUID();
+      const after = await backup(fx, host, source, runId);
+      expect(after.closeReason).toBeNull();
+      // Below /home nothing could be compared with the previous snapshot: its files were all sent again.
+      const homeBytes = 3 * 1024 * 1024 + 17 + 'dash'.length + Array.from({ length: 40 }, (_, i) => `file ${i}\n`.length * (i + 1)).reduce((a, b) => a + b, 0);
+      expect(after.dataBytes).toBe(homeBytes + '127.0.0.1 localhost\n'.length);
+      expect(await fx.repository.subtreeStored(Buffer.from(after.done!.rootTree, 'hex'))).toBe(true);
+      expect(await viewSnapshot(fx.repository, after.done!.rootTree)).toEqual(await viewLocal(source));
+      await fx.sessionEnded(runId);
+      // /home and /home/alice were asked for; only the tree of /home could not be read.
+      expect(fx.logs.find((line) => line.includes(` run=${runId} role=backup reason=ok `))).toContain(' filesLost=0 dirsLost=1 ');
     } finally {
       await fx.stop();
     }
