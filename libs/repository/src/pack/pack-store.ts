@@ -18,8 +18,8 @@ export interface PackStoreOptions {
   readonly readOnly: boolean;
   /**
    * Called, before the recovered pack is cut or indexed, for a recovery that is `damaging` (RecoveryReport): from
-   * then on a kept tree may refer to an object that was lost. The repository records that
-   * durably here (see Repository.damage), since the index written next hides the damage from later opens.
+   * then on a kept tree may refer to an object that was lost. The repository records that durably here (see
+   * Repository.damage), since the cut and the index written next hide the damage from later opens.
    */
   readonly onDamagedPack?: (report: RecoveryReport) => Promise<void>;
 }
