@@ -110,8 +110,10 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     await mkdir(join(src, 'b'));
     await writeFile(join(src, 'a', 'first.bin'), first);
     await writeFile(join(src, 'b', 'second.bin'), second);
-    // A slow commit: the second file (another chunk) must not wait for the first one's commit to start.
-    receiver.script = { commitLagMs: 300, creditBytes: 64 * MiB };
+    // A slow commit: the second file (another chunk) must not wait for the first one's commit to start. The lag
+    // is wide enough that hashing and sending 4 MiB fits inside it on a loaded machine (300 ms did not, in a
+    // full parallel test run on a slow 2-core machine).
+    receiver.script = { commitLagMs: 1500, creditBytes: 64 * MiB };
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     expect(result.status).toBe('succeeded');
@@ -125,7 +127,7 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(receiver.files.get(join(src, 'a', 'first.bin'))?.content.equals(first)).toBe(true);
     expect(receiver.files.get(join(src, 'b', 'second.bin'))?.content.equals(second)).toBe(true);
     expect(result.counters.bytesSent).toBe(first.length + second.length);
-    // The second file went out while the first one's chunk was still being committed (commits lag 300 ms here).
+    // The second file went out while the first one's chunk was still being committed (commits lag 1.5 s here).
     expect(receiver.maxUncommittedBytes).toBe(first.length + second.length);
   });
 
