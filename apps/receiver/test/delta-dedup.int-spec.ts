@@ -147,8 +147,9 @@ describe('delta against a damaged basis', () => {
   beforeAll(async () => {
     // Injected fault: one chunk reads right the first time (the signature pass) and with a flipped byte after that
     // (the patch), as a failing disk might. Verified reads of it either fail (verifiedFails) or give good data.
+    // No signature is kept here: the basis is signed from the repository each time (kept ones: signature-cache.int-spec).
     fx = await startReceiver(
-      { heartbeatMs: 200, idleTimeoutMs: 10_000 },
+      { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: Number.MAX_SAFE_INTEGER },
       {
         wrap: (repository) =>
           new Proxy(repository, {
@@ -236,7 +237,8 @@ describe('delta against a basis damaged on disk', () => {
   let source: string;
 
   beforeAll(async () => {
-    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    // The basis is signed as it reads from the repository, damage included (no signature kept: signature-cache.int-spec).
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: Number.MAX_SAFE_INTEGER });
     fx.verifier.addHost(hostA);
     source = await mkdtemp(join(tmpdir(), 'berth-delta-disk-'));
   });

@@ -19,7 +19,7 @@
  * Pure: node:crypto, node:fs, hash-wasm and a native BLAKE3 (@napi-rs/blake-hash, with a WebAssembly fallback). Memory is bounded by the block length (a few MiB), whatever
  * the file size.
  */
-export { signature, type Signature, type SignatureOptions } from './signature';
+export { signature, withStrongLength, type Signature, type SignatureOptions } from './signature';
 export { delta, type DeltaOptions, type DeltaStats, type DeltaStream, FALSE_HIT_BUDGET_FIXED, FALSE_HIT_BUDGET_PER_BYTE } from './delta';
 export { patch, patchInto, type BasisReader, type PatchBasis, type PatchOptions } from './patch';
 export { decodeSignature, encodeSignature, SIGNATURE_FORMAT_VERSION } from './signature-codec';

@@ -192,3 +192,19 @@ class BlockSumsBuilder {
     this.strong = strong;
   }
 }
+
+/**
+ * The same signature with each strong hash cut to its first `strongLength` bytes (a signature kept with whole
+ * xxh128 hashes serves a file of any length). Returns `sig` itself when nothing is cut.
+ * @throws DeltaError `invalid_argument` when `strongLength` is out of range or longer than what `sig` holds.
+ */
+export function withStrongLength(sig: Signature, strongLength: number): Signature {
+  checkedStrongLength(strongLength);
+  if (strongLength > sig.strongLength) throw new DeltaError('invalid_argument', `cannot lengthen strong hashes of ${sig.strongLength} bytes to ${strongLength}`);
+  if (strongLength === sig.strongLength) return sig;
+  const strong = new Uint8Array(sig.blockCount * strongLength);
+  for (let block = 0, from = 0, to = 0; block < sig.blockCount; block++, from += sig.strongLength, to += strongLength) {
+    strong.set(sig.strong.subarray(from, from + strongLength), to);
+  }
+  return { ...sig, strongLength, strong };
+}

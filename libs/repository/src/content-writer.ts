@@ -11,6 +11,12 @@ export interface BlobSink {
 const EMPTY_SHA256 = sha256(Buffer.alloc(0));
 
 /**
+ * Sees each chunk of the file once it is stored (or known stored, writeStored), in file order, with its id. `data`
+ * is valid only until the returned promise settles. Chunks of a StoredPrefix are not seen.
+ */
+export type ChunkObserver = (data: Buffer, id: ObjectId) => Promise<void> | void;
+
+/**
  * A file's whole SHA-256 as the writer feeds it. The caller may choose where it is computed: node:crypto on the
  * calling thread by default (inlineWholeHash), a helper thread in the receiver (libs/delta's Sha256Stream).
  */
@@ -62,6 +68,7 @@ export class ContentWriter implements FileContentWriter {
     prefix: StoredPrefix | null = null,
     /** Starts the whole-file hash of a file of more than one chunk. */
     private readonly newWholeHash: () => WholeHash = inlineWholeHash,
+    private readonly observe: ChunkObserver | null = null,
   ) {
     if (prefix !== null && prefix.chunks.length > 0) {
       this.chunks.push(...prefix.chunks);
@@ -98,6 +105,7 @@ export class ContentWriter implements FileContentWriter {
     await this.whole.update(data);
     this.chunks.push(id);
     this.size += data.length;
+    if (this.observe !== null) await this.observe(data, id);
   }
 
   async finish(): Promise<WrittenContent> {
@@ -132,6 +140,7 @@ export class ContentWriter implements FileContentWriter {
     const { id, stored } = await this.sink.putBlob(chunk);
     this.chunks.push(id);
     if (stored) this.bytesStored += chunk.length;
+    if (this.observe !== null) await this.observe(chunk, id);
     return id;
   }
 

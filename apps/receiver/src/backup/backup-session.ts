@@ -1,4 +1,4 @@
-import { isDeltaError, Sha256Stream } from '@berth/delta';
+import { isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -44,11 +44,12 @@ import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
-import { basisSignatureFrames, chunksIntact } from './basis-signature';
+import { chunksIntact, signatureFrames, signStoredContent } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
+import { alignedBlockLength, SignatureCache, VersionSignature } from './signature-cache';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
 type StoredFile = Pick<WrittenContent, 'content' | 'size'>;
@@ -115,7 +116,15 @@ interface ExpectedFile {
   readonly index: number;
   readonly meta: EntryMeta;
   /** Planned as Delta against this previous version; null: planned Whole. */
-  readonly basis: { readonly content: FileContent; readonly size: bigint } | null;
+  readonly basis: Basis | null;
+}
+
+/** A previous version a file is sent as a delta against. */
+interface Basis {
+  readonly content: FileContent;
+  readonly size: bigint;
+  /** Its signature with whole strong hashes when kept in the SignatureCache (large files), else null. */
+  readonly signature: Signature | null;
 }
 
 /** The file whose content is arriving (between its first FileData, ContentOffer or FileEnd and its FileEnd). */
@@ -124,6 +133,8 @@ interface OpenFile {
   readonly assembler: ContentWriter;
   /** Set when the content arrives as a delta (not for a resend, which is whole). */
   readonly applier: DeltaApplier | null;
+  /** The signature of the version being stored, assembled chunk by chunk for the SignatureCache (large files). */
+  signature: VersionSignature | null;
   /** Why the delta could not be applied; the file is then asked for again whole at FileEnd. */
   deltaFailure: Error | null;
   /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
@@ -138,6 +149,8 @@ interface OpenFile {
 export interface TransferCounters {
   readonly deltaFiles: number;
   readonly deltaRetries: number;
+  /** Deltas whose basis signature came from the SignatureCache instead of a read of the whole basis. */
+  readonly signaturesKept: number;
   /**
    * Previous versions found damaged or unreadable: when signing them, after a delta against them failed, or when the
    * rebuilt file shares a chunk the delta did not copy whole (a damaged chunk the new version does not share is not
@@ -201,7 +214,7 @@ export class BackupSession {
   private current: OpenFile | null = null;
   /** Files whose delta failed, asked for again whole (key: seq/index). */
   private readonly resends = new Map<string, ExpectedFile>();
-  private counters = { deltaFiles: 0, deltaRetries: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
+  private counters = { deltaFiles: 0, deltaRetries: 0, signaturesKept: 0, signatureFailures: 0, offersKnown: 0, bytesNotSent: 0, filesResumed: 0, bytesResumed: 0 };
   private lastSeq = -1;
   /** How far earlier attempts of the run got sending content (for the agent's count of what it sends again). */
   private sentMark: SentMark | null = null;
@@ -216,6 +229,9 @@ export class BackupSession {
   private fileErrors = 0;
   /** v4: trees of the host's previous runs by directory digest, and the digests of this run's directories. */
   private readonly digestStore: DigestIndexStore;
+  private readonly signatures: SignatureCache;
+  /** SignatureCache writes not finished yet (see keepSignature). */
+  private readonly savingSignatures = new Set<Promise<void>>();
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
   /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
@@ -242,6 +258,7 @@ export class BackupSession {
     this.availableBytes = limits.creditBytes;
     this.availableOps = limits.creditOps;
     this.digestStore = new DigestIndexStore(repo.root, repo.damage?.id ?? null);
+    this.signatures = new SignatureCache(repo.root);
     this.pipeline = new CommitPipeline({
       store: repo,
       runId: ctx.runId,
@@ -316,6 +333,7 @@ export class BackupSession {
       throw error;
     } finally {
       await this.pipeline.settle();
+      await Promise.all(this.savingSignatures);
     }
   }
 
@@ -505,18 +523,46 @@ export class BackupSession {
     const min = BigInt(this.limits.deltaMinBytes);
     if (this.ctx.protocol < 2 || previous === null || previous.type !== TreeEntryType.File || previous.content === null) return null;
     if (previous.size < min || meta.size < min) return null;
-    let frames: Buffer[];
+    const size = Number(previous.size);
+    const blockLength = alignedBlockLength(size);
+    let kept: Signature | null = null;
+    let sig: Signature;
     try {
-      frames = await basisSignatureFrames(this.repo, previous.content, previous.size);
+      if (size >= this.limits.signatureCacheMinBytes) {
+        kept = await this.signatures.load(previous.content.sha256, blockLength);
+        if (kept !== null) this.counters.signaturesKept += 1;
+        else {
+          kept = await signStoredContent(this.repo, previous.content, previous.size, blockLength, MAX_STRONG_LENGTH);
+          this.keepSignature(previous.content.sha256, kept, null);
+        }
+        sig = withStrongLength(kept, strongLengthFor(size));
+      } else {
+        sig = await signStoredContent(this.repo, previous.content, previous.size, blockLength, strongLengthFor(size));
+      }
     } catch (error) {
       if (!(error instanceof RepositoryCorruptError) && !isDeltaError(error)) throw error;
       this.counters.signatureFailures += 1;
       return null;
     }
+    const frames = signatureFrames(sig);
     for (const [i, data] of frames.entries()) await this.conn.send({ type: MessageType.Signature, seq, index, data, last: i === frames.length - 1 });
     this.counters.deltaFiles += 1;
-    return { content: previous.content, size: previous.size };
+    return { content: previous.content, size: previous.size, signature: kept };
   }
+
+  /**
+   * Writes a signature into the SignatureCache without holding up the session (awaited when it ends), and drops the
+   * one of the version it replaces. A cache: a failure to write it only means the next delta signs its basis again.
+   */
+  private keepSignature(sha256: Buffer, sig: Signature, replaces: { readonly sha256: Buffer; readonly blockLength: number } | null): void {
+    const saving = this.signatures
+      .save(sha256, sig)
+      .then(() => (replaces === null || replaces.sha256.equals(sha256) ? undefined : this.signatures.remove(replaces.sha256, replaces.blockLength)))
+      .catch(() => undefined);
+    this.savingSignatures.add(saving);
+    void saving.finally(() => this.savingSignatures.delete(saving));
+  }
+
 
   /** The directory a chunk continues, checking that its names keep ascending across chunks. */
   private openDirectory(msg: ChunkMessage | PackedChunkMessage): DirState {
@@ -572,18 +618,25 @@ export class BackupSession {
       file = head;
     }
     const asDelta = resend === undefined && file.basis !== null;
-    const assembler = this.newAssembler(!asDelta);
+    const signature = this.versionSignature(file.meta.size, asDelta ? file.basis : null);
+    const assembler = this.newAssembler(!asDelta, null, signature);
     const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
     const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
-    this.current = { file, assembler, applier, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
+    this.current = { file, assembler, applier, signature, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
     return this.current;
+  }
+
+  /** The signature to assemble for a file of (about) `size` bytes while it is stored, or null below the cache's size. */
+  private versionSignature(size: bigint, basis: Basis | null): VersionSignature | null {
+    if (size < BigInt(this.limits.signatureCacheMinBytes)) return null;
+    return new VersionSignature(alignedBlockLength(Number(size)), basis?.signature === null || basis === null ? null : { signature: basis.signature, chunks: basis.content.chunks });
   }
 
   /**
    * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
    * bytes are what the agent spent, not the larger rebuilt bytes).
    */
-  private newAssembler(creditStored: boolean, prefix: StoredPrefix | null = null): ContentWriter {
+  private newAssembler(creditStored: boolean, prefix: StoredPrefix | null = null, signature: VersionSignature | null = null): ContentWriter {
     return new ContentWriter(
       {
         putBlob: async (chunk) => {
@@ -598,6 +651,7 @@ export class BackupSession {
       // its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent is busy
       // sending it, and the copy and the helper would only add CPU while both cores are in use.
       creditStored ? inlineWholeHash : () => new Sha256Stream(),
+      signature === null ? null : (data, id) => signature.add(data, id),
     );
   }
 
@@ -646,7 +700,8 @@ export class BackupSession {
     const prefix = this.ctx.protocol >= 3 ? await this.storedPrefix(msg) : null;
     if (prefix !== null) {
       // The file resumes after its stored part (an earlier attempt sent it, or another file shares its start).
-      this.current = { ...open, assembler: this.newAssembler(true, prefix), offset: BigInt(prefix.chunks.length * CONTENT_CHUNK_BYTES) };
+      // Its stored chunks are not seen again: no signature is assembled for it.
+      this.current = { ...open, assembler: this.newAssembler(true, prefix), signature: null, offset: BigInt(prefix.chunks.length * CONTENT_CHUNK_BYTES) };
       this.counters.filesResumed += 1;
       this.counters.bytesResumed += prefix.chunks.length * CONTENT_CHUNK_BYTES;
       this.counters.bytesNotSent += prefix.chunks.length * CONTENT_CHUNK_BYTES;
@@ -734,6 +789,12 @@ export class BackupSession {
       if (file.size !== msg.size) throw protocolError(`${showPath(path)}: the agent says ${msg.size} bytes were sent, ${file.size} arrived`);
       if (!file.content.sha256.equals(msg.sha256)) throw protocolError(`${showPath(path)}: SHA-256 of the received content does not match the agent's`);
       head.chunk.slots[head.index] = { meta: head.meta, content: file.content, size: file.size };
+      const version = open.signature;
+      if (version !== null && open.offered === null && !version.failed && BigInt(version.bytes) === file.size) {
+        const basis = open.applier === null ? null : head.basis;
+        const replaces = basis === null || basis.signature === null ? null : { sha256: basis.content.sha256, blockLength: basis.signature.blockLength };
+        this.keepSignature(file.content.sha256, version.finish(), replaces);
+      }
     }
     head.chunk.pendingFiles -= 1;
     await this.completeReadyChunks();

@@ -1,10 +1,15 @@
-import { encodeSignature, signature } from '@berth/delta';
+import { blockLengthFor, encodeSignature, signature, strongLengthFor, type Signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, Repository, RepositoryCorruptError, type FileContent, type ObjectId, type ReadOptions } from '@berth/repository';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basisSignatureFrames, type ChunkReader } from './basis-signature';
+import { signatureFrames, signStoredContent, type ChunkReader } from './basis-signature';
+
+/** The stored content's signature with the block and strong lengths `signature` picks for its length. */
+function signDefault(reader: ChunkReader, content: FileContent, size: bigint): Promise<Signature> {
+  return signStoredContent(reader, content, size, blockLengthFor(Number(size)), strongLengthFor(Number(size)));
+}
 
 /** Chunks kept in memory; `into` is honoured or ignored, and a chunk may be damaged. */
 class MemoryChunks implements ChunkReader {
@@ -42,7 +47,7 @@ describe('basis signature', () => {
   it.each([true, false])('equals the signature of the file in memory, chunks read into its buffer or not (into honoured: %s)', async (honourInto) => {
     const file = randomBytes(5 * CONTENT_CHUNK_BYTES + 12_345);
     const reader = new MemoryChunks(honourInto);
-    const frames = await basisSignatureFrames(reader, store(reader, file), BigInt(file.length));
+    const frames = signatureFrames(await signDefault(reader, store(reader, file), BigInt(file.length)));
     expect(Buffer.concat(frames)).toEqual(encodeSignature(await signature(file)));
     expect(reader.intoUsed > 0).toBe(honourInto);
   });
@@ -50,7 +55,7 @@ describe('basis signature', () => {
   it('reads a small file (shorter than a chunk) through its scratch chunk', async () => {
     const file = randomBytes(300_000);
     const reader = new MemoryChunks(true);
-    const frames = await basisSignatureFrames(reader, store(reader, file), BigInt(file.length));
+    const frames = signatureFrames(await signDefault(reader, store(reader, file), BigInt(file.length)));
     expect(Buffer.concat(frames)).toEqual(encodeSignature(await signature(file)));
   });
 
@@ -60,7 +65,7 @@ describe('basis signature', () => {
     const content = store(reader, file);
     const damaged = reader.chunks.get((content.chunks[2] as ObjectId).toString('hex')) as Buffer;
     damaged.writeUInt8(damaged.readUInt8(7) ^ 1, 7);
-    await expect(basisSignatureFrames(reader, content, BigInt(file.length))).rejects.toBeInstanceOf(RepositoryCorruptError);
+    await expect(signDefault(reader, content, BigInt(file.length))).rejects.toBeInstanceOf(RepositoryCorruptError);
   });
 
   it('reads a repository: stored and pending chunks straight into the signature buffer, each verified', async () => {
@@ -73,7 +78,7 @@ describe('basis signature', () => {
       await repo.flush();
       await writer.write(file.subarray(2 * CONTENT_CHUNK_BYTES));
       const { content, size } = await writer.finish();
-      const frames = await basisSignatureFrames(repo, content, size);
+      const frames = signatureFrames(await signDefault(repo, content, size));
       expect(Buffer.concat(frames)).toEqual(encodeSignature(await signature(file)));
       await repo.close();
     } finally {

@@ -1,4 +1,4 @@
-import { encodeSignature, signature, type ByteSource } from '@berth/delta';
+import { encodeSignature, signature, type ByteSource, type Signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, type FileContent, type ObjectId, type ReadOptions } from '@berth/repository';
 
 export interface ChunkReader {
@@ -9,16 +9,20 @@ export interface ChunkReader {
 export const SIGNATURE_FRAME_BYTES = 1024 * 1024;
 
 /**
- * The encoded signature of a stored file version, cut into frames. Computed on demand from the repository
- * (one sequential read) rather than cached: a cache would have to be kept consistent with the blobs it describes.
+ * The signature of a stored file version, read from the repository (one sequential read).
  * The chunks are not verified against their ids here: the file rebuilt from this basis is checked whole against
  * the agent's SHA-256, and every delta saves a SHA-256 pass over its previous version on the receiver's busiest
  * thread. A block damaged on disk reads the same here and in the patch, so it cannot match the agent's block and
  * goes as literal data; a basis that reads differently in the two passes fails the rebuild's check and the file is
  * sent again whole. The session checks the stored chunks it has reason to doubt with chunksIntact.
  */
-export async function basisSignatureFrames(reader: ChunkReader, content: FileContent, size: bigint): Promise<Buffer[]> {
-  const encoded = encodeSignature(await signature(new StoredContentSource(reader, content), { expectedLength: Number(size) }));
+export function signStoredContent(reader: ChunkReader, content: FileContent, size: bigint, blockLength: number, strongLength: number): Promise<Signature> {
+  return signature(new StoredContentSource(reader, content), { expectedLength: Number(size), blockLength, strongLength });
+}
+
+/** A signature encoded and cut into Signature frames. */
+export function signatureFrames(sig: Signature): Buffer[] {
+  const encoded = encodeSignature(sig);
   const frames: Buffer[] = [];
   for (let offset = 0; offset < encoded.length; offset += SIGNATURE_FRAME_BYTES) frames.push(encoded.subarray(offset, offset + SIGNATURE_FRAME_BYTES));
   return frames;

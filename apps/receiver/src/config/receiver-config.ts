@@ -22,6 +22,8 @@ export interface ReceiverLimits {
   readonly chunkMaxBytes: number;
   /** A changed file travels as a delta when both its versions have at least this many bytes. */
   readonly deltaMinBytes: number;
+  /** Signatures of stored files at least this large are kept beside the repository (SignatureCache). */
+  readonly signatureCacheMinBytes: number;
 }
 
 export interface ReceiverConfig {
@@ -71,6 +73,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   chunkMaxEntries: 1024,
   chunkMaxBytes: 1024 * 1024,
   deltaMinBytes: 64 * 1024,
+  signatureCacheMinBytes: 4 * 1024 * 1024,
 };
 
 export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
@@ -91,6 +94,9 @@ Environment only:
   BERTH_RECEIVER_CREDIT_OPS            per-session entry window (default 4096)
   BERTH_RECEIVER_CHUNK_MAX_ENTRIES     entries per chunk (default 1024, at most the entry window)
   BERTH_RECEIVER_DELTA_MIN_BYTES       changed files at least this large travel as deltas (default 65536)
+  BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES
+                                       stored files at least this large keep their delta signature beside the
+                                       repository, so a delta need not read the whole previous version (default 4194304)
   BERTH_RECEIVER_ADMISSION             fixed | adaptive (default adaptive: AIMD on commit latency, max sessions the ceiling)
   BERTH_RECEIVER_COMMIT_TARGET_MS      commit latency the adaptive admission steers to (default 500)
   BERTH_RECEIVER_WRITE_BYTES_PER_SEC   throttle repository writes to this many bytes/s (default unlimited)
@@ -147,6 +153,13 @@ export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
     // Agents size chunks by an upper bound of their encoding; half a frame leaves room for that estimate's slack.
     chunkMaxBytes: Math.min(d.chunkMaxBytes, Math.floor(maxFrameBytes / 2)),
     deltaMinBytes: parseInteger(env['BERTH_RECEIVER_DELTA_MIN_BYTES'], 'BERTH_RECEIVER_DELTA_MIN_BYTES', d.deltaMinBytes, 1, Number.MAX_SAFE_INTEGER),
+    signatureCacheMinBytes: parseInteger(
+      env['BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES'],
+      'BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES',
+      d.signatureCacheMinBytes,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
 }
 

@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Admission } from '../admission/admission';
 import { DigestIndexStore } from '../backup/digest-index';
+import { SIGNATURE_CACHE_MAX_IDLE_MS, SignatureCache } from '../backup/signature-cache';
 import { FixedSlotPolicy, type SlotPolicy } from '../admission/slot-policy';
 import { DEFAULT_CREDENTIAL_CHECK_MS, type ReceiverLimits } from '../config/receiver-config';
 import { type Logger } from '../util/logger';
@@ -96,6 +97,8 @@ export class Receiver {
     // Digest caches written under another state of the repository (before a damaging recovery) are never read again.
     const digests = new DigestIndexStore(this.options.repository.root, this.options.repository.damage?.id ?? null);
     for (const folder of await digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
+    const idle = await new SignatureCache(this.options.repository.root).removeIdle(SIGNATURE_CACHE_MAX_IDLE_MS);
+    if (idle > 0) this.options.logger.info(`removed ${idle} kept signatures of large files unused for ${SIGNATURE_CACHE_MAX_IDLE_MS / 86_400_000} days`);
     this.server.listen(port, host);
     await once(this.server, 'listening');
     return this.server.address() as net.AddressInfo;

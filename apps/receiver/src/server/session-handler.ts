@@ -178,7 +178,7 @@ export class Session {
         ? ''
         : ` received=${backup.bytesReceived} stored=${backup.bytesStored} deltaFiles=${backup.deltaFiles} deltaRetries=${backup.deltaRetries}` +
           ` signatureFailures=${backup.signatureFailures} offersKnown=${backup.offersKnown} bytesNotSent=${backup.bytesNotSent}` +
-          ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed} digestsReceived=${backup.digestsReceived} dirsReused=${backup.dirsReused}` +
+          ` filesResumed=${backup.filesResumed} bytesResumed=${backup.bytesResumed} digestsReceived=${backup.digestsReceived} dirsReused=${backup.dirsReused} signaturesKept=${backup.signaturesKept}` +
           (backup.filesLost + backup.dirsLost > 0 ? ` filesLost=${backup.filesLost} dirsLost=${backup.dirsLost}` : '');
     const line =
       `session ${this.id} end host=${this.hostId} run=${this.runId} role=${this.role} reason=${outcome}` +

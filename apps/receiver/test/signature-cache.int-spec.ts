@@ -1,0 +1,135 @@
+import { encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
+import { PlanAction } from '@berth/wire';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alignedBlockLength, SignatureCache } from '../src/backup/signature-cache';
+import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
+import { runBackup, type BackupResult } from './support/test-agent';
+import { waitFor } from './support/wait-for';
+
+const MiB = 1024 * 1024;
+const SIZE = 12 * MiB + 5000;
+const host = { hostId: randomUUID(), hostName: 'kept', credential: 'cred-kept' };
+
+const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
+
+async function overwrite(path: string, offset: number, length: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(randomBytes(length), 0, length, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+function deltas(result: BackupResult): number {
+  return result.plans.reduce((n, p) => n + p.actions.filter((a) => a === PlanAction.Delta).length, 0);
+}
+
+describe('signatures of large files kept beside the repository', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+  let file: string;
+  let cache: SignatureCache;
+  const block = alignedBlockLength(SIZE);
+
+  beforeAll(async () => {
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    fx.verifier.addHost(host);
+    cache = new SignatureCache(fx.repository.root);
+    source = await mkdtemp(join(tmpdir(), 'berth-kept-signature-'));
+    file = join(source, 'disk.img');
+    await writeFile(file, randomBytes(SIZE));
+    await writeFile(join(source, 'small.txt'), 'small\n');
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  /** A backup of the source, and its session's end line (written once the session's signature writes are done). */
+  async function backup(): Promise<BackupResult & { line: string }> {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+    const result = await runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source, dataFrameBytes: MiB });
+    expect(result.closeReason).toBeNull();
+    const isEnd = (l: string): boolean => l.includes(' end ') && l.includes(`run=${runId}`);
+    await waitFor(() => fx.logs.some(isEnd), 'the session to end');
+    return { ...result, line: fx.logs.find(isEnd) as string };
+  }
+
+  /** The snapshot's entry for the file equals the file now, read back verified. */
+  async function expectStoredRight(result: BackupResult): Promise<void> {
+    const entry = await fx.repository.resolvePath(Buffer.from(result.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
+    const hash = createHash('sha256');
+    for await (const piece of fx.repository.readFileContent(entry!.content!)) hash.update(piece);
+    const now = sha256(await readFile(file));
+    expect(entry!.content!.sha256).toEqual(now);
+    expect(hash.digest()).toEqual(now);
+  }
+
+  async function keptFor(content: Buffer): Promise<Buffer | null> {
+    const kept = await cache.load(sha256(content), block);
+    return kept === null ? null : encodeSignature(kept);
+  }
+
+  async function signatureOf(content: Buffer): Promise<Buffer> {
+    return encodeSignature(await signature(content, { blockLength: block, strongLength: MAX_STRONG_LENGTH }));
+  }
+
+  it('keeps the signature of a large file stored whole, and of each new version a delta rebuilds, dropping the old one', async () => {
+    const first = await backup();
+    const v1 = await readFile(file);
+    expect(await keptFor(v1)).toEqual(await signatureOf(v1));
+
+    await overwrite(file, 5 * MiB + 777, 4096);
+    const second = await backup();
+    expect(deltas(second)).toBe(1);
+    expect(second.resends).toBe(0);
+    expect(second.dataBytes).toBeLessThan(64 * 1024);
+    expect(second.line).toContain('signaturesKept=1');
+    await expectStoredRight(second);
+    const v2 = await readFile(file);
+    // Assembled from v1's blocks for the 11 unchanged chunks and signed for the edited one: the same as signing v2.
+    expect(await keptFor(v2)).toEqual(await signatureOf(v2));
+    expect(await keptFor(v1)).toBeNull();
+
+    await overwrite(file, 11 * MiB, 100);
+    const third = await backup();
+    expect(deltas(third)).toBe(1);
+    expect(third.resends).toBe(0);
+    expect(third.line).toContain('signaturesKept=1');
+    await expectStoredRight(third);
+    expect(first.done).not.toBeNull();
+  });
+
+  it('signs the basis from the repository when its kept signature is torn, and keeps the new version', async () => {
+    const before = await readFile(file);
+    const [name] = (await readdir(cache.dir)).filter((n) => n.startsWith(sha256(before).toString('hex')));
+    await writeFile(join(cache.dir, name!), (await readFile(join(cache.dir, name!))).subarray(0, 1000));
+    await overwrite(file, 2 * MiB, 4096);
+    const result = await backup();
+    expect(deltas(result)).toBe(1);
+    expect(result.resends).toBe(0);
+    expect(result.line).toContain('signaturesKept=0');
+    await expectStoredRight(result);
+    const now = await readFile(file);
+    expect(await keptFor(now)).toEqual(await signatureOf(now));
+  });
+
+  it('costs only a resend when a kept signature does not describe its basis: the file is stored right', async () => {
+    const before = await readFile(file);
+    await overwrite(file, 7 * MiB, 4096);
+    const now = await readFile(file);
+    // The basis's entry now describes the new version: the agent matches every block, the rebuild copies the basis's.
+    await cache.save(sha256(before), await signature(now, { blockLength: block, strongLength: MAX_STRONG_LENGTH }));
+    const result = await backup();
+    expect(deltas(result)).toBe(1);
+    expect(result.resends).toBe(1);
+    expect(result.line).toContain('deltaRetries=1');
+    await expectStoredRight(result);
+  });
+});
