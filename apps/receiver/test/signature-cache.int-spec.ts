@@ -1,4 +1,5 @@
 import { encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
+import { type ObjectId, type ReadOptions } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -131,5 +132,72 @@ describe('signatures of large files kept beside the repository', () => {
     expect(result.resends).toBe(1);
     expect(result.line).toContain('deltaRetries=1');
     await expectStoredRight(result);
+  });
+});
+
+describe('a delta rebuilt behind the message loop', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+  /** Unverified reads of blobs (the rebuild's reads of its basis: the signature is kept), and a delay for each. */
+  let basisReads = 0;
+  let readDelayMs = 0;
+
+  beforeAll(async () => {
+    fx = await startReceiver(
+      { heartbeatMs: 200, idleTimeoutMs: 10_000 },
+      {
+        wrap: (repository) =>
+          new Proxy(repository, {
+            get(target, property, receiver) {
+              if (property === 'readBlob') {
+                return async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
+                  if (options?.verify === false) {
+                    await new Promise((resolve) => setTimeout(resolve, readDelayMs));
+                    basisReads += 1;
+                  }
+                  return target.readBlob(id, options);
+                };
+              }
+              const value = Reflect.get(target, property, receiver) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+          }),
+      },
+    );
+    fx.verifier.addHost(host);
+    source = await mkdtemp(join(tmpdir(), 'berth-rebuild-behind-'));
+    await writeFile(join(source, 'disk.img'), randomBytes(SIZE));
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  it('answers the messages that follow a delta while its basis is still being read, and stores the file right', async () => {
+    const backup = (duringDelta?: (probe: () => Promise<boolean>) => Promise<void>): Promise<BackupResult> => {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+      return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source, ...(duringDelta === undefined ? {} : { duringDelta }) });
+    };
+    expect((await backup()).done).not.toBeNull();
+    await overwrite(join(source, 'disk.img'), 6 * MiB, 4096);
+    basisReads = 0;
+    readDelayMs = 40;
+    let readsWhenAnswered = -1;
+    const second = await backup(async (probe) => {
+      expect(await probe()).toBe(false);
+      readsWhenAnswered = basisReads;
+    });
+    expect(second.closeReason).toBeNull();
+    expect(deltas(second)).toBe(1);
+    // The rebuild reads the 12 whole chunks it copies (and the edited one's pieces) at 40 ms each: the answer came
+    // before it was done, where a session applying each frame before the next message answers after all of them.
+    expect(basisReads).toBeGreaterThanOrEqual(12);
+    expect(readsWhenAnswered).toBeGreaterThanOrEqual(0);
+    expect(readsWhenAnswered).toBeLessThan(basisReads);
+    const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
+    expect(entry!.content!.sha256).toEqual(sha256(await readFile(join(source, 'disk.img'))));
+    expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
   });
 });

@@ -134,9 +134,13 @@ interface OpenFile {
   /** Set when the content arrives as a delta (not for a resend, which is whole). */
   readonly applier: DeltaApplier | null;
   /** The signature of the version being stored, assembled chunk by chunk for the SignatureCache (large files). */
-  signature: VersionSignature | null;
+  readonly signature: VersionSignature | null;
   /** Why the delta could not be applied; the file is then asked for again whole at FileEnd. */
   deltaFailure: Error | null;
+  /** The delta's frames taken so far, applied in order behind the message loop (onFileData); FileEnd awaits it. */
+  applying: Promise<void>;
+  /** What stopped the rebuild other than the delta itself (a repository failure): fails the session. */
+  applyError: Error | null;
   /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
   offered: StoredFile | null;
   /** Content bytes of the file received so far, counted from its start (a resumed file starts after its stored part); null for a delta. */
@@ -326,7 +330,9 @@ export class BackupSession {
         }
       }
     } catch (error) {
+      // A rebuild still applying frames stops at the aborted assembler.
       this.current?.assembler.abort();
+      await this.current?.applying.catch(() => undefined);
       // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
       this.conn.close(toWireError(error));
       await this.saveSentMark();
@@ -622,7 +628,18 @@ export class BackupSession {
     const assembler = this.newAssembler(!asDelta, null, signature);
     const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
     const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
-    this.current = { file, assembler, applier, signature, deltaFailure: null, offered: null, offset: asDelta ? null : 0n, resend: resend !== undefined };
+    this.current = {
+      file,
+      assembler,
+      applier,
+      signature,
+      deltaFailure: null,
+      applying: Promise.resolve(),
+      applyError: null,
+      offered: null,
+      offset: asDelta ? null : 0n,
+      resend: resend !== undefined,
+    };
     return this.current;
   }
 
@@ -669,15 +686,26 @@ export class BackupSession {
       await open.assembler.write(msg.data);
       return;
     }
-    if (open.deltaFailure === null) {
-      try {
-        await open.applier.push(msg.data);
-      } catch (error) {
-        if (!isDeltaFailure(error)) throw error;
-        open.deltaFailure = error;
+    if (open.applyError !== null) throw open.applyError;
+    // The rebuild (reads of the basis, hashing, storing) runs behind the message loop, frame after frame: the chunks
+    // and digests the agent sends meanwhile (a large directory walked while a large file's delta streams) are planned
+    // at once instead of waiting for it. Byte credit still comes back only as frames are applied, which bounds what
+    // waits here; FileEnd waits for the last frame.
+    const applier = open.applier;
+    open.applying = open.applying.then(async () => {
+      if (open.deltaFailure === null) {
+        try {
+          await applier.push(msg.data);
+        } catch (error) {
+          if (!isDeltaFailure(error)) throw error;
+          open.deltaFailure = error;
+        }
       }
-    }
-    this.pipeline.noteStored(length);
+      this.pipeline.noteStored(length);
+    });
+    open.applying.catch((error: unknown) => {
+      open.applyError ??= error instanceof Error ? error : new Error(String(error));
+    });
   }
 
   /** Dedup before data: the agent names a large file's chunks; if the repository holds them all, nothing is sent. */
@@ -773,6 +801,7 @@ export class BackupSession {
 
   private async onFileEnd(msg: FileEndMessage): Promise<void> {
     const open = this.openFile(msg.seq, msg.index);
+    await open.applying;
     this.current = null;
     const head = open.file;
     const path = joinPath(head.chunk.dir.path, head.meta.name);

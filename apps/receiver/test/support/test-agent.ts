@@ -16,7 +16,7 @@ import {
   type Message,
   type WelcomeMessage,
 } from '@berth/wire';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -48,6 +48,11 @@ export interface BackupOptions extends AgentIdentity {
   readonly stopAfterDataBytes?: number;
   /** Send deltas of a different content than the file (one byte flipped) while FileEnd names the real file. */
   readonly lyingDelta?: boolean;
+  /**
+   * Called after a delta's frames and before its FileEnd; `probe` names a directory that does not exist by a digest
+   * (protocol 4) and resolves with the receiver's answer: how soon the session answers while a rebuild is under way.
+   */
+  readonly duringDelta?: (probe: () => Promise<boolean>) => Promise<void>;
   /** Protocol version sent in Hello (default PROTOCOL_VERSION). */
   readonly protocol?: number;
   /** v3: name each directory by its digest first (one round trip each) and send its chunks only when not reused. */
@@ -198,6 +203,8 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
   const box = new Mailbox(conn);
   let dataBytes = 0;
   let seq = 0;
+  /** The last seq the receiver commits (a probe sent during a delta is never committed). */
+  let lastCommittable = 0;
   let result: BackupResult | null = null;
   const snapshotResult = (): BackupResult => ({
     welcome: box.welcome,
@@ -277,6 +284,12 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       const source = options.lyingDelta === true ? Buffer.from(content) : content;
       if (options.lyingDelta === true) source[source.length >> 1] = (source[source.length >> 1] as number) ^ 0xff;
       for await (const frame of encodeDelta(delta(signature, source, { hash: 'sha256' }))) await sendData(chunkSeq, index, frame);
+      await options.duringDelta?.(async () => {
+        const probeSeq = ++seq;
+        await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: Buffer.from(`/no-such-directory-${probeSeq}`), digest: randomBytes(32) });
+        const reply = await box.until(() => (box.digestReplies.has(probeSeq) ? { reused: box.digestReplies.get(probeSeq) === true } : null));
+        return reply.reused;
+      });
       await sendEnd(chunkSeq, index, content);
     };
 
@@ -292,6 +305,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
 
     const probe = async (snapshotPath: Buffer, digest: Buffer): Promise<boolean> => {
       const probeSeq = ++seq;
+      lastCommittable = probeSeq;
       await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: snapshotPath, digest });
       const reply = await box.until(() => (box.digestReplies.has(probeSeq) ? { reused: box.digestReplies.get(probeSeq) === true } : null));
       if (reply.reused) reusedDirs.push(snapshotPath.toString('latin1'));
@@ -329,6 +343,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         await box.until(() => box.ops >= chunk.length);
         box.ops -= chunk.length;
         const chunkSeq = ++seq;
+        lastCommittable = chunkSeq;
         await conn.send({ type: options.packed === true ? MessageType.PackedChunk : MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
         const key = snapshotPath.toString();
         entriesSent.set(key, (entriesSent.get(key) ?? 0) + chunk.length);
@@ -345,7 +360,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         }
       }
       if (options.stopAfterDirs !== undefined) {
-        const lastSeq = seq;
+        const lastSeq = lastCommittable;
         await box.until(() => box.committed.some((c) => c.seq === lastSeq));
         if (box.committed.filter((c) => c.dirComplete).length >= options.stopAfterDirs) throw new Stopped();
       }
@@ -354,7 +369,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
 
     await sendDir(Buffer.from(options.root), Buffer.from('/'));
     // A Resend can only come before its chunk is committed: wait for every chunk, sending what is asked again.
-    const lastSeq = seq;
+    const lastSeq = lastCommittable;
     while (options.finishUncommitted !== true) {
       await sendResends();
       if (box.committed.some((c) => c.seq === lastSeq)) break;
