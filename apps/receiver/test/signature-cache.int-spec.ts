@@ -37,7 +37,7 @@ describe('signatures of large files kept beside the repository', () => {
   const block = alignedBlockLength(SIZE);
 
   beforeAll(async () => {
-    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000 });
+    fx = await startReceiver({ heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: 4 * MiB });
     fx.verifier.addHost(host);
     cache = new SignatureCache(fx.repository.root);
     source = await mkdtemp(join(tmpdir(), 'berth-kept-signature-'));
@@ -144,7 +144,7 @@ describe('a delta rebuilt behind the message loop', () => {
 
   beforeAll(async () => {
     fx = await startReceiver(
-      { heartbeatMs: 200, idleTimeoutMs: 10_000 },
+      { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: 4 * MiB },
       {
         wrap: (repository) =>
           new Proxy(repository, {
@@ -181,6 +181,8 @@ describe('a delta rebuilt behind the message loop', () => {
       return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source, ...(duringDelta === undefined ? {} : { duringDelta }) });
     };
     expect((await backup()).done).not.toBeNull();
+    // The first session's end line is written once its signatures are: the second delta's is then kept.
+    await waitFor(() => fx.logs.some((l) => l.includes(' end ')), 'the first session to end');
     await overwrite(join(source, 'disk.img'), 6 * MiB, 4096);
     basisReads = 0;
     readDelayMs = 40;
@@ -196,8 +198,111 @@ describe('a delta rebuilt behind the message loop', () => {
     expect(basisReads).toBeGreaterThanOrEqual(12);
     expect(readsWhenAnswered).toBeGreaterThanOrEqual(0);
     expect(readsWhenAnswered).toBeLessThan(basisReads);
+    await waitFor(() => fx.logs.filter((l) => l.includes(' end ')).length === 2, 'the second session to end');
+    expect(fx.logs.filter((l) => l.includes(' end ')).at(-1)).toContain('signaturesKept=1');
     const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
     expect(entry!.content!.sha256).toEqual(sha256(await readFile(join(source, 'disk.img'))));
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
+  });
+});
+
+describe('kept signatures and a repository that fails or is damaged', () => {
+  let fx: ReceiverFixture;
+  let source: string;
+  let failPuts = false;
+
+  beforeAll(async () => {
+    // A small byte window: a rebuild that stops applying frames stops giving credit back, and the agent waits.
+    fx = await startReceiver(
+      { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: 4 * MiB, creditBytes: 2 * MiB },
+      {
+        wrap: (repository) =>
+          new Proxy(repository, {
+            get(target, property, receiver) {
+              if (property === 'putBlob') {
+                return (data: Buffer) => (failPuts ? Promise.reject(new Error('injected: the disk is full')) : target.putBlob(data));
+              }
+              const value = Reflect.get(target, property, receiver) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+          }),
+      },
+    );
+    fx.verifier.addHost(host);
+    source = await mkdtemp(join(tmpdir(), 'berth-kept-faults-'));
+  });
+
+  afterAll(async () => {
+    await fx.stop();
+    await rm(source, { recursive: true, force: true });
+  });
+
+  async function backup(): Promise<BackupResult & { line: string }> {
+    const runId = randomUUID();
+    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+    const result = await runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source });
+    const isEnd = (l: string): boolean => l.includes(' end ') && l.includes(`run=${runId}`);
+    await waitFor(() => fx.logs.some(isEnd), 'the session to end');
+    return { ...result, line: fx.logs.find(isEnd) as string };
+  }
+
+  /** Flips a byte of `needle`'s first occurrence in the repository's pack files (a bad sector, say). */
+  async function damageOnDisk(needle: Buffer): Promise<void> {
+    const packs = join(fx.dir, 'repo', 'packs');
+    for (const shard of await readdir(packs)) {
+      for (const name of (await readdir(join(packs, shard))).filter((n) => n.endsWith('.pack'))) {
+        const path = join(packs, shard, name);
+        const bytes = await readFile(path);
+        const at = bytes.indexOf(needle);
+        if (at < 0) continue;
+        bytes[at + 10] = (bytes[at + 10] as number) ^ 0xff;
+        await writeFile(path, bytes);
+        return;
+      }
+    }
+    throw new Error('needle not found in any pack');
+  }
+
+  it('ends the session, instead of waiting, when storing a rebuilt chunk fails behind the message loop', async () => {
+    const file = join(source, 'fail.img');
+    await writeFile(file, randomBytes(8 * MiB));
+    expect((await backup()).closeReason).toBeNull();
+    // Most of the file changes: its delta is mostly literal data, whose new chunks the repository refuses to store.
+    await overwrite(file, 0, 7 * MiB);
+    failPuts = true;
+    try {
+      const result = await backup();
+      expect(result.closeReason).not.toBeNull();
+      expect(result.line).toContain('injected: the disk is full');
+    } finally {
+      failPuts = false;
+    }
+    await rm(file);
+  });
+
+  it('does not keep a signature of good bytes for a chunk damaged on disk: one resend, then deltas again', async () => {
+    const file = join(source, 'damaged.img');
+    const original = randomBytes(8 * MiB);
+    await writeFile(file, original);
+    expect((await backup()).closeReason).toBeNull();
+    // Chunk 2 is damaged on disk and stays as it was; the file changes in chunk 6. The kept signature describes the
+    // good bytes: the agent matches chunk 2, its rebuild copies the damaged bytes, and the file is sent again whole.
+    await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64));
+    await overwrite(file, 6 * MiB + 1000, 4096);
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(second.resends).toBe(1);
+    expect(second.line).toContain('deltaRetries=1 signatureFailures=1');
+    // The resend shares the damaged blob (one copy per id): its signature is not kept, so the next delta signs it as
+    // it reads, and the damaged block goes as data instead of failing the rebuild again.
+    await overwrite(file, 6 * MiB + 9000, 4096);
+    const third = await backup();
+    expect(third.closeReason).toBeNull();
+    expect(deltas(third)).toBe(1);
+    expect(third.resends).toBe(0);
+    expect(third.line).toContain('deltaRetries=0');
+    expect(third.line).toContain('signaturesKept=0');
+    const entry = await fx.repository.resolvePath(Buffer.from(third.done!.rootTree, 'hex'), Buffer.from('/damaged.img'));
+    expect(entry!.content!.sha256).toEqual(sha256(await readFile(file)));
   });
 });

@@ -149,18 +149,35 @@ describe('ContentWriter chunk observer', () => {
   it('sees every chunk once, in file order, with its id: written, taken by id, and the last partial one', async () => {
     const content = randomBytes(4 * CONTENT_CHUNK_BYTES + 777);
     const chunk = (i: number): Buffer => content.subarray(i * CONTENT_CHUNK_BYTES, (i + 1) * CONTENT_CHUNK_BYTES);
-    const seen: Array<{ id: string; bytes: string }> = [];
-    const writer = new ContentWriter(memorySink(), null, inlineWholeHash, async (data, id) => {
-      // Awaited before the data may be released: a slow observer still sees the right bytes.
+    const seen: Array<{ id: string; bytes: string; stored: boolean }> = [];
+    const writer = new ContentWriter(memorySink(), null, inlineWholeHash, async (data, id, stored) => {
+      // Awaited before writeStored resolves (its caller may then reuse the memory): the bytes are read after a turn.
       await new Promise((resolve) => setImmediate(resolve));
-      seen.push({ id: id.toString('hex'), bytes: sha256(data).toString('hex') });
+      seen.push({ id: id.toString('hex'), bytes: sha256(data).toString('hex'), stored });
     });
     await writer.write(content.subarray(0, CONTENT_CHUNK_BYTES + 10));
     await writer.write(content.subarray(CONTENT_CHUNK_BYTES + 10, 2 * CONTENT_CHUNK_BYTES));
-    await writer.writeStored(Buffer.from(chunk(2)), sha256(chunk(2)));
+    const lent = Buffer.from(chunk(2));
+    await writer.writeStored(lent, sha256(chunk(2)));
+    lent.fill(0);
     await writer.write(content.subarray(3 * CONTENT_CHUNK_BYTES));
     const { content: stored } = await writer.finish();
     expect(seen.map((s) => s.id)).toEqual(stored.chunks.map((id) => id.toString('hex')));
     expect(seen.map((s) => s.bytes)).toEqual([0, 1, 2, 3, 4].map((i) => sha256(content.subarray(i * CONTENT_CHUNK_BYTES, (i + 1) * CONTENT_CHUNK_BYTES)).toString('hex')));
+    expect(seen.map((s) => s.stored)).toEqual([false, false, true, false, false]);
+  });
+
+  it('does not see the chunks of a stored prefix', async () => {
+    const content = randomBytes(3 * CONTENT_CHUNK_BYTES);
+    const held = [sha256(content.subarray(0, CONTENT_CHUNK_BYTES))];
+    const hash = createHash('sha256').update(content.subarray(0, CONTENT_CHUNK_BYTES));
+    const seen: string[] = [];
+    const writer = new ContentWriter(memorySink(), { chunks: held, whole: inlineWholeHash(hash) }, inlineWholeHash, (_data, id) => {
+      seen.push(id.toString('hex'));
+    });
+    await writer.write(content.subarray(CONTENT_CHUNK_BYTES));
+    const { content: stored } = await writer.finish();
+    expect(stored.chunks).toHaveLength(3);
+    expect(seen).toEqual(stored.chunks.slice(1).map((id) => id.toString('hex')));
   });
 });

@@ -11,10 +11,11 @@ export interface BlobSink {
 const EMPTY_SHA256 = sha256(Buffer.alloc(0));
 
 /**
- * Sees each chunk of the file once it is stored (or known stored, writeStored), in file order, with its id. `data`
- * is valid only until the returned promise settles. Chunks of a StoredPrefix are not seen.
+ * Sees each chunk of the file once it is stored, in file order, with its id; `stored` is true for a chunk taken by id
+ * (writeStored), whose bytes were not hashed here. `data` is valid only until the returned promise settles. Chunks of
+ * a StoredPrefix are not seen.
  */
-export type ChunkObserver = (data: Buffer, id: ObjectId) => Promise<void> | void;
+export type ChunkObserver = (data: Buffer, id: ObjectId, stored: boolean) => Promise<void> | void;
 
 /**
  * A file's whole SHA-256 as the writer feeds it. The caller may choose where it is computed: node:crypto on the
@@ -105,7 +106,7 @@ export class ContentWriter implements FileContentWriter {
     await this.whole.update(data);
     this.chunks.push(id);
     this.size += data.length;
-    if (this.observe !== null) await this.observe(data, id);
+    if (this.observe !== null) await this.observe(data, id, true);
   }
 
   async finish(): Promise<WrittenContent> {
@@ -140,7 +141,7 @@ export class ContentWriter implements FileContentWriter {
     const { id, stored } = await this.sink.putBlob(chunk);
     this.chunks.push(id);
     if (stored) this.bytesStored += chunk.length;
-    if (this.observe !== null) await this.observe(chunk, id);
+    if (this.observe !== null) await this.observe(chunk, id, false);
     return id;
   }
 

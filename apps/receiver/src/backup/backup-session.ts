@@ -123,8 +123,14 @@ interface ExpectedFile {
 interface Basis {
   readonly content: FileContent;
   readonly size: bigint;
-  /** Its signature with whole strong hashes when kept in the SignatureCache (large files), else null. */
-  readonly signature: Signature | null;
+  /** Block length of its signature when that is kept in the SignatureCache (large files), else null. */
+  readonly keptBlockLength: number | null;
+  /**
+   * Set when a chunk it shares with the new version, or the basis itself, read back damaged (signatureFailures): the new
+   * version's signature is then not kept, so that the next delta signs the damaged chunk as it reads and sends its
+   * blocks as data, instead of matching a kept signature of the good bytes and failing the rebuild every night.
+   */
+  damaged?: boolean;
 }
 
 /** The file whose content is arriving (between its first FileData, ContentOffer or FileEnd and its FileEnd). */
@@ -139,8 +145,8 @@ interface OpenFile {
   deltaFailure: Error | null;
   /** The delta's frames taken so far, applied in order behind the message loop (onFileData); FileEnd awaits it. */
   applying: Promise<void>;
-  /** What stopped the rebuild other than the delta itself (a repository failure): fails the session. */
-  applyError: Error | null;
+  /** Set when the session ends: frames not applied yet are dropped. */
+  stopped: boolean;
   /** Content the repository already holds, accepted from a ContentOffer: no data follows. */
   offered: StoredFile | null;
   /** Content bytes of the file received so far, counted from its start (a resumed file starts after its stored part); null for a delta. */
@@ -236,6 +242,11 @@ export class BackupSession {
   private readonly signatures: SignatureCache;
   /** SignatureCache writes not finished yet (see keepSignature). */
   private readonly savingSignatures = new Set<Promise<void>>();
+  /** Kept signatures of versions this run's snapshot replaces, removed once it is published (keepSignature). */
+  private readonly replacedSignatures: Array<{ readonly sha256: Buffer; readonly blockLength: number }> = [];
+  /** Rejects when a delta's rebuild fails behind the message loop (onFileData); the loop races it. */
+  private readonly applyFailed: Promise<never>;
+  private failApply: (error: unknown) => void = () => undefined;
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
   /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
@@ -263,6 +274,8 @@ export class BackupSession {
     this.availableOps = limits.creditOps;
     this.digestStore = new DigestIndexStore(repo.root, repo.damage?.id ?? null);
     this.signatures = new SignatureCache(repo.root);
+    this.applyFailed = new Promise<never>((_, reject) => (this.failApply = reject));
+    this.applyFailed.catch(() => undefined);
     this.pipeline = new CommitPipeline({
       store: repo,
       runId: ctx.runId,
@@ -302,7 +315,9 @@ export class BackupSession {
     try {
       await this.start();
       for (;;) {
-        const msg = await nextMessage(this.inbox);
+        // A rebuild that failed behind the loop (onFileData) ends the session at once: the agent may be waiting for
+        // byte credit that only the rebuild's frames give back, and would send nothing more.
+        const msg = await Promise.race([nextMessage(this.inbox), this.applyFailed]);
         switch (msg.type) {
           case MessageType.Chunk:
             await this.onChunk(msg);
@@ -330,11 +345,15 @@ export class BackupSession {
         }
       }
     } catch (error) {
-      // A rebuild still applying frames stops at the aborted assembler.
-      this.current?.assembler.abort();
-      await this.current?.applying.catch(() => undefined);
-      // Tell the peer now: the commit pipeline may take a while to settle (a slow flush).
+      // Tell the peer now: the commit pipeline may take a while to settle (a slow flush), a rebuild its current frame.
       this.conn.close(toWireError(error));
+      const open = this.current;
+      if (open !== null) {
+        // A rebuild behind the loop applies no further frame; the one under way ends before its writer is aborted.
+        open.stopped = true;
+        await open.applying.catch(() => undefined);
+        open.assembler.abort();
+      }
       await this.saveSentMark();
       throw error;
     } finally {
@@ -523,7 +542,7 @@ export class BackupSession {
    * A changed file whose previous version is large enough travels as a delta: the previous version's signature
    * goes out now, before the plan. Returns that basis, or null to ask for the whole file (v1 agent, small or
    * no previous version, or a previous version the repository cannot read: a chunk missing or of the wrong length;
-   * its content is not verified here, see basisSignatureFrames).
+   * its content is not verified here, see signStoredContent).
    */
   private async offerSignature(seq: number, index: number, previous: TreeEntry | null, meta: EntryMeta): Promise<ExpectedFile['basis']> {
     const min = BigInt(this.limits.deltaMinBytes);
@@ -553,18 +572,17 @@ export class BackupSession {
     const frames = signatureFrames(sig);
     for (const [i, data] of frames.entries()) await this.conn.send({ type: MessageType.Signature, seq, index, data, last: i === frames.length - 1 });
     this.counters.deltaFiles += 1;
-    return { content: previous.content, size: previous.size, signature: kept };
+    return { content: previous.content, size: previous.size, keptBlockLength: kept === null ? null : blockLength };
   }
 
   /**
-   * Writes a signature into the SignatureCache without holding up the session (awaited when it ends), and drops the
-   * one of the version it replaces. A cache: a failure to write it only means the next delta signs its basis again.
+   * Writes a signature into the SignatureCache without holding up the session (awaited when it ends); the one of the
+   * version it replaces is removed once the snapshot is published. A cache: a failure to write it only means the next
+   * delta signs its basis again.
    */
   private keepSignature(sha256: Buffer, sig: Signature, replaces: { readonly sha256: Buffer; readonly blockLength: number } | null): void {
-    const saving = this.signatures
-      .save(sha256, sig)
-      .then(() => (replaces === null || replaces.sha256.equals(sha256) ? undefined : this.signatures.remove(replaces.sha256, replaces.blockLength)))
-      .catch(() => undefined);
+    if (replaces !== null && !replaces.sha256.equals(sha256)) this.replacedSignatures.push(replaces);
+    const saving = this.signatures.save(sha256, sig).catch(() => undefined);
     this.savingSignatures.add(saving);
     void saving.finally(() => this.savingSignatures.delete(saving));
   }
@@ -600,7 +618,7 @@ export class BackupSession {
    * The file a content message is about: the one already open, else the next one in plan order or a file
    * asked for again (Resend), which the agent sends whole between two other files.
    */
-  private openFile(seq: number, index: number): OpenFile {
+  private async openFile(seq: number, index: number): Promise<OpenFile> {
     const open = this.current;
     if (open !== null) {
       if (open.file.chunk.seq !== seq || open.file.index !== index) {
@@ -624,7 +642,7 @@ export class BackupSession {
       file = head;
     }
     const asDelta = resend === undefined && file.basis !== null;
-    const signature = this.versionSignature(file.meta.size, asDelta ? file.basis : null);
+    const signature = await this.versionSignature(file.meta.size, asDelta ? file.basis : null);
     const assembler = this.newAssembler(!asDelta, null, signature);
     const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
     const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
@@ -635,7 +653,7 @@ export class BackupSession {
       signature,
       deltaFailure: null,
       applying: Promise.resolve(),
-      applyError: null,
+      stopped: false,
       offered: null,
       offset: asDelta ? null : 0n,
       resend: resend !== undefined,
@@ -643,10 +661,15 @@ export class BackupSession {
     return this.current;
   }
 
-  /** The signature to assemble for a file of (about) `size` bytes while it is stored, or null below the cache's size. */
-  private versionSignature(size: bigint, basis: Basis | null): VersionSignature | null {
+  /**
+   * The signature to assemble for a file of (about) `size` bytes while it is stored, or null below the cache's size.
+   * A delta's basis lends the blocks of the chunks copied from it whole when its own signature is kept (read again
+   * here rather than held from the plan: a session may plan many large files before their content comes).
+   */
+  private async versionSignature(size: bigint, basis: Basis | null): Promise<VersionSignature | null> {
     if (size < BigInt(this.limits.signatureCacheMinBytes)) return null;
-    return new VersionSignature(alignedBlockLength(Number(size)), basis?.signature === null || basis === null ? null : { signature: basis.signature, chunks: basis.content.chunks });
+    const kept = basis === null || basis.keptBlockLength === null ? null : await this.signatures.load(basis.content.sha256, basis.keptBlockLength);
+    return new VersionSignature(alignedBlockLength(Number(size)), kept === null || basis === null ? null : { signature: kept, chunks: basis.content.chunks });
   }
 
   /**
@@ -668,12 +691,12 @@ export class BackupSession {
       // its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent is busy
       // sending it, and the copy and the helper would only add CPU while both cores are in use.
       creditStored ? inlineWholeHash : () => new Sha256Stream(),
-      signature === null ? null : (data, id) => signature.add(data, id),
+      signature === null ? null : (data, id, stored) => signature.add(data, id, stored),
     );
   }
 
   private async onFileData(msg: FileDataMessage): Promise<void> {
-    const open = this.openFile(msg.seq, msg.index);
+    const open = await this.openFile(msg.seq, msg.index);
     if (open.offered !== null) throw protocolError(`data for entry ${msg.index} of chunk ${msg.seq} after the repository said it has that content`);
     const length = msg.data.length;
     if (length > this.availableBytes) throw protocolError(`${length} bytes of data sent with only ${this.availableBytes} bytes of credit left`);
@@ -686,13 +709,13 @@ export class BackupSession {
       await open.assembler.write(msg.data);
       return;
     }
-    if (open.applyError !== null) throw open.applyError;
     // The rebuild (reads of the basis, hashing, storing) runs behind the message loop, frame after frame: the chunks
     // and digests the agent sends meanwhile (a large directory walked while a large file's delta streams) are planned
     // at once instead of waiting for it. Byte credit still comes back only as frames are applied, which bounds what
     // waits here; FileEnd waits for the last frame.
     const applier = open.applier;
     open.applying = open.applying.then(async () => {
+      if (open.stopped) return;
       if (open.deltaFailure === null) {
         try {
           await applier.push(msg.data);
@@ -703,9 +726,7 @@ export class BackupSession {
       }
       this.pipeline.noteStored(length);
     });
-    open.applying.catch((error: unknown) => {
-      open.applyError ??= error instanceof Error ? error : new Error(String(error));
-    });
+    open.applying.catch((error: unknown) => this.failApply(error));
   }
 
   /** Dedup before data: the agent names a large file's chunks; if the repository holds them all, nothing is sent. */
@@ -715,7 +736,7 @@ export class BackupSession {
       return this.onFirstChunkOffer(msg);
     }
     if (this.current !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq} inside another file's content`);
-    const open = this.openFile(msg.seq, msg.index);
+    const open = await this.openFile(msg.seq, msg.index);
     if (open.applier !== null) throw protocolError(`ContentOffer for entry ${msg.index} of chunk ${msg.seq}, which was planned as a delta`);
     const known = await this.holdsContent(msg);
     if (known) {
@@ -800,7 +821,7 @@ export class BackupSession {
   }
 
   private async onFileEnd(msg: FileEndMessage): Promise<void> {
-    const open = this.openFile(msg.seq, msg.index);
+    const open = await this.openFile(msg.seq, msg.index);
     await open.applying;
     this.current = null;
     const head = open.file;
@@ -819,9 +840,11 @@ export class BackupSession {
       if (!file.content.sha256.equals(msg.sha256)) throw protocolError(`${showPath(path)}: SHA-256 of the received content does not match the agent's`);
       head.chunk.slots[head.index] = { meta: head.meta, content: file.content, size: file.size };
       const version = open.signature;
-      if (version !== null && open.offered === null && !version.failed && BigInt(version.bytes) === file.size) {
-        const basis = open.applier === null ? null : head.basis;
-        const replaces = basis === null || basis.signature === null ? null : { sha256: basis.content.sha256, blockLength: basis.signature.blockLength };
+      const complete = version !== null && open.offered === null && !version.failed && BigInt(version.bytes) === file.size;
+      // Kept under the block length a lookup of this size picks (the file may have changed size while it was read).
+      if (complete && head.basis?.damaged !== true && version.blockLength === alignedBlockLength(Number(file.size))) {
+        const basis = head.basis;
+        const replaces = basis === null || basis.keptBlockLength === null ? null : { sha256: basis.content.sha256, blockLength: basis.keptBlockLength };
         this.keepSignature(file.content.sha256, version.finish(), replaces);
       }
     }
@@ -847,7 +870,7 @@ export class BackupSession {
       const file = await open.assembler.finish();
       const matches = BigInt(end.length) === file.size && end.sha256.equals(msg.sha256) && file.size === msg.size && file.content.sha256.equals(msg.sha256);
       if (!matches) return null;
-      if (open.file.basis !== null) await this.checkSharedBasisChunks(file, applier, open.file.basis.content);
+      if (open.file.basis !== null) await this.checkSharedBasisChunks(file, applier, open.file.basis);
       return file;
     } catch (error) {
       if (isDeltaFailure(error)) return null;
@@ -861,10 +884,13 @@ export class BackupSession {
    * block then went as literal data). The new file shares the stored blob, so it is read back verified, and a damaged
    * one is counted. Usually there is none to check: an edited chunk gets a new id, an unchanged one is copied whole.
    */
-  private async checkSharedBasisChunks(file: StoredFile, applier: DeltaApplier, basis: FileContent): Promise<void> {
-    const basisIds = new Set(basis.chunks.map((id) => id.toString('hex')));
+  private async checkSharedBasisChunks(file: StoredFile, applier: DeltaApplier, basis: Basis): Promise<void> {
+    const basisIds = new Set(basis.content.chunks.map((id) => id.toString('hex')));
     const shared = file.content.chunks.filter((id, index) => !applier.copiedWhole.has(index) && basisIds.has(id.toString('hex')));
-    if (shared.length > 0 && !(await chunksIntact(this.repo, shared))) this.counters.signatureFailures += 1;
+    if (shared.length > 0 && !(await chunksIntact(this.repo, shared))) {
+      this.counters.signatureFailures += 1;
+      basis.damaged = true;
+    }
   }
 
   /**
@@ -875,7 +901,12 @@ export class BackupSession {
     this.counters.deltaRetries += 1;
     this.resends.set(`${file.chunk.seq}/${file.index}`, file);
     await this.conn.send({ type: MessageType.Resend, seq: file.chunk.seq, index: file.index });
-    if (file.basis !== null && !(await chunksIntact(this.repo, file.basis.content.chunks))) this.counters.signatureFailures += 1;
+    if (file.basis !== null && !(await chunksIntact(this.repo, file.basis.content.chunks))) {
+      this.counters.signatureFailures += 1;
+      // The whole resend may share the damaged chunk: its signature is not kept, nor the basis's one (removed now).
+      file.basis.damaged = true;
+      if (file.basis.keptBlockLength !== null) await this.signatures.remove(file.basis.content.sha256, file.basis.keptBlockLength);
+    }
   }
 
   /**
@@ -1058,6 +1089,9 @@ export class BackupSession {
     // The journal of a published run is never read again (a later attempt of the run, if any, would only skip what
     // it names): it is removed after Done, off the agent's wait.
     await this.repo.removeJournal(this.ctx.runId).catch((error: unknown) => afterPublish.push(`the run's journal was not removed: ${errorText(error)}`));
+    // The versions this snapshot replaced are no basis any more (a retry of this run would still have used them).
+    await Promise.all(this.savingSignatures);
+    for (const replaced of this.replacedSignatures) await this.signatures.remove(replaced.sha256, replaced.blockLength);
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors, afterPublish };
   }
 }

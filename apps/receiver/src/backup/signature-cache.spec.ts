@@ -32,18 +32,29 @@ describe('VersionSignature', () => {
     const next = Buffer.concat([basisFile.subarray(0, 6 * MiB), randomBytes(9000)]);
     randomBytes(4096).copy(next, 2 * MiB + 100);
     const version = new VersionSignature(block, { signature: basisSig, chunks: chunksOf(basisFile).map(idOf) });
-    for (const chunk of chunksOf(next)) await version.add(chunk, idOf(chunk));
+    // As a delta rebuilds it: the unchanged chunks copied whole (stored), the edited one and the tail written.
+    for (const [index, chunk] of chunksOf(next).entries()) await version.add(chunk, idOf(chunk), index !== 2 && index < 6);
     expect(version.failed).toBe(false);
     expect(version.copied).toBe(5);
     expect(version.bytes).toBe(next.length);
     expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(next, { blockLength: block, strongLength: MAX_STRONG_LENGTH })));
   });
 
+  it('signs a chunk equal to a basis chunk that was not copied whole, so a wrong basis signature is not carried over', async () => {
+    const file = randomBytes(3 * MiB);
+    const basisSig = await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH });
+    basisSig.weak[1] = (basisSig.weak[1] as number) ^ 1;
+    const version = new VersionSignature(4096, { signature: basisSig, chunks: chunksOf(file).map(idOf) });
+    for (const chunk of chunksOf(file)) await version.add(chunk, idOf(chunk), false);
+    expect(version.copied).toBe(0);
+    expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH })));
+  });
+
   it('signs every chunk when the basis used another block length', async () => {
     const file = randomBytes(3 * MiB);
     const basisSig = await signature(file, { blockLength: 2048, strongLength: MAX_STRONG_LENGTH });
     const version = new VersionSignature(4096, { signature: basisSig, chunks: chunksOf(file).map(idOf) });
-    for (const chunk of chunksOf(file)) await version.add(chunk, idOf(chunk));
+    for (const chunk of chunksOf(file)) await version.add(chunk, idOf(chunk), true);
     expect(version.copied).toBe(0);
     expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH })));
   });

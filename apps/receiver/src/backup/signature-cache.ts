@@ -41,18 +41,21 @@ export class SignatureCache {
     this.dir = join(repositoryRoot, 'receiver-cache', 'signatures');
   }
 
-  /** The kept signature of the content `sha256` with `blockLength`-byte blocks, or null (absent or unreadable: removed). */
+  /**
+   * The kept signature of the content `sha256` with `blockLength`-byte blocks, or null: absent, or unreadable (then
+   * removed, if it can be). Never throws: a cache that cannot be read is a cache miss.
+   */
   async load(sha256: Buffer, blockLength: number): Promise<Signature | null> {
     const path = this.pathOf(sha256, blockLength);
     let sig: Signature;
     try {
       sig = decodeSignature(await readFile(path));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') await rm(path, { force: true });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') await rm(path, { force: true }).catch(() => undefined);
       return null;
     }
     if (sig.blockLength !== blockLength || sig.strongLength !== MAX_STRONG_LENGTH) {
-      await rm(path, { force: true });
+      await rm(path, { force: true }).catch(() => undefined);
       return null;
     }
     // Marks it used, for removeIdle.
@@ -75,26 +78,24 @@ export class SignatureCache {
     }
   }
 
+  /** Removes an entry, if it can (best effort, as every write to this cache). */
   async remove(sha256: Buffer, blockLength: number): Promise<void> {
-    await rm(this.pathOf(sha256, blockLength), { force: true });
+    await rm(this.pathOf(sha256, blockLength), { force: true }).catch(() => undefined);
   }
 
-  /** Removes entries (and leftover temporary files) not used for `maxIdleMs`; returns how many. */
+  /**
+   * Removes entries (and leftover temporary files) not used for `maxIdleMs`: a signature is used when it is written or
+   * loaded as a delta's basis, so what goes is a deleted file's, or a file's unchanged for that long (its next change
+   * signs it from the repository again). Returns how many were removed; never throws.
+   */
   async removeIdle(maxIdleMs: number, now = Date.now()): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw error;
-    }
+    const names = await readdir(this.dir).catch(() => [] as string[]);
     let removed = 0;
     for (const name of names) {
       const path = join(this.dir, name);
       const info = await stat(path).catch(() => null);
       if (info === null || now - info.mtimeMs <= maxIdleMs) continue;
-      await rm(path, { force: true });
-      removed += 1;
+      if (await rm(path, { force: true }).then(() => true, () => false)) removed += 1;
     }
     return removed;
   }
@@ -144,8 +145,13 @@ export class VersionSignature {
     return this.length;
   }
 
-  /** The next chunk of the file (ContentWriter's ChunkObserver); sets `failed` instead of throwing. */
-  async add(data: Buffer, id: ObjectId): Promise<void> {
+  /**
+   * The next chunk of the file (ContentWriter's ChunkObserver); sets `failed` instead of throwing. Only a chunk a delta
+   * copied whole (`stored`: the agent's blocks matched the basis's signature there, and the rebuilt file passed its
+   * SHA-256) takes the basis's blocks: any other is signed from its bytes, so a kept signature that was wrong for a
+   * chunk is not carried into the next version's.
+   */
+  async add(data: Buffer, id: ObjectId, stored = false): Promise<void> {
     if (this.failed) return;
     // Blocks would straddle chunks: after a partial chunk, or with a block length that does not divide one.
     if (this.length % CONTENT_CHUNK_BYTES !== 0 || (!this.aligned && this.length > 0)) {
@@ -153,14 +159,14 @@ export class VersionSignature {
       return;
     }
     try {
-      await this.sign(data, id);
+      await this.sign(data, id, stored);
     } catch {
       this.failed = true;
     }
   }
 
-  private async sign(data: Buffer, id: ObjectId): Promise<void> {
-    const index = data.length === CONTENT_CHUNK_BYTES ? this.basisChunks.get(id.toString('hex')) : undefined;
+  private async sign(data: Buffer, id: ObjectId, stored: boolean): Promise<void> {
+    const index = stored && data.length === CONTENT_CHUNK_BYTES ? this.basisChunks.get(id.toString('hex')) : undefined;
     if (index !== undefined && this.basis !== null) {
       const perChunk = CONTENT_CHUNK_BYTES / this.blockLength;
       const first = index * perChunk;

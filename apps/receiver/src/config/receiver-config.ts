@@ -73,7 +73,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   chunkMaxEntries: 1024,
   chunkMaxBytes: 1024 * 1024,
   deltaMinBytes: 64 * 1024,
-  signatureCacheMinBytes: 4 * 1024 * 1024,
+  signatureCacheMinBytes: 16 * 1024 * 1024,
 };
 
 export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
@@ -96,7 +96,7 @@ Environment only:
   BERTH_RECEIVER_DELTA_MIN_BYTES       changed files at least this large travel as deltas (default 65536)
   BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES
                                        stored files at least this large keep their delta signature beside the
-                                       repository, so a delta need not read the whole previous version (default 4194304)
+                                       repository, so a delta need not read the whole previous version (default 16777216)
   BERTH_RECEIVER_ADMISSION             fixed | adaptive (default adaptive: AIMD on commit latency, max sessions the ceiling)
   BERTH_RECEIVER_COMMIT_TARGET_MS      commit latency the adaptive admission steers to (default 500)
   BERTH_RECEIVER_WRITE_BYTES_PER_SEC   throttle repository writes to this many bytes/s (default unlimited)
@@ -157,7 +157,7 @@ export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
       env['BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES'],
       'BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES',
       d.signatureCacheMinBytes,
-      1,
+      1024 * 1024,
       Number.MAX_SAFE_INTEGER,
     ),
   };

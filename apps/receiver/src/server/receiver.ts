@@ -40,6 +40,8 @@ export class Receiver {
   private closing: Promise<void> | null = null;
   private readonly credentialCheck: NodeJS.Timeout;
   private checking = false;
+  /** Removes kept signatures unused for SIGNATURE_CACHE_MAX_IDLE_MS, once a day while listening. */
+  private signaturePrune: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
@@ -97,8 +99,9 @@ export class Receiver {
     // Digest caches written under another state of the repository (before a damaging recovery) are never read again.
     const digests = new DigestIndexStore(this.options.repository.root, this.options.repository.damage?.id ?? null);
     for (const folder of await digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
-    const idle = await new SignatureCache(this.options.repository.root).removeIdle(SIGNATURE_CACHE_MAX_IDLE_MS);
-    if (idle > 0) this.options.logger.info(`removed ${idle} kept signatures of large files unused for ${SIGNATURE_CACHE_MAX_IDLE_MS / 86_400_000} days`);
+    await this.pruneSignatures();
+    this.signaturePrune ??= setInterval(() => void this.pruneSignatures(), 86_400_000);
+    this.signaturePrune.unref();
     this.server.listen(port, host);
     await once(this.server, 'listening');
     return this.server.address() as net.AddressInfo;
@@ -117,6 +120,11 @@ export class Receiver {
     return this.metricsState.snapshot(this.admission, this.sessions.size, credit, this.options.repository.damage !== null);
   }
 
+  private async pruneSignatures(): Promise<void> {
+    const removed = await new SignatureCache(this.options.repository.root).removeIdle(SIGNATURE_CACHE_MAX_IDLE_MS);
+    if (removed > 0) this.options.logger.info(`removed ${removed} kept signatures of large files unused for ${SIGNATURE_CACHE_MAX_IDLE_MS / 86_400_000} days`);
+  }
+
   /** Stops accepting, ends every session with Error(shutting_down) and waits for them. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -125,6 +133,7 @@ export class Receiver {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.credentialCheck);
+    if (this.signaturePrune !== null) clearInterval(this.signaturePrune);
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const reason = new WireError(ErrorCode.ShuttingDown, 'the receiver is shutting down');
     const sessions = [...this.sessions];
