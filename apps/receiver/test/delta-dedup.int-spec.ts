@@ -1,11 +1,12 @@
 import { RepositoryCorruptError, type ObjectId, type ReadOptions, type RepositoryApi } from '@berth/repository';
 import { EntryType, MessageType, PlanAction, encodeMessage, type EntryMeta } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient } from './support/frames';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
+import { damageOnDisk as damageInPacks, overwrite, replaceMethod } from './support/repository-faults';
 import { runBackup, type BackupResult } from './support/test-agent';
 import { waitFor } from './support/wait-for';
 
@@ -16,16 +17,6 @@ const hostB = { hostId: randomUUID(), hostName: 'beta', credential: 'cred-b' };
 
 function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();
-}
-
-/** Overwrites `length` random bytes at `offset` in place (new mtime and ctime: the quick check fails). */
-async function overwrite(path: string, offset: number, length: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.write(randomBytes(length), 0, length, offset);
-  } finally {
-    await handle.close();
-  }
 }
 
 function actionsOf(result: BackupResult, action: PlanAction): number {
@@ -152,25 +143,17 @@ describe('delta against a damaged basis', () => {
       { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: Number.MAX_SAFE_INTEGER },
       {
         wrap: (repository) =>
-          new Proxy(repository, {
-            get(target, property, receiver) {
-              if (property === 'readBlob') {
-                return async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
-                  const read = await target.readBlob(id, options);
-                  if (damaged === null || !id.equals(damaged)) return read;
-                  if (options?.verify !== false) {
-                    if (verifiedFails) throw new RepositoryCorruptError(`blob ${id.toString('hex')} does not match its id`);
-                    return read;
-                  }
-                  if (++damagedReads === 1) return read;
-                  const data = Buffer.from(read);
-                  data[100] = (data[100] as number) ^ 0xff;
-                  return data;
-                };
-              }
-              const value = Reflect.get(target, property, receiver) as unknown;
-              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-            },
+          replaceMethod(repository, 'readBlob', (readBlob) => async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
+            const read = await readBlob(id, options);
+            if (damaged === null || !id.equals(damaged)) return read;
+            if (options?.verify !== false) {
+              if (verifiedFails) throw new RepositoryCorruptError(`blob ${id.toString('hex')} does not match its id`);
+              return read;
+            }
+            if (++damagedReads === 1) return read;
+            const data = Buffer.from(read);
+            data[100] = (data[100] as number) ^ 0xff;
+            return data;
           }),
       },
     );
@@ -254,22 +237,7 @@ describe('delta against a basis damaged on disk', () => {
     return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
   };
 
-  /** Flips a byte of `needle`'s first occurrence in the repository's pack files (a bad sector, say). */
-  async function damageOnDisk(needle: Buffer): Promise<boolean> {
-    const packs = join(fx.dir, 'repo', 'packs');
-    for (const shard of await readdir(packs)) {
-      for (const name of (await readdir(join(packs, shard))).filter((n) => n.endsWith('.pack'))) {
-        const path = join(packs, shard, name);
-        const bytes = await readFile(path);
-        const at = bytes.indexOf(needle);
-        if (at < 0) continue;
-        bytes[at + 10] = (bytes[at + 10] as number) ^ 0xff;
-        await writeFile(path, bytes);
-        return true;
-      }
-    }
-    return false;
-  }
+  const damageOnDisk = (needle: Buffer): Promise<boolean> => damageInPacks(fx.repository.root, needle);
 
   it('sends the blocks of a basis damaged on disk whole: none matches the signature read from it, and the file is stored right', async () => {
     const file = join(source, 'data.bin');

@@ -2,12 +2,13 @@ import { encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
 import { type ObjectId, type ReadOptions } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alignedBlockLength, SignatureCache } from '../src/backup/signature-cache';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
-import { runBackup, type BackupResult } from './support/test-agent';
+import { damageOnDisk, overwrite, replaceMethod } from './support/repository-faults';
+import { runBackup, type BackupOptions, type BackupResult } from './support/test-agent';
 import { waitFor } from './support/wait-for';
 
 const MiB = 1024 * 1024;
@@ -16,13 +17,14 @@ const host = { hostId: randomUUID(), hostName: 'kept', credential: 'cred-kept' }
 
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
 
-async function overwrite(path: string, offset: number, length: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.write(randomBytes(length), 0, length, offset);
-  } finally {
-    await handle.close();
-  }
+/** A backup of `root` by `host`, and its session's end line (written once the session's signature writes are done). */
+async function backupWithLine(fx: ReceiverFixture, root: string, options: Partial<BackupOptions> = {}): Promise<BackupResult & { line: string }> {
+  const runId = randomUUID();
+  fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
+  const result = await runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root, ...options });
+  const isEnd = (l: string): boolean => l.includes(' end ') && l.includes(`run=${runId}`);
+  await waitFor(() => fx.logs.some(isEnd), 'the session to end');
+  return { ...result, line: fx.logs.find(isEnd) as string };
 }
 
 function deltas(result: BackupResult): number {
@@ -51,15 +53,10 @@ describe('signatures of large files kept beside the repository', () => {
     await rm(source, { recursive: true, force: true });
   });
 
-  /** A backup of the source, and its session's end line (written once the session's signature writes are done). */
   async function backup(): Promise<BackupResult & { line: string }> {
-    const runId = randomUUID();
-    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
-    const result = await runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source, dataFrameBytes: MiB });
+    const result = await backupWithLine(fx, source, { dataFrameBytes: MiB });
     expect(result.closeReason).toBeNull();
-    const isEnd = (l: string): boolean => l.includes(' end ') && l.includes(`run=${runId}`);
-    await waitFor(() => fx.logs.some(isEnd), 'the session to end');
-    return { ...result, line: fx.logs.find(isEnd) as string };
+    return result;
   }
 
   /** The snapshot's entry for the file equals the file now, read back verified. */
@@ -147,20 +144,12 @@ describe('a delta rebuilt behind the message loop', () => {
       { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: 4 * MiB },
       {
         wrap: (repository) =>
-          new Proxy(repository, {
-            get(target, property, receiver) {
-              if (property === 'readBlob') {
-                return async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
-                  if (options?.verify === false) {
-                    await new Promise((resolve) => setTimeout(resolve, readDelayMs));
-                    basisReads += 1;
-                  }
-                  return target.readBlob(id, options);
-                };
-              }
-              const value = Reflect.get(target, property, receiver) as unknown;
-              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-            },
+          replaceMethod(repository, 'readBlob', (readBlob) => async (id: ObjectId, options?: ReadOptions): Promise<Buffer> => {
+            if (options?.verify === false) {
+              await new Promise((resolve) => setTimeout(resolve, readDelayMs));
+              basisReads += 1;
+            }
+            return readBlob(id, options);
           }),
       },
     );
@@ -175,21 +164,17 @@ describe('a delta rebuilt behind the message loop', () => {
   });
 
   it('answers the messages that follow a delta while its basis is still being read, and stores the file right', async () => {
-    const backup = (duringDelta?: (probe: () => Promise<boolean>) => Promise<void>): Promise<BackupResult> => {
-      const runId = randomUUID();
-      fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
-      return runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source, ...(duringDelta === undefined ? {} : { duringDelta }) });
-    };
-    expect((await backup()).done).not.toBeNull();
-    // The first session's end line is written once its signatures are: the second delta's is then kept.
-    await waitFor(() => fx.logs.some((l) => l.includes(' end ')), 'the first session to end');
+    // Its session has ended (its signatures are written): the second delta's is kept.
+    expect((await backupWithLine(fx, source)).done).not.toBeNull();
     await overwrite(join(source, 'disk.img'), 6 * MiB, 4096);
     basisReads = 0;
     readDelayMs = 40;
     let readsWhenAnswered = -1;
-    const second = await backup(async (probe) => {
-      expect(await probe()).toBe(false);
-      readsWhenAnswered = basisReads;
+    const second = await backupWithLine(fx, source, {
+      duringDelta: async (probe) => {
+        expect(await probe()).toBe(false);
+        readsWhenAnswered = basisReads;
+      },
     });
     expect(second.closeReason).toBeNull();
     expect(deltas(second)).toBe(1);
@@ -198,8 +183,7 @@ describe('a delta rebuilt behind the message loop', () => {
     expect(basisReads).toBeGreaterThanOrEqual(12);
     expect(readsWhenAnswered).toBeGreaterThanOrEqual(0);
     expect(readsWhenAnswered).toBeLessThan(basisReads);
-    await waitFor(() => fx.logs.filter((l) => l.includes(' end ')).length === 2, 'the second session to end');
-    expect(fx.logs.filter((l) => l.includes(' end ')).at(-1)).toContain('signaturesKept=1');
+    expect(second.line).toContain('signaturesKept=1');
     const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
     expect(entry!.content!.sha256).toEqual(sha256(await readFile(join(source, 'disk.img'))));
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
@@ -217,15 +201,7 @@ describe('kept signatures and a repository that fails or is damaged', () => {
       { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: 4 * MiB, creditBytes: 2 * MiB },
       {
         wrap: (repository) =>
-          new Proxy(repository, {
-            get(target, property, receiver) {
-              if (property === 'putBlob') {
-                return (data: Buffer) => (failPuts ? Promise.reject(new Error('injected: the disk is full')) : target.putBlob(data));
-              }
-              const value = Reflect.get(target, property, receiver) as unknown;
-              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-            },
-          }),
+          replaceMethod(repository, 'putBlob', (putBlob) => (data: Buffer) => (failPuts ? Promise.reject(new Error('injected: the disk is full')) : putBlob(data))),
       },
     );
     fx.verifier.addHost(host);
@@ -237,31 +213,7 @@ describe('kept signatures and a repository that fails or is damaged', () => {
     await rm(source, { recursive: true, force: true });
   });
 
-  async function backup(): Promise<BackupResult & { line: string }> {
-    const runId = randomUUID();
-    fx.verifier.addRun({ runId, hostId: host.hostId, kind: 'backup' });
-    const result = await runBackup({ port: fx.port, hostId: host.hostId, runId, credential: host.credential, root: source });
-    const isEnd = (l: string): boolean => l.includes(' end ') && l.includes(`run=${runId}`);
-    await waitFor(() => fx.logs.some(isEnd), 'the session to end');
-    return { ...result, line: fx.logs.find(isEnd) as string };
-  }
-
-  /** Flips a byte of `needle`'s first occurrence in the repository's pack files (a bad sector, say). */
-  async function damageOnDisk(needle: Buffer): Promise<void> {
-    const packs = join(fx.dir, 'repo', 'packs');
-    for (const shard of await readdir(packs)) {
-      for (const name of (await readdir(join(packs, shard))).filter((n) => n.endsWith('.pack'))) {
-        const path = join(packs, shard, name);
-        const bytes = await readFile(path);
-        const at = bytes.indexOf(needle);
-        if (at < 0) continue;
-        bytes[at + 10] = (bytes[at + 10] as number) ^ 0xff;
-        await writeFile(path, bytes);
-        return;
-      }
-    }
-    throw new Error('needle not found in any pack');
-  }
+  const backup = (): Promise<BackupResult & { line: string }> => backupWithLine(fx, source);
 
   it('ends the session, instead of waiting, when storing a rebuilt chunk fails behind the message loop', async () => {
     const file = join(source, 'fail.img');
@@ -287,7 +239,7 @@ describe('kept signatures and a repository that fails or is damaged', () => {
     expect((await backup()).closeReason).toBeNull();
     // Chunk 2 is damaged on disk and stays as it was; the file changes in chunk 6. The kept signature describes the
     // good bytes: the agent matches chunk 2, its rebuild copies the damaged bytes, and the file is sent again whole.
-    await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64));
+    expect(await damageOnDisk(fx.repository.root, original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
     await overwrite(file, 6 * MiB + 1000, 4096);
     const second = await backup();
     expect(second.closeReason).toBeNull();

@@ -99,11 +99,12 @@ export class Receiver {
     // Digest caches written under another state of the repository (before a damaging recovery) are never read again.
     const digests = new DigestIndexStore(this.options.repository.root, this.options.repository.damage?.id ?? null);
     for (const folder of await digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
-    await this.pruneSignatures();
-    this.signaturePrune ??= setInterval(() => void this.pruneSignatures(), 86_400_000);
-    this.signaturePrune.unref();
     this.server.listen(port, host);
     await once(this.server, 'listening');
+    // Off the start-up path: a stat per kept signature, on a cache that may hold many.
+    void this.pruneSignatures();
+    this.signaturePrune ??= setInterval(() => void this.pruneSignatures(), 86_400_000);
+    this.signaturePrune.unref();
     return this.server.address() as net.AddressInfo;
   }
 
