@@ -2,7 +2,7 @@ import { AGENT_API, type ApiErrorBody, type BackupJobData, type RunFinishRequest
 import { UnrecoverableError } from 'bullmq';
 import { type EnrolledAgent, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startApp, startController } from './support/controller-app';
-import { freePort } from './support/free-port';
+import { freePort } from '@berth/local-stack';
 import { ManualWorker } from './support/manual-worker';
 
 jest.setTimeout(30_000);

@@ -25,6 +25,12 @@ async function start(config: ReceiverConfig): Promise<void> {
     slotPolicy: slotPolicyFor(config.admission, config.limits.maxSessions),
     credentialCheckMs: config.credentialCheckMs,
   });
+  // The metrics endpoint binds first: the "listening" line below means every socket the receiver serves is bound.
+  const metricsEndpoint = config.metricsListen === null ? null : new MetricsEndpoint(() => receiver.metrics());
+  if (metricsEndpoint !== null && config.metricsListen !== null) {
+    const bound = await metricsEndpoint.listen(config.metricsListen.host, config.metricsListen.port);
+    process.stdout.write(`berth receiver metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics\n`);
+  }
   const address = await receiver.listen(config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   process.stdout.write(`berth receiver listening on ${host}:${address.port} (${receiver.tls ? 'tls' : 'plain'}), repository ${config.repositoryDir}\n`);
@@ -33,11 +39,6 @@ async function start(config: ReceiverConfig): Promise<void> {
     () => consoleLogger.info(`controller ${config.controllerUrl} answers and accepts the receiver token`),
     (error: unknown) => consoleLogger.error(`controller check failed: ${(error as Error).message}; sessions cannot start until the controller accepts the receiver token`),
   );
-  const metricsEndpoint = config.metricsListen === null ? null : new MetricsEndpoint(() => receiver.metrics());
-  if (metricsEndpoint !== null && config.metricsListen !== null) {
-    const bound = await metricsEndpoint.listen(config.metricsListen.host, config.metricsListen.port);
-    process.stdout.write(`berth receiver metrics on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics\n`);
-  }
   const throttle = config.writeThrottle;
   const admission = config.admission.mode === 'adaptive' ? `adaptive (AIMD, target ${config.admission.commitLatencyTargetMs} ms)` : 'fixed';
   consoleLogger.info(

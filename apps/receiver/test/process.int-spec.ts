@@ -2,6 +2,7 @@ import { ErrorCode } from '@berth/wire';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -85,6 +86,27 @@ describe('berth receiver as a process (TLS, controller verification, SIGTERM)', 
     const text = await startWithToken('not-the-token');
     expect(text).toMatch(/listening on/);
     expect(text).toMatch(/controller check failed: the controller rejected the receiver token: bad receiver token; sessions cannot start until/);
+  });
+
+  it('binds its metrics endpoint before it says it is listening, and exits 1 naming the address when it cannot', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    try {
+      const other = spawn(process.execPath, [BERTH, 'receiver', '--listen', '127.0.0.1:0', '--repository', join(dir, 'metrics-repo'), '--controller', controllerUrl, '--token-file', join(dir, 'token')], {
+        env: { PATH: process.env['PATH'], BERTH_RECEIVER_METRICS_LISTEN: `127.0.0.1:${takenPort}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      other.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      other.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const [code] = (await once(other, 'exit')) as [number | null];
+      expect(code).toBe(1);
+      expect(text).toMatch(new RegExp(`berth receiver: cannot start: .*EADDRINUSE.*127\\.0\\.0\\.1:${takenPort}`));
+      expect(text).not.toMatch(/listening on/);
+    } finally {
+      await new Promise<void>((done) => taken.close(() => done()));
+    }
   });
 
   it('verifies the session with the controller using its token and stores a backup over TLS', async () => {

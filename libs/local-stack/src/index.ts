@@ -4,3 +4,4 @@ export { createTestDatabase, TEST_TEMPLATE_ENV, type TestDatabase } from './test
 export { LocalStackError, type LocalStackErrorCode } from './errors';
 export { type LocalStackLog } from './log';
 export { repositoryRoot } from './repository-root';
+export { canConnect, freePort, type FreePortOptions } from './free-port';
