@@ -1,8 +1,8 @@
 import { encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
-import { type ObjectId, type ReadOptions } from '@berth/repository';
+import { type ObjectId, type ReadOptions, Repository } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alignedBlockLength, SignatureCache } from '../src/backup/signature-cache';
@@ -256,5 +256,35 @@ describe('kept signatures and a repository that fails or is damaged', () => {
     expect(third.line).toContain('signaturesKept=0');
     const entry = await fx.repository.resolvePath(Buffer.from(third.done!.rootTree, 'hex'), Buffer.from('/damaged.img'));
     expect(entry!.content!.sha256).toEqual(sha256(await readFile(file)));
+  });
+});
+
+describe('the receiver keeps its kept signatures within their limits', () => {
+  it('removes, once it listens, entries unused for 30 days, then the least recently used beyond its byte limit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-kept-prune-'));
+    const repositoryDir = join(dir, 'repo');
+    await (await Repository.open(repositoryDir)).close();
+    const cache = new SignatureCache(repositoryDir);
+    const names: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const content = randomBytes(256 * 1024);
+      await cache.save(sha256(content), await signature(content, { blockLength: 1024, strongLength: MAX_STRONG_LENGTH }));
+      const name = `${sha256(content).toString('hex')}-1024`;
+      // Entry 0 was used 40 days ago, entry i > 0 i hours ago.
+      const used = new Date(Date.now() - (i === 0 ? 40 * 86_400_000 : i * 3_600_000));
+      await utimes(join(cache.dir, name), used, used);
+      names.push(name);
+    }
+    const entryBytes = (await stat(join(cache.dir, names[1]!))).size;
+    const fx = await startReceiver({ signatureCacheMaxBytes: 2 * entryBytes }, { repositoryDir });
+    try {
+      await waitFor(() => fx.logs.some((line) => line.includes('least recently used kept signatures')), 'the prune at start');
+      expect(fx.logs).toContain('removed 1 kept signatures of large files unused for 30 days');
+      expect(fx.logs).toContain(`removed 2 least recently used kept signatures of large files: ${2 * entryBytes} bytes kept, at most ${2 * entryBytes}`);
+      expect((await readdir(cache.dir)).sort()).toEqual([names[1]!, names[2]!].sort());
+    } finally {
+      await fx.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,12 +1,13 @@
 import { blockLengthFor, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alignedBlockLength, SignatureCache, VersionSignature } from './signature-cache';
 
 const MiB = CONTENT_CHUNK_BYTES;
+const GiB = 1024 * MiB;
 const idOf = (data: Buffer): ObjectId => createHash('sha256').update(data).digest();
 const chunksOf = (file: Buffer): Buffer[] => Array.from({ length: Math.ceil(file.length / MiB) }, (_, i) => file.subarray(i * MiB, (i + 1) * MiB));
 
@@ -117,9 +118,10 @@ describe('SignatureCache', () => {
     await cache.save(idOf(fresh), await signature(fresh, { blockLength: 1024, strongLength: MAX_STRONG_LENGTH }));
     const longAgo = new Date(Date.now() - 10 * 86_400_000);
     await utimes(join(cache.dir, `${idOf(old).toString('hex')}-1024`), longAgo, longAgo);
-    expect(await cache.removeIdle(5 * 86_400_000)).toBe(1);
+    const freshBytes = (await stat(join(cache.dir, `${idOf(fresh).toString('hex')}-1024`))).size;
+    expect(await cache.prune({ maxIdleMs: 5 * 86_400_000, maxBytes: GiB })).toEqual({ idle: 1, overLimit: 0, bytes: freshBytes });
     expect(await readdir(cache.dir)).toEqual([`${idOf(fresh).toString('hex')}-1024`]);
-    expect(await new SignatureCache(join(root, 'none')).removeIdle(0)).toBe(0);
+    expect(await new SignatureCache(join(root, 'none')).prune({ maxIdleMs: 0, maxBytes: 0 })).toEqual({ idle: 0, overLimit: 0, bytes: 0 });
   });
 
   it('marks an entry used when it is loaded', async () => {
@@ -128,6 +130,28 @@ describe('SignatureCache', () => {
     const longAgo = new Date(Date.now() - 10 * 86_400_000);
     await utimes(join(cache.dir, `${idOf(file).toString('hex')}-1024`), longAgo, longAgo);
     expect(await cache.load(idOf(file), 1024)).not.toBeNull();
-    expect(await cache.removeIdle(5 * 86_400_000)).toBe(0);
+    expect((await cache.prune({ maxIdleMs: 5 * 86_400_000, maxBytes: GiB })).idle).toBe(0);
+  });
+
+  it('removes the least recently used entries until the rest fit the byte limit, leaving writes in progress alone', async () => {
+    const files = [randomBytes(100_000), randomBytes(100_000), randomBytes(100_000), randomBytes(100_000)];
+    const names: string[] = [];
+    for (const [i, file] of files.entries()) {
+      await cache.save(idOf(file), await signature(file, { blockLength: 1024, strongLength: MAX_STRONG_LENGTH }));
+      const name = `${idOf(file).toString('hex')}-1024`;
+      // Used i + 1 hours ago: the first is the most recently used.
+      const used = new Date(Date.now() - (i + 1) * 3_600_000);
+      await utimes(join(cache.dir, name), used, used);
+      names.push(name);
+    }
+    await writeFile(join(cache.dir, '.in-progress.tmp'), randomBytes(50_000));
+    const entryBytes = (await stat(join(cache.dir, names[0]!))).size;
+    // Room for two and a half entries: the two used longest ago go.
+    expect(await cache.prune({ maxIdleMs: 5 * 86_400_000, maxBytes: Math.floor(2.5 * entryBytes) })).toEqual({ idle: 0, overLimit: 2, bytes: 2 * entryBytes });
+    expect((await readdir(cache.dir)).sort()).toEqual(['.in-progress.tmp', names[0]!, names[1]!].sort());
+    // A loaded entry is used now: under pressure it outlives one used earlier.
+    expect(await cache.load(idOf(files[1]!), 1024)).not.toBeNull();
+    expect(await cache.prune({ maxIdleMs: 5 * 86_400_000, maxBytes: entryBytes })).toEqual({ idle: 0, overLimit: 1, bytes: entryBytes });
+    expect((await readdir(cache.dir)).sort()).toEqual(['.in-progress.tmp', names[1]!].sort());
   });
 });

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { blockLengthFor, decodeSignature, encodeSignature, MAX_STRONG_LENGTH, signature, type Signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
 
-/** Entries not used for this long are removed when the receiver starts (the file was deleted or replaced). */
+/** Entries not used for this long are removed (the file was deleted, or unchanged that long); see SignatureCache.prune. */
 export const SIGNATURE_CACHE_MAX_IDLE_MS = 30 * 24 * 3600 * 1000;
 
 /**
@@ -32,6 +32,22 @@ export function alignedBlockLength(fileLength: number): number {
   const rule = blockLengthFor(fileLength);
   if (fileLength <= CONTENT_CHUNK_BYTES) return rule;
   return Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule)));
+}
+
+/** What SignatureCache.prune removed, and the bytes the cache holds afterwards. */
+export interface SignatureCachePrune {
+  /** Entries not used for longer than the idle limit. */
+  readonly idle: number;
+  /** Least recently used entries removed to bring the cache within its byte limit. */
+  readonly overLimit: number;
+  readonly bytes: number;
+}
+
+function removed(path: string): Promise<boolean> {
+  return rm(path, { force: true }).then(
+    () => true,
+    () => false,
+  );
 }
 
 export class SignatureCache {
@@ -58,7 +74,7 @@ export class SignatureCache {
       await rm(path, { force: true }).catch(() => undefined);
       return null;
     }
-    // Marks it used, for removeIdle.
+    // Marks it used, for prune.
     const now = new Date();
     await utimes(path, now, now).catch(() => undefined);
     return sig;
@@ -84,20 +100,37 @@ export class SignatureCache {
   }
 
   /**
-   * Removes entries (and leftover temporary files) not used for `maxIdleMs`: a signature is used when it is written or
-   * loaded as a delta's basis, so what goes is a deleted file's, or a file's unchanged for that long (its next change
-   * signs it from the repository again). Returns how many were removed; never throws.
+   * Keeps the cache within its limits: removes entries (and leftover temporary files) not used for `maxIdleMs`,
+   * then, while the rest hold more than `maxBytes`, the least recently used. An entry is used when it is written
+   * or loaded as a delta's basis, so what goes first is a deleted file's, or a file's unchanged for longest (its
+   * next change signs it from the repository again). Never throws: what cannot be listed, read or removed is
+   * left and not counted as removed.
    */
-  async removeIdle(maxIdleMs: number, now = Date.now()): Promise<number> {
+  async prune(limits: { readonly maxIdleMs: number; readonly maxBytes: number }, now = Date.now()): Promise<SignatureCachePrune> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    let removed = 0;
+    const kept: { path: string; bytes: number; usedMs: number }[] = [];
+    let idle = 0;
     for (const name of names) {
       const path = join(this.dir, name);
       const info = await stat(path).catch(() => null);
-      if (info === null || now - info.mtimeMs <= maxIdleMs) continue;
-      if (await rm(path, { force: true }).then(() => true, () => false)) removed += 1;
+      if (info === null || !info.isFile()) continue;
+      if (now - info.mtimeMs > limits.maxIdleMs) {
+        if (await removed(path)) idle += 1;
+        continue;
+      }
+      // A temporary file is a write in progress (or one that failed, removed once idle): not the cache's to evict.
+      if (!name.startsWith('.')) kept.push({ path, bytes: info.size, usedMs: info.mtimeMs });
     }
-    return removed;
+    let bytes = kept.reduce((sum, entry) => sum + entry.bytes, 0);
+    let overLimit = 0;
+    kept.sort((a, b) => a.usedMs - b.usedMs);
+    for (const entry of kept) {
+      if (bytes <= limits.maxBytes) break;
+      if (!(await removed(entry.path))) continue;
+      bytes -= entry.bytes;
+      overLimit += 1;
+    }
+    return { idle, overLimit, bytes };
   }
 
   private pathOf(sha256: Buffer, blockLength: number): string {

@@ -76,9 +76,12 @@ describe('loadReceiverConfig', () => {
       BERTH_HEARTBEAT_MS: '1000',
       BERTH_IDLE_TIMEOUT_MS: '10000',
       BERTH_MAX_FRAME_BYTES: String(2 * 1024 * 1024),
+      BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES: String(32 * 1024 * 1024),
+      BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES: String(8 * 1024 * 1024 * 1024),
     });
     expect(config.tls).toEqual({ certFile: '/etc/berth/cert.pem', keyFile: '/etc/berth/key.pem' });
     expect(config.limits).toMatchObject({ maxSessions: 2, heartbeatMs: 1000, idleTimeoutMs: 10_000, maxFrameBytes: 2 * 1024 * 1024, chunkMaxBytes: 1024 * 1024 });
+    expect(config.limits).toMatchObject({ signatureCacheMinBytes: 32 * 1024 * 1024, signatureCacheMaxBytes: 8 * 1024 * 1024 * 1024 });
   });
 
   it('says what is wrong', () => {
@@ -103,6 +106,7 @@ describe('loadReceiverConfig', () => {
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_WRITE_OPS_PER_SEC: 'slow' })).toMatch(/BERTH_RECEIVER_WRITE_OPS_PER_SEC/);
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_METRICS_LISTEN: '9464' })).toMatch(/BERTH_RECEIVER_METRICS_LISTEN must be HOST:PORT/);
     expect(problem([], { ...baseEnv, BERTH_RECEIVER_CREDENTIAL_CHECK_MS: '10' })).toMatch(/BERTH_RECEIVER_CREDENTIAL_CHECK_MS/);
+    expect(problem([], { ...baseEnv, BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES: '1000' })).toMatch(/BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES must be an integer from 1048576/);
   });
 
   it('answers --help without validating anything', () => {

@@ -24,6 +24,8 @@ export interface ReceiverLimits {
   readonly deltaMinBytes: number;
   /** Signatures of stored files at least this large are kept beside the repository (SignatureCache). */
   readonly signatureCacheMinBytes: number;
+  /** The kept signatures are pruned to this many bytes, least recently used first (SignatureCache.prune). */
+  readonly signatureCacheMaxBytes: number;
 }
 
 export interface ReceiverConfig {
@@ -74,6 +76,7 @@ export const DEFAULT_LIMITS: ReceiverLimits = {
   chunkMaxBytes: 1024 * 1024,
   deltaMinBytes: 64 * 1024,
   signatureCacheMinBytes: 16 * 1024 * 1024,
+  signatureCacheMaxBytes: 1024 * 1024 * 1024,
 };
 
 export const RECEIVER_USAGE = `Usage: berth receiver [--listen HOST:PORT] [--repository DIR] [--controller URL] [--token-file FILE]
@@ -97,6 +100,9 @@ Environment only:
   BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES
                                        stored files at least this large keep their delta signature beside the
                                        repository, so a delta need not read the whole previous version (default 16777216)
+  BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES
+                                       at most this many bytes of kept signatures, least recently used removed first,
+                                       checked at start and hourly (default 1073741824, at least 1 MiB)
   BERTH_RECEIVER_ADMISSION             fixed | adaptive (default adaptive: AIMD on commit latency, max sessions the ceiling)
   BERTH_RECEIVER_COMMIT_TARGET_MS      commit latency the adaptive admission steers to (default 500)
   BERTH_RECEIVER_WRITE_BYTES_PER_SEC   throttle repository writes to this many bytes/s (default unlimited)
@@ -157,6 +163,13 @@ export function readLimits(env: NodeJS.ProcessEnv): ReceiverLimits {
       env['BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES'],
       'BERTH_RECEIVER_SIGNATURE_CACHE_MIN_BYTES',
       d.signatureCacheMinBytes,
+      1024 * 1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    signatureCacheMaxBytes: parseInteger(
+      env['BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES'],
+      'BERTH_RECEIVER_SIGNATURE_CACHE_MAX_BYTES',
+      d.signatureCacheMaxBytes,
       1024 * 1024,
       Number.MAX_SAFE_INTEGER,
     ),

@@ -13,6 +13,9 @@ import { type SessionVerifier } from '../verify/session-verifier';
 import { ReceiverMetrics, type ReceiverMetricsSnapshot } from './metrics';
 import { Session } from './session-handler';
 
+/** How often the kept signatures are brought within their limits (the byte limit may be exceeded this long). */
+const SIGNATURE_PRUNE_MS = 3_600_000;
+
 export interface ReceiverOptions {
   readonly repository: RepositoryApi;
   readonly verifier: SessionVerifier;
@@ -40,8 +43,9 @@ export class Receiver {
   private closing: Promise<void> | null = null;
   private readonly credentialCheck: NodeJS.Timeout;
   private checking = false;
-  /** Removes kept signatures unused for SIGNATURE_CACHE_MAX_IDLE_MS, once a day while listening. */
+  /** Keeps the kept signatures within their limits (SignatureCache.prune), every SIGNATURE_PRUNE_MS while listening. */
   private signaturePrune: NodeJS.Timeout | null = null;
+  private pruning = false;
 
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
@@ -103,7 +107,7 @@ export class Receiver {
     await once(this.server, 'listening');
     // Off the start-up path: a stat per kept signature, on a cache that may hold many.
     void this.pruneSignatures();
-    this.signaturePrune ??= setInterval(() => void this.pruneSignatures(), 86_400_000);
+    this.signaturePrune ??= setInterval(() => void this.pruneSignatures(), SIGNATURE_PRUNE_MS);
     this.signaturePrune.unref();
     return this.server.address() as net.AddressInfo;
   }
@@ -122,8 +126,16 @@ export class Receiver {
   }
 
   private async pruneSignatures(): Promise<void> {
-    const removed = await new SignatureCache(this.options.repository.root).removeIdle(SIGNATURE_CACHE_MAX_IDLE_MS);
-    if (removed > 0) this.options.logger.info(`removed ${removed} kept signatures of large files unused for ${SIGNATURE_CACHE_MAX_IDLE_MS / 86_400_000} days`);
+    if (this.pruning) return;
+    this.pruning = true;
+    try {
+      const maxBytes = this.options.limits.signatureCacheMaxBytes;
+      const { idle, overLimit, bytes } = await new SignatureCache(this.options.repository.root).prune({ maxIdleMs: SIGNATURE_CACHE_MAX_IDLE_MS, maxBytes });
+      if (idle > 0) this.options.logger.info(`removed ${idle} kept signatures of large files unused for ${SIGNATURE_CACHE_MAX_IDLE_MS / 86_400_000} days`);
+      if (overLimit > 0) this.options.logger.info(`removed ${overLimit} least recently used kept signatures of large files: ${bytes} bytes kept, at most ${maxBytes}`);
+    } finally {
+      this.pruning = false;
+    }
   }
 
   /** Stops accepting, ends every session with Error(shutting_down) and waits for them. Idempotent. */
