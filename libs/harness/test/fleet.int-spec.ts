@@ -56,4 +56,27 @@ describe('startFleet', () => {
       await fs.rm(work, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('says so on stderr, with the end of its log, when the receiver ended by itself before the fleet was stopped', async () => {
+    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-fleet-int-'));
+    const fleet = await startFleet({ workDir: work, stack: { databaseUrl: process.env['DATABASE_URL'] ?? '', redisUrl: process.env['REDIS_URL'] ?? '' }, databasePrefix: 'harness' });
+    const written: string[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      // Not through the handle: as if the receiver had crashed.
+      process.kill(fleet.receiver.pid, 'SIGKILL');
+      await fleet.receiver.process.exited;
+      await fleet.stop();
+    } finally {
+      stderr.mockRestore();
+      await fleet.stop();
+      await fs.rm(work, { recursive: true, force: true });
+    }
+    const report = written.join('');
+    expect(report).toMatch(/receiver ended by itself while the fleet ran \(exited with SIGKILL\); log .*receiver\.log:\n[\s\S]*listening/);
+    expect(report).not.toMatch(/controller ended by itself/);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type CreateHostRequest, type CreateHostResponse, type HostResponse } from '@berth/contracts';
 import { ensureLocalStack, migrateDatabase } from '@berth/local-stack';
 import { freePort } from '../process/free-port';
+import { type ServiceProcess } from '../process/service-process';
 import { type AgentHandle, startAgent } from '../services/agent';
 import { type ControllerHandle, startController } from '../services/controller';
 import { type ReceiverHandle, startReceiver } from '../services/receiver';
@@ -189,7 +190,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return receiver;
       },
       stop() {
-        stopped ??= stopAll();
+        stopped ??= reportUnaskedExits([controller.process, receiver.process]).then(stopAll);
         return stopped;
       },
     };
@@ -197,6 +198,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * The controller and the receiver never end by themselves in a fleet: when one did, its log's end goes to stderr
+ * (the test's own failure then says only what its clients saw, e.g. a refused connection).
+ */
+async function reportUnaskedExits(services: readonly ServiceProcess[]): Promise<void> {
+  for (const service of services) {
+    if (service.exitedUnasked) process.stderr.write(`${await service.describeFailure('ended by itself while the fleet ran')}\n`);
   }
 }
 

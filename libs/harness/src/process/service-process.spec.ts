@@ -64,6 +64,7 @@ describe('ServiceProcess', () => {
     expect(await service.stop('SIGTERM', 300)).toBe(128 + 9);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(await service.log.text()).toContain('ignoring SIGTERM');
+    expect(service.exitedUnasked).toBe(false);
   });
 
   it('fails readiness at once, with the end of the log, when the service exits early', async () => {
@@ -71,6 +72,8 @@ describe('ServiceProcess', () => {
     const error = await waitUntil(service, 'listening', logMatches(service, /fake listening/), 10_000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceStartError);
     expect((error as Error).message).toMatch(/^fake crash stopped before listening \(exited with code 4\); log .*c\.log:\n[\s\S]*fatal: bad config/);
+    // Nobody asked it to stop: a fleet reports such an exit when it is stopped.
+    expect(service.exitedUnasked).toBe(true);
   });
 
   it('stops services by itself when the process that started them dies (orphan guard)', async () => {

@@ -35,6 +35,8 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIG
 export class ServiceProcess {
   readonly exited: Promise<ExitStatus>;
   private exitStatus: ExitStatus | null = null;
+  /** Whether the harness signalled it (stop, kill, signal): an exit without one is the service's own doing. */
+  private signalled = false;
 
   private constructor(
     readonly label: string,
@@ -79,6 +81,11 @@ export class ServiceProcess {
     return this.exitStatus === null;
   }
 
+  /** It exited without being signalled by the harness: it failed or stopped by itself. */
+  get exitedUnasked(): boolean {
+    return this.exitStatus !== null && !this.signalled;
+  }
+
   /** Sends a signal (SIGTERM by default), waits for the exit, escalates to SIGKILL after `graceMs`. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number> {
     if (this.exitStatus !== null) return this.exitStatus.code;
@@ -98,6 +105,7 @@ export class ServiceProcess {
 
   signal(signal: NodeJS.Signals): void {
     if (this.exitStatus !== null) return;
+    this.signalled = true;
     try {
       process.kill(this.pid, signal);
     } catch (error) {
