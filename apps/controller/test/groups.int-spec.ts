@@ -1,6 +1,6 @@
 import { type ApiErrorBody, type BackupJobData, type CreateHostResponse, type GroupResponse, type HostResponse, type RunResponse } from '@berth/contracts';
-import { type ControllerHarness, startApp, startController } from './support/controller-app';
 import { freePort } from '@berth/local-stack';
+import { type ControllerHarness, startApp, startController } from './support/controller-app';
 
 // Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
 jest.setTimeout(30_000);

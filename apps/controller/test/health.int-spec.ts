@@ -1,7 +1,7 @@
 import { type HealthResponse } from '@berth/contracts';
+import { freePort } from '@berth/local-stack';
 import request from 'supertest';
 import { type ControllerHarness, startApp, startController } from './support/controller-app';
-import { freePort } from '@berth/local-stack';
 
 // Each suite clones a database and boots the whole app; Jest's default 5 s is tight on a shared 2-core machine.
 jest.setTimeout(30_000);

@@ -1,8 +1,8 @@
 import { AGENT_API, type ApiErrorBody, type BackupJobData, type RunFinishRequest, type RunResponse } from '@berth/contracts';
+import { freePort } from '@berth/local-stack';
 import { UnrecoverableError } from 'bullmq';
 import { type EnrolledAgent, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startApp, startController } from './support/controller-app';
-import { freePort } from '@berth/local-stack';
 import { ManualWorker } from './support/manual-worker';
 
 jest.setTimeout(30_000);

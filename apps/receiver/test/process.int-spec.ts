@@ -2,8 +2,8 @@ import { ErrorCode } from '@berth/wire';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FakeController } from './support/fake-controller';
@@ -100,7 +100,14 @@ describe('berth receiver as a process (TLS, controller verification, SIGTERM)', 
       let text = '';
       other.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       other.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      const [code] = (await once(other, 'exit')) as [number | null];
+      // 'close': the exit and all of its output.
+      const closed = once(other, 'close') as Promise<[number | null]>;
+      try {
+        await waitFor(() => other.exitCode !== null, 'the receiver to give up', 20_000);
+      } finally {
+        other.kill('SIGKILL');
+      }
+      const [code] = await closed;
       expect(code).toBe(1);
       expect(text).toMatch(new RegExp(`berth receiver: cannot start: .*EADDRINUSE.*127\\.0\\.0\\.1:${takenPort}`));
       expect(text).not.toMatch(/listening on/);

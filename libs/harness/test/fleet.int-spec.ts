@@ -43,10 +43,22 @@ describe('startFleet', () => {
       expect(await agent.logs()).toMatch(/waiting for jobs/);
       expect(await fs.readFile(path.join(fleet.logDir, 'receiver.log'), 'utf8')).toMatch(/listening/);
 
+      // A receiver restarted by the harness, even with SIGKILL, did not end by itself: stop() reports nothing.
+      await fleet.restartReceiver('SIGKILL');
       const pids = [fleet.controller.pid, fleet.receiver.pid, agent.pid];
       expect(pids.every(alive)).toBe(true);
-      await fleet.stop();
+      const written: string[] = [];
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+      try {
+        await fleet.stop();
+      } finally {
+        stderr.mockRestore();
+      }
       stopped = true;
+      expect(written.join('')).not.toMatch(/ended by itself/);
       expect(pids.filter(alive)).toEqual([]);
       expect(trackedProcessIds().filter((pid) => pids.includes(pid))).toEqual([]);
       expect(await databaseExists(serverUrl, databaseName)).toBe(false);

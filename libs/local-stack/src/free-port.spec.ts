@@ -15,20 +15,42 @@ describe('freePort', () => {
     await fs.rm(claimDir, { recursive: true, force: true });
   });
 
-  it('hands a claimed port to nobody else until the claim is ten minutes old', async () => {
-    expect(await claimPort(claimDir, 40001)).toBe(true);
-    expect(await claimPort(claimDir, 40001)).toBe(false);
-    expect(await claimPort(claimDir, 40002)).toBe(true);
-    const old = new Date(Date.now() - 11 * 60_000);
-    await fs.utimes(path.join(claimDir, '40001'), old, old);
-    expect(await claimPort(claimDir, 40001)).toBe(true);
-    expect(await claimPort(claimDir, 40001)).toBe(false);
+  const WINDOW = 30 * 60_000;
+  const t0 = 1000 * WINDOW;
+
+  it('hands a claimed port to nobody else for at least one half-hour window, and at most two', async () => {
+    expect(await claimPort(claimDir, 40001, t0)).toBe(true);
+    expect(await claimPort(claimDir, 40001, t0 + 1)).toBe(false);
+    expect(await claimPort(claimDir, 40002, t0)).toBe(true);
+    expect(await claimPort(claimDir, 40001, t0 + WINDOW)).toBe(false);
+    expect(await claimPort(claimDir, 40001, t0 + 2 * WINDOW)).toBe(true);
+    // The window of t0 holds no claim that counts now: it is gone.
+    expect((await fs.readdir(claimDir)).sort()).toEqual([String(1001), String(1002)]);
+  });
+
+  it('of two callers racing across the end of a window, never lets both have the port', async () => {
+    // The later window's caller claims first: the earlier one, still in its own window, sees that claim.
+    expect(await claimPort(claimDir, 40003, t0 + WINDOW)).toBe(true);
+    expect(await claimPort(claimDir, 40003, t0 + WINDOW - 1)).toBe(false);
+    // And the other way round.
+    expect(await claimPort(claimDir, 40004, t0 + WINDOW - 1)).toBe(true);
+    expect(await claimPort(claimDir, 40004, t0 + WINDOW)).toBe(false);
+  });
+
+  it('of many callers racing for one port at once, lets exactly one have it', async () => {
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => claimPort(claimDir, 40005, t0 + (i % 2) * WINDOW)));
+    const winners = results.filter(Boolean).length;
+    expect(winners).toBeLessThanOrEqual(1);
+    // Racers in both windows may all back off (each then tries another port); a winner's claim holds.
+    expect(await claimPort(claimDir, 40005, t0 + WINDOW)).toBe(winners === 0);
   });
 
   it('never hands out the same port twice, even when nothing binds the ports in between', async () => {
     const ports = await Promise.all(Array.from({ length: 64 }, () => freePort({ claimDir })));
     expect(new Set(ports).size).toBe(ports.length);
-    expect((await fs.readdir(claimDir)).map(Number).sort()).toEqual([...ports].sort());
+    const windows = await fs.readdir(claimDir);
+    expect(windows).toHaveLength(1);
+    expect((await fs.readdir(path.join(claimDir, windows[0]!))).map(Number).sort()).toEqual([...ports].sort());
   });
 
   it('returns a port a server can bind', async () => {

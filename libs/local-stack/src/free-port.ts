@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** How long a port handed out stays claimed: longer than any service takes to bind it. */
-const CLAIM_MS = 10 * 60_000;
+/** A claim lasts from one to two of these windows: longer than any test file keeps a port it may bind again. */
+const CLAIM_WINDOW_MS = 30 * 60_000;
 const ATTEMPTS = 50;
 
 export interface FreePortOptions {
@@ -17,14 +16,14 @@ export interface FreePortOptions {
 
 /**
  * A TCP port free right now on `host`, picked by the kernel, that no other caller of freePort on this machine
- * (any process) was handed in the last ten minutes. The kernel alone may hand the same port to two callers
- * between one's pick and its service's bind (parallel test workers, or one test asking for two ports before
- * binding either); a claim file per port (created exclusively) rules that out. Another program could still
- * take the port before the service binds; the service then fails loudly at start.
+ * (any process, any user) was handed in the last half hour. The kernel alone may hand the same port to two
+ * callers between one's pick and its service's bind (parallel test workers, or one test asking for two ports
+ * before binding either); a claim file per port rules that out. Another program (or an outgoing connection) could
+ * still take the port before the service binds it; the service then fails loudly at start. Claims live in
+ * `$TMPDIR/berth-port-claims`, one folder per half hour, and folders older than an hour are removed.
  */
 export async function freePort(options: FreePortOptions | string = {}): Promise<number> {
   const { host = '127.0.0.1', claimDir = defaultClaimDir() } = typeof options === 'string' ? { host: options } : options;
-  await fs.mkdir(claimDir, { recursive: true });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = await kernelPort(host);
     if (await claimPort(claimDir, port)) return port;
@@ -36,25 +35,56 @@ function defaultClaimDir(): string {
   return path.join(os.tmpdir(), 'berth-port-claims');
 }
 
-/** Claims `port` in `dir` for this caller: false when another caller claimed it less than ten minutes ago. */
-export async function claimPort(dir: string, port: number): Promise<boolean> {
-  const file = path.join(dir, String(port));
-  const token = `${process.pid}.${randomUUID()}\n`;
+/**
+ * Claims `port` for this caller: false when another caller claimed it in this window or the one before (or the
+ * next, across a window's end). A claim is created (exclusively) before the neighbouring windows are looked at, so
+ * of two callers racing for a port in adjacent windows at least one sees the other's claim; both may back off,
+ * never both succeed. Where claims cannot be written at all (a folder of another user), the port is handed out
+ * unclaimed, as the kernel picked it.
+ */
+export async function claimPort(dir: string, port: number, now = Date.now()): Promise<boolean> {
+  const window = Math.floor(now / CLAIM_WINDOW_MS);
+  const mine = path.join(dir, String(window), String(port));
   try {
-    await fs.writeFile(file, token, { flag: 'wx' });
-    return true;
+    await sharedFolder(dir);
+    await sharedFolder(path.dirname(mine));
+    await fs.writeFile(mine, `${process.pid}\n`, { flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return true;
+    throw error;
   }
-  const info = await fs.stat(file).catch(() => null);
-  if (info !== null && Date.now() - info.mtimeMs < CLAIM_MS) return false;
-  // A stale claim: take it over by renaming a fresh one onto it; of two callers both doing so, only the one
-  // whose token the claim file holds afterwards has it.
-  const mine = `${file}.${randomUUID()}`;
-  await fs.writeFile(mine, token);
-  await fs.rename(mine, file);
-  const holder = await fs.readFile(file, 'utf8').catch(() => '');
-  return holder === token;
+  for (const neighbour of [window - 1, window + 1]) {
+    if (await exists(path.join(dir, String(neighbour), String(port)))) {
+      await fs.rm(mine, { force: true });
+      return false;
+    }
+  }
+  await removeOldWindows(dir, window);
+  return true;
+}
+
+/** Creates a folder every user may add claims to (sticky, like /tmp); fine when it exists or is another user's. */
+async function sharedFolder(dir: string): Promise<void> {
+  if (await exists(dir)) return;
+  await fs.mkdir(dir, { recursive: true });
+  await fs.chmod(dir, 0o1777).catch(() => undefined);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Windows before the previous one hold no claim that counts any more. Best effort: another user's stay. */
+async function removeOldWindows(dir: string, window: number): Promise<void> {
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const old = Number(name);
+    if (Number.isInteger(old) && old < window - 1) await fs.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 function kernelPort(host: string): Promise<number> {

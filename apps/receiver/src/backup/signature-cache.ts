@@ -34,7 +34,7 @@ export function alignedBlockLength(fileLength: number): number {
   return Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule)));
 }
 
-/** What SignatureCache.prune removed, and the bytes the cache holds afterwards. */
+/** What SignatureCache.prune removed, and the bytes of the entries it keeps (temporary files not counted). */
 export interface SignatureCachePrune {
   /** Entries not used for longer than the idle limit. */
   readonly idle: number;

@@ -190,7 +190,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return receiver;
       },
       stop() {
-        stopped ??= reportUnaskedExits([controller.process, receiver.process]).then(stopAll);
+        stopped ??= reportUnaskedExits([controller.process, receiver.process])
+          .catch(() => undefined)
+          .then(stopAll);
         return stopped;
       },
     };
