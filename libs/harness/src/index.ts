@@ -5,7 +5,7 @@ export { type ServiceHandle } from './services/service-handle';
 export { startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from './services/private-redis';
 export { ServiceProcess, type ExitStatus, type ServiceName } from './process/service-process';
 export { ServiceStartError } from './process/wait';
-export { freePort, canConnect } from './process/free-port';
+export { freePort, canConnect } from '@berth/local-stack';
 export { trackedProcessIds } from './process/registry';
 export { REPO_ROOT, BERTH_BIN } from './process/paths';
 export { startFleet, type Fleet, type FleetOptions, type HostWithAgent } from './fleet/fleet';

@@ -44,10 +44,15 @@ function defaultClaimDir(): string {
  */
 export async function claimPort(dir: string, port: number, now = Date.now()): Promise<boolean> {
   const window = Math.floor(now / CLAIM_WINDOW_MS);
-  const mine = path.join(dir, String(window), String(port));
+  const windowDir = path.join(dir, String(window));
+  const mine = path.join(windowDir, String(port));
   try {
-    await sharedFolder(dir);
-    await sharedFolder(path.dirname(mine));
+    // The first claim of a window creates its folder (and the claims folder, the first time): every user may add
+    // claims to both (sticky, like /tmp), and the windows that no longer count go.
+    if ((await fs.mkdir(windowDir, { recursive: true })) !== undefined) {
+      for (const folder of [dir, windowDir]) await fs.chmod(folder, 0o1777).catch(() => undefined);
+      await removeOldWindows(dir, window);
+    }
     await fs.writeFile(mine, `${process.pid}\n`, { flag: 'wx' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -61,15 +66,7 @@ export async function claimPort(dir: string, port: number, now = Date.now()): Pr
       return false;
     }
   }
-  await removeOldWindows(dir, window);
   return true;
-}
-
-/** Creates a folder every user may add claims to (sticky, like /tmp); fine when it exists or is another user's. */
-async function sharedFolder(dir: string): Promise<void> {
-  if (await exists(dir)) return;
-  await fs.mkdir(dir, { recursive: true });
-  await fs.chmod(dir, 0o1777).catch(() => undefined);
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { canConnect } from './free-port';
+import { canConnect } from '@berth/local-stack';
 import { type ServiceProcess } from './service-process';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

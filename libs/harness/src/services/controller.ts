@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../process/free-port';
+import { freePort } from '@berth/local-stack';
 import { ServiceProcess } from '../process/service-process';
 import { httpAnswers200, waitUntil } from '../process/wait';
 import { type ServiceHandle, serviceHandle, stopOnFailure } from './service-handle';

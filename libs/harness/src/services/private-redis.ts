@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { promises as fs, openSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../process/free-port';
+import { freePort } from '@berth/local-stack';
 
 export interface PrivateRedisOptions {
   /** Holds the server's data (`data/`) and `redis.log`. */

@@ -1,4 +1,4 @@
-import { freePort } from '../process/free-port';
+import { freePort } from '@berth/local-stack';
 import { ServiceProcess } from '../process/service-process';
 import { logMatches, tcpAccepts, waitUntil } from '../process/wait';
 import { type ServiceHandle, serviceHandle, stopOnFailure } from './service-handle';
