@@ -1,4 +1,5 @@
 import { JobName, type BackupJobData } from '@berth/contracts';
+import { ContentHasher } from '@berth/delta';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -90,7 +91,7 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     await writeFile(join(src, 'known.bin'), known);
     await writeFile(join(src, 'unknown.bin'), unknown);
     await writeFile(join(src, 'small'), 'small');
-    receiver.script = { knownContent: new Set([createHash('sha256').update(known).digest('hex')]) };
+    receiver.script = { knownContent: new Set([new ContentHasher().update(known).digest().toString('hex')]) };
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     expect(receiver.offers).toEqual([
@@ -135,7 +136,7 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     const content = randomBytes(2 * MiB + 3);
     await writeFile(join(src, 'copy-1.bin'), content);
     await writeFile(join(src, 'copy-2.bin'), content);
-    receiver.script = { knownContent: new Set([createHash('sha256').update(content).digest('hex')]) };
+    receiver.script = { knownContent: new Set([new ContentHasher().update(content).digest().toString('hex')]) };
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     // Same first chunk: the second offer waited for its turn, whichever hash finished first, and neither went

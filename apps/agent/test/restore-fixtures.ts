@@ -1,5 +1,5 @@
 /** Builders of restore-stream messages for the writer and session tests. */
-import { createHash } from 'node:crypto';
+import { ContentHasher } from '@berth/delta';
 import { EntryType, MessageType, type EntryMeta, type FileDataMessage, type FileEndMessage, type RestoreEntryMessage } from '@berth/wire';
 
 export const MTIME = 1_700_000_000_123_456_789n;
@@ -36,5 +36,5 @@ export function dataMessages(ordinal: number, content: Buffer, frame = 1024 * 10
 }
 
 export function endMessage(ordinal: number, content: Buffer, error: string | null = null): FileEndMessage {
-  return { type: MessageType.FileEnd, seq: 0, index: ordinal, size: BigInt(content.length), sha256: createHash('sha256').update(content).digest(), error };
+  return { type: MessageType.FileEnd, seq: 0, index: ordinal, size: BigInt(content.length), sha256: new ContentHasher().update(content).digest(), error };
 }

@@ -129,7 +129,7 @@ describe('RestoreWriter', () => {
     expect(Number((await lstat(join(target, 'home'))).mode & 0o7777)).toBe(0o755);
   });
 
-  it('drops a file whose content does not match its SHA-256 or that the receiver could not read', async () => {
+  it('drops a file whose content does not match its content hash or that the receiver could not read', async () => {
     await writer.entry(entryMessage(0, 'bad', meta('bad', EntryType.File, { size: 4n })));
     await writer.data(dataMessages(0, B('evil'))[0]!);
     await writer.end(endMessage(0, B('good')));
@@ -137,7 +137,7 @@ describe('RestoreWriter', () => {
     await writer.end(endMessage(1, Buffer.alloc(0), 'blob missing'));
     await writer.finish();
     expect(problems.map((problem) => [problem.path.toString(), problem.message])).toEqual([
-      ['bad', 'not restored: content does not match its SHA-256'],
+      ['bad', 'not restored: content does not match its content hash'],
       ['gone', 'not restored: blob missing'],
     ]);
     expect(await readdir(target)).toEqual([]);

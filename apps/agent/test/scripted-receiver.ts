@@ -4,7 +4,7 @@
  * resume points, errors) while checking every rule the agent must keep (credit never exceeded, content
  * in plan order, chunk limits). It stores what it receives in memory and can serve it back as a restore.
  */
-import { decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
+import { ContentHasher, decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -167,7 +167,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           for (let offset = 0; offset < file.content.length; offset += 1024 * 1024) {
             out.push({ type: MessageType.FileData, seq: 0, index: mine, data: file.content.subarray(offset, offset + 1024 * 1024) });
           }
-          out.push({ type: MessageType.FileEnd, seq: 0, index: mine, size: BigInt(file.content.length), sha256: sha256(file.content), error: null });
+          out.push({ type: MessageType.FileEnd, seq: 0, index: mine, size: BigInt(file.content.length), sha256: contentHash(file.content), error: null });
           bytes += file.content.length;
         }
         if (entry.type === EntryType.Dir) visit(abs, path);
@@ -425,7 +425,7 @@ export class ScriptedReceiver implements ReceiverConnector {
             const resumed = this.offers.some((offer) => offer.path === path.toString('latin1') && offer.heldChunks > 0);
             const checked = message.error === null || (expect.basis === null && !resumed);
             if (checked && BigInt(content.length) !== message.size) this.violations.push(`size mismatch for ${path.toString('latin1')}`);
-            if (checked && !sha256(content).equals(message.sha256)) this.violations.push(`sha256 mismatch for ${path.toString('latin1')}`);
+            if (checked && !contentHash(content).equals(message.sha256)) this.violations.push(`content hash mismatch for ${path.toString('latin1')}`);
             this.files.set(path.toString('latin1'), { path, content, error: message.error });
           }
           expect.state.pendingFiles -= 1;
@@ -457,6 +457,11 @@ const HELD_CHUNK_BYTES = 1024 * 1024;
 
 function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();
+}
+
+/** What FileEnd carries (protocol 7): the SHA-256 of up to one chunk, the chunk-list hash beyond. */
+function contentHash(data: Buffer): Buffer {
+  return new ContentHasher().update(data).digest();
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { RepositoryCorruptError, type ObjectId, type ReadOptions, type RepositoryApi } from '@berth/repository';
 import { EntryType, MessageType, PlanAction, encodeMessage, type EntryMeta } from '@berth/wire';
+import { chunkListHash, ContentHasher } from '@berth/delta';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { RawClient } from './support/frames';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { damageOnDisk as damageInPacks, overwrite, replaceMethod } from './support/repository-faults';
+import { runRestore } from './support/restore-client';
 import { runBackup, type BackupResult } from './support/test-agent';
 import { waitFor } from './support/wait-for';
 
@@ -14,9 +16,15 @@ const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
 const hostA = { hostId: randomUUID(), hostName: 'alpha', credential: 'cred-a' };
 const hostB = { hostId: randomUUID(), hostName: 'beta', credential: 'cred-b' };
+const hostC = { hostId: randomUUID(), hostName: 'gamma', credential: 'cred-c' };
 
 function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest();
+}
+
+/** The content hash (protocol 7): the SHA-256 of up to one chunk, the chunk-list hash beyond. */
+function contentHash(data: Buffer): Buffer {
+  return new ContentHasher().update(data).digest();
 }
 
 function actionsOf(result: BackupResult, action: PlanAction): number {
@@ -24,10 +32,10 @@ function actionsOf(result: BackupResult, action: PlanAction): number {
 }
 
 /** The stored content of `/name` in the snapshot, read back chunk by chunk (each chunk verified), hashed. */
-async function storedSha256(repo: RepositoryApi, rootTree: string, name: string): Promise<{ recorded: Buffer; actual: Buffer }> {
+async function storedContentHash(repo: RepositoryApi, rootTree: string, name: string): Promise<{ recorded: Buffer; actual: Buffer }> {
   const entry = await repo.resolvePath(Buffer.from(rootTree, 'hex'), Buffer.from(`/${name}`));
   if (entry?.content === null || entry === null) throw new Error(`${name} is not a stored file`);
-  const hash = createHash('sha256');
+  const hash = new ContentHasher();
   for await (const piece of repo.readFileContent(entry.content)) hash.update(piece);
   return { recorded: entry.content.sha256, actual: hash.digest() };
 }
@@ -72,8 +80,8 @@ describe('delta transfer and dedup before data', () => {
     expect(second.wireBytesOut).toBeLessThan(48 * 1024);
     // The signature back: 8,192 blocks of 4 + 9 bytes.
     expect(second.wireBytesIn).toBeLessThan(160 * 1024);
-    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'big.bin');
-    expect(stored.recorded).toEqual(sha256(await readFile(big)));
+    const stored = await storedContentHash(fx.repository, second.done!.rootTree, 'big.bin');
+    expect(stored.recorded).toEqual(contentHash(await readFile(big)));
     expect(stored.actual).toEqual(stored.recorded);
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0')), 'the session to end with one delta');
@@ -85,8 +93,8 @@ describe('delta transfer and dedup before data', () => {
     expect(result.closeReason).toBeNull();
     expect(actionsOf(result, PlanAction.Delta)).toBe(1);
     expect(result.resends).toBe(1);
-    const stored = await storedSha256(fx.repository, result.done!.rootTree, 'big.bin');
-    expect(stored.recorded).toEqual(sha256(await readFile(big)));
+    const stored = await storedContentHash(fx.repository, result.done!.rootTree, 'big.bin');
+    expect(stored.recorded).toEqual(contentHash(await readFile(big)));
     expect(stored.actual).toEqual(stored.recorded);
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1')), 'the session to end with one delta retried');
   });
@@ -98,7 +106,54 @@ describe('delta transfer and dedup before data', () => {
     expect(actionsOf(result, PlanAction.Delta)).toBe(0);
     expect(actionsOf(result, PlanAction.Whole)).toBe(1);
     expect(result.dataBytes).toBe(BIG);
-    expect((await storedSha256(fx.repository, result.done!.rootTree, 'big.bin')).actual).toEqual(sha256(await readFile(big)));
+    expect((await storedContentHash(fx.repository, result.done!.rootTree, 'big.bin')).actual).toEqual(contentHash(await readFile(big)));
+  });
+
+  it("names a protocol 6 agent's content by the SHA-256 of its bytes, and mixes it with newer agents' content", async () => {
+    // A protocol 6 agent: its delta ends with a SHA-256, and the rebuilt file is named by it.
+    await overwrite(big, 9 * MiB + 10, 4096);
+    const legacy = await backup(hostA, source, { protocol: 6 });
+    expect(legacy.closeReason).toBeNull();
+    expect(actionsOf(legacy, PlanAction.Delta)).toBe(1);
+    expect(legacy.resends).toBe(0);
+    const legacyStored = await storedContentHash(fx.repository, legacy.done!.rootTree, 'big.bin');
+    const bytes = await readFile(big);
+    expect(legacyStored.recorded).toEqual(sha256(bytes));
+    expect(legacyStored.actual).toEqual(contentHash(bytes));
+    expect((await fx.repository.verifySnapshot(legacy.done!.snapshotId)).problems).toEqual([]);
+
+    // A restore names it by the hash each agent checks: the content hash for protocol 7, the SHA-256 for 6
+    // (runRestore fails on a mismatch).
+    for (const protocol of [7, 6]) {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'restore', restore: { snapshotId: legacy.done!.snapshotId, sourceHostId: hostA.hostId, subPath: null } });
+      const restored = await runRestore({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, snapshotId: legacy.done!.snapshotId, protocol });
+      expect(restored.closeReason).toBeNull();
+      expect(restored.entries.find((e) => e.path === 'big.bin')?.content?.equals(bytes)).toBe(true);
+    }
+
+    // A newer agent's delta against that basis: named by the content hash.
+    await overwrite(big, 11 * MiB + 10, 4096);
+    const next = await backup(hostA, source, { protocol: 7 });
+    expect(next.closeReason).toBeNull();
+    expect(actionsOf(next, PlanAction.Delta)).toBe(1);
+    expect(next.resends).toBe(0);
+    const nextStored = await storedContentHash(fx.repository, next.done!.rootTree, 'big.bin');
+    expect(nextStored.recorded).toEqual(contentHash(await readFile(big)));
+    expect((await fx.repository.verifySnapshot(next.done!.snapshotId)).problems).toEqual([]);
+
+    // A protocol 6 agent offering that content by its SHA-256 finds it (read back and hashed whole).
+    const copy = await mkdtemp(join(tmpdir(), 'berth-dedup-legacy-'));
+    try {
+      await writeFile(join(copy, 'same.bin'), await readFile(big));
+      fx.verifier.addHost(hostC);
+      const offered = await backup(hostC, copy, { offerMinBytes: MiB, protocol: 6 });
+      expect(offered.closeReason).toBeNull();
+      expect(offered.offersKnown).toBe(1);
+      expect(offered.dataBytes).toBe(0);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 
   it('does not send a large file another host already stored (dedup before data)', async () => {
@@ -111,15 +166,15 @@ describe('delta transfer and dedup before data', () => {
       expect(result.offersKnown).toBe(1);
       expect(result.dataBytes).toBe(0);
       expect(result.wireBytesOut).toBeLessThan(16 * 1024);
-      const stored = await storedSha256(fx.repository, result.done!.rootTree, 'same.bin');
-      expect(stored.actual).toEqual(sha256(await readFile(big)));
+      const stored = await storedContentHash(fx.repository, result.done!.rootTree, 'same.bin');
+      expect(stored.actual).toEqual(contentHash(await readFile(big)));
 
       // Content the repository does not have is sent as usual after the offer.
       await writeFile(join(copy, 'other.bin'), randomBytes(2 * MiB + 5));
       const next = await backup(hostB, copy, { offerMinBytes: MiB });
       expect(next.offersKnown).toBe(0);
       expect(next.dataBytes).toBe(2 * MiB + 5);
-      expect((await storedSha256(fx.repository, next.done!.rootTree, 'other.bin')).actual).toEqual(sha256(await readFile(join(copy, 'other.bin'))));
+      expect((await storedContentHash(fx.repository, next.done!.rootTree, 'other.bin')).actual).toEqual(contentHash(await readFile(join(copy, 'other.bin'))));
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
@@ -137,7 +192,8 @@ describe('delta against a damaged basis', () => {
 
   beforeAll(async () => {
     // Injected fault: one chunk reads right the first time (the signature pass) and with a flipped byte after that
-    // (the patch), as a failing disk might. Verified reads of it either fail (verifiedFails) or give good data.
+    // (the patch, which reads the chunk an edit falls in; chunks copied whole in place are not read), as a failing
+    // disk might. Verified reads of it either fail (verifiedFails) or give good data.
     // No signature is kept here: the basis is signed from the repository each time (kept ones: signature-cache.int-spec).
     fx = await startReceiver(
       { heartbeatMs: 200, idleTimeoutMs: 10_000, signatureCacheMinBytes: Number.MAX_SAFE_INTEGER },
@@ -173,11 +229,11 @@ describe('delta against a damaged basis', () => {
     return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
   };
 
-  /** Backs up, damages chunk 2 of the stored version, changes the file elsewhere, and backs up again. */
+  /** Backs up, damages the stored chunk holding `changeAt` (at its byte 100), changes the file there, and backs up again. */
   async function secondBackupOverDamage(changeAt: number): Promise<BackupResult> {
     const first = await backup();
     const entry = await fx.repository.resolvePath(Buffer.from(first.done!.rootTree, 'hex'), Buffer.from('/data.bin'));
-    damaged = entry?.content?.chunks[2] ?? null;
+    damaged = entry?.content?.chunks[Math.floor(changeAt / MiB)] ?? null;
     damagedReads = 0;
     expect(damaged).not.toBeNull();
     await overwrite(join(source, 'data.bin'), changeAt, 4096);
@@ -189,14 +245,14 @@ describe('delta against a damaged basis', () => {
   }
 
   async function expectStoredRight(result: BackupResult): Promise<void> {
-    const stored = await storedSha256(fx.repository, result.done!.rootTree, 'data.bin');
-    expect(stored.recorded).toEqual(sha256(await readFile(join(source, 'data.bin'))));
+    const stored = await storedContentHash(fx.repository, result.done!.rootTree, 'data.bin');
+    expect(stored.recorded).toEqual(contentHash(await readFile(join(source, 'data.bin'))));
     expect(stored.actual).toEqual(stored.recorded);
   }
 
-  it('rebuilds a wrong file, notices by its SHA-256, asks for it whole and stores the right content', async () => {
+  it('rebuilds a wrong file, notices by its content hash, asks for it whole and stores the right content', async () => {
     verifiedFails = false;
-    const second = await secondBackupOverDamage(6 * MiB);
+    const second = await secondBackupOverDamage(6 * MiB + 512 * 1024);
     expect(second.closeReason).toBeNull();
     expect(actionsOf(second, PlanAction.Delta)).toBe(1);
     expect(second.resends).toBe(1);
@@ -207,7 +263,7 @@ describe('delta against a damaged basis', () => {
 
   it('counts the basis as damaged when it does not read back intact after the failed delta', async () => {
     verifiedFails = true;
-    const second = await secondBackupOverDamage(3 * MiB);
+    const second = await secondBackupOverDamage(3 * MiB + 512 * 1024);
     expect(second.closeReason).toBeNull();
     expect(second.resends).toBe(1);
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=1 signatureFailures=1')), 'the session to end with one damaged basis');
@@ -256,8 +312,8 @@ describe('delta against a basis damaged on disk', () => {
     expect(second.resends).toBe(0);
     expect(second.dataBytes).toBeLessThan(MiB);
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=0')), 'the session to end with the delta applied');
-    const stored = await storedSha256(fx.repository, second.done!.rootTree, 'data.bin');
-    expect(stored.recorded).toEqual(sha256(await readFile(file)));
+    const stored = await storedContentHash(fx.repository, second.done!.rootTree, 'data.bin');
+    expect(stored.recorded).toEqual(contentHash(await readFile(file)));
     expect(stored.actual).toEqual(stored.recorded);
   });
 
@@ -278,8 +334,8 @@ describe('delta against a basis damaged on disk', () => {
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=1')), 'the session to count the damaged chunk');
     // The entry records the agent's file (the rebuild passed its SHA-256); its chunk 2 is the damaged stored blob.
     const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/other.bin'));
-    expect(entry?.content?.sha256).toEqual(sha256(await readFile(file)));
-    expect(entry?.content?.chunks[2]).toEqual(sha256(original.subarray(2 * MiB, 3 * MiB)));
+    expect(entry?.content?.sha256).toEqual(contentHash(await readFile(file)));
+    expect(entry?.content?.chunks[2]).toEqual(contentHash(original.subarray(2 * MiB, 3 * MiB)));
   });
 });
 
@@ -318,8 +374,13 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     return client;
   }
 
+  /** Waits for `ready`, failing (instead of spinning on) after 15 s. */
   async function until(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise((resolve) => setTimeout(resolve, 5));
+    const deadline = Date.now() + 15_000;
+    while (!ready()) {
+      if (Date.now() > deadline) throw new Error('the session did not answer within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   async function errorOf(client: RawClient): Promise<string | null> {
@@ -329,7 +390,7 @@ describe('protocol 2 messages used wrongly end only that session', () => {
   }
 
   const hello = Buffer.from('hello');
-  const helloSha = sha256(hello);
+  const helloSha = contentHash(hello);
 
   it('refuses a ContentOffer from a protocol 1 agent', async () => {
     const client = await session(1);
@@ -358,23 +419,24 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     const stored = randomBytes(MiB);
     const fresh = randomBytes(MiB);
     const client = await session(5);
+    // Protocol 5 names content of more than one chunk by the SHA-256 of its bytes.
     // x: one chunk of 1 MiB, stored by this session; y and z: 2 MiB files starting with it, or not.
     client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', BigInt(MiB)), entry('y', BigInt(2 * MiB)), entry('z', BigInt(2 * MiB))], last: true }));
     await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
     client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data: stored }));
-    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: sha256(stored), error: null }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: contentHash(stored), error: null }));
     const y = Buffer.concat([stored, fresh]);
     const z = Buffer.concat([fresh, stored]);
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: Buffer.alloc(32), chunks: [sha256(stored)] }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: Buffer.alloc(32), chunks: [contentHash(stored)] }));
     await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
     // y starts with a stored chunk: the receiver wants the full offer.
     expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toEqual({ type: MessageType.OfferReply, seq: 1, index: 1, known: false, heldChunks: 1 });
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: sha256(y), chunks: [sha256(stored), sha256(fresh)] }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(y.length), sha256: sha256(y), chunks: [contentHash(stored), contentHash(fresh)] }));
     await until(() => client.messages.filter((m) => m.type === MessageType.OfferReply).length === 2);
     expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[1]).toMatchObject({ seq: 1, index: 1, known: false, heldChunks: 1 });
     client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 1, data: fresh.subarray(0, 1000) }));
     // z is offered ahead while y's content is arriving; its first chunk is not stored: it comes whole, in its turn.
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 2, size: BigInt(z.length), sha256: Buffer.alloc(32), chunks: [sha256(fresh)] }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 2, size: BigInt(z.length), sha256: Buffer.alloc(32), chunks: [contentHash(fresh)] }));
     await until(() => client.messages.filter((m) => m.type === MessageType.OfferReply).length === 3);
     expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[2]).toEqual({ type: MessageType.OfferReply, seq: 1, index: 2, known: false, heldChunks: 0 });
     client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 1, data: fresh.subarray(1000) }));
@@ -386,8 +448,8 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     const done = client.messages.find((m) => m.type === MessageType.Done);
     expect(done?.type === MessageType.Done ? done.stats : null).toMatchObject({ files: 3, bytes: 5 * MiB });
     if (done?.type !== MessageType.Done) throw new Error('no Done');
-    expect(await storedSha256(fx.repository, done.rootTree, 'y')).toEqual({ recorded: sha256(y), actual: sha256(y) });
-    expect(await storedSha256(fx.repository, done.rootTree, 'z')).toEqual({ recorded: sha256(z), actual: sha256(z) });
+    expect(await storedContentHash(fx.repository, done.rootTree, 'y')).toEqual({ recorded: sha256(y), actual: contentHash(y) });
+    expect(await storedContentHash(fx.repository, done.rootTree, 'z')).toEqual({ recorded: sha256(z), actual: contentHash(z) });
     client.socket.destroy();
   });
 
@@ -398,7 +460,7 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('started', BigInt(2 * MiB))], last: true }));
     await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
     client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data }));
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [sha256(data)] }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [contentHash(data)] }));
     expect(await errorOf(client)).toMatch(/^protocol: ContentOffer for entry 0 of chunk 1, whose content is not expected or has started/);
   });
 
@@ -408,8 +470,8 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('v4-x', BigInt(MiB)), entry('v4-y', BigInt(2 * MiB))], last: true }));
     await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
     client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data }));
-    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: sha256(data), error: null }));
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [sha256(data)] }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: contentHash(data), error: null }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(2 * MiB), sha256: Buffer.alloc(32), chunks: [contentHash(data)] }));
     await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
     expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 1, index: 1, known: false, heldChunks: 0 });
     client.socket.destroy();
@@ -419,9 +481,31 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     const client = await session(2);
     client.write(encodeMessage({ type: MessageType.Chunk, seq: 1, dir: Buffer.from('/'), entries: [entry('x', 5n)], last: true }));
     await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
-    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: sha256(Buffer.from('other')), chunks: [helloSha] }));
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: 5n, sha256: contentHash(Buffer.from('other')), chunks: [helloSha] }));
     await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
     expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ known: false });
+    client.socket.destroy();
+  });
+
+  it('v7: answers unknown for an offer named by the hash of its chunk ids when the stored chunks are not the cut of the file', async () => {
+    const stored = randomBytes(MiB);
+    const client = await session(7);
+    // x (1 MiB) is stored by this session; y (2 MiB) is then offered as x's chunk twice, and z as 'hello' twice.
+    client.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('v7-x', BigInt(MiB)), entry('v7-y', BigInt(2 * MiB)), entry('v7-z', BigInt(2 * MiB))], last: true }));
+    await until(() => client.messages.some((m) => m.type === MessageType.ChunkPlan));
+    client.write(encodeMessage({ type: MessageType.FileData, seq: 1, index: 0, data: stored }));
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 0, size: BigInt(MiB), sha256: contentHash(stored), error: null }));
+    const twice = [contentHash(stored), contentHash(stored)];
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 1, size: BigInt(2 * MiB), sha256: chunkListHash(twice, 2 * MiB), chunks: twice }));
+    await until(() => client.messages.some((m) => m.type === MessageType.OfferReply));
+    // Held and named right: nothing is sent for y.
+    expect(client.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 1, index: 1, known: true });
+    client.write(encodeMessage({ type: MessageType.FileEnd, seq: 1, index: 1, size: BigInt(2 * MiB), sha256: chunkListHash(twice, 2 * MiB), error: null }));
+    const hellos = [helloSha, helloSha];
+    client.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 2, size: BigInt(2 * MiB), sha256: chunkListHash(hellos, 2 * MiB), chunks: hellos }));
+    await until(() => client.messages.filter((m) => m.type === MessageType.OfferReply).length === 2);
+    // 'hello' is stored (an earlier test) but is 5 bytes, not a 1 MiB chunk: the offer does not name this file.
+    expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[1]).toMatchObject({ seq: 1, index: 2, known: false, heldChunks: 0 });
     client.socket.destroy();
   });
 });

@@ -1,7 +1,7 @@
-import { encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
+import { ContentHasher, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
 import { type ObjectId, type ReadOptions, Repository } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ const MiB = 1024 * 1024;
 const SIZE = 12 * MiB + 5000;
 const host = { hostId: randomUUID(), hostName: 'kept', credential: 'cred-kept' };
 
-const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
+/** The content hash (protocol 7): the SHA-256 of up to one chunk, the chunk-list hash beyond. */
+const contentHash = (data: Buffer): Buffer => new ContentHasher().update(data).digest();
 
 /** A backup of `root` by `host`, and its session's end line (written once the session's signature writes are done). */
 async function backupWithLine(fx: ReceiverFixture, root: string, options: Partial<BackupOptions> = {}): Promise<BackupResult & { line: string }> {
@@ -62,15 +63,15 @@ describe('signatures of large files kept beside the repository', () => {
   /** The snapshot's entry for the file equals the file now, read back verified. */
   async function expectStoredRight(result: BackupResult): Promise<void> {
     const entry = await fx.repository.resolvePath(Buffer.from(result.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
-    const hash = createHash('sha256');
+    const hash = new ContentHasher();
     for await (const piece of fx.repository.readFileContent(entry!.content!)) hash.update(piece);
-    const now = sha256(await readFile(file));
+    const now = contentHash(await readFile(file));
     expect(entry!.content!.sha256).toEqual(now);
     expect(hash.digest()).toEqual(now);
   }
 
   async function keptFor(content: Buffer): Promise<Buffer | null> {
-    const kept = await cache.load(sha256(content), block);
+    const kept = await cache.load(contentHash(content), block);
     return kept === null ? null : encodeSignature(kept);
   }
 
@@ -106,7 +107,7 @@ describe('signatures of large files kept beside the repository', () => {
 
   it('signs the basis from the repository when its kept signature is torn, and keeps the new version', async () => {
     const before = await readFile(file);
-    const [name] = (await readdir(cache.dir)).filter((n) => n.startsWith(sha256(before).toString('hex')));
+    const [name] = (await readdir(cache.dir)).filter((n) => n.startsWith(contentHash(before).toString('hex')));
     await writeFile(join(cache.dir, name!), (await readFile(join(cache.dir, name!))).subarray(0, 1000));
     await overwrite(file, 2 * MiB, 4096);
     const result = await backup();
@@ -123,7 +124,7 @@ describe('signatures of large files kept beside the repository', () => {
     await overwrite(file, 7 * MiB, 4096);
     const now = await readFile(file);
     // The basis's entry now describes the new version: the agent matches every block, the rebuild copies the basis's.
-    await cache.save(sha256(before), await signature(now, { blockLength: block, strongLength: MAX_STRONG_LENGTH }));
+    await cache.save(contentHash(before), await signature(now, { blockLength: block, strongLength: MAX_STRONG_LENGTH }));
     const result = await backup();
     expect(deltas(result)).toBe(1);
     expect(result.resends).toBe(1);
@@ -166,7 +167,10 @@ describe('a delta rebuilt behind the message loop', () => {
   it('answers the messages that follow a delta while its basis is still being read, and stores the file right', async () => {
     // Its session has ended (its signatures are written): the second delta's is kept.
     expect((await backupWithLine(fx, source)).done).not.toBeNull();
-    await overwrite(join(source, 'disk.img'), 6 * MiB, 4096);
+    // A byte inserted at the start shifts every chunk: none is copied whole in place (which is not read at all), so
+    // the rebuild reads every chunk it copies from.
+    const disk = join(source, 'disk.img');
+    await writeFile(disk, Buffer.concat([Buffer.from('x'), await readFile(disk)]));
     basisReads = 0;
     readDelayMs = 40;
     let readsWhenAnswered = -1;
@@ -178,14 +182,14 @@ describe('a delta rebuilt behind the message loop', () => {
     });
     expect(second.closeReason).toBeNull();
     expect(deltas(second)).toBe(1);
-    // The rebuild reads the 12 whole chunks it copies (and the edited one's pieces) at 40 ms each: the answer came
-    // before it was done, where a session applying each frame before the next message answers after all of them.
+    // The rebuild reads the 12 chunks it copies from at 40 ms each: the answer came before it was done, where a
+    // session applying each frame before the next message answers after all of them.
     expect(basisReads).toBeGreaterThanOrEqual(12);
     expect(readsWhenAnswered).toBeGreaterThanOrEqual(0);
     expect(readsWhenAnswered).toBeLessThan(basisReads);
     expect(second.line).toContain('signaturesKept=1');
     const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/disk.img'));
-    expect(entry!.content!.sha256).toEqual(sha256(await readFile(join(source, 'disk.img'))));
+    expect(entry!.content!.sha256).toEqual(contentHash(await readFile(join(source, 'disk.img'))));
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
   });
 });
@@ -232,14 +236,38 @@ describe('kept signatures and a repository that fails or is damaged', () => {
     await rm(file);
   });
 
+  it('takes a chunk copied whole in place by its id, unread: damage to it on disk is for verification to find', async () => {
+    const file = join(source, 'rotten.img');
+    const original = randomBytes(8 * MiB);
+    await writeFile(file, original);
+    expect((await backup()).closeReason).toBeNull();
+    // Chunk 2 rots on disk; the file changes in chunk 6 only. The rebuild names chunk 2 by its stored id without
+    // reading it (the content hash is a hash of the ids): the backup is right and fast, and does not see the damage.
+    expect(await damageOnDisk(fx.repository.root, original.subarray(2 * MiB + 100, 2 * MiB + 164))).toBe(true);
+    await overwrite(file, 6 * MiB + 1000, 4096);
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(deltas(second)).toBe(1);
+    expect(second.resends).toBe(0);
+    expect(second.line).toContain('deltaRetries=0 signatureFailures=0');
+    const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/rotten.img'));
+    expect(entry!.content!.sha256).toEqual(contentHash(await readFile(file)));
+    expect(entry!.content!.chunks[2]).toEqual(contentHash(original.subarray(2 * MiB, 3 * MiB)));
+    // Verification reads every chunk back against its id and reports the damaged one.
+    const problems = (await fx.repository.verifySnapshot(second.done!.snapshotId)).problems;
+    expect(problems.some((problem) => problem.includes('rotten.img') && problem.includes(entry!.content!.chunks[2]!.toString('hex')))).toBe(true);
+    await rm(file);
+  });
+
   it('does not keep a signature of good bytes for a chunk damaged on disk: one resend, then deltas again', async () => {
     const file = join(source, 'damaged.img');
     const original = randomBytes(8 * MiB);
     await writeFile(file, original);
     expect((await backup()).closeReason).toBeNull();
-    // Chunk 2 is damaged on disk and stays as it was; the file changes in chunk 6. The kept signature describes the
-    // good bytes: the agent matches chunk 2, its rebuild copies the damaged bytes, and the file is sent again whole.
-    expect(await damageOnDisk(fx.repository.root, original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
+    // Chunk 6 is damaged on disk in its middle and stays as it was; the file changes near chunk 6's start. The kept
+    // signature describes the good bytes: the agent matches chunk 6's later blocks, the rebuild reads the damaged
+    // bytes (a chunk copied from in part is read; one copied whole in place is not), and the file is sent again whole.
+    expect(await damageOnDisk(fx.repository.root, original.subarray(6 * MiB + 512 * 1024, 6 * MiB + 512 * 1024 + 64))).toBe(true);
     await overwrite(file, 6 * MiB + 1000, 4096);
     const second = await backup();
     expect(second.closeReason).toBeNull();
@@ -255,7 +283,7 @@ describe('kept signatures and a repository that fails or is damaged', () => {
     expect(third.line).toContain('deltaRetries=0');
     expect(third.line).toContain('signaturesKept=0');
     const entry = await fx.repository.resolvePath(Buffer.from(third.done!.rootTree, 'hex'), Buffer.from('/damaged.img'));
-    expect(entry!.content!.sha256).toEqual(sha256(await readFile(file)));
+    expect(entry!.content!.sha256).toEqual(contentHash(await readFile(file)));
   });
 });
 
@@ -268,8 +296,8 @@ describe('the receiver keeps its kept signatures within their limits', () => {
     const names: string[] = [];
     for (let i = 0; i < 5; i++) {
       const content = randomBytes(256 * 1024);
-      await cache.save(sha256(content), await signature(content, { blockLength: 1024, strongLength: MAX_STRONG_LENGTH }));
-      const name = `${sha256(content).toString('hex')}-1024`;
+      await cache.save(contentHash(content), await signature(content, { blockLength: 1024, strongLength: MAX_STRONG_LENGTH }));
+      const name = `${contentHash(content).toString('hex')}-1024`;
       // Entry 0 was used 40 days ago, entry i > 0 i hours ago.
       const used = new Date(Date.now() - (i === 0 ? 40 * 86_400_000 : i * 3_600_000));
       await utimes(join(cache.dir, name), used, used);

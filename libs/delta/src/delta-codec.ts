@@ -9,7 +9,7 @@ import { readVarint, varintLength, writeVarint, type VarintRead } from './varint
 /**
  * Encoded delta, versions 1 and 2: a byte stream of tokens.
  *
- *   header  "BDLT" | u8 version | (version 2: u8 whole-file hash, 1 SHA-256, 2 BLAKE3) | varint block length
+ *   header  "BDLT" | u8 version | (version 2: u8 whole-file hash, 1 SHA-256, 2 BLAKE3, 3 content hash) | varint block length
  *           | varint basis length | 4-byte check (first bytes of SHA-256 of the header bytes before it)
  *   literal 0x01 | varint length (1 .. 1 MiB) | bytes
  *   copy    0x02 | varint first block | varint block count (>= 1)
@@ -18,7 +18,8 @@ import { readVarint, varintLength, writeVarint, type VarintRead } from './varint
  *
  * Version 1 has no hash byte and means SHA-256: a SHA-256 delta is still written as version 1, byte for byte
  * what earlier encoders wrote and decoders read, so agents and receivers of either age understand each other.
- * Version 2 exists for the other hashes (BLAKE3, the default); an older decoder refuses it as `unsupported`.
+ * Version 2 exists for the other hashes (BLAKE3, the default; Berth's content hash); an older decoder refuses it
+ * as `unsupported`, and one that knows version 2 but not a hash code refuses that code the same way.
  *
  * The check guards the header, whose damage the final SHA-256 would not reveal when the delta has no copy;
  * damage elsewhere fails decoding or the SHA-256 after patch. The encoder cuts the stream into frames of at most
@@ -29,10 +30,11 @@ export const DELTA_MAGIC = Buffer.from('BDLT', 'latin1');
 /** Newest version written (for BLAKE3); SHA-256 deltas are written as `DELTA_FORMAT_VERSION_SHA256`. */
 export const DELTA_FORMAT_VERSION = 2;
 export const DELTA_FORMAT_VERSION_SHA256 = 1;
-const HASH_CODES: Readonly<Record<WholeFileHash, number>> = { sha256: 1, blake3: 2 };
+const HASH_CODES: Readonly<Record<WholeFileHash, number>> = { sha256: 1, blake3: 2, content: 3 };
 const HASH_BY_CODE: ReadonlyMap<number, WholeFileHash> = new Map([
   [1, 'sha256'],
   [2, 'blake3'],
+  [3, 'content'],
 ]);
 const TAG_LITERAL = 0x01;
 const TAG_COPY = 0x02;

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES } from './content-hash';
 
 /**
  * SHA-256 of a byte stream, computed off the main thread once the stream is large.
@@ -12,6 +13,10 @@ import { Worker } from 'node:worker_threads';
  * queue: no message per slot; postMessage cost 0.4 ms per job on a busy machine). Memory is the ring (8 MiB per
  * process) whatever the number of streams; a stream waits for a free slot when the helper is behind.
  * Streams shorter than `OFFLOAD_BYTES` never leave the thread: their bytes are kept and hashed inline at the end.
+ *
+ * With `contentHash` the digest is Berth's content hash (content-hash.ts) instead of the SHA-256 of the bytes: the
+ * helper hashes each CONTENT_CHUNK_BYTES chunk for its id and hands the ids back, which are hashed here (the same
+ * work as one SHA-256 of the bytes).
  */
 export class Sha256Stream {
   private held: Uint8Array[] = [];
@@ -21,6 +26,8 @@ export class Sha256Stream {
   private worker: HashWorker | undefined;
   private id = 0;
   private finished = false;
+
+  constructor(private readonly contentHash = false) {}
 
   /**
    * Adds bytes (copied: the caller may reuse its buffer). Returns a promise only when it must wait for the
@@ -57,7 +64,7 @@ export class Sha256Stream {
   private async offload(): Promise<void> {
     const worker = HashWorker.shared();
     this.worker = worker;
-    this.id = worker.open();
+    this.id = await worker.open(this.contentHash);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -75,7 +82,7 @@ const TAIL = 0;
 const HEAD = 1;
 const JOBS = 2;
 const JOB_WORDS = 3;
-const JobOp = { Update: 1, Digest: 2, Abort: 3 } as const;
+const JobOp = { Update: 1, Digest: 2, Abort: 3, OpenChunked: 4 } as const;
 /** Waits on the queue are bounded so that a dead helper is noticed. */
 const WAIT_MS = 100;
 
@@ -90,6 +97,21 @@ const { control: controlBuffer, ring: ringBuffer, slotBytes, slots } = workerDat
 const control = new Int32Array(controlBuffer);
 const ring = new Uint8Array(ringBuffer);
 const hashes = new Map();
+/** A stream hashed chunk by chunk: the digest is the chunks' ids, one after the other. */
+class Chunked {
+  constructor() { this.hash = createHash('sha256'); this.inChunk = 0; this.ids = []; }
+  update(data) {
+    for (let offset = 0; offset < data.length; ) {
+      const take = Math.min(${CONTENT_CHUNK_BYTES} - this.inChunk, data.length - offset);
+      this.hash.update(data.subarray(offset, offset + take));
+      this.inChunk += take;
+      offset += take;
+      if (this.inChunk === ${CONTENT_CHUNK_BYTES}) this.endChunk();
+    }
+  }
+  endChunk() { this.ids.push(this.hash.digest()); this.hash = createHash('sha256'); this.inChunk = 0; }
+  digest() { if (this.inChunk > 0) this.endChunk(); return Buffer.concat(this.ids); }
+}
 let head = 0;
 for (;;) {
   while (Atomics.load(control, ${TAIL}) === head) Atomics.wait(control, ${TAIL}, head);
@@ -100,6 +122,8 @@ for (;;) {
     let hash = hashes.get(id);
     if (hash === undefined) { hash = createHash('sha256'); hashes.set(id, hash); }
     hash.update(ring.subarray(job * slotBytes, job * slotBytes + length));
+  } else if (op === ${JobOp.OpenChunked}) {
+    hashes.set(id, new Chunked());
   } else if (op === ${JobOp.Digest}) {
     const hash = hashes.get(id) ?? createHash('sha256');
     hashes.delete(id);
@@ -134,6 +158,8 @@ class HashWorker {
   private readonly ring = new Uint8Array(new SharedArrayBuffer(SLOTS * SLOT_BYTES));
   private tail = 0;
   private readonly streams = new Set<number>();
+  /** Streams whose digest is the content hash: the helper hands back their chunk ids and byte count. */
+  private readonly chunked = new Map<number, number>();
   private readonly digests = new Map<number, PendingDigest>();
   private nextId = 1;
   private failure: Error | undefined;
@@ -152,16 +178,23 @@ class HashWorker {
     return HashWorker.instance;
   }
 
-  open(): number {
+  /** A new stream; with `contentHash`, its digest is the content hash. Resolves once the helper has it queued. */
+  async open(contentHash: boolean): Promise<number> {
     this.check();
     const id = this.nextId++;
     this.streams.add(id);
     if (this.streams.size === 1) this.worker.ref();
+    if (contentHash) {
+      this.chunked.set(id, 0);
+      await this.submitEventually(JobOp.OpenChunked, id);
+    }
     return id;
   }
 
   /** Copies `data` into slots and queues them; waits only when every slot is busy. */
   update(id: number, data: Uint8Array): Promise<void> | undefined {
+    const counted = this.chunked.get(id);
+    if (counted !== undefined) this.chunked.set(id, counted + data.length);
     for (let offset = 0; offset < data.length; offset += SLOT_BYTES) {
       if (!this.trySubmit(JobOp.Update, id, data.subarray(offset, offset + SLOT_BYTES))) return this.updateSlowly(id, data.subarray(offset));
     }
@@ -177,6 +210,7 @@ class HashWorker {
   }
 
   abort(id: number): void {
+    this.chunked.delete(id);
     if (this.failure !== undefined || !this.streams.delete(id)) return;
     if (this.streams.size === 0) this.worker.unref();
     void this.submitEventually(JobOp.Abort, id).catch(() => undefined);
@@ -223,7 +257,15 @@ class HashWorker {
     this.digests.delete(reply.id);
     this.streams.delete(reply.id);
     if (this.streams.size === 0) this.worker.unref();
-    pending?.resolve(Buffer.from(reply.digest));
+    const size = this.chunked.get(reply.id);
+    this.chunked.delete(reply.id);
+    if (size === undefined) {
+      pending?.resolve(Buffer.from(reply.digest));
+      return;
+    }
+    const ids: Buffer[] = [];
+    for (let at = 0; at < reply.digest.length; at += CONTENT_HASH_BYTES) ids.push(Buffer.from(reply.digest.subarray(at, at + CONTENT_HASH_BYTES)));
+    pending?.resolve(chunkListHash(ids, size));
   }
 
   private check(): void {
@@ -237,6 +279,7 @@ class HashWorker {
     for (const pending of this.digests.values()) pending.reject(error);
     this.digests.clear();
     this.streams.clear();
+    this.chunked.clear();
     this.worker.unref();
   }
 }

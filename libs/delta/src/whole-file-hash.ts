@@ -11,14 +11,14 @@ import { Sha256Stream } from './sha256-stream';
  *   (see sha256-stream.ts). The agent uses it because the wire's FileEnd and the repository name content by
  *   SHA-256: the end token then doubles as the file's content hash.
  */
-export type WholeFileHash = 'sha256' | 'blake3';
-export const WHOLE_FILE_HASHES: readonly WholeFileHash[] = ['blake3', 'sha256'];
+export type WholeFileHash = 'sha256' | 'blake3' | 'content';
+export const WHOLE_FILE_HASHES: readonly WholeFileHash[] = ['blake3', 'sha256', 'content'];
 export const DEFAULT_WHOLE_FILE_HASH: WholeFileHash = 'blake3';
 export const WHOLE_FILE_DIGEST_BYTES = 32;
 
 /** Name used in messages. */
 export function wholeFileHashName(hash: WholeFileHash): string {
-  return hash === 'sha256' ? 'SHA-256' : 'BLAKE3';
+  return hash === 'sha256' ? 'SHA-256' : hash === 'content' ? 'content hash' : 'BLAKE3';
 }
 
 /** A hash of a byte stream; `update` copies nothing it must keep (the caller may reuse its buffer at once). */
@@ -32,6 +32,7 @@ export interface WholeFileHasher {
 
 export async function wholeFileHasher(hash: WholeFileHash): Promise<WholeFileHasher> {
   if (hash === 'sha256') return new Sha256Stream();
+  if (hash === 'content') return new Sha256Stream(true);
   const native = await nativeBlake3();
   return native !== undefined ? new NativeBlake3(new native.Blake3Hasher()) : new WasmBlake3(await createBLAKE3());
 }

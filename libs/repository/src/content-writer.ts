@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { chunkListHash } from '@berth/delta';
 import { type FileContentWriter, type WrittenContent } from './api';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from './model';
 import { RepositoryInputError } from './errors';
@@ -11,14 +12,25 @@ export interface BlobSink {
 const EMPTY_SHA256 = sha256(Buffer.alloc(0));
 
 /**
- * Sees each chunk of the file once it is stored, in file order, with its id; `stored` is true for a chunk taken by id
- * (writeStored), whose bytes were not hashed here. `data` is valid only until the returned promise settles. Chunks of
- * a StoredPrefix are not seen.
+ * A chunk of the output already stored under `id` (a delta copying its basis chunk by chunk): its bytes are read
+ * only when something needs them (`read`; valid until the next read of the same source).
  */
-export type ChunkObserver = (data: Buffer, id: ObjectId, stored: boolean) => Promise<void> | void;
+export interface StoredChunk {
+  readonly id: ObjectId;
+  readonly length: number;
+  readonly read: () => Promise<Buffer>;
+}
 
 /**
- * A file's whole SHA-256 as the writer feeds it. The caller may choose where it is computed: node:crypto on the
+ * Sees each chunk of the file once it is stored, in file order, with its id; `stored` is true for a chunk taken by id
+ * (writeStored), whose bytes were not hashed here and are read only if `data()` is called. The data is valid only
+ * until the returned promise settles. Chunks of a StoredPrefix are not seen.
+ */
+export type ChunkObserver = (data: () => Promise<Buffer>, id: ObjectId, stored: boolean) => Promise<void> | void;
+
+/**
+ * A file's whole SHA-256 as the writer feeds it, for agents before protocol 7, which name content of more than one
+ * chunk by the SHA-256 of its bytes (see @berth/delta's content-hash). The caller may choose where it is computed: node:crypto on the
  * calling thread by default (inlineWholeHash), a helper thread in the receiver (libs/delta's Sha256Stream).
  */
 export interface WholeHash {
@@ -42,18 +54,21 @@ export function inlineWholeHash(hash: Hash = createHash('sha256')): WholeHash {
 }
 
 /**
- * Leading full chunks of the file that are already stored (a file resumed after its stored part): their ids, and the
- * whole-file hash fed with their bytes, in order. What is written next follows them.
+ * Leading full chunks of the file that are already stored (a file resumed after its stored part): their ids, and
+ * (legacy whole-file hashing only) the whole-file hash fed with their bytes, in order. What is written next
+ * follows them.
  */
 export interface StoredPrefix {
   readonly chunks: readonly ObjectId[];
-  readonly whole: WholeHash;
+  readonly whole: WholeHash | null;
 }
 
 /**
  * Turns a file's bytes, arriving in pieces of any size, into stored chunks of CONTENT_CHUNK_BYTES and its
- * FileContent. A file of one chunk is hashed once: its whole-file SHA-256 is its chunk's id. Larger files
- * also feed a running whole-file hash, started when the second chunk is known to exist.
+ * FileContent, named by the content hash (@berth/delta's chunkListHash): each byte is hashed once, for its chunk's
+ * id, and a chunk taken by id (writeStored) not at all. With `legacyWholeHash` (agents before protocol 7) content
+ * of more than one chunk is named by the SHA-256 of its bytes instead, which a running whole-file hash computes,
+ * started when the second chunk is known to exist.
  */
 export class ContentWriter implements FileContentWriter {
   private pieces: Buffer[] = [];
@@ -67,11 +82,12 @@ export class ContentWriter implements FileContentWriter {
   constructor(
     private readonly sink: BlobSink,
     prefix: StoredPrefix | null = null,
-    /** Starts the whole-file hash of a file of more than one chunk. */
-    private readonly newWholeHash: () => WholeHash = inlineWholeHash,
+    /** Legacy naming only: starts the whole-file hash of a file of more than one chunk. */
+    private readonly legacyWholeHash: (() => WholeHash) | null = null,
     private readonly observe: ChunkObserver | null = null,
   ) {
     if (prefix !== null && prefix.chunks.length > 0) {
+      if ((legacyWholeHash === null) !== (prefix.whole === null)) throw new RepositoryInputError('a stored prefix needs a whole-file hash exactly when the content is named by one');
       this.chunks.push(...prefix.chunks);
       this.whole = prefix.whole;
       this.size = prefix.chunks.length * CONTENT_CHUNK_BYTES;
@@ -90,23 +106,29 @@ export class ContentWriter implements FileContentWriter {
   }
 
   /**
-   * Adds the next CONTENT_CHUNK_BYTES of the file when they are a chunk already stored under `id` (a delta copying
-   * its basis chunk by chunk): they only feed the whole-file hash, instead of being hashed again for an id and
-   * offered to the repository. The bytes need not have been checked against `id`: the whole-file hash covers them,
-   * so content that is not what `id` names cannot end up matching the sender's hash. Anything else (not on a chunk
-   * boundary, not a whole chunk) is written as by write(), from a copy. Unlike write(), `data` is not kept once
-   * this resolves: the caller may reuse its memory.
+   * Adds the next CONTENT_CHUNK_BYTES of the file when they are a chunk already stored (a delta copying its basis
+   * chunk by chunk): its id joins the content as it is, not read, hashed or offered to the repository again. Its
+   * bytes are read only for a legacy whole-file hash (which then covers them) or an observer that needs them.
+   * Anything else (not on a chunk boundary, not a whole chunk) is read and written as by write(), from a copy.
    */
-  async writeStored(data: Buffer, id: ObjectId): Promise<void> {
+  async writeStored(chunk: StoredChunk): Promise<void> {
     if (this.finished) throw new RepositoryInputError('ContentWriter.writeStored called after finish');
-    if (data.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(Buffer.from(data));
+    if (chunk.length !== CONTENT_CHUNK_BYTES || this.size % CONTENT_CHUNK_BYTES !== 0) return this.write(Buffer.from(await chunk.read()));
     // On a chunk boundary what is buffered is one whole chunk, now known not to be the file's last.
     while (this.pieceBytes > 0) await this.storeChunk(this.take(Math.min(CONTENT_CHUNK_BYTES, this.pieceBytes)));
-    this.whole ??= this.newWholeHash();
-    await this.whole.update(data);
-    this.chunks.push(id);
-    this.size += data.length;
-    if (this.observe !== null) await this.observe(data, id, true);
+    let data: Buffer | null = null;
+    const read = async (): Promise<Buffer> => {
+      data ??= await chunk.read();
+      if (data.length !== CONTENT_CHUNK_BYTES) throw new RepositoryInputError(`stored chunk ${chunk.id.toString('hex')} read as ${data.length} bytes, not ${CONTENT_CHUNK_BYTES}`);
+      return data;
+    };
+    if (this.legacyWholeHash !== null) {
+      this.whole ??= this.legacyWholeHash();
+      await this.whole.update(await read());
+    }
+    this.chunks.push(chunk.id);
+    this.size += CONTENT_CHUNK_BYTES;
+    if (this.observe !== null) await this.observe(read, chunk.id, true);
   }
 
   async finish(): Promise<WrittenContent> {
@@ -120,8 +142,8 @@ export class ContentWriter implements FileContentWriter {
     }
     // A resumed file may end exactly after its stored part (it shrank since it was offered).
     if (last.length > 0) await this.storeChunk(last);
-    const whole = await (this.whole as WholeHash).digest();
-    return { content: { sha256: whole, chunks: [...this.chunks] }, size: BigInt(this.size), bytesStored: this.bytesStored };
+    const sha256 = this.legacyWholeHash === null ? chunkListHash(this.chunks, this.size) : await (this.whole as WholeHash).digest();
+    return { content: { sha256, chunks: [...this.chunks] }, size: BigInt(this.size), bytesStored: this.bytesStored };
   }
 
   /** Gives up on the file (it will not be finished): frees its whole-file hash. */
@@ -132,8 +154,10 @@ export class ContentWriter implements FileContentWriter {
   }
 
   private async storeChunk(chunk: Buffer): Promise<void> {
-    this.whole ??= this.newWholeHash();
-    await this.whole.update(chunk);
+    if (this.legacyWholeHash !== null) {
+      this.whole ??= this.legacyWholeHash();
+      await this.whole.update(chunk);
+    }
     await this.putChunk(chunk);
   }
 
@@ -141,7 +165,7 @@ export class ContentWriter implements FileContentWriter {
     const { id, stored } = await this.sink.putBlob(chunk);
     this.chunks.push(id);
     if (stored) this.bytesStored += chunk.length;
-    if (this.observe !== null) await this.observe(chunk, id, false);
+    if (this.observe !== null) await this.observe(() => Promise.resolve(chunk), id, false);
     return id;
   }
 

@@ -8,5 +8,5 @@ export { objectIdHex, parseObjectId, isObjectIdHex, sha256, assertUuid, isUuid, 
 export { encodeTree, decodeTree, EncodedEntries, joinEncodedEntries, storedEntry, TREE_FORMAT_VERSION, MAX_TREE_BYTES } from './tree/tree-codec';
 export { nameProblem, assertValidName, splitPath, showBytes, MAX_NAME_BYTES, MAX_LINK_TARGET_BYTES } from './tree/names';
 export { findEntry, walkTree, resolvePath, readFileContent, type ObjectReader } from './tree/tree-walk';
-export { ContentWriter, inlineWholeHash, type BlobSink, type ChunkObserver, type StoredPrefix, type WholeHash } from './content-writer';
+export { ContentWriter, inlineWholeHash, type BlobSink, type ChunkObserver, type StoredChunk, type StoredPrefix, type WholeHash } from './content-writer';
 export { REPOSITORY_FORMAT_VERSION } from './repository-layout';

@@ -15,8 +15,11 @@
 /** 32-byte SHA-256. Object ids are SHA-256 of the stored bytes (blob content or encoded tree). */
 export type ObjectId = Buffer;
 
-/** File content is cut into chunks of at most this many bytes; each chunk is a blob. */
-export const CONTENT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * File content is cut into chunks of at most this many bytes; each chunk is a blob. The size is part of the content
+ * hash's definition (@berth/delta's content-hash), hence defined there.
+ */
+export { CONTENT_CHUNK_BYTES } from '@berth/delta';
 
 export const TreeEntryType = {
   File: 1,
@@ -30,7 +33,10 @@ export const TreeEntryType = {
 export type TreeEntryType = (typeof TreeEntryType)[keyof typeof TreeEntryType];
 
 export interface FileContent {
-  /** SHA-256 of the whole file. */
+  /**
+   * The content hash (@berth/delta's chunkListHash: for more than one chunk, the SHA-256 of the chunk ids), or, for
+   * content stored before protocol 7, the SHA-256 of the whole file (the two are the same for one chunk or none).
+   */
   readonly sha256: Buffer;
   /** Blob ids of its chunks, in order; empty for an empty file. */
   readonly chunks: readonly ObjectId[];

@@ -1,3 +1,4 @@
+import { chunkListHash } from '@berth/delta';
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -272,7 +273,8 @@ describe('Repository objects', () => {
     const written = await writer.finish();
     expect(written.size).toBe(BigInt(big.length));
     expect(written.content.chunks).toHaveLength(3);
-    expect(written.content.sha256.equals(sha256(big))).toBe(true);
+    expect(written.content.sha256.equals(chunkListHash(written.content.chunks, big.length))).toBe(true);
+    expect(written.content.chunks.map((id) => id.toString('hex'))).toEqual([0, 1, 2].map((i) => sha256(big.subarray(i * CONTENT_CHUNK_BYTES, (i + 1) * CONTENT_CHUNK_BYTES)).toString('hex')));
 
     const deep = await repo.putTree({ entries: [fileEntry('big', written.content, written.size)] });
     const mid = await repo.putTree({ entries: [dirEntry('deep', deep.id), fifoEntry('z')] });

@@ -170,6 +170,12 @@ export class Repository implements RepositoryApi {
     return this.packs.has(objectIdHex(id));
   }
 
+  /** The length of a stored object's bytes (as its index records it), or null when it is not stored. */
+  blobLength(id: ObjectId): number | null {
+    this.assertOpen();
+    return this.packs.lengthOf(objectIdHex(id)) ?? null;
+  }
+
   async putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }> {
     this.assertWritable();
     if (!Buffer.isBuffer(data)) throw new RepositoryInputError('blob data must be a Buffer');

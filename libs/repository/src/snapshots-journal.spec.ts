@@ -1,9 +1,13 @@
 import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { chunkListHash } from '@berth/delta';
+import { type WrittenContent } from './api';
+import { ContentWriter, inlineWholeHash } from './content-writer';
 import { RepositoryAlreadyExistsError, RepositoryCorruptError, RepositoryInputError } from './errors';
 import { sha256 } from './ids';
-import { type JournalRecord, type SnapshotRecord } from './model';
+import { CONTENT_CHUNK_BYTES, type JournalRecord, type SnapshotRecord } from './model';
 import { Repository } from './repository';
 import { dirEntry, fifoEntry, fileEntry, flipBits, HOST_A, HOST_B, RUN_1, SNAP_1, SNAP_2, tempDirs } from '../test/support';
 
@@ -192,4 +196,34 @@ describe('verifySnapshot', () => {
     await expect(again.verifySnapshot(SNAP_2)).rejects.toThrow(/not in the repository/);
     await again.close();
   });
+
+  it('checks content of many chunks by its content hash, or by the SHA-256 of its bytes when stored before protocol 7', async () => {
+    const repo = await Repository.open(await temp.make());
+    const data = randomBytes(2 * CONTENT_CHUNK_BYTES + 99);
+    const named = await writeAll(new ContentWriter(repo), data);
+    const legacy = await writeAll(new ContentWriter(repo, null, inlineWholeHash), data);
+    expect(legacy.content.sha256.equals(sha256(data))).toBe(true);
+    expect(named.content.sha256.equals(legacy.content.sha256)).toBe(false);
+    // Wrong names: the same chunks under another hash, and chunks cut other than the content hash cuts them.
+    const wrongHash = { sha256: sha256(Buffer.from('not this content')), chunks: named.content.chunks };
+    const small = [Buffer.from('a'), Buffer.from('b')];
+    const smallIds = await Promise.all(small.map(async (piece) => (await repo.putBlob(piece)).id));
+    const badCut = { sha256: chunkListHash(smallIds, 2), chunks: smallIds };
+    const root = await repo.putTree({
+      entries: [fileEntry('bad-cut', badCut, 2n), fileEntry('legacy', legacy.content, legacy.size), fileEntry('named', named.content, named.size), fileEntry('wrong', wrongHash, named.size)],
+    });
+    await repo.publishSnapshot(snapshot(SNAP_1, HOST_A, root.id.toString('hex'), '2026-11-25T11:00:00.000Z'));
+    const result = await repo.verifySnapshot(SNAP_1);
+    expect(result.problems.sort()).toEqual([
+      expect.stringMatching(/^file \/bad-cut: chunk [0-9a-f]{64} is 1 bytes, not a chunk of the content's cut$/) as string,
+      expect.stringMatching(/^file \/wrong: content does not match its hash [0-9a-f]{64}$/) as string,
+    ]);
+    await repo.close();
+  });
 });
+
+async function writeAll(writer: ContentWriter, data: Buffer): Promise<WrittenContent> {
+  await writer.write(Buffer.from(data));
+  return writer.finish();
+}
+

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isChunkListHash } from '@berth/delta';
 import { RepositoryCorruptError, RepositoryNotFoundError } from './errors';
 import { objectIdHex } from './ids';
-import { type FileContent, type ObjectId, type Tree, TreeEntryType } from './model';
+import { CONTENT_CHUNK_BYTES, type FileContent, type ObjectId, type Tree, TreeEntryType } from './model';
 import { showBytes } from './tree/names';
 
 export interface VerifyReader {
@@ -60,8 +61,11 @@ export async function verifyTree(reader: VerifyReader, rootId: ObjectId): Promis
 }
 
 async function checkContent(reader: VerifyReader, content: FileContent, size: bigint, seenBlobs: Set<string>, result: VerifyResult): Promise<string | null> {
-  const whole = createHash('sha256');
+  // Each chunk is checked against its id as it is read; the content hash is then a hash of the ids. Content stored
+  // before protocol 7 (named by the SHA-256 of its bytes) is hashed whole.
+  const whole = isChunkListHash(content.sha256, content.chunks, size) ? null : createHash('sha256');
   let total = 0n;
+  let chunkIndex = 0;
   for (const chunk of content.chunks) {
     const hex = objectIdHex(chunk);
     let data: Buffer;
@@ -75,11 +79,14 @@ async function checkContent(reader: VerifyReader, content: FileContent, size: bi
       result.objects++;
       result.bytes += data.length;
     }
-    whole.update(data);
+    const last = chunkIndex === content.chunks.length - 1;
+    if (data.length === 0 || data.length > CONTENT_CHUNK_BYTES || (!last && data.length !== CONTENT_CHUNK_BYTES)) return `chunk ${hex} is ${data.length} bytes, not a chunk of the content's cut`;
+    chunkIndex += 1;
+    whole?.update(data);
     total += BigInt(data.length);
   }
-  if (!whole.digest().equals(content.sha256)) return `content does not match its SHA-256 ${content.sha256.toString('hex')}`;
   if (total !== size) return `content is ${total} bytes but the entry says ${size}`;
+  if (whole !== null && !whole.digest().equals(content.sha256)) return `content does not match its hash ${content.sha256.toString('hex')}`;
   return null;
 }
 

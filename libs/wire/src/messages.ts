@@ -47,14 +47,22 @@
  * Version 6 tells the agent in Welcome whether the receiver holds a snapshot of the host to compare against
  * (previousSnapshot): when it does not (a host's first backup), no directory digest can match, and the agent sends
  * none: no probe is held back or waited for. A trailing field, only ever sent to v6 agents.
+ *
+ * Version 7 names content by Berth's content hash (@berth/delta's content-hash: for more than one 1 MiB chunk, the
+ * SHA-256 of the chunks' ids, not of the bytes) wherever a message carries a file's `sha256` (FileEnd, ContentOffer,
+ * in backups and restores), and its deltas end with that hash. A receiver rebuilding a large file then names it from
+ * the ids of the chunks it copied unchanged, without reading them. No encoding changes; with an older agent the
+ * receiver keeps the SHA-256 of the bytes.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 /** First version with PackedChunk, DirDigest and DigestReply. */
 export const DIR_DIGEST_PROTOCOL_VERSION = 4;
 /** First version with first-chunk offers. */
 export const FIRST_CHUNK_OFFER_PROTOCOL_VERSION = 5;
 /** First version told in Welcome whether the receiver holds a previous snapshot of the host. */
 export const PREVIOUS_SNAPSHOT_PROTOCOL_VERSION = 6;
+/** First version whose content hashes are chunk-list hashes (see above). */
+export const CONTENT_HASH_PROTOCOL_VERSION = 7;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;

@@ -9,6 +9,7 @@
  * hung read stalls only the worker (and the content waiting for it), never heartbeats.
  */
 import { Worker } from 'node:worker_threads';
+import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
 import { type FileContent, readErrorMessage, READ_FLAGS } from './file-reader';
 
 export interface BatchFile {
@@ -38,7 +39,7 @@ interface FileResult {
 interface BatchReply {
   readonly id: number;
   readonly data: ArrayBuffer;
-  /** The files' SHA-256, 32 bytes each in request order (one buffer, not one small clone per file). */
+  /** The files' SHA-256 of their bytes, 32 bytes each in request order (one buffer, not one small clone per file). */
   readonly digests: ArrayBuffer;
   readonly files: readonly FileResult[];
 }
@@ -164,7 +165,10 @@ export class BatchReader {
       reply.files.map((file, i) => {
         const content = file.own === null ? Buffer.from(reply.data, file.offset, file.size) : Buffer.from(file.own);
         const error = file.error === null ? null : readErrorMessage(Object.assign(new Error(file.error.message), { code: file.error.code }));
-        return { pieces: content.length === 0 ? [] : [content], size: file.size, sha256: Buffer.from(reply.digests, 32 * i, 32), error };
+        // The worker's SHA-256 of the bytes is the content hash up to one chunk; a file that grew past that while it
+        // was read is named by its chunk-list hash, computed here (rare: the worker stays self-contained).
+        const sha256 = content.length > CONTENT_CHUNK_BYTES ? new ContentHasher().update(content).digest() : Buffer.from(reply.digests, 32 * i, 32);
+        return { pieces: content.length === 0 ? [] : [content], size: file.size, sha256, error };
       }),
     );
   }

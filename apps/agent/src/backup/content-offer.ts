@@ -3,15 +3,16 @@
  * when the repository does not hold that chunk it holds neither the file nor a leading part of it, so the content
  * is sent at once, hashed as it goes, and the first byte leaves after 1 MiB is hashed instead of the whole file.
  * Only when the first chunk is held is the file read once more to hash all its 1 MiB chunks (the repository's
- * blob ids) and the whole file, and offered in full: the receiver answers whether it holds them all, or how many
+ * blob ids, which name the file by their chunk-list hash), and offered in full: the receiver answers whether it holds them all, or how many
  * leading ones.
  */
 import { createHash } from 'node:crypto';
 import { type FileHandle } from 'node:fs/promises';
+import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
 import { openRegularFile } from './file-sender';
 
-/** The repository's content chunk size (libs/repository CONTENT_CHUNK_BYTES): offered ids must be its blob ids. */
-export const OFFER_CHUNK_BYTES = 1024 * 1024;
+/** The content hash's chunk size (the repository's blob size): offered ids must be its blob ids. */
+export const OFFER_CHUNK_BYTES = CONTENT_CHUNK_BYTES;
 
 export interface ContentHashes {
   readonly size: bigint;
@@ -61,20 +62,16 @@ export async function hashContent(path: Buffer): Promise<ContentHashes | null> {
   let handle: FileHandle | null = null;
   try {
     handle = await openRegularFile(path);
-    const whole = createHash('sha256');
-    const chunks: Buffer[] = [];
+    const hasher = new ContentHasher();
     const buffer = Buffer.allocUnsafe(OFFER_CHUNK_BYTES);
-    let size = 0;
     for (;;) {
-      const filled = await readChunk(handle, buffer, size);
+      const filled = await readChunk(handle, buffer, hasher.bytes);
       if (filled === 0) break;
-      const chunk = buffer.subarray(0, filled);
-      whole.update(chunk);
-      chunks.push(createHash('sha256').update(chunk).digest());
-      size += filled;
+      hasher.update(buffer.subarray(0, filled));
       if (filled < OFFER_CHUNK_BYTES) break;
     }
-    return { size: BigInt(size), sha256: whole.digest(), chunks };
+    const sha256 = hasher.digest();
+    return { size: BigInt(hasher.bytes), sha256, chunks: [...hasher.chunkIds] };
   } catch {
     return null;
   } finally {

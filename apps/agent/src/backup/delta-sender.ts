@@ -40,8 +40,8 @@ export async function sendDelta(
     if (handle !== null) {
       // A read error ends the input early: the delta still completes (and is dropped by the receiver, told by
       // FileEnd's error), so whatever is thrown here is a failure to send, which ends the session.
-      // SHA-256, not the library's default BLAKE3: the end digest is also FileEnd's content hash.
-      const tokens = keepEnd(delta(signature, fileSource(handle, reading), { hash: 'sha256' }), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
+      // The content hash, not the library's default BLAKE3: the end digest is also FileEnd's.
+      const tokens = keepEnd(delta(signature, fileSource(handle, reading), { hash: 'content' }), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
       for await (const frame of encodeDelta(tokens, { maxFrameBytes: FILE_DATA_MAX_BYTES })) await sendWithinCredit(target, frame, credit, send, onBytesSent);
     }
   } finally {

@@ -4,7 +4,7 @@
  * Callback-style fs calls on plain descriptors: for tens of thousands of small files they cost
  * noticeably less than FileHandle objects.
  */
-import { createHash } from 'node:crypto';
+import { ContentHasher } from '@berth/delta';
 import { close, constants, fstat, open, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { errorMessage } from '../errors/agent-error';
@@ -25,13 +25,14 @@ export interface FileContent {
   /** The content, in the pieces it was read in. */
   readonly pieces: readonly Buffer[];
   readonly size: number;
+  /** Its content hash (@berth/delta's content-hash: the SHA-256 of the bytes unless it grew past one chunk). */
   readonly sha256: Buffer;
   /** Why the content is incomplete (or absent), or null. */
   readonly error: string | null;
 }
 
 export async function readWholeFile(path: Buffer, expectedSize: number): Promise<FileContent> {
-  const hash = createHash('sha256');
+  const hash = new ContentHasher();
   const pieces: Buffer[] = [];
   let size = 0;
   let error: string | null = null;

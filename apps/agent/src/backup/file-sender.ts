@@ -1,13 +1,13 @@
 /**
  * Streams one regular file as FileData frames (at most 1 MiB each, and never more than the byte credit
- * left), then FileEnd with the size actually read and its SHA-256. The file is never loaded whole, never
+ * left), then FileEnd with the size actually read and its content hash. The file is never loaded whole, never
  * followed through a symlink, and a FIFO that replaced it since the walk cannot block the open.
  * A file that cannot be opened or read to the end is not a failure of the run: FileEnd carries the
  * error, the receiver drops the entry, and the caller records it. Failures to send (the session is
  * gone) do end the transfer: they propagate.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash, type Hash } from 'node:crypto';
+import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
 import { MessageType, type Message } from '@berth/wire';
 import { type CreditWindow } from './credit-window';
 import { READ_FLAGS, readErrorMessage, type FileContent } from './file-reader';
@@ -35,7 +35,7 @@ export type SendMessage = (message: Message) => Promise<void>;
 /**
  * Sends the file's content from its start, or (`held`: the SHA-256 of its leading chunks of `chunkBytes` the
  * receiver holds) from the end of those chunks: they are read and hashed again, not sent, and FileEnd still carries
- * the whole file's size and SHA-256. A held chunk that no longer matches means the file changed since it was
+ * the whole file's size and content hash. A held chunk that no longer matches means the file changed since it was
  * offered: FileEnd then reports that error (the receiver drops the entry).
  */
 export async function sendFile(
@@ -45,7 +45,7 @@ export async function sendFile(
   onBytesSent: (bytes: number) => void,
   held: { readonly chunks: readonly Buffer[]; readonly chunkBytes: number } | null = null,
 ): Promise<FileSendResult> {
-  const hash = createHash('sha256');
+  const hash = new ContentHasher();
   let size = 0;
   let error: string | null = null;
   let handle: FileHandle | null = null;
@@ -92,8 +92,9 @@ export async function sendFile(
   return { size: BigInt(size), error };
 }
 
-/** Reads the held leading chunks into `hash`, checking each against its SHA-256; their length, or why they differ. */
-async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], chunkBytes: number, hash: Hash): Promise<number | string> {
+/** Reads the held leading chunks into `hash`, checking each against its id; their length, or why they differ. */
+async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], chunkBytes: number, hash: ContentHasher): Promise<number | string> {
+  if (chunkBytes !== CONTENT_CHUNK_BYTES) throw new Error(`held chunks of ${chunkBytes} bytes, the content hash cuts ${CONTENT_CHUNK_BYTES}`);
   const buffer = Buffer.allocUnsafe(chunkBytes);
   let size = 0;
   for (const expected of chunks) {
@@ -107,10 +108,9 @@ async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], chu
     } catch (caught) {
       return readErrorMessage(caught);
     }
-    if (filled < chunkBytes || !createHash('sha256').update(buffer).digest().equals(expected)) {
+    if (filled < chunkBytes || !(hash.update(buffer).chunkIds.at(-1) as Buffer).equals(expected)) {
       return 'changed while being backed up (its start no longer matches what was offered)';
     }
-    hash.update(buffer);
     size += chunkBytes;
   }
   return size;

@@ -13,7 +13,7 @@
  * since chown clears setuid), owners are restored when running as root, times to the nanosecond, and a
  * directory gets its mode and times after its content is written.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { ContentHasher } from '@berth/delta';
 import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, mkdir, open, rename, rm, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,7 +63,8 @@ interface OpenFile {
   /** Large files are written as their data arrives; small ones are buffered (handle null, see end()). */
   readonly handle: FileHandle | null;
   readonly pieces: Buffer[];
-  readonly hash: Hash;
+  /** Content hash of what arrived (protocol 7: the chunk-list hash for more than one chunk). */
+  readonly hash: ContentHasher;
   offset: number;
   /** End of the last byte actually written (below `offset` when the file ends in a hole). */
   writtenEnd: number;
@@ -306,7 +307,7 @@ export class RestoreWriter {
 
   private async openFile(ordinal: number, rel: Buffer, abs: Buffer, meta: EntryMeta): Promise<void> {
     const handle = meta.size <= BigInt(BUFFERED_FILE_BYTES) ? null : await open(abs, CREATE_FLAGS, 0o600);
-    this.file = { ordinal, rel, abs, meta, handle, pieces: [], hash: createHash('sha256'), offset: 0, writtenEnd: 0 };
+    this.file = { ordinal, rel, abs, meta, handle, pieces: [], hash: new ContentHasher(), offset: 0, writtenEnd: 0 };
   }
 
   private async writeHardLink(message: RestoreEntryMessage, rel: Buffer, abs: Buffer): Promise<void> {
@@ -405,7 +406,7 @@ function fileProblem(file: OpenFile, end: FileEndMessage): string | null {
   if (end.error !== null) return `not restored: ${end.error}`;
   if (BigInt(file.offset) !== end.size) return `not restored: received ${file.offset} bytes, the receiver announced ${end.size}`;
   const digest = file.hash.digest();
-  if (!digest.equals(end.sha256)) return 'not restored: content does not match its SHA-256';
+  if (!digest.equals(end.sha256)) return 'not restored: content does not match its content hash';
   return null;
 }
 

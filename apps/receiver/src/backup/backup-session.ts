@@ -1,4 +1,4 @@
-import { isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
+import { chunkCountFor, chunkListHash, isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -21,6 +21,7 @@ import {
   furthestPosition,
   MessageType,
   PlanAction,
+  CONTENT_HASH_PROTOCOL_VERSION,
   DIR_DIGEST_PROTOCOL_VERSION,
   PREVIOUS_SNAPSHOT_PROTOCOL_VERSION,
   FIRST_CHUNK_OFFER_PROTOCOL_VERSION,
@@ -645,7 +646,8 @@ export class BackupSession {
     const signature = await this.versionSignature(file.meta.size, asDelta ? file.basis : null);
     const assembler = this.newAssembler(!asDelta, null, signature);
     const basis = asDelta && file.basis !== null ? new RepositoryBasis(this.repo, file.basis.content, file.basis.size) : null;
-    const applier = basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (data, id) => assembler.writeStored(data, id));
+    const applier =
+      basis === null ? null : new DeltaApplier(basis, (data) => assembler.write(data), (chunk) => assembler.writeStored(chunk), this.legacyContentHash ? 'sha256' : 'content');
     this.current = {
       file,
       assembler,
@@ -673,6 +675,15 @@ export class BackupSession {
   }
 
   /**
+   * An agent before protocol 7 names content of more than one chunk by the SHA-256 of its bytes (see
+   * CONTENT_HASH_PROTOCOL_VERSION), which the receiver must then compute over every byte; a newer one by its
+   * chunk-list hash, which needs no hashing beyond the chunks' ids.
+   */
+  private get legacyContentHash(): boolean {
+    return this.ctx.protocol < CONTENT_HASH_PROTOCOL_VERSION;
+  }
+
+  /**
    * Whole content: credit comes back as its chunks are stored. A delta: as its frames are applied (the wire
    * bytes are what the agent spent, not the larger rebuilt bytes).
    */
@@ -687,10 +698,10 @@ export class BackupSession {
         },
       },
       prefix,
-      // A delta's rebuild (of more than one chunk) is hashed whole on a helper thread, the main thread only copying
-      // its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent is busy
-      // sending it, and the copy and the helper would only add CPU while both cores are in use.
-      creditStored ? inlineWholeHash : () => new Sha256Stream(),
+      // Legacy naming: a delta's rebuild (of more than one chunk) is hashed whole on a helper thread, the main thread
+      // only copying its bytes: the agent has little to do meanwhile. Content sent whole keeps its hash here: the agent
+      // is busy sending it, and the copy and the helper would only add CPU while both cores are in use.
+      this.legacyContentHash ? (creditStored ? inlineWholeHash : () => new Sha256Stream()) : null,
       signature === null ? null : (data, id, stored) => signature.add(data, id, stored),
     );
   }
@@ -774,50 +785,52 @@ export class BackupSession {
   }
 
   /**
-   * The longest run of leading chunks of an offer the repository holds, read back (each a full chunk, each
-   * verified against its id) into the whole-file hash the rest of the content continues; null when there is none.
-   * Never the whole offer: the agent sends at least the last chunk, and FileEnd's SHA-256 checks the result.
+   * The longest run of leading chunks of an offer the repository holds (each a full chunk), with, for a legacy
+   * agent, the whole-file hash the rest of the content continues, fed with their bytes read back verified; null when
+   * there is none. Never the whole offer: the agent sends at least the last chunk, and FileEnd's hash checks the result.
    */
   private async storedPrefix(msg: ContentOfferMessage): Promise<StoredPrefix | null> {
-    const whole = createHash('sha256');
+    const whole = this.legacyContentHash ? createHash('sha256') : null;
     const chunks: Buffer[] = [];
     for (const id of msg.chunks.slice(0, msg.chunks.length - 1)) {
-      if (!this.repo.has(id)) break;
-      let data: Buffer;
-      try {
-        data = await this.repo.readBlob(id);
-      } catch (error) {
-        if (error instanceof RepositoryCorruptError) break;
-        throw error;
+      if (this.repo.blobLength(id) !== CONTENT_CHUNK_BYTES) break;
+      if (whole !== null) {
+        let data: Buffer;
+        try {
+          data = await this.repo.readBlob(id);
+        } catch (error) {
+          if (error instanceof RepositoryCorruptError) break;
+          throw error;
+        }
+        whole.update(data);
       }
-      if (data.length !== CONTENT_CHUNK_BYTES) break;
-      whole.update(data);
       chunks.push(id);
     }
-    return chunks.length === 0 ? null : { chunks, whole: inlineWholeHash(whole) };
+    return chunks.length === 0 ? null : { chunks, whole: whole === null ? null : inlineWholeHash(whole) };
   }
 
   /**
-   * True when every chunk is stored and they add up to the offered file. The chunks are read back to check the
-   * whole-file SHA-256 (local reads, far cheaper than the transfer they replace), so an entry can never name
-   * content that is not what its hash says.
+   * True when every chunk is stored, they are the cut of a file of the offered size, and the offered hash names
+   * them, so an entry can never name content that is not what its hash says. The content hash of protocol 7 is
+   * checked from the ids and the stored lengths alone; a legacy agent's SHA-256 of the bytes by reading the chunks
+   * back (local reads, far cheaper than the transfer they replace).
    */
   private async holdsContent(msg: ContentOfferMessage): Promise<boolean> {
-    const expectedChunks = Math.ceil(Number(msg.size) / CONTENT_CHUNK_BYTES);
-    if (msg.size === 0n || msg.chunks.length !== expectedChunks || !msg.chunks.every((id) => this.repo.has(id))) return false;
-    if (msg.chunks.length === 1) return (msg.chunks[0] as Buffer).equals(msg.sha256);
+    const count = chunkCountFor(msg.size);
+    if (msg.size === 0n || msg.chunks.length !== count) return false;
+    for (let index = 0; index < count; index++) {
+      const expected = index < count - 1 ? CONTENT_CHUNK_BYTES : Number(msg.size) - (count - 1) * CONTENT_CHUNK_BYTES;
+      if (this.repo.blobLength(msg.chunks[index] as Buffer) !== expected) return false;
+    }
+    if (!this.legacyContentHash || msg.chunks.length === 1) return chunkListHash(msg.chunks, msg.size).equals(msg.sha256);
     const whole = createHash('sha256');
-    let size = 0;
     try {
-      for await (const piece of this.repo.readFileContent({ sha256: msg.sha256, chunks: msg.chunks })) {
-        whole.update(piece);
-        size += piece.length;
-      }
+      for await (const piece of this.repo.readFileContent({ sha256: msg.sha256, chunks: msg.chunks })) whole.update(piece);
     } catch (error) {
       if (error instanceof RepositoryCorruptError) return false;
       throw error;
     }
-    return size === Number(msg.size) && whole.digest().equals(msg.sha256);
+    return whole.digest().equals(msg.sha256);
   }
 
   private async onFileEnd(msg: FileEndMessage): Promise<void> {

@@ -1,4 +1,4 @@
-import { delta, encodeDeltaToBuffer, isDeltaError, signature } from '@berth/delta';
+import { ContentHasher, delta, encodeDeltaToBuffer, isDeltaError, signature, type WholeFileHash } from '@berth/delta';
 import { type ContentWriter, Repository, type FileContent } from '@berth/repository';
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
@@ -50,8 +50,9 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     const wholeOnly = async (reader: RepositoryBasis): Promise<ArrayBufferLike[]> => {
       const memory = [];
       for (let index = 0; index < 4; index++) {
-        const { data, id } = await reader.storedChunk(index);
+        const { read, id } = reader.storedChunk(index);
         expect(id).toBe(content.chunks[index]);
+        const data = await read();
         expect(data.equals(basis.subarray(index * MiB, (index + 1) * MiB))).toBe(true);
         memory.push(data.buffer);
       }
@@ -67,13 +68,18 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     expect(view.equals(basis.subarray(10, 110))).toBe(true);
   });
 
-  async function apply(newVersion: Buffer, against: Buffer, frameBytes: number, hash: 'sha256' | 'blake3' = 'sha256'): Promise<Buffer> {
+  async function apply(newVersion: Buffer, against: Buffer, frameBytes: number, hash: WholeFileHash = 'content', expected: WholeFileHash = 'content'): Promise<Buffer> {
     const encoded = await encodeDeltaToBuffer(delta(await signature(against), newVersion, { hash }));
     const out: Buffer[] = [];
-    const applier = new DeltaApplier(new RepositoryBasis(repo, content, BigInt(basis.length)), (data) => {
-      out.push(Buffer.from(data));
-      return Promise.resolve();
-    });
+    const applier = new DeltaApplier(
+      new RepositoryBasis(repo, content, BigInt(basis.length)),
+      (data) => {
+        out.push(Buffer.from(data));
+        return Promise.resolve();
+      },
+      null,
+      expected,
+    );
     for (let offset = 0; offset < encoded.length; offset += frameBytes) await applier.push(encoded.subarray(offset, offset + frameBytes));
     const end = applier.finish();
     expect(end.length).toBe(newVersion.length);
@@ -85,20 +91,29 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     expect((await apply(changed, basis, 777)).equals(changed)).toBe(true);
   });
 
-  it('passes the basis chunks a delta copies whole and in place by their ids, writing only the rest', async () => {
+  it('passes the basis chunks a delta copies whole and in place by their ids, unread, writing only the rest', async () => {
     const changed = Buffer.concat([basis.subarray(0, MiB + 4096), randomBytes(4096), basis.subarray(MiB + 8192)]);
-    const encoded = await encodeDeltaToBuffer(delta(await signature(basis), changed, { hash: 'sha256' }));
+    const encoded = await encodeDeltaToBuffer(delta(await signature(basis), changed, { hash: 'content' }));
     const writer = repo.createContentWriter() as ContentWriter;
     const stored: string[] = [];
+    const reads: number[] = [];
+    const basisReader = new RepositoryBasis(repo, content, BigInt(basis.length));
+    const storedChunk = basisReader.storedChunk.bind(basisReader);
+    basisReader.storedChunk = (index) => {
+      const chunk = storedChunk(index);
+      return { id: chunk.id, read: () => (reads.push(index), chunk.read()) };
+    };
     const applier = new DeltaApplier(
-      new RepositoryBasis(repo, content, BigInt(basis.length)),
+      basisReader,
       (data) => writer.write(Buffer.from(data)),
-      (data, id) => (stored.push(id.toString('hex')), writer.writeStored(data, id)),
+      (chunk) => (stored.push(chunk.id.toString('hex')), writer.writeStored(chunk)),
     );
     for (let offset = 0; offset < encoded.length; offset += 5000) await applier.push(encoded.subarray(offset, offset + 5000));
-    applier.finish();
+    const end = applier.finish();
     const written = await writer.finish();
-    expect(written.content.sha256.equals(sha256(changed))).toBe(true);
+    expect(reads).toEqual([]);
+    expect(written.content.sha256.equals(new ContentHasher().update(changed).digest())).toBe(true);
+    expect(end.sha256.equals(written.content.sha256)).toBe(true);
     // Chunks 0 and 2 are the basis' own; chunk 1 holds the edit and the short last chunk is written as bytes.
     expect(stored).toEqual([content.chunks[0]!.toString('hex'), content.chunks[2]!.toString('hex')]);
     expect([...applier.copiedWhole]).toEqual([0, 2]);
@@ -107,10 +122,21 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     );
   });
 
-  it('refuses a delta whose end digest is not a SHA-256 (FileEnd could not vouch for it)', async () => {
-    const failure = await apply(basis.subarray(0, 1000), basis, 4096, 'blake3').catch((error: unknown) => error);
-    expect(isDeltaError(failure)).toBe(true);
-    expect((failure as Error).message).toMatch(/must use SHA-256/);
+  it("refuses a delta whose end digest is not the session's content hash (FileEnd could not vouch for it)", async () => {
+    for (const [hash, expected, message] of [
+      ['blake3', 'content', /must use content hash/],
+      ['sha256', 'content', /must use content hash/],
+      ['content', 'sha256', /must use SHA-256/],
+    ] as const) {
+      const failure = await apply(basis.subarray(0, 1000), basis, 4096, hash, expected).catch((error: unknown) => error);
+      expect(isDeltaError(failure)).toBe(true);
+      expect((failure as Error).message).toMatch(message);
+    }
+  });
+
+  it('rebuilds a legacy SHA-256 delta for an agent before protocol 7', async () => {
+    const changed = Buffer.concat([basis.subarray(0, MiB), randomBytes(300), basis.subarray(MiB + 300)]);
+    expect((await apply(changed, basis, 4096, 'sha256', 'sha256')).equals(changed)).toBe(true);
   });
 
   it('refuses a delta made against another basis', async () => {

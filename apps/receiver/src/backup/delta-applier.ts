@@ -1,15 +1,15 @@
-import { copyRange, DeltaDecoder, DeltaError, DeltaFormatError, type BasisReader, type DeltaHeader, type DeltaToken } from '@berth/delta';
-import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
+import { copyRange, DeltaDecoder, DeltaError, DeltaFormatError, wholeFileHashName, type BasisReader, type DeltaHeader, type DeltaToken, type WholeFileHash } from '@berth/delta';
+import { CONTENT_CHUNK_BYTES, type ObjectId, type StoredChunk } from '@berth/repository';
 
-/** A basis that can also hand out a whole stored chunk with its id (see RepositoryBasis). */
+/** A basis that can also hand out a whole stored chunk by its id (see RepositoryBasis). */
 export interface ChunkedBasis extends BasisReader {
   readonly length: number;
-  /** `data` may be valid only until the next call on the basis. */
-  storedChunk?(index: number): Promise<{ data: Buffer; id: ObjectId }>;
+  /** Chunk `index` of the basis, read only if `read` is called; its bytes may be valid only until the next call on the basis. */
+  storedChunk?(index: number): { readonly id: ObjectId; readonly read: () => Promise<Buffer> };
 }
 
-/** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored), without keeping `data` once it resolves. */
-export type WriteStored = (data: Buffer, id: ObjectId) => Promise<void>;
+/** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored). */
+export type WriteStored = (chunk: StoredChunk) => Promise<void>;
 
 /** Largest read from the basis per step: a copy run of many blocks is written in pieces of this size. */
 const COPY_PIECE_BYTES = 1024 * 1024;
@@ -20,7 +20,8 @@ const COPY_PIECE_BYTES = 1024 * 1024;
  * 1 MiB, so memory stays bounded whatever the file size. The SHA-256 of the result is checked by the writer
  * against FileEnd; here the delta's own grammar, its basis length and its announced length are checked.
  * Copies are cut at the output's chunk boundaries: a basis chunk copied whole to the same chunk position (all of
- * a large file but the chunks around an edit) goes to `writeStored` with its id, so it is not hashed for an id again.
+ * a large file but the chunks around an edit) goes to `writeStored` by its id, so it is neither read nor hashed
+ * again where the content hash names the file from its chunk ids (protocol 7).
  * @throws DeltaError / DeltaFormatError when the delta does not fit the basis or is malformed.
  */
 export class DeltaApplier {
@@ -36,6 +37,8 @@ export class DeltaApplier {
     private readonly basis: ChunkedBasis,
     private readonly write: (data: Buffer) => Promise<void>,
     private readonly writeStored: WriteStored | null = null,
+    /** The whole-file hash the delta must carry: FileEnd's content hash is compared with it. */
+    private readonly hash: WholeFileHash = 'content',
   ) {}
 
   async push(data: Buffer): Promise<void> {
@@ -53,7 +56,7 @@ export class DeltaApplier {
     switch (token.kind) {
       case 'header':
         // The end digest is compared with FileEnd's SHA-256: a delta hashed otherwise cannot be checked here.
-        if (token.hash !== 'sha256') throw new DeltaFormatError('unsupported', `the delta's whole-file hash is ${token.hash}, a backup delta must use SHA-256`);
+        if (token.hash !== this.hash) throw new DeltaFormatError('unsupported', `the delta's whole-file hash is ${wholeFileHashName(token.hash)}, this session's deltas must use ${wholeFileHashName(this.hash)}`);
         if (token.basisLength !== this.basis.length) {
           throw new DeltaError('basis_mismatch', `the delta was made against a ${token.basisLength}-byte basis, the previous version has ${this.basis.length}`);
         }
@@ -69,15 +72,14 @@ export class DeltaApplier {
         for (let done = 0; done < length; ) {
           const at = offset + done;
           const step = Math.min(COPY_PIECE_BYTES, length - done, CONTENT_CHUNK_BYTES - (this.written % CONTENT_CHUNK_BYTES));
-          if (step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && this.writeStored !== null && this.basis.storedChunk !== undefined) {
-            const { data, id } = await this.basis.storedChunk(at / CONTENT_CHUNK_BYTES);
-            if (data.length === CONTENT_CHUNK_BYTES) {
-              this.copiedWhole.add(this.written / CONTENT_CHUNK_BYTES);
-              this.written += data.length;
-              await this.writeStored(data, id);
-              done += data.length;
-              continue;
-            }
+          // A whole basis chunk (never its last, shorter one) copied to a chunk boundary of the output.
+          if (step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && at + CONTENT_CHUNK_BYTES <= this.basis.length && this.writeStored !== null && this.basis.storedChunk !== undefined) {
+            const stored = this.basis.storedChunk(at / CONTENT_CHUNK_BYTES);
+            this.copiedWhole.add(this.written / CONTENT_CHUNK_BYTES);
+            this.written += CONTENT_CHUNK_BYTES;
+            await this.writeStored({ ...stored, length: CONTENT_CHUNK_BYTES });
+            done += CONTENT_CHUNK_BYTES;
+            continue;
           }
           const piece = await this.basis.read(at, step);
           if (piece.length === 0) throw new DeltaError('basis_mismatch', `the basis ends before offset ${at}`);

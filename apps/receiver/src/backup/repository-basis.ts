@@ -17,10 +17,11 @@ interface CachedChunk {
  * Random access to a stored file version, for patching a delta: offset / 1 MiB names the chunk. Copies are
  * mostly sequential, so the last two chunks read are kept (a copy may straddle two). Chunks are read without
  * checking them against their ids: the signature sent for this basis was computed from the same chunks, each
- * checked, moments before; and the rebuilt file's SHA-256 must match the agent's, so a basis damaged since
- * still fails the file (which is then asked for whole). The rebuild so hashes each byte once, not twice.
- * A chunk handed out only whole (storedChunk, a basis chunk copied in place: all of a large file but around its
- * edits) is read into the memory of the chunk it displaces from the cache, so a rebuild does not allocate (and
+ * checked, moments before; and what is read goes into new chunks, hashed for their ids, which the content hash
+ * the agent sent covers, so a basis damaged since still fails the file (which is then asked for whole).
+ * A chunk copied whole to the same position (storedChunk: all of a large file but around its edits) is not read
+ * at all where the content hash is the chunk-list hash; when it is read (a legacy whole-file hash, a signature to
+ * assemble), it goes into the memory of the chunk it displaces from the cache, so a rebuild does not allocate (and
  * fault in) a fresh MiB per chunk.
  */
 export class RepositoryBasis implements BasisReader {
@@ -60,11 +61,13 @@ export class RepositoryBasis implements BasisReader {
   }
 
   /**
-   * Chunk `index` of the basis (every chunk but the last is CONTENT_CHUNK_BYTES long) and its id. The bytes are
-   * valid until the next call: they are to be consumed (hashed), not kept.
+   * Chunk `index` of the basis (every chunk but the last is CONTENT_CHUNK_BYTES long) by its id, read only when
+   * `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
    */
-  async storedChunk(index: number): Promise<{ data: Buffer; id: ObjectId }> {
-    return { data: (await this.chunk(index)).data, id: this.content.chunks[index] as ObjectId };
+  storedChunk(index: number): { readonly id: ObjectId; readonly read: () => Promise<Buffer> } {
+    const id = this.content.chunks[index];
+    if (id === undefined) throw new Error(`basis has no chunk ${index}`);
+    return { id, read: async () => (await this.chunk(index)).data };
   }
 
   private async chunk(index: number): Promise<CachedChunk> {

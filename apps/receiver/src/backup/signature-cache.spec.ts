@@ -24,6 +24,11 @@ describe('alignedBlockLength', () => {
   });
 });
 
+/** A chunk's bytes as a ChunkObserver hands them over, counting reads. */
+function lazy(data: Buffer, reads: number[] = []): () => Promise<Buffer> {
+  return () => (reads.push(data.length), Promise.resolve(data));
+}
+
 describe('VersionSignature', () => {
   it('assembles the signature of a file from its chunks: signed, or taken from the basis by id', async () => {
     const basisFile = randomBytes(6 * MiB + 4321);
@@ -34,8 +39,11 @@ describe('VersionSignature', () => {
     randomBytes(4096).copy(next, 2 * MiB + 100);
     const version = new VersionSignature(block, { signature: basisSig, chunks: chunksOf(basisFile).map(idOf) });
     // As a delta rebuilds it: the unchanged chunks copied whole (stored), the edited one and the tail written.
-    for (const [index, chunk] of chunksOf(next).entries()) await version.add(chunk, idOf(chunk), index !== 2 && index < 6);
+    const reads: number[] = [];
+    for (const [index, chunk] of chunksOf(next).entries()) await version.add(lazy(chunk, reads), idOf(chunk), index !== 2 && index < 6);
     expect(version.failed).toBe(false);
+    // Only the edited chunk and the tail were read: the copied ones took the basis's blocks.
+    expect(reads).toEqual([MiB, 9000]);
     expect(version.copied).toBe(5);
     expect(version.bytes).toBe(next.length);
     expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(next, { blockLength: block, strongLength: MAX_STRONG_LENGTH })));
@@ -46,7 +54,7 @@ describe('VersionSignature', () => {
     const basisSig = await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH });
     basisSig.weak[1] = (basisSig.weak[1] as number) ^ 1;
     const version = new VersionSignature(4096, { signature: basisSig, chunks: chunksOf(file).map(idOf) });
-    for (const chunk of chunksOf(file)) await version.add(chunk, idOf(chunk), false);
+    for (const chunk of chunksOf(file)) await version.add(lazy(chunk), idOf(chunk), false);
     expect(version.copied).toBe(0);
     expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH })));
   });
@@ -55,7 +63,7 @@ describe('VersionSignature', () => {
     const file = randomBytes(3 * MiB);
     const basisSig = await signature(file, { blockLength: 2048, strongLength: MAX_STRONG_LENGTH });
     const version = new VersionSignature(4096, { signature: basisSig, chunks: chunksOf(file).map(idOf) });
-    for (const chunk of chunksOf(file)) await version.add(chunk, idOf(chunk), true);
+    for (const chunk of chunksOf(file)) await version.add(lazy(chunk), idOf(chunk), true);
     expect(version.copied).toBe(0);
     expect(encodeSignature(version.finish())).toEqual(encodeSignature(await signature(file, { blockLength: 4096, strongLength: MAX_STRONG_LENGTH })));
   });
@@ -63,9 +71,9 @@ describe('VersionSignature', () => {
   it('fails, without throwing, when a chunk follows a partial one', async () => {
     const version = new VersionSignature(4096);
     const partial = randomBytes(1000);
-    await version.add(partial, idOf(partial));
+    await version.add(lazy(partial), idOf(partial));
     const next = randomBytes(MiB);
-    await version.add(next, idOf(next));
+    await version.add(lazy(next), idOf(next));
     expect(version.failed).toBe(true);
   });
 });

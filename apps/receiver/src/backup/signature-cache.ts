@@ -184,7 +184,7 @@ export class VersionSignature {
    * SHA-256) takes the basis's blocks: any other is signed from its bytes, so a kept signature that was wrong for a
    * chunk is not carried into the next version's.
    */
-  async add(data: Buffer, id: ObjectId, stored = false): Promise<void> {
+  async add(data: () => Promise<Buffer>, id: ObjectId, stored = false): Promise<void> {
     if (this.failed) return;
     // Blocks would straddle chunks: after a partial chunk, or with a block length that does not divide one.
     if (this.length % CONTENT_CHUNK_BYTES !== 0 || (!this.aligned && this.length > 0)) {
@@ -198,18 +198,21 @@ export class VersionSignature {
     }
   }
 
-  private async sign(data: Buffer, id: ObjectId, stored: boolean): Promise<void> {
-    const index = stored && data.length === CONTENT_CHUNK_BYTES ? this.basisChunks.get(id.toString('hex')) : undefined;
+  /** A chunk copied whole (`stored`, always a full chunk) is not read when the basis's signature has its blocks. */
+  private async sign(read: () => Promise<Buffer>, id: ObjectId, stored: boolean): Promise<void> {
+    const index = stored ? this.basisChunks.get(id.toString('hex')) : undefined;
     if (index !== undefined && this.basis !== null) {
       const perChunk = CONTENT_CHUNK_BYTES / this.blockLength;
       const first = index * perChunk;
       const sig = this.basis.signature;
       this.pieces.push({ weak: sig.weak.subarray(first, first + perChunk), strong: sig.strong.subarray(first * MAX_STRONG_LENGTH, (first + perChunk) * MAX_STRONG_LENGTH) });
       this.copied += 1;
-    } else {
-      const sig = await signature(data, { blockLength: this.blockLength, strongLength: MAX_STRONG_LENGTH });
-      this.pieces.push({ weak: sig.weak, strong: sig.strong });
+      this.length += CONTENT_CHUNK_BYTES;
+      return;
     }
+    const data = await read();
+    const sig = await signature(data, { blockLength: this.blockLength, strongLength: MAX_STRONG_LENGTH });
+    this.pieces.push({ weak: sig.weak, strong: sig.strong });
     this.length += data.length;
   }
 

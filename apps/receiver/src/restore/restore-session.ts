@@ -1,6 +1,7 @@
 import { type VerifySessionResponse } from '@berth/contracts';
 import { findEntry, type ObjectId, type RepositoryApi, type TreeEntry, TreeEntryType } from '@berth/repository';
-import { ErrorCode, MessageType, WireError, pathComponents, type FramedConnection, type Message, type RestoreRequestMessage } from '@berth/wire';
+import { chunkListHash, isChunkListHash } from '@berth/delta';
+import { CONTENT_HASH_PROTOCOL_VERSION, ErrorCode, MessageType, PROTOCOL_VERSION, WireError, pathComponents, type FramedConnection, type Message, type RestoreRequestMessage } from '@berth/wire';
 import { createHash } from 'node:crypto';
 import { toEntryMeta } from '../backup/entries';
 import { protocolError } from '../session/errors';
@@ -31,6 +32,8 @@ export class RestoreSession {
     private readonly inbox: AsyncIterator<Message>,
     private readonly repo: RepositoryApi,
     private readonly grant: RestoreGrant,
+    /** The agent's protocol version: before 7 it checks a file's SHA-256 of its bytes, not its content hash. */
+    private readonly protocol: number = PROTOCOL_VERSION,
   ) {}
 
   async run(): Promise<RestoreOutcome> {
@@ -95,16 +98,23 @@ export class RestoreSession {
     if (entry.type !== TreeEntryType.File || hardlinkOf !== null) return;
     const content = entry.content;
     if (content === null) throw new WireError(ErrorCode.Internal, `file ${showPath(path)} has no content in the repository`);
-    const hash = createHash('sha256');
+    // Each chunk is read verified against its id, so content named by its chunk-list hash needs no further hashing.
+    // Content stored under the SHA-256 of its bytes (before protocol 7), or an agent that checks that, has it hashed.
+    const chunkList = isChunkListHash(content.sha256, content.chunks, entry.size);
+    const legacyAgent = this.protocol < CONTENT_HASH_PROTOCOL_VERSION;
+    const whole = content.chunks.length > 1 && (!chunkList || legacyAgent) ? createHash('sha256') : null;
     let size = 0;
     for await (const data of this.repo.readFileContent(content)) {
-      hash.update(data);
+      whole?.update(data);
       size += data.length;
       await this.conn.send({ type: MessageType.FileData, seq: 0, index: ordinal, data });
     }
-    const sha256 = hash.digest();
-    if (!sha256.equals(content.sha256)) throw new WireError(ErrorCode.Internal, `stored content of ${showPath(path)} does not match its SHA-256`);
+    const wholeDigest = whole?.digest() ?? null;
+    if (BigInt(size) !== entry.size || (!chunkList && !(wholeDigest as Buffer).equals(content.sha256))) {
+      throw new WireError(ErrorCode.Internal, `stored content of ${showPath(path)} does not match its hash`);
+    }
     this.bytes += size;
+    const sha256 = legacyAgent ? (wholeDigest ?? content.sha256) : chunkListHash(content.chunks, size);
     await this.conn.send({ type: MessageType.FileEnd, seq: 0, index: ordinal, size: BigInt(size), sha256, error: null });
   }
 }

@@ -157,7 +157,7 @@ export class Session {
       sentThrough: null,
       previousSnapshot: null,
     });
-    const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>).run();
+    const outcome = await new RestoreSession(this.conn, this.inbox, this.deps.repo, verified.restore as NonNullable<VerifySessionResponse['restore']>, ctx.protocol).run();
     return `snapshot=${outcome.snapshotId} entries=${outcome.entries} bytes=${outcome.bytes}`;
   }
 

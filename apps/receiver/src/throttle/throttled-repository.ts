@@ -36,6 +36,10 @@ export class ThrottledRepository implements RepositoryApi {
     return this.inner.hasAll(ids);
   }
 
+  blobLength(id: ObjectId): number | null {
+    return this.inner.blobLength(id);
+  }
+
   get damage(): RepositoryDamage | null {
     return this.inner.damage;
   }

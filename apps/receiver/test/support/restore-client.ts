@@ -1,4 +1,5 @@
-import { MessageType, PROTOCOL_VERSION, type WireError, type EntryMeta, type RestoreDoneMessage, type WelcomeMessage } from '@berth/wire';
+import { CONTENT_HASH_PROTOCOL_VERSION, MessageType, PROTOCOL_VERSION, type WireError, type EntryMeta, type RestoreDoneMessage, type WelcomeMessage } from '@berth/wire';
+import { ContentHasher } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { connectAgent, type AgentIdentity } from './test-agent';
 
@@ -18,8 +19,10 @@ export interface RestoreResult {
   readonly closeReason: WireError | null;
 }
 
-/** Runs a restore session and collects everything the receiver streams, checking each file's SHA-256. */
-export async function runRestore(options: AgentIdentity & { snapshotId: string; subPath?: string }): Promise<RestoreResult> {
+/** Runs a restore session and collects everything the receiver streams, checking each file's content hash. */
+export async function runRestore(options: AgentIdentity & { snapshotId: string; subPath?: string; protocol?: number }): Promise<RestoreResult> {
+  // Before protocol 7 a file's hash is the SHA-256 of its bytes.
+  const legacyHash = (options.protocol ?? PROTOCOL_VERSION) < CONTENT_HASH_PROTOCOL_VERSION;
   const conn = await connectAgent(options.port, options.tlsCa);
   let welcome: WelcomeMessage | null = null;
   let done: RestoreDoneMessage | null = null;
@@ -42,7 +45,8 @@ export async function runRestore(options: AgentIdentity & { snapshotId: string; 
         if (target === undefined) throw new Error(`FileEnd for unknown ordinal ${msg.index}`);
         target.content = Buffer.concat(parts.get(msg.index) ?? []);
         target.sha256 = msg.sha256;
-        if (!createHash('sha256').update(target.content).digest().equals(msg.sha256)) throw new Error(`sha256 mismatch for ${target.path}`);
+        const expected = legacyHash ? createHash('sha256').update(target.content).digest() : new ContentHasher().update(target.content).digest();
+        if (!expected.equals(msg.sha256)) throw new Error(`content hash mismatch for ${target.path}`);
         break;
       }
       case MessageType.RestoreDone:
@@ -53,7 +57,7 @@ export async function runRestore(options: AgentIdentity & { snapshotId: string; 
         break;
     }
   });
-  await conn.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'restore', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
+  await conn.send({ type: MessageType.Hello, protocol: options.protocol ?? PROTOCOL_VERSION, role: 'restore', hostId: options.hostId, runId: options.runId, credential: options.credential, agentVersion: 'test' });
   const reason = await conn.whenClosed();
   return { welcome, entries, done, closeReason: reason };
 }

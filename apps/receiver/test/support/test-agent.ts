@@ -1,5 +1,6 @@
-import { decodeSignature, delta, encodeDelta } from '@berth/delta';
+import { ContentHasher, decodeSignature, delta, encodeDelta } from '@berth/delta';
 import {
+  CONTENT_HASH_PROTOCOL_VERSION,
   FramedConnection,
   MAX_FRAME_BYTES,
   MessageType,
@@ -250,15 +251,18 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         if (options.stopAfterDataBytes !== undefined && dataBytes >= options.stopAfterDataBytes) throw new Stopped();
       }
     };
+    // Protocol 7 names content by its content hash; older agents by the SHA-256 of its bytes.
+    const legacyHash = (options.protocol ?? PROTOCOL_VERSION) < CONTENT_HASH_PROTOCOL_VERSION;
+    const contentHash = (content: Buffer): Buffer => (legacyHash ? createHash('sha256').update(content).digest() : new ContentHasher().update(content).digest());
     const sendEnd = (chunkSeq: number, index: number, content: Buffer): Promise<void> =>
-      conn.send({ type: MessageType.FileEnd, seq: chunkSeq, index, size: BigInt(content.length), sha256: createHash('sha256').update(content).digest(), error: null });
+      conn.send({ type: MessageType.FileEnd, seq: chunkSeq, index, size: BigInt(content.length), sha256: contentHash(content), error: null });
 
     const sendFile = async (path: Buffer, chunkSeq: number, index: number, offer = true): Promise<void> => {
       const content = await readFile(path);
       if (offer && options.offerMinBytes !== undefined && content.length >= options.offerMinBytes) {
         const chunks: Buffer[] = [];
         for (let offset = 0; offset < content.length; offset += 1024 * 1024) chunks.push(createHash('sha256').update(content.subarray(offset, offset + 1024 * 1024)).digest());
-        const sha256 = createHash('sha256').update(content).digest();
+        const sha256 = contentHash(content);
         await conn.send({ type: MessageType.ContentOffer, seq: chunkSeq, index, size: BigInt(content.length), sha256, chunks });
         const key = `${chunkSeq}/${index}`;
         const reply = await box.until(() => box.offerReplies.get(key) ?? null);
@@ -283,7 +287,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       const signature = decodeSignature(Buffer.concat(box.signatures.get(`${chunkSeq}/${index}`) ?? []));
       const source = options.lyingDelta === true ? Buffer.from(content) : content;
       if (options.lyingDelta === true) source[source.length >> 1] = (source[source.length >> 1] as number) ^ 0xff;
-      for await (const frame of encodeDelta(delta(signature, source, { hash: 'sha256' }))) await sendData(chunkSeq, index, frame);
+      for await (const frame of encodeDelta(delta(signature, source, { hash: legacyHash ? 'sha256' : 'content' }))) await sendData(chunkSeq, index, frame);
       await options.duringDelta?.(async () => {
         const probeSeq = ++seq;
         await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: Buffer.from(`/no-such-directory-${probeSeq}`), digest: randomBytes(32) });

@@ -144,6 +144,11 @@ export class PackStore {
     await this.commits.request();
   }
 
+  /** The length of an indexed object's bytes, or undefined when it is not indexed. */
+  lengthOf(idHex: string): number | undefined {
+    return this.index.get(idHex)?.length;
+  }
+
   /** Reads and verifies an object's bytes (SHA-256 must equal its id; with `verify` false only its length is checked). */
   async read(idHex: string, verify = true, into?: Uint8Array): Promise<{ kind: ObjectKind; data: Buffer }> {
     const location = this.index.get(idHex);
