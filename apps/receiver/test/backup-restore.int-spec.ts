@@ -1,5 +1,6 @@
+import { type TreeEntry, TreeEntryType } from '@berth/repository';
 import { EntryType, ErrorCode, PlanAction } from '@berth/wire';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,6 +232,50 @@ describe('backup over the real protocol', () => {
       'home/alice/hosts-link',
     ]);
     expect(result.entries.find((e) => e.path === 'home/alice/hosts-hard')!.content?.toString()).toBe('127.0.0.1 localhost\n');
+  });
+
+  it('ends a restore with an internal error naming the file whose stored content does not match its hash', async () => {
+    // A snapshot whose one-chunk file names other content than its chunk holds (as damage or a bug could leave it).
+    const { id: chunk } = await fx.repository.putBlob(Buffer.from('what is stored'));
+    const entry: TreeEntry = {
+      name: Buffer.from('mislabelled'),
+      type: TreeEntryType.File,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtimeNs: 0n,
+      ctimeNs: 0n,
+      ino: 7n,
+      dev: 1n,
+      nlink: 1,
+      rdev: 0n,
+      size: 14n,
+      linkTarget: null,
+      subtree: null,
+      content: { sha256: createHash('sha256').update('what was sent').digest(), chunks: [chunk] },
+    };
+    const root = await fx.repository.putTree({ entries: [entry] });
+    await fx.repository.flush();
+    const snapshotId = randomUUID();
+    const now = new Date().toISOString();
+    await fx.repository.publishSnapshot({
+      id: snapshotId,
+      hostId: hostA.hostId,
+      hostName: hostA.hostName,
+      runId: randomUUID(),
+      rootTree: root.id.toString('hex'),
+      paths: ['/'],
+      startedAt: now,
+      publishedAt: now,
+      stats: { files: 1, dirs: 1, bytes: 14, bytesReceived: 14, bytesStored: 14 },
+    });
+    for (const protocol of [7, 6]) {
+      const runId = randomUUID();
+      fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'restore', restore: { snapshotId, sourceHostId: hostA.hostId, subPath: null } });
+      const result = await runRestore({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, snapshotId, protocol });
+      expect(result.closeReason).toMatchObject({ code: ErrorCode.Internal });
+      expect(result.closeReason?.message).toContain('of "mislabelled" does not match its hash');
+    }
   });
 
   it('refuses a restore of a snapshot the run was not granted, or outside the granted sub-path', async () => {

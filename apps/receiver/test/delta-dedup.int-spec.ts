@@ -141,6 +141,12 @@ describe('delta transfer and dedup before data', () => {
     const nextStored = await storedContentHash(fx.repository, next.done!.rootTree, 'big.bin');
     expect(nextStored.recorded).toEqual(contentHash(await readFile(big)));
     expect((await fx.repository.verifySnapshot(next.done!.snapshotId)).problems).toEqual([]);
+    // A protocol 6 agent restoring it is sent the SHA-256 of its bytes (runRestore checks it).
+    const legacyRestore = randomUUID();
+    fx.verifier.addRun({ runId: legacyRestore, hostId: hostA.hostId, kind: 'restore', restore: { snapshotId: next.done!.snapshotId, sourceHostId: hostA.hostId, subPath: null } });
+    const restoredNext = await runRestore({ port: fx.port, hostId: hostA.hostId, runId: legacyRestore, credential: hostA.credential, snapshotId: next.done!.snapshotId, protocol: 6 });
+    expect(restoredNext.closeReason).toBeNull();
+    expect(restoredNext.entries.find((e) => e.path === 'big.bin')?.sha256).toEqual(sha256(await readFile(big)));
 
     // A protocol 6 agent offering that content by its SHA-256 finds it (read back and hashed whole).
     const copy = await mkdtemp(join(tmpdir(), 'berth-dedup-legacy-'));
@@ -507,5 +513,23 @@ describe('protocol 2 messages used wrongly end only that session', () => {
     // 'hello' is stored (an earlier test) but is 5 bytes, not a 1 MiB chunk: the offer does not name this file.
     expect(client.messages.filter((m) => m.type === MessageType.OfferReply)[1]).toMatchObject({ seq: 1, index: 2, known: false, heldChunks: 0 });
     client.socket.destroy();
+
+    // Stored chunks of the right cut, but named otherwise (the SHA-256 of the bytes, protocol 6's name), or the
+    // size's last chunk not the stored one's length: unknown. y's stored chunk held as a prefix is all that is kept.
+    const other = await session(7);
+    const bytes = Buffer.concat([stored, stored]);
+    other.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('v7-u', BigInt(2 * MiB)), entry('v7-w', BigInt(2 * MiB - 1))], last: true }));
+    await until(() => other.messages.some((m) => m.type === MessageType.ChunkPlan));
+    other.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: BigInt(2 * MiB), sha256: sha256(bytes), chunks: twice }));
+    await until(() => other.messages.some((m) => m.type === MessageType.OfferReply));
+    expect(other.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 1, index: 0, known: false, heldChunks: 1 });
+    other.socket.destroy();
+    const short = await session(7);
+    short.write(encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/'), entries: [entry('v7-w', BigInt(2 * MiB - 1))], last: true }));
+    await until(() => short.messages.some((m) => m.type === MessageType.ChunkPlan));
+    short.write(encodeMessage({ type: MessageType.ContentOffer, seq: 1, index: 0, size: BigInt(2 * MiB - 1), sha256: chunkListHash(twice, 2 * MiB - 1), chunks: twice }));
+    await until(() => short.messages.some((m) => m.type === MessageType.OfferReply));
+    expect(short.messages.find((m) => m.type === MessageType.OfferReply)).toMatchObject({ seq: 1, index: 0, known: false });
+    short.socket.destroy();
   });
 });

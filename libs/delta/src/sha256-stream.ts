@@ -1,6 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES } from './content-hash';
+import { chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES, ContentHasher } from './content-hash';
 
 /**
  * SHA-256 of a byte stream, computed off the main thread once the stream is large.
@@ -21,7 +21,6 @@ import { chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES } from './conten
 export class Sha256Stream {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
-  private inline: Hash | undefined;
   /** The helper this stream's bytes went to (a replacement helper would not have them). */
   private worker: HashWorker | undefined;
   private id = 0;
@@ -46,10 +45,10 @@ export class Sha256Stream {
   async digest(): Promise<Buffer> {
     this.finished = true;
     if (this.worker === undefined) {
-      this.inline = createHash('sha256');
-      for (const chunk of this.held) this.inline.update(chunk);
+      const inline = this.contentHash ? new ContentHasher() : createHash('sha256');
+      for (const chunk of this.held) inline.update(chunk);
       this.held = [];
-      return this.inline.digest();
+      return inline.digest();
     }
     return this.worker.digest(this.id);
   }
@@ -64,7 +63,7 @@ export class Sha256Stream {
   private async offload(): Promise<void> {
     const worker = HashWorker.shared();
     this.worker = worker;
-    this.id = await worker.open(this.contentHash);
+    this.id = worker.open(this.contentHash);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -82,7 +81,7 @@ const TAIL = 0;
 const HEAD = 1;
 const JOBS = 2;
 const JOB_WORDS = 3;
-const JobOp = { Update: 1, Digest: 2, Abort: 3, OpenChunked: 4 } as const;
+const JobOp = { Update: 1, Digest: 2, Abort: 3, UpdateChunked: 4 } as const;
 /** Waits on the queue are bounded so that a dead helper is noticed. */
 const WAIT_MS = 100;
 
@@ -118,12 +117,10 @@ for (;;) {
   const job = head % slots;
   const base = ${JOBS} + job * ${JOB_WORDS};
   const op = control[base], id = control[base + 1], length = control[base + 2];
-  if (op === ${JobOp.Update}) {
+  if (op === ${JobOp.Update} || op === ${JobOp.UpdateChunked}) {
     let hash = hashes.get(id);
-    if (hash === undefined) { hash = createHash('sha256'); hashes.set(id, hash); }
+    if (hash === undefined) { hash = op === ${JobOp.Update} ? createHash('sha256') : new Chunked(); hashes.set(id, hash); }
     hash.update(ring.subarray(job * slotBytes, job * slotBytes + length));
-  } else if (op === ${JobOp.OpenChunked}) {
-    hashes.set(id, new Chunked());
   } else if (op === ${JobOp.Digest}) {
     const hash = hashes.get(id) ?? createHash('sha256');
     hashes.delete(id);
@@ -178,16 +175,16 @@ class HashWorker {
     return HashWorker.instance;
   }
 
-  /** A new stream; with `contentHash`, its digest is the content hash. Resolves once the helper has it queued. */
-  async open(contentHash: boolean): Promise<number> {
+  /**
+   * A new stream; with `contentHash`, its digest is the content hash (its updates go as UpdateChunked jobs, which the
+   * helper hashes chunk by chunk; a stream is offloaded only with bytes to hash, so its first job says which).
+   */
+  open(contentHash: boolean): number {
     this.check();
     const id = this.nextId++;
     this.streams.add(id);
     if (this.streams.size === 1) this.worker.ref();
-    if (contentHash) {
-      this.chunked.set(id, 0);
-      await this.submitEventually(JobOp.OpenChunked, id);
-    }
+    if (contentHash) this.chunked.set(id, 0);
     return id;
   }
 
@@ -195,8 +192,9 @@ class HashWorker {
   update(id: number, data: Uint8Array): Promise<void> | undefined {
     const counted = this.chunked.get(id);
     if (counted !== undefined) this.chunked.set(id, counted + data.length);
+    const op = counted === undefined ? JobOp.Update : JobOp.UpdateChunked;
     for (let offset = 0; offset < data.length; offset += SLOT_BYTES) {
-      if (!this.trySubmit(JobOp.Update, id, data.subarray(offset, offset + SLOT_BYTES))) return this.updateSlowly(id, data.subarray(offset));
+      if (!this.trySubmit(op, id, data.subarray(offset, offset + SLOT_BYTES))) return this.updateSlowly(op, id, data.subarray(offset));
     }
     return undefined;
   }
@@ -216,10 +214,10 @@ class HashWorker {
     void this.submitEventually(JobOp.Abort, id).catch(() => undefined);
   }
 
-  private async updateSlowly(id: number, data: Uint8Array): Promise<void> {
+  private async updateSlowly(op: number, id: number, data: Uint8Array): Promise<void> {
     for (let offset = 0; offset < data.length; offset += SLOT_BYTES) {
       const piece = data.subarray(offset, offset + SLOT_BYTES);
-      while (!this.trySubmit(JobOp.Update, id, piece)) await this.spaceFreed();
+      while (!this.trySubmit(op, id, piece)) await this.spaceFreed();
     }
   }
 

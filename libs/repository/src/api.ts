@@ -13,7 +13,7 @@ export interface RepositoryApi {
   readonly root: string;
   /** True when a blob or tree with this id is stored (durable or pending in the current pack). */
   has(id: ObjectId): boolean;
-  /** The length of a stored object's bytes, or null when it is not stored. */
+  /** The length of a stored blob's bytes (not a tree's), or null when no blob has that id. */
   blobLength(id: ObjectId): number | null;
   /** Whether every one of `ids` is stored (check a stored file's chunks before carrying its entry over). */
   hasAll(ids: readonly ObjectId[]): boolean;

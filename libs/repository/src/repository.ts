@@ -170,10 +170,10 @@ export class Repository implements RepositoryApi {
     return this.packs.has(objectIdHex(id));
   }
 
-  /** The length of a stored object's bytes (as its index records it), or null when it is not stored. */
+  /** The length of a stored blob's bytes (as its index records it), or null when no blob has that id. */
   blobLength(id: ObjectId): number | null {
     this.assertOpen();
-    return this.packs.lengthOf(objectIdHex(id)) ?? null;
+    return this.packs.lengthOf(objectIdHex(id), ObjectKind.Blob) ?? null;
   }
 
   async putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }> {

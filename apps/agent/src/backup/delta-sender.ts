@@ -2,7 +2,7 @@
  * Sends one changed file as a delta against the receiver's signature of its previous version: the file is
  * read once, streaming (libs/delta keeps about 4 MiB plus the signature's table), and the encoded delta goes
  * out in FileData frames of at most 1 MiB within the byte credit, then FileEnd with the new file's size and
- * SHA-256. A file that cannot be opened or read to the end is reported in FileEnd, as for whole content.
+ * content hash. A file that cannot be opened or read to the end is reported in FileEnd, as for whole content.
  */
 import { decodeSignature, delta, encodeDelta, type ByteSource, type DeltaToken, type Signature } from '@berth/delta';
 import { createHash } from 'node:crypto';

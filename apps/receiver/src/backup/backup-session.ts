@@ -792,7 +792,8 @@ export class BackupSession {
   private async storedPrefix(msg: ContentOfferMessage): Promise<StoredPrefix | null> {
     const whole = this.legacyContentHash ? createHash('sha256') : null;
     const chunks: Buffer[] = [];
-    for (const id of msg.chunks.slice(0, msg.chunks.length - 1)) {
+    // Never the last chunk of the offer, nor more than the file's size has.
+    for (const id of msg.chunks.slice(0, Math.min(msg.chunks.length, chunkCountFor(msg.size)) - 1)) {
       if (this.repo.blobLength(id) !== CONTENT_CHUNK_BYTES) break;
       if (whole !== null) {
         let data: Buffer;
@@ -850,7 +851,7 @@ export class BackupSession {
         return;
       }
       if (file.size !== msg.size) throw protocolError(`${showPath(path)}: the agent says ${msg.size} bytes were sent, ${file.size} arrived`);
-      if (!file.content.sha256.equals(msg.sha256)) throw protocolError(`${showPath(path)}: SHA-256 of the received content does not match the agent's`);
+      if (!file.content.sha256.equals(msg.sha256)) throw protocolError(`${showPath(path)}: the content hash of the received content does not match the agent's`);
       head.chunk.slots[head.index] = { meta: head.meta, content: file.content, size: file.size };
       const version = open.signature;
       const complete = version !== null && open.offered === null && !version.failed && BigInt(version.bytes) === file.size;

@@ -101,7 +101,7 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
     const storedChunk = basisReader.storedChunk.bind(basisReader);
     basisReader.storedChunk = (index) => {
       const chunk = storedChunk(index);
-      return { id: chunk.id, read: () => (reads.push(index), chunk.read()) };
+      return { ...chunk, read: () => (reads.push(index), chunk.read()) };
     };
     const applier = new DeltaApplier(
       basisReader,
@@ -137,6 +137,30 @@ describe('RepositoryBasis and DeltaApplier over a real repository', () => {
   it('rebuilds a legacy SHA-256 delta for an agent before protocol 7', async () => {
     const changed = Buffer.concat([basis.subarray(0, MiB), randomBytes(300), basis.subarray(MiB + 300)]);
     expect((await apply(changed, basis, 4096, 'sha256', 'sha256')).equals(changed)).toBe(true);
+  });
+
+  it('reads a basis chunk whose stored length is not a full chunk instead of taking it by id (content cut otherwise)', async () => {
+    // A basis named with other cuts (stored before the cut was checked): chunk 1 is half a chunk long.
+    const odd = randomBytes(2 * MiB + MiB / 2);
+    const pieces = [odd.subarray(0, MiB), odd.subarray(MiB, MiB + MiB / 2), odd.subarray(MiB + MiB / 2)];
+    const chunks = await Promise.all(pieces.map(async (piece) => (await repo.putBlob(Buffer.from(piece))).id));
+    const oddContent: FileContent = { sha256: sha256(odd), chunks };
+    const changed = Buffer.from(odd);
+    randomBytes(100).copy(changed, 10);
+    const encoded = await encodeDeltaToBuffer(delta(await signature(odd), changed, { hash: 'content' }));
+    const stored: number[] = [];
+    const applier = new DeltaApplier(
+      new RepositoryBasis(repo, oddContent, BigInt(odd.length)),
+      () => Promise.resolve(),
+      (chunk) => (stored.push(chunk.length), Promise.resolve()),
+    );
+    // Chunk 1 at offset 1 MiB is copied in the delta, but its blob is half a chunk: it is read, never taken by id, and
+    // the reads by offset do not fit such a basis: the delta fails (the session then asks for the file whole).
+    const failure = await applier.push(encoded).catch((error: unknown) => error);
+    expect(isDeltaError(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(/basis ends before/);
+    expect([...applier.copiedWhole]).toEqual([]);
+    expect(stored).toEqual([]);
   });
 
   it('refuses a delta made against another basis', async () => {

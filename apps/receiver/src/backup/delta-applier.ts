@@ -4,8 +4,11 @@ import { CONTENT_CHUNK_BYTES, type ObjectId, type StoredChunk } from '@berth/rep
 /** A basis that can also hand out a whole stored chunk by its id (see RepositoryBasis). */
 export interface ChunkedBasis extends BasisReader {
   readonly length: number;
-  /** Chunk `index` of the basis, read only if `read` is called; its bytes may be valid only until the next call on the basis. */
-  storedChunk?(index: number): { readonly id: ObjectId; readonly read: () => Promise<Buffer> };
+  /**
+   * Chunk `index` of the basis by its id and stored length (null when unknown), read only if `read` is called; its
+   * bytes may be valid only until the next call on the basis.
+   */
+  storedChunk?(index: number): { readonly id: ObjectId; readonly length: number | null; readonly read: () => Promise<Buffer> };
 }
 
 /** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored). */
@@ -17,7 +20,7 @@ const COPY_PIECE_BYTES = 1024 * 1024;
 /**
  * Rebuilds one file from its basis and a delta arriving in frames of any cut (libs/delta's `patch` in push
  * form: the receiver is driven by incoming messages). Output goes to `write` in order, in pieces of at most
- * 1 MiB, so memory stays bounded whatever the file size. The SHA-256 of the result is checked by the writer
+ * 1 MiB, so memory stays bounded whatever the file size. The content hash of the result is checked by the writer
  * against FileEnd; here the delta's own grammar, its basis length and its announced length are checked.
  * Copies are cut at the output's chunk boundaries: a basis chunk copied whole to the same chunk position (all of
  * a large file but the chunks around an edit) goes to `writeStored` by its id, so it is neither read nor hashed
@@ -72,12 +75,12 @@ export class DeltaApplier {
         for (let done = 0; done < length; ) {
           const at = offset + done;
           const step = Math.min(COPY_PIECE_BYTES, length - done, CONTENT_CHUNK_BYTES - (this.written % CONTENT_CHUNK_BYTES));
-          // A whole basis chunk (never its last, shorter one) copied to a chunk boundary of the output.
-          if (step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && at + CONTENT_CHUNK_BYTES <= this.basis.length && this.writeStored !== null && this.basis.storedChunk !== undefined) {
-            const stored = this.basis.storedChunk(at / CONTENT_CHUNK_BYTES);
+          // A whole basis chunk, stored as a full chunk, copied to a chunk boundary of the output.
+          const stored = step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && this.writeStored !== null ? this.basis.storedChunk?.(at / CONTENT_CHUNK_BYTES) : undefined;
+          if (stored !== undefined && stored.length === CONTENT_CHUNK_BYTES && this.writeStored !== null) {
             this.copiedWhole.add(this.written / CONTENT_CHUNK_BYTES);
             this.written += CONTENT_CHUNK_BYTES;
-            await this.writeStored({ ...stored, length: CONTENT_CHUNK_BYTES });
+            await this.writeStored({ id: stored.id, length: CONTENT_CHUNK_BYTES, read: stored.read });
             done += CONTENT_CHUNK_BYTES;
             continue;
           }

@@ -3,6 +3,7 @@ import { type BasisReader } from '@berth/delta';
 
 export interface BlobReader {
   readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
+  blobLength(id: ObjectId): number | null;
 }
 
 /** A chunk read from the basis. */
@@ -61,13 +62,13 @@ export class RepositoryBasis implements BasisReader {
   }
 
   /**
-   * Chunk `index` of the basis (every chunk but the last is CONTENT_CHUNK_BYTES long) by its id, read only when
-   * `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
+   * Chunk `index` of the basis by its id and stored length (null: not stored), read only when `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
    */
-  storedChunk(index: number): { readonly id: ObjectId; readonly read: () => Promise<Buffer> } {
+  storedChunk(index: number): { readonly id: ObjectId; readonly length: number | null; readonly read: () => Promise<Buffer> } {
     const id = this.content.chunks[index];
     if (id === undefined) throw new Error(`basis has no chunk ${index}`);
-    return { id, read: async () => (await this.chunk(index)).data };
+    // The length the pack index records: content stored before the chunk cut was checked may have other cuts.
+    return { id, length: this.reader.blobLength(id), read: async () => (await this.chunk(index)).data };
   }
 
   private async chunk(index: number): Promise<CachedChunk> {

@@ -1,7 +1,7 @@
 import { type VerifySessionResponse } from '@berth/contracts';
 import { findEntry, type ObjectId, type RepositoryApi, type TreeEntry, TreeEntryType } from '@berth/repository';
 import { chunkListHash, isChunkListHash } from '@berth/delta';
-import { CONTENT_HASH_PROTOCOL_VERSION, ErrorCode, MessageType, PROTOCOL_VERSION, WireError, pathComponents, type FramedConnection, type Message, type RestoreRequestMessage } from '@berth/wire';
+import { CONTENT_HASH_PROTOCOL_VERSION, ErrorCode, MessageType, WireError, pathComponents, type FramedConnection, type Message, type RestoreRequestMessage } from '@berth/wire';
 import { createHash } from 'node:crypto';
 import { toEntryMeta } from '../backup/entries';
 import { protocolError } from '../session/errors';
@@ -33,7 +33,7 @@ export class RestoreSession {
     private readonly repo: RepositoryApi,
     private readonly grant: RestoreGrant,
     /** The agent's protocol version: before 7 it checks a file's SHA-256 of its bytes, not its content hash. */
-    private readonly protocol: number = PROTOCOL_VERSION,
+    private readonly protocol: number,
   ) {}
 
   async run(): Promise<RestoreOutcome> {
@@ -102,7 +102,7 @@ export class RestoreSession {
     // Content stored under the SHA-256 of its bytes (before protocol 7), or an agent that checks that, has it hashed.
     const chunkList = isChunkListHash(content.sha256, content.chunks, entry.size);
     const legacyAgent = this.protocol < CONTENT_HASH_PROTOCOL_VERSION;
-    const whole = content.chunks.length > 1 && (!chunkList || legacyAgent) ? createHash('sha256') : null;
+    const whole = !chunkList || (legacyAgent && content.chunks.length > 1) ? createHash('sha256') : null;
     let size = 0;
     for await (const data of this.repo.readFileContent(content)) {
       whole?.update(data);
@@ -110,7 +110,7 @@ export class RestoreSession {
       await this.conn.send({ type: MessageType.FileData, seq: 0, index: ordinal, data });
     }
     const wholeDigest = whole?.digest() ?? null;
-    if (BigInt(size) !== entry.size || (!chunkList && !(wholeDigest as Buffer).equals(content.sha256))) {
+    if (BigInt(size) !== entry.size || (!chunkList && wholeDigest?.equals(content.sha256) !== true)) {
       throw new WireError(ErrorCode.Internal, `stored content of ${showPath(path)} does not match its hash`);
     }
     this.bytes += size;

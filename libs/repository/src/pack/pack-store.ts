@@ -144,9 +144,10 @@ export class PackStore {
     await this.commits.request();
   }
 
-  /** The length of an indexed object's bytes, or undefined when it is not indexed. */
-  lengthOf(idHex: string): number | undefined {
-    return this.index.get(idHex)?.length;
+  /** The length of an indexed object's bytes, or undefined when no object of that kind is indexed under the id. */
+  lengthOf(idHex: string, kind: ObjectKind): number | undefined {
+    const location = this.index.get(idHex);
+    return location?.kind === kind ? location.length : undefined;
   }
 
   /** Reads and verifies an object's bytes (SHA-256 must equal its id; with `verify` false only its length is checked). */
