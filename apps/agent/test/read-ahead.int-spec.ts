@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
+import { BatchReader } from '../src/backup/batch-reader';
 import { ReadAhead } from '../src/backup/read-ahead';
 
 // Real files and sockets; generous under load (the default is 5 s).
@@ -61,6 +63,24 @@ describe('ReadAhead', () => {
     expect(second.size).toBe(grown.length);
     expect(Buffer.concat(second.pieces).equals(grown)).toBe(true);
     expect(second.sha256.equals(createHash('sha256').update(grown).digest())).toBe(true);
+  });
+
+  it('names a small file that grew past one chunk since the walk by its content hash, read alone or in a batch', async () => {
+    const grown = randomBytes(CONTENT_CHUNK_BYTES + 300_000);
+    await writeFile(join(base, 'grown-large'), grown);
+    const expected = new ContentHasher().update(grown).digest();
+    // Past one chunk the content hash is the hash of the chunk ids, not the SHA-256 of the bytes.
+    expect(expected.equals(createHash('sha256').update(grown).digest())).toBe(false);
+    const ahead = new ReadAhead();
+    ahead.add({ seq: 0, index: 0, path: Buffer.from(join(base, 'grown-large')), expectedSize: 1000n });
+    const alone = await ahead.take().content!;
+    expect(alone.error).toBeNull();
+    expect(alone.size).toBe(grown.length);
+    expect(alone.sha256.equals(expected)).toBe(true);
+    const [batched] = await new BatchReader().read([{ path: Buffer.from(join(base, 'grown-large')), expectedSize: 1000 }]);
+    expect(batched!.error).toBeNull();
+    expect(Buffer.concat(batched!.pieces).equals(grown)).toBe(true);
+    expect(batched!.sha256.equals(expected)).toBe(true);
   });
 
   it('reports a file gone before it was read as an error of that file only', async () => {

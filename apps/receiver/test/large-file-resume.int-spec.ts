@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,21 @@ describe('resuming a large file after its stored part', () => {
     await fx.sessionEnded(runId);
     expect(await fx.repository.readSentMark(runId)).toBeNull();
     expect(await fx.repository.readJournal(runId)).toEqual([]);
+  });
+
+  it('resumes a protocol 6 agent after its held chunks too, read back into the SHA-256 of the bytes that names its file', async () => {
+    const runId = newRun();
+    const first = await backup(runId, { protocol: 6, stopAfterDataBytes: 6 * MiB + 100 });
+    expect(first.done).toBeNull();
+    await sentMark(runId);
+    const second = await backup(runId, { protocol: 6 });
+    expect(second.closeReason).toBeNull();
+    const held = second.heldChunks[0] ?? 0;
+    expect(held).toBeGreaterThanOrEqual(5);
+    expect(second.dataBytes).toBe(content.length - held * MiB + 'small\n'.length);
+    const entry = await fx.repository.resolvePath(Buffer.from(second.done?.rootTree ?? '', 'hex'), Buffer.from('/big.bin'));
+    expect(entry?.content?.sha256).toEqual(createHash('sha256').update(content).digest());
+    expect((await fx.repository.verifySnapshot(second.done?.snapshotId ?? '')).problems).toEqual([]);
   });
 
   it('keeps a v2 agent on the v2 protocol: no held chunks, no sentThrough, the whole file is sent', async () => {
