@@ -5,7 +5,13 @@ import { RepositoryFormatError } from './errors';
 import { CONTENT_CHUNK_BYTES } from './model';
 
 export const REPOSITORY_FORMAT = 'berth-repository';
-export const REPOSITORY_FORMAT_VERSION = 1;
+/**
+ * 2: content of more than one chunk may be named by its chunk-list hash (protocol 7, @berth/delta's content-hash),
+ * which a Berth reading only version 1 would take for damaged content: it refuses version 2 instead. Nothing else
+ * differs, so a version 1 repository is read as it is and marked version 2 when it is opened for writing.
+ */
+export const REPOSITORY_FORMAT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface RepositoryConfig {
   readonly format: typeof REPOSITORY_FORMAT;
@@ -56,8 +62,8 @@ export async function readConfig(layout: Layout): Promise<RepositoryConfig | nul
     throw new RepositoryFormatError(`${layout.config} is not valid JSON`);
   }
   if (parsed.format !== REPOSITORY_FORMAT) throw new RepositoryFormatError(`${layout.root} is not a Berth repository (config format ${JSON.stringify(parsed.format)})`);
-  if (parsed.version !== REPOSITORY_FORMAT_VERSION) {
-    throw new RepositoryFormatError(`${layout.root} has repository format version ${String(parsed.version)}; this Berth reads version ${REPOSITORY_FORMAT_VERSION}`);
+  if (typeof parsed.version !== 'number' || !READABLE_VERSIONS.includes(parsed.version)) {
+    throw new RepositoryFormatError(`${layout.root} has repository format version ${String(parsed.version)}; this Berth reads versions ${READABLE_VERSIONS.join(' and ')}`);
   }
   if (parsed.objectHash !== 'sha256' || parsed.chunkBytes !== CONTENT_CHUNK_BYTES) {
     throw new RepositoryFormatError(`${layout.root} uses ${String(parsed.objectHash)} with ${String(parsed.chunkBytes)}-byte chunks; this Berth uses sha256 with ${CONTENT_CHUNK_BYTES}`);
@@ -86,6 +92,14 @@ export async function createLayout(layout: Layout): Promise<RepositoryConfig> {
   };
   await writeFileAtomic(layout.tmp, layout.config, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
   return config;
+}
+
+/** Marks a repository of an older readable version as the current one (before anything is written to it). */
+export async function upgradeConfig(layout: Layout, config: RepositoryConfig): Promise<RepositoryConfig> {
+  if (config.version === REPOSITORY_FORMAT_VERSION) return config;
+  const upgraded: RepositoryConfig = { ...config, version: REPOSITORY_FORMAT_VERSION };
+  await writeFileAtomic(layout.tmp, layout.config, Buffer.from(`${JSON.stringify(upgraded, null, 2)}\n`));
+  return upgraded;
 }
 
 export async function ensureLayoutDirs(layout: Layout): Promise<void> {

@@ -26,8 +26,31 @@ describe('Repository objects', () => {
     const dir = join(await temp.make(), 'repo');
     const repo = await Repository.open(dir);
     await repo.close();
-    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toMatchObject({ format: 'berth-repository', version: 1, objectHash: 'sha256', chunkBytes: CONTENT_CHUNK_BYTES });
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toMatchObject({ format: 'berth-repository', version: 2, objectHash: 'sha256', chunkBytes: CONTENT_CHUNK_BYTES });
     expect((await readdir(dir)).sort()).toEqual(['config.json', 'packs', 'runs', 'snapshots', 'tmp']);
+  });
+
+  it('reads a version 1 repository as it is, marks it version 2 when it opens it for writing, and refuses a newer one', async () => {
+    const dir = join(await temp.make(), 'repo');
+    const created = await Repository.open(dir);
+    const { id } = await created.putBlob(Buffer.from('stored under version 1'));
+    await created.close();
+    const configPath = join(dir, 'config.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(configPath, JSON.stringify({ ...config, version: 1 }));
+
+    const reader = await Repository.open(dir, { readOnly: true });
+    expect((await reader.readBlob(id)).toString()).toBe('stored under version 1');
+    await reader.close();
+    expect(JSON.parse(await readFile(configPath, 'utf8'))).toMatchObject({ version: 1 });
+
+    const writer = await Repository.open(dir);
+    expect((await writer.readBlob(id)).toString()).toBe('stored under version 1');
+    await writer.close();
+    expect(JSON.parse(await readFile(configPath, 'utf8'))).toEqual({ ...config, version: 2 });
+
+    await writeFile(configPath, JSON.stringify({ ...config, version: 3 }));
+    await expect(Repository.open(dir)).rejects.toThrow(/has repository format version 3; this Berth reads versions 1 and 2/);
   });
 
   it('stores blobs by SHA-256 and reads them back, before and after flush and across reopen', async () => {

@@ -12,7 +12,7 @@ import { RepositoryLock } from './lock';
 import { CONTENT_CHUNK_BYTES, type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 import { ObjectKind } from './pack/pack-format';
 import { PackStore, type RecoveryReport } from './pack/pack-store';
-import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig } from './repository-layout';
+import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig, upgradeConfig } from './repository-layout';
 import { SnapshotStore } from './snapshot-store';
 import { showBytes } from './tree/names';
 import { decodeTree, type EncodedEntries, encodeTree, joinEncodedEntries, storedEntryOrigin } from './tree/tree-codec';
@@ -66,9 +66,11 @@ export class Repository implements RepositoryApi {
     await fsyncDir(dirname(layout.root));
     const lock = await RepositoryLock.acquire(layout.lock);
     try {
-      if (await readConfig(layout)) await ensureLayoutDirs(layout);
+      const config = await readConfig(layout);
+      if (config !== null) await ensureLayoutDirs(layout);
       else await createLayout(layout);
       await clearTmp(layout);
+      if (config !== null) await upgradeConfig(layout, config);
       return await Repository.assemble(layout, options, lock);
     } catch (error) {
       await lock.release();
