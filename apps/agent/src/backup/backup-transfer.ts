@@ -32,6 +32,7 @@ import {
   type SignatureMessage,
   type WelcomeMessage,
 } from '@berth/wire';
+import { CONTENT_CHUNK_BYTES } from '@berth/delta';
 import { AgentError, AgentErrorCode } from '../errors/agent-error';
 import { protocolError, sessionError } from '../receiver/session-errors';
 import { AsyncQueue } from '../util/async-queue';
@@ -39,7 +40,7 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
-import { hashContent, hashFirstChunk, OFFER_CHUNK_BYTES, type FirstChunk } from './content-offer';
+import { hashContent, hashFirstChunk, type FirstChunk } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
@@ -430,8 +431,7 @@ export class BackupTransfer {
     }
     if (heldChunks === 0) return sendFile(target, this.credit, send, this.countSent(dir, name, 0n));
     if (heldChunks >= hashes.chunks.length) throw this.protocol(`OfferReply for entry ${target.index} of chunk ${target.seq} holds ${heldChunks} of ${hashes.chunks.length} chunks but not the file`);
-    const held = { chunks: hashes.chunks.slice(0, heldChunks), chunkBytes: OFFER_CHUNK_BYTES };
-    return sendFile(target, this.credit, send, this.countSent(dir, name, BigInt(heldChunks * OFFER_CHUNK_BYTES)), held);
+    return sendFile(target, this.credit, send, this.countSent(dir, name, BigInt(heldChunks * CONTENT_CHUNK_BYTES)), hashes.chunks.slice(0, heldChunks));
   }
 
   /** Sends a first-chunk offer without waiting (its reply is taken by takeOfferReply); a failed send fails the session. */

@@ -11,9 +11,6 @@ import { type FileHandle } from 'node:fs/promises';
 import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
 import { openRegularFile } from './file-sender';
 
-/** The content hash's chunk size (the repository's blob size): offered ids must be its blob ids. */
-export const OFFER_CHUNK_BYTES = CONTENT_CHUNK_BYTES;
-
 export interface ContentHashes {
   readonly size: bigint;
   readonly sha256: Buffer;
@@ -35,9 +32,9 @@ export async function hashFirstChunk(path: Buffer): Promise<FirstChunk | null> {
   try {
     handle = await openRegularFile(path);
     const { size } = await handle.stat();
-    if (size <= OFFER_CHUNK_BYTES) return null;
-    const buffer = Buffer.allocUnsafe(OFFER_CHUNK_BYTES);
-    if ((await readChunk(handle, buffer, 0)) < OFFER_CHUNK_BYTES) return null;
+    if (size <= CONTENT_CHUNK_BYTES) return null;
+    const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
+    if ((await readChunk(handle, buffer, 0)) < CONTENT_CHUNK_BYTES) return null;
     return { size: BigInt(size), chunk: createHash('sha256').update(buffer).digest() };
   } catch {
     return null;
@@ -63,12 +60,12 @@ export async function hashContent(path: Buffer): Promise<ContentHashes | null> {
   try {
     handle = await openRegularFile(path);
     const hasher = new ContentHasher();
-    const buffer = Buffer.allocUnsafe(OFFER_CHUNK_BYTES);
+    const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
     for (;;) {
       const filled = await readChunk(handle, buffer, hasher.bytes);
       if (filled === 0) break;
       hasher.update(buffer.subarray(0, filled));
-      if (filled < OFFER_CHUNK_BYTES) break;
+      if (filled < CONTENT_CHUNK_BYTES) break;
     }
     const sha256 = hasher.digest();
     return { size: BigInt(hasher.bytes), sha256, chunks: [...hasher.chunkIds] };

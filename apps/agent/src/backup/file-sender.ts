@@ -33,7 +33,7 @@ export interface FileSendTarget {
 export type SendMessage = (message: Message) => Promise<void>;
 
 /**
- * Sends the file's content from its start, or (`held`: the SHA-256 of its leading chunks of `chunkBytes` the
+ * Sends the file's content from its start, or (`held`: the ids of its leading CONTENT_CHUNK_BYTES chunks the
  * receiver holds) from the end of those chunks: they are read and hashed again, not sent, and FileEnd still carries
  * the whole file's size and content hash. A held chunk that no longer matches means the file changed since it was
  * offered: FileEnd then reports that error (the receiver drops the entry).
@@ -43,7 +43,7 @@ export async function sendFile(
   credit: CreditWindow,
   send: SendMessage,
   onBytesSent: (bytes: number) => void,
-  held: { readonly chunks: readonly Buffer[]; readonly chunkBytes: number } | null = null,
+  held: readonly Buffer[] | null = null,
 ): Promise<FileSendResult> {
   const hash = new ContentHasher();
   let size = 0;
@@ -56,7 +56,7 @@ export async function sendFile(
       error = readErrorMessage(caught);
     }
     if (handle !== null && held !== null) {
-      const skipped = await hashHeldChunks(handle, held.chunks, held.chunkBytes, hash);
+      const skipped = await hashHeldChunks(handle, held, hash);
       if (typeof skipped === 'string') {
         error = skipped;
         await handle.close().catch(() => undefined);
@@ -93,8 +93,8 @@ export async function sendFile(
 }
 
 /** Reads the held leading chunks into `hash`, checking each against its id; their length, or why they differ. */
-async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], chunkBytes: number, hash: ContentHasher): Promise<number | string> {
-  if (chunkBytes !== CONTENT_CHUNK_BYTES) throw new Error(`held chunks of ${chunkBytes} bytes, the content hash cuts ${CONTENT_CHUNK_BYTES}`);
+async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], hash: ContentHasher): Promise<number | string> {
+  const chunkBytes = CONTENT_CHUNK_BYTES;
   const buffer = Buffer.allocUnsafe(chunkBytes);
   let size = 0;
   for (const expected of chunks) {

@@ -1,14 +1,14 @@
 import { copyRange, DeltaDecoder, DeltaError, DeltaFormatError, wholeFileHashName, type BasisReader, type DeltaHeader, type DeltaToken, type WholeFileHash } from '@berth/delta';
-import { CONTENT_CHUNK_BYTES, type ObjectId, type StoredChunk } from '@berth/repository';
+import { CONTENT_CHUNK_BYTES, type StoredChunk } from '@berth/repository';
 
 /** A basis that can also hand out a whole stored chunk by its id (see RepositoryBasis). */
 export interface ChunkedBasis extends BasisReader {
   readonly length: number;
   /**
-   * Chunk `index` of the basis by its id and stored length (null when unknown), read only if `read` is called; its
-   * bytes may be valid only until the next call on the basis.
+   * Chunk `index` of the basis by its id and stored length (0 when it is not stored), read only if `read` is called;
+   * its bytes may be valid only until the next call on the basis.
    */
-  storedChunk?(index: number): { readonly id: ObjectId; readonly length: number | null; readonly read: () => Promise<Buffer> };
+  storedChunk?(index: number): StoredChunk;
 }
 
 /** Takes a whole stored chunk of the output by its id (ContentWriter.writeStored). */
@@ -76,11 +76,11 @@ export class DeltaApplier {
           const at = offset + done;
           const step = Math.min(COPY_PIECE_BYTES, length - done, CONTENT_CHUNK_BYTES - (this.written % CONTENT_CHUNK_BYTES));
           // A whole basis chunk, stored as a full chunk, copied to a chunk boundary of the output.
-          const stored = step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 && this.writeStored !== null ? this.basis.storedChunk?.(at / CONTENT_CHUNK_BYTES) : undefined;
-          if (stored !== undefined && stored.length === CONTENT_CHUNK_BYTES && this.writeStored !== null) {
+          const stored = step === CONTENT_CHUNK_BYTES && at % CONTENT_CHUNK_BYTES === 0 ? this.basis.storedChunk?.(at / CONTENT_CHUNK_BYTES) : undefined;
+          if (stored?.length === CONTENT_CHUNK_BYTES && this.writeStored !== null) {
             this.copiedWhole.add(this.written / CONTENT_CHUNK_BYTES);
             this.written += CONTENT_CHUNK_BYTES;
-            await this.writeStored({ id: stored.id, length: CONTENT_CHUNK_BYTES, read: stored.read });
+            await this.writeStored(stored);
             done += CONTENT_CHUNK_BYTES;
             continue;
           }

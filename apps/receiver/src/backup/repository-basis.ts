@@ -1,4 +1,4 @@
-import { CONTENT_CHUNK_BYTES, type FileContent, type ObjectId, type ReadOptions } from '@berth/repository';
+import { CONTENT_CHUNK_BYTES, type FileContent, type ObjectId, type ReadOptions, type StoredChunk } from '@berth/repository';
 import { type BasisReader } from '@berth/delta';
 
 export interface BlobReader {
@@ -62,13 +62,13 @@ export class RepositoryBasis implements BasisReader {
   }
 
   /**
-   * Chunk `index` of the basis by its id and stored length (null: not stored), read only when `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
+   * Chunk `index` of the basis by its id and stored length (0: not stored), read only when `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
    */
-  storedChunk(index: number): { readonly id: ObjectId; readonly length: number | null; readonly read: () => Promise<Buffer> } {
+  storedChunk(index: number): StoredChunk {
     const id = this.content.chunks[index];
     if (id === undefined) throw new Error(`basis has no chunk ${index}`);
     // The length the pack index records: content stored before the chunk cut was checked may have other cuts.
-    return { id, length: this.reader.blobLength(id), read: async () => (await this.chunk(index)).data };
+    return { id, length: this.reader.blobLength(id) ?? 0, read: async () => (await this.chunk(index)).data };
   }
 
   private async chunk(index: number): Promise<CachedChunk> {

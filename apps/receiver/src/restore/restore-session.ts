@@ -1,6 +1,6 @@
 import { type VerifySessionResponse } from '@berth/contracts';
 import { findEntry, type ObjectId, type RepositoryApi, type TreeEntry, TreeEntryType } from '@berth/repository';
-import { chunkListHash, isChunkListHash } from '@berth/delta';
+import { chunkListHash } from '@berth/delta';
 import { CONTENT_HASH_PROTOCOL_VERSION, ErrorCode, MessageType, WireError, pathComponents, type FramedConnection, type Message, type RestoreRequestMessage } from '@berth/wire';
 import { createHash } from 'node:crypto';
 import { toEntryMeta } from '../backup/entries';
@@ -100,7 +100,8 @@ export class RestoreSession {
     if (content === null) throw new WireError(ErrorCode.Internal, `file ${showPath(path)} has no content in the repository`);
     // Each chunk is read verified against its id, so content named by its chunk-list hash needs no further hashing.
     // Content stored under the SHA-256 of its bytes (before protocol 7), or an agent that checks that, has it hashed.
-    const chunkList = isChunkListHash(content.sha256, content.chunks, entry.size);
+    const named = chunkListHash(content.chunks, entry.size);
+    const chunkList = named.equals(content.sha256);
     const legacyAgent = this.protocol < CONTENT_HASH_PROTOCOL_VERSION;
     const whole = !chunkList || (legacyAgent && content.chunks.length > 1) ? createHash('sha256') : null;
     let size = 0;
@@ -114,7 +115,7 @@ export class RestoreSession {
       throw new WireError(ErrorCode.Internal, `stored content of ${showPath(path)} does not match its hash`);
     }
     this.bytes += size;
-    const sha256 = legacyAgent ? (wholeDigest ?? content.sha256) : chunkListHash(content.chunks, size);
+    const sha256 = legacyAgent ? (wholeDigest ?? content.sha256) : named;
     await this.conn.send({ type: MessageType.FileEnd, seq: 0, index: ordinal, size: BigInt(size), sha256, error: null });
   }
 }
