@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
+import { pooledSegments } from './pack/pack-writer';
 import { Repository } from './repository';
-import { EncodedEntries, storedEntry } from './tree/tree-codec';
+import { EncodedEntries, encodeTree, storedEntry } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
 
 const temp = tempDirs();
@@ -161,6 +162,60 @@ describe('Repository objects', () => {
     expect((await repo.putBlob(Buffer.from('never stored'))).id).toEqual(missing);
     expect((await repo.putTreeParts(parts)).stored).toBe(true);
     await repo.close();
+  });
+
+  it('stores trees from runs larger than a copy by reference and than a segment, readable pending, flushed and reopened', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const blob = await repo.putBlob(Buffer.from('shared content'));
+    const content = { sha256: blob.id, chunks: [blob.id] };
+    const trees: Array<{ id: Buffer; encoded: Buffer }> = [];
+    // About 300 KiB (above the by-reference size) and about 6 MiB (above a segment), cut into runs of 1000.
+    for (const count of [1_000, 20_000]) {
+      const entries = Array.from({ length: count }, (_, i) => fileEntry(`${'long-name-'.repeat(15)}${String(i).padStart(6, '0')}`, content, 14n));
+      const runs = [];
+      for (let at = 0; at < count; at += 1_000) runs.push(EncodedEntries.encode(entries.slice(at, at + 1_000)));
+      const encoded = encodeTree({ entries });
+      const { id, stored } = await repo.putTreeParts(runs);
+      expect(stored).toBe(true);
+      expect(id).toEqual(sha256(encoded));
+      expect(encodeTree(await repo.readTree(id)).equals(encoded)).toBe(true);
+      trees.push({ id, encoded });
+    }
+    expect((trees[1] as { encoded: Buffer }).encoded.length).toBeGreaterThan(4 * 1024 * 1024);
+    await repo.flush();
+    for (const { id, encoded } of trees) expect(encodeTree(await repo.readTree(id)).equals(encoded)).toBe(true);
+    await repo.close();
+    const again = await Repository.open(dir);
+    expect(again.recovered).toEqual([]);
+    for (const { id, encoded } of trees) expect(encodeTree(await again.readTree(id)).equals(encoded)).toBe(true);
+    await again.close();
+  }, 30_000);
+
+  it('reuses the buffers of written segments, and what it wrote through reused ones reads back whole', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const blobs: Array<{ id: Buffer; data: Buffer }> = [];
+    const put = async (round: number): Promise<void> => {
+      // 60 KB blobs are copied into segments: 200 of them fill about three 4 MiB segments.
+      for (let i = 0; i < 200; i++) {
+        const data = Buffer.alloc(60_000, (round * 200 + i) % 251);
+        data.writeUInt32BE(round * 1000 + i, 0);
+        blobs.push({ id: (await repo.putBlob(data)).id, data });
+      }
+    };
+    await put(0);
+    await repo.flush();
+    expect(pooledSegments()).toBeGreaterThan(0);
+    await put(1);
+    for (const { id, data } of blobs) expect((await repo.readBlob(id)).equals(data)).toBe(true);
+    await repo.flush();
+    for (const { id, data } of blobs) expect((await repo.readBlob(id)).equals(data)).toBe(true);
+    await repo.close();
+    const again = await Repository.open(dir);
+    expect(again.recovered).toEqual([]);
+    for (const { id, data } of blobs) expect((await again.readBlob(id)).equals(data)).toBe(true);
+    await again.close();
   });
 
   it('takes entries carried over from a tree it stored without looking up their children, but not those of another repository', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type FileContentWriter, type ReadOptions, type RepositoryApi, type WalkItem } from './api';
@@ -15,7 +16,7 @@ import { PackStore, type RecoveryReport } from './pack/pack-store';
 import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig, upgradeConfig } from './repository-layout';
 import { SnapshotStore } from './snapshot-store';
 import { showBytes } from './tree/names';
-import { decodeTree, type EncodedEntries, encodeTree, joinEncodedEntries, storedEntryOrigin } from './tree/tree-codec';
+import { decodeTree, type EncodedEntries, encodedTreeParts, encodeTree, storedEntryOrigin } from './tree/tree-codec';
 import { readFileContent, resolvePath, walkTree } from './tree/tree-walk';
 import { verifyTree } from './verify';
 
@@ -196,10 +197,13 @@ export class Repository implements RepositoryApi {
     return { id, stored };
   }
 
-  /** putTree for a tree whose entries are already encoded, in runs (see EncodedEntries): the runs are joined, not re-encoded. */
+  /**
+   * putTree for a tree whose entries are already encoded, in runs (see EncodedEntries): the runs are not encoded
+   * again, nor joined into one buffer (they are hashed in turn and copied once, into the pack's segment).
+   */
   async putTreeParts(parts: readonly EncodedEntries[]): Promise<{ id: ObjectId; stored: boolean }> {
     this.assertWritable();
-    const encoded = joinEncodedEntries(parts);
+    const { buffers } = encodedTreeParts(parts);
     for (const part of parts) {
       // Objects are never removed from an open repository: a run whose children were found stored (as a chunk's
       // resume-point tree) need not be looked up again for its directory's tree.
@@ -207,8 +211,10 @@ export class Repository implements RepositoryApi {
       this.assertEntriesChildrenStored(part.entries);
       this.checkedRuns.add(part);
     }
-    const id = sha256(encoded);
-    const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), encoded);
+    const hash = createHash('sha256');
+    for (const buffer of buffers) hash.update(buffer);
+    const id = hash.digest();
+    const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), buffers);
     return { id, stored };
   }
 
@@ -225,7 +231,8 @@ export class Repository implements RepositoryApi {
   async readTree(id: ObjectId): Promise<Tree> {
     this.assertOpen();
     const hex = objectIdHex(id);
-    return decodeTree((await this.packs.read(hex)).data, hex, this.origin);
+    // Read for this decode alone (a fresh buffer, or a copy of a pending record): the tree may keep it.
+    return decodeTree((await this.packs.read(hex)).data, hex, this.origin, true);
   }
 
   /** Flushes first, so a published snapshot never points at objects that are not durable. */

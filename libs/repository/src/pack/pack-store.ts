@@ -101,12 +101,15 @@ export class PackStore {
 
   /**
    * Appends the object unless its id is already indexed. The id must be the SHA-256 of `data` (callers hash
-   * once). Indexing happens synchronously, so concurrent puts of the same content store it once.
+   * once), or of its parts joined (see PackWriter.append). Indexing happens synchronously, so concurrent puts of
+   * the same content store it once.
    */
-  async put(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer): Promise<boolean> {
+  async put(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer | readonly Buffer[]): Promise<boolean> {
     this.throwIfFailed();
     if (this.index.has(idHex)) return false;
-    const pack = this.packFor(RECORD_HEADER_BYTES + data.length);
+    let length = 0;
+    for (const part of Buffer.isBuffer(data) ? [data] : data) length += part.length;
+    const pack = this.packFor(RECORD_HEADER_BYTES + length);
     const writer = pack.writer as PackWriter;
     const entry = writer.append(kind, id, data);
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });

@@ -3,7 +3,7 @@ import { RepositoryCorruptError, RepositoryInputError } from '../errors';
 import { sha256 } from '../ids';
 import { type Tree, type TreeEntry, type TreeEntryType } from '../model';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry } from '../../test/support';
-import { decodeTree, EncodedEntries, encodeTree, joinEncodedEntries, storedEntry, storedEntryOrigin } from './tree-codec';
+import { decodeTree, EncodedEntries, encodedTreeParts, encodeTree, joinEncodedEntries, storedEntry, storedEntryOrigin } from './tree-codec';
 
 const id = (n: number): Buffer => sha256(Buffer.from([n]));
 const content = { sha256: id(1), chunks: [id(1)] };
@@ -65,6 +65,9 @@ describe('tree encoding', () => {
       for (let b = a; b <= entries.length; b++) {
         const runs = [entries.slice(0, a), entries.slice(a, b), entries.slice(b)].map((run) => EncodedEntries.encode(run));
         expect(joinEncodedEntries(runs).equals(whole)).toBe(true);
+        const { buffers, length } = encodedTreeParts(runs);
+        expect(Buffer.concat(buffers).equals(whole)).toBe(true);
+        expect(length).toBe(whole.length);
       }
     }
     expect(decodeTree(joinEncodedEntries([]))).toEqual({ entries: [] });
@@ -118,6 +121,21 @@ describe('tree encoding', () => {
     const tree = decodeTree(encoded);
     encoded.fill(0x7a);
     expect(tree).toEqual(sample());
+  });
+
+  it('keeps bytes given away instead of copying them, unless they are a view of a much larger buffer', () => {
+    const encoded = encodeTree(sample());
+    const given = Buffer.allocUnsafeSlow(encoded.length);
+    encoded.copy(given);
+    const kept = decodeTree(given, null, null, true);
+    expect(kept).toEqual(sample());
+    expect((kept.entries[0] as TreeEntry).name.buffer).toBe(given.buffer);
+    const large = Buffer.alloc(encoded.length * 4 + 16_384);
+    encoded.copy(large, 100);
+    const view = large.subarray(100, 100 + encoded.length);
+    const copied = decodeTree(view, null, null, true);
+    expect(copied).toEqual(sample());
+    expect((copied.entries[0] as TreeEntry).name.buffer).not.toBe(large.buffer);
   });
 
   it('rejects entries whose fields do not fit their type', () => {

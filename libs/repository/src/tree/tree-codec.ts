@@ -152,6 +152,18 @@ export function storedEntryOrigin(entry: TreeEntry): object | null {
 
 /** The encoded tree of the runs' entries in the order given; names must keep ascending from one run to the next. */
 export function joinEncodedEntries(parts: readonly EncodedEntries[]): Buffer {
+  const { buffers, length } = encodedTreeParts(parts);
+  const encoded = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const buffer of buffers) at += buffer.copy(encoded, at);
+  return encoded;
+}
+
+/**
+ * joinEncodedEntries without the join: the tree's header, then each run's bytes, whose concatenation is the encoded
+ * tree (for a store that copies them where they go anyway, and hashes them in turn).
+ */
+export function encodedTreeParts(parts: readonly EncodedEntries[]): { readonly buffers: readonly Buffer[]; readonly length: number } {
   let count = 0;
   let bodyBytes = 0;
   let previous: Buffer | null = null;
@@ -172,21 +184,23 @@ export function joinEncodedEntries(parts: readonly EncodedEntries[]): Buffer {
   const head = header.finish();
   const length = head.length + bodyBytes;
   if (length > MAX_TREE_BYTES) throw new RepositoryInputError(`tree of ${count} entries encodes to ${length} bytes, more than ${MAX_TREE_BYTES}`);
-  const encoded = Buffer.allocUnsafe(length);
-  let at = head.copy(encoded, 0);
-  for (const part of parts) at += part.bytes.copy(encoded, at);
-  return encoded;
+  const buffers = [head];
+  for (const part of parts) if (part.bytes.length > 0) buffers.push(part.bytes);
+  return { buffers, length };
 }
 
 /**
  * Decodes and validates a stored tree; any inconsistency raises RepositoryCorruptError naming `idHex`. `origin`
- * tags its entries with where the tree was read from (see storedEntryOrigin).
+ * tags its entries with where the tree was read from (see storedEntryOrigin). With `owned`, `encoded` is the
+ * caller's to give away (read for this decode, never changed or reused after): the tree keeps it instead of a copy.
  */
-export function decodeTree(encoded: Buffer, idHex: string | null = null, origin: object | null = null): Tree {
+export function decodeTree(encoded: Buffer, idHex: string | null = null, origin: object | null = null, owned = false): Tree {
   try {
     // One copy of the whole encoding, of which names and ids are views: the tree pins only its own bytes (never
-    // a larger buffer the caller read it from), without a copy and an allocation per name and per id.
-    const bytes = Buffer.from(encoded);
+    // a larger buffer the caller read it from), without a copy and an allocation per name and per id. A buffer
+    // given away is kept as it is (a fresh buffer's copy costs a page fault per 4 KiB), unless it is a view of a
+    // much larger one.
+    const bytes = owned && encoded.buffer.byteLength <= Math.max(encoded.length * 2, 8192) ? encoded : Buffer.from(encoded);
     const { tree, offsets } = readTree(new ByteReader(bytes));
     decodedTrees.set(tree.entries, { source: bytes, offsets, origin });
     return tree;
