@@ -38,6 +38,23 @@ function acquireMemory(bytes: number): KernelMemory {
 }
 
 /**
+ * Puts one memory of the largest pooled size in the pool, its pages faulted in, unless one is there: the first
+ * signature or search of a long-running process then finds it ready (prepareDeltaEngine).
+ */
+export function prepareKernelMemory(): void {
+  if (pool.some((entry) => entry.buffer.byteLength >= POOL_MAX_BYTES)) return;
+  const memory = acquireMemory(POOL_MAX_BYTES);
+  new Uint8Array(memory.buffer).fill(0);
+  if (pool.length >= POOL_ENTRIES) pool.shift();
+  pool.push(memory);
+}
+
+/** The sizes of the pooled memories (for tests). */
+export function pooledKernelMemories(): number[] {
+  return pool.map((entry) => entry.buffer.byteLength);
+}
+
+/**
  * One signature's or one search's weak-checksum kernel (see weak-kernel-code.ts): its own memory holding the
  * running sums, a copy of the signature's filter and table when searching, and the buffer the caller reads file
  * data into, so the kernel works on it in place.

@@ -4,6 +4,7 @@
  * agents may start before the controller; a refused credential is fatal and says what to do.
  */
 import { type AgentConfigResponse } from '@berth/contracts';
+import { prepareDeltaEngine } from '@berth/delta';
 import { SentLedger } from '../backup/resend-tracker';
 import { type AgentConfig } from '../config/agent-config';
 import { CredentialStore, type StoredCredential } from '../controller/credential-store';
@@ -50,6 +51,8 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
   }
   let refuse: (reason: string) => void = () => undefined;
   const refused = new Promise<string>((resolve) => (refuse = resolve));
+  // The delta engine's helper thread and working memory, set up while idle rather than in the first backup.
+  prepareDeltaEngine();
   const worker = new AgentWorker({
     queueName: agentConfig.queueName,
     queuePrefix: agentConfig.queuePrefix,
