@@ -132,5 +132,11 @@ describe('the WebAssembly weak-checksum kernel', () => {
     expect(Array.from(kernel.sums)).toEqual(Array.from(expected));
     kernel.release();
     expect(pooledKernelMemories().sort()).toEqual([...sizes].sort());
+    // A small kernel takes the smallest memory that fits, not the large one (first in the pool or not).
+    const small = new WeakKernel(1024);
+    small.release();
+    const held = new WeakKernel(1024);
+    expect(Math.max(...pooledKernelMemories())).toBe(largest);
+    held.release();
   });
 });

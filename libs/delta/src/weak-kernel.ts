@@ -29,7 +29,11 @@ const POOL_ENTRIES = 4;
 const POOL_MAX_BYTES = 8 * 1024 * 1024 + WASM_PAGE;
 
 function acquireMemory(bytes: number): KernelMemory {
-  const index = pool.findIndex((entry) => entry.buffer.byteLength >= bytes);
+  // The smallest that fits: a small file's kernel leaves the large memories to the large files.
+  let index = -1;
+  for (const [at, entry] of pool.entries()) {
+    if (entry.buffer.byteLength >= bytes && (index < 0 || entry.buffer.byteLength < (pool[index] as KernelMemory).buffer.byteLength)) index = at;
+  }
   if (index >= 0) return pool.splice(index, 1)[0] as KernelMemory;
   const pages = Math.ceil(bytes / WASM_PAGE);
   const memory = new webAssembly.Memory({ initial: pages, maximum: pages });

@@ -107,9 +107,7 @@ export class PackStore {
   async put(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer | readonly Buffer[]): Promise<boolean> {
     this.throwIfFailed();
     if (this.index.has(idHex)) return false;
-    let length = 0;
-    for (const part of Buffer.isBuffer(data) ? [data] : data) length += part.length;
-    const pack = this.packFor(RECORD_HEADER_BYTES + length);
+    const pack = this.packFor(RECORD_HEADER_BYTES + (Buffer.isBuffer(data) ? data.length : data.reduce((sum, part) => sum + part.length, 0)));
     const writer = pack.writer as PackWriter;
     const entry = writer.append(kind, id, data);
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });

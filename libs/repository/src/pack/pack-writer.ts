@@ -176,9 +176,13 @@ export class PackWriter {
     }
   }
 
-  /** Syncs and closes the file; the pack is then complete and may be indexed. */
+  /** Syncs and closes the file; the pack is then complete and may be indexed. Nothing is appended after. */
   async seal(): Promise<void> {
     await this.sync();
+    // Everything is written: the last segment's buffer goes back to the pool for the next pack.
+    if (this.segmentBase.length === SEGMENT_BYTES && segmentPool.length < SEGMENT_POOL_MAX) segmentPool.push(this.segmentBase);
+    this.segmentBase = Buffer.alloc(0);
+    this.segment = this.segmentBase;
     await this.handle?.close();
     this.handle = null;
   }
