@@ -53,14 +53,6 @@ export class Sha256Stream {
     return this.worker.digest(this.id);
   }
 
-  /**
-   * Starts the shared helper now, its ring faulted in (see HashWorker), so that the first large stream of a
-   * long-running process does not wait for either (prepareDeltaEngine).
-   */
-  static prepare(): void {
-    HashWorker.shared();
-  }
-
   /** Releases the helper's state when the stream is abandoned before `digest` (no-op afterwards). */
   abort(): void {
     this.held = [];
@@ -170,9 +162,6 @@ class HashWorker {
   private failure: Error | undefined;
 
   private constructor() {
-    // Every page of the ring written once now, in one pass: a fresh page faults when first written (about 11 us
-    // each on some virtual machines, 25 ms for the ring), which would otherwise fall on the first stream's copies.
-    this.ring.fill(0);
     const workerData = { control: this.control.buffer, ring: this.ring.buffer, slotBytes: SLOT_BYTES, slots: SLOTS };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { rollOne } from './rolling-scan';
-import { pooledKernelMemories, prepareKernelMemory, WeakKernel } from './weak-kernel';
+import { WeakKernel } from './weak-kernel';
 import { type Signature } from './signature';
 import { SignatureIndex } from './signature-index';
 import { packWeak, weakChecksum, weakSums } from './weak-checksum';
@@ -113,30 +113,5 @@ describe('the WebAssembly weak-checksum kernel', () => {
     const kernel = new WeakKernel(1024);
     kernel.release();
     expect(() => kernel.computeSums(0, 10)).toThrow(/after release/);
-  });
-
-  it('prepares one large memory ahead, once, which the next large kernel takes and hands back', () => {
-    prepareKernelMemory();
-    const sizes = pooledKernelMemories();
-    const largest = Math.max(...sizes);
-    expect(largest).toBeGreaterThanOrEqual(8 * 1024 * 1024);
-    prepareKernelMemory();
-    expect(pooledKernelMemories()).toEqual(sizes);
-    const kernel = new WeakKernel(4 * 1024 * 1024);
-    expect(pooledKernelMemories().filter((size) => size >= largest)).toHaveLength(sizes.filter((size) => size >= largest).length - 1);
-    const content = randomBytes(4096);
-    kernel.data.set(content);
-    const expected = new Int32Array(2);
-    weakSums(content, 0, content.length, expected);
-    kernel.computeSums(0, content.length);
-    expect(Array.from(kernel.sums)).toEqual(Array.from(expected));
-    kernel.release();
-    expect(pooledKernelMemories().sort()).toEqual([...sizes].sort());
-    // A small kernel takes the smallest memory that fits, not the large one (first in the pool or not).
-    const small = new WeakKernel(1024);
-    small.release();
-    const held = new WeakKernel(1024);
-    expect(Math.max(...pooledKernelMemories())).toBe(largest);
-    held.release();
   });
 });

@@ -29,33 +29,12 @@ const POOL_ENTRIES = 4;
 const POOL_MAX_BYTES = 8 * 1024 * 1024 + WASM_PAGE;
 
 function acquireMemory(bytes: number): KernelMemory {
-  // The smallest that fits: a small file's kernel leaves the large memories to the large files.
-  let index = -1;
-  for (const [at, entry] of pool.entries()) {
-    if (entry.buffer.byteLength >= bytes && (index < 0 || entry.buffer.byteLength < (pool[index] as KernelMemory).buffer.byteLength)) index = at;
-  }
+  const index = pool.findIndex((entry) => entry.buffer.byteLength >= bytes);
   if (index >= 0) return pool.splice(index, 1)[0] as KernelMemory;
   const pages = Math.ceil(bytes / WASM_PAGE);
   const memory = new webAssembly.Memory({ initial: pages, maximum: pages });
   const { exports } = new webAssembly.Instance(weakKernelModule, { env: { memory } });
   return { buffer: memory.buffer, sums: exports['sums'] as SumsFunction, scan: exports['scan'] as ScanFunction, blockWeaks: exports['blockWeaks'] as BlockWeaksFunction };
-}
-
-/**
- * Puts one memory of the largest pooled size in the pool, its pages faulted in, unless one is there: the first
- * signature or search of a long-running process then finds it ready (prepareDeltaEngine).
- */
-export function prepareKernelMemory(): void {
-  if (pool.some((entry) => entry.buffer.byteLength >= POOL_MAX_BYTES)) return;
-  const memory = acquireMemory(POOL_MAX_BYTES);
-  new Uint8Array(memory.buffer).fill(0);
-  if (pool.length >= POOL_ENTRIES) pool.shift();
-  pool.push(memory);
-}
-
-/** The sizes of the pooled memories (for tests). */
-export function pooledKernelMemories(): number[] {
-  return pool.map((entry) => entry.buffer.byteLength);
 }
 
 /**

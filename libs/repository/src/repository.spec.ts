@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
-import { pooledSegments } from './pack/pack-writer';
 import { Repository } from './repository';
 import { EncodedEntries, encodeTree, storedEntry } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
@@ -191,43 +190,6 @@ describe('Repository objects', () => {
     for (const { id, encoded } of trees) expect(encodeTree(await again.readTree(id)).equals(encoded)).toBe(true);
     await again.close();
   }, 30_000);
-
-  it('reuses the buffers of written segments, and what it wrote through reused ones reads back whole', async () => {
-    const dir = await temp.make();
-    const repo = await Repository.open(dir);
-    const blobs: Array<{ id: Buffer; data: Buffer }> = [];
-    const put = async (round: number): Promise<void> => {
-      // 60 KB blobs are copied into segments: 200 of them fill about three 4 MiB segments.
-      for (let i = 0; i < 200; i++) {
-        const data = Buffer.alloc(60_000, (round * 200 + i) % 251);
-        data.writeUInt32BE(round * 1000 + i, 0);
-        blobs.push({ id: (await repo.putBlob(data)).id, data });
-      }
-    };
-    await put(0);
-    await repo.flush();
-    const pooled = pooledSegments();
-    // Round 0's written segments went back to the pool.
-    expect(pooled).toBeGreaterThan(0);
-    let fewest = pooled;
-    for (let i = 0; i < 80; i++) {
-      // About 4.8 MB: at least one new segment, taken from the pool.
-      const data = Buffer.alloc(60_000, 0x5a);
-      data.writeUInt32BE(900_000 + i, 0);
-      blobs.push({ id: (await repo.putBlob(data)).id, data });
-      fewest = Math.min(fewest, pooledSegments());
-    }
-    expect(fewest).toBeLessThan(pooled);
-    await put(1);
-    for (const { id, data } of blobs) expect((await repo.readBlob(id)).equals(data)).toBe(true);
-    await repo.flush();
-    for (const { id, data } of blobs) expect((await repo.readBlob(id)).equals(data)).toBe(true);
-    await repo.close();
-    const again = await Repository.open(dir);
-    expect(again.recovered).toEqual([]);
-    for (const { id, data } of blobs) expect((await again.readBlob(id)).equals(data)).toBe(true);
-    await again.close();
-  });
 
   it('takes entries carried over from a tree it stored without looking up their children, but not those of another repository', async () => {
     const repo = await Repository.open(await temp.make());

@@ -4,7 +4,6 @@
  * agents may start before the controller; a refused credential is fatal and says what to do.
  */
 import { type AgentConfigResponse } from '@berth/contracts';
-import { prepareDeltaEngine } from '@berth/delta';
 import { SentLedger } from '../backup/resend-tracker';
 import { type AgentConfig } from '../config/agent-config';
 import { CredentialStore, type StoredCredential } from '../controller/credential-store';
@@ -51,13 +50,6 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
   }
   let refuse: (reason: string) => void = () => undefined;
   const refused = new Promise<string>((resolve) => (refuse = resolve));
-  // The delta engine's helper thread and working memory, set up while idle rather than in the first backup. Only a
-  // head start: if it fails (a thread or memory limit), the first transfer that needs them tries again and reports it.
-  try {
-    prepareDeltaEngine();
-  } catch (error) {
-    log.warn(`could not set up the delta engine ahead of the first backup: ${errorMessage(error)}`);
-  }
   const worker = new AgentWorker({
     queueName: agentConfig.queueName,
     queuePrefix: agentConfig.queuePrefix,

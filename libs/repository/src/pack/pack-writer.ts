@@ -13,24 +13,6 @@ const SEGMENT_BYTES = 4 * 1024 * 1024;
 const BY_REFERENCE_BYTES = 64 * 1024;
 /** Queued buffers written by one writev, at most (well below IOV_MAX). */
 const WRITEV_MAX_BUFFERS = 64;
-/** Written segments kept for reuse across the process's packs, at most (16 MiB). */
-const SEGMENT_POOL_MAX = 4;
-
-/**
- * Segments whose bytes are written, for the next segment of any pack: a fresh buffer costs a page fault per 4 KiB
- * the first time it is filled (as much as copying the bytes many times over on a virtual machine), a reused one
- * none. Only whole SEGMENT_BYTES buffers are kept.
- */
-const segmentPool: Buffer[] = [];
-
-function takeSegment(): Buffer {
-  return segmentPool.pop() ?? Buffer.allocUnsafe(SEGMENT_BYTES);
-}
-
-/** How many written segments wait for reuse (for tests). */
-export function pooledSegments(): number {
-  return segmentPool.length;
-}
 
 interface Segment {
   readonly start: number;
@@ -61,11 +43,7 @@ export class PackWriter {
   private writtenEnd = 0;
   private syncedEnd = 0;
   private dirsSynced = false;
-  /** The buffer `segment` is the unused rest of. */
-  private segmentBase: Buffer;
   private segment: Buffer;
-  /** Buffers replaced while parts of them were queued: each goes back to the pool once written up to `end`. */
-  private readonly retired: Array<{ readonly end: number; readonly buf: Buffer }> = [];
   private segmentStart = 0;
   private segmentUsed = 0;
   private readonly queue: Segment[] = [];
@@ -78,8 +56,7 @@ export class PackWriter {
     readonly path: string,
     private readonly after: Promise<void>,
   ) {
-    this.segmentBase = takeSegment();
-    this.segment = this.segmentBase;
+    this.segment = Buffer.allocUnsafe(SEGMENT_BYTES);
     const header = encodePackHeader();
     header.copy(this.segment, 0);
     this.segmentUsed = PACK_HEADER_BYTES;
@@ -109,7 +86,7 @@ export class PackWriter {
     const recordBytes = RECORD_HEADER_BYTES + length;
     if (this.segmentUsed + recordBytes > this.segment.length) {
       this.cutSegment();
-      if (recordBytes > this.segment.length) this.replaceSegment(recordBytes);
+      if (recordBytes > this.segment.length) this.segment = Buffer.allocUnsafe(Math.max(SEGMENT_BYTES, recordBytes));
     }
     writeRecordHeader(this.segment, this.segmentUsed, kind, id, length);
     let at = this.segmentUsed + RECORD_HEADER_BYTES;
@@ -176,13 +153,9 @@ export class PackWriter {
     }
   }
 
-  /** Syncs and closes the file; the pack is then complete and may be indexed. Nothing is appended after. */
+  /** Syncs and closes the file; the pack is then complete and may be indexed. */
   async seal(): Promise<void> {
     await this.sync();
-    // Everything is written: the last segment's buffer goes back to the pool for the next pack.
-    if (this.segmentBase.length === SEGMENT_BYTES && segmentPool.length < SEGMENT_POOL_MAX) segmentPool.push(this.segmentBase);
-    this.segmentBase = Buffer.alloc(0);
-    this.segment = this.segmentBase;
     await this.handle?.close();
     this.handle = null;
   }
@@ -201,25 +174,8 @@ export class PackWriter {
     this.segmentStart += this.segmentUsed;
     this.segment = this.segment.subarray(this.segmentUsed);
     this.segmentUsed = 0;
-    if (this.segment.length < RECORD_HEADER_BYTES + 4096) this.replaceSegment(0);
+    if (this.segment.length < RECORD_HEADER_BYTES + 4096) this.segment = Buffer.allocUnsafe(SEGMENT_BYTES);
     if (pump) this.pump();
-  }
-
-  /**
-   * A new segment of at least `minBytes` (nothing of the current one is unqueued): pooled when a whole segment
-   * will do. The replaced buffer returns to the pool once its queued parts are written (recycleWritten).
-   */
-  private replaceSegment(minBytes: number): void {
-    if (this.segmentBase.length === SEGMENT_BYTES) this.retired.push({ end: this.segmentStart, buf: this.segmentBase });
-    this.segmentBase = minBytes <= SEGMENT_BYTES ? takeSegment() : Buffer.allocUnsafe(minBytes);
-    this.segment = this.segmentBase;
-  }
-
-  private recycleWritten(): void {
-    while (this.retired.length > 0 && (this.retired[0] as { end: number }).end <= this.writtenEnd) {
-      const { buf } = this.retired.shift() as { buf: Buffer };
-      if (segmentPool.length < SEGMENT_POOL_MAX) segmentPool.push(buf);
-    }
   }
 
   private waitWritten(offset: number): Promise<void> {
@@ -273,7 +229,6 @@ export class PackWriter {
       }
       this.queue.splice(0, batch.length);
       this.writtenEnd = start + total;
-      this.recycleWritten();
       this.releaseWaiters();
     }
   }
