@@ -464,6 +464,7 @@ function contentHash(data: Buffer): Buffer {
   return new ContentHasher().update(data).digest();
 }
 
+/** A scripted delay; unref'd, so commits still lagging behind a stopped receiver do not keep the test process alive. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
