@@ -60,7 +60,9 @@ export class AgentWorker {
 
   constructor(private readonly options: AgentWorkerOptions) {
     const login = options.redisUsername === null || options.redisUsername === undefined ? {} : { username: options.redisUsername, password: options.deps.credential };
-    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, ...login });
+    // disconnectTimeout: stopped while Redis does not answer, ioredis would otherwise keep the process alive 2 s (its
+    // default) per connection, this one and the blocking connection BullMQ copies from it.
+    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, disconnectTimeout: 100, ...login });
     let loginRefused = false;
     this.connection.on('error', (error: Error) => {
       options.deps.log.warn(`redis: ${error.message}`);

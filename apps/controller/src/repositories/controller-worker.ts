@@ -24,7 +24,9 @@ export class ControllerWorker<T> {
 
   constructor(redisUrl: string, queueName: string, role: string, processor: (job: Job<T>) => Promise<void>, concurrency: number) {
     const logger = new Logger(`Worker ${role}`);
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: clientName(role) });
+    // disconnectTimeout: closed while Redis does not answer, ioredis would otherwise keep the process alive 2 s (its
+    // default) per connection, this one and the blocking connection BullMQ copies from it, for a socket already given up.
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: clientName(role), disconnectTimeout: 100 });
     this.connection.on('error', () => undefined);
     this.worker = new ClosableWorker<T>(queueName, processor, {
       connection: this.connection,
