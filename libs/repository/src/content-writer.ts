@@ -30,8 +30,8 @@ export type ChunkObserver = (data: () => Promise<Buffer>, id: ObjectId, stored: 
 
 /**
  * A file's whole SHA-256 as the writer feeds it, for agents before protocol 7, which name content of more than one
- * chunk by the SHA-256 of its bytes (see @berth/delta's content-hash). The caller may choose where it is computed: node:crypto on the
- * calling thread by default (inlineWholeHash), a helper thread in the receiver (libs/delta's Sha256Stream).
+ * chunk by the SHA-256 of its bytes (see @berth/delta's content-hash). The caller may choose where it is computed:
+ * node:crypto on the calling thread (inlineWholeHash), a helper thread in the receiver (libs/delta's Sha256Stream).
  */
 export interface WholeHash {
   /** Adds bytes, without keeping `data`; returns a promise only when it must wait, to await before the next update. */

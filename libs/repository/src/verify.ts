@@ -65,8 +65,7 @@ async function checkContent(reader: VerifyReader, content: FileContent, size: bi
   // before protocol 7 (named by the SHA-256 of its bytes) is hashed whole.
   const whole = isChunkListHash(content.sha256, content.chunks, size) ? null : createHash('sha256');
   let total = 0n;
-  let chunkIndex = 0;
-  for (const chunk of content.chunks) {
+  for (const [index, chunk] of content.chunks.entries()) {
     const hex = objectIdHex(chunk);
     let data: Buffer;
     try {
@@ -80,11 +79,10 @@ async function checkContent(reader: VerifyReader, content: FileContent, size: bi
       result.bytes += data.length;
     }
     // A chunk-list name stands for the 1 MiB cut; content named by its bytes (before protocol 7) was never checked for it.
-    const last = chunkIndex === content.chunks.length - 1;
+    const last = index === content.chunks.length - 1;
     if (whole === null && (data.length === 0 || data.length > CONTENT_CHUNK_BYTES || (!last && data.length !== CONTENT_CHUNK_BYTES))) {
       return `chunk ${hex} is ${data.length} bytes, not a chunk of the content's cut`;
     }
-    chunkIndex += 1;
     whole?.update(data);
     total += BigInt(data.length);
   }

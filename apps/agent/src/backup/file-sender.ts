@@ -94,24 +94,23 @@ export async function sendFile(
 
 /** Reads the held leading chunks into `hash`, checking each against its id; their length, or why they differ. */
 async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], hash: ContentHasher): Promise<number | string> {
-  const chunkBytes = CONTENT_CHUNK_BYTES;
-  const buffer = Buffer.allocUnsafe(chunkBytes);
+  const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
   let size = 0;
   for (const expected of chunks) {
     let filled = 0;
     try {
-      while (filled < chunkBytes) {
-        const { bytesRead } = await handle.read(buffer, filled, chunkBytes - filled, size + filled);
+      while (filled < CONTENT_CHUNK_BYTES) {
+        const { bytesRead } = await handle.read(buffer, filled, CONTENT_CHUNK_BYTES - filled, size + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
     } catch (caught) {
       return readErrorMessage(caught);
     }
-    if (filled < chunkBytes || !(hash.update(buffer).chunkIds.at(-1) as Buffer).equals(expected)) {
+    if (filled < CONTENT_CHUNK_BYTES || !(hash.update(buffer).chunkIds.at(-1) as Buffer).equals(expected)) {
       return 'changed while being backed up (its start no longer matches what was offered)';
     }
-    size += chunkBytes;
+    size += CONTENT_CHUNK_BYTES;
   }
   return size;
 }

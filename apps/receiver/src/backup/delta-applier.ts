@@ -58,7 +58,7 @@ export class DeltaApplier {
   private async apply(token: DeltaToken): Promise<void> {
     switch (token.kind) {
       case 'header':
-        // The end digest is compared with FileEnd's SHA-256: a delta hashed otherwise cannot be checked here.
+        // The end digest is compared with FileEnd's content hash: a delta hashed otherwise cannot be checked here.
         if (token.hash !== this.hash) throw new DeltaFormatError('unsupported', `the delta's whole-file hash is ${wholeFileHashName(token.hash)}, this session's deltas must use ${wholeFileHashName(this.hash)}`);
         if (token.basisLength !== this.basis.length) {
           throw new DeltaError('basis_mismatch', `the delta was made against a ${token.basisLength}-byte basis, the previous version has ${this.basis.length}`);

@@ -62,7 +62,8 @@ export class RepositoryBasis implements BasisReader {
   }
 
   /**
-   * Chunk `index` of the basis by its id and stored length (0: not stored), read only when `read` is called. The bytes read are valid until the next call: they are to be consumed (hashed), not kept.
+   * Chunk `index` of the basis by its id and stored length (0: not stored), read only when `read` is called. The
+   * bytes read are valid until the next call: they are to be consumed (hashed), not kept.
    */
   storedChunk(index: number): StoredChunk {
     const id = this.content.chunks[index];
