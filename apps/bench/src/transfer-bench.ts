@@ -37,7 +37,7 @@ import { loadAverage } from './transfer/proc-stats';
 import { formatProfile, summarizeProfile } from './transfer/profile-summary';
 import { checkTargets, type CaseOutcome, formatReport, type LinkFigures, type MeasuredCase, measuredCase, medianRound } from './transfer/report';
 import { pushWithRsync, type RsyncDaemon, type RsyncPush, startRsyncDaemon } from './transfer/rsync-daemon';
-import { applyDayOfChanges, census, generateSourceTree, type TreeCensus } from './transfer/source-tree';
+import { applyDayOfChanges, census, generateSourceTree, type DayOfChanges, type TreeCensus } from './transfer/source-tree';
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -131,10 +131,12 @@ async function loopbackRound(run: Run, round: number): Promise<MeasuredCase[]> {
   try {
     daemon = await startRsyncDaemon(path.join(work, 'rsync'), path.join(work, 'rsync', 'destination'), null);
     const rsyncDaemon = daemon;
-    const once = async (n: CaseNumber, description: string): Promise<void> => {
+    /** One case, both systems; timed when asked for, unless it is the earlier day `--warm-day` adds. */
+    const once = async (n: CaseNumber, description: string, warmUp = false): Promise<void> => {
       const tree = await census(source);
-      const timed = wanted(n);
-      log(`case ${n} (${CASE_NAMES[n]}${timed ? '' : ', untimed: the basis for later cases'}): ${description}`);
+      const timed = wanted(n) && !warmUp;
+      const untimed = warmUp ? 'an earlier day (--warm-day)' : 'the basis for later cases';
+      log(`case ${n} (${CASE_NAMES[n]}${timed ? '' : `, untimed: ${untimed}`}): ${description}`);
       const load = loadAverage();
       const berthFirst = round % 2 === 1;
       let berthRun: BerthRun | null = null;
@@ -156,13 +158,13 @@ async function loopbackRound(run: Run, round: number): Promise<MeasuredCase[]> {
     const first = await census(source);
     await once(1, `first full backup of ${first.files} files, ${(first.bytes / 1e6).toFixed(0)} MB`);
     if (wanted(2)) await once(2, 'second backup, nothing changed');
+    if (wanted(3) && options.warmDay) {
+      const earlier = await applyDayOfChanges(source, options, 'earlier');
+      await once(3, describeDay(earlier), true);
+    }
     if (wanted(3)) {
       const day = await applyDayOfChanges(source, options);
-      await once(
-        3,
-        `${day.edited} files edited, ${day.added} added, ${day.deleted} deleted, ${day.renamedDir.from} (${day.renamedDir.files} files, ${(day.renamedDir.bytes / 1e6).toFixed(1)} MB) renamed, ` +
-          `4 KiB overwritten in ${day.patchedLarge} large files`,
-      );
+      await once(3, `${describeDay(day)}${options.warmDay ? ', after an untimed earlier day (--warm-day)' : ''}`);
     }
     if (options.verify && round === options.rounds) await verifyBoth(run, berth, rsyncDaemon);
   } finally {
@@ -172,6 +174,11 @@ async function loopbackRound(run: Run, round: number): Promise<MeasuredCase[]> {
   // Each round's trees and repositories are a few hundred MB: only the last one is kept for --keep.
   if (!options.keep || round < options.rounds) await fs.rm(work, { recursive: true, force: true });
   return results;
+}
+
+function describeDay(day: DayOfChanges): string {
+  const renamed = `${day.renamedDir.from} (${day.renamedDir.files} files, ${(day.renamedDir.bytes / 1e6).toFixed(1)} MB) renamed`;
+  return `${day.edited} files edited, ${day.added} added, ${day.deleted} deleted, ${renamed}, 4 KiB overwritten in ${day.patchedLarge} large files`;
 }
 
 async function loopbackCases(run: Run): Promise<void> {
@@ -293,6 +300,9 @@ async function main(): Promise<void> {
     log(`  ${tree.files} files, ${tree.dirs} directories, ${tree.symlinks} symlinks, ${(tree.bytes / 1e6).toFixed(1)} MB`);
     const run: Run = { options, work, source, stack, cases: [], notes: [], profiles: [] };
     if (options.cases.some((n) => n !== 4)) await loopbackCases(run);
+    if (options.warmDay && options.cases.includes(3)) {
+      run.notes.push("--warm-day: case 3 followed an untimed earlier day of changes that both systems backed up; the issue's case 3 is measured without it");
+    }
     if (options.cases.includes(4)) await linkCase(run);
 
     const targets = checkTargets(run.cases);

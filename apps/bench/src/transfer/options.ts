@@ -25,6 +25,11 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Keep the work directory (trees, repository, logs, profiles) instead of removing it. */
   readonly keep: boolean;
+  /**
+   * Before case 3, both systems back up an earlier day of changes, untimed: case 3 then measures a stack that has
+   * done a day's backup before (a long-running agent and receiver), not the first one after their start.
+   */
+  readonly warmDay: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -40,6 +45,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --verify              restore Berth's last snapshot and compare it with the source
   --profile             CPU profiles of agent and receiver per case (first round; case 4: the controller too), summarized in the report
   --keep                keep the work directory (trees, repository, logs, profiles)
+  --warm-day            before case 3, back up an earlier day of changes with both systems, untimed (case 3 then
+                        measures services that have done a day's backup since they started)
   --json                one JSON object on the last line of stdout
 `;
 
@@ -81,6 +88,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     verify: false,
     profile: false,
     keep: false,
+    warmDay: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -102,6 +110,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         break;
       case '--keep':
         options = { ...options, keep: true };
+        break;
+      case '--warm-day':
+        options = { ...options, warmDay: true };
         break;
       case '--cases':
         options = { ...options, cases: parseCases(value()) };

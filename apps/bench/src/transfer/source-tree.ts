@@ -84,16 +84,29 @@ async function writePackageTree(dir: string, files: number): Promise<void> {
 }
 
 /**
+ * Which day of changes: `measured` is case 3's; `earlier` is the untimed day before it that `--warm-day` runs, with
+ * other files, other new names, other bytes in the large files and another directory renamed, so the measured day
+ * still changes as much.
+ */
+export type ChangeDay = 'earlier' | 'measured';
+
+const DAYS: Record<ChangeDay, { seed: number; largeSeed: number; addedPrefix: string; renamed: (packages: readonly string[]) => string | undefined }> = {
+  measured: { seed: 2, largeSeed: 4, addedPrefix: 'added-', renamed: (packages) => packages[Math.floor(packages.length / 2)] },
+  earlier: { seed: 9, largeSeed: 11, addedPrefix: 'earlier-', renamed: (packages) => packages[0] },
+};
+
+/**
  * A day's changes: 1% of the small files edited, 100 added, 100 deleted (mutateSampleTree), a directory of the
  * nested tree renamed, and 4 KiB overwritten inside each large file (size unchanged).
  */
-export async function applyDayOfChanges(root: string, options: BenchOptions): Promise<DayOfChanges> {
+export async function applyDayOfChanges(root: string, options: BenchOptions, which: ChangeDay = 'measured'): Promise<DayOfChanges> {
+  const day = DAYS[which];
   const edit = Math.max(1, Math.round(options.smallFiles / 100));
-  const changes = await mutateSampleTree(root, { seed: 2, edit, add: 100, delete: 100, patchLargeBytes: LARGE_PATCH_BYTES });
+  const changes = await mutateSampleTree(root, { seed: day.seed, edit, add: 100, delete: 100, patchLargeBytes: LARGE_PATCH_BYTES, addedPrefix: day.addedPrefix });
   let bytesWritten = changes.bytesWritten;
   let patchedLarge = changes.patched.length;
   // mutateSampleTree patches the first large file in its middle; the others get theirs at a third.
-  const random = new SeededRandom(4);
+  const random = new SeededRandom(day.largeSeed);
   for (let i = 1; i < options.largeFiles; i++) {
     const file = path.join(root, 'large', `large-${i}.bin`);
     const size = (await fs.stat(file)).size;
@@ -107,13 +120,13 @@ export async function applyDayOfChanges(root: string, options: BenchOptions): Pr
     bytesWritten += LARGE_PATCH_BYTES;
     patchedLarge += 1;
   }
-  const renamedDir = await renameOnePackage(root);
+  const renamedDir = await renameOnePackage(root, day.renamed);
   return { edited: changes.edited.length, added: changes.added.length, deleted: changes.deleted.length, renamedDir, patchedLarge, bytesWritten };
 }
 
-async function renameOnePackage(root: string): Promise<DayOfChanges['renamedDir']> {
+async function renameOnePackage(root: string, pick: (packages: readonly string[]) => string | undefined): Promise<DayOfChanges['renamedDir']> {
   const packages = (await fs.readdir(path.join(root, 'tree')).catch(() => [] as string[])).sort();
-  const chosen = packages[Math.floor(packages.length / 2)];
+  const chosen = pick(packages);
   if (chosen === undefined) return { from: '', to: '', files: 0, bytes: 0 };
   const from = path.join('tree', chosen);
   const to = path.join('tree', `${chosen}-renamed`);

@@ -65,4 +65,16 @@ describe('generateSampleTree and mutateSampleTree', () => {
     // large-0.bin is hard-linked as links/hard-large: both names see the patch.
     expect(changedContent).toEqual([...changes.edited, 'large/large-0.bin', 'links/hard-large'].sort());
   });
+
+  it('mutates a tree a second time when the second mutation names its new files otherwise', async () => {
+    const root = path.join(work, 'f');
+    await generateSampleTree(root, { ...spec, seed: 1 });
+    const first = await mutateSampleTree(root, { seed: 3, edit: 2, add: 3, delete: 2, patchLargeBytes: 0 });
+    await expect(mutateSampleTree(root, { seed: 4, edit: 2, add: 3, delete: 2, patchLargeBytes: 0 })).rejects.toMatchObject({ code: 'EEXIST' });
+    const second = await mutateSampleTree(root, { seed: 5, edit: 2, add: 3, delete: 2, patchLargeBytes: 0, addedPrefix: 'later-' });
+    expect(first.added).toEqual(['many-small/added-0000.dat', 'many-small/added-0001.dat', 'many-small/added-0002.dat']);
+    expect(second.added).toEqual(['many-small/later-0000.dat', 'many-small/later-0001.dat', 'many-small/later-0002.dat']);
+    const names = await fs.readdir(path.join(root, 'many-small'));
+    for (const added of [...first.added, ...second.added]) expect(names).toContain(path.basename(added));
+  });
 });

@@ -13,6 +13,8 @@ export interface MutationSpec {
   readonly delete?: number;
   /** Bytes overwritten in the middle of the first large file, size unchanged. Default 64 KiB. */
   readonly patchLargeBytes?: number;
+  /** Names of the new files: this prefix, a 4-digit number, `.dat`. Default `added-` (a second mutation needs another). */
+  readonly addedPrefix?: string;
 }
 
 export interface TreeChanges {
@@ -46,7 +48,7 @@ export async function mutateSampleTree(root: string, spec: MutationSpec = {}): P
   for (const name of toDelete) await fs.unlink(path.join(smallDir, name));
   const added: string[] = [];
   for (let i = 0; i < (spec.add ?? 20); i++) {
-    const name = `added-${String(i).padStart(4, '0')}.dat`;
+    const name = `${spec.addedPrefix ?? 'added-'}${String(i).padStart(4, '0')}.dat`;
     const content = random.bytes(random.int(256, 8192));
     await fs.writeFile(path.join(smallDir, name), content, { flag: 'wx' });
     bytesWritten += content.length;

@@ -1,0 +1,56 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { compareTrees } from '@berth/harness';
+import { parseOptions, type BenchOptions } from './options';
+import { applyDayOfChanges, census, generateSourceTree } from './source-tree';
+
+function smallTree(extra: readonly string[] = []): BenchOptions {
+  const options = parseOptions(['--small-files', '400', '--tree-files', '200', '--large-files', '2', '--large-mib', '1', ...extra]);
+  if (options === 'help') throw new Error('unexpected help');
+  return options;
+}
+
+describe('the transfer bench source tree and its days of changes', () => {
+  let work: string;
+
+  beforeAll(async () => {
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-bench-tree-'));
+  });
+
+  afterAll(async () => {
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('parses --warm-day, off by default', () => {
+    expect(smallTree().warmDay).toBe(false);
+    expect(smallTree(['--warm-day']).warmDay).toBe(true);
+  });
+
+  it('applies an earlier day and then the measured day, each changing its own files, names and directory', async () => {
+    const options = smallTree(['--warm-day']);
+    const root = path.join(work, 'source');
+    const before = await generateSourceTree(root, options);
+    const earlier = await applyDayOfChanges(root, options, 'earlier');
+    const afterEarlier = path.join(work, 'after-earlier');
+    await fs.cp(root, afterEarlier, { recursive: true, verbatimSymlinks: true });
+    const measured = await applyDayOfChanges(root, options, 'measured');
+
+    expect(earlier.renamedDir.from).toBe(path.join('tree', 'pkg-00'));
+    expect(measured.renamedDir.from).toBe(path.join('tree', 'pkg-20'));
+    for (const day of [earlier, measured]) {
+      expect(day).toMatchObject({ edited: 4, added: 100, deleted: 100, patchedLarge: 2 });
+    }
+    const newNames = async (dir: string, prefix: string): Promise<number> => (await fs.readdir(path.join(dir, 'many-small'))).filter((name) => name.startsWith(prefix)).length;
+    expect(await newNames(afterEarlier, 'earlier-')).toBe(100);
+    expect(await newNames(afterEarlier, 'added-')).toBe(0);
+    expect(await newNames(root, 'added-')).toBe(100);
+    expect((await census(root)).files).toBe(before.files + 100 + 100 - 100 - 100);
+
+    // The measured day still changes the large files and as many small ones after the earlier day.
+    const diff = await compareTrees(afterEarlier, root, { directoryMtimes: false });
+    const changed = diff.differences.filter((d) => d.kind === 'content' || d.kind === 'size').map((d) => d.path);
+    expect(changed).toEqual(expect.arrayContaining(['large/large-0.bin', 'large/large-1.bin']));
+    expect(changed.filter((p) => p.startsWith('many-small/'))).toHaveLength(4);
+  });
+});
