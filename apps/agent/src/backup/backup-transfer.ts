@@ -60,10 +60,11 @@ export interface BackupTransferEvents {
   onWait(position: number): void;
   onWelcome(welcome: WelcomeMessage): void;
   /** A chunk went out: its regular files and their bytes join the totals. */
-  onChunkSent(files: number, bytes: bigint): void;
+  onChunkSent(files: number, bytes: number): void;
   /** A directory's stored tree was reused (protocol 4 digest): its files count as sent and done. */
   onDirectoryReused(files: number, bytes: bigint): void;
-  onFileDone(path: Buffer, size: bigint, error: string | null): void;
+  /** A file of directory `dir` is done: sent, reused, or (`error`) not backed up. */
+  onFileDone(dir: Buffer, name: Buffer, size: bigint, error: string | null): void;
   onBytesSent(bytes: number): void;
   /** A chunk is durable: `lastEntry` names its last entry (null for an empty chunk); the resume point moves there. */
   onCommitted(dir: Buffer, dirComplete: boolean, lastEntry: Buffer | null): void;
@@ -371,18 +372,19 @@ export class BackupTransfer {
       for (let index = 0; index < chunk.entries.length; index++) {
         const entry = chunk.entries[index]!;
         if (entry.type === EntryType.Dir) continue;
-        const path = joinPath(chunk.dir, entry.name);
-        await this.sendResends();
         const action = plan.actions[index];
+        // Most entries of a changed directory are unchanged: no path, no await for them.
+        if (action !== PlanAction.Delta && action !== PlanAction.Whole) {
+          this.events.onFileDone(chunk.dir, entry.name, entry.size, null);
+          continue;
+        }
+        if (this.resends.length > 0) await this.sendResends();
+        const path = joinPath(chunk.dir, entry.name);
         if (action === PlanAction.Delta) {
           const target = { seq: chunk.seq, index, path, expectedSize: entry.size };
           const onBytesSent = this.countSent(chunk.dir, entry.name, null);
           const result = await sendDelta(target, chunk.signatures.get(index) as Buffer, this.credit, send, onBytesSent);
-          this.events.onFileDone(path, result.size, result.error);
-          continue;
-        }
-        if (action !== PlanAction.Whole) {
-          this.events.onFileDone(path, entry.size, null);
+          this.events.onFileDone(chunk.dir, entry.name, result.size, result.error);
           continue;
         }
         const ahead = this.readAhead.take();
@@ -391,7 +393,7 @@ export class BackupTransfer {
           ahead.content === null
             ? await this.sendLargeFile(ahead.target, chunk.dir, entry.name, send)
             : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, entry.name, 0n));
-        this.events.onFileDone(path, result.size, result.error);
+        this.events.onFileDone(chunk.dir, entry.name, result.size, result.error);
       }
       if (this.plans.delete(chunk.seq)) this.chunksInFlight -= 1;
       this.dataDoneSeq = chunk.seq;
@@ -759,14 +761,14 @@ function closeReason(error: AgentError): WireError | null {
   return null;
 }
 
-/** Non-directory entries and their bytes, as the run's totals count them. */
-function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: bigint } {
+/** Non-directory entries and their bytes, as the run's totals count them (a number: no bigint per entry). */
+function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: number } {
   let files = 0;
-  let bytes = 0n;
+  let bytes = 0;
   for (const entry of entries) {
     if (entry.type === EntryType.Dir) continue;
     files += 1;
-    bytes += entry.size;
+    bytes += Number(entry.size);
   }
   return { files, bytes };
 }

@@ -88,7 +88,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
         onChunkSent: (files, bytes) => {
           counters.filesTotal += files;
-          counters.bytesTotal += Number(bytes);
+          counters.bytesTotal += bytes;
           progress.touch();
         },
         onDirectoryReused: (files, bytes) => {
@@ -98,10 +98,10 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
           counters.bytesDone += Number(bytes);
           progress.touch();
         },
-        onFileDone: (path, size, error) => {
+        onFileDone: (dir, name, size, error) => {
           counters.filesDone += 1;
           counters.bytesDone += Number(size);
-          if (error !== null) record.fileError({ path: displayPath(path), message: error });
+          if (error !== null) record.fileError({ path: displayPath(joinPath(dir, name)), message: error });
           progress.touch();
         },
         onBytesSent: (bytes) => {
