@@ -10,16 +10,19 @@ jest.setTimeout(30_000);
 
 const REDIS_URL = process.env['REDIS_URL'] ?? '';
 
-/** A connection logged in as the agent's own Redis user. */
+/**
+ * A connection logged in as the agent's own Redis user. Closing one that revocation cut leaves ioredis waiting
+ * `disconnectTimeout` (2 s by default) for a socket that is gone, which kept the Jest worker alive after the tests.
+ */
 function connectAs(agent: EnrolledAgent, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(agent.redis.url, { username: agent.redis.username, password: agent.redis.password, maxRetriesPerRequest: null, ...extra });
+  const redis = new Redis(agent.redis.url, { username: agent.redis.username, password: agent.redis.password, maxRetriesPerRequest: null, disconnectTimeout: 100, ...extra });
   redis.on('error', () => undefined);
   return redis;
 }
 
 /** The error Redis answers a login with (ioredis reports it as an error event, then "Connection is closed"). */
 async function loginError(options: RedisOptions): Promise<string> {
-  const redis = new Redis(REDIS_URL, { ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  const redis = new Redis(REDIS_URL, { ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, disconnectTimeout: 100 });
   const first = new Promise<string>((resolve) => redis.once('error', (error: Error) => resolve(error.message)));
   await redis.connect().catch(() => undefined);
   const message = await first;
