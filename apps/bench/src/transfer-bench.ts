@@ -144,7 +144,7 @@ async function loopbackRound(run: Run, round: number): Promise<MeasuredCase[]> {
       for (const system of berthFirst ? ['Berth', 'rsync'] : ['rsync', 'Berth']) {
         syncDisks();
         if (system === 'Berth') {
-          berthRun = profiling ? await profiled(run, berth, `case ${n} ${CASE_NAMES[n]}`, profileDir, () => runBerthBackup(berth)) : await runBerthBackup(berth);
+          berthRun = profiling && !warmUp ? await profiled(run, berth, `case ${n} ${CASE_NAMES[n]}`, profileDir, () => runBerthBackup(berth)) : await runBerthBackup(berth);
           log(`  Berth: ${berthRun.seconds.toFixed(2)} s`);
         } else {
           rsync = await pushWithRsync(source, rsyncDaemon);
