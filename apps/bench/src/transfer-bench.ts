@@ -152,7 +152,7 @@ async function loopbackRound(run: Run, round: number): Promise<MeasuredCase[]> {
         }
       }
       if (berthRun === null || rsync === null) throw new Error(`case ${n}: a system did not run`);
-      await checkAgainstSource(run, `round ${round} case ${n}`, tree, rsync, berth, berthRun);
+      await checkAgainstSource(run, `round ${round} case ${n}${warmUp ? ' (its earlier day)' : ''}`, tree, rsync, berth, berthRun);
       if (timed) results.push(measuredCase({ case: n, name: CASE_NAMES[n], description }, berthRun, rsync, null, load));
     };
     const first = await census(source);

@@ -145,6 +145,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         throw new UsageError(`unknown argument "${arg}"\n${USAGE}`);
     }
   }
+  if (options.warmDay && !options.cases.includes(3)) {
+    throw new UsageError('--warm-day comes before case 3: it needs case 3 among --cases');
+  }
   if (options.linkData === 'large' && options.largeFiles === 0 && options.cases.includes(4)) {
     throw new UsageError('case 4 with --link-data large needs at least one large file (--large-files)');
   }
