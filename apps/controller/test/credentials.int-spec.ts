@@ -12,6 +12,7 @@ import {
   type RevokeCredentialsResponse,
   type RunResponse,
 } from '@berth/contracts';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '@berth/queueing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -51,8 +52,14 @@ describe('agent credentials: list, revoke, re-enroll', () => {
     const agent = await enrolledHost(controller, 'revoke');
     const run = await triggerBackup(controller, agent);
     // The agent's real worker, logged in as its own Redis user, holds the job while the run is running. Revocation
-    // cuts its connection: closing it then must not wait ioredis's default 2 s for that socket (Jest's worker would).
-    const connection = new Redis(agent.redis.url, { username: agent.redis.username, password: agent.redis.password, maxRetriesPerRequest: null, retryStrategy: () => null, disconnectTimeout: 100 });
+    // cuts its connection, which then closes at once, as the agent's does.
+    const connection = new Redis(agent.redis.url, {
+      username: agent.redis.username,
+      password: agent.redis.password,
+      maxRetriesPerRequest: null,
+      retryStrategy: () => null,
+      disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
+    });
     connection.on('error', () => undefined);
     let taken: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (taken = resolve));

@@ -1,4 +1,5 @@
 import { agentRedisUsername, type AgentConfigResponse, AGENT_API, type EnrollResponse, hostQueueName, type JobData, QUEUE_PREFIX } from '@berth/contracts';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '@berth/queueing';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -10,19 +11,22 @@ jest.setTimeout(30_000);
 
 const REDIS_URL = process.env['REDIS_URL'] ?? '';
 
-/**
- * A connection logged in as the agent's own Redis user. Closing one that revocation cut leaves ioredis waiting
- * `disconnectTimeout` (2 s by default) for a socket that is gone, which kept the Jest worker alive after the tests.
- */
+/** A connection logged in as the agent's own Redis user; one that revocation cut closes at once, as the services' do. */
 function connectAs(agent: EnrolledAgent, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(agent.redis.url, { username: agent.redis.username, password: agent.redis.password, maxRetriesPerRequest: null, disconnectTimeout: 100, ...extra });
+  const redis = new Redis(agent.redis.url, {
+    username: agent.redis.username,
+    password: agent.redis.password,
+    maxRetriesPerRequest: null,
+    disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
+    ...extra,
+  });
   redis.on('error', () => undefined);
   return redis;
 }
 
 /** The error Redis answers a login with (ioredis reports it as an error event, then "Connection is closed"). */
 async function loginError(options: RedisOptions): Promise<string> {
-  const redis = new Redis(REDIS_URL, { ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, disconnectTimeout: 100 });
+  const redis = new Redis(REDIS_URL, { ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS });
   const first = new Promise<string>((resolve) => redis.once('error', (error: Error) => resolve(error.message)));
   await redis.connect().catch(() => undefined);
   const message = await first;

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { RepositoryInputError } from './errors';
 import { type ObjectId } from './model';
 
@@ -7,6 +7,13 @@ export const OBJECT_ID_BYTES = 32;
 /** SHA-256 of the bytes: the id of a blob or an encoded tree. */
 export function sha256(data: Uint8Array): Buffer {
   return hash('sha256', data, 'buffer');
+}
+
+/** sha256 of the parts joined, without joining them. */
+export function sha256OfParts(parts: readonly Uint8Array[]): Buffer {
+  const hasher = createHash('sha256');
+  for (const part of parts) hasher.update(part);
+  return hasher.digest();
 }
 
 export function objectIdHex(id: ObjectId): string {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type FileContentWriter, type ReadOptions, type RepositoryApi, type WalkItem } from './api';
@@ -6,7 +5,7 @@ import { ContentWriter } from './content-writer';
 import { readDamage, recordDamage, type RepositoryDamage } from './damage-record';
 import { fsyncDir } from './durable-fs';
 import { RepositoryCorruptError, RepositoryFormatError, RepositoryInputError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
-import { objectIdHex, parseObjectId, sha256 } from './ids';
+import { objectIdHex, parseObjectId, sha256, sha256OfParts } from './ids';
 import { JournalStore } from './journal/journal-store';
 import { SentMarkStore } from './journal/sent-mark';
 import { RepositoryLock } from './lock';
@@ -211,9 +210,7 @@ export class Repository implements RepositoryApi {
       this.assertEntriesChildrenStored(part.entries);
       this.checkedRuns.add(part);
     }
-    const hash = createHash('sha256');
-    for (const buffer of buffers) hash.update(buffer);
-    const id = hash.digest();
+    const id = sha256OfParts(buffers);
     const stored = await this.packs.put(ObjectKind.Tree, id, id.toString('hex'), buffers);
     return { id, stored };
   }

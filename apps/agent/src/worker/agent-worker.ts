@@ -18,7 +18,7 @@ import { parseBackupJob, parseRestoreJob } from '../jobs/job-data';
 import { type RunReporter } from '../controller/controller-client';
 import { type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
-import { ClosableWorker } from '@berth/queueing';
+import { ClosableWorker, REDIS_DISCONNECT_TIMEOUT_MS } from '@berth/queueing';
 import { runRestore } from '../restore/restore.service';
 
 export interface AgentWorkerOptions {
@@ -60,9 +60,7 @@ export class AgentWorker {
 
   constructor(private readonly options: AgentWorkerOptions) {
     const login = options.redisUsername === null || options.redisUsername === undefined ? {} : { username: options.redisUsername, password: options.deps.credential };
-    // disconnectTimeout: stopped while Redis does not answer, ioredis would otherwise keep the process alive 2 s (its
-    // default) per connection, this one and the blocking connection BullMQ copies from it.
-    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, disconnectTimeout: 100, ...login });
+    this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS, ...login });
     let loginRefused = false;
     this.connection.on('error', (error: Error) => {
       options.deps.log.warn(`redis: ${error.message}`);

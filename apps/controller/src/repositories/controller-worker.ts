@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { QUEUE_PREFIX } from '@berth/contracts';
 import { type Job, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ClosableWorker } from '@berth/queueing';
+import { ClosableWorker, REDIS_DISCONNECT_TIMEOUT_MS } from '@berth/queueing';
 import { clientName, type RedisRepository } from './redis.repository';
 
 /**
@@ -24,9 +24,7 @@ export class ControllerWorker<T> {
 
   constructor(redisUrl: string, queueName: string, role: string, processor: (job: Job<T>) => Promise<void>, concurrency: number) {
     const logger = new Logger(`Worker ${role}`);
-    // disconnectTimeout: closed while Redis does not answer, ioredis would otherwise keep the process alive 2 s (its
-    // default) per connection, this one and the blocking connection BullMQ copies from it, for a socket already given up.
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: clientName(role), disconnectTimeout: 100 });
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: clientName(role), disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS });
     this.connection.on('error', () => undefined);
     this.worker = new ClosableWorker<T>(queueName, processor, {
       connection: this.connection,

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { controllerRedisClientName } from '@berth/contracts';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '@berth/queueing';
 import { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { ControllerConfig } from '../config/controller-config';
@@ -42,9 +43,7 @@ export class RedisRepository implements OnModuleInit, OnApplicationShutdown {
       connectTimeout: 5_000,
       lazyConnect: true,
       connectionName: clientName(),
-      // Only used when stopping without a live connection (quit() is used otherwise): ioredis then waits this
-      // long on a socket that already failed, holding the process open for nothing.
-      disconnectTimeout: 100,
+      disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
     });
     this.connection.on('error', (error: Error) => this.logError(error));
   }

@@ -8,7 +8,7 @@ import { sha256 } from '../ids';
 import { type ObjectId } from '../model';
 import { decodeIndex, encodeIndex, type ObjectKind, type PackEntry, RECORD_HEADER_BYTES } from './pack-format';
 import { scanPack, type ScanResult } from './pack-scan';
-import { PackWriter } from './pack-writer';
+import { dataBytes, PackWriter } from './pack-writer';
 
 export interface PackStoreOptions {
   /** A pack is sealed (indexed) and a new one started once it would grow past this. */
@@ -107,7 +107,7 @@ export class PackStore {
   async put(kind: ObjectKind, id: ObjectId, idHex: string, data: Buffer | readonly Buffer[]): Promise<boolean> {
     this.throwIfFailed();
     if (this.index.has(idHex)) return false;
-    const pack = this.packFor(RECORD_HEADER_BYTES + (Buffer.isBuffer(data) ? data.length : data.reduce((sum, part) => sum + part.length, 0)));
+    const pack = this.packFor(RECORD_HEADER_BYTES + dataBytes(data));
     const writer = pack.writer as PackWriter;
     const entry = writer.append(kind, id, data);
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });

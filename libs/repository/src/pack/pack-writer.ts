@@ -36,6 +36,14 @@ interface Waiter {
  * then fsync'd, so whatever survives a crash in this pack implies the previous one survived whole, and a
  * scan that truncates at the first damaged record keeps a prefix of everything ever appended.
  */
+/** Bytes of a record's data, given whole or in parts. */
+export function dataBytes(data: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let length = 0;
+  for (const part of data) length += part.length;
+  return length;
+}
+
 export class PackWriter {
   readonly entries: PackEntry[] = [];
   /** Logical end: bytes appended so far (header included). */
@@ -81,8 +89,7 @@ export class PackWriter {
   append(kind: ObjectKind, id: ObjectId, data: Buffer | readonly Buffer[]): PackEntry {
     if (Buffer.isBuffer(data) && data.length >= BY_REFERENCE_BYTES) return this.appendByReference(kind, id, data);
     const parts: readonly Buffer[] = Buffer.isBuffer(data) ? [data] : data;
-    let length = 0;
-    for (const part of parts) length += part.length;
+    const length = dataBytes(data);
     const recordBytes = RECORD_HEADER_BYTES + length;
     if (this.segmentUsed + recordBytes > this.segment.length) {
       this.cutSegment();
