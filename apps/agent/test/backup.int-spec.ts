@@ -79,28 +79,45 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(controller.calls[0]).toMatchObject({ method: 'POST', path: `/agent/v1/runs/${runId}/start` });
   });
 
-  it('opens the receiver session while runStart is on its way, and sends nothing after Hello before it is answered', async () => {
+  it('sends content while runStart is on its way, and Finish only once it is answered', async () => {
     await writeFile(join(src, 'f'), 'x');
     let answer: () => void = () => undefined;
     controller.holdStarts = new Promise((resolve) => (answer = resolve));
     const running = runBackup(backupJob(), deps());
-    for (let waited = 0; receiver.hellos.length === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(receiver.hellos).toHaveLength(1);
-    // Welcome has long been sent: the agent still waits for the controller.
+    const stored = (): boolean => receiver.files.get(join(src, 'f'))?.content.toString() === 'x';
+    for (let waited = 0; !stored() && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The receiver has verified the run and holds every file: the agent waits for the controller before Finish.
+    expect(stored()).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(receiver.chunks).toHaveLength(0);
+    expect(receiver.finished).toBe(false);
     expect(controller.progress(runId)).toHaveLength(0);
+    expect(controller.finishes(runId)).toHaveLength(0);
     answer();
     const result = await running;
     expect(result.status).toBe('succeeded');
-    expect(receiver.files.get(join(src, 'f'))?.content.toString()).toBe('x');
+    expect(receiver.finished).toBe(true);
+    expect(controller.finishes(runId)).toHaveLength(1);
   });
 
-  it('ends the session at once, having sent nothing, when runStart is refused', async () => {
+  it('ends the session without Finish when runStart is refused', async () => {
     await writeFile(join(src, 'f'), 'x');
     controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };
     await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({ code: AgentErrorCode.ControllerRejected });
-    expect(receiver.chunks).toHaveLength(0);
+    expect(receiver.finished).toBe(false);
+    expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
+  });
+
+  it('ends the session without Finish when runStart is refused after the content has gone out', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    let answer: () => void = () => undefined;
+    controller.holdStarts = new Promise((resolve) => (answer = resolve));
+    controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };
+    const running = runBackup({ ...backupJob(), retriesLeft: true }, deps());
+    for (let waited = 0; !receiver.files.has(join(src, 'f')) && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(receiver.files.has(join(src, 'f'))).toBe(true);
+    answer();
+    await expect(running).rejects.toMatchObject({ code: AgentErrorCode.ControllerRejected });
+    expect(receiver.finished).toBe(false);
     expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
   });
 

@@ -194,9 +194,10 @@ export class BackupTransfer {
 
   /**
    * Runs the whole session. `walk` is called once Welcome names the directories to skip.
-   * `started` (the controller's answer to runStart, asked meanwhile) must resolve before anything is sent after
-   * Hello; when it rejects, the session ends at once with its error (even while waiting in the receiver's line).
-   * Resolves with Done; rejects with an AgentError.
+   * `started` (the controller's answer to runStart, asked meanwhile) must resolve before Finish: content flows as
+   * soon as the receiver has verified the run with the controller and sent Welcome, but no snapshot is published for
+   * an attempt the controller has not recorded. When it rejects, the session ends at once with its error (even while
+   * waiting in the receiver's line). Resolves with Done; rejects with an AgentError.
    */
   async run(walk: (skipDirs: readonly Buffer[]) => AsyncIterable<DirectoryListing>, started: Promise<unknown> = Promise.resolve()): Promise<DoneMessage> {
     const onAbort = (): void => {
@@ -209,7 +210,6 @@ export class BackupTransfer {
     try {
       await this.guard(this.send({ type: MessageType.Hello, protocol: PROTOCOL_VERSION, role: 'backup', ...this.identity }));
       const welcome = await this.guard(this.welcome.promise);
-      await this.guard(started);
       this.connection.configureTimers({ heartbeatMs: welcome.heartbeatMs, idleTimeoutMs: welcome.idleTimeoutMs });
       this.connection.setMaxFrameBytes(welcome.maxFrameBytes);
       this.credit = new CreditWindow(welcome.creditBytes, welcome.creditOps);
@@ -217,6 +217,7 @@ export class BackupTransfer {
       this.resent.learn(welcome.sentThrough);
       this.events.onWelcome(welcome);
       await Promise.all([this.produce(walk(welcome.committedDirs), welcome), this.sendContent()]);
+      await this.guard(started);
       this.finishSent = true;
       await this.guard(this.send({ type: MessageType.Finish }));
       const done = await this.guard(this.done.promise);

@@ -58,8 +58,9 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   // The walk of a first attempt needs nothing from runStart or the receiver: it starts now (see WalkAhead).
   const ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
   // runStart and the opening of the receiver session (connect, Hello, the receiver's verification, Welcome) need
-  // nothing from each other, so they overlap. No content goes out before runStart has answered (the transfer waits
-  // for runStart's answer after Welcome): the run is recorded running before the receiver is sent any of it.
+  // nothing from each other, so they overlap, and content goes out from Welcome on: the receiver has verified the
+  // credential and the run with the controller by then. The transfer sends Finish only once runStart has answered,
+  // so a snapshot is published only for an attempt the controller has recorded; progress reports start then too.
   const tracker = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, false);
   const attemptStarted = controller.runStart(data.runId).then(({ attempt }) => {
     // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
