@@ -29,7 +29,7 @@ describe('runs, snapshots and restores', () => {
     expect(job?.opts).toMatchObject({ attempts: RUN_JOB_DEFAULTS.attempts, backoff: RUN_JOB_DEFAULTS.backoff });
   });
 
-  it('answers a trigger with the run exactly as GET /runs/:id shows it (the answer is made without reading the run back)', async () => {
+  it('answers a trigger with the run exactly as GET /runs/:id shows it, queued (read back before its job is queued)', async () => {
     const agent = await enrolledHost(controller, 'answer', ['/srv']);
     const run = await triggerBackup(controller, agent);
     const shown = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;

@@ -125,53 +125,32 @@ export const COUNTER_COLUMNS: Record<keyof RunCounters, keyof CounterColumns> = 
 export class RunRepository {
   constructor(private readonly database: DatabaseRepository) {}
 
-  /**
-   * Creates a queued backup run unless the host already has one queued or running, in which case that run is
-   * returned instead. The host row is locked for the check, so concurrent triggers are serialized. The new run's
-   * record is made of the inserted row and the host's name read under the lock (a new run has no snapshot and no
-   * attempt yet): no read after the commit delays queuing its job.
-   */
-  async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: Run }> {
-    return this.database.client.$transaction(async (tx): Promise<{ active: Run } | { created: RunRecord }> => {
-      const [host] = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM hosts WHERE id = ${hostId}::uuid FOR UPDATE`;
-      const active = await tx.run.findFirst({ where: { hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
-      if (active !== null) return { active };
-      const run = await tx.run.create({ data: { hostId, kind: 'backup' } });
-      // The insert fails (foreign key) without the host row, so the name is there.
-      return { created: { ...run, host: { name: host?.name ?? '' }, snapshot: null, attemptHistory: [] } };
-    });
+  /** The host's backup run that is queued or running (the oldest, should there be more), or null. */
+  findActiveBackup(hostId: string): Promise<Run | null> {
+    return this.database.client.run.findFirst({ where: { hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
   }
 
   /**
-   * The batch form of createBackupRunUnlessActive, for a schedule tick: one transaction of two statements whatever
-   * the number of hosts. The hosts' rows are locked first, in id order (so concurrent ticks and triggers cannot
-   * deadlock); the second statement, which then sees every run committed before the locks were granted, inserts a
-   * queued run for each host without a backup queued or running (INSERT ... SELECT ... RETURNING) and names the
-   * hosts that have one. Hosts that no longer exist are in neither list.
+   * Creates a queued backup run unless the host has one queued or running (then `active`), or null when the host no
+   * longer exists. The new run is read back inside the transaction, as GET /runs/:id shows it: the answer is made
+   * before its job is queued (so it shows the run queued whatever an agent does next), and no read after the commit
+   * delays the job.
    */
+  async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: true } | null> {
+    return this.database.client.$transaction(async (tx) => {
+      const { created, active } = await insertBackupRuns(tx, [hostId]);
+      const run = created[0];
+      if (run === undefined) return active.length > 0 ? { active: true as const } : null;
+      const detail = await readRunDetail(tx, run.id, 0);
+      if (detail === null) throw new Error(`run ${run.id} inserted but not found in the same transaction`);
+      return { created: detail.run };
+    });
+  }
+
+  /** createBackupRunUnlessActive for many hosts at once (a schedule tick), in one transaction of two statements. */
   async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: string[] }> {
     if (hostIds.length === 0) return { created: [], active: [] };
-    const ids = [...hostIds];
-    const rows = await this.database.client.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
-      return tx.$queryRaw<{ run_id: string | null; host_id: string }[]>`
-        WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[])),
-        busy AS (
-          SELECT DISTINCT host_id FROM runs
-          WHERE host_id IN (SELECT id FROM targets) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
-        ),
-        created AS (
-          INSERT INTO runs (id, host_id, kind)
-          SELECT gen_random_uuid(), id, 'backup' FROM targets WHERE id NOT IN (SELECT host_id FROM busy)
-          RETURNING id, host_id
-        )
-        SELECT id::text AS run_id, host_id::text FROM created
-        UNION ALL SELECT NULL, host_id::text FROM busy`;
-    });
-    return {
-      created: rows.flatMap((row) => (row.run_id === null ? [] : [{ id: row.run_id, hostId: row.host_id }])),
-      active: rows.flatMap((row) => (row.run_id === null ? [row.host_id] : [])),
-    };
+    return this.database.client.$transaction((tx) => insertBackupRuns(tx, hostIds));
   }
 
   async createRestoreRun(run: NewRestoreRun): Promise<RunRecord> {
@@ -186,28 +165,9 @@ export class RunRepository {
     return this.database.client.run.findUnique({ where: { id }, include: RUN_INCLUDE });
   }
 
-  /**
-   * GET /runs/:id in one statement: the run with its host's name, snapshot and attempts (what findById loads with
-   * four) and its first `fileErrorLimit` file errors (a fifth). A client polling a run's progress several times a
-   * second made these statements most of the controller's CPU during a backup.
-   */
-  async findWithFileErrors(id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
-    const [row] = await this.database.client.$queryRaw<RunDetailRow[]>`
-      SELECT r.id::text AS id, r.host_id::text AS host_id, r.kind::text AS kind, r.status::text AS status, r.attempts,
-             r.created_at, r.updated_at, r.started_at, r.finished_at,
-             r.files_total, r.files_done, r.bytes_total, r.bytes_done, r.bytes_sent, r.bytes_stored, r.files_skipped, r.file_error_count,
-             r.error, r.checkpoint, r.cancel_requested_at, r.restore_snapshot_id::text AS restore_snapshot_id, r.restore_target_dir, r.restore_sub_path,
-             h.name AS host_name, s.id::text AS snapshot_id,
-             (SELECT COALESCE(json_agg(json_build_object(
-                'id', a.id::text, 'number', a.number, 'startedAt', a.started_at, 'lastReportAt', a.last_report_at, 'endedAt', a.ended_at,
-                'resumedFrom', a.resumed_from, 'bytesSent', a.bytes_sent::text, 'bytesResent', a.bytes_resent::text,
-                'outcome', a.outcome::text, 'endReason', a.end_reason, 'phases', a.phases) ORDER BY a.number), '[]'::json)
-              FROM run_attempts a WHERE a.run_id = r.id) AS attempt_history,
-             (SELECT COALESCE(json_agg(json_build_object('id', f.id::text, 'path', f.path, 'message', f.message, 'createdAt', f.created_at) ORDER BY f.id), '[]'::json)
-              FROM (SELECT id, path, message, created_at FROM file_errors WHERE run_id = r.id ORDER BY id LIMIT ${fileErrorLimit}) f) AS file_errors
-      FROM runs r JOIN hosts h ON h.id = r.host_id LEFT JOIN snapshots s ON s.run_id = r.id
-      WHERE r.id = ${id}::uuid`;
-    return row === undefined ? null : runDetailFromRow(row);
+  /** The run as GET /runs/:id shows it, with its first `fileErrorLimit` file errors (readRunDetail). */
+  findWithFileErrors(id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
+    return readRunDetail(this.database.client, id, fileErrorLimit);
   }
 
   findState(id: string): Promise<RunState | null> {
@@ -470,6 +430,58 @@ export class RunRepository {
 async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | null> {
   await tx.$queryRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
   return tx.run.findUnique({ where: { id } });
+}
+
+/**
+ * Inserts a queued backup run for each of the hosts that has none queued or running: two statements, in the caller's
+ * transaction. The hosts' rows are locked first, in id order (so concurrent ticks and triggers cannot deadlock); the
+ * second statement, which then sees every run committed before the locks were granted, inserts the runs
+ * (INSERT ... SELECT ... RETURNING) and names the hosts that have one. Hosts that no longer exist are in neither list.
+ */
+async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: string[] }> {
+  const ids = [...hostIds];
+  await tx.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ run_id: string | null; host_id: string }[]>`
+    WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[])),
+    busy AS (
+      SELECT DISTINCT host_id FROM runs
+      WHERE host_id IN (SELECT id FROM targets) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
+    ),
+    created AS (
+      INSERT INTO runs (id, host_id, kind)
+      SELECT gen_random_uuid(), id, 'backup' FROM targets WHERE id NOT IN (SELECT host_id FROM busy)
+      RETURNING id, host_id
+    )
+    SELECT id::text AS run_id, host_id::text FROM created
+    UNION ALL SELECT NULL, host_id::text FROM busy`;
+  return {
+    created: rows.flatMap((row) => (row.run_id === null ? [] : [{ id: row.run_id, hostId: row.host_id }])),
+    active: rows.flatMap((row) => (row.run_id === null ? [row.host_id] : [])),
+  };
+}
+
+/**
+ * GET /runs/:id in one statement: the run with its host's name, snapshot and attempts (what findById loads with
+ * four) and its first `fileErrorLimit` file errors (a fifth). A client polling a run's progress several times a
+ * second made these statements most of the controller's CPU during a backup.
+ */
+async function readRunDetail(db: Prisma.TransactionClient, id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
+  const [row] = await db.$queryRaw<RunDetailRow[]>`
+    SELECT r.id::text AS id, r.host_id::text AS host_id, r.kind::text AS kind, r.status::text AS status, r.attempts,
+           r.created_at, r.updated_at, r.started_at, r.finished_at,
+           r.files_total, r.files_done, r.bytes_total, r.bytes_done, r.bytes_sent, r.bytes_stored, r.files_skipped, r.file_error_count,
+           r.error, r.checkpoint, r.cancel_requested_at, r.restore_snapshot_id::text AS restore_snapshot_id, r.restore_target_dir, r.restore_sub_path,
+           h.name AS host_name, s.id::text AS snapshot_id,
+           (SELECT COALESCE(json_agg(json_build_object(
+              'id', a.id::text, 'number', a.number, 'startedAt', a.started_at, 'lastReportAt', a.last_report_at, 'endedAt', a.ended_at,
+              'resumedFrom', a.resumed_from, 'bytesSent', a.bytes_sent::text, 'bytesResent', a.bytes_resent::text,
+              'outcome', a.outcome::text, 'endReason', a.end_reason, 'phases', a.phases) ORDER BY a.number), '[]'::json)
+            FROM run_attempts a WHERE a.run_id = r.id) AS attempt_history,
+           (SELECT COALESCE(json_agg(json_build_object('id', f.id::text, 'path', f.path, 'message', f.message, 'createdAt', f.created_at) ORDER BY f.id), '[]'::json)
+            FROM (SELECT id, path, message, created_at FROM file_errors WHERE run_id = r.id ORDER BY id LIMIT ${fileErrorLimit}) f) AS file_errors
+    FROM runs r JOIN hosts h ON h.id = r.host_id LEFT JOIN snapshots s ON s.run_id = r.id
+    WHERE r.id = ${id}::uuid`;
+  return row === undefined ? null : runDetailFromRow(row);
 }
 
 /** A row of findWithFileErrors: the run's columns, and its attempts and file errors as JSON. */

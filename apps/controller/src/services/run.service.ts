@@ -4,9 +4,7 @@ import { FILE_ERRORS_PAGE_DEFAULT, type FileErrorQueryDto, mapFileErrorRow, mapR
 import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError, type RunJob } from '../repositories/queue.repository';
-import { type HostRecord } from '../repositories/host.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
-import { type Run } from '../generated/prisma/client';
 import { effectiveSettings, type HostSettingsSource } from './effective-settings.util';
 import { HostService } from './host.service';
 import { findRunOrThrow } from './run-lookup.util';
@@ -40,38 +38,33 @@ export class RunService {
 
   /**
    * Queues a backup of a host; refuses while another backup of it is queued or running, and for a paused host
-   * (or a host of a paused group) unless forced.
+   * (or a host of a paused group) unless forced. The job (job id = run id, the host's effective paths and excludes)
+   * is added as soon as the run is committed.
    */
   async triggerBackup(idOrName: string, options: { force?: boolean } = {}): Promise<RunResponse> {
     const host = await this.hostService.findOrThrow(idOrName);
-    if (options.force !== true && effectiveSettings(host).paused) {
+    const settings = effectiveSettings(host);
+    if (options.force !== true && settings.paused) {
       throw new DomainError(ErrorCode.HostPaused, `Host "${host.name}" is paused${host.pausedAt === null ? ' (its group is)' : ''}; unpause it, or add ?force=true to back it up anyway`);
     }
-    const result = await this.startBackup(host);
-    if ('active' in result) {
-      throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}`);
-    }
-    return mapRun(result.queued);
-  }
-
-  /**
-   * Creates a backup run of the host unless one is active, and queues its job (job id = run id) with the host's
-   * effective paths and excludes, not to start before `notBefore` (a scheduled host's place in its schedule's spread).
-   */
-  async startBackup(host: HostRecord, notBefore: Date | null = null): Promise<{ queued: RunRecord } | { active: Run }> {
-    const { paths, excludes } = effectiveSettings(host);
-    if (paths.length === 0) {
+    if (settings.paths.length === 0) {
       throw new DomainError(ErrorCode.HostHasNoPaths, `Host "${host.name}" has no paths to back up: give it paths, or put it in a group that has some`);
     }
     const result = await this.runs.createBackupRunUnlessActive(host.id);
-    if ('active' in result) return result;
+    if (result === null) throw new DomainError(ErrorCode.HostNotFound, `Host "${idOrName}" not found`);
+    if ('active' in result) {
+      // Only to name it: the run may have ended since (a trigger right after would then be taken).
+      const current = await this.runs.findActiveBackup(host.id);
+      throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${current === null ? '(it has just ended)' : `${current.id} ${current.status}`}`);
+    }
     const run = result.created;
-    const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths, excludes };
-    return { queued: await this.enqueue(run, job, notBefore) };
+    const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths: settings.paths, excludes: settings.excludes };
+    await this.enqueue(run.id, job);
+    return mapRun(run);
   }
 
   /**
-   * startBackup for many hosts at once (a schedule tick): the runs are created in one transaction and their jobs
+   * triggerBackup for many hosts at once (a schedule tick), paused or not: the runs are created in one transaction and their jobs
    * added in a few round trips, so a tick over a thousand hosts costs a handful of statements and Redis calls, not
    * several per host. Same rules: one active backup per host, job id = run id, effective paths and excludes.
    */
@@ -139,14 +132,13 @@ export class RunService {
    * Adds the run's job to its host's queue. When Redis cannot take it, the run is ended as failed (a queued run
    * without a job would block the host's next backup forever) and the caller gets 503.
    */
-  async enqueue(run: RunRecord, job: JobData, notBefore: Date | null = null): Promise<RunRecord> {
+  async enqueue(runId: string, job: JobData): Promise<void> {
     try {
-      await this.queues.addRunJob(job, notBefore);
-      return run;
+      await this.queues.addRunJob(job, null);
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;
-      this.logger.warn(`Run ${run.id} could not be queued: ${error.message}`);
-      await this.runs.failUnqueued(run.id, `Could not be queued: ${error.message}`, new Date());
+      this.logger.warn(`Run ${runId} could not be queued: ${error.message}`);
+      await this.runs.failUnqueued(runId, `Could not be queued: ${error.message}`, new Date());
       throw new DomainError(ErrorCode.QueueUnavailable, `The run could not be queued (${error.message}); check Redis and try again`);
     }
   }

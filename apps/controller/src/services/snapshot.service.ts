@@ -31,7 +31,8 @@ export class SnapshotService {
     const subPath = dto.subPath ?? null;
     const run = await this.runs.createRestoreRun({ hostId: target.id, snapshotId: snapshot.id, targetDir: dto.targetDir, subPath });
     const job: RestoreJobData = { kind: JobName.Restore, runId: run.id, hostId: target.id, snapshotId: snapshot.id, targetDir: dto.targetDir, subPath };
-    return mapRun(await this.runService.enqueue(run, job));
+    await this.runService.enqueue(run.id, job);
+    return mapRun(run);
   }
 
   private async findOrThrow(id: string): Promise<SnapshotRecord> {
