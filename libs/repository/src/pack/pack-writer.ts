@@ -13,43 +13,10 @@ const SEGMENT_BYTES = 4 * 1024 * 1024;
 const BY_REFERENCE_BYTES = 64 * 1024;
 /** Queued buffers written by one writev, at most (well below IOV_MAX). */
 const WRITEV_MAX_BUFFERS = 64;
-/** Written segment buffers kept for the next segments, per process (16 MiB at most). */
-const POOLED_SEGMENTS = 4;
-
-/**
- * One SEGMENT_BYTES allocation, cut into the queued segments that share it. It is reused once it is no longer the
- * segment being filled and all its pieces are written: a fresh allocation costs a page fault per 4 KiB on its first
- * fill, about as much as the copies into it (case 1's 26,000 small files are 139 MB of copies).
- */
-class Slab {
-  /** Queued pieces not yet written. */
-  pieces = 0;
-  retired = false;
-
-  constructor(readonly buf: Buffer) {}
-}
-
-const pooledSegments: Buffer[] = [];
-
-function takeSlab(): Slab {
-  return new Slab(pooledSegments.pop() ?? Buffer.allocUnsafe(SEGMENT_BYTES));
-}
-
-/** Segment buffers waiting to be reused (tests and diagnostics). */
-export function pooledSegmentCount(): number {
-  return pooledSegments.length;
-}
-
-/** Gives the slab's buffer back once nothing uses it any more. */
-function releaseSlab(slab: Slab): void {
-  if (slab.retired && slab.pieces === 0 && pooledSegments.length < POOLED_SEGMENTS) pooledSegments.push(slab.buf);
-}
 
 interface Segment {
   readonly start: number;
   readonly buf: Buffer;
-  /** The pooled allocation it is a piece of, or null (a caller's buffer, an oversized segment). */
-  readonly slab: Slab | null;
 }
 
 interface Waiter {
@@ -85,8 +52,6 @@ export class PackWriter {
   private syncedEnd = 0;
   private dirsSynced = false;
   private segment: Buffer;
-  /** The pooled allocation `segment` is the rest of, or null for an oversized one. */
-  private slab: Slab | null;
   private segmentStart = 0;
   private segmentUsed = 0;
   private readonly queue: Segment[] = [];
@@ -99,8 +64,7 @@ export class PackWriter {
     readonly path: string,
     private readonly after: Promise<void>,
   ) {
-    this.slab = takeSlab();
-    this.segment = this.slab.buf;
+    this.segment = Buffer.allocUnsafe(SEGMENT_BYTES);
     const header = encodePackHeader();
     header.copy(this.segment, 0);
     this.segmentUsed = PACK_HEADER_BYTES;
@@ -129,7 +93,7 @@ export class PackWriter {
     const recordBytes = RECORD_HEADER_BYTES + length;
     if (this.segmentUsed + recordBytes > this.segment.length) {
       this.cutSegment();
-      if (recordBytes > this.segment.length) this.replaceSegment(recordBytes > SEGMENT_BYTES ? null : takeSlab(), recordBytes);
+      if (recordBytes > this.segment.length) this.segment = Buffer.allocUnsafe(Math.max(SEGMENT_BYTES, recordBytes));
     }
     writeRecordHeader(this.segment, this.segmentUsed, kind, id, length);
     let at = this.segmentUsed + RECORD_HEADER_BYTES;
@@ -150,7 +114,7 @@ export class PackWriter {
     // The header leaves in the segment cut here, the data right behind it as its own queued buffer.
     this.cutSegment(false);
     const entry: PackEntry = { kind, id, offset: this.appendEnd, length: data.length };
-    this.queue.push({ start: this.segmentStart, buf: data, slab: null });
+    this.queue.push({ start: this.segmentStart, buf: data });
     this.segmentStart += data.length;
     this.appendEnd += data.length;
     this.entries.push(entry);
@@ -201,8 +165,6 @@ export class PackWriter {
     await this.sync();
     await this.handle?.close();
     this.handle = null;
-    // Everything is written: the segment being filled is not needed any more.
-    this.replaceSegment(null, 0);
   }
 
   /** Closes without syncing, after a failure. */
@@ -215,23 +177,12 @@ export class PackWriter {
   private cutSegment(pump = true): void {
     if (this.segmentUsed === 0) return;
     const buf = this.segment.subarray(0, this.segmentUsed);
-    this.queue.push({ start: this.segmentStart, buf, slab: this.slab });
-    if (this.slab !== null) this.slab.pieces += 1;
+    this.queue.push({ start: this.segmentStart, buf });
     this.segmentStart += this.segmentUsed;
     this.segment = this.segment.subarray(this.segmentUsed);
     this.segmentUsed = 0;
-    if (this.segment.length < RECORD_HEADER_BYTES + 4096) this.replaceSegment(takeSlab(), 0);
+    if (this.segment.length < RECORD_HEADER_BYTES + 4096) this.segment = Buffer.allocUnsafe(SEGMENT_BYTES);
     if (pump) this.pump();
-  }
-
-  /** Fills a new segment from here on (nothing may be in the current one): a pooled slab, or `bytes` of its own. */
-  private replaceSegment(next: Slab | null, bytes: number): void {
-    if (this.slab !== null) {
-      this.slab.retired = true;
-      releaseSlab(this.slab);
-    }
-    this.slab = next;
-    this.segment = next === null ? Buffer.allocUnsafe(bytes) : next.buf;
   }
 
   private waitWritten(offset: number): Promise<void> {
@@ -284,11 +235,6 @@ export class PackWriter {
         }
       }
       this.queue.splice(0, batch.length);
-      for (const segment of batch) {
-        if (segment.slab === null) continue;
-        segment.slab.pieces -= 1;
-        releaseSlab(segment.slab);
-      }
       this.writtenEnd = start + total;
       this.releaseWaiters();
     }
