@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { JobName, type BackupJobData, type RestoreJobData } from '@berth/contracts';
 import { EntryType, ErrorCode } from '@berth/wire';
 import { runBackup } from '../src/backup/backup.service';
+import { SentLedger } from '../src/backup/resend-tracker';
 import { HttpControllerClient } from '../src/controller/controller-client';
 import { AgentErrorCode } from '../src/errors/agent-error';
 import { standaloneJob, type RunJob } from '../src/jobs/run-job';
@@ -112,13 +113,16 @@ describe('backup and restore services against a scripted receiver', () => {
     let answer: () => void = () => undefined;
     controller.holdStarts = new Promise((resolve) => (answer = resolve));
     controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };
-    const running = runBackup({ ...backupJob(), retriesLeft: true }, deps());
+    const sentLedger = new SentLedger();
+    const running = runBackup({ ...backupJob(), retriesLeft: true }, { ...deps(), sentLedger });
     for (let waited = 0; !receiver.files.has(join(src, 'f')) && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(receiver.files.has(join(src, 'f'))).toBe(true);
     answer();
     await expect(running).rejects.toMatchObject({ code: AgentErrorCode.ControllerRejected });
     expect(receiver.finished).toBe(false);
     expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: false });
+    // What went out before the refusal is remembered for a later attempt's count of content sent again.
+    expect(sentLedger.get(runId)).toMatchObject({ dir: Buffer.from(src), name: Buffer.from('f') });
   });
 
   it('ends the session when runStart is refused while it waits in the receiver\'s line', async () => {

@@ -46,8 +46,6 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const data = parseBackupJob(job.data, deps.hostId);
   const record = new RunRecord(data.runId, job, deps);
   const { signal, progress, counters, clock, fileErrors } = record;
-  // Set once runStart has answered (assigned in a callback, hence the cast: no narrowing to null).
-  let resent = null as ResendTracker | null;
   const recordProblem = (problem: WalkProblem): void => {
     const report = { path: displayPath(problem.path), message: problem.message };
     if (problem.skipped) record.skip(report, false);
@@ -65,7 +63,6 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   const attemptStarted = controller.runStart(data.runId).then(({ attempt }) => {
     // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
     if (attempt === 1) tracker.knowNoEarlierAttempt();
-    resent = tracker;
     log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
     progress.start();
   });
@@ -164,12 +161,11 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   } catch (error) {
     // The failure is reported once the controller has answered runStart (a report before would be refused).
     await attemptStarted.catch(() => undefined);
-    if (resent !== null) {
-      deps.sentLedger?.note(data.runId, resent.furthest);
-      progress.bytesResent = resent.bytesResent;
-    }
+    // Content goes out from Welcome on, before runStart may have answered: how far it got counts either way.
+    deps.sentLedger?.note(data.runId, tracker.furthest);
+    progress.bytesResent = tracker.bytesResent;
     await progress.stop();
-    const bytesResent = resent?.bytesResent ?? null;
+    const bytesResent = tracker.bytesResent;
     const failed = await reportFailed(controller, data.runId, error, job.retriesLeft, { counters: { ...counters }, fileErrors, bytesResent, phases: clock.phases() }, log, signal);
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
