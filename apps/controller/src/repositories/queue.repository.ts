@@ -53,11 +53,11 @@ export class QueueRepository implements OnModuleDestroy {
 
   /**
    * Adds a run's job to its host's queue. The job id is the run id, so adding the same run twice is a no-op in
-   * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else; a scheduled
-   * run's job waits until `notBefore` (the tick plus its host's offset in the schedule's spread).
+   * BullMQ: a run can never be executed by two jobs. Job options are set here and nowhere else (a scheduled run's
+   * job, added by addRunJobs, waits until its `notBefore`).
    */
-  async addRunJob(data: JobData, notBefore: Date | null = null): Promise<void> {
-    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, runJobOptions(data, notBefore)));
+  async addRunJob(data: JobData): Promise<void> {
+    await this.answered(() => this.queueFor(data.hostId).add(data.kind, data, runJobOptions(data, null)));
   }
 
   /**

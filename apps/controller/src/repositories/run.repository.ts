@@ -121,26 +121,28 @@ export const COUNTER_COLUMNS: Record<keyof RunCounters, keyof CounterColumns> = 
   fileErrors: 'fileErrorCount',
 };
 
+/** A host's backup run that is queued or running. */
+export interface ActiveBackup {
+  readonly id: string;
+  readonly hostId: string;
+  readonly status: RunStatus;
+}
+
 @Injectable()
 export class RunRepository {
   constructor(private readonly database: DatabaseRepository) {}
 
-  /** The host's backup run that is queued or running (the oldest, should there be more), or null. */
-  findActiveBackup(hostId: string): Promise<Run | null> {
-    return this.database.client.run.findFirst({ where: { hostId, kind: 'backup', status: { in: ACTIVE_STATUSES } }, orderBy: { createdAt: 'asc' } });
-  }
-
   /**
-   * Creates a queued backup run unless the host has one queued or running (then `active`), or null when the host no
-   * longer exists. The new run is read back inside the transaction, as GET /runs/:id shows it: the answer is made
-   * before its job is queued (so it shows the run queued whatever an agent does next), and no read after the commit
-   * delays the job.
+   * Creates a queued backup run unless the host has one queued or running (then that one is `active`), or null when
+   * the host no longer exists. The new run is read back inside the transaction, as GET /runs/:id shows it: the answer
+   * is made before its job is queued (so it shows the run queued whatever an agent does next), and no read after the
+   * commit delays the job.
    */
-  async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: true } | null> {
+  async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: ActiveBackup } | null> {
     return this.database.client.$transaction(async (tx) => {
       const { created, active } = await insertBackupRuns(tx, [hostId]);
       const run = created[0];
-      if (run === undefined) return active.length > 0 ? { active: true as const } : null;
+      if (run === undefined) return active[0] === undefined ? null : { active: active[0] };
       const detail = await readRunDetail(tx, run.id, 0);
       if (detail === null) throw new Error(`run ${run.id} inserted but not found in the same transaction`);
       return { created: detail.run };
@@ -148,7 +150,7 @@ export class RunRepository {
   }
 
   /** createBackupRunUnlessActive for many hosts at once (a schedule tick), in one transaction of two statements. */
-  async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: string[] }> {
+  async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: ActiveBackup[] }> {
     if (hostIds.length === 0) return { created: [], active: [] };
     return this.database.client.$transaction((tx) => insertBackupRuns(tx, hostIds));
   }
@@ -436,27 +438,29 @@ async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | 
  * Inserts a queued backup run for each of the hosts that has none queued or running: two statements, in the caller's
  * transaction. The hosts' rows are locked first, in id order (so concurrent ticks and triggers cannot deadlock); the
  * second statement, which then sees every run committed before the locks were granted, inserts the runs
- * (INSERT ... SELECT ... RETURNING) and names the hosts that have one. Hosts that no longer exist are in neither list.
+ * (INSERT ... SELECT ... RETURNING) and names, for each host that has one, its oldest backup queued or running.
+ * Hosts that no longer exist are in neither list.
  */
-async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: string[] }> {
+async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: ActiveBackup[] }> {
   const ids = [...hostIds];
   await tx.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
-  const rows = await tx.$queryRaw<{ run_id: string | null; host_id: string }[]>`
+  const rows = await tx.$queryRaw<{ run_id: string; host_id: string; active_status: RunStatus | null }[]>`
     WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[])),
     busy AS (
-      SELECT DISTINCT host_id FROM runs
+      SELECT DISTINCT ON (host_id) host_id, id, status FROM runs
       WHERE host_id IN (SELECT id FROM targets) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
+      ORDER BY host_id, created_at
     ),
     created AS (
       INSERT INTO runs (id, host_id, kind)
       SELECT gen_random_uuid(), id, 'backup' FROM targets WHERE id NOT IN (SELECT host_id FROM busy)
       RETURNING id, host_id
     )
-    SELECT id::text AS run_id, host_id::text FROM created
-    UNION ALL SELECT NULL, host_id::text FROM busy`;
+    SELECT id::text AS run_id, host_id::text, NULL::text AS active_status FROM created
+    UNION ALL SELECT id::text, host_id::text, status::text FROM busy`;
   return {
-    created: rows.flatMap((row) => (row.run_id === null ? [] : [{ id: row.run_id, hostId: row.host_id }])),
-    active: rows.flatMap((row) => (row.run_id === null ? [row.host_id] : [])),
+    created: rows.flatMap((row) => (row.active_status === null ? [{ id: row.run_id, hostId: row.host_id }] : [])),
+    active: rows.flatMap((row) => (row.active_status === null ? [] : [{ id: row.run_id, hostId: row.host_id, status: row.active_status }])),
   };
 }
 

@@ -53,9 +53,7 @@ export class RunService {
     const result = await this.runs.createBackupRunUnlessActive(host.id);
     if (result === null) throw new DomainError(ErrorCode.HostNotFound, `Host "${idOrName}" not found`);
     if ('active' in result) {
-      // Only to name it: the run may have ended since (a trigger right after would then be taken).
-      const current = await this.runs.findActiveBackup(host.id);
-      throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${current === null ? '(it has just ended)' : `${current.id} ${current.status}`}`);
+      throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}`);
     }
     const run = result.created;
     const job: BackupJobData = { kind: JobName.Backup, runId: run.id, hostId: host.id, paths: settings.paths, excludes: settings.excludes };
@@ -64,9 +62,10 @@ export class RunService {
   }
 
   /**
-   * triggerBackup for many hosts at once (a schedule tick), paused or not: the runs are created in one transaction and their jobs
-   * added in a few round trips, so a tick over a thousand hosts costs a handful of statements and Redis calls, not
-   * several per host. Same rules: one active backup per host, job id = run id, effective paths and excludes.
+   * The backups of a schedule tick, for many hosts at once (the tick leaves paused hosts out): the runs are created
+   * in one transaction and their jobs added in a few round trips, so a tick over a thousand hosts costs a handful of
+   * statements and Redis calls, not several per host. Same rules: one active backup per host, job id = run id,
+   * effective paths and excludes.
    */
   async startBackups(starts: readonly BackupStart[]): Promise<BackupStarts> {
     const outcome: BackupStarts = { queued: [], active: [], noPaths: [], unqueued: [] };
@@ -77,7 +76,7 @@ export class RunService {
       else jobs.set(host.id, { kind: JobName.Backup, hostId: host.id, paths, excludes, notBefore });
     }
     const { created, active } = await this.runs.createBackupRunsUnlessActive([...jobs.keys()]);
-    outcome.active.push(...active);
+    outcome.active.push(...active.map((run) => run.hostId));
     const runJobs: RunJob[] = [];
     for (const run of created) {
       const job = jobs.get(run.hostId);
@@ -134,7 +133,7 @@ export class RunService {
    */
   async enqueue(runId: string, job: JobData): Promise<void> {
     try {
-      await this.queues.addRunJob(job, null);
+      await this.queues.addRunJob(job);
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;
       this.logger.warn(`Run ${runId} could not be queued: ${error.message}`);
