@@ -25,6 +25,14 @@ interface Waiter {
   readonly reject: (error: unknown) => void;
 }
 
+/** Bytes of a record's data, given whole or in parts. */
+export function dataBytes(data: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let length = 0;
+  for (const part of data) length += part.length;
+  return length;
+}
+
 /**
  * The pack currently being appended to. Appends are synchronous copies into an in-memory segment; full
  * segments are written in order by one background loop with positional writes, so a burst of small blobs
@@ -36,14 +44,6 @@ interface Waiter {
  * then fsync'd, so whatever survives a crash in this pack implies the previous one survived whole, and a
  * scan that truncates at the first damaged record keeps a prefix of everything ever appended.
  */
-/** Bytes of a record's data, given whole or in parts. */
-export function dataBytes(data: Buffer | readonly Buffer[]): number {
-  if (Buffer.isBuffer(data)) return data.length;
-  let length = 0;
-  for (const part of data) length += part.length;
-  return length;
-}
-
 export class PackWriter {
   readonly entries: PackEntry[] = [];
   /** Logical end: bytes appended so far (header included). */
