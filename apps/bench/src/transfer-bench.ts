@@ -37,7 +37,7 @@ import { loadAverage } from './transfer/proc-stats';
 import { formatProfile, summarizeProfile } from './transfer/profile-summary';
 import { checkTargets, type CaseOutcome, formatReport, type LinkFigures, type MeasuredCase, measuredCase, medianRound } from './transfer/report';
 import { pushWithRsync, type RsyncDaemon, type RsyncPush, startRsyncDaemon } from './transfer/rsync-daemon';
-import { applyDayOfChanges, census, generateSourceTree, type DayOfChanges, type TreeCensus } from './transfer/source-tree';
+import { applyDayOfChanges, census, generateSourceTree, type DayOfChanges, type TreeCensus, writeWarmUpDirectory } from './transfer/source-tree';
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -227,11 +227,21 @@ async function linkCase(run: Run): Promise<void> {
   try {
     const source = options.linkData === 'large' ? path.join(run.source, 'large') : run.source;
     const tree = await census(source);
-    const description = `first full backup of ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, across a ${options.linkMbit} Mbit/s link (${link.hostAddress} -> ${link.namespaceAddress})`;
+    const warmUp = options.warmLink ? path.join(work, 'link-warm-up') : null;
+    const description = `first full backup of ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, across a ${options.linkMbit} Mbit/s link (${link.hostAddress} -> ${link.namespaceAddress})${warmUp === null ? '' : ', after an untimed warm-up backup (--warm-link)'}`;
     log(`case 4 (${name}): ${description}`);
     const profileDir = options.profile ? path.join(work, 'profiles') : null;
-    berth = await startLinkBerth({ workDir: path.join(work, 'berth-link'), stack: run.stack, paths: [source], profileDir }, link);
+    const warmTree = warmUp === null ? null : await writeWarmUpDirectory(warmUp);
+    berth = await startLinkBerth({ workDir: path.join(work, 'berth-link'), stack: run.stack, paths: [warmUp ?? source], profileDir }, link);
     daemon = await startRsyncDaemon(path.join(work, 'rsync-link'), path.join(work, 'rsync-link', 'destination'), link);
+    if (warmTree !== null) {
+      // The host's first backup is of another directory; the measured one is of the source, the same host's second.
+      const warm = await runBerthBackup(berth);
+      await berth.api.request('PATCH', `/hosts/${berth.hostId}`, { paths: [source] });
+      run.notes.push(
+        `case 4: Berth's stack (started for the link) first backed up ${warmTree.files} other files (${(warmTree.bytes / 1e6).toFixed(1)} MB) of the same host in ${warm.seconds.toFixed(2)} s, untimed (--warm-link); rsync's daemon forks per connection and has nothing to warm`,
+      );
+    }
     const load = loadAverage();
     syncDisks();
     log('  Berth...');

@@ -30,6 +30,11 @@ export interface BenchOptions {
    * done a day's backup before (a long-running agent and receiver), not the first one after their start.
    */
   readonly warmDay: boolean;
+  /**
+   * Before case 4's measured run, Berth's stack (just started for the link) backs up another small directory of the
+   * same host, untimed: case 4 then measures services that have run a backup, not their first requests.
+   */
+  readonly warmLink: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -47,6 +52,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --keep                keep the work directory (trees, repository, logs, profiles)
   --warm-day            before case 3, back up an earlier day of changes with both systems, untimed (case 3 then
                         measures services that have done a day's backup since they started)
+  --warm-link           before case 4, Berth's stack across the link backs up another small directory of the host,
+                        untimed (case 4 then measures services that have run a backup since they started)
   --json                one JSON object on the last line of stdout
 `;
 
@@ -89,6 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     profile: false,
     keep: false,
     warmDay: false,
+    warmLink: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -113,6 +121,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         break;
       case '--warm-day':
         options = { ...options, warmDay: true };
+        break;
+      case '--warm-link':
+        options = { ...options, warmLink: true };
         break;
       case '--cases':
         options = { ...options, cases: parseCases(value()) };
@@ -147,6 +158,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   }
   if (options.warmDay && !options.cases.includes(3)) {
     throw new UsageError('--warm-day comes before case 3: it needs case 3 among --cases');
+  }
+  if (options.warmLink && !options.cases.includes(4)) {
+    throw new UsageError('--warm-link comes before case 4: it needs case 4 among --cases');
   }
   if (options.linkData === 'large' && options.largeFiles === 0 && options.cases.includes(4)) {
     throw new UsageError('case 4 with --link-data large needs at least one large file (--large-files)');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compareTrees } from '@berth/harness';
 import { parseOptions, type BenchOptions, UsageError } from './options';
-import { applyDayOfChanges, census, generateSourceTree } from './source-tree';
+import { applyDayOfChanges, census, generateSourceTree, writeWarmUpDirectory } from './source-tree';
 
 function smallTree(extra: readonly string[] = []): BenchOptions {
   const options = parseOptions(['--small-files', '400', '--tree-files', '200', '--large-files', '2', '--large-mib', '1', ...extra]);
@@ -20,6 +20,23 @@ describe('the transfer bench source tree and its days of changes', () => {
 
   afterAll(async () => {
     await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('parses --warm-link, off by default, and refuses it without case 4', () => {
+    expect(smallTree().warmLink).toBe(false);
+    expect(smallTree(['--warm-link']).warmLink).toBe(true);
+    expect(() => smallTree(['--warm-link', '--cases', '1,2,3'])).toThrow(/--warm-link .* needs case 4/);
+  });
+
+  it('writes --warm-link\'s directory: small files and one over a content chunk, none like the source tree\'s', async () => {
+    const warm = await writeWarmUpDirectory(path.join(work, 'warm-up'));
+    expect(warm).toMatchObject({ files: 41, dirs: 0, symlinks: 0 });
+    expect(warm.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    const source = path.join(work, 'source-for-warm-up');
+    await generateSourceTree(source, smallTree());
+    const names = new Set(await fs.readdir(path.join(work, 'warm-up')));
+    const shared = (await fs.readdir(source, { recursive: true })).filter((name) => names.has(path.basename(name)));
+    expect(shared).toEqual([]);
   });
 
   it('parses --warm-day, off by default, and refuses it without case 3', () => {

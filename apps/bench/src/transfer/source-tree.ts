@@ -135,6 +135,21 @@ async function renameOnePackage(root: string, pick: (packages: readonly string[]
   return { from, to, files: counted.files, bytes: counted.bytes };
 }
 
+/** Files of --warm-link's untimed backup: small ones and one over a content chunk, none shared with the source tree. */
+const WARM_UP_SMALL_FILES = 40;
+const WARM_UP_LARGE_BYTES = 2 * MiB;
+
+/** Writes the directory --warm-link backs up before case 4 (about 3 MiB); returns its census. */
+export async function writeWarmUpDirectory(dir: string): Promise<TreeCensus> {
+  const random = new SeededRandom(0x5a17);
+  await fs.mkdir(dir, { recursive: true });
+  for (let i = 0; i < WARM_UP_SMALL_FILES; i++) {
+    await fs.writeFile(path.join(dir, `warm-${String(i).padStart(2, '0')}.bin`), random.bytes(random.int(1024, 64 * 1024)));
+  }
+  await fs.writeFile(path.join(dir, 'warm-large.bin'), random.bytes(WARM_UP_LARGE_BYTES));
+  return census(dir);
+}
+
 /** Regular files, directories (the root excluded) and symlinks under `root`, without following links. */
 export async function census(root: string): Promise<TreeCensus> {
   let files = 0;
