@@ -227,10 +227,10 @@ async function linkCase(run: Run): Promise<void> {
   try {
     const source = options.linkData === 'large' ? path.join(run.source, 'large') : run.source;
     const tree = await census(source);
-    const warmUp = options.warmLink ? path.join(work, 'link-warm-up') : null;
-    const description = `first full backup of ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, across a ${options.linkMbit} Mbit/s link (${link.hostAddress} -> ${link.namespaceAddress})${warmUp === null ? '' : ', after an untimed warm-up backup (--warm-link)'}`;
+    const description = `first full backup of ${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB, across a ${options.linkMbit} Mbit/s link (${link.hostAddress} -> ${link.namespaceAddress})${options.warmLink ? ', after an untimed warm-up backup (--warm-link)' : ''}`;
     log(`case 4 (${name}): ${description}`);
     const profileDir = options.profile ? path.join(work, 'profiles') : null;
+    const warmUp = options.warmLink ? path.join(work, 'link-warm-up') : null;
     const warmTree = warmUp === null ? null : await writeWarmUpDirectory(warmUp);
     berth = await startLinkBerth({ workDir: path.join(work, 'berth-link'), stack: run.stack, paths: [warmUp ?? source], profileDir }, link);
     daemon = await startRsyncDaemon(path.join(work, 'rsync-link'), path.join(work, 'rsync-link', 'destination'), link);

@@ -488,7 +488,7 @@ async function readRunDetail(db: Prisma.TransactionClient, id: string, fileError
   return row === undefined ? null : runDetailFromRow(row);
 }
 
-/** A row of findWithFileErrors: the run's columns, and its attempts and file errors as JSON. */
+/** A row of readRunDetail: the run's columns, and its attempts and file errors as JSON. */
 interface RunDetailRow {
   id: string;
   host_id: string;

@@ -10,6 +10,11 @@ import { generateEnrollmentSecret, hashSecret } from '../utils/secret.util';
 import { isUuid } from '../utils/uuid.util';
 import { ScheduleSyncService } from './schedule-sync.service';
 
+/** 404 for a host named by id or name. */
+export function hostNotFound(idOrName: string): DomainError {
+  return new DomainError(ErrorCode.HostNotFound, `Host "${idOrName}" not found`);
+}
+
 @Injectable()
 export class HostService {
   constructor(
@@ -72,9 +77,7 @@ export class HostService {
   /** A host by id or by name (names are never UUID-shaped, so the form decides). */
   async findOrThrow(idOrName: string): Promise<HostRecord> {
     const host = isUuid(idOrName) ? await this.hosts.findById(idOrName) : await this.hosts.findByName(idOrName);
-    if (host === null) {
-      throw new DomainError(ErrorCode.HostNotFound, `Host "${idOrName}" not found`);
-    }
+    if (host === null) throw hostNotFound(idOrName);
     return host;
   }
 

@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/error-code';
 import { QueueRepository, QueueUnavailableError, type RunJob } from '../repositories/queue.repository';
 import { type RunRecord, RunRepository } from '../repositories/run.repository';
 import { effectiveSettings, type HostSettingsSource } from './effective-settings.util';
-import { HostService } from './host.service';
+import { HostService, hostNotFound } from './host.service';
 import { findRunOrThrow } from './run-lookup.util';
 
 /** A host to back up, not before `notBefore` (its place in a schedule's spread). */
@@ -51,7 +51,8 @@ export class RunService {
       throw new DomainError(ErrorCode.HostHasNoPaths, `Host "${host.name}" has no paths to back up: give it paths, or put it in a group that has some`);
     }
     const result = await this.runs.createBackupRunUnlessActive(host.id);
-    if (result === null) throw new DomainError(ErrorCode.HostNotFound, `Host "${idOrName}" not found`);
+    // The host was deleted since it was read.
+    if (result === null) throw hostNotFound(idOrName);
     if ('active' in result) {
       throw new DomainError(ErrorCode.RunInProgress, `Host "${host.name}" already has backup run ${result.active.id} ${result.active.status}`);
     }
