@@ -26,7 +26,7 @@ export interface RepositoryApi {
   subtreeStored(root: ObjectId): Promise<boolean>;
   /**
    * Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new.
-   * A large chunk is written from `data` itself, later: do not modify the buffer afterwards.
+   * The chunk is written from `data` itself, later (unless it is tiny): do not modify the buffer afterwards.
    */
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */

@@ -93,6 +93,28 @@ describe('Repository objects', () => {
     await again.close();
   });
 
+  it('stores thousands of small blobs written from their own buffers (more than one writev holds) among tiny copied ones, readable pending and after reopen', async () => {
+    const dir = await temp.make();
+    const repo = await Repository.open(dir);
+    const blobs: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Every fifth one is below the by-reference size and copied into a segment; the rest are queued as they are.
+      const blob = Buffer.alloc(i % 5 === 0 ? 40 + (i % 400) : 600 + ((i * 37) % 7000));
+      blob.writeUInt32BE(i, 0);
+      blob.fill(i % 251, 4);
+      blobs.push(blob);
+    }
+    // Put all at once: their records queue up faster than they are written, a writev's worth of buffers and more.
+    const ids = (await Promise.all(blobs.map((blob) => repo.putBlob(blob)))).map((result) => result.id);
+    for (const i of [0, 1, 1500, 2999]) expect((await repo.readBlob(ids[i]!)).equals(blobs[i]!)).toBe(true);
+    await repo.flush();
+    await repo.close();
+    const again = await Repository.open(dir);
+    expect(again.recovered).toEqual([]);
+    for (const [i, id] of ids.entries()) expect((await again.readBlob(id)).equals(blobs[i]!)).toBe(true);
+    await again.close();
+  });
+
   it('reads a blob unverified only when asked: a damaged blob then comes back as it is', async () => {
     const dir = await temp.make();
     const repo = await Repository.open(dir);
