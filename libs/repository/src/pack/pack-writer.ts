@@ -122,7 +122,9 @@ export class PackWriter {
     this.segmentStart += data.length;
     this.appendEnd += data.length;
     this.entries.push(entry);
-    this.pump();
+    // Written once a segment's worth waits (or on sync and backpressure), as copied records are: a write per small
+    // blob would cost an asynchronous call each.
+    if (this.appendEnd - this.writtenEnd >= SEGMENT_BYTES) this.pump();
     return entry;
   }
 
