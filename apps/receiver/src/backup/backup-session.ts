@@ -245,9 +245,10 @@ export class BackupSession {
   private readonly savingSignatures = new Set<Promise<void>>();
   /** Kept signatures of versions this run's snapshot replaces, removed once it is published (keepSignature). */
   private readonly replacedSignatures: Array<{ readonly sha256: Buffer; readonly blockLength: number }> = [];
-  /** Rejects when a delta's rebuild fails behind the message loop (onFileData); the loop races it. */
-  private readonly applyFailed: Promise<never>;
-  private failApply: (error: unknown) => void = () => undefined;
+  /** How a delta's rebuild behind the message loop (onFileData) failed, once one has: the loop stops at once. */
+  private applyFailure: Error | null = null;
+  /** Rejects the message loop's wait for the next message (nextMessageOrApplyFailure) while it waits. */
+  private interruptWait: ((error: Error) => void) | null = null;
   private digestIndex = new DigestIndex();
   private readonly dirDigests = new Map<string, Buffer>();
   /** Digests of the subdirectories of this run's directories with a digest (absent: not known), by path. */
@@ -275,8 +276,6 @@ export class BackupSession {
     this.availableOps = limits.creditOps;
     this.digestStore = new DigestIndexStore(repo.root, repo.damage?.id ?? null);
     this.signatures = new SignatureCache(repo.root);
-    this.applyFailed = new Promise<never>((_, reject) => (this.failApply = reject));
-    this.applyFailed.catch(() => undefined);
     this.pipeline = new CommitPipeline({
       store: repo,
       runId: ctx.runId,
@@ -312,13 +311,33 @@ export class BackupSession {
     };
   }
 
+  /**
+   * The next message, or the failure of a rebuild behind the loop (onFileData) as soon as it happens, which ends the
+   * session at once: the agent may be waiting for byte credit that only the rebuild's frames give back, and would
+   * send nothing more. Not Promise.race with a promise of that failure: every race would leave a reaction on it
+   * until the session ends, one per message (tens of thousands per large directory), all kept alive for the garbage
+   * collector to trace and promote.
+   */
+  private nextMessageOrApplyFailure(): Promise<Message> {
+    if (this.applyFailure !== null) return Promise.reject(this.applyFailure);
+    const next = nextMessage(this.inbox);
+    return new Promise<Message>((resolve, reject) => {
+      this.interruptWait = reject;
+      next.then(resolve, reject);
+    });
+  }
+
+  private failApply(error: unknown): void {
+    if (this.applyFailure !== null) return;
+    this.applyFailure = error instanceof Error ? error : new Error(String(error));
+    this.interruptWait?.(this.applyFailure);
+  }
+
   async run(): Promise<BackupOutcome> {
     try {
       await this.start();
       for (;;) {
-        // A rebuild that failed behind the loop (onFileData) ends the session at once: the agent may be waiting for
-        // byte credit that only the rebuild's frames give back, and would send nothing more.
-        const msg = await Promise.race([nextMessage(this.inbox), this.applyFailed]);
+        const msg = await this.nextMessageOrApplyFailure();
         switch (msg.type) {
           case MessageType.Chunk:
             await this.onChunk(msg);
