@@ -26,7 +26,7 @@ export interface RepositoryApi {
   subtreeStored(root: ObjectId): Promise<boolean>;
   /**
    * Stores a content chunk (at most CONTENT_CHUNK_BYTES) unless present; returns its id and whether it was new.
-   * The chunk is written from `data` itself, later (unless it is tiny): do not modify the buffer afterwards.
+   * The chunk is written from `data` itself, later (unless it is tiny): never modify the buffer afterwards.
    */
   putBlob(data: Buffer): Promise<{ id: ObjectId; stored: boolean }>;
   /** Encodes, validates (sorted, unique, safe names) and stores a tree unless present. */
@@ -87,7 +87,7 @@ export interface ReadOptions {
 }
 
 export interface FileContentWriter {
-  /** Adds the next bytes of the file. The buffer is kept (not copied) until stored: do not reuse it. */
+  /** Adds the next bytes of the file. The buffer is kept (not copied) until written to disk: never modify it. */
   write(data: Buffer): Promise<void>;
   /** Stores what is left and returns the file's content; the caller compares `content.sha256` with the sender's. */
   finish(): Promise<WrittenContent>;

@@ -94,7 +94,7 @@ export class ContentWriter implements FileContentWriter {
     }
   }
 
-  /** Adds the next bytes. The buffer is kept (not copied) until its bytes are stored: do not reuse it. */
+  /** Adds the next bytes. The buffer is kept (not copied) until its bytes are written to disk: never modify it. */
   async write(data: Buffer): Promise<void> {
     if (this.finished) throw new RepositoryInputError('ContentWriter.write called after finish');
     if (data.length === 0) return;

@@ -20,6 +20,8 @@ const WRITEV_MAX_BUFFERS = 1024;
 interface Segment {
   readonly start: number;
   readonly buf: Buffer;
+  /** Memory a buffer queued by reference keeps alive until written (its whole ArrayBuffer); 0 for a segment's. */
+  readonly pinned: number;
 }
 
 interface Waiter {
@@ -53,6 +55,8 @@ export class PackWriter {
   /** Logical end: bytes appended so far (header included). */
   appendEnd = 0;
   private writtenEnd = 0;
+  /** Sum of the queued buffers' `pinned`: a small blob may be a view of a much larger buffer (a basis chunk). */
+  private pinnedBytes = 0;
   private syncedEnd = 0;
   private dirsSynced = false;
   private segment: Buffer;
@@ -118,13 +122,16 @@ export class PackWriter {
     // The header leaves in the segment cut here, the data right behind it as its own queued buffer.
     this.cutSegment(false);
     const entry: PackEntry = { kind, id, offset: this.appendEnd, length: data.length };
-    this.queue.push({ start: this.segmentStart, buf: data });
+    const pinned = data.buffer.byteLength;
+    this.queue.push({ start: this.segmentStart, buf: data, pinned });
+    this.pinnedBytes += pinned;
     this.segmentStart += data.length;
     this.appendEnd += data.length;
     this.entries.push(entry);
     // Written once a segment's worth waits (or on sync and backpressure), as copied records are: a write per small
-    // blob would cost an asynchronous call each.
-    if (this.appendEnd - this.writtenEnd >= SEGMENT_BYTES) this.pump();
+    // blob would cost an asynchronous call each. Also once a segment's worth of memory is kept alive by the queued
+    // views, so a few hundred bytes taken from a 1 MiB buffer (the end of a delta's copy) cannot hold many MiB.
+    if (this.appendEnd - this.writtenEnd >= SEGMENT_BYTES || this.pinnedBytes >= SEGMENT_BYTES) this.pump();
     return entry;
   }
 
@@ -183,7 +190,7 @@ export class PackWriter {
   private cutSegment(pump = true): void {
     if (this.segmentUsed === 0) return;
     const buf = this.segment.subarray(0, this.segmentUsed);
-    this.queue.push({ start: this.segmentStart, buf });
+    this.queue.push({ start: this.segmentStart, buf, pinned: 0 });
     this.segmentStart += this.segmentUsed;
     this.segment = this.segment.subarray(this.segmentUsed);
     this.segmentUsed = 0;
@@ -241,6 +248,7 @@ export class PackWriter {
         }
       }
       this.queue.splice(0, batch.length);
+      for (const segment of batch) this.pinnedBytes -= segment.pinned;
       this.writtenEnd = start + total;
       this.releaseWaiters();
     }
@@ -254,7 +262,7 @@ export class PackWriter {
   }
 }
 
-/** A copy of pending bytes (the segment is reused once written): into `target` when given, else a new buffer. */
+/** A copy of pending bytes (they are not kept once written): into `target` when given, else a new buffer. */
 function copyOut(bytes: Buffer, target: Buffer | undefined): Buffer {
   if (target === undefined) return Buffer.from(bytes);
   bytes.copy(target, 0);
