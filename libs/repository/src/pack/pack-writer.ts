@@ -57,6 +57,8 @@ export class PackWriter {
   private writtenEnd = 0;
   /** Sum of the queued buffers' `pinned`: a small blob may be a view of a much larger buffer (a basis chunk). */
   private pinnedBytes = 0;
+  /** The memory behind the last buffer queued by reference: the next view of it (a small file of the same socket read) pins nothing more. */
+  private lastPinned: ArrayBufferLike | null = null;
   private syncedEnd = 0;
   private dirsSynced = false;
   private segment: Buffer;
@@ -122,7 +124,8 @@ export class PackWriter {
     // The header leaves in the segment cut here, the data right behind it as its own queued buffer.
     this.cutSegment(false);
     const entry: PackEntry = { kind, id, offset: this.appendEnd, length: data.length };
-    const pinned = data.buffer.byteLength;
+    const pinned = data.buffer === this.lastPinned ? 0 : data.buffer.byteLength;
+    this.lastPinned = data.buffer;
     this.queue.push({ start: this.segmentStart, buf: data, pinned });
     this.pinnedBytes += pinned;
     this.segmentStart += data.length;
