@@ -144,11 +144,19 @@ export class PackWriter {
       const at = offset - this.segmentStart;
       return copyOut(this.segment.subarray(at, at + length), target);
     }
-    for (const segment of this.queue) {
-      if (offset >= segment.start && offset + length <= segment.start + segment.buf.length) {
-        const at = offset - segment.start;
-        return copyOut(segment.buf.subarray(at, at + length), target);
-      }
+    // Queued buffers are contiguous in file order (two per record written by reference): the last one starting at or
+    // before `offset` is the only one that can hold the record.
+    let low = 0;
+    let high = this.queue.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if ((this.queue[middle] as Segment).start <= offset) low = middle;
+      else high = middle - 1;
+    }
+    const segment = this.queue[low];
+    if (segment !== undefined && offset >= segment.start && offset + length <= segment.start + segment.buf.length) {
+      const at = offset - segment.start;
+      return copyOut(segment.buf.subarray(at, at + length), target);
     }
     return null;
   }
