@@ -39,9 +39,9 @@ export function dataBytes(data: Buffer | readonly Buffer[]): number {
 }
 
 /**
- * The pack currently being appended to. Appends are synchronous: record headers and small data are copied into an
- * in-memory segment; segments are written in order by one background loop with positional writes and writev, so a burst of
- * small blobs costs a few syscalls per MiB. Data of BY_REFERENCE_BYTES or more is not copied: its buffer is
+ * The pack currently being appended to. Appends are synchronous: record headers and small data are copied into
+ * an in-memory segment; segments are written in order by one background loop with positional writes and writev,
+ * so a burst of small blobs costs a few syscalls per MiB. Data of BY_REFERENCE_BYTES or more is not copied: its buffer is
  * queued as it is, behind the segment slice holding its record header, and written with it in one writev (the
  * caller must leave it unchanged).
  * Records not yet written are served from memory.
@@ -57,7 +57,10 @@ export class PackWriter {
   private writtenEnd = 0;
   /** Sum of the queued buffers' `pinned`: a small blob may be a view of a much larger buffer (a basis chunk). */
   private pinnedBytes = 0;
-  /** The memory behind the last buffer queued by reference: the next view of it (a small file of the same socket read) pins nothing more. */
+  /**
+   * The memory behind the last buffer queued by reference: the next view of it (a small file of the same socket
+   * read) pins nothing more.
+   */
   private lastPinned: ArrayBufferLike | null = null;
   private syncedEnd = 0;
   private dirsSynced = false;
