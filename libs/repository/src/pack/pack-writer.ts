@@ -41,10 +41,9 @@ export function dataBytes(data: Buffer | readonly Buffer[]): number {
 /**
  * The pack currently being appended to. Appends are synchronous: record headers and small data are copied into
  * an in-memory segment; segments are written in order by one background loop with positional writes and writev,
- * so a burst of small blobs costs a few syscalls per MiB. Data of BY_REFERENCE_BYTES or more is not copied: its buffer is
- * queued as it is, behind the segment slice holding its record header, and written with it in one writev (the
- * caller must leave it unchanged).
- * Records not yet written are served from memory.
+ * so a burst of small blobs costs a few syscalls per MiB. Data of BY_REFERENCE_BYTES or more is not copied: its
+ * buffer is queued as it is, behind the segment slice holding its record header, and written with it in one writev
+ * (the caller must leave it unchanged). Records not yet written are served from memory.
  *
  * Nothing is written to this pack before `after` (the previous pack's seal) resolves: the previous pack is
  * then fsync'd, so whatever survives a crash in this pack implies the previous one survived whole, and a
