@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepositoryFormatError, RepositoryInputError, RepositoryIoError, RepositoryLockedError, RepositoryNotFoundError, RepositoryNotWritableError } from './errors';
 import { sha256 } from './ids';
-import { CONTENT_CHUNK_BYTES, TreeEntryType } from './model';
+import { CONTENT_CHUNK_BYTES, type ObjectId, TreeEntryType } from './model';
 import { Repository } from './repository';
 import { EncodedEntries, encodeTree, storedEntry } from './tree/tree-codec';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry, tempDirs } from '../test/support';
@@ -19,6 +19,16 @@ async function packFiles(root: string, ext: string): Promise<string[]> {
     for (const name of await readdir(join(root, 'packs', shard))) if (name.endsWith(ext)) out.push(join(root, 'packs', shard, name));
   }
   return out;
+}
+
+/** Flushes and closes `repo`, opens it again and reads every blob back, checked against what was put. */
+async function expectBlobsAfterReopen(repo: Repository, ids: readonly ObjectId[], blobs: readonly Buffer[]): Promise<void> {
+  await repo.flush();
+  await repo.close();
+  const again = await Repository.open(repo.root);
+  expect(again.recovered).toEqual([]);
+  for (const [i, id] of ids.entries()) expect((await again.readBlob(id)).equals(blobs[i]!)).toBe(true);
+  await again.close();
 }
 
 describe('Repository objects', () => {
@@ -85,12 +95,7 @@ describe('Repository objects', () => {
     for (const blob of blobs) ids.push((await repo.putBlob(blob)).id);
     // Some are still in memory (the current pack), some written: all read back the same.
     for (const [i, id] of ids.entries()) expect((await repo.readBlob(id)).equals(blobs[i]!)).toBe(true);
-    await repo.flush();
-    await repo.close();
-    const again = await Repository.open(dir);
-    expect(again.recovered).toEqual([]);
-    for (const [i, id] of ids.entries()) expect((await again.readBlob(id)).equals(blobs[i]!)).toBe(true);
-    await again.close();
+    await expectBlobsAfterReopen(repo, ids, blobs);
   });
 
   it('stores thousands of small blobs written from their own buffers (more than one writev holds) among tiny copied ones, readable pending and after reopen', async () => {
@@ -107,12 +112,7 @@ describe('Repository objects', () => {
     // Put all at once: their records queue up faster than they are written, a writev's worth of buffers and more.
     const ids = (await Promise.all(blobs.map((blob) => repo.putBlob(blob)))).map((result) => result.id);
     for (const i of [0, 1, 1500, 2999]) expect((await repo.readBlob(ids[i]!)).equals(blobs[i]!)).toBe(true);
-    await repo.flush();
-    await repo.close();
-    const again = await Repository.open(dir);
-    expect(again.recovered).toEqual([]);
-    for (const [i, id] of ids.entries()) expect((await again.readBlob(id)).equals(blobs[i]!)).toBe(true);
-    await again.close();
+    await expectBlobsAfterReopen(repo, ids, blobs);
   });
 
   it('reads a blob unverified only when asked: a damaged blob then comes back as it is', async () => {
