@@ -271,7 +271,9 @@ export class ScriptedReceiver implements ReceiverConnector {
         const basis = script.deltaBases?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? null;
         if (basis !== null) {
           const data = encodeSignature(await signature(basis));
-          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true });
+          const hasher = new ContentHasher().update(basis);
+          hasher.digest();
+          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks: Buffer.concat(hasher.chunkIds) });
         }
         expected.push({ state, index, basis });
         actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);

@@ -85,6 +85,20 @@ describe('delta transfer and dedup before data', () => {
     expect(stored.actual).toEqual(stored.recorded);
     expect((await fx.repository.verifySnapshot(second.done!.snapshotId)).problems).toEqual([]);
     await waitFor(() => fx.logs.some((l) => l.includes('deltaFiles=1 deltaRetries=0')), 'the session to end with one delta');
+    // v8: the signature came with the ids of the previous version's 64 chunks, as stored.
+    const previous = await fx.repository.resolvePath(Buffer.from(first.done!.rootTree, 'hex'), Buffer.from('/big.bin'));
+    expect([...second.basisChunks.values()]).toEqual([Buffer.concat(previous?.content?.chunks ?? [])]);
+    expect(second.basisChunks.values().next().value?.length).toBe(64 * 32);
+  });
+
+  it('sends basis chunk ids with a signature only to a protocol 8 agent', async () => {
+    await overwrite(big, 3 * MiB + 77, 4096);
+    const v7 = await backup(hostA, source, { protocol: 7 });
+    expect(v7.closeReason).toBeNull();
+    expect(actionsOf(v7, PlanAction.Delta)).toBe(1);
+    expect(v7.basisChunks.size).toBe(0);
+    expect(v7.resends).toBe(0);
+    expect((await storedContentHash(fx.repository, v7.done!.rootTree, 'big.bin')).recorded).toEqual(contentHash(await readFile(big)));
   });
 
   it('asks again for the whole file when the delta does not rebuild it, and stores the right content', async () => {
@@ -293,10 +307,10 @@ describe('delta against a basis damaged on disk', () => {
     await rm(source, { recursive: true, force: true });
   });
 
-  const backup = (): Promise<BackupResult> => {
+  const backup = (protocol?: number): Promise<BackupResult> => {
     const runId = randomUUID();
     fx.verifier.addRun({ runId, hostId: hostA.hostId, kind: 'backup' });
-    return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source });
+    return runBackup({ port: fx.port, hostId: hostA.hostId, runId, credential: hostA.credential, root: source, ...(protocol === undefined ? {} : { protocol }) });
   };
 
   const damageOnDisk = (needle: Buffer): Promise<boolean> => damageInPacks(fx.repository.root, needle);
@@ -331,7 +345,8 @@ describe('delta against a basis damaged on disk', () => {
     // Chunk 2 is damaged on disk and stays as it was in the new version, which changes in chunk 6 only.
     expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
     await overwrite(file, 6 * MiB + 1000, 4096);
-    const second = await backup();
+    // A protocol 7 agent compares every block (a v8 agent copies chunk 2 by its id: the next test).
+    const second = await backup(7);
     expect(second.closeReason).toBeNull();
     expect(actionsOf(second, PlanAction.Delta)).toBe(1);
     expect(second.resends).toBe(0);
@@ -342,6 +357,31 @@ describe('delta against a basis damaged on disk', () => {
     const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/other.bin'));
     expect(entry?.content?.sha256).toEqual(contentHash(await readFile(file)));
     expect(entry?.content?.chunks[2]).toEqual(contentHash(original.subarray(2 * MiB, 3 * MiB)));
+  });
+
+  it('v8: copies a chunk the new version shares by its id, unread, so its damage is left to verification', async () => {
+    const file = join(source, 'third.bin');
+    const original = randomBytes(8 * MiB);
+    await writeFile(file, original);
+    expect((await backup()).done).not.toBeNull();
+    expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
+    await overwrite(file, 6 * MiB + 1000, 4096);
+    const applied = (): number => fx.logs.filter((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=0')).length;
+    const before = applied();
+    const second = await backup();
+    expect(second.closeReason).toBeNull();
+    expect(second.basisChunks.size).toBe(1);
+    expect(second.resends).toBe(0);
+    // Chunk 2 has its stored id in the new version: the agent copies it whole, the receiver takes the blob by id
+    // without reading it (as for any chunk a delta copies whole), and the session counts nothing.
+    await waitFor(() => applied() > before, 'the session to end with the delta applied');
+    const entry = await fx.repository.resolvePath(Buffer.from(second.done!.rootTree, 'hex'), Buffer.from('/third.bin'));
+    expect(entry?.content?.sha256).toEqual(contentHash(await readFile(file)));
+    const damaged = contentHash(original.subarray(2 * MiB, 3 * MiB));
+    expect(entry?.content?.chunks[2]).toEqual(damaged);
+    // The snapshot shares the damaged blob, as the unchanged files of any backup would: verification finds it.
+    const { problems } = await fx.repository.verifySnapshot(second.done!.snapshotId);
+    expect(problems.some((problem) => problem.includes(damaged.toString('hex')))).toBe(true);
   });
 });
 

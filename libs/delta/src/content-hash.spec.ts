@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fc from 'fast-check';
 import { chunkCountFor, chunkListHash, CONTENT_CHUNK_BYTES, ContentHasher, isChunkListHash } from './content-hash';
-import { delta } from './delta';
+import { delta, type DeltaStream } from './delta';
 import { encodeDeltaToBuffer, decodeDelta } from './delta-codec';
 import { patch } from './patch';
 import { Sha256Stream } from './sha256-stream';
@@ -103,5 +103,89 @@ describe('content hash', () => {
     // The end digest is the last 32 bytes.
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
     await expect(collectBytes(patch(basis, decodeDelta([tampered])))).rejects.toThrow(/content hash/);
+  });
+
+  it('Sha256Stream in content-hash mode hands back each chunk id once the chunk is through', async () => {
+    const data = randomBytes(3 * MiB + 777);
+    const ids = idsOf(data);
+    const stream = new Sha256Stream(true);
+    let fed = 0;
+    for (; fed < data.length; fed += 300_000) {
+      await stream.update(data.subarray(fed, fed + 300_000));
+      const through = Math.min(data.length, fed + 300_000);
+      const complete = Math.floor(through / MiB);
+      for (let chunk = 0; chunk < complete; chunk++) expect((await stream.chunkId(chunk))?.toString('hex')).toBe(ids[chunk]?.toString('hex'));
+      // Not complete yet (the last, short chunk never is before the digest).
+      expect(await stream.chunkId(complete)).toBeUndefined();
+    }
+    expect((await stream.digest()).equals(reference(data))).toBe(true);
+    // Under one chunk the stream never leaves its thread, and a plain SHA-256 stream has no chunks.
+    const small = new Sha256Stream(true);
+    await small.update(data.subarray(0, MiB - 1));
+    expect(small.chunkId(0)).toBeUndefined();
+    const plain = new Sha256Stream();
+    await plain.update(data);
+    expect(plain.chunkId(0)).toBeUndefined();
+    await Promise.all([small.digest(), plain.digest()]);
+  });
+
+  describe('a delta given the basis chunk ids', () => {
+    const BLOCK = 64 * 1024;
+    const ids = (data: Buffer): Buffer => Buffer.concat(idsOf(data));
+    async function deltaOf(basis: Buffer, next: Buffer, basisChunks?: Uint8Array, blockLength = BLOCK): Promise<{ encoded: Buffer; stream: DeltaStream }> {
+      const stream = delta(await signature(basis, { blockLength }), next, { hash: 'content', ...(basisChunks === undefined ? {} : { basisChunks }) });
+      return { encoded: await encodeDeltaToBuffer(stream), stream };
+    }
+
+    it('copies the chunks an edit in place left alone without hashing their blocks, and encodes the same delta', async () => {
+      const basis = randomBytes(5 * MiB + 1000);
+      const next = Buffer.from(basis);
+      randomBytes(4096).copy(next, MiB + 5000);
+      const plain = await deltaOf(basis, next);
+      const skipping = await deltaOf(basis, next, ids(basis));
+      expect(skipping.encoded.equals(plain.encoded)).toBe(true);
+      expect(skipping.stream.stats.unchangedChunks).toBe(4);
+      expect(plain.stream.stats.unchangedChunks).toBe(0);
+      // Only chunk 1's blocks (and the short tail) were hashed.
+      expect(skipping.stream.stats.strongHashes).toBeLessThanOrEqual(MiB / BLOCK + 2);
+      expect(plain.stream.stats.strongHashes).toBeGreaterThan(5 * (MiB / BLOCK));
+      expect((await collectBytes(patch(basis, decodeDelta([skipping.encoded])))).equals(next)).toBe(true);
+    });
+
+    it('compares only where the new version is aligned with the basis: after an insertion it rolls as before', async () => {
+      const basis = randomBytes(4 * MiB);
+      const next = Buffer.concat([basis.subarray(0, 2 * MiB + 10), randomBytes(333), basis.subarray(2 * MiB + 10)]);
+      const plain = await deltaOf(basis, next);
+      const skipping = await deltaOf(basis, next, ids(basis));
+      expect(skipping.encoded.equals(plain.encoded)).toBe(true);
+      expect(skipping.stream.stats.unchangedChunks).toBe(2);
+      expect((await collectBytes(patch(basis, decodeDelta([skipping.encoded])))).equals(next)).toBe(true);
+    });
+
+    it('compares nothing when the block length does not divide a chunk, and the delta is still right', async () => {
+      const basis = randomBytes(3 * MiB);
+      const next = Buffer.from(basis);
+      next[10] = (next[10] as number) ^ 1;
+      const skipping = await deltaOf(basis, next, ids(basis), 1000);
+      expect(skipping.stream.stats.unchangedChunks).toBe(0);
+      expect((await collectBytes(patch(basis, decodeDelta([skipping.encoded])))).equals(next)).toBe(true);
+    });
+
+    it('trusts the ids it is given: wrong ones make a delta that patch refuses by its content hash', async () => {
+      const basis = randomBytes(3 * MiB);
+      const next = Buffer.from(basis);
+      randomBytes(100).copy(next, 2 * MiB + 50);
+      // Ids that claim the basis's chunk 2 is the new version's.
+      const lying = Buffer.concat(idsOf(next));
+      const skipping = await deltaOf(basis, next, lying);
+      expect(skipping.stream.stats.unchangedChunks).toBe(3);
+      await expect(collectBytes(patch(basis, decodeDelta([skipping.encoded])))).rejects.toThrow(/content hash/);
+    });
+
+    it('refuses ids without the content hash, or not in 32-byte ids', async () => {
+      const sig = await signature(Buffer.alloc(10));
+      expect(() => delta(sig, Buffer.alloc(10), { hash: 'sha256', basisChunks: new Uint8Array(32) })).toThrow(/basisChunks needs the content hash/);
+      expect(() => delta(sig, Buffer.alloc(10), { hash: 'content', basisChunks: new Uint8Array(33) })).toThrow(/32-byte ids/);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES } from './content-hash';
 import { DeltaError } from './errors';
 import { MAX_BUCKET_COMPARISONS, MAX_LITERAL_TOKEN_BYTES } from './parameters';
 import { rollOne } from './rolling-scan';
@@ -32,6 +33,8 @@ export interface DeltaStats {
   falseHits: number;
   /** Weak hits not checked because false hits had used up their work budget (see `FALSE_HIT_BUDGET_*`). */
   skippedHits: number;
+  /** Content chunks found unchanged by their id (`basisChunks`), whose blocks were copied without a strong hash. */
+  unchangedChunks: number;
 }
 
 /** A delta being computed: iterate it once for its tokens; `stats` fills as it goes. */
@@ -52,6 +55,15 @@ export interface DeltaOptions {
    * name the content, as on Berth's wire). A SHA-256 delta encodes as format version 1, a BLAKE3 one as version 2.
    */
   readonly hash?: WholeFileHash;
+  /**
+   * With `hash: 'content'`: the ids of the basis's content chunks (CONTENT_CHUNK_BYTES each, the last one
+   * possibly shorter), 32 bytes each, back to back. Where the new version is aligned with the basis at a block
+   * boundary inside a chunk whose id (computed anyway for the content hash) equals the basis chunk's id at the
+   * same offset, the blocks of the rest of that chunk are copied without hashing or comparing them: an edit in
+   * place in a large file then costs the delta no work outside the chunks it touched. A wrong id makes a wrong
+   * delta, which the whole-file hash catches when it is applied, as for an xxh128 collision.
+   */
+  readonly basisChunks?: Uint8Array;
 }
 
 /**
@@ -81,6 +93,11 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
   }
   const hash = options.hash ?? DEFAULT_WHOLE_FILE_HASH;
   if (!WHOLE_FILE_HASHES.includes(hash)) throw new DeltaError('invalid_argument', `hash must be one of ${WHOLE_FILE_HASHES.join(', ')}`);
+  const basisChunks = options.basisChunks ?? null;
+  if (basisChunks !== null) {
+    if (hash !== 'content') throw new DeltaError('invalid_argument', 'basisChunks needs the content hash (hash: content)');
+    if (basisChunks.length % CONTENT_HASH_BYTES !== 0) throw new DeltaError('invalid_argument', `basisChunks must be ${CONTENT_HASH_BYTES}-byte ids back to back`);
+  }
   const stats: DeltaStats = {
     newLength: 0,
     literalBytes: 0,
@@ -93,12 +110,13 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
     strongComparisons: 0,
     falseHits: 0,
     skippedHits: 0,
+    unchangedChunks: 0,
   };
   let started = false;
   const start = (borrowLiterals: boolean): AsyncIterator<DeltaToken> => {
     if (started) throw new DeltaError('invalid_argument', 'a delta stream can be iterated only once');
     started = true;
-    return runSearch(signature, newVersion, maxLiteral, hash, stats, borrowLiterals, onEnd);
+    return runSearch(signature, newVersion, maxLiteral, hash, basisChunks, stats, borrowLiterals, onEnd);
   };
   const stream: DeltaStream & BorrowingSource & { end: DeltaEnd | undefined } = {
     stats,
@@ -110,6 +128,15 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
     stream.end = end;
   };
   return stream;
+}
+
+/** Whether `id` equals chunk `index` of `ids` (32-byte ids back to back). */
+function sameId(id: Uint8Array, ids: Uint8Array, index: number): boolean {
+  const base = index * CONTENT_HASH_BYTES;
+  for (let i = 0; i < CONTENT_HASH_BYTES; i++) {
+    if (id[i] !== ids[base + i]) return false;
+  }
+  return true;
 }
 
 /**
@@ -127,13 +154,15 @@ async function* runSearch(
   newVersion: ByteInput,
   maxLiteral: number,
   hash: WholeFileHash,
+  basisChunks: Uint8Array | null,
   stats: DeltaStats,
   borrowLiterals: boolean,
   onEnd: (end: DeltaEnd) => void,
 ): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const search = new DeltaSearch(signature, source, await strongHasher(), hash, await wholeFileHasher(hash), maxLiteral, stats, borrowLiterals, onEnd);
+    const wholeFile = await wholeFileHasher(hash);
+    const search = new DeltaSearch(signature, source, await strongHasher(), hash, wholeFile, basisChunks, maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
     } finally {
@@ -173,6 +202,10 @@ class DeltaSearch {
   private runStart = 0;
   private runCount = 0;
   private falseHitWork = 0;
+  /** Chunks before this one have had their id compared (or cannot be): see `copyUnchangedChunk`. */
+  private nextChunk = 0;
+  /** Full basis chunks to compare (none unless the block length divides the chunk and the hasher gives ids). */
+  private readonly basisChunkCount: number;
 
   constructor(
     private readonly signature: Signature,
@@ -180,6 +213,7 @@ class DeltaSearch {
     private readonly hasher: StrongHasher,
     private readonly hash: WholeFileHash,
     private readonly wholeFile: WholeFileHasher,
+    private readonly basisChunks: Uint8Array | null,
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
     private readonly borrowLiterals: boolean,
@@ -193,6 +227,8 @@ class DeltaSearch {
     this.buffer = this.kernel.data;
     this.sums = this.kernel.sums;
     this.predicted = signature.blockCount > 0 ? 0 : -1;
+    const comparable = basisChunks !== null && wholeFile.chunkId !== undefined && CONTENT_CHUNK_BYTES % signature.blockLength === 0;
+    this.basisChunkCount = comparable ? Math.min(basisChunks.length / CONTENT_HASH_BYTES, Math.floor(signature.fileLength / CONTENT_CHUNK_BYTES)) : 0;
     // A file that fits is read whole; larger inputs in quarters of the buffer, the next one in flight while the
     // search works on what is in.
     const fits = source.knownLength !== undefined && source.knownLength < this.buffer.length;
@@ -207,6 +243,7 @@ class DeltaSearch {
       if (this.landed >= 0 || (this.pending === undefined && !this.eof && this.roomToReadAhead())) await this.readAhead();
       if (this.predicted >= 0) {
         const block = this.predicted;
+        if (this.nextChunk < this.basisChunkCount && (yield* this.copyUnchangedChunk(block))) continue;
         const length = this.lengthOf(block);
         // Most turns of an all-match file: the block is already in the buffer, no await.
         if (this.filled - this.pos < length) await this.ensure(length);
@@ -257,6 +294,38 @@ class DeltaSearch {
     // reused, and waiting for the read could wait forever on a stalled stream.
     if (this.pending === undefined) this.kernel.release();
     else this.kernel.discard();
+  }
+
+  /**
+   * Where the new version is aligned with the basis (the predicted `block` starts at its own offset, no literal
+   * pending) inside a chunk not compared yet: compares the new version's id of that chunk with the basis's, once
+   * the chunk is read, and on a match copies the blocks from `block` to the chunk's end as one run. Returns
+   * whether it did; the search then goes on predicting the block after them.
+   */
+  private async *copyUnchangedChunk(block: number): AsyncGenerator<DeltaToken, boolean> {
+    const L = this.blockLength;
+    const offset = this.base + this.pos;
+    if (offset !== block * L || this.pos !== this.litStart) return false;
+    const chunk = Math.floor(offset / CONTENT_CHUNK_BYTES);
+    if (chunk < this.nextChunk) return false;
+    this.nextChunk = chunk + 1;
+    if (chunk >= this.basisChunkCount) return false;
+    const chunkEnd = (chunk + 1) * CONTENT_CHUNK_BYTES;
+    // The new version's chunk must be whole (and through the content hash) before its id is known.
+    if (chunkEnd - offset > this.buffer.length || !(await this.ensure(chunkEnd - offset))) return false;
+    const id = await this.wholeFile.chunkId?.(chunk);
+    if (id === undefined || !sameId(id, this.basisChunks as Uint8Array, chunk)) return false;
+    const count = chunkEnd / L - block;
+    this.stats.unchangedChunks++;
+    if (this.runCount > 0 && block === this.runStart + this.runCount) {
+      this.runCount += count;
+    } else {
+      yield* this.flushRun();
+      this.runStart = block;
+      this.runCount = count;
+    }
+    this.passBlocks(block, count);
+    return true;
   }
 
   /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */
@@ -365,13 +434,19 @@ class DeltaSearch {
 
   /** Moves past a matched block; the next turn predicts the block after it. */
   private passBlock(block: number): void {
-    const length = this.lengthOf(block);
+    this.passBlocks(block, 1);
+  }
+
+  /** Moves past `count` matched blocks from `block` on (all but the last of full length). */
+  private passBlocks(block: number, count: number): void {
+    const last = block + count - 1;
+    const length = (count - 1) * this.blockLength + this.lengthOf(last);
     this.stats.copiedBytes += length;
     this.pos += length;
     this.litStart = this.pos;
     this.rolling = false;
     this.digest = undefined;
-    this.predicted = block + 1 < this.signature.blockCount ? block + 1 : -1;
+    this.predicted = last + 1 < this.signature.blockCount ? last + 1 : -1;
   }
 
   /** End of input: the short last block can still match the very end; the rest is literal. */

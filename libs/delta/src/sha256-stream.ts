@@ -16,7 +16,9 @@ import { chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES, ContentHasher }
  *
  * With `contentHash` the digest is Berth's content hash (content-hash.ts) instead of the SHA-256 of the bytes: the
  * helper hashes each CONTENT_CHUNK_BYTES chunk for its id and hands the ids back, which are hashed here (the same
- * work as one SHA-256 of the bytes).
+ * work as one SHA-256 of the bytes). Each id is also handed back as soon as its chunk is hashed (`chunkId`): the
+ * helper writes it next to the job that ended the chunk, and this thread collects it before that job's slot is
+ * used again, so a delta can tell an unchanged chunk while it is still reading the file.
  */
 export class Sha256Stream {
   private held: Uint8Array[] = [];
@@ -53,6 +55,16 @@ export class Sha256Stream {
     return this.worker.digest(this.id);
   }
 
+  /**
+   * The id of content chunk `index` (contentHash streams), once every byte of it has gone through `update`:
+   * resolves when the helper has hashed it. Undefined while the stream has not left this thread (under
+   * OFFLOAD_BYTES, so no chunk of it is complete), for a chunk not yet complete, or for a plain SHA-256 stream.
+   */
+  chunkId(index: number): Promise<Buffer | undefined> | undefined {
+    if (!this.contentHash || this.worker === undefined || this.finished) return undefined;
+    return this.worker.chunkId(this.id, index);
+  }
+
   /** Releases the helper's state when the stream is abandoned before `digest` (no-op afterwards). */
   abort(): void {
     this.held = [];
@@ -73,8 +85,11 @@ export class Sha256Stream {
 
 /** Streams shorter than this are hashed inline: handing them to the helper costs more than hashing them. */
 export const OFFLOAD_BYTES = 1024 * 1024;
-const SLOT_BYTES = 1024 * 1024;
+/** One slot holds at most one chunk's worth, so a job ends at most one chunk (whose id goes in the job's result). */
+const SLOT_BYTES = CONTENT_CHUNK_BYTES;
 const SLOTS = 8;
+/** Per job: a flag word (1 when the job ended a chunk) then that chunk's id. */
+const RESULT_BYTES = 4 + CONTENT_HASH_BYTES;
 
 /** Control words: jobs submitted (tail), jobs done (head), then per job slot: op, stream id, length. */
 const TAIL = 0;
@@ -92,23 +107,29 @@ const WAIT_MS = 100;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { control: controlBuffer, ring: ringBuffer, slotBytes, slots } = workerData;
+const { control: controlBuffer, ring: ringBuffer, results: resultsBuffer, slotBytes, slots } = workerData;
 const control = new Int32Array(controlBuffer);
 const ring = new Uint8Array(ringBuffer);
+const results = new Uint8Array(resultsBuffer);
+const resultFlags = new Int32Array(resultsBuffer);
 const hashes = new Map();
-/** A stream hashed chunk by chunk: the digest is the chunks' ids, one after the other. */
+/** A stream hashed chunk by chunk: the digest is the chunks' ids, one after the other; each id also goes in its job's result. */
 class Chunked {
   constructor() { this.hash = createHash('sha256'); this.inChunk = 0; this.ids = []; }
-  update(data) {
+  update(data, job) {
     for (let offset = 0; offset < data.length; ) {
       const take = Math.min(${CONTENT_CHUNK_BYTES} - this.inChunk, data.length - offset);
       this.hash.update(data.subarray(offset, offset + take));
       this.inChunk += take;
       offset += take;
-      if (this.inChunk === ${CONTENT_CHUNK_BYTES}) this.endChunk();
+      if (this.inChunk === ${CONTENT_CHUNK_BYTES}) {
+        const id = this.endChunk();
+        results.set(id, job * ${RESULT_BYTES} + 4);
+        resultFlags[job * ${RESULT_BYTES / 4}] = 1;
+      }
     }
   }
-  endChunk() { this.ids.push(this.hash.digest()); this.hash = createHash('sha256'); this.inChunk = 0; }
+  endChunk() { const id = this.hash.digest(); this.ids.push(id); this.hash = createHash('sha256'); this.inChunk = 0; return id; }
   digest() { if (this.inChunk > 0) this.endChunk(); return Buffer.concat(this.ids); }
 }
 let head = 0;
@@ -117,10 +138,12 @@ for (;;) {
   const job = head % slots;
   const base = ${JOBS} + job * ${JOB_WORDS};
   const op = control[base], id = control[base + 1], length = control[base + 2];
+  resultFlags[job * ${RESULT_BYTES / 4}] = 0;
   if (op === ${JobOp.Update} || op === ${JobOp.UpdateChunked}) {
     let hash = hashes.get(id);
     if (hash === undefined) { hash = op === ${JobOp.Update} ? createHash('sha256') : new Chunked(); hashes.set(id, hash); }
-    hash.update(ring.subarray(job * slotBytes, job * slotBytes + length));
+    const data = ring.subarray(job * slotBytes, job * slotBytes + length);
+    if (op === ${JobOp.Update}) hash.update(data); else hash.update(data, job);
   } else if (op === ${JobOp.Digest}) {
     const hash = hashes.get(id) ?? createHash('sha256');
     hashes.delete(id);
@@ -153,7 +176,14 @@ class HashWorker {
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (JOBS + SLOTS * JOB_WORDS)));
   private readonly ring = new Uint8Array(new SharedArrayBuffer(SLOTS * SLOT_BYTES));
+  /** Per job slot, what the job handed back (see RESULT_BYTES); read by `collect` before the slot is reused. */
+  private readonly results = new Uint8Array(new SharedArrayBuffer(SLOTS * RESULT_BYTES));
+  private readonly resultFlags = new Int32Array(this.results.buffer);
   private tail = 0;
+  /** Jobs whose results `collect` has read. */
+  private collected = 0;
+  /** The chunk ids handed back so far, per contentHash stream (until its digest or abort). */
+  private readonly chunkIds = new Map<number, Buffer[]>();
   private readonly streams = new Set<number>();
   /** Streams whose digest is the content hash: the helper hands back their chunk ids and byte count. */
   private readonly chunked = new Map<number, number>();
@@ -162,7 +192,7 @@ class HashWorker {
   private failure: Error | undefined;
 
   private constructor() {
-    const workerData = { control: this.control.buffer, ring: this.ring.buffer, slotBytes: SLOT_BYTES, slots: SLOTS };
+    const workerData = { control: this.control.buffer, ring: this.ring.buffer, results: this.results.buffer, slotBytes: SLOT_BYTES, slots: SLOTS };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (reply: DigestReply) => this.onDigest(reply));
@@ -184,8 +214,26 @@ class HashWorker {
     const id = this.nextId++;
     this.streams.add(id);
     if (this.streams.size === 1) this.worker.ref();
-    if (contentHash) this.chunked.set(id, 0);
+    if (contentHash) {
+      this.chunked.set(id, 0);
+      this.chunkIds.set(id, []);
+    }
     return id;
+  }
+
+  /** Chunk `index` of stream `id` once hashed (see Sha256Stream.chunkId); undefined when it is not complete yet. */
+  async chunkId(id: number, index: number): Promise<Buffer | undefined> {
+    const counted = this.chunked.get(id);
+    if (counted === undefined || (index + 1) * CONTENT_CHUNK_BYTES > counted) return undefined;
+    for (;;) {
+      this.collect();
+      const ids = this.chunkIds.get(id);
+      if (ids === undefined) return undefined;
+      if (index < ids.length) return ids[index];
+      // Nothing queued could end it: its last bytes are still waiting for a slot.
+      if (Atomics.load(this.control, HEAD) === this.tail) return undefined;
+      await this.jobDone();
+    }
   }
 
   /** Copies `data` into slots and queues them; waits only when every slot is busy. */
@@ -209,6 +257,7 @@ class HashWorker {
 
   abort(id: number): void {
     this.chunked.delete(id);
+    this.chunkIds.delete(id);
     if (this.failure !== undefined || !this.streams.delete(id)) return;
     if (this.streams.size === 0) this.worker.unref();
     void this.submitEventually(JobOp.Abort, id).catch(() => undefined);
@@ -229,6 +278,8 @@ class HashWorker {
   private trySubmit(op: number, id: number, piece?: Uint8Array): boolean {
     this.check();
     if (this.tail - Atomics.load(this.control, HEAD) >= SLOTS) return false;
+    // The slot about to be reused may hold a chunk id not read yet.
+    this.collect();
     const job = this.tail % SLOTS;
     if (piece !== undefined) this.ring.set(piece, job * SLOT_BYTES);
     const base = JOBS + job * JOB_WORDS;
@@ -243,11 +294,28 @@ class HashWorker {
 
   /** Resolves when the helper finishes a job (or after a short while, to notice a dead helper). */
   private async spaceFreed(): Promise<void> {
+    if (this.tail - Atomics.load(this.control, HEAD) < SLOTS) return;
+    await this.jobDone();
+  }
+
+  /** Resolves when the helper finishes a job, at once when it has nothing queued, or after WAIT_MS. */
+  private async jobDone(): Promise<void> {
     const head = Atomics.load(this.control, HEAD);
-    if (this.tail - head < SLOTS) return;
     const wait = waitAsync(this.control, HEAD, head, WAIT_MS);
     if (wait.async) await wait.value;
     this.check();
+  }
+
+  /** Reads the chunk ids the helper handed back with the jobs it finished since the last call. */
+  private collect(): void {
+    const head = Atomics.load(this.control, HEAD);
+    for (; this.collected < head; this.collected++) {
+      const job = this.collected % SLOTS;
+      if (this.resultFlags[(job * RESULT_BYTES) / 4] !== 1) continue;
+      const ids = this.chunkIds.get(this.control[JOBS + job * JOB_WORDS + 1] as number);
+      const at = job * RESULT_BYTES + 4;
+      ids?.push(Buffer.from(this.results.subarray(at, at + CONTENT_HASH_BYTES)));
+    }
   }
 
   private onDigest(reply: DigestReply): void {
@@ -257,6 +325,7 @@ class HashWorker {
     if (this.streams.size === 0) this.worker.unref();
     const size = this.chunked.get(reply.id);
     this.chunked.delete(reply.id);
+    this.chunkIds.delete(reply.id);
     if (size === undefined) {
       pending?.resolve(Buffer.from(reply.digest));
       return;
@@ -278,6 +347,7 @@ class HashWorker {
     this.digests.clear();
     this.streams.clear();
     this.chunked.clear();
+    this.chunkIds.clear();
     this.worker.unref();
   }
 }

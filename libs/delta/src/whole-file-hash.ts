@@ -28,6 +28,11 @@ export interface WholeFileHasher {
   digest(): Promise<Buffer>;
   /** Frees the state of a stream abandoned before `digest`. */
   abort(): void;
+  /**
+   * The content hash only (`content`): the id of content chunk `index` once all its bytes went through `update`,
+   * or undefined when it cannot tell (see Sha256Stream.chunkId).
+   */
+  chunkId?(index: number): Promise<Buffer | undefined> | undefined;
 }
 
 export async function wholeFileHasher(hash: WholeFileHash): Promise<WholeFileHasher> {

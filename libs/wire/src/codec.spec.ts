@@ -380,3 +380,27 @@ describe('protocol v6 field: whether the receiver holds a previous snapshot of t
     expect(() => decodeFrameBody(Buffer.concat([v5, Buffer.from([0, 0, 1, 0])]))).toThrow(/trailing|bytes/);
   });
 });
+
+describe('protocol v8 field: the basis chunk ids of a signature', () => {
+  const frame = { type: MessageType.Signature, seq: 3, index: 1, data: Buffer.from([1, 2, 3]), last: true } as const;
+  const ids = Buffer.concat([Buffer.alloc(32, 0xaa), Buffer.alloc(32, 0xbb)]);
+
+  it('encodes a Signature without ids exactly as v2 did, and the ids as a trailing byte string of the last frame', () => {
+    const v2 = encodeMessage({ ...frame, basisChunks: null });
+    expect(v2.toString('hex')).toBe('000000080f03010301020301');
+    const v8 = encodeMessage({ ...frame, basisChunks: ids });
+    expect(v8.subarray(8, 12)).toEqual(v2.subarray(8, 12));
+    expect(decodeFrameBody(v8.subarray(4))).toEqual({ ...frame, basisChunks: ids });
+    expect(decodeFrameBody(v2.subarray(4))).toEqual({ ...frame, basisChunks: null });
+  });
+
+  it('refuses ids on a frame before the last and ids that are not whole 32-byte ids, either way', () => {
+    expect(() => encodeMessage({ ...frame, last: false, basisChunks: ids })).toThrow(/signature.basisChunks: only on the last frame/);
+    expect(() => encodeMessage({ ...frame, basisChunks: ids.subarray(1) })).toThrow(/signature.basisChunks: 63 bytes/);
+    const notLast = encodeMessage({ ...frame, last: false, basisChunks: null });
+    expect(decodeError(frameOf(Buffer.concat([notLast.subarray(4), Buffer.from([32]), ids.subarray(0, 32)]))).message).toMatch(/only on the last frame/);
+    const last = encodeMessage({ ...frame, basisChunks: null });
+    expect(decodeError(frameOf(Buffer.concat([last.subarray(4), Buffer.from([31]), ids.subarray(0, 31)]))).message).toMatch(/31 bytes, not a whole number/);
+    expect(decodeError(frameOf(Buffer.concat([last.subarray(4), Buffer.from([64]), ids.subarray(0, 40)]))).message).toMatch(/signature.basisChunks/);
+  });
+});

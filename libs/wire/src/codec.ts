@@ -19,6 +19,7 @@ import {
   type RestoreEntryMessage,
   type ResumeDir,
   type SentPosition,
+  type SignatureMessage,
   type WaitMessage,
   type WelcomeMessage,
 } from './messages';
@@ -142,6 +143,11 @@ function writePayload(w: ByteWriter, msg: Message): void {
       w.varint(msg.index, 'signature.index');
       w.bytes(msg.data, MAX_FRAME_BYTES, 'signature.data');
       w.bool(msg.last);
+      if (msg.basisChunks !== null) {
+        if (!msg.last) throw WireError.protocol('signature.basisChunks: only on the last frame');
+        if (msg.basisChunks.length % SHA256_BYTES !== 0) throw WireError.protocol(`signature.basisChunks: ${msg.basisChunks.length} bytes, not a whole number of ${SHA256_BYTES}-byte ids`);
+        w.bytes(msg.basisChunks, MAX_FRAME_BYTES, 'signature.basisChunks');
+      }
       return;
     case MessageType.Resend:
       w.varint(msg.seq, 'resend.seq');
@@ -330,13 +336,7 @@ function readPayload(r: ByteReader, type: number): Message {
         error: r.bool('end.error flag') ? r.string(MAX_TEXT_BYTES, 'end.error') : null,
       };
     case MessageType.Signature:
-      return {
-        type,
-        seq: r.varint('signature.seq'),
-        index: r.varint('signature.index', U32_MAX),
-        data: r.bytes(MAX_FRAME_BYTES, 'signature.data'),
-        last: r.bool('signature.last'),
-      };
+      return readSignature(r);
     case MessageType.Resend:
       return { type, seq: r.varint('resend.seq'), index: r.varint('resend.index', U32_MAX) };
     case MessageType.ContentOffer: {
@@ -493,6 +493,19 @@ function readChunk(r: ByteReader): ChunkMessage {
     entries.push(entry);
   }
   return { type: MessageType.Chunk, seq, dir, entries, last: r.bool('chunk.last') };
+}
+
+/** Signature: basisChunks is a trailing field (v8), on the last frame only, a whole number of ids. */
+function readSignature(r: ByteReader): SignatureMessage {
+  const seq = r.varint('signature.seq');
+  const index = r.varint('signature.index', U32_MAX);
+  const data = r.bytes(MAX_FRAME_BYTES, 'signature.data');
+  const last = r.bool('signature.last');
+  if (r.remaining === 0) return { type: MessageType.Signature, seq, index, data, last, basisChunks: null };
+  if (!last) throw WireError.protocol('signature.basisChunks: only on the last frame');
+  const basisChunks = r.bytes(MAX_FRAME_BYTES, 'signature.basisChunks');
+  if (basisChunks.length % SHA256_BYTES !== 0) throw WireError.protocol(`signature.basisChunks: ${basisChunks.length} bytes, not a whole number of ${SHA256_BYTES}-byte ids`);
+  return { type: MessageType.Signature, seq, index, data, last, basisChunks };
 }
 
 function readPackedChunk(r: ByteReader): PackedChunkMessage {

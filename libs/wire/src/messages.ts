@@ -53,8 +53,12 @@
  * in backups and restores), and its deltas end with that hash. A receiver rebuilding a large file then names it from
  * the ids of the chunks it copied unchanged, without reading them. No encoding changes; with an older agent the
  * receiver keeps the SHA-256 of the bytes.
+ *
+ * Version 8 gives a delta the ids of its basis's content chunks (Signature's basisChunks, a trailing field of the
+ * last frame, only ever sent to v8 agents): where the new version's chunk has the same id at the same offset, the
+ * agent copies its blocks without hashing them (@berth/delta's basisChunks). The deltas themselves do not change.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 /** First version with PackedChunk, DirDigest and DigestReply. */
 export const DIR_DIGEST_PROTOCOL_VERSION = 4;
 /** First version with first-chunk offers. */
@@ -63,6 +67,8 @@ export const FIRST_CHUNK_OFFER_PROTOCOL_VERSION = 5;
 export const PREVIOUS_SNAPSHOT_PROTOCOL_VERSION = 6;
 /** First version whose content hashes are chunk-list hashes (see above). */
 export const CONTENT_HASH_PROTOCOL_VERSION = 7;
+/** First version given the basis's chunk ids with a signature. */
+export const BASIS_CHUNKS_PROTOCOL_VERSION = 8;
 export const MIN_PROTOCOL_VERSION = 1;
 /** Hard ceiling on a frame, whatever is negotiated: 16 MiB. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -305,6 +311,11 @@ export interface SignatureMessage {
   readonly index: number;
   readonly data: Buffer;
   readonly last: boolean;
+  /**
+   * v8, on the last frame only: the ids of the basis's content chunks (1 MiB each), 32 bytes each, back to back;
+   * null when not sent (an older agent, or a frame before the last).
+   */
+  readonly basisChunks: Buffer | null;
 }
 
 /**

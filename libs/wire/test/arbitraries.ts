@@ -85,7 +85,17 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant(MessageType.DirDigest), seq: safe, dir: absolutePathArb, digest: sha256Arb }),
   fc.record({ type: fc.constant(MessageType.DigestReply), seq: safe, reused: fc.boolean() }),
   fc.record({ type: fc.constant(MessageType.ChunkPlan), seq: safe, actions: fc.array(fc.constantFrom(PlanAction.Skip, PlanAction.Whole, PlanAction.Delta), { maxLength: 50 }) }),
-  fc.record({ type: fc.constant(MessageType.Signature), seq: safe, index: u32, data: bytesArb(3000), last: fc.boolean() }),
+  fc.oneof(
+    fc.record({ type: fc.constant(MessageType.Signature), seq: safe, index: u32, data: bytesArb(3000), last: fc.boolean(), basisChunks: fc.constant(null) }),
+    fc.record({
+      type: fc.constant(MessageType.Signature),
+      seq: safe,
+      index: u32,
+      data: bytesArb(3000),
+      last: fc.constant(true),
+      basisChunks: fc.array(sha256Arb, { maxLength: 20 }).map((ids) => Buffer.concat(ids)),
+    }),
+  ),
   fc.record({ type: fc.constant(MessageType.Resend), seq: safe, index: u32 }),
   fc.record({ type: fc.constant(MessageType.ContentOffer), seq: safe, index: u32, size: u64, sha256: sha256Arb, chunks: fc.array(sha256Arb, { maxLength: 20 }) }),
   fc.oneof(

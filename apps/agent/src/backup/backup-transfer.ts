@@ -42,7 +42,7 @@ import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
 import { hashContent, hashFirstChunk, type FirstChunk } from './content-offer';
 import { CreditWindow } from './credit-window';
-import { sendDelta } from './delta-sender';
+import { sendDelta, type DeltaBasis } from './delta-sender';
 import { sendContent, sendFile, type FileSendResult, type FileSendTarget, type SendMessage } from './file-sender';
 import { ReadAhead } from './read-ahead';
 import { ResendTracker } from './resend-tracker';
@@ -93,8 +93,8 @@ interface SentChunk {
   readonly plan: Deferred<ChunkPlanMessage>;
   /** Set when the plan arrives. */
   actions: readonly PlanAction[] | null;
-  /** Encoded signatures of the entries planned Delta, by entry index. */
-  readonly signatures: Map<number, Buffer>;
+  /** What the receiver sent of the basis of each entry planned Delta, by entry index. */
+  readonly signatures: Map<number, DeltaBasis>;
 }
 
 /** Directory digests sent and not answered yet, at most; their listings wait in memory for the answer. */
@@ -147,7 +147,7 @@ export class BackupTransfer {
   /** Next chunk whose planned files go to the read-ahead (plans are queued in seq order). */
   private nextReadAheadSeq = 0;
   /** Signature frames of entries whose plan has not arrived yet (key seq/index). */
-  private readonly pendingSignatures = new Map<string, { frames: Buffer[]; complete: boolean }>();
+  private readonly pendingSignatures = new Map<string, { frames: Buffer[]; complete: boolean; basisChunks: Buffer | null }>();
   /** Chunks with a delta file, until committed: until then the receiver may ask for a file again. */
   private readonly deltaChunks = new Map<number, SentChunk>();
   private readonly resends: Array<{ chunk: SentChunk; index: number }> = [];
@@ -384,7 +384,7 @@ export class BackupTransfer {
         if (action === PlanAction.Delta) {
           const target = { seq: chunk.seq, index, path, expectedSize: entry.size };
           const onBytesSent = this.countSent(chunk.dir, entry.name, null);
-          const result = await sendDelta(target, chunk.signatures.get(index) as Buffer, this.credit, send, onBytesSent);
+          const result = await sendDelta(target, chunk.signatures.get(index) as DeltaBasis, this.credit, send, onBytesSent);
           this.events.onFileDone(chunk.dir, entry.name, result.size, result.error);
           continue;
         }
@@ -651,7 +651,7 @@ export class BackupTransfer {
         return;
       }
       if (signature?.complete !== true) throw this.protocol(`ChunkPlan ${plan.seq} plans entry ${index} as a delta without its whole signature`);
-      chunk.signatures.set(index, Buffer.concat(signature.frames));
+      chunk.signatures.set(index, { signature: Buffer.concat(signature.frames), basisChunks: signature.basisChunks });
       this.deltaChunks.set(plan.seq, chunk);
     });
     chunk.actions = plan.actions;
@@ -665,10 +665,11 @@ export class BackupTransfer {
       throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq}, which awaits no plan or is not a regular file`);
     }
     const key = `${message.seq}/${message.index}`;
-    const pending = this.pendingSignatures.get(key) ?? { frames: [], complete: false };
+    const pending = this.pendingSignatures.get(key) ?? { frames: [], complete: false, basisChunks: null };
     if (pending.complete) throw this.protocol(`Signature frames for entry ${message.index} of chunk ${message.seq} after its last one`);
     pending.frames.push(Buffer.from(message.data));
     pending.complete = message.last;
+    if (message.basisChunks !== null) pending.basisChunks = Buffer.from(message.basisChunks);
     this.pendingSignatures.set(key, pending);
   }
 

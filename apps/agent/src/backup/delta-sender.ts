@@ -15,16 +15,22 @@ import { MessageType } from '@berth/wire';
 
 const EMPTY_SHA256 = createHash('sha256').digest();
 
+/** What the receiver sent of a file's previous version: its encoded signature, and (v8) its content chunks' ids. */
+export interface DeltaBasis {
+  readonly signature: Buffer;
+  readonly basisChunks: Buffer | null;
+}
+
 export async function sendDelta(
   target: FileSendTarget,
-  signatureBytes: Buffer,
+  basis: DeltaBasis,
   credit: CreditWindow,
   send: SendMessage,
   onBytesSent: (bytes: number) => void,
 ): Promise<FileSendResult> {
   let signature: Signature;
   try {
-    signature = decodeSignature(signatureBytes);
+    signature = decodeSignature(basis.signature);
   } catch (error) {
     throw protocolError(`the signature of entry ${target.index} of chunk ${target.seq} is unusable: ${(error as Error).message}`);
   }
@@ -41,7 +47,9 @@ export async function sendDelta(
       // A read error ends the input early: the delta still completes (and is dropped by the receiver, told by
       // FileEnd's error), so whatever is thrown here is a failure to send, which ends the session.
       // The content hash, not the library's default BLAKE3: the end digest is also FileEnd's.
-      const tokens = keepEnd(delta(signature, fileSource(handle, reading), { hash: 'content' }), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
+      // The basis's chunk ids let the delta copy the chunks it finds unchanged without hashing their blocks.
+      const options = { hash: 'content' as const, ...(basis.basisChunks === null ? {} : { basisChunks: basis.basisChunks }) };
+      const tokens = keepEnd(delta(signature, fileSource(handle, reading), options), (token) => (end = { length: token.length, sha256: Buffer.from(token.digest) }));
       for await (const frame of encodeDelta(tokens, { maxFrameBytes: FILE_DATA_MAX_BYTES })) await sendWithinCredit(target, frame, credit, send, onBytesSent);
     }
   } finally {

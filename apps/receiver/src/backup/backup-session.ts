@@ -21,6 +21,7 @@ import {
   furthestPosition,
   MessageType,
   PlanAction,
+  BASIS_CHUNKS_PROTOCOL_VERSION,
   CONTENT_HASH_PROTOCOL_VERSION,
   DIR_DIGEST_PROTOCOL_VERSION,
   PREVIOUS_SNAPSHOT_PROTOCOL_VERSION,
@@ -199,6 +200,11 @@ export interface CreditState {
 const ROOT_KEY = '/';
 /** Entries received and not yet committed, per entry credit, beyond which content-free entries keep their credit until committed. */
 const UNSETTLED_ENTRIES_PER_CREDIT_OP = 8;
+/**
+ * Basis chunk ids sent with a signature (v8): those of the first 16 GiB. With the last signature frame (1 MiB at
+ * most) they stay within the smallest frame limit a receiver may set (2 MiB); later chunks are not compared.
+ */
+const MAX_BASIS_CHUNK_IDS = 16 * 1024;
 
 function pathKey(path: Buffer): string {
   return path.toString('latin1');
@@ -590,7 +596,12 @@ export class BackupSession {
       return null;
     }
     const frames = signatureFrames(sig);
-    for (const [i, data] of frames.entries()) await this.conn.send({ type: MessageType.Signature, seq, index, data, last: i === frames.length - 1 });
+    // v8: the basis's chunk ids, so the agent copies the chunks it finds unchanged without hashing their blocks.
+    const basisChunks = this.ctx.protocol >= BASIS_CHUNKS_PROTOCOL_VERSION ? Buffer.concat(previous.content.chunks.slice(0, MAX_BASIS_CHUNK_IDS)) : null;
+    for (const [i, data] of frames.entries()) {
+      const last = i === frames.length - 1;
+      await this.conn.send({ type: MessageType.Signature, seq, index, data, last, basisChunks: last ? basisChunks : null });
+    }
     this.counters.deltaFiles += 1;
     return { content: previous.content, size: previous.size, keptBlockLength: kept === null ? null : blockLength };
   }

@@ -93,6 +93,8 @@ export interface BackupResult {
   readonly heldChunks: number[];
   /** Directories the receiver reused from their digest (paths, latin1). */
   readonly reusedDirs: readonly string[];
+  /** The basis chunk ids sent with each signature (v8), by "seq/index"; the delta is given them. */
+  readonly basisChunks: ReadonlyMap<string, Buffer>;
 }
 
 class Stopped extends Error {}
@@ -105,6 +107,7 @@ class Mailbox {
   readonly plans = new Map<number, ChunkPlanMessage>();
   readonly committed: CommittedMessage[] = [];
   readonly signatures = new Map<string, Buffer[]>();
+  readonly basisChunks = new Map<string, Buffer>();
   readonly resends: Array<{ seq: number; index: number }> = [];
   readonly offerReplies = new Map<string, { known: boolean; heldChunks: number }>();
   readonly digestReplies = new Map<number, boolean>();
@@ -149,6 +152,7 @@ class Mailbox {
       case MessageType.Signature: {
         const key = `${msg.seq}/${msg.index}`;
         this.signatures.set(key, [...(this.signatures.get(key) ?? []), Buffer.from(msg.data)]);
+        if (msg.basisChunks !== null) this.basisChunks.set(key, Buffer.from(msg.basisChunks));
         break;
       }
       case MessageType.Resend:
@@ -224,6 +228,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     offersKnown,
     heldChunks,
     reusedDirs,
+    basisChunks: box.basisChunks,
   });
   const reusedDirs: string[] = [];
   const entriesSent = new Map<string, number>();
@@ -287,7 +292,9 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       const signature = decodeSignature(Buffer.concat(box.signatures.get(`${chunkSeq}/${index}`) ?? []));
       const source = options.lyingDelta === true ? Buffer.from(content) : content;
       if (options.lyingDelta === true) source[source.length >> 1] = (source[source.length >> 1] as number) ^ 0xff;
-      for await (const frame of encodeDelta(delta(signature, source, { hash: legacyHash ? 'sha256' : 'content' }))) await sendData(chunkSeq, index, frame);
+      const basisChunks = box.basisChunks.get(`${chunkSeq}/${index}`);
+      const deltaOptions = legacyHash ? { hash: 'sha256' as const } : { hash: 'content' as const, ...(basisChunks === undefined ? {} : { basisChunks }) };
+      for await (const frame of encodeDelta(delta(signature, source, deltaOptions))) await sendData(chunkSeq, index, frame);
       await options.duringDelta?.(async () => {
         const probeSeq = ++seq;
         await conn.send({ type: MessageType.DirDigest, seq: probeSeq, dir: Buffer.from(`/no-such-directory-${probeSeq}`), digest: randomBytes(32) });
