@@ -108,7 +108,7 @@ describe('content hash', () => {
   it('Sha256Stream in content-hash mode hands back each chunk id once the chunk is through', async () => {
     const data = randomBytes(3 * MiB + 777);
     const ids = idsOf(data);
-    const stream = new Sha256Stream(true);
+    const stream = new Sha256Stream(true, true);
     let fed = 0;
     for (; fed < data.length; fed += 300_000) {
       await stream.update(data.subarray(fed, fed + 300_000));
@@ -119,14 +119,27 @@ describe('content hash', () => {
       expect(await stream.chunkId(complete)).toBeUndefined();
     }
     expect((await stream.digest()).equals(reference(data))).toBe(true);
-    // Under one chunk the stream never leaves its thread, and a plain SHA-256 stream has no chunks.
-    const small = new Sha256Stream(true);
+    // Under one chunk the stream never leaves its thread; a stream made without chunkIds keeps none.
+    const small = new Sha256Stream(true, true);
     await small.update(data.subarray(0, MiB - 1));
     expect(small.chunkId(0)).toBeUndefined();
+    const notKept = new Sha256Stream(true);
+    await notKept.update(data);
+    expect(notKept.chunkId(0)).toBeUndefined();
     const plain = new Sha256Stream();
     await plain.update(data);
     expect(plain.chunkId(0)).toBeUndefined();
-    await Promise.all([small.digest(), plain.digest()]);
+    await Promise.all([small.digest(), notKept.digest(), plain.digest()]);
+  });
+
+  it('keeps the chunk ids of a stream of many chunks, each in its place', async () => {
+    const chunks = 70;
+    const data = Buffer.alloc(chunks * MiB);
+    for (let chunk = 0; chunk < chunks; chunk++) data.fill(chunk, chunk * MiB, (chunk + 1) * MiB);
+    const stream = new Sha256Stream(true, true);
+    for (let at = 0; at < data.length; at += 3 * MiB) await stream.update(data.subarray(at, at + 3 * MiB));
+    for (const chunk of [0, 1, 63, 64, 65, 69]) expect((await stream.chunkId(chunk))?.toString('hex')).toBe(sha256(data.subarray(chunk * MiB, (chunk + 1) * MiB)).toString('hex'));
+    expect((await stream.digest()).equals(reference(data))).toBe(true);
   });
 
   describe('a delta given the basis chunk ids', () => {

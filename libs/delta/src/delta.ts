@@ -161,7 +161,7 @@ async function* runSearch(
 ): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const wholeFile = await wholeFileHasher(hash);
+    const wholeFile = await wholeFileHasher(hash, basisChunks !== null);
     const search = new DeltaSearch(signature, source, await strongHasher(), hash, wholeFile, basisChunks, maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
@@ -313,6 +313,11 @@ class DeltaSearch {
     const chunkEnd = (chunk + 1) * CONTENT_CHUNK_BYTES;
     // The new version's chunk must be whole (and through the content hash) before its id is known.
     if (chunkEnd - offset > this.buffer.length || !(await this.ensure(chunkEnd - offset))) return false;
+    // The next piece is read while the helper hashes this chunk: unchanged chunks then cost a read and a hash, overlapped.
+    if (this.pending === undefined && !this.eof && this.roomToReadAhead()) {
+      if (this.buffer.length - this.filled < this.readPiece) this.slide();
+      void this.startRead();
+    }
     const id = await this.wholeFile.chunkId?.(chunk);
     if (id === undefined || !sameId(id, this.basisChunks as Uint8Array, chunk)) return false;
     const count = chunkEnd / L - block;

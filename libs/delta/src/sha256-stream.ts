@@ -28,7 +28,14 @@ export class Sha256Stream {
   private id = 0;
   private finished = false;
 
-  constructor(private readonly contentHash = false) {}
+  /**
+   * @param contentHash the digest is the content hash (see above)
+   * @param chunkIds with contentHash: keep each chunk's id for `chunkId` (32 bytes per MiB until the digest)
+   */
+  constructor(
+    private readonly contentHash = false,
+    private readonly chunkIds = false,
+  ) {}
 
   /**
    * Adds bytes (copied: the caller may reuse its buffer). Returns a promise only when it must wait for the
@@ -56,12 +63,12 @@ export class Sha256Stream {
   }
 
   /**
-   * The id of content chunk `index` (contentHash streams), once every byte of it has gone through `update`:
-   * resolves when the helper has hashed it. Undefined while the stream has not left this thread (under
-   * OFFLOAD_BYTES, so no chunk of it is complete), for a chunk not yet complete, or for a plain SHA-256 stream.
+   * The id of content chunk `index` (a stream made with `chunkIds`), once every byte of it has gone through
+   * `update`: resolves when the helper has hashed it. Undefined while the stream has not left this thread (under
+   * OFFLOAD_BYTES, so no chunk of it is complete), for a chunk not yet complete, or for a stream without `chunkIds`.
    */
   chunkId(index: number): Promise<Buffer | undefined> | undefined {
-    if (!this.contentHash || this.worker === undefined || this.finished) return undefined;
+    if (!this.chunkIds || this.worker === undefined || this.finished) return undefined;
     return this.worker.chunkId(this.id, index);
   }
 
@@ -75,7 +82,7 @@ export class Sha256Stream {
   private async offload(): Promise<void> {
     const worker = HashWorker.shared();
     this.worker = worker;
-    this.id = worker.open(this.contentHash);
+    this.id = worker.open(this.contentHash, this.chunkIds);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -157,6 +164,26 @@ for (;;) {
 }
 `;
 
+/** Chunk ids in order, 32 bytes each in one growing buffer (no object per id: a 1 TiB file has a million). */
+class ChunkIdList {
+  private bytes = new Uint8Array(64 * CONTENT_HASH_BYTES);
+  count = 0;
+
+  push(id: Uint8Array): void {
+    if ((this.count + 1) * CONTENT_HASH_BYTES > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    this.bytes.set(id, this.count * CONTENT_HASH_BYTES);
+    this.count++;
+  }
+
+  get(index: number): Buffer {
+    return Buffer.from(this.bytes.subarray(index * CONTENT_HASH_BYTES, (index + 1) * CONTENT_HASH_BYTES));
+  }
+}
+
 interface DigestReply {
   readonly id: number;
   readonly digest: Uint8Array;
@@ -182,8 +209,8 @@ class HashWorker {
   private tail = 0;
   /** Jobs whose results `collect` has read. */
   private collected = 0;
-  /** The chunk ids handed back so far, per contentHash stream (until its digest or abort). */
-  private readonly chunkIds = new Map<number, Buffer[]>();
+  /** The chunk ids handed back so far, per stream that keeps them (until its digest or abort). */
+  private readonly chunkIds = new Map<number, ChunkIdList>();
   private readonly streams = new Set<number>();
   /** Streams whose digest is the content hash: the helper hands back their chunk ids and byte count. */
   private readonly chunked = new Map<number, number>();
@@ -209,15 +236,13 @@ class HashWorker {
    * A new stream; with `contentHash`, its digest is the content hash (its updates go as UpdateChunked jobs, which the
    * helper hashes chunk by chunk; a stream is offloaded only with bytes to hash, so its first job says which).
    */
-  open(contentHash: boolean): number {
+  open(contentHash: boolean, keepChunkIds = false): number {
     this.check();
     const id = this.nextId++;
     this.streams.add(id);
     if (this.streams.size === 1) this.worker.ref();
-    if (contentHash) {
-      this.chunked.set(id, 0);
-      this.chunkIds.set(id, []);
-    }
+    if (contentHash) this.chunked.set(id, 0);
+    if (contentHash && keepChunkIds) this.chunkIds.set(id, new ChunkIdList());
     return id;
   }
 
@@ -226,13 +251,14 @@ class HashWorker {
     const counted = this.chunked.get(id);
     if (counted === undefined || (index + 1) * CONTENT_CHUNK_BYTES > counted) return undefined;
     for (;;) {
-      this.collect();
+      const head = Atomics.load(this.control, HEAD);
+      this.collect(head);
       const ids = this.chunkIds.get(id);
       if (ids === undefined) return undefined;
-      if (index < ids.length) return ids[index];
+      if (index < ids.count) return ids.get(index);
       // Nothing queued could end it: its last bytes are still waiting for a slot.
-      if (Atomics.load(this.control, HEAD) === this.tail) return undefined;
-      await this.jobDone();
+      if (head === this.tail) return undefined;
+      await this.jobDone(head);
     }
   }
 
@@ -279,7 +305,7 @@ class HashWorker {
     this.check();
     if (this.tail - Atomics.load(this.control, HEAD) >= SLOTS) return false;
     // The slot about to be reused may hold a chunk id not read yet.
-    this.collect();
+    this.collect(Atomics.load(this.control, HEAD));
     const job = this.tail % SLOTS;
     if (piece !== undefined) this.ring.set(piece, job * SLOT_BYTES);
     const base = JOBS + job * JOB_WORDS;
@@ -294,27 +320,25 @@ class HashWorker {
 
   /** Resolves when the helper finishes a job (or after a short while, to notice a dead helper). */
   private async spaceFreed(): Promise<void> {
-    if (this.tail - Atomics.load(this.control, HEAD) < SLOTS) return;
-    await this.jobDone();
+    const head = Atomics.load(this.control, HEAD);
+    if (this.tail - head < SLOTS) return;
+    await this.jobDone(head);
   }
 
-  /** Resolves when the helper finishes a job, at once when it has nothing queued, or after WAIT_MS. */
-  private async jobDone(): Promise<void> {
-    const head = Atomics.load(this.control, HEAD);
+  /** Resolves once the helper has finished more than `head` jobs (at once if it has), or after WAIT_MS. */
+  private async jobDone(head: number): Promise<void> {
     const wait = waitAsync(this.control, HEAD, head, WAIT_MS);
     if (wait.async) await wait.value;
     this.check();
   }
 
-  /** Reads the chunk ids the helper handed back with the jobs it finished since the last call. */
-  private collect(): void {
-    const head = Atomics.load(this.control, HEAD);
+  /** Reads the chunk ids the helper handed back with the jobs before `head` not read yet. */
+  private collect(head: number): void {
     for (; this.collected < head; this.collected++) {
       const job = this.collected % SLOTS;
       if (this.resultFlags[(job * RESULT_BYTES) / 4] !== 1) continue;
-      const ids = this.chunkIds.get(this.control[JOBS + job * JOB_WORDS + 1] as number);
       const at = job * RESULT_BYTES + 4;
-      ids?.push(Buffer.from(this.results.subarray(at, at + CONTENT_HASH_BYTES)));
+      this.chunkIds.get(this.control[JOBS + job * JOB_WORDS + 1] as number)?.push(this.results.subarray(at, at + CONTENT_HASH_BYTES));
     }
   }
 

@@ -29,15 +29,16 @@ export interface WholeFileHasher {
   /** Frees the state of a stream abandoned before `digest`. */
   abort(): void;
   /**
-   * The content hash only (`content`): the id of content chunk `index` once all its bytes went through `update`,
-   * or undefined when it cannot tell (see Sha256Stream.chunkId).
+   * The content hash made with `chunkIds` only: the id of content chunk `index` once all its bytes went through
+   * `update`, or undefined when it cannot tell (see Sha256Stream.chunkId).
    */
   chunkId?(index: number): Promise<Buffer | undefined> | undefined;
 }
 
-export async function wholeFileHasher(hash: WholeFileHash): Promise<WholeFileHasher> {
+/** `chunkIds`: with the content hash, a hasher whose `chunkId` answers (it keeps 32 bytes per chunk). */
+export async function wholeFileHasher(hash: WholeFileHash, chunkIds = false): Promise<WholeFileHasher> {
   if (hash === 'sha256') return new Sha256Stream();
-  if (hash === 'content') return new Sha256Stream(true);
+  if (hash === 'content') return new Sha256Stream(true, chunkIds);
   const native = await nativeBlake3();
   return native !== undefined ? new NativeBlake3(new native.Blake3Hasher()) : new WasmBlake3(await createBLAKE3());
 }
