@@ -67,6 +67,7 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(receiver.violations).toEqual([]);
     expect(result.status).toBe('succeeded');
     expect(receiver.files.get(path)?.content.equals(current)).toBe(true);
+    expect(receiver.rebuildFailures).toEqual([]);
     const sent = receiver.dataBytes.get(path) ?? 0;
     expect(sent).toBeGreaterThan(200 * 1024);
     expect(sent).toBeLessThan(300 * 1024);
@@ -82,6 +83,23 @@ describe('delta transfer and content offers against a scripted receiver', () => 
     expect(receiver.resent).toEqual([path]);
     expect(receiver.files.get(path)?.content.equals(current)).toBe(true);
     expect(receiver.files.get(join(src, 'z-after'))?.content.toString()).toBe('after');
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('copies the chunks whose id it is told are unchanged without comparing them (protocol 8), and trusts those ids', async () => {
+    const { path, previous, current } = await changedFile();
+    const idsOf = (data: Buffer): Buffer => {
+      const hasher = new ContentHasher().update(data);
+      hasher.digest();
+      return Buffer.concat(hasher.chunkIds);
+    };
+    // Ids that call the edited chunk 4 unchanged: a delta that uses them copies the old chunk 4 and does not rebuild
+    // the file, so the receiver asks for it whole. (With the true ids the first test's delta rebuilds it.)
+    receiver.script = { deltaBases: new Map([[path, previous]]), basisChunkIds: new Map([[path, idsOf(current)]]) };
+    const result = await backup();
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.rebuildFailures).toEqual([path]);
+    expect(receiver.files.get(path)?.content.equals(current)).toBe(true);
     expect(result.status).toBe('succeeded');
   });
 

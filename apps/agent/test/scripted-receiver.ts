@@ -4,7 +4,7 @@
  * resume points, errors) while checking every rule the agent must keep (credit never exceeded, content
  * in plan order, chunk limits). It stores what it receives in memory and can serve it back as a restore.
  */
-import { ContentHasher, decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
+import { blockLengthFor, CONTENT_CHUNK_BYTES, ContentHasher, decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -51,6 +51,8 @@ export interface BackupScript {
   readonly deltaBases?: ReadonlyMap<string, Buffer>;
   /** Answer every delta with Resend once (as if it had not rebuilt the file). */
   readonly resendDeltas?: boolean;
+  /** Basis chunk ids sent with a path's signature instead of its basis's own (a lying receiver). */
+  readonly basisChunkIds?: ReadonlyMap<string, Buffer>;
   /** Answer ContentOffers with known: true for these whole-file SHA-256s (hex). */
   readonly knownContent?: ReadonlySet<string>;
   /** Stored leading part of a file (by path, latin1): offers of it are answered with that many held 1 MiB chunks. */
@@ -90,6 +92,8 @@ export class ScriptedReceiver implements ReceiverConnector {
    */
   readonly firstChunkOffers: Array<{ path: string; chunk: string; held: boolean; during: string | null }> = [];
   readonly resent: string[] = [];
+  /** Deltas that did not rebuild their file (answered with Resend), by path (latin1). */
+  readonly rebuildFailures: string[] = [];
   /** FileData bytes received per path (latin1): a delta's encoded size. */
   readonly dataBytes = new Map<string, number>();
   hellos: HelloMessage[] = [];
@@ -270,10 +274,14 @@ export class ScriptedReceiver implements ReceiverConnector {
         state.pendingFiles += 1;
         const basis = script.deltaBases?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? null;
         if (basis !== null) {
-          const data = encodeSignature(await signature(basis));
+          // As the receiver signs a file of more than one chunk: blocks of a power of two, so chunks hold whole blocks.
+          const rule = blockLengthFor(basis.length);
+          const blockLength = basis.length > CONTENT_CHUNK_BYTES ? Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule))) : rule;
+          const data = encodeSignature(await signature(basis, { blockLength }));
           const hasher = new ContentHasher().update(basis);
           hasher.digest();
-          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks: Buffer.concat(hasher.chunkIds) });
+          const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? Buffer.concat(hasher.chunkIds);
+          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks });
         }
         expected.push({ state, index, basis });
         actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
@@ -414,7 +422,15 @@ export class ScriptedReceiver implements ReceiverConnector {
               break;
             }
             const rebuilt: Buffer[] = [];
-            for await (const piece of patch(expect.basis, decodeDelta([content]))) rebuilt.push(Buffer.from(piece));
+            try {
+              for await (const piece of patch(expect.basis, decodeDelta([content]))) rebuilt.push(Buffer.from(piece));
+            } catch {
+              // As the receiver does: the file once more, whole.
+              resends.push({ ...expect, basis: null });
+              this.rebuildFailures.push(path.toString('latin1'));
+              await connection.send({ type: MessageType.Resend, seq: message.seq, index: message.index });
+              break;
+            }
             content = Buffer.concat(rebuilt);
           }
           const known = file.known;

@@ -4,7 +4,8 @@
  *   cases   256 MiB identical | 256 MiB with 1% changed in scattered 4 KiB pieces | 256 MiB with no block in
  *           common | 64 MiB with one 4 KiB overwrite in the middle
  *   ours    signature, delta (1 MiB frames written to a delta file), patch (reading it) into an output file; MB/s = 10^6 bytes/s; the
- *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256 (what the agent sends)
+ *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256; for the identical and 64 MiB
+ *           cases also what an agent sends: the content hash, with the basis's chunk ids (protocol 8)
  *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
  *
  * Options: --rounds N (default 3: each case runs N times, ours and rsync back to back, which goes first
@@ -18,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIG_FILE_BYTES, type BigFileResult, prepareBigFiles, runBigFile } from './delta/big-file';
-import { MiB, scatteredOffsets, writeEditedCopy, writeRandomFile } from './delta/inputs';
+import { contentChunkIds, MiB, scatteredOffsets, writeEditedCopy, writeRandomFile } from './delta/inputs';
 import { runOurs } from './delta/ours';
 import { checkTargets, formatTable, summarize, type CaseResult, type CaseSummary } from './delta/report';
 import { ensureRsync, rsyncVersion, runRsync } from './delta/rsync';
@@ -32,8 +33,10 @@ interface BenchCase {
   readonly basis: string;
   readonly newVersion: string;
   readonly fileBytes: number;
-  /** Also run ours with SHA-256 as the whole-file hash (what the agent sends), against the same rsync run. */
+  /** Also run ours with SHA-256 as the whole-file hash, against the same rsync run. */
   readonly alsoSha256?: boolean;
+  /** Also run ours as an agent does: content hash, given the basis's chunk ids, against the same rsync run. */
+  readonly alsoAgent?: boolean;
 }
 
 const argv = process.argv.slice(2);
@@ -71,10 +74,10 @@ async function prepareCases(dir: string): Promise<BenchCase[]> {
   const middle = join(dir, 'new-64-middle');
   await writeEditedCopy(basis64, middle, [32 * MiB], PIECE);
   return [
-    { name: '256MiB-identical', description: '256 MiB, no edits', basis, newVersion: identical, fileBytes: size },
+    { name: '256MiB-identical', description: '256 MiB, no edits', basis, newVersion: identical, fileBytes: size, alsoAgent: true },
     { name: '256MiB-1pct-scattered', description: `256 MiB, ${pieces} scattered 4 KiB pieces overwritten (1%)`, basis, newVersion: onePercent, fileBytes: size, alsoSha256: true },
     { name: '256MiB-no-common', description: '256 MiB, unrelated content', basis, newVersion: unrelated, fileBytes: size },
-    { name: '64MiB-4KiB-middle', description: '64 MiB, one 4 KiB overwrite in the middle', basis: basis64, newVersion: middle, fileBytes: 64 * MiB },
+    { name: '64MiB-4KiB-middle', description: '64 MiB, one 4 KiB overwrite in the middle', basis: basis64, newVersion: middle, fileBytes: 64 * MiB, alsoAgent: true },
   ];
 }
 
@@ -87,6 +90,9 @@ async function runCases(dir: string, rounds: number): Promise<CaseSummary[]> {
   for (const c of cases) {
     const results: CaseResult['rounds'][number][] = [];
     const sha256: CaseResult['rounds'][number][] = [];
+    const agent: CaseResult['rounds'][number][] = [];
+    // Known to the receiver from the repository: not timed.
+    const basisChunks = c.alsoAgent === true ? await contentChunkIds(c.basis) : undefined;
     for (let round = 0; round < rounds; round++) {
       log(`${c.name}: round ${round + 1} of ${rounds}...`);
       // Which system goes first alternates, so neither always runs on a page cache the other just warmed.
@@ -100,10 +106,15 @@ async function runCases(dir: string, rounds: number): Promise<CaseSummary[]> {
         sha256.push({ ours: await runOurs(c.basis, c.newVersion, out, 'sha256'), rsync });
         await rm(out, { force: true });
       }
+      if (basisChunks !== undefined) {
+        agent.push({ ours: await runOurs(c.basis, c.newVersion, out, 'content', basisChunks), rsync });
+        await rm(out, { force: true });
+      }
     }
     const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, rounds: results };
     summaries.push(summarize(result));
     if (sha256.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-sha256`, description: `${c.description}, SHA-256 whole-file hash`, rounds: sha256 }));
+    if (agent.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-agent`, description: `${c.description}, as an agent: content hash and the basis's chunk ids`, rounds: agent }));
   }
   return summaries;
 }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { chunkCountFor, chunkListHash, CONTENT_CHUNK_BYTES, ContentHasher, isChunkListHash } from './content-hash';
 import { delta, type DeltaStream } from './delta';
@@ -108,7 +111,7 @@ describe('content hash', () => {
   it('Sha256Stream in content-hash mode hands back each chunk id once the chunk is through', async () => {
     const data = randomBytes(3 * MiB + 777);
     const ids = idsOf(data);
-    const stream = new Sha256Stream(true, true);
+    const stream = new Sha256Stream(true, 1000);
     let fed = 0;
     for (; fed < data.length; fed += 300_000) {
       await stream.update(data.subarray(fed, fed + 300_000));
@@ -120,7 +123,7 @@ describe('content hash', () => {
     }
     expect((await stream.digest()).equals(reference(data))).toBe(true);
     // Under one chunk the stream never leaves its thread; a stream made without chunkIds keeps none.
-    const small = new Sha256Stream(true, true);
+    const small = new Sha256Stream(true, 1000);
     await small.update(data.subarray(0, MiB - 1));
     expect(small.chunkId(0)).toBeUndefined();
     const notKept = new Sha256Stream(true);
@@ -132,13 +135,15 @@ describe('content hash', () => {
     await Promise.all([small.digest(), notKept.digest(), plain.digest()]);
   });
 
-  it('keeps the chunk ids of a stream of many chunks, each in its place', async () => {
+  it('keeps the ids of as many first chunks as asked, each in its place, and none after them', async () => {
     const chunks = 70;
     const data = Buffer.alloc(chunks * MiB);
     for (let chunk = 0; chunk < chunks; chunk++) data.fill(chunk, chunk * MiB, (chunk + 1) * MiB);
-    const stream = new Sha256Stream(true, true);
+    const stream = new Sha256Stream(true, 67);
     for (let at = 0; at < data.length; at += 3 * MiB) await stream.update(data.subarray(at, at + 3 * MiB));
-    for (const chunk of [0, 1, 63, 64, 65, 69]) expect((await stream.chunkId(chunk))?.toString('hex')).toBe(sha256(data.subarray(chunk * MiB, (chunk + 1) * MiB)).toString('hex'));
+    for (const chunk of [0, 1, 63, 64, 65, 66]) expect((await stream.chunkId(chunk))?.toString('hex')).toBe(sha256(data.subarray(chunk * MiB, (chunk + 1) * MiB)).toString('hex'));
+    expect(stream.chunkId(67)).toBeUndefined();
+    expect(stream.chunkId(69)).toBeUndefined();
     expect((await stream.digest()).equals(reference(data))).toBe(true);
   });
 
@@ -193,6 +198,36 @@ describe('content hash', () => {
       const skipping = await deltaOf(basis, next, lying);
       expect(skipping.stream.stats.unchangedChunks).toBe(3);
       await expect(collectBytes(patch(basis, decodeDelta([skipping.encoded])))).rejects.toThrow(/content hash/);
+    });
+
+    it('reads a file larger than its buffer, compares what is aligned and what it has ids for, and encodes the same delta', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-delta-ids-'));
+      try {
+        const basis = randomBytes(14 * MiB);
+        // An edit in place in chunk 3, then 100 bytes inserted in chunk 9: chunks 10 and after are no longer aligned.
+        const edited = Buffer.from(basis);
+        randomBytes(4096).copy(edited, 3 * MiB + 999);
+        const next = Buffer.concat([edited.subarray(0, 9 * MiB + 5), randomBytes(100), edited.subarray(9 * MiB + 5)]);
+        const path = join(dir, 'next');
+        await writeFile(path, next);
+        const sig = await signature(basis, { blockLength: BLOCK });
+        const run = async (basisChunks?: Uint8Array): Promise<{ encoded: Buffer; stream: DeltaStream }> => {
+          const stream = delta(sig, path, { hash: 'content', ...(basisChunks === undefined ? {} : { basisChunks }) });
+          return { encoded: await encodeDeltaToBuffer(stream), stream };
+        };
+        const plain = await run();
+        const skipping = await run(ids(basis));
+        expect(skipping.encoded.equals(plain.encoded)).toBe(true);
+        // Chunks 0-2 and 4-8 (chunk 9 holds the insertion).
+        expect(skipping.stream.stats.unchangedChunks).toBe(8);
+        expect((await collectBytes(patch(basis, decodeDelta([skipping.encoded])))).equals(next)).toBe(true);
+        // Ids of the first 2 chunks only (as a receiver sends for the first 16 GiB): only those are compared.
+        const truncated = await run(ids(basis).subarray(0, 2 * 32));
+        expect(truncated.encoded.equals(plain.encoded)).toBe(true);
+        expect(truncated.stream.stats.unchangedChunks).toBe(2);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('refuses ids without the content hash, or not in 32-byte ids', async () => {

@@ -130,6 +130,15 @@ export function delta(signature: Signature, newVersion: ByteInput, options: Delt
   return stream;
 }
 
+/**
+ * How many chunks of the basis a delta can compare by id: the full chunks it was given ids for, none unless a chunk
+ * holds whole blocks (the block length divides it).
+ */
+function comparableChunks(signature: Signature, basisChunks: Uint8Array): number {
+  if (CONTENT_CHUNK_BYTES % signature.blockLength !== 0) return 0;
+  return Math.min(basisChunks.length / CONTENT_HASH_BYTES, Math.floor(signature.fileLength / CONTENT_CHUNK_BYTES));
+}
+
 /** Whether `id` equals chunk `index` of `ids` (32-byte ids back to back). */
 function sameId(id: Uint8Array, ids: Uint8Array, index: number): boolean {
   const base = index * CONTENT_HASH_BYTES;
@@ -161,8 +170,9 @@ async function* runSearch(
 ): AsyncGenerator<DeltaToken> {
   const source = await openByteSource(newVersion);
   try {
-    const wholeFile = await wholeFileHasher(hash, basisChunks !== null);
-    const search = new DeltaSearch(signature, source, await strongHasher(), hash, wholeFile, basisChunks, maxLiteral, stats, borrowLiterals, onEnd);
+    const comparable = basisChunks === null ? 0 : comparableChunks(signature, basisChunks);
+    const wholeFile = await wholeFileHasher(hash, comparable);
+    const search = new DeltaSearch(signature, source, await strongHasher(), hash, wholeFile, comparable > 0 ? basisChunks : null, comparable, maxLiteral, stats, borrowLiterals, onEnd);
     try {
       yield* search.tokens();
     } finally {
@@ -204,7 +214,7 @@ class DeltaSearch {
   private falseHitWork = 0;
   /** Chunks before this one have had their id compared (or cannot be): see `copyUnchangedChunk`. */
   private nextChunk = 0;
-  /** Full basis chunks to compare (none unless the block length divides the chunk and the hasher gives ids). */
+  /** Full basis chunks to compare by id (see comparableChunks). */
   private readonly basisChunkCount: number;
 
   constructor(
@@ -214,6 +224,8 @@ class DeltaSearch {
     private readonly hash: WholeFileHash,
     private readonly wholeFile: WholeFileHasher,
     private readonly basisChunks: Uint8Array | null,
+    /** Basis chunks to compare by id (comparableChunks), 0 when the hasher cannot give ids. */
+    basisChunkCount: number,
     private readonly maxLiteral: number,
     private readonly stats: DeltaStats,
     private readonly borrowLiterals: boolean,
@@ -227,8 +239,7 @@ class DeltaSearch {
     this.buffer = this.kernel.data;
     this.sums = this.kernel.sums;
     this.predicted = signature.blockCount > 0 ? 0 : -1;
-    const comparable = basisChunks !== null && wholeFile.chunkId !== undefined && CONTENT_CHUNK_BYTES % signature.blockLength === 0;
-    this.basisChunkCount = comparable ? Math.min(basisChunks.length / CONTENT_HASH_BYTES, Math.floor(signature.fileLength / CONTENT_CHUNK_BYTES)) : 0;
+    this.basisChunkCount = basisChunks !== null && wholeFile.chunkId !== undefined ? basisChunkCount : 0;
     // A file that fits is read whole; larger inputs in quarters of the buffer, the next one in flight while the
     // search works on what is in.
     const fits = source.knownLength !== undefined && source.knownLength < this.buffer.length;
@@ -243,7 +254,8 @@ class DeltaSearch {
       if (this.landed >= 0 || (this.pending === undefined && !this.eof && this.roomToReadAhead())) await this.readAhead();
       if (this.predicted >= 0) {
         const block = this.predicted;
-        if (this.nextChunk < this.basisChunkCount && (yield* this.copyUnchangedChunk(block))) continue;
+        // Checked here first: the generator is entered once per chunk, not once per block.
+        if (this.atChunkToCompare(block) && (yield* this.copyUnchangedChunk(block))) continue;
         const length = this.lengthOf(block);
         // Most turns of an all-match file: the block is already in the buffer, no await.
         if (this.filled - this.pos < length) await this.ensure(length);
@@ -305,9 +317,7 @@ class DeltaSearch {
   private async *copyUnchangedChunk(block: number): AsyncGenerator<DeltaToken, boolean> {
     const L = this.blockLength;
     const offset = this.base + this.pos;
-    if (offset !== block * L || this.pos !== this.litStart) return false;
     const chunk = Math.floor(offset / CONTENT_CHUNK_BYTES);
-    if (chunk < this.nextChunk) return false;
     this.nextChunk = chunk + 1;
     if (chunk >= this.basisChunkCount) return false;
     const chunkEnd = (chunk + 1) * CONTENT_CHUNK_BYTES;
@@ -331,6 +341,13 @@ class DeltaSearch {
     }
     this.passBlocks(block, count);
     return true;
+  }
+
+  /** Whether the predicted `block` starts where copyUnchangedChunk compares: aligned, no literal, a chunk not yet compared. */
+  private atChunkToCompare(block: number): boolean {
+    if (this.nextChunk >= this.basisChunkCount || this.pos !== this.litStart) return false;
+    const offset = this.base + this.pos;
+    return offset === block * this.blockLength && offset >= this.nextChunk * CONTENT_CHUNK_BYTES;
   }
 
   /** Strong-hash check of the block that follows the previous match, at `pos` (`ensure` has run). */

@@ -30,11 +30,11 @@ export class Sha256Stream {
 
   /**
    * @param contentHash the digest is the content hash (see above)
-   * @param chunkIds with contentHash: keep each chunk's id for `chunkId` (32 bytes per MiB until the digest)
+   * @param chunkIds with contentHash: keep the ids of this many first chunks for `chunkId` (32 bytes each, until the digest)
    */
   constructor(
     private readonly contentHash = false,
-    private readonly chunkIds = false,
+    private readonly chunkIds = 0,
   ) {}
 
   /**
@@ -63,12 +63,12 @@ export class Sha256Stream {
   }
 
   /**
-   * The id of content chunk `index` (a stream made with `chunkIds`), once every byte of it has gone through
-   * `update`: resolves when the helper has hashed it. Undefined while the stream has not left this thread (under
-   * OFFLOAD_BYTES, so no chunk of it is complete), for a chunk not yet complete, or for a stream without `chunkIds`.
+   * The id of content chunk `index` (one of the first `chunkIds` of a contentHash stream), once every byte of it has
+   * gone through `update`: resolves when the helper has hashed it. Undefined while the stream has not left this
+   * thread (under OFFLOAD_BYTES, so no chunk of it is complete), for a chunk not yet complete, or beyond `chunkIds`.
    */
   chunkId(index: number): Promise<Buffer | undefined> | undefined {
-    if (!this.chunkIds || this.worker === undefined || this.finished) return undefined;
+    if (index >= this.chunkIds || this.worker === undefined || this.finished) return undefined;
     return this.worker.chunkId(this.id, index);
   }
 
@@ -164,14 +164,19 @@ for (;;) {
 }
 `;
 
-/** Chunk ids in order, 32 bytes each in one growing buffer (no object per id: a 1 TiB file has a million). */
+/** The first `limit` chunk ids in order, 32 bytes each in one growing buffer (no object per id). */
 class ChunkIdList {
-  private bytes = new Uint8Array(64 * CONTENT_HASH_BYTES);
+  private bytes: Uint8Array;
   count = 0;
 
+  constructor(private readonly limit: number) {
+    this.bytes = new Uint8Array(Math.min(limit, 64) * CONTENT_HASH_BYTES);
+  }
+
   push(id: Uint8Array): void {
+    if (this.count === this.limit) return;
     if ((this.count + 1) * CONTENT_HASH_BYTES > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
+      const grown = new Uint8Array(Math.min(this.limit, this.count * 2) * CONTENT_HASH_BYTES);
       grown.set(this.bytes);
       this.bytes = grown;
     }
@@ -236,13 +241,13 @@ class HashWorker {
    * A new stream; with `contentHash`, its digest is the content hash (its updates go as UpdateChunked jobs, which the
    * helper hashes chunk by chunk; a stream is offloaded only with bytes to hash, so its first job says which).
    */
-  open(contentHash: boolean, keepChunkIds = false): number {
+  open(contentHash: boolean, keepChunkIds = 0): number {
     this.check();
     const id = this.nextId++;
     this.streams.add(id);
     if (this.streams.size === 1) this.worker.ref();
     if (contentHash) this.chunked.set(id, 0);
-    if (contentHash && keepChunkIds) this.chunkIds.set(id, new ChunkIdList());
+    if (contentHash && keepChunkIds > 0) this.chunkIds.set(id, new ChunkIdList(keepChunkIds));
     return id;
   }
 

@@ -35,8 +35,8 @@ export interface WholeFileHasher {
   chunkId?(index: number): Promise<Buffer | undefined> | undefined;
 }
 
-/** `chunkIds`: with the content hash, a hasher whose `chunkId` answers (it keeps 32 bytes per chunk). */
-export async function wholeFileHasher(hash: WholeFileHash, chunkIds = false): Promise<WholeFileHasher> {
+/** `chunkIds`: with the content hash, a hasher whose `chunkId` answers for that many first chunks (32 bytes each kept). */
+export async function wholeFileHasher(hash: WholeFileHash, chunkIds = 0): Promise<WholeFileHasher> {
   if (hash === 'sha256') return new Sha256Stream();
   if (hash === 'content') return new Sha256Stream(true, chunkIds);
   const native = await nativeBlake3();

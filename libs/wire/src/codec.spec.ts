@@ -402,5 +402,7 @@ describe('protocol v8 field: the basis chunk ids of a signature', () => {
     const last = encodeMessage({ ...frame, basisChunks: null });
     expect(decodeError(frameOf(Buffer.concat([last.subarray(4), Buffer.from([31]), ids.subarray(0, 31)]))).message).toMatch(/31 bytes, not a whole number/);
     expect(decodeError(frameOf(Buffer.concat([last.subarray(4), Buffer.from([64]), ids.subarray(0, 40)]))).message).toMatch(/signature.basisChunks/);
+    expect(() => encodeMessage({ ...frame, basisChunks: Buffer.alloc(0) })).toThrow(/an empty list is not encoded/);
+    expect(decodeError(frameOf(Buffer.concat([last.subarray(4), Buffer.from([0])]))).message).toMatch(/an empty list is not encoded/);
   });
 });

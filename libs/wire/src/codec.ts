@@ -31,7 +31,8 @@ const U32_MAX = 0xffff_ffff;
 
 /** Encodes one message as a whole frame: u32 BE length of (type + payload), u8 type, payload. */
 export function encodeMessage(msg: Message): Buffer {
-  const dataBytes = msg.type === MessageType.FileData || msg.type === MessageType.Signature ? msg.data.length : 0;
+  const dataBytes =
+    msg.type === MessageType.FileData ? msg.data.length : msg.type === MessageType.Signature ? msg.data.length + (msg.basisChunks?.length ?? 0) : 0;
   const w = new ByteWriter(64 + dataBytes, FRAME_HEADER_BYTES);
   w.u8(msg.type);
   writePayload(w, msg);
@@ -145,6 +146,7 @@ function writePayload(w: ByteWriter, msg: Message): void {
       w.bool(msg.last);
       if (msg.basisChunks !== null) {
         if (!msg.last) throw WireError.protocol('signature.basisChunks: only on the last frame');
+        if (msg.basisChunks.length === 0) throw WireError.protocol('signature.basisChunks: an empty list is not encoded');
         if (msg.basisChunks.length % SHA256_BYTES !== 0) throw WireError.protocol(`signature.basisChunks: ${msg.basisChunks.length} bytes, not a whole number of ${SHA256_BYTES}-byte ids`);
         w.bytes(msg.basisChunks, MAX_FRAME_BYTES, 'signature.basisChunks');
       }
@@ -504,6 +506,7 @@ function readSignature(r: ByteReader): SignatureMessage {
   if (r.remaining === 0) return { type: MessageType.Signature, seq, index, data, last, basisChunks: null };
   if (!last) throw WireError.protocol('signature.basisChunks: only on the last frame');
   const basisChunks = r.bytes(MAX_FRAME_BYTES, 'signature.basisChunks');
+  if (basisChunks.length === 0) throw WireError.protocol('signature.basisChunks: an empty list is not encoded');
   if (basisChunks.length % SHA256_BYTES !== 0) throw WireError.protocol(`signature.basisChunks: ${basisChunks.length} bytes, not a whole number of ${SHA256_BYTES}-byte ids`);
   return { type: MessageType.Signature, seq, index, data, last, basisChunks };
 }

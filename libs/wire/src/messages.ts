@@ -312,8 +312,8 @@ export interface SignatureMessage {
   readonly data: Buffer;
   readonly last: boolean;
   /**
-   * v8, on the last frame only: the ids of the basis's content chunks (1 MiB each), 32 bytes each, back to back;
-   * null when not sent (an older agent, or a frame before the last).
+   * v8, on the last frame only: the ids of the basis's full content chunks (1 MiB each), 32 bytes each, back to
+   * back, never empty; null when not sent (an older agent, a frame before the last, a basis under one chunk).
    */
   readonly basisChunks: Buffer | null;
 }

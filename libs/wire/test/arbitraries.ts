@@ -93,7 +93,7 @@ export const messageArb: fc.Arbitrary<Message> = fc.oneof(
       index: u32,
       data: bytesArb(3000),
       last: fc.constant(true),
-      basisChunks: fc.array(sha256Arb, { maxLength: 20 }).map((ids) => Buffer.concat(ids)),
+      basisChunks: fc.array(sha256Arb, { minLength: 1, maxLength: 20 }).map((ids) => Buffer.concat(ids)),
     }),
   ),
   fc.record({ type: fc.constant(MessageType.Resend), seq: safe, index: u32 }),

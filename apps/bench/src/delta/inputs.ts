@@ -1,3 +1,5 @@
+import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
+import { createReadStream } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { copyFile, open } from 'node:fs/promises';
 
@@ -50,4 +52,12 @@ export async function writeEditedCopy(basis: string, path: string, offsets: read
 export function scatteredOffsets(fileLength: number, pieceLength: number, count: number, seed: number): number[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, () => Math.floor(random() * (fileLength - pieceLength)));
+}
+
+/** The ids of a file's 1 MiB content chunks, back to back: what a receiver sends a protocol 8 agent with a signature. */
+export async function contentChunkIds(path: string): Promise<Buffer> {
+  const hasher = new ContentHasher();
+  for await (const piece of createReadStream(path, { highWaterMark: CONTENT_CHUNK_BYTES })) hasher.update(piece as Buffer);
+  hasher.digest();
+  return Buffer.concat(hasher.chunkIds);
 }

@@ -31,15 +31,16 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; timing: Pha
 /**
  * Our pipeline on files, as `berth delta signature|diff|patch` runs it: signature of the basis (file read), delta
  * of the new version (file read, tokens encoded into 1 MiB frames written to a delta file), patch of the basis
- * with the delta read back from that file into an output file. Files are written, not synced, like rsync's
+ * with the delta read back from that file into an output file. With `basisChunks` (and the content hash) the delta is
+ * a protocol 8 agent's: given the basis's chunk ids, it copies the chunks it finds unchanged without hashing their blocks. Files are written, not synced, like rsync's
  * default. (The frames were once kept in memory instead: on this VM 256 MiB of fresh memory cost about 1 CPU
  * second of page faults, which measured the machine rather than the engine; a sender hands its frames on.)
  */
-export async function runOurs(basisPath: string, newPath: string, outPath: string, hash?: WholeFileHash): Promise<OurResult> {
+export async function runOurs(basisPath: string, newPath: string, outPath: string, hash?: WholeFileHash, basisChunks?: Uint8Array): Promise<OurResult> {
   const sig = await timed(() => signature(basisPath));
   const signatureBytes = encodeSignature(sig.value).length;
 
-  const stream = delta(sig.value, newPath, hash === undefined ? {} : { hash });
+  const stream = delta(sig.value, newPath, { ...(hash === undefined ? {} : { hash }), ...(basisChunks === undefined ? {} : { basisChunks }) });
   const deltaPath = `${outPath}.delta`;
   const diffed = await timed(async () => {
     const file = await open(deltaPath, 'w');

@@ -1,4 +1,4 @@
-import { chunkCountFor, chunkListHash, isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
+import { chunkCountFor, chunkListHash, CONTENT_HASH_BYTES, isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -46,7 +46,7 @@ import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
-import { chunksIntact, signatureFrames, signStoredContent } from './basis-signature';
+import { chunksIntact, SIGNATURE_FRAME_BYTES, signatureFrames, signStoredContent } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
@@ -201,10 +201,11 @@ const ROOT_KEY = '/';
 /** Entries received and not yet committed, per entry credit, beyond which content-free entries keep their credit until committed. */
 const UNSETTLED_ENTRIES_PER_CREDIT_OP = 8;
 /**
- * Basis chunk ids sent with a signature (v8): those of the first 16 GiB. With the last signature frame (1 MiB at
- * most) they stay within the smallest frame limit a receiver may set (2 MiB); later chunks are not compared.
+ * Basis chunk ids sent with a signature (v8): those of the first 16 GiB (half a signature frame of ids). With the
+ * last signature frame they stay within the smallest frame limit a receiver may set (2 MiB); later chunks are
+ * compared block by block.
  */
-const MAX_BASIS_CHUNK_IDS = 16 * 1024;
+const MAX_BASIS_CHUNK_IDS = SIGNATURE_FRAME_BYTES / 2 / CONTENT_HASH_BYTES;
 
 function pathKey(path: Buffer): string {
   return path.toString('latin1');
@@ -597,7 +598,8 @@ export class BackupSession {
     }
     const frames = signatureFrames(sig);
     // v8: the basis's chunk ids, so the agent copies the chunks it finds unchanged without hashing their blocks.
-    const basisChunks = this.ctx.protocol >= BASIS_CHUNKS_PROTOCOL_VERSION ? Buffer.concat(previous.content.chunks.slice(0, MAX_BASIS_CHUNK_IDS)) : null;
+    const fullChunks = Math.min(MAX_BASIS_CHUNK_IDS, Math.floor(size / CONTENT_CHUNK_BYTES));
+    const basisChunks = this.ctx.protocol >= BASIS_CHUNKS_PROTOCOL_VERSION && fullChunks > 0 ? Buffer.concat(previous.content.chunks.slice(0, fullChunks)) : null;
     for (const [i, data] of frames.entries()) {
       const last = i === frames.length - 1;
       await this.conn.send({ type: MessageType.Signature, seq, index, data, last, basisChunks: last ? basisChunks : null });
