@@ -5,7 +5,7 @@
  *           common | 64 MiB with one 4 KiB overwrite in the middle
  *   ours    signature, delta (1 MiB frames written to a delta file), patch (reading it) into an output file; MB/s = 10^6 bytes/s; the
  *           library's default whole-file hash (BLAKE3), and for the 1% case also SHA-256; for the identical and 64 MiB
- *           cases also what an agent sends: the content hash, with the basis's chunk ids (protocol 8)
+ *           cases also what an agent sends: the content hash, without (protocol 7) and with (8) the basis's chunk ids
  *   rsync   local transfer onto the basis, forced to delta mode (--no-whole-file --ignore-times --stats)
  *
  * Options: --rounds N (default 3: each case runs N times, ours and rsync back to back, which goes first
@@ -35,7 +35,7 @@ interface BenchCase {
   readonly fileBytes: number;
   /** Also run ours with SHA-256 as the whole-file hash, against the same rsync run. */
   readonly alsoSha256?: boolean;
-  /** Also run ours as an agent does: content hash, given the basis's chunk ids, against the same rsync run. */
+  /** Also run ours as agents do: the content hash, without and with the basis's chunk ids, against the same rsync run. */
   readonly alsoAgent?: boolean;
 }
 
@@ -90,7 +90,8 @@ async function runCases(dir: string, rounds: number): Promise<CaseSummary[]> {
   for (const c of cases) {
     const results: CaseResult['rounds'][number][] = [];
     const sha256: CaseResult['rounds'][number][] = [];
-    const agent: CaseResult['rounds'][number][] = [];
+    const agent7: CaseResult['rounds'][number][] = [];
+    const agent8: CaseResult['rounds'][number][] = [];
     // Known to the receiver from the repository: not timed.
     const basisChunks = c.alsoAgent === true ? await contentChunkIds(c.basis) : undefined;
     for (let round = 0; round < rounds; round++) {
@@ -107,14 +108,17 @@ async function runCases(dir: string, rounds: number): Promise<CaseSummary[]> {
         await rm(out, { force: true });
       }
       if (basisChunks !== undefined) {
-        agent.push({ ours: await runOurs(c.basis, c.newVersion, out, 'content', basisChunks), rsync });
+        agent7.push({ ours: await runOurs(c.basis, c.newVersion, out, 'content'), rsync });
+        await rm(out, { force: true });
+        agent8.push({ ours: await runOurs(c.basis, c.newVersion, out, 'content', basisChunks), rsync });
         await rm(out, { force: true });
       }
     }
     const result: CaseResult = { name: c.name, description: c.description, fileBytes: c.fileBytes, rounds: results };
     summaries.push(summarize(result));
     if (sha256.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-sha256`, description: `${c.description}, SHA-256 whole-file hash`, rounds: sha256 }));
-    if (agent.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-agent`, description: `${c.description}, as an agent: content hash and the basis's chunk ids`, rounds: agent }));
+    if (agent7.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-content`, description: `${c.description}, content hash (a protocol 7 agent)`, rounds: agent7 }));
+    if (agent8.length > 0) summaries.push(summarize({ ...result, name: `${c.name}-ids`, description: `${c.description}, content hash and the basis's chunk ids (a protocol 8 agent)`, rounds: agent8 }));
   }
   return summaries;
 }

@@ -323,11 +323,10 @@ class DeltaSearch {
     const chunkEnd = (chunk + 1) * CONTENT_CHUNK_BYTES;
     // The new version's chunk must be whole (and through the content hash) before its id is known.
     if (chunkEnd - offset > this.buffer.length || !(await this.ensure(chunkEnd - offset))) return false;
-    // The next piece is read while the helper hashes this chunk: unchanged chunks then cost a read and a hash, overlapped.
-    if (this.pending === undefined && !this.eof && this.roomToReadAhead()) {
-      if (this.buffer.length - this.filled < this.readPiece) this.slide();
-      void this.startRead();
-    }
+    // The next chunk goes to the hash helper too before this one's id is awaited, so the helper always has one
+    // queued: a run of unchanged chunks then costs about their hashing alone.
+    const ahead = chunkEnd - offset + CONTENT_CHUNK_BYTES;
+    if (ahead <= this.buffer.length) await this.ensure(ahead);
     const id = await this.wholeFile.chunkId?.(chunk);
     if (id === undefined || !sameId(id, this.basisChunks as Uint8Array, chunk)) return false;
     const count = chunkEnd / L - block;
