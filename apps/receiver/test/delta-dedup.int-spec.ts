@@ -337,14 +337,19 @@ describe('delta against a basis damaged on disk', () => {
     expect(stored.actual).toEqual(stored.recorded);
   });
 
-  it('counts a damaged chunk that the new version shares: rebuilt around its damaged block, it has the stored id', async () => {
-    const file = join(source, 'other.bin');
+  /** An 8 MiB file backed up, then its stored chunk 2 damaged on disk and the file changed in chunk 6 only. */
+  async function sharedDamagedChunk(name: string): Promise<{ file: string; original: Buffer }> {
+    const file = join(source, name);
     const original = randomBytes(8 * MiB);
     await writeFile(file, original);
     expect((await backup()).done).not.toBeNull();
-    // Chunk 2 is damaged on disk and stays as it was in the new version, which changes in chunk 6 only.
     expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
     await overwrite(file, 6 * MiB + 1000, 4096);
+    return { file, original };
+  }
+
+  it('counts a damaged chunk that the new version shares: rebuilt around its damaged block, it has the stored id', async () => {
+    const { file, original } = await sharedDamagedChunk('other.bin');
     // A protocol 7 agent compares every block (a v8 agent copies chunk 2 by its id: the next test).
     const second = await backup(7);
     expect(second.closeReason).toBeNull();
@@ -360,12 +365,7 @@ describe('delta against a basis damaged on disk', () => {
   });
 
   it('v8: copies a chunk the new version shares by its id, unread, so its damage is left to verification', async () => {
-    const file = join(source, 'third.bin');
-    const original = randomBytes(8 * MiB);
-    await writeFile(file, original);
-    expect((await backup()).done).not.toBeNull();
-    expect(await damageOnDisk(original.subarray(2 * MiB, 2 * MiB + 64))).toBe(true);
-    await overwrite(file, 6 * MiB + 1000, 4096);
+    const { file, original } = await sharedDamagedChunk('third.bin');
     const applied = (): number => fx.logs.filter((l) => l.includes('deltaFiles=1 deltaRetries=0 signatureFailures=0')).length;
     const before = applied();
     const second = await backup();
