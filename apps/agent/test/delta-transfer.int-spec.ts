@@ -11,7 +11,7 @@ import { HttpControllerClient } from '../src/controller/controller-client';
 import { standaloneJob, type RunJob } from '../src/jobs/run-job';
 import { silentLogger } from '../src/util/logger';
 import { RecordingController } from './recording-controller';
-import { ScriptedReceiver } from './scripted-receiver';
+import { contentChunkIds, ScriptedReceiver } from './scripted-receiver';
 
 jest.setTimeout(30_000);
 
@@ -88,14 +88,9 @@ describe('delta transfer and content offers against a scripted receiver', () => 
 
   it('copies the chunks whose id it is told are unchanged without comparing them (protocol 8), and trusts those ids', async () => {
     const { path, previous, current } = await changedFile();
-    const idsOf = (data: Buffer): Buffer => {
-      const hasher = new ContentHasher().update(data);
-      hasher.digest();
-      return Buffer.concat(hasher.chunkIds);
-    };
     // Ids that call the edited chunk 4 unchanged: a delta that uses them copies the old chunk 4 and does not rebuild
     // the file, so the receiver asks for it whole. (With the true ids the first test's delta rebuilds it.)
-    receiver.script = { deltaBases: new Map([[path, previous]]), basisChunkIds: new Map([[path, idsOf(current)]]) };
+    receiver.script = { deltaBases: new Map([[path, previous]]), basisChunkIds: new Map([[path, contentChunkIds(current)]]) };
     const result = await backup();
     expect(receiver.violations).toEqual([]);
     expect(receiver.rebuildFailures).toEqual([path]);

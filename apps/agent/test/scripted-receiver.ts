@@ -4,7 +4,7 @@
  * resume points, errors) while checking every rule the agent must keep (credit never exceeded, content
  * in plan order, chunk limits). It stores what it receives in memory and can serve it back as a restore.
  */
-import { blockLengthFor, CONTENT_CHUNK_BYTES, ContentHasher, decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
+import { alignedBlockLength, ContentHasher, decodeDelta, encodeSignature, patch, signature } from '@berth/delta';
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
@@ -26,6 +26,12 @@ import {
 } from '@berth/wire';
 import { SocketReceiverConnector, type ReceiverConnector } from '../src/receiver/receiver-connector';
 
+/** The ids of `data`'s 1 MiB content chunks, back to back (what a receiver sends a protocol 8 agent with a signature). */
+export function contentChunkIds(data: Buffer): Buffer {
+  const hasher = new ContentHasher().update(data);
+  hasher.digest();
+  return Buffer.concat(hasher.chunkIds);
+}
 export interface BackupScript {
   readonly waits?: number;
   readonly waitMs?: number;
@@ -274,13 +280,9 @@ export class ScriptedReceiver implements ReceiverConnector {
         state.pendingFiles += 1;
         const basis = script.deltaBases?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? null;
         if (basis !== null) {
-          // As the receiver signs a file of more than one chunk: blocks of a power of two, so chunks hold whole blocks.
-          const rule = blockLengthFor(basis.length);
-          const blockLength = basis.length > CONTENT_CHUNK_BYTES ? Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule))) : rule;
-          const data = encodeSignature(await signature(basis, { blockLength }));
-          const hasher = new ContentHasher().update(basis);
-          hasher.digest();
-          const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? Buffer.concat(hasher.chunkIds);
+          // Signed as the receiver signs it, so chunks hold whole blocks and the agent can compare them by id.
+          const data = encodeSignature(await signature(basis, { blockLength: alignedBlockLength(basis.length) }));
+          const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? contentChunkIds(basis);
           await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks });
         }
         expected.push({ state, index, basis });

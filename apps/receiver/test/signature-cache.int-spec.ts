@@ -1,11 +1,11 @@
-import { ContentHasher, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
+import { alignedBlockLength, ContentHasher, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
 import { type ObjectId, type ReadOptions, Repository } from '@berth/repository';
 import { PlanAction } from '@berth/wire';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alignedBlockLength, SignatureCache } from '../src/backup/signature-cache';
+import { SignatureCache } from '../src/backup/signature-cache';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { damageOnDisk, overwrite, replaceMethod } from './support/repository-faults';
 import { runBackup, type BackupOptions, type BackupResult } from './support/test-agent';

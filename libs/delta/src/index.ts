@@ -36,6 +36,7 @@ export {
 export { copyRange, type CopyToken, type DeltaEnd, type DeltaHeader, type DeltaToken, type LiteralToken } from './tokens';
 export { DeltaError, DeltaErrorCode, DeltaFormatError, isDeltaError } from './errors';
 export {
+  alignedBlockLength,
   blockLengthFor,
   blockCountOf,
   DEFAULT_DELTA_FRAME_BYTES,

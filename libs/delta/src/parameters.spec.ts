@@ -1,4 +1,5 @@
-import { blockCountOf, blockLengthFor, MAX_BLOCK_LENGTH, strongLengthFor } from './parameters';
+import { CONTENT_CHUNK_BYTES } from './content-hash';
+import { alignedBlockLength, blockCountOf, blockLengthFor, MAX_BLOCK_LENGTH, strongLengthFor } from './parameters';
 import { packWeak, weakChecksum, weakSums } from './weak-checksum';
 import { rollOne } from './rolling-scan';
 import { randomBytes } from 'node:crypto';
@@ -65,5 +66,19 @@ describe('weak rolling checksum', () => {
       rollOne(data, p, window, sums);
       expect(packWeak(sums[0] as number, sums[1] as number)).toBe(weakChecksum(data, p + 1, p + 1 + window));
     }
+  });
+});
+
+describe('alignedBlockLength', () => {
+  const MiB = CONTENT_CHUNK_BYTES;
+  it.each([1, 1000, 490_000, MiB, MiB + 1, 5 * MiB + 3, 64 * MiB, 100_000_000, 3 * 2 ** 40])('is a power of two dividing a chunk, at most the square-root rule, for %d bytes', (length) => {
+    const block = alignedBlockLength(length);
+    if (length <= MiB) {
+      expect(block).toBe(blockLengthFor(length));
+      return;
+    }
+    expect(MiB % block).toBe(0);
+    expect(block).toBeLessThanOrEqual(blockLengthFor(length));
+    expect(block * 2).toBeGreaterThan(Math.min(blockLengthFor(length), MiB));
   });
 });

@@ -1,3 +1,5 @@
+import { CONTENT_CHUNK_BYTES } from './content-hash';
+
 /**
  * Parameters of the algorithm. Block length follows rsync's rule (generator.c, sum_sizes_sqroot) with a
  * higher cap: rsync stops at 128 KiB, which makes the signature of a 1 TiB file 8 M blocks; at 1 MiB the sqrt
@@ -56,4 +58,16 @@ export function strongLengthFor(fileLength: number): number {
 /** Number of blocks of a file: the last one may be shorter. */
 export function blockCountOf(fileLength: number, blockLength: number): number {
   return Math.ceil(fileLength / blockLength);
+}
+
+/**
+ * The block length of a delta against a file of `fileLength` bytes whose content is stored in 1 MiB chunks: the
+ * square-root rule (blockLengthFor), rounded down to a power of two for files of more than one chunk, so that
+ * blocks never straddle two chunks (a power of two no larger than 1 MiB divides CONTENT_CHUNK_BYTES). The receiver
+ * signs stored files with it; a delta compares chunks by id (`basisChunks`) only with such blocks.
+ */
+export function alignedBlockLength(fileLength: number): number {
+  const rule = blockLengthFor(fileLength);
+  if (fileLength <= CONTENT_CHUNK_BYTES) return rule;
+  return Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule)));
 }

@@ -1,4 +1,4 @@
-import { chunkCountFor, chunkListHash, CONTENT_HASH_BYTES, isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
+import { alignedBlockLength, chunkCountFor, chunkListHash, CONTENT_HASH_BYTES, isDeltaError, MAX_STRONG_LENGTH, Sha256Stream, strongLengthFor, withStrongLength, type Signature } from '@berth/delta';
 import {
   CONTENT_CHUNK_BYTES,
   RepositoryCorruptError,
@@ -51,7 +51,7 @@ import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
-import { alignedBlockLength, SignatureCache, VersionSignature } from './signature-cache';
+import { SignatureCache, VersionSignature } from './signature-cache';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
 type StoredFile = Pick<WrittenContent, 'content' | 'size'>;

@@ -1,28 +1,15 @@
-import { blockLengthFor, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
+import { alignedBlockLength, encodeSignature, MAX_STRONG_LENGTH, signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alignedBlockLength, SignatureCache, VersionSignature } from './signature-cache';
+import { SignatureCache, VersionSignature } from './signature-cache';
 
 const MiB = CONTENT_CHUNK_BYTES;
 const GiB = 1024 * MiB;
 const idOf = (data: Buffer): ObjectId => createHash('sha256').update(data).digest();
 const chunksOf = (file: Buffer): Buffer[] => Array.from({ length: Math.ceil(file.length / MiB) }, (_, i) => file.subarray(i * MiB, (i + 1) * MiB));
-
-describe('alignedBlockLength', () => {
-  it.each([1, 1000, 490_000, MiB, MiB + 1, 5 * MiB + 3, 64 * MiB, 100_000_000, 3 * 2 ** 40])('is a power of two dividing a chunk, at most the square-root rule, for %d bytes', (length) => {
-    const block = alignedBlockLength(length);
-    if (length <= MiB) {
-      expect(block).toBe(blockLengthFor(length));
-      return;
-    }
-    expect(MiB % block).toBe(0);
-    expect(block).toBeLessThanOrEqual(blockLengthFor(length));
-    expect(block * 2).toBeGreaterThan(Math.min(blockLengthFor(length), MiB));
-  });
-});
 
 /** A chunk's bytes as a ChunkObserver hands them over, counting reads. */
 function lazy(data: Buffer, reads: number[] = []): () => Promise<Buffer> {

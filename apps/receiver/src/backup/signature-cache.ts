@@ -17,22 +17,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockLengthFor, decodeSignature, encodeSignature, MAX_STRONG_LENGTH, signature, type Signature } from '@berth/delta';
+import { decodeSignature, encodeSignature, MAX_STRONG_LENGTH, signature, type Signature } from '@berth/delta';
 import { CONTENT_CHUNK_BYTES, type ObjectId } from '@berth/repository';
 
 /** Entries not used for this long are removed (the file was deleted, or unchanged that long); see SignatureCache.prune. */
 export const SIGNATURE_CACHE_MAX_IDLE_MS = 30 * 24 * 3600 * 1000;
-
-/**
- * The block length of a delta against a file of `fileLength` bytes: rsync's square-root rule, rounded down to a
- * power of two for files of more than one chunk, so that blocks never straddle two chunks (a power of two no
- * larger than 1 MiB divides CONTENT_CHUNK_BYTES).
- */
-export function alignedBlockLength(fileLength: number): number {
-  const rule = blockLengthFor(fileLength);
-  if (fileLength <= CONTENT_CHUNK_BYTES) return rule;
-  return Math.min(CONTENT_CHUNK_BYTES, 2 ** Math.floor(Math.log2(rule)));
-}
 
 /** What SignatureCache.prune removed, and the bytes of the entries it keeps (temporary files not counted). */
 export interface SignatureCachePrune {
