@@ -15,6 +15,12 @@ export interface PackStoreOptions {
   readonly packTargetBytes: number;
   /** Producers wait in put() while more than this many appended bytes are not yet written. */
   readonly maxUnwrittenBytes: number;
+  /**
+   * Once this many bytes were appended to the current pack since the last commit asked for, one is started in the
+   * background (0: never). Without it the kernel keeps a large file's pages dirty until the commit that follows its
+   * last byte, and that commit waits for all of them; with it, for at most about this much.
+   */
+  readonly syncBehindBytes: number;
   readonly readOnly: boolean;
   /**
    * Called, before the recovered pack is cut or indexed, for a recovery that is `damaging` (RecoveryReport): from
@@ -76,6 +82,9 @@ export class PackStore {
   private readonly sealingWriters = new Set<PackWriter>();
   private readonly readHandles = new Map<string, Promise<FileHandle>>();
   private readonly commits = new GroupCommit(() => this.commit());
+  /** The pack and its append end when a commit was last asked for (by flush or in the background). */
+  private committedFrom: { writer: PackWriter | null; end: number } = { writer: null, end: 0 };
+  private syncingBehind = false;
   private failure: RepositoryIoError | null = null;
   readonly recovered: RecoveryReport[] = [];
 
@@ -111,8 +120,28 @@ export class PackStore {
     const writer = pack.writer as PackWriter;
     const entry = writer.append(kind, id, data);
     this.index.set(idHex, { pack, kind, offset: entry.offset, length: entry.length });
+    this.syncBehind(writer);
     await this.waitForRoom(writer);
     return true;
+  }
+
+  /**
+   * Starts a commit in the background once syncBehindBytes were appended to `writer` since a commit was last asked
+   * for, unless one is running already. Its failure fails the store, as a foreground one does.
+   */
+  private syncBehind(writer: PackWriter): void {
+    const every = this.options.syncBehindBytes;
+    if (every <= 0 || this.syncingBehind) return;
+    const from = this.committedFrom.writer === writer ? this.committedFrom.end : 0;
+    if (writer.appendEnd - from < every) return;
+    this.committedFrom = { writer, end: writer.appendEnd };
+    this.syncingBehind = true;
+    this.commits
+      .request()
+      .catch(() => undefined)
+      .finally(() => {
+        this.syncingBehind = false;
+      });
   }
 
   /**
@@ -142,6 +171,7 @@ export class PackStore {
       this.throwIfFailed();
       return;
     }
+    this.committedFrom = { writer: this.current?.writer ?? null, end: this.current?.writer?.appendEnd ?? 0 };
     await this.commits.request();
   }
 
