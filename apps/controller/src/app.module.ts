@@ -48,7 +48,6 @@ import { AgentService } from './services/agent.service';
 import { CredentialService } from './services/credential.service';
 import { HealthService } from './services/health.service';
 import { GroupService } from './services/group.service';
-import { DatabaseWarmupService } from './services/database-warmup.service';
 import { HostService } from './services/host.service';
 import { MetricsService } from './services/metrics.service';
 import { QueueBoardService } from './services/queue-board.service';
@@ -67,7 +66,7 @@ import { WebhookService } from './services/webhook.service';
 
 const repositories = [DatabaseRepository, RedisRepository, QueueRepository, HostRepository, CredentialRepository, RunRepository, SnapshotRepository];
 const scheduling = [GroupRepository, ScheduleRepository, ScheduleQueueRepository, GroupService, ScheduleSyncService, ScheduleTickService];
-const services = [DatabaseWarmupService, HostService, RunService, RunRetryService, RunCancelService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
+const services = [HostService, RunService, RunRetryService, RunCancelService, RunReconcilerService, SnapshotService, HealthService, AgentService, SessionService];
 // Reporting: fleet report, host history, Prometheus metrics.
 const reporting = { repositories: [ReportRepository, QueueDepthRepository], services: [ReportService, MetricsService], controllers: [ReportController, MetricsController] };
 // Who may do what: API tokens with roles, checked on every route by a global guard; state-changing calls audited.

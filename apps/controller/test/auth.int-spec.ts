@@ -175,3 +175,17 @@ describe('API tokens, roles and the audit log', () => {
     await call(tokens.viewer, 'get', '/tokens').expect(403);
   });
 });
+
+describe('BERTH_ADMIN_TOKEN on a fresh database', () => {
+  it('becomes the admin token "bootstrap" once, however many of its first requests arrive together', async () => {
+    const controller = await startController();
+    try {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => controller.api.get('/auth/whoami')));
+      expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 8 }, () => 200));
+      expect(new Set(answers.map((answer) => (answer.body as WhoAmIResponse).tokenId)).size).toBe(1);
+      expect(await controller.sql(`SELECT name, role::text FROM api_tokens`)).toEqual([{ name: 'bootstrap', role: 'admin' }]);
+    } finally {
+      await controller.close();
+    }
+  });
+});

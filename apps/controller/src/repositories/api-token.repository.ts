@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../errors/prisma-errors';
 import { type ApiRole, type ApiToken } from '../generated/prisma/client';
 import { DatabaseRepository } from './database.repository';
 
@@ -31,9 +32,19 @@ export class ApiTokenRepository {
     return this.database.client.apiToken.create({ data: token });
   }
 
-  /** The bootstrap admin token of BERTH_ADMIN_TOKEN, created once; concurrent replicas agree through the unique hash. */
+  /**
+   * The bootstrap admin token of BERTH_ADMIN_TOKEN, created once; concurrent requests and replicas agree through the
+   * unique hash. Prisma's upsert reads, then inserts: of two that both read nothing, the second insert violates the
+   * unique hash, and that one reads the row the first created.
+   */
   async ensure(token: NewApiToken): Promise<ApiToken> {
-    return this.database.client.apiToken.upsert({ where: { secretHash: token.secretHash }, create: token, update: {} });
+    try {
+      return await this.database.client.apiToken.upsert({ where: { secretHash: token.secretHash }, create: token, update: {} });
+    } catch (error) {
+      const created = isUniqueViolation(error) ? await this.findBySecretHash(token.secretHash) : null;
+      if (created === null) throw error;
+      return created;
+    }
   }
 
   /** Newest first, with the name of each creator. */

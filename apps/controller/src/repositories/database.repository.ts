@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { ControllerConfig } from '../config/controller-config';
 import { PrismaClient } from '../generated/prisma/client';
@@ -16,8 +16,10 @@ export const APPLICATION_NAME = 'berth-controller';
 
 /** Owns the Prisma client; only repositories use it. */
 @Injectable()
-export class DatabaseRepository implements OnApplicationShutdown {
+export class DatabaseRepository implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly client: PrismaClient;
+  private readonly logger = new Logger('Database');
+  private opening: Promise<void> = Promise.resolve();
 
   constructor(config: ControllerConfig) {
     this.client = new PrismaClient({
@@ -29,10 +31,21 @@ export class DatabaseRepository implements OnApplicationShutdown {
     await this.client.$queryRaw`SELECT 1`;
   }
 
-  /** Opens the standing connections now (the pool opens connections only when a query needs one). */
-  async openStandingConnections(): Promise<void> {
+  /**
+   * Opens the standing connections in the background (the pool opens one only when a query needs it). A failure is
+   * only logged: the pool opens them on demand later, and the health check reports the database.
+   */
+  onApplicationBootstrap(): void {
     // Queries started together each take a connection of their own.
-    await Promise.all(Array.from({ length: STANDING_CONNECTIONS }, () => this.ping()));
+    this.opening = Promise.all(Array.from({ length: STANDING_CONNECTIONS }, () => this.ping())).then(
+      () => undefined,
+      (error: unknown) => this.logger.warn(`Standing connections not opened: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
+  /** The pool closes after this: the connections being opened are waited for first. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.opening;
   }
 
   async onApplicationShutdown(): Promise<void> {
