@@ -8,7 +8,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /**
  * Connections the pool keeps open however long it stays idle (more are opened on demand, up to pg's default of 10,
  * and closed again after 10 s idle). Without them, a request after ten quiet seconds (a trigger, an agent's first
- * call) waits for a new connection and a fresh server process: 4 to 10 ms each, measured here.
+ * call) waits for a new connection and a fresh server process: 4 to 11 ms each, measured here.
  */
 export const STANDING_CONNECTIONS = 2;
 /** How the controller's connections show in pg_stat_activity. */
