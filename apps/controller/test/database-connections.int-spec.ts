@@ -1,4 +1,4 @@
-import { APPLICATION_NAME, STANDING_CONNECTIONS } from '../src/repositories/database.repository';
+import { APPLICATION_NAME, DatabaseRepository, STANDING_CONNECTIONS } from '../src/repositories/database.repository';
 import { startController } from './support/controller-app';
 
 /** pg's pool closes a connection idle for this long (its default), unless the pool keeps it as a standing one. */
@@ -14,8 +14,9 @@ describe("the controller's PostgreSQL connections", () => {
         (await controller.sql(`SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 ORDER BY pid`, [
           APPLICATION_NAME,
         ])) as { pid: number; backend_start: Date }[];
-      // A burst of concurrent requests opens more connections than the standing ones.
-      await Promise.all(Array.from({ length: 6 }, () => controller.api.get('/runs').expect(200)));
+      // Queries held open side by side need more connections than the standing ones.
+      const database = controller.app.get(DatabaseRepository);
+      await Promise.all(Array.from({ length: 4 }, () => database.client.$queryRaw`SELECT 1 FROM pg_sleep(0.3)`));
       expect((await opened()).length).toBeGreaterThan(STANDING_CONNECTIONS);
 
       await new Promise((resolve) => setTimeout(resolve, POOL_IDLE_TIMEOUT_MS + 2_000));

@@ -23,7 +23,14 @@ export class DatabaseRepository implements OnApplicationBootstrap, BeforeApplica
 
   constructor(config: ControllerConfig) {
     this.client = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: config.databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, min: STANDING_CONNECTIONS, application_name: APPLICATION_NAME }),
+      adapter: new PrismaPg({
+        connectionString: config.databaseUrl,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        min: STANDING_CONNECTIONS,
+        // A standing connection may stay idle for hours: TCP keepalive finds one that a firewall or NAT dropped.
+        keepAlive: true,
+        application_name: APPLICATION_NAME,
+      }),
     });
   }
 
@@ -37,10 +44,10 @@ export class DatabaseRepository implements OnApplicationBootstrap, BeforeApplica
    */
   onApplicationBootstrap(): void {
     // Queries started together each take a connection of their own.
-    this.opening = Promise.all(Array.from({ length: STANDING_CONNECTIONS }, () => this.ping())).then(
-      () => undefined,
-      (error: unknown) => this.logger.warn(`Standing connections not opened: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    this.opening = Promise.allSettled(Array.from({ length: STANDING_CONNECTIONS }, () => this.ping())).then((outcomes) => {
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) this.logger.warn(`Standing connections not opened: ${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)}`);
+    });
   }
 
   /** The pool closes after this: the connections being opened are waited for first. */
