@@ -69,13 +69,11 @@ describe('PackStore, commits behind the appends', () => {
   });
 
   it('syncs nothing before a commit is asked for when syncBehindBytes is 0, or while less than it was appended', async () => {
-    for (const [syncBehindBytes, blobs] of [
-      [0, 12],
-      [8 * MiB, 12],
-    ] as const) {
+    for (const syncBehindBytes of [0, 8 * MiB]) {
       const { store, dir } = await storeWith(syncBehindBytes);
       const datasyncs = await countDatasyncs(dir);
-      await putBlobs(store, blobs, MiB / 2);
+      // 6 MiB.
+      await putBlobs(store, 12, MiB / 2);
       await settle(200);
       expect(datasyncs).not.toHaveBeenCalled();
       await store.flush();
