@@ -55,6 +55,7 @@ async function start(config: ReceiverConfig): Promise<void> {
       .close()
       .then(() => metricsEndpoint?.close())
       .then(() => repository.close())
+      .then(() => verifier.close())
       .then(
         () => process.exit(0),
         (error: unknown) => {

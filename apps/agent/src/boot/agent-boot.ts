@@ -80,6 +80,7 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
     stop: async () => {
       await heartbeat.stop();
       await worker.close();
+      client.close();
     },
   };
 }

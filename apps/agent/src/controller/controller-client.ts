@@ -15,6 +15,7 @@ import {
   type RunProgressResponse,
   type RunStartResponse,
 } from '@berth/contracts';
+import { HttpJsonClient, type HttpJsonResponse } from '@berth/http-json';
 import { AgentError, AgentErrorCode, errorMessage } from '../errors/agent-error';
 
 /** What the run services need from the controller; HttpControllerClient is the real one. */
@@ -36,10 +37,14 @@ export interface ControllerClient extends RunReporter {
 const REQUEST_TIMEOUT_MS = 15_000;
 
 export class HttpControllerClient implements ControllerClient {
+  private readonly http: HttpJsonClient;
+
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private credential: string | null,
-  ) {}
+  ) {
+    this.http = new HttpJsonClient(baseUrl, { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
 
   useCredential(credential: string): void {
     this.credential = credential;
@@ -70,28 +75,25 @@ export class HttpControllerClient implements ControllerClient {
     await this.request<unknown>('POST', AGENT_API.runFinish(encodeURIComponent(runId)), request, true);
   }
 
+  /** Closes the kept-alive connections to the controller. */
+  close(): void {
+    this.http.close();
+  }
+
   private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, authenticated: boolean): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = {};
     if (authenticated) {
       if (this.credential === null) throw new AgentError(AgentErrorCode.Enrollment, 'the agent is not enrolled yet');
       headers['authorization'] = `Bearer ${this.credential}`;
     }
-    const url = `${this.baseUrl}${path}`;
-    let response: Response;
+    let response: HttpJsonResponse;
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      response = await this.http.request({ method, path, headers, body });
     } catch (error) {
-      throw new AgentError(AgentErrorCode.ControllerUnavailable, `controller unreachable at ${url}: ${causeMessage(error)}`, { cause: error });
+      throw new AgentError(AgentErrorCode.ControllerUnavailable, `controller unreachable at ${this.http.urlOf(path)}: ${errorMessage(error)}`, { cause: error });
     }
-    const text = await response.text().catch(() => '');
-    if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
-    throw responseError(method, path, response.status, text);
+    if (response.ok) return (response.text === '' ? undefined : JSON.parse(response.text)) as T;
+    throw responseError(method, path, response.status, response.text);
   }
 }
 
@@ -111,10 +113,4 @@ function apiErrorMessage(text: string): string {
   } catch {
     return text.slice(0, 200);
   }
-}
-
-/** fetch wraps the socket error in `cause`; that is the part worth showing. */
-function causeMessage(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause;
-  return cause === undefined ? errorMessage(error) : `${errorMessage(error)} (${errorMessage(cause)})`;
 }
