@@ -100,6 +100,33 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(controller.finishes(runId)).toHaveLength(1);
   });
 
+  it('asks the controller to start the attempt once the receiver has answered Hello, not while it verifies the session', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    const startsBeforeWelcome: number[] = [];
+    receiver.script = {
+      beforeWelcome: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        startsBeforeWelcome.push(controller.calls.filter((call) => call.path.endsWith('/start')).length);
+      },
+    };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    expect(startsBeforeWelcome).toEqual([0]);
+    expect(controller.calls.filter((call) => call.path === `/agent/v1/runs/${runId}/start`)).toHaveLength(1);
+  });
+
+  it('asks the controller to start the attempt after a while when the receiver does not answer Hello', async () => {
+    await writeFile(join(src, 'f'), 'x');
+    receiver.script = { silent: true };
+    const abort = new AbortController();
+    const running = runBackup(backupJob(), deps({ signal: abort.signal }));
+    for (let waited = 0; controller.calls.every((call) => !call.path.endsWith('/start')) && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(receiver.hellos).toHaveLength(1);
+    expect(controller.calls.filter((call) => call.path === `/agent/v1/runs/${runId}/start`)).toHaveLength(1);
+    abort.abort();
+    await expect(running).rejects.toMatchObject({ code: AgentErrorCode.Interrupted });
+  });
+
   it('ends the session without Finish when runStart is refused', async () => {
     await writeFile(join(src, 'f'), 'x');
     controller.refuseStarts = { status: 409, code: 'run_finished', message: 'the run has ended' };

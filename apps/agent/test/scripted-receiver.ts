@@ -53,6 +53,8 @@ export interface BackupScript {
   readonly failAfterChunks?: { readonly count: number; readonly code: ErrorCode; readonly message: string };
   /** Never answers Hello (to test interruption while waiting). */
   readonly silent?: boolean;
+  /** Awaited before Welcome goes out (a receiver still verifying the session). */
+  readonly beforeWelcome?: () => Promise<void>;
   /** Previous versions by snapshot path (latin1): such files are planned Delta against them. */
   readonly deltaBases?: ReadonlyMap<string, Buffer>;
   /** Answer every delta with Resend once (as if it had not rebuilt the file). */
@@ -203,6 +205,7 @@ export class ScriptedReceiver implements ReceiverConnector {
       await connection.send({ type: MessageType.Wait, position, timers: null });
       await sleep(script.waitMs ?? 50);
     }
+    await script.beforeWelcome?.();
     const limits = {
       chunkMaxEntries: script.chunkMaxEntries ?? 512,
       chunkMaxBytes: script.chunkMaxBytes ?? 256 * 1024,

@@ -11,6 +11,7 @@ import { AGENT_VERSION, type RunDeps } from '../jobs/run-deps';
 import { type RunJob } from '../jobs/run-job';
 import { reportFailed, reportFinished } from '../jobs/run-lifecycle';
 import { RunRecord } from '../jobs/run-record';
+import { deferred } from '../util/deferred';
 import { displayPath } from '../util/display-path';
 import { selectedPaths } from '../walk/selection';
 import { TreeWalker, type DirectoryListing, type WalkProblem } from '../walk/tree-walker';
@@ -38,6 +39,8 @@ export interface BackupResult {
   readonly resumedDirs: number;
 }
 
+/** The latest runStart goes out after the connect, when the receiver has answered neither Welcome nor Wait. */
+const ATTEMPT_START_LATEST_MS = 250;
 /** Entries the walk may run ahead of the transfer (listings held in memory: about 150 bytes an entry). */
 const WALK_AHEAD_ENTRIES = 100_000;
 
@@ -55,31 +58,53 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     new TreeWalker({ paths: data.paths, excludes: data.excludes, skipDirs, ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }), onProblem }).directories();
   // The walk of a first attempt needs nothing from runStart or the receiver: it starts now (see WalkAhead).
   const ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
-  // runStart and the opening of the receiver session (connect, Hello, the receiver's verification, Welcome) need
-  // nothing from each other, so they overlap, and content goes out from Welcome on: the receiver has verified the
-  // credential and the run with the controller by then. The transfer sends Finish only once runStart has answered,
-  // so a snapshot is published only for an attempt the controller has recorded; progress reports start then too.
+  // runStart goes out once the receiver has answered Hello (Welcome, or Wait when all its slots are busy), not with
+  // the connect: the controller then answers the receiver's verification of the session first, which is on the way
+  // to the first byte, instead of serving both at once (on a controller that has just started, the two together
+  // took 40-70 ms where the verification alone took 28-42). It goes out ATTEMPT_START_LATEST_MS after the connect
+  // at the latest, whatever the receiver does, and in the catch below when the attempt fails before: the controller
+  // records every attempt, and learns soon of one a slow receiver holds. Content goes out from Welcome on; the
+  // transfer sends Finish only once runStart has answered, so a snapshot is published only for an attempt the
+  // controller has recorded; progress reports start then too.
   const tracker = new ResendTracker(deps.sentLedger?.get(data.runId) ?? null, false);
-  const attemptStarted = controller.runStart(data.runId).then(({ attempt }) => {
-    // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
-    if (attempt === 1) tracker.knowNoEarlierAttempt();
-    log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
-    progress.start();
-  });
-  // Awaited by the transfer, or in the catch below when the attempt fails before.
-  attemptStarted.catch(() => undefined);
+  const attemptStarted = deferred<void>();
+  let attemptAsked = false;
+  const startAttempt = (): Promise<void> => {
+    if (!attemptAsked) {
+      attemptAsked = true;
+      controller
+        .runStart(data.runId)
+        .then(({ attempt }) => {
+          // A first attempt knows nothing was sent before it; a later one learns how far earlier ones got.
+          if (attempt === 1) tracker.knowNoEarlierAttempt();
+          log.info(`run ${data.runId}: backup attempt ${attempt} of ${data.paths.join(', ')} started`);
+          progress.start();
+        })
+        .then(
+          () => attemptStarted.resolve(),
+          (error: unknown) => attemptStarted.reject(error instanceof Error ? error : new Error(String(error))),
+        );
+    }
+    return attemptStarted.promise;
+  };
+  let startLatest: NodeJS.Timeout | undefined;
   try {
     await requireSomePath(data.paths);
     let resumedDirs = 0;
     clock.enter('connect');
     const connection = await deps.connector.connect(signal);
+    startLatest = setTimeout(() => void startAttempt(), ATTEMPT_START_LATEST_MS);
     clock.enter('admission');
     const transfer = new BackupTransfer(
       connection,
       { hostId: deps.hostId, runId: data.runId, credential: deps.credential, agentVersion: AGENT_VERSION },
       {
-        onWait: (position) => log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`),
+        onWait: (position) => {
+          void startAttempt();
+          log.info(`run ${data.runId}: all receiver slots busy, waiting (position ${position})`);
+        },
         onWelcome: (welcome) => {
+          void startAttempt();
           clock.enter('transfer');
           resumedDirs = welcome.committedDirs.length;
           if (resumedDirs > 0) log.info(`run ${data.runId}: resuming; ${resumedDirs} directories already stored by earlier attempts`);
@@ -125,7 +150,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       ahead.stop();
       return walk(skipDirs, recordProblem);
     };
-    const done = await transfer.run(walker, attemptStarted);
+    const done = await transfer.run(walker, attemptStarted.promise);
     deps.sentLedger?.forget(data.runId);
     progress.bytesResent = tracker.bytesResent;
     // runFinish carries the final counters (and a published backup's checkpoint is the root, which the controller
@@ -160,7 +185,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     return result;
   } catch (error) {
     // The failure is reported once the controller has answered runStart (a report before would be refused).
-    await attemptStarted.catch(() => undefined);
+    await startAttempt().catch(() => undefined);
     // Content goes out from Welcome on, before runStart may have answered: how far it got counts either way.
     deps.sentLedger?.note(data.runId, tracker.furthest);
     progress.bytesResent = tracker.bytesResent;
@@ -170,6 +195,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   } finally {
+    clearTimeout(startLatest);
     ahead.stop();
   }
 }

@@ -22,7 +22,9 @@ export class SessionService {
   ) {}
 
   async verify(dto: VerifySessionDto): Promise<VerifySessionResponse> {
-    const credential = await this.credentials.findActiveBySecretHash(hashSecret(dto.credential));
+    // Both are read at once: a session's start waits for this answer. The run is of no use when the credential is
+    // refused, and nothing of it is told then.
+    const [credential, run] = await Promise.all([this.credentials.findActiveBySecretHash(hashSecret(dto.credential)), this.runs.findSessionState(dto.runId)]);
     if (credential === null) {
       const revoked = (await this.credentials.findBySecretHash(hashSecret(dto.credential)))?.revokedAt;
       throw new DomainError(ErrorCode.InvalidCredential, revoked ? 'agent credential revoked' : 'Unknown agent credential');
@@ -30,7 +32,6 @@ export class SessionService {
     if (credential.hostId !== dto.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `The credential belongs to host ${credential.host.name}, not to ${dto.hostId}`);
     }
-    const run = await this.runs.findSessionState(dto.runId);
     if (run === null) throw runNotFound(dto.runId);
     if (run.hostId !== credential.hostId) {
       throw new DomainError(ErrorCode.WrongHost, `Run ${run.id} belongs to another host than ${credential.host.name}`);

@@ -390,11 +390,17 @@ export class BackupSession {
   }
 
   private async start(): Promise<void> {
-    await this.loadJournal();
-    this.sentMark = await this.repo.readSentMark(this.ctx.runId);
-    const latest = await this.repo.latestSnapshot(this.ctx.hostId);
+    // Independent reads, all before Welcome: at once.
+    const [, sentMark, latest] = await Promise.all([
+      this.loadJournal(),
+      this.repo.readSentMark(this.ctx.runId),
+      this.repo.latestSnapshot(this.ctx.hostId).then(async (snapshot) => {
+        if (snapshot !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
+        return snapshot;
+      }),
+    ]);
+    this.sentMark = sentMark;
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
-    if (latest !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
     await this.conn.send({
       type: MessageType.Welcome,
       sessionId: this.ctx.sessionId,
