@@ -107,6 +107,7 @@ describe('a crash recovery that keeps records after a damaged one', () => {
       packTargetBytes: 1 << 20,
       maxUnwrittenBytes: 1 << 20,
       syncBehindBytes: 0,
+      syncBehindMs: 0,
       onDamagedPack: () => Promise.reject(new Error('ENOSPC: no space left on device, write')),
     });
     await expect(failing).rejects.toThrow('ENOSPC');

@@ -18,11 +18,11 @@ async function countDatasyncs(dir: string): Promise<jest.SpiedFunction<() => Pro
   return jest.spyOn(prototype, 'datasync');
 }
 
-async function storeWith(syncBehindBytes: number): Promise<{ store: PackStore; dir: string }> {
+async function storeWith(syncBehindBytes: number, syncBehindMs = 0): Promise<{ store: PackStore; dir: string }> {
   const dir = await temp.make();
   await mkdir(join(dir, 'packs'));
   await mkdir(join(dir, 'tmp'));
-  const store = await PackStore.open(join(dir, 'packs'), join(dir, 'tmp'), { readOnly: false, packTargetBytes: 64 * MiB, maxUnwrittenBytes: 64 * MiB, syncBehindBytes });
+  const store = await PackStore.open(join(dir, 'packs'), join(dir, 'tmp'), { readOnly: false, packTargetBytes: 64 * MiB, maxUnwrittenBytes: 64 * MiB, syncBehindBytes, syncBehindMs });
   return { store, dir };
 }
 
@@ -65,6 +65,26 @@ describe('PackStore, commits behind the appends', () => {
     await putBlobs(store, 1, MiB / 4);
     await store.flush();
     expect(datasyncs.mock.calls.length).toBeGreaterThan(behind);
+    await store.close();
+  });
+
+  it('syncs in the background syncBehindMs after the last commit once 1 MiB was appended, though less than syncBehindBytes', async () => {
+    const { store, dir } = await storeWith(8 * MiB, 300);
+    const datasyncs = await countDatasyncs(dir);
+    // A slow stream: 1.5 MiB at once starts no commit, more past 300 ms later does.
+    await putBlobs(store, 3, MiB / 2);
+    expect(datasyncs).not.toHaveBeenCalled();
+    await settle(350);
+    await putBlobs(store, 1, MiB / 8);
+    for (let waited = 0; datasyncs.mock.calls.length === 0 && waited < 5_000; waited += 10) await settle(10);
+    expect(datasyncs.mock.calls.length).toBeGreaterThan(0);
+    // Less than 1 MiB since that commit: time alone starts none.
+    const behind = datasyncs.mock.calls.length;
+    await putBlobs(store, 1, MiB / 4);
+    await settle(350);
+    await putBlobs(store, 1, MiB / 8);
+    await settle(100);
+    expect(datasyncs.mock.calls.length).toBe(behind);
     await store.close();
   });
 

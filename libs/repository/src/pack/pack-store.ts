@@ -21,6 +21,13 @@ export interface PackStoreOptions {
    * last byte, and that commit waits for all of them; with it, for at most about this much.
    */
   readonly syncBehindBytes: number;
+  /**
+   * Also once this long has passed since the last commit was asked for, when at least SYNC_BEHIND_MIN_BYTES were
+   * appended since (0: never). On a slow link syncBehindBytes take long to arrive and, at a file's end, up to
+   * that much is still to sync; this keeps it to about what arrives in this time, at a bounded number of syncs a
+   * second where data arrives fast.
+   */
+  readonly syncBehindMs: number;
   readonly readOnly: boolean;
   /**
    * Called, before the recovered pack is cut or indexed, for a recovery that is `damaging` (RecoveryReport): from
@@ -64,6 +71,8 @@ export interface RecoveryReport {
 }
 
 const MAX_OPEN_READ_HANDLES = 64;
+/** The least a commit behind the appends started by time (syncBehindMs) has to sync: not one per small file. */
+const SYNC_BEHIND_MIN_BYTES = 1024 * 1024;
 const PACK_FILE = /^[0-9a-f]{32}\.pack$/;
 
 /**
@@ -82,8 +91,8 @@ export class PackStore {
   private readonly sealingWriters = new Set<PackWriter>();
   private readonly readHandles = new Map<string, Promise<FileHandle>>();
   private readonly commits = new GroupCommit(() => this.commit());
-  /** The pack and its append end when a commit was last asked for (by flush or in the background). */
-  private committedFrom: { writer: PackWriter | null; end: number } = { writer: null, end: 0 };
+  /** The pack and its append end when a commit was last asked for (by flush or in the background), and when. */
+  private committedFrom: { writer: PackWriter | null; end: number; at: number } = { writer: null, end: 0, at: Date.now() };
   private syncingBehind = false;
   private failure: RepositoryIoError | null = null;
   readonly recovered: RecoveryReport[] = [];
@@ -127,14 +136,15 @@ export class PackStore {
 
   /**
    * Starts a commit in the background once syncBehindBytes were appended to `writer` since a commit was last asked
-   * for, unless one is running already. Its failure fails the store, as a foreground one does.
+   * for, or syncBehindMs passed since with at least SYNC_BEHIND_MIN_BYTES appended, unless one is running already.
+   * Its failure fails the store, as a foreground one does.
    */
   private syncBehind(writer: PackWriter): void {
-    const every = this.options.syncBehindBytes;
+    const { syncBehindBytes: every, syncBehindMs } = this.options;
     if (every <= 0 || this.syncingBehind) return;
-    const from = this.committedFrom.writer === writer ? this.committedFrom.end : 0;
-    if (writer.appendEnd - from < every) return;
-    this.committedFrom = { writer, end: writer.appendEnd };
+    const appended = writer.appendEnd - (this.committedFrom.writer === writer ? this.committedFrom.end : 0);
+    if (appended < every && (syncBehindMs <= 0 || appended < SYNC_BEHIND_MIN_BYTES || Date.now() - this.committedFrom.at < syncBehindMs)) return;
+    this.committedFrom = { writer, end: writer.appendEnd, at: Date.now() };
     this.syncingBehind = true;
     this.commits
       .request()
@@ -167,11 +177,12 @@ export class PackStore {
   async flush(): Promise<void> {
     this.throwIfFailed();
     if (!this.current?.writer?.hasUnsyncedData && this.pendingSyncs.size === 0) {
+      this.committedFrom = { ...this.committedFrom, at: Date.now() };
       await this.commits.idle();
       this.throwIfFailed();
       return;
     }
-    this.committedFrom = { writer: this.current?.writer ?? null, end: this.current?.writer?.appendEnd ?? 0 };
+    this.committedFrom = { writer: this.current?.writer ?? null, end: this.current?.writer?.appendEnd ?? 0, at: Date.now() };
     await this.commits.request();
   }
 
