@@ -41,7 +41,7 @@ describe('backup and restore services against a scripted receiver', () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  const deps = (extra: { signal?: AbortSignal; firstProbeHoldMs?: number } = {}) => ({
+  const deps = (extra: { signal?: AbortSignal; firstProbeHoldMs?: number; attemptStartLatestMs?: number } = {}) => ({
     controller: new HttpControllerClient(controller.url, controller.credential),
     connector: receiver,
     hostId: controller.hostId,
@@ -109,7 +109,7 @@ describe('backup and restore services against a scripted receiver', () => {
         startsBeforeWelcome.push(controller.calls.filter((call) => call.path.endsWith('/start')).length);
       },
     };
-    const result = await runBackup(backupJob(), deps());
+    const result = await runBackup(backupJob(), deps({ attemptStartLatestMs: 30_000 }));
     expect(result.status).toBe('succeeded');
     expect(startsBeforeWelcome).toEqual([0]);
     expect(controller.calls.filter((call) => call.path === `/agent/v1/runs/${runId}/start`)).toHaveLength(1);
@@ -119,9 +119,13 @@ describe('backup and restore services against a scripted receiver', () => {
     await writeFile(join(src, 'f'), 'x');
     receiver.script = { silent: true };
     const abort = new AbortController();
-    const running = runBackup(backupJob(), deps({ signal: abort.signal }));
+    const started = Date.now();
+    const running = runBackup(backupJob(), deps({ signal: abort.signal, attemptStartLatestMs: 400 }));
+    for (let waited = 0; receiver.hellos.length === 0 && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Hello is in and unanswered: no runStart yet.
+    expect(controller.calls.filter((call) => call.path.endsWith('/start'))).toHaveLength(0);
     for (let waited = 0; controller.calls.every((call) => !call.path.endsWith('/start')) && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(receiver.hellos).toHaveLength(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(controller.calls.filter((call) => call.path === `/agent/v1/runs/${runId}/start`)).toHaveLength(1);
     abort.abort();
     await expect(running).rejects.toMatchObject({ code: AgentErrorCode.Interrupted });
@@ -435,6 +439,9 @@ describe('backup and restore services against a scripted receiver', () => {
     stop.abort();
     await expect(running).rejects.toMatchObject({ code: AgentErrorCode.Interrupted });
     expect(controller.finishes(runId)[0]).toMatchObject({ status: 'failed', willRetry: true });
+    // The receiver never answered: the attempt was still started first, so the controller records its failure.
+    const reports = controller.calls.map((call) => call.path).filter((path) => path.endsWith('/start') || path.endsWith('/finish'));
+    expect(reports).toEqual([`/agent/v1/runs/${runId}/start`, `/agent/v1/runs/${runId}/finish`]);
   });
 
   it('restores what it backed up, byte for byte, with metadata and hard links', async () => {

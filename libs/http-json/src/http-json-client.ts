@@ -15,6 +15,11 @@ export interface HttpJsonRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as JSON; no body when undefined. */
   readonly body?: unknown;
+  /**
+   * The server may handle it twice with the same effect (a read, a report that sets what it says). Only such a
+   * request is sent again when its kept-alive connection breaks before the answer: the server may have handled it.
+   */
+  readonly idempotent?: boolean;
 }
 
 export interface HttpJsonResponse {
@@ -29,7 +34,7 @@ export interface HttpJsonResponse {
 export class HttpJsonError extends Error {
   constructor(
     message: string,
-    /** The system error code when there is one (ECONNREFUSED, ECONNRESET...), or ETIMEDOUT, or ETOOBIG. */
+    /** The system error code when there is one (ECONNREFUSED, ECONNRESET...), or ETIMEDOUT, ETOOBIG, ECLOSED. */
     readonly code: string | undefined,
     options?: ErrorOptions,
   ) {
@@ -39,6 +44,8 @@ export class HttpJsonError extends Error {
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Idle kept-alive connections close after this, or a second before the server's hint when that is shorter. */
+const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 /** A request that failed on a kept-alive connection the server had closed is sent again at most this often. */
 const MAX_STALE_RETRIES = 2;
 
@@ -48,15 +55,18 @@ const MAX_STALE_RETRIES = 2;
  * Node's fetch costs several times as much per request (measured: 1.6-1.8 ms against 0.4-0.6 ms a warm round trip
  * on loopback, 7 ms against 2.5 ms for the second request of a process).
  *
- * A kept-alive connection the server closes while idle can be picked for a request just as the close arrives; the
- * request then fails with ECONNRESET before the server read it. Such a request is sent again on a new connection
- * (Node's documented remedy, see `request.reusedSocket`); a failure on a new connection is reported as it is.
+ * Idle connections are closed a second before the server's keep-alive timeout (its `Keep-Alive: timeout=` hint),
+ * as fetch does, so a request rarely meets one the server is closing. When one does, it fails with ECONNRESET on
+ * the reused connection, before any answer; an idempotent request is then sent again on a new connection (Node's
+ * documented remedy, see `request.reusedSocket`). Any other failure is reported as it is: the server may have
+ * handled the request before the connection broke.
  */
 export class HttpJsonClient {
   private readonly base: URL;
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly maxResponseBytes: number;
+  private closed = false;
 
   constructor(
     baseUrl: string,
@@ -66,8 +76,10 @@ export class HttpJsonClient {
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
       throw new TypeError(`${baseUrl} is not an http or https URL`);
     }
+    if (this.base.username !== '' || this.base.password !== '') throw new TypeError('a URL with a user name or password is not supported');
     this.transport = this.base.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true });
+    // With a timeout set, Node's agent also honours the server's keep-alive hint (closing a second before it).
+    this.agent = new this.transport.Agent({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS });
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
@@ -77,6 +89,7 @@ export class HttpJsonClient {
   }
 
   async request(request: HttpJsonRequest): Promise<HttpJsonResponse> {
+    if (this.closed) throw new HttpJsonError('the client is closed', 'ECLOSED');
     const body = request.body === undefined ? null : Buffer.from(JSON.stringify(request.body), 'utf8');
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (body !== null) {
@@ -87,12 +100,13 @@ export class HttpJsonClient {
     for (let retries = 0; ; retries++) {
       const outcome = await this.send(request.method, this.urlOf(request.path), headers, body, deadline);
       if (!('stale' in outcome)) return outcome;
-      if (retries >= MAX_STALE_RETRIES) throw outcome.stale;
+      if (request.idempotent !== true || this.closed || retries >= MAX_STALE_RETRIES) throw outcome.stale;
     }
   }
 
-  /** Closes the kept-alive connections; requests under way go on, on their own connections. */
+  /** Closes every connection, those of requests under way too (they fail); later requests fail at once. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 

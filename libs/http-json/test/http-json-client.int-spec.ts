@@ -70,7 +70,7 @@ describe('HttpJsonClient', () => {
     await expect(client.request({ method: 'POST', path: '/x', body: {} })).resolves.toEqual({ status: 409, ok: false, text: '{"message":"already running"}' });
   });
 
-  it('sends a request again on a new connection when its kept-alive one was closed by the server', async () => {
+  it('sends an idempotent request again on a new connection when its kept-alive one broke before the answer', async () => {
     let requests = 0;
     server.handler = (req, _body, res) => {
       requests += 1;
@@ -83,10 +83,32 @@ describe('HttpJsonClient', () => {
       res.end(String(requests));
     };
     await client.request({ method: 'GET', path: '/one' });
-    const answer = await client.request({ method: 'POST', path: '/two', body: { n: 2 } });
+    const answer = await client.request({ method: 'POST', path: '/two', body: { n: 2 }, idempotent: true });
 
     expect(answer.text).toBe('3');
     expect(server.ports[2]).not.toBe(server.ports[0]);
+  });
+
+  it('does not send another request again: the server may have handled it before the connection broke', async () => {
+    let requests = 0;
+    server.handler = (req, _body, res) => {
+      requests += 1;
+      if (requests === 2) {
+        req.socket.destroy();
+        return;
+      }
+      res.end(String(requests));
+    };
+    await client.request({ method: 'GET', path: '/one' });
+    await expect(client.request({ method: 'POST', path: '/start', body: {} })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(requests).toBe(2);
+  });
+
+  it('refuses requests once closed', async () => {
+    await client.request({ method: 'GET', path: '/one' });
+    client.close();
+    await expect(client.request({ method: 'GET', path: '/two' })).rejects.toMatchObject({ code: 'ECLOSED' });
+    expect(server.ports).toHaveLength(1);
   });
 
   it('does not send again when a new connection breaks', async () => {
@@ -140,7 +162,8 @@ describe('HttpJsonClient', () => {
     }
   });
 
-  it('refuses a base URL that is not http or https', () => {
+  it('refuses a base URL that is not http or https, or that carries a user name or password', () => {
     expect(() => new HttpJsonClient('ftp://controller', { timeoutMs: 1_000 })).toThrow('ftp://controller is not an http or https URL');
+    expect(() => new HttpJsonClient('http://admin:secret@controller:3000', { timeoutMs: 1_000 })).toThrow('a URL with a user name or password is not supported');
   });
 });

@@ -25,6 +25,8 @@ export interface BackupDeps extends RunDeps {
   readonly walkFs?: WalkFs;
   /** How long the first directory probes are held (see BackupTransfer); tests hold them all with a long one. */
   readonly firstProbeHoldMs?: number;
+  /** The latest runStart goes out after the connect (default ATTEMPT_START_LATEST_MS); tests set their own. */
+  readonly attemptStartLatestMs?: number;
 }
 
 export interface BackupResult {
@@ -93,7 +95,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     let resumedDirs = 0;
     clock.enter('connect');
     const connection = await deps.connector.connect(signal);
-    startLatest = setTimeout(() => void startAttempt(), ATTEMPT_START_LATEST_MS);
+    startLatest = setTimeout(() => void startAttempt(), deps.attemptStartLatestMs ?? ATTEMPT_START_LATEST_MS);
     clock.enter('admission');
     const transfer = new BackupTransfer(
       connection,

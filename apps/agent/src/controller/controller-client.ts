@@ -51,28 +51,28 @@ export class HttpControllerClient implements ControllerClient {
   }
 
   enroll(request: EnrollRequest): Promise<EnrollResponse> {
-    return this.request<EnrollResponse>('POST', AGENT_API.enroll, request, false);
+    return this.request<EnrollResponse>('POST', AGENT_API.enroll, request, false, false);
   }
 
   config(): Promise<AgentConfigResponse> {
-    return this.request<AgentConfigResponse>('GET', AGENT_API.config, undefined, true);
+    return this.request<AgentConfigResponse>('GET', AGENT_API.config, undefined, true, true);
   }
 
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
-    return this.request<HeartbeatResponse>('POST', AGENT_API.heartbeat, request, true);
+    return this.request<HeartbeatResponse>('POST', AGENT_API.heartbeat, request, true, true);
   }
 
   runStart(runId: string): Promise<RunStartResponse> {
-    return this.request<RunStartResponse>('POST', AGENT_API.runStart(encodeURIComponent(runId)), undefined, true);
+    return this.request<RunStartResponse>('POST', AGENT_API.runStart(encodeURIComponent(runId)), undefined, true, false);
   }
 
   async runProgress(runId: string, request: RunProgressRequest): Promise<RunProgressResponse> {
-    const answer = await this.request<RunProgressResponse | undefined>('POST', AGENT_API.runProgress(encodeURIComponent(runId)), request, true);
+    const answer = await this.request<RunProgressResponse | undefined>('POST', AGENT_API.runProgress(encodeURIComponent(runId)), request, true, true);
     return { cancelRequested: answer?.cancelRequested === true };
   }
 
   async runFinish(runId: string, request: RunFinishRequest): Promise<void> {
-    await this.request<unknown>('POST', AGENT_API.runFinish(encodeURIComponent(runId)), request, true);
+    await this.request<unknown>('POST', AGENT_API.runFinish(encodeURIComponent(runId)), request, true, true);
   }
 
   /** Closes the kept-alive connections to the controller. */
@@ -80,7 +80,11 @@ export class HttpControllerClient implements ControllerClient {
     this.http.close();
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, authenticated: boolean): Promise<T> {
+  /**
+   * `idempotent`: the controller may get it twice with the same effect (the request is then sent again when a kept-alive
+   * connection broke under it). Not enroll, which makes a credential, nor runStart, which counts an attempt.
+   */
+  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, authenticated: boolean, idempotent: boolean): Promise<T> {
     const headers: Record<string, string> = {};
     if (authenticated) {
       if (this.credential === null) throw new AgentError(AgentErrorCode.Enrollment, 'the agent is not enrolled yet');
@@ -88,7 +92,7 @@ export class HttpControllerClient implements ControllerClient {
     }
     let response: HttpJsonResponse;
     try {
-      response = await this.http.request({ method, path, headers, body });
+      response = await this.http.request({ method, path, headers, body, idempotent });
     } catch (error) {
       throw new AgentError(AgentErrorCode.ControllerUnavailable, `controller unreachable at ${this.http.urlOf(path)}: ${errorMessage(error)}`, { cause: error });
     }

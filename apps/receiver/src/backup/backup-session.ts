@@ -393,11 +393,12 @@ export class BackupSession {
     // Independent reads, all before Welcome: at once.
     const [, sentMark, latest] = await Promise.all([
       this.loadJournal(),
-      this.repo.readSentMark(this.ctx.runId),
-      this.repo.latestSnapshot(this.ctx.hostId).then(async (snapshot) => {
+      (async () => this.repo.readSentMark(this.ctx.runId))(),
+      (async () => {
+        const snapshot = await this.repo.latestSnapshot(this.ctx.hostId);
         if (snapshot !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
         return snapshot;
-      }),
+      })(),
     ]);
     this.sentMark = sentMark;
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));

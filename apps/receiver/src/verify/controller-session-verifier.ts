@@ -52,7 +52,8 @@ export class ControllerSessionVerifier implements SessionVerifier {
 
   private async post(path: string, body: unknown, doing: string): Promise<HttpJsonResponse> {
     try {
-      return await this.http.request({ method: 'POST', path, headers: { authorization: `Bearer ${this.receiverToken}` }, body });
+      // Both calls only read: sent again when a kept-alive connection broke under them.
+      return await this.http.request({ method: 'POST', path, headers: { authorization: `Bearer ${this.receiverToken}` }, body, idempotent: true });
     } catch (error) {
       throw new WireError(ErrorCode.Internal, `cannot ${doing}: controller unreachable (${(error as Error).message})`);
     }
