@@ -14,6 +14,28 @@ export interface NewHost {
   groupId?: string;
 }
 
+/** What triggering a backup reads of a host: who it is, and what decides its paths, excludes and pausing. */
+export interface BackupSource {
+  id: string;
+  name: string;
+  paths: string[];
+  excludes: string[];
+  pausedAt: Date | null;
+  group: { paths: string[]; excludes: string[]; pausedAt: Date | null } | null;
+}
+
+interface BackupSourceRow {
+  id: string;
+  name: string;
+  paths: string[];
+  excludes: string[];
+  paused_at: Date | null;
+  grouped: boolean;
+  group_paths: string[] | null;
+  group_excludes: string[] | null;
+  group_paused_at: Date | null;
+}
+
 export interface HostChanges {
   paths?: string[];
   excludes?: string[];
@@ -26,6 +48,32 @@ export class HostRepository {
 
   create(host: NewHost): Promise<HostRecord> {
     return this.database.client.host.create({ data: host, include: HOST_INCLUDE });
+  }
+
+  /**
+   * A host as triggering a backup needs it, in one statement by id or by name (findById's include costs three round
+   * trips in sequence: the host, its group and schedule, the group's schedule; a trigger waits for them before
+   * its job is queued).
+   */
+  async findBackupSource(idOrName: string, byId: boolean): Promise<BackupSource | null> {
+    const [row] = byId
+      ? await this.database.client.$queryRaw<BackupSourceRow[]>`
+          SELECT h.id::text AS id, h.name, h.paths, h.excludes, h.paused_at, g.id IS NOT NULL AS grouped,
+                 g.paths AS group_paths, g.excludes AS group_excludes, g.paused_at AS group_paused_at
+          FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id WHERE h.id = ${idOrName}::uuid`
+      : await this.database.client.$queryRaw<BackupSourceRow[]>`
+          SELECT h.id::text AS id, h.name, h.paths, h.excludes, h.paused_at, g.id IS NOT NULL AS grouped,
+                 g.paths AS group_paths, g.excludes AS group_excludes, g.paused_at AS group_paused_at
+          FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id WHERE h.name = ${idOrName}`;
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      name: row.name,
+      paths: row.paths,
+      excludes: row.excludes,
+      pausedAt: row.paused_at,
+      group: row.grouped ? { paths: row.group_paths ?? [], excludes: row.group_excludes ?? [], pausedAt: row.group_paused_at } : null,
+    };
   }
 
   findById(id: string): Promise<HostRecord | null> {

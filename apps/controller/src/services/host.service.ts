@@ -5,7 +5,7 @@ import { DomainError } from '../errors/domain.error';
 import { ErrorCode } from '../errors/error-code';
 import { isUniqueViolation } from '../errors/prisma-errors';
 import { GroupRepository } from '../repositories/group.repository';
-import { type HostChanges, type HostRecord, HostRepository } from '../repositories/host.repository';
+import { type BackupSource, type HostChanges, type HostRecord, HostRepository } from '../repositories/host.repository';
 import { generateEnrollmentSecret, hashSecret } from '../utils/secret.util';
 import { isUuid } from '../utils/uuid.util';
 import { ScheduleSyncService } from './schedule-sync.service';
@@ -72,6 +72,13 @@ export class HostService {
     // Pausing again keeps the first pause time.
     if (paused === (host.pausedAt !== null)) return mapHost(host);
     return mapHost(await this.hosts.setPaused(host.id, paused ? new Date() : null));
+  }
+
+  /** What triggering a backup needs of a host (by id or by name), in one statement. */
+  async findBackupSourceOrThrow(idOrName: string): Promise<BackupSource> {
+    const host = await this.hosts.findBackupSource(idOrName, isUuid(idOrName));
+    if (host === null) throw hostNotFound(idOrName);
+    return host;
   }
 
   /** A host by id or by name (names are never UUID-shaped, so the form decides). */

@@ -42,8 +42,9 @@ export class RunService {
    * is added as soon as the run is committed.
    */
   async triggerBackup(idOrName: string, options: { force?: boolean } = {}): Promise<RunResponse> {
-    const host = await this.hostService.findOrThrow(idOrName);
-    const settings = effectiveSettings(host);
+    const host = await this.hostService.findBackupSourceOrThrow(idOrName);
+    // Schedules decide nothing here.
+    const settings = effectiveSettings({ ...host, schedule: null, group: host.group === null ? null : { ...host.group, schedule: null } });
     if (options.force !== true && settings.paused) {
       throw new DomainError(ErrorCode.HostPaused, `Host "${host.name}" is paused${host.pausedAt === null ? ' (its group is)' : ''}; unpause it, or add ?force=true to back it up anyway`);
     }
