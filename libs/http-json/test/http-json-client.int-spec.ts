@@ -70,18 +70,22 @@ describe('HttpJsonClient', () => {
     await expect(client.request({ method: 'POST', path: '/x', body: {} })).resolves.toEqual({ status: 409, ok: false, text: '{"message":"already running"}' });
   });
 
-  it('sends an idempotent request again on a new connection when its kept-alive one broke before the answer', async () => {
+  /**
+   * The second request arrives on the kept-alive connection and the server drops it without answering, as a server
+   * that closes an idle connection just as a request is sent on it does. Counts the requests that arrived.
+   */
+  function dropTheSecondRequest(): { readonly count: () => number } {
     let requests = 0;
     server.handler = (req, _body, res) => {
       requests += 1;
-      // The second request arrives on the kept-alive connection: the server drops it without answering, as a
-      // server that closes an idle connection just as a request is sent on it does.
-      if (requests === 2) {
-        req.socket.destroy();
-        return;
-      }
-      res.end(String(requests));
+      if (requests === 2) req.socket.destroy();
+      else res.end(String(requests));
     };
+    return { count: () => requests };
+  }
+
+  it('sends an idempotent request again on a new connection when its kept-alive one broke before the answer', async () => {
+    dropTheSecondRequest();
     await client.request({ method: 'GET', path: '/one' });
     const answer = await client.request({ method: 'POST', path: '/two', body: { n: 2 }, idempotent: true });
 
@@ -90,18 +94,10 @@ describe('HttpJsonClient', () => {
   });
 
   it('does not send another request again: the server may have handled it before the connection broke', async () => {
-    let requests = 0;
-    server.handler = (req, _body, res) => {
-      requests += 1;
-      if (requests === 2) {
-        req.socket.destroy();
-        return;
-      }
-      res.end(String(requests));
-    };
+    const requests = dropTheSecondRequest();
     await client.request({ method: 'GET', path: '/one' });
     await expect(client.request({ method: 'POST', path: '/start', body: {} })).rejects.toMatchObject({ code: 'ECONNRESET' });
-    expect(requests).toBe(2);
+    expect(requests.count()).toBe(2);
   });
 
   it('refuses requests once closed', async () => {
