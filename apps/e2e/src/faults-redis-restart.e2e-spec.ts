@@ -11,6 +11,18 @@ const OUTAGE_MS = 4000;
 
 // Redis (the job queue) goes away in the middle of a backup and comes back on the same port. The fleet runs
 // on a redis-server of this test's own: the one other tests share is never touched.
+/** Waits until the controller's /healthz reports its Redis connection up. */
+async function untilRedisUp(suite: FleetSuite): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(`${suite.fleet.api.baseUrl}/healthz`);
+    const body = (await response.json()) as { checks?: { redis?: string } };
+    if (body.checks?.redis === 'up') return;
+    if (Date.now() > deadline) throw new Error(`the controller's Redis connection is still down 30 s after the run ended: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('fault: Redis restarted mid-run', () => {
   let redisDir: string;
   let redis: PrivateRedis;
@@ -64,6 +76,9 @@ describe('fault: Redis restarted mid-run', () => {
 
     expect({ status: run.status, error: run.error, history }).toEqual({ status: 'succeeded', error: null, history });
     expect(sent - tree.bytes).toBeLessThanOrEqual(largestDir + MiB);
+    // The backup can end before the controller's own Redis connection is back (its reconnects back off up to 2 s),
+    // and until then queuing the restore rightly answers 503 queue_unavailable: wait until its health says so.
+    await untilRedisUp(suite);
     const result = await restoreAndCompare(suite, run, source, path.join(suite.work, 'restore'));
     expect(result.differences).toBe('');
     expect(result.files).toBe(tree.files);
