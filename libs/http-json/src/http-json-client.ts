@@ -153,6 +153,7 @@ export class HttpJsonClient {
 
 function asHttpJsonError(error: unknown): HttpJsonError {
   if (error instanceof HttpJsonError) return error;
-  const code = (error as { code?: unknown }).code;
-  return new HttpJsonError(error instanceof Error ? error.message : String(error), typeof code === 'string' ? code : undefined, { cause: error });
+  // Read by shape: an error from another realm (a vm context, a test runner's sandbox) is no instanceof Error here.
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  return new HttpJsonError(typeof message === 'string' ? message : String(error), typeof code === 'string' ? code : undefined, { cause: error });
 }
