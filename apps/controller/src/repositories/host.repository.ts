@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type AgentCredential, type Host, type Prisma } from '../generated/prisma/client';
+import { type AgentCredential, type Host, Prisma } from '../generated/prisma/client';
 import { DatabaseRepository } from './database.repository';
 
 /** What a host's API representation and its effective settings need: its group (with its schedule) and its own schedule. */
@@ -56,15 +56,11 @@ export class HostRepository {
    * its job is queued).
    */
   async findBackupSource(idOrName: string, byId: boolean): Promise<BackupSource | null> {
-    const [row] = byId
-      ? await this.database.client.$queryRaw<BackupSourceRow[]>`
-          SELECT h.id::text AS id, h.name, h.paths, h.excludes, h.paused_at, g.id IS NOT NULL AS grouped,
-                 g.paths AS group_paths, g.excludes AS group_excludes, g.paused_at AS group_paused_at
-          FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id WHERE h.id = ${idOrName}::uuid`
-      : await this.database.client.$queryRaw<BackupSourceRow[]>`
-          SELECT h.id::text AS id, h.name, h.paths, h.excludes, h.paused_at, g.id IS NOT NULL AS grouped,
-                 g.paths AS group_paths, g.excludes AS group_excludes, g.paused_at AS group_paused_at
-          FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id WHERE h.name = ${idOrName}`;
+    const match = byId ? Prisma.sql`h.id = ${idOrName}::uuid` : Prisma.sql`h.name = ${idOrName}`;
+    const [row] = await this.database.client.$queryRaw<BackupSourceRow[]>`
+      SELECT h.id::text AS id, h.name, h.paths, h.excludes, h.paused_at, g.id IS NOT NULL AS grouped,
+             g.paths AS group_paths, g.excludes AS group_excludes, g.paused_at AS group_paused_at
+      FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id WHERE ${match}`;
     if (row === undefined) return null;
     return {
       id: row.id,

@@ -23,7 +23,7 @@ export interface PackStoreOptions {
   readonly syncBehindBytes: number;
   /**
    * Also once this long has passed since the last commit was asked for, when at least SYNC_BEHIND_MIN_BYTES were
-   * appended since (0: never). On a slow link syncBehindBytes take long to arrive and, at a file's end, up to
+   * appended since (0: never; neither when syncBehindBytes is 0). On a slow link syncBehindBytes take long to arrive and, at a file's end, up to
    * that much is still to sync; this keeps it to about what arrives in this time, at a bounded number of syncs a
    * second where data arrives fast.
    */
