@@ -33,6 +33,8 @@ export interface BerthRun {
   readonly wireOut: number | null;
   readonly timeline: BerthTimeline;
   readonly cpu: { readonly agent: number; readonly receiver: number; readonly controller: number };
+  /** Minor page faults of each process during the run (see ProcSample). */
+  readonly minorFaults: { readonly agent: number; readonly receiver: number; readonly controller: number };
   readonly io: { readonly agent: ProcSample; readonly receiver: ProcSample };
   /** CPUs busy with other work meanwhile (see otherLoad). */
   readonly otherLoad: number;
@@ -70,11 +72,8 @@ export async function runBerthBackup(berth: BerthUnderTest): Promise<BerthRun> {
   }
   const agentLog = await berth.agentLog();
   const session = sessionEnd(receiverLog, run.id);
-  const cpu = {
-    agent: diffSamples(after.agent, before.agent).cpu,
-    receiver: diffSamples(after.receiver, before.receiver).cpu,
-    controller: diffSamples(after.controller, before.controller).cpu,
-  };
+  const delta = { agent: diffSamples(after.agent, before.agent), receiver: diffSamples(after.receiver, before.receiver), controller: diffSamples(after.controller, before.controller) };
+  const cpu = { agent: delta.agent.cpu, receiver: delta.receiver.cpu, controller: delta.controller.cpu };
   const at = (iso: string | null): number | null => (iso === null ? null : Date.parse(iso) - triggered);
   return {
     runId: run.id,
@@ -91,7 +90,8 @@ export async function runBerthBackup(berth: BerthUnderTest): Promise<BerthRun> {
       finished: finishedAt - triggered,
     },
     cpu,
-    io: { agent: diffSamples(after.agent, before.agent), receiver: diffSamples(after.receiver, before.receiver) },
+    minorFaults: { agent: delta.agent.minorFaults, receiver: delta.receiver.minorFaults, controller: delta.controller.minorFaults },
+    io: { agent: delta.agent, receiver: delta.receiver },
     otherLoad: otherLoad(busyBefore, busyAfter, cpu.agent + cpu.receiver + cpu.controller, observedSeconds),
   };
 }

@@ -36,6 +36,7 @@ export interface MeasuredCase {
     readonly bytesStored: number;
     readonly files: number;
     readonly cpuSeconds: { readonly agent: number; readonly receiver: number; readonly controller: number };
+    readonly minorFaults: { readonly agent: number; readonly receiver: number; readonly controller: number };
     readonly timeline: BerthTimeline;
     readonly runId: string;
     readonly otherLoad: number;
@@ -47,6 +48,7 @@ export interface MeasuredCase {
     readonly literalBytes: number;
     readonly filesTransferred: number;
     readonly cpuSeconds: { readonly client: number; readonly daemon: number };
+    readonly minorFaults: { readonly client: number; readonly daemon: number };
     readonly syncSeconds: number;
     readonly otherLoad: number;
   };
@@ -103,6 +105,7 @@ export function measuredCase(
       bytesStored: berth.counters.bytesStored,
       files: berth.counters.filesDone,
       cpuSeconds: berth.cpu,
+      minorFaults: berth.minorFaults,
       timeline: berth.timeline,
       runId: berth.runId,
       otherLoad: berth.otherLoad,
@@ -114,6 +117,7 @@ export function measuredCase(
       literalBytes: rsync.literalBytes,
       filesTransferred: rsync.filesTransferred,
       cpuSeconds: { client: rsync.clientCpu, daemon: rsync.daemonCpu },
+      minorFaults: { client: rsync.clientFaults, daemon: rsync.daemonFaults },
       syncSeconds: rsync.syncSeconds,
       otherLoad: rsync.otherLoad,
     },
@@ -250,6 +254,23 @@ export function formatReport(cases: readonly CaseOutcome[], targets: readonly Ta
           c.berth.otherLoad.toFixed(2),
           c.rsync.otherLoad.toFixed(2),
           c.loadAverage.toFixed(2),
+        ]),
+      ),
+    );
+  }
+  if (measured.length > 0) {
+    out.push('', 'Minor page faults, thousands (memory touched for the first time: fresh buffers; each costs 3-20 µs on a VM)');
+    const thousands = (n: number): string => (n / 1000).toFixed(1);
+    out.push(
+      ...table(
+        ['case', 'Berth agent', 'receiver', 'controller', 'rsync client', 'daemon'],
+        measured.map((c) => [
+          name(c),
+          thousands(c.berth.minorFaults.agent),
+          thousands(c.berth.minorFaults.receiver),
+          thousands(c.berth.minorFaults.controller),
+          thousands(c.rsync.minorFaults.client),
+          thousands(c.rsync.minorFaults.daemon),
         ]),
       ),
     );

@@ -36,6 +36,9 @@ export interface RsyncPush {
   /** CPU seconds of the client and of the daemon's forks (generator and receiver). */
   readonly clientCpu: number;
   readonly daemonCpu: number;
+  /** Minor page faults of the client and of the daemon with its forks. */
+  readonly clientFaults: number;
+  readonly daemonFaults: number;
   readonly syncSeconds: number;
   /** CPUs busy with other work meanwhile (see otherLoad). */
   readonly otherLoad: number;
@@ -129,6 +132,8 @@ export async function pushWithRsync(source: string, daemon: RsyncDaemon): Promis
     totalFileBytes: statNumber(stdout, 'Total file size'),
     clientCpu,
     daemonCpu,
+    clientFaults: diffSamples(selfAfter, selfBefore).childMinorFaults,
+    daemonFaults: daemonDelta.minorFaults + daemonDelta.childMinorFaults,
     syncSeconds,
     otherLoad: otherLoad(busyBefore, busyAfter, clientCpu + daemonCpu, seconds),
   };
