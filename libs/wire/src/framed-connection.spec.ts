@@ -189,6 +189,54 @@ describe('FramedConnection', () => {
     expect(received).toBe(pending.length);
   });
 
+  it('tells when a frame has left the stream, never before: data overwritten then still arrives intact', async () => {
+    const [a, b] = await socketPair();
+    b.pause();
+    const conn = new FramedConnection(a, { ...quiet, writeBufferBytes: 256 * 1024 });
+    const frames = 64;
+    const written: number[] = [];
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < frames; i++) {
+      const data = Buffer.alloc(64 * 1024, i);
+      // Reusing the memory as soon as it is released: any early release would corrupt what the peer reads.
+      sends.push(conn.send({ type: MessageType.FileData, seq: 0, index: i, data }, () => (written.push(i), data.fill(0xff))));
+    }
+    await sleep(50);
+    // The peer reads nothing: what still waits in our stream has not been reported written.
+    expect(a.writableLength).toBeGreaterThan(64 * 1024);
+    expect(written.length).toBeLessThanOrEqual(frames - Math.floor(a.writableLength / (64 * 1024 + 16)));
+    const decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 });
+    const received: Message[] = [];
+    b.on('data', (chunk: Buffer) => received.push(...decoder.push(chunk)));
+    b.resume();
+    await Promise.all(sends);
+    while (received.length < frames) await sleep(10);
+    expect(written).toEqual(Array.from({ length: frames }, (_, i) => i));
+    for (const msg of received) {
+      if (msg.type !== MessageType.FileData) throw new Error(`unexpected message ${msg.type}`);
+      expect(msg.data.equals(Buffer.alloc(64 * 1024, msg.index))).toBe(true);
+    }
+  });
+
+  it('releases the data of frames that can no longer be written when the connection fails', async () => {
+    const [a, b] = await socketPair();
+    b.pause();
+    const conn = new FramedConnection(a, { ...quiet, writeBufferBytes: 256 * 1024 });
+    let released = 0;
+    for (let i = 0; i < 64; i++) void conn.send({ type: MessageType.FileData, seq: 0, index: i, data: Buffer.alloc(64 * 1024, 1) }, () => void released++).catch(() => undefined);
+    await sleep(50);
+    expect(released).toBeLessThan(64);
+    a.destroy();
+    await conn.whenClosed();
+    while (released < 64) await sleep(10);
+    expect(released).toBe(64);
+    // A send refused before queuing never calls back.
+    let late = false;
+    await expect(conn.send({ type: MessageType.FileData, seq: 0, index: 64, data: Buffer.alloc(64 * 1024) }, () => (late = true))).rejects.toBeInstanceOf(WireError);
+    await sleep(20);
+    expect(late).toBe(false);
+  });
+
   it('pauses reading while the iterator falls behind without timing out', async () => {
     const [a, b] = await socketPair();
     const sender = new FramedConnection(a, { ...quiet, heartbeatMs: 20 });

@@ -154,9 +154,11 @@ export class FramedConnection {
   /**
    * Queues one message. Resolves once the stream's write buffer holds at most writeBufferBytes (the peer
    * is keeping up); rejects when the connection is or becomes closed before that. A FileData message's data is
-   * written as it is, not copied: it must not be modified afterwards.
+   * written as it is, not copied: it must not be modified until `onWritten` is called, once the frame has left the
+   * stream (handed to the operating system) or can no longer be written (the connection failed). The caller may
+   * then reuse the data's memory. `onWritten` is not called when send() rejects before queuing the frame.
    */
-  send(msg: Message): Promise<void> {
+  send(msg: Message, onWritten?: () => void): Promise<void> {
     if (this.closing) return Promise.reject(this.closedError());
     let parts: readonly Buffer[];
     try {
@@ -164,7 +166,7 @@ export class FramedConnection {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.writeFrame(parts);
+    this.writeFrame(parts, onWritten);
     if (this.stream.writableLength <= this.writeBufferBytes) return Promise.resolve();
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
@@ -229,7 +231,7 @@ export class FramedConnection {
     }
   }
 
-  private writeFrame(parts: Buffer | readonly Buffer[]): void {
+  private writeFrame(parts: Buffer | readonly Buffer[], onWritten?: () => void): void {
     const buffers = Buffer.isBuffer(parts) ? [parts] : parts;
     for (const part of buffers) this.counters.bytesOut += part.length;
     this.counters.framesOut += 1;
@@ -240,7 +242,10 @@ export class FramedConnection {
       this.stream.cork();
       process.nextTick(() => this.uncork());
     }
-    for (const part of buffers) this.stream.write(part);
+    const last = buffers.length - 1;
+    // A stream completes its writes in order: the last part's callback comes after the whole frame was written.
+    // It is called with an error instead when the stream was destroyed first; either way the stream is done with it.
+    buffers.forEach((part, i) => (i === last && onWritten !== undefined ? this.stream.write(part, () => onWritten()) : this.stream.write(part)));
   }
 
   private uncork(): void {

@@ -369,7 +369,7 @@ export class BackupTransfer {
         this.uncommitted.set(chunk.seq, content);
         this.uncommittedBytes += content;
       }
-      const send = (message: Message): Promise<void> => this.guard(this.send(message));
+      const send: SendMessage = (message, onWritten) => this.guard(this.send(message, onWritten));
       for (let index = 0; index < chunk.entries.length; index++) {
         const entry = chunk.entries[index]!;
         if (entry.type === EntryType.Dir) continue;
@@ -487,7 +487,7 @@ export class BackupTransfer {
 
   /** Files whose delta the receiver could not apply, sent again whole. */
   private async sendResends(): Promise<void> {
-    const send = (message: Message): Promise<void> => this.guard(this.send(message));
+    const send: SendMessage = (message, onWritten) => this.guard(this.send(message, onWritten));
     for (let next = this.resends.shift(); next !== undefined; next = this.resends.shift()) {
       const entry = next.chunk.entries[next.index]!;
       const target = { seq: next.chunk.seq, index: next.index, path: joinPath(next.chunk.dir, entry.name), expectedSize: entry.size };
@@ -713,8 +713,8 @@ export class BackupTransfer {
     return error;
   }
 
-  private send(message: Message): Promise<void> {
-    return this.connection.send(message);
+  private send(message: Message, onWritten?: () => void): Promise<void> {
+    return this.connection.send(message, onWritten);
   }
 
   /**

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle } from 'node:fs/promises';
 import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
+import { chunkBuffers } from './chunk-buffers';
 import { openRegularFile } from './file-sender';
 
 export interface ContentHashes {
@@ -33,9 +34,13 @@ export async function hashFirstChunk(path: Buffer): Promise<FirstChunk | null> {
     handle = await openRegularFile(path);
     const { size } = await handle.stat();
     if (size <= CONTENT_CHUNK_BYTES) return null;
-    const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
-    if ((await readChunk(handle, buffer, 0)) < CONTENT_CHUNK_BYTES) return null;
-    return { size: BigInt(size), chunk: createHash('sha256').update(buffer).digest() };
+    const buffer = chunkBuffers.take();
+    try {
+      if ((await readChunk(handle, buffer, 0)) < CONTENT_CHUNK_BYTES) return null;
+      return { size: BigInt(size), chunk: createHash('sha256').update(buffer).digest() };
+    } finally {
+      chunkBuffers.give(buffer);
+    }
   } catch {
     return null;
   } finally {
@@ -60,12 +65,16 @@ export async function hashContent(path: Buffer): Promise<ContentHashes | null> {
   try {
     handle = await openRegularFile(path);
     const hasher = new ContentHasher();
-    const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
-    for (;;) {
-      const filled = await readChunk(handle, buffer, hasher.bytes);
-      if (filled === 0) break;
-      hasher.update(buffer.subarray(0, filled));
-      if (filled < CONTENT_CHUNK_BYTES) break;
+    const buffer = chunkBuffers.take();
+    try {
+      for (;;) {
+        const filled = await readChunk(handle, buffer, hasher.bytes);
+        if (filled === 0) break;
+        hasher.update(buffer.subarray(0, filled));
+        if (filled < CONTENT_CHUNK_BYTES) break;
+      }
+    } finally {
+      chunkBuffers.give(buffer);
     }
     const sha256 = hasher.digest();
     return { size: BigInt(hasher.bytes), sha256, chunks: [...hasher.chunkIds] };

@@ -9,6 +9,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { CONTENT_CHUNK_BYTES, ContentHasher } from '@berth/delta';
 import { MessageType, type Message } from '@berth/wire';
+import { chunkBuffers } from './chunk-buffers';
 import { type CreditWindow } from './credit-window';
 import { READ_FLAGS, readErrorMessage, type FileContent } from './file-reader';
 
@@ -30,7 +31,8 @@ export interface FileSendTarget {
   readonly expectedSize: bigint;
 }
 
-export type SendMessage = (message: Message) => Promise<void>;
+/** FramedConnection.send: `onWritten` is called once the frame's data may be reused. */
+export type SendMessage = (message: Message, onWritten?: () => void) => Promise<void>;
 
 /**
  * Sends the file's content from its start, or (`held`: the ids of its leading CONTENT_CHUNK_BYTES chunks the
@@ -69,19 +71,24 @@ export async function sendFile(
     while (handle !== null) {
       const remaining = expected - size;
       const length = remaining > 0 ? Math.min(remaining + 1, FILE_DATA_MAX_BYTES) : GROWTH_READ_BYTES;
-      const buffer = Buffer.allocUnsafe(length);
+      // A pooled buffer, back in the pool once the connection has written what was sent from it.
+      const owned = chunkBuffers.take();
       let bytesRead: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, length, size));
+        ({ bytesRead } = await handle.read(owned, 0, length, size));
       } catch (caught) {
+        chunkBuffers.give(owned);
         error = readErrorMessage(caught);
         break;
       }
-      if (bytesRead === 0) break;
-      const data = buffer.subarray(0, bytesRead);
+      if (bytesRead === 0) {
+        chunkBuffers.give(owned);
+        break;
+      }
+      const data = owned.subarray(0, bytesRead);
       hash.update(data);
       size += bytesRead;
-      await sendWithinCredit(target, data, credit, send, onBytesSent);
+      await sendWithinCredit(target, data, credit, send, onBytesSent, () => chunkBuffers.give(owned));
       // A short read of a regular file means its end was reached.
       if (bytesRead < length) break;
     }
@@ -94,7 +101,15 @@ export async function sendFile(
 
 /** Reads the held leading chunks into `hash`, checking each against its id; their length, or why they differ. */
 async function hashHeldChunks(handle: FileHandle, chunks: readonly Buffer[], hash: ContentHasher): Promise<number | string> {
-  const buffer = Buffer.allocUnsafe(CONTENT_CHUNK_BYTES);
+  const buffer = chunkBuffers.take();
+  try {
+    return await hashHeldChunksInto(buffer, handle, chunks, hash);
+  } finally {
+    chunkBuffers.give(buffer);
+  }
+}
+
+async function hashHeldChunksInto(buffer: Buffer, handle: FileHandle, chunks: readonly Buffer[], hash: ContentHasher): Promise<number | string> {
   let size = 0;
   for (const expected of chunks) {
     let filled = 0;
@@ -127,12 +142,24 @@ export async function openRegularFile(path: Buffer): Promise<FileHandle> {
   }
 }
 
-export async function sendWithinCredit(target: FileSendTarget, data: Buffer, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<void> {
+/**
+ * Sends `data` as FileData frames within the byte credit. `onWritten` goes with the last frame: frames are written in
+ * order, so it is called once the connection is done with all of `data`.
+ */
+export async function sendWithinCredit(
+  target: FileSendTarget,
+  data: Buffer,
+  credit: CreditWindow,
+  send: SendMessage,
+  onBytesSent: (bytes: number) => void,
+  onWritten?: () => void,
+): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
     const allowed = await credit.takeBytes(data.length - offset);
-    await send({ type: MessageType.FileData, seq: target.seq, index: target.index, data: data.subarray(offset, offset + allowed) });
-    offset += allowed;
+    const end = offset + allowed;
+    await send({ type: MessageType.FileData, seq: target.seq, index: target.index, data: data.subarray(offset, end) }, end === data.length ? onWritten : undefined);
+    offset = end;
     onBytesSent(allowed);
   }
 }
