@@ -29,6 +29,12 @@ export interface FileContent {
   readonly sha256: Buffer;
   /** Why the content is incomplete (or absent), or null. */
   readonly error: string | null;
+  /**
+   * Content read into shared memory (a batch's buffer) is given back with this once its bytes were written
+   * (FramedConnection.send's onWritten) and nothing refers to them any more; at most once. Content never released
+   * is simply collected. Absent for content that owns its memory.
+   */
+  readonly release?: () => void;
 }
 
 export async function readWholeFile(path: Buffer, expectedSize: number): Promise<FileContent> {

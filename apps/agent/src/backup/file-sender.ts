@@ -164,13 +164,22 @@ export async function sendWithinCredit(
   }
 }
 
-/** Sends content read ahead (see ReadAhead), in frames of at most 1 MiB within the credit, then FileEnd. */
+/**
+ * Sends content read ahead (see ReadAhead), in frames of at most 1 MiB within the credit, then FileEnd. The content
+ * is released once its last frame was written (at once when it has no bytes).
+ */
 export async function sendContent(target: FileSendTarget, content: FileContent, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
-  for (const piece of content.pieces) {
+  const last = content.pieces.length - 1;
+  let released = false;
+  for (const [p, piece] of content.pieces.entries()) {
     for (let offset = 0; offset < piece.length; offset += FILE_DATA_MAX_BYTES) {
-      await sendWithinCredit(target, piece.subarray(offset, offset + FILE_DATA_MAX_BYTES), credit, send, onBytesSent);
+      const end = Math.min(offset + FILE_DATA_MAX_BYTES, piece.length);
+      const releaseAfter = p === last && end === piece.length ? content.release : undefined;
+      released ||= releaseAfter !== undefined;
+      await sendWithinCredit(target, piece.subarray(offset, end), credit, send, onBytesSent, releaseAfter);
     }
   }
+  if (!released) content.release?.();
   await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(content.size), sha256: content.sha256, error: content.error });
   return { size: BigInt(content.size), error: content.error };
 }
