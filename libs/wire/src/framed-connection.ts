@@ -156,7 +156,12 @@ export class FramedConnection {
    * is keeping up); rejects when the connection is or becomes closed before that. A FileData message's data is
    * written as it is, not copied: it must not be modified until `onWritten` is called, once the frame has left the
    * stream (handed to the operating system) or can no longer be written (the connection failed). The caller may
-   * then reuse the data's memory. `onWritten` is not called when send() rejects before queuing the frame.
+   * then reuse the data's memory, and not before: send() may reject after the frame was queued (the connection
+   * closed while it waited for the buffer to drain), and `onWritten` still follows then, so a rejection alone never
+   * means the data is free. `onWritten` is not called when send() rejects before queuing the frame (a closed
+   * connection, a message that cannot be encoded), nor when the stream is destroyed without settling its pending
+   * writes. Net and TLS sockets settle them all (a write libuv was still holding when the socket was destroyed
+   * completes without an error, though the peer never got it): on those, `onWritten` comes for every queued frame.
    */
   send(msg: Message, onWritten?: () => void): Promise<void> {
     if (this.closing) return Promise.reject(this.closedError());

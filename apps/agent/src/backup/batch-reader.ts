@@ -2,7 +2,8 @@
  * Reads small files in batches on one worker thread with plain synchronous calls, hashing each there, and hands
  * a whole batch back in one message (its contents in one transferred buffer, never copied on the way). Once every
  * file of a batch was released (its bytes written to the connection) the buffer goes back to the worker, which
- * reads later batches into it: fresh memory costs a page fault per 4 KiB, 3-40 µs each on a virtual machine.
+ * reads later batches into it: fresh memory costs a page fault per 4 KiB, 3-40 µs each on the virtual machines
+ * measured. The worker keeps a few such buffers, bounded in bytes, and drops them once it has been idle a while.
  *
  * Why not the libuv thread pool: a small file there costs four pool round trips (open, fstat, read, close), each a
  * queue lock and two thread wake-ups. For 26,000 small files that was over a third of the agent's CPU, spent in
@@ -46,10 +47,22 @@ interface Recycle {
 interface BatchReply {
   readonly id: number;
   readonly data: ArrayBuffer;
+  /** Whether `data` is a buffer given back earlier rather than a new one. */
+  readonly reused: boolean;
   /** The files' SHA-256 of their bytes, 32 bytes each in request order (one buffer, not one small clone per file). */
   readonly digests: ArrayBuffer;
   readonly files: readonly FileResult[];
 }
+
+/** How many buffers given back the worker keeps, their bytes in all, and how long it keeps them once idle. */
+export interface SpareLimits {
+  readonly maxBuffers: number;
+  readonly maxBytes: number;
+  readonly idleMs: number;
+}
+
+/** Batches are up to ReadAhead's 16 MiB, most far smaller (64 small files): a few spares cover them. */
+export const DEFAULT_SPARE_LIMITS: SpareLimits = { maxBuffers: 4, maxBytes: 16 * 1024 * 1024, idleMs: 5000 };
 
 /**
  * The worker's code. Self-contained (its modules come from `load`), because it runs from source text: the same
@@ -58,15 +71,32 @@ interface BatchReply {
 function batchReaderMain(load: (id: string) => unknown): void {
   const fs = load('node:fs') as typeof import('node:fs');
   const { createHash } = load('node:crypto') as typeof import('node:crypto');
-  const { parentPort } = load('node:worker_threads') as typeof import('node:worker_threads');
+  const threads = load('node:worker_threads') as typeof import('node:worker_threads');
+  const parentPort = threads.parentPort;
+  const limits = threads.workerData as SpareLimits;
   const GROWTH_READ_BYTES = 64 * 1024;
   // Buffers come in multiples of this, so one given back fits most later batches of about its size.
   const BUFFER_STEP = 64 * 1024;
-  const MAX_SPARE = 4;
-  const spare: ArrayBuffer[] = [];
+  let spare: ArrayBuffer[] = [];
+  let idle: NodeJS.Timeout | null = null;
   parentPort?.on('message', (message: BatchRequest | Recycle) => {
+    // Spares are for a backup in progress: an agent between runs gives their memory back.
+    if (idle !== null) clearTimeout(idle);
+    idle = setTimeout(() => {
+      spare = [];
+    }, limits.idleMs);
+    idle.unref();
     if ('recycle' in message) {
-      if (spare.length < MAX_SPARE) spare.push(message.recycle);
+      // Kept largest first within the bounds: a large buffer fits every batch a small one does.
+      spare.push(message.recycle);
+      spare.sort((a, b) => b.byteLength - a.byteLength);
+      let bytes = 0;
+      spare = spare.filter((buffer) => {
+        if (bytes + buffer.byteLength > limits.maxBytes) return false;
+        bytes += buffer.byteLength;
+        return true;
+      });
+      spare.length = Math.min(spare.length, limits.maxBuffers);
       return;
     }
     const request = message;
@@ -134,7 +164,7 @@ function batchReaderMain(load: (id: string) => unknown): void {
       files.push({ offset, size, own: own === null ? null : (own.buffer as ArrayBuffer), error });
       offset += slot.length;
     }
-    const reply: BatchReply = { id: request.id, data, digests: digests.buffer, files };
+    const reply: BatchReply = { id: request.id, data, reused: fit >= 0, digests: digests.buffer, files };
     parentPort.postMessage(reply, transfer);
   });
 }
@@ -154,6 +184,15 @@ export class BatchReader {
   private worker: Worker | null = null;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  private batchCount = 0;
+  private reusedCount = 0;
+
+  constructor(private readonly spareLimits: SpareLimits = DEFAULT_SPARE_LIMITS) {}
+
+  /** Batches read, and how many of them into a buffer given back rather than a new one. */
+  get stats(): { readonly batches: number; readonly reused: number } {
+    return { batches: this.batchCount, reused: this.reusedCount };
+  }
 
   read(files: readonly BatchFile[]): Promise<FileContent[]> {
     if (files.length === 0) return Promise.resolve([]);
@@ -169,7 +208,7 @@ export class BatchReader {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.spareLimits });
     worker.unref();
     worker.on('message', (reply: BatchReply) => this.settle(reply));
     worker.on('error', (error) => this.lose(worker, error));
@@ -183,6 +222,8 @@ export class BatchReader {
     if (waiter === undefined) return;
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
+    this.batchCount += 1;
+    if (reply.reused) this.reusedCount += 1;
     const worker = this.worker;
     let outstanding = reply.files.length;
     const releaser = (): (() => void) => {
@@ -192,7 +233,12 @@ export class BatchReader {
         released = true;
         outstanding -= 1;
         // The last file of the batch written: the buffer goes back (detached here, so a stale view reads as empty).
-        if (outstanding === 0 && worker !== null && worker === this.worker) worker.postMessage({ recycle: reply.data } satisfies Recycle, [reply.data]);
+        if (outstanding !== 0 || worker === null || worker !== this.worker) return;
+        try {
+          worker.postMessage({ recycle: reply.data } satisfies Recycle, [reply.data]);
+        } catch {
+          // Called from a socket's write callback: a buffer that cannot go back is left to the collector.
+        }
       };
     };
     waiter.resolve(

@@ -1,8 +1,8 @@
 /**
  * Reused buffers of one content chunk (1 MiB) for reading large files. A fresh buffer of that size is new memory
- * from the kernel each time: 256 page faults, which cost 3-20 µs each on a virtual machine (up to 5 ms per MiB
- * read, more than reading and hashing it). A buffer goes back to the pool only once nothing refers to it any more:
- * after a hash of it, or once the connection has written the frames sent from it (FramedConnection.send's
+ * from the kernel each time: 256 page faults, which cost 3-40 µs each on the virtual machines measured (up to 10 ms
+ * per MiB read, more than reading and hashing it). A buffer goes back to the pool only once nothing refers to it any
+ * more: after a hash of it, or once the connection has written the frames sent from it (FramedConnection.send's
  * onWritten). One that never comes back (a session that failed mid-write) is simply collected.
  */
 import { CONTENT_CHUNK_BYTES } from '@berth/delta';

@@ -69,10 +69,10 @@ export async function sendFile(
     }
     const expected = Number(target.expectedSize);
     while (handle !== null) {
-      const remaining = expected - size;
-      const length = remaining > 0 ? Math.min(remaining + 1, FILE_DATA_MAX_BYTES) : GROWTH_READ_BYTES;
       // A pooled buffer, back in the pool once the connection has written what was sent from it.
       const owned = chunkBuffers.take();
+      const remaining = expected - size;
+      const length = Math.min(remaining > 0 ? remaining + 1 : GROWTH_READ_BYTES, FILE_DATA_MAX_BYTES, owned.length);
       let bytesRead: number;
       try {
         ({ bytesRead } = await handle.read(owned, 0, length, size));
@@ -166,20 +166,14 @@ export async function sendWithinCredit(
 
 /**
  * Sends content read ahead (see ReadAhead), in frames of at most 1 MiB within the credit, then FileEnd. The content
- * is released once its last frame was written (at once when it has no bytes).
+ * is released once FileEnd was written: frames leave in order, so every frame of its bytes is written by then.
  */
 export async function sendContent(target: FileSendTarget, content: FileContent, credit: CreditWindow, send: SendMessage, onBytesSent: (bytes: number) => void): Promise<FileSendResult> {
-  const last = content.pieces.length - 1;
-  let released = false;
-  for (const [p, piece] of content.pieces.entries()) {
+  for (const piece of content.pieces) {
     for (let offset = 0; offset < piece.length; offset += FILE_DATA_MAX_BYTES) {
-      const end = Math.min(offset + FILE_DATA_MAX_BYTES, piece.length);
-      const releaseAfter = p === last && end === piece.length ? content.release : undefined;
-      released ||= releaseAfter !== undefined;
-      await sendWithinCredit(target, piece.subarray(offset, end), credit, send, onBytesSent, releaseAfter);
+      await sendWithinCredit(target, piece.subarray(offset, Math.min(offset + FILE_DATA_MAX_BYTES, piece.length)), credit, send, onBytesSent);
     }
   }
-  if (!released) content.release?.();
-  await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(content.size), sha256: content.sha256, error: content.error });
+  await send({ type: MessageType.FileEnd, seq: target.seq, index: target.index, size: BigInt(content.size), sha256: content.sha256, error: content.error }, content.release);
   return { size: BigInt(content.size), error: content.error };
 }

@@ -1,7 +1,8 @@
 /**
  * CPU seconds, page faults and I/O counters of processes from /proc: what each side spent, read beside the wall
- * clock on a machine other people share. Minor page faults count memory touched for the first time (fresh buffers):
- * on a VM one costs 3-20 µs, and unlike time the count does not move with other people's load.
+ * clock on a machine other people share. Minor page faults are mostly memory touched for the first time (fresh
+ * buffers), also pages of files already cached and copy-on-write after a fork: on the VMs measured one costs 3-40 µs,
+ * and unlike time the count hardly moves with other people's load.
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
