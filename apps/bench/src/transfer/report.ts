@@ -259,7 +259,7 @@ export function formatReport(cases: readonly CaseOutcome[], targets: readonly Ta
     );
   }
   if (measured.length > 0) {
-    out.push('', 'Minor page faults, thousands (memory touched for the first time: fresh buffers; each costs 3-20 µs on a VM)');
+    out.push('', 'Minor page faults, thousands (memory touched for the first time: mostly fresh buffers; each costs 3-40 µs on the VMs measured)');
     const thousands = (n: number): string => (n / 1000).toFixed(1);
     out.push(
       ...table(
