@@ -78,14 +78,12 @@ function batchReaderMain(load: (id: string) => unknown): void {
   // Buffers come in multiples of this, so one given back fits most later batches of about its size.
   const BUFFER_STEP = 64 * 1024;
   let spare: ArrayBuffer[] = [];
-  let idle: NodeJS.Timeout | null = null;
+  // Spares are for a backup in progress: an agent between runs gives their memory back. Every message restarts it.
+  const idle = setTimeout(() => {
+    spare = [];
+  }, limits.idleMs).unref();
   parentPort?.on('message', (message: BatchRequest | Recycle) => {
-    // Spares are for a backup in progress: an agent between runs gives their memory back.
-    if (idle !== null) clearTimeout(idle);
-    idle = setTimeout(() => {
-      spare = [];
-    }, limits.idleMs);
-    idle.unref();
+    idle.refresh();
     if ('recycle' in message) {
       // Kept largest first within the bounds: a large buffer fits every batch a small one does.
       spare.push(message.recycle);
