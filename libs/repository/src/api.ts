@@ -1,5 +1,5 @@
 import { type RepositoryDamage } from './damage-record';
-import { type EncodedEntries } from './tree/tree-codec';
+import { type EncodedEntries, type TreeIndex } from './tree/tree-codec';
 import { type FileContent, type JournalRecord, type ObjectId, type SentMark, type SnapshotRecord, type Tree, type TreeEntry } from './model';
 
 /**
@@ -38,6 +38,8 @@ export interface RepositoryApi {
   /** A blob's bytes, checked against its id unless `verify` is false (see ReadOptions). */
   readBlob(id: ObjectId, options?: ReadOptions): Promise<Buffer>;
   readTree(id: ObjectId): Promise<Tree>;
+  /** A tree checked as readTree checks it, its entries decoded only when asked for (see TreeIndex). */
+  readTreeIndex(id: ObjectId): Promise<TreeIndex>;
 
   /** Publishes atomically: after it resolves the snapshot is visible and survives a crash; before, nothing is. */
   publishSnapshot(record: SnapshotRecord): Promise<void>;

@@ -113,6 +113,17 @@ export class ByteWriter {
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+
+  /** Forgets what was written, keeping the memory (a scratch writer reused for each value). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Whether the bytes written so far equal `source`'s from `start` on, compared in place (no view). */
+  matches(source: Buffer, start: number): boolean {
+    const end = start + this.pos;
+    return end <= source.length && source.compare(this.buf, 0, this.pos, start, end) === 0;
+  }
 }
 
 /** Thrown by ByteReader; callers wrap it into a domain error naming the object. */
@@ -183,6 +194,23 @@ export class ByteReader {
     SCRATCH.setUint32(0, this.lowWord, true);
     SCRATCH.setUint32(4, this.highWord, true);
     return SCRATCH.getBigUint64(0, true);
+  }
+
+  /** Steps over a u64 or i64 varint, checked as u64() and i64() check it, without making its bigint. */
+  skip64(): void {
+    this.varint64();
+  }
+
+  /** Steps over `length` bytes. */
+  skip(length: number): void {
+    if (length > this.remaining) throw new DecodeError(`length ${length} exceeds the ${this.remaining} bytes left at byte ${this.pos}`);
+    this.pos += length;
+  }
+
+  /** Moves to `offset` (within the bytes), to read again what an earlier pass stepped over. */
+  seek(offset: number): void {
+    if (offset > this.buf.length) throw new DecodeError(`offset ${offset} is beyond the ${this.buf.length} bytes`);
+    this.pos = offset;
   }
 
   i64(): bigint {

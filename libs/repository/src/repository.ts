@@ -15,7 +15,7 @@ import { PackStore, type RecoveryReport } from './pack/pack-store';
 import { clearTmp, createLayout, ensureLayoutDirs, type Layout, layoutOf, readConfig, upgradeConfig } from './repository-layout';
 import { SnapshotStore } from './snapshot-store';
 import { showBytes } from './tree/names';
-import { decodeTree, type EncodedEntries, encodedTreeParts, encodeTree, storedEntryOrigin } from './tree/tree-codec';
+import { decodeTree, decodeTreeIndex, type EncodedEntries, encodedTreeParts, encodeTree, storedEntryOrigin, type TreeIndex } from './tree/tree-codec';
 import { readFileContent, resolvePath, walkTree } from './tree/tree-walk';
 import { verifyTree } from './verify';
 
@@ -246,6 +246,12 @@ export class Repository implements RepositoryApi {
     const hex = objectIdHex(id);
     // Read for this decode alone (a fresh buffer, or a copy of a pending record): the tree may keep it.
     return decodeTree((await this.packs.read(hex)).data, hex, this.origin, true);
+  }
+
+  async readTreeIndex(id: ObjectId): Promise<TreeIndex> {
+    this.assertOpen();
+    const hex = objectIdHex(id);
+    return decodeTreeIndex((await this.packs.read(hex)).data, hex, this.origin, true);
   }
 
   /** Flushes first, so a published snapshot never points at objects that are not durable. */

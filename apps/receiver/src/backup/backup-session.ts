@@ -12,7 +12,6 @@ import {
   EncodedEntries,
   inlineWholeHash,
   type SentMark,
-  storedEntry,
   type StoredPrefix,
   type WrittenContent,
 } from '@berth/repository';
@@ -45,7 +44,7 @@ import { type ReceiverMetrics } from '../server/metrics';
 import { protocolError, toWireError } from '../session/errors';
 import { nextMessage, showPath, type SessionContext } from '../session/session-context';
 import { CommitPipeline, type CommitItem } from './commit-pipeline';
-import { type DraftEntry, toEntryMetas, toTreeEntry } from './entries';
+import { asTreeMetadata, type DraftEntry, draftMetas, toEntryMetas, toTreeEntry } from './entries';
 import { chunksIntact, SIGNATURE_FRAME_BYTES, signatureFrames, signStoredContent } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
 import { DigestIndex, DigestIndexStore } from './digest-index';
@@ -93,6 +92,8 @@ interface BuiltEntries {
  */
 interface EncodedPart {
   readonly encoded: EncodedEntries;
+  /** The entries' metadata, for the directory's digest (see draftMetas). */
+  readonly metas: readonly EntryMeta[];
   readonly files: number;
   readonly dirs: number;
   readonly bytes: number;
@@ -521,16 +522,23 @@ export class BackupSession {
     for (const [index, meta] of msg.entries.entries()) {
       if (meta.type === EntryType.File) {
         const at = lookup === null ? -1 : lookup.indexOf(meta.name);
-        const previous = lookup === null || at < 0 ? null : (lookup.tree.entries[at] as TreeEntry);
+        // Equal in every field (compared in the stored encoding, so the entry is not decoded): the previous entry is
+        // carried over as stored (not validated or encoded again). After a damaging recovery its chunks may be lost,
+        // which only the decoded entry tells: then the checks below decide.
+        if (lookup !== null && at >= 0 && this.repo.damage === null && lookup.tree.sameMetadata(at, asTreeMetadata(meta))) {
+          chunk.slots[index] = { meta, content: null, size: meta.size, stored: lookup.tree.storedEntry(at) };
+          actions.push(PlanAction.Skip);
+          continue;
+        }
+        const previous = lookup === null || at < 0 ? null : lookup.tree.entry(at);
         // After a damaging recovery the previous version's chunks may be lost: then it is neither reused nor a basis.
         const lost = previous !== null && previous.content !== null && this.repo.damage !== null && !this.repo.hasAll(previous.content.chunks);
         const unchanged = previous !== null && previous.content !== null && unchangedFile(previous, meta);
         if (lost && unchanged) this.filesLost += 1;
         if (previous !== null && previous.content !== null && !lost && unchanged) {
-          // Equal in every field too: the previous entry is carried over as stored (not validated or encoded again).
           chunk.slots[index] =
             lookup !== null && identicalFile(previous, meta)
-              ? { meta, content: previous.content, size: meta.size, stored: storedEntry(lookup.tree, at) }
+              ? { meta, content: previous.content, size: meta.size, stored: lookup.tree.storedEntry(at) }
               : { meta, content: previous.content, size: meta.size };
           actions.push(PlanAction.Skip);
         } else {
@@ -1000,7 +1008,7 @@ export class BackupSession {
     const parts: EncodedPart[] = [];
     if (dir.seed !== null) {
       const { entries, files, dirs, bytes } = dir.seed;
-      parts.push({ encoded: EncodedEntries.encode(entries), files, dirs, bytes });
+      parts.push({ encoded: EncodedEntries.encode(entries), metas: toEntryMetas(entries), files, dirs, bytes });
     }
     parts.push(...dir.parts, this.encodePart(dir.path, [...dir.drafts, ...lastDrafts]));
     const { id } = await this.repo.putTreeParts(parts.map((part) => part.encoded));
@@ -1012,17 +1020,17 @@ export class BackupSession {
       bytes: parts.reduce((sum, part) => sum + part.bytes, 0),
     };
     this.committed.set(dir.key, record);
-    this.recordDigest(dir, parts.flatMap((part) => part.encoded.entries));
+    this.recordDigest(dir, parts.flatMap((part) => part.metas));
     dir.parts = [];
     dir.drafts = [];
     return record;
   }
 
   /** v4: the directory's digest as the agent will compute it next time, if its subdirectories' are known. */
-  private recordDigest(dir: DirState, entries: readonly TreeEntry[]): void {
+  private recordDigest(dir: DirState, metas: readonly EntryMeta[]): void {
     if (this.ctx.protocol < DIR_DIGEST_PROTOCOL_VERSION) return;
     const children: Buffer[] = [];
-    const digest = directoryDigest(toEntryMetas(entries), (entry) => {
+    const digest = directoryDigest(metas, (entry) => {
       const child = this.dirDigests.get(pathKey(joinPath(dir.path, entry.name))) ?? null;
       if (child !== null) children.push(child);
       return child;
@@ -1055,7 +1063,7 @@ export class BackupSession {
 
   private encodePart(dirPath: Buffer, drafts: readonly DraftEntry[]): EncodedPart {
     const { entries, files, dirs, bytes } = this.buildEntries(dirPath, drafts);
-    return { encoded: EncodedEntries.encode(entries), files, dirs, bytes };
+    return { encoded: EncodedEntries.encode(entries), metas: draftMetas(drafts, entries), files, dirs, bytes };
   }
 
   private buildEntries(dirPath: Buffer, drafts: readonly DraftEntry[]): BuiltEntries {

@@ -1,4 +1,4 @@
-import { findEntry, RepositoryCorruptError, RepositoryNotFoundError, type ObjectId, type Tree, type TreeEntry, TreeEntryType } from '@berth/repository';
+import { decodeTreeIndex, encodeTree, findEntry, RepositoryCorruptError, RepositoryNotFoundError, type ObjectId, type Tree, type TreeEntry, TreeEntryType, type TreeIndex } from '@berth/repository';
 import fc from 'fast-check';
 import { AscendingLookup, identicalFile, PreviousSnapshot } from './previous-snapshot';
 
@@ -28,16 +28,17 @@ const sortedUnique = (names: Buffer[]): Buffer[] =>
 describe('AscendingLookup', () => {
   it('finds what a binary search finds, for names in ascending order and for names that go back', () => {
     const name = fc.uint8Array({ minLength: 1, maxLength: 3 }).map((bytes) => Buffer.from(bytes));
+    // A stored name is a valid one (no NUL, no '/', not '.' or '..'); a name asked for may be anything.
+    const storedName = name.map((bytes) => Buffer.from(bytes.map((byte) => (byte === 0 || byte === 0x2f ? byte + 1 : byte)))).filter((bytes) => !/^\.\.?$/.test(bytes.toString('latin1')));
     fc.assert(
-      fc.property(fc.array(name, { maxLength: 60 }), fc.array(name, { maxLength: 60 }), fc.boolean(), (stored, asked, ascending) => {
+      fc.property(fc.array(storedName, { maxLength: 60 }), fc.array(name, { maxLength: 60 }), fc.boolean(), (stored, asked, ascending) => {
         const tree: Tree = { entries: sortedUnique(stored).map(entry) };
         const queries = ascending ? sortedUnique(asked) : asked;
-        const lookup = new AscendingLookup(tree);
+        const lookup = new AscendingLookup(decodeTreeIndex(encodeTree(tree)));
         for (const query of queries) {
           const found = findEntry(tree, query);
           const at = lookup.indexOf(query);
           expect(at < 0 ? null : tree.entries[at]).toBe(found);
-          expect(lookup.find(query)).toBe(found);
         }
       }),
       { numRuns: 500 },
@@ -65,17 +66,17 @@ describe('PreviousSnapshot', () => {
   ]);
   let reads = 0;
   const reader = {
-    readTree(treeId: ObjectId): Promise<Tree> {
+    readTreeIndex(treeId: ObjectId): Promise<TreeIndex> {
       reads += 1;
       if (treeId.equals(id(4))) return Promise.reject(new RepositoryCorruptError('tree is corrupt', treeId.toString('hex')));
       const tree = trees.get(treeId.toString('hex'));
-      return tree === undefined ? Promise.reject(new RepositoryNotFoundError(`object ${treeId.toString('hex')} is not in the repository`)) : Promise.resolve(tree);
+      return tree === undefined ? Promise.reject(new RepositoryNotFoundError(`object ${treeId.toString('hex')} is not in the repository`)) : Promise.resolve(decodeTreeIndex(encodeTree(tree)));
     },
   };
 
   it('treats a directory whose tree is lost or damaged as new, and counts and tries each such tree once', async () => {
     const previous = new PreviousSnapshot(reader, id(1));
-    expect((await previous.directory(Buffer.from('/etc')))?.entries.map((e) => e.name.toString())).toEqual(['app', 'hosts']);
+    expect((await previous.directory(Buffer.from('/etc')))?.tree.entries.map((e) => e.name.toString())).toEqual(['app', 'hosts']);
     expect(await previous.directory(Buffer.from('/nope'))).toBeNull();
     expect(previous.treesLost).toBe(0);
     expect(await previous.directory(Buffer.from('/var'))).toBeNull();
@@ -90,7 +91,7 @@ describe('PreviousSnapshot', () => {
   });
 
   it('lets any other failure through', async () => {
-    const previous = new PreviousSnapshot({ readTree: () => Promise.reject(new Error('EIO: i/o error, read')) }, id(1));
+    const previous = new PreviousSnapshot({ readTreeIndex: () => Promise.reject(new Error('EIO: i/o error, read')) }, id(1));
     await expect(previous.directory(Buffer.from('/etc'))).rejects.toThrow('EIO');
   });
 });

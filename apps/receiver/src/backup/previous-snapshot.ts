@@ -1,18 +1,20 @@
-import { findEntry, RepositoryCorruptError, RepositoryNotFoundError, TreeEntryType, type ObjectId, type Tree, type TreeEntry } from '@berth/repository';
+import { RepositoryCorruptError, RepositoryNotFoundError, TreeEntryType, type ObjectId, type TreeEntry, type TreeIndex } from '@berth/repository';
 import { pathComponents } from '@berth/wire';
 
 export interface TreeReader {
-  readTree(id: ObjectId): Promise<Tree>;
+  readTreeIndex(id: ObjectId): Promise<TreeIndex>;
 }
 
 const MAX_CACHED_TREES = 512;
 
 /**
  * The host's previous snapshot, for the quick check. Directories are resolved by walking from the root;
- * trees are cached by id, so the siblings and ancestors a depth-first walk revisits cost nothing.
+ * trees are cached by id, so the siblings and ancestors a depth-first walk revisits cost nothing. Trees are read
+ * as TreeIndexes: a large directory is matched entry by entry against its stored encoding, and only the entries
+ * of changed files are decoded.
  */
 export class PreviousSnapshot {
-  private readonly trees = new Map<string, Tree>();
+  private readonly trees = new Map<string, TreeIndex>();
 
   constructor(
     private readonly reader: TreeReader,
@@ -27,11 +29,12 @@ export class PreviousSnapshot {
    * when its tree or an ancestor's cannot be read (lost or damaged in the repository): the directory is then
    * backed up as if new, its content still deduplicated against whatever the repository holds.
    */
-  async directory(path: Buffer): Promise<Tree | null> {
+  async directory(path: Buffer): Promise<TreeIndex | null> {
     try {
       let tree = await this.tree(this.rootId);
       for (const name of pathComponents(path)) {
-        const entry = findEntry(tree, name);
+        const at = tree.indexOf(name);
+        const entry = at < 0 ? null : tree.entry(at);
         if (entry === null || entry.type !== TreeEntryType.Dir || entry.subtree === null) return null;
         tree = await this.tree(entry.subtree);
       }
@@ -47,14 +50,14 @@ export class PreviousSnapshot {
     return this.lost.size;
   }
 
-  private async tree(id: ObjectId): Promise<Tree> {
+  private async tree(id: ObjectId): Promise<TreeIndex> {
     const key = id.toString('hex');
     const cached = this.trees.get(key);
     if (cached !== undefined) return cached;
     if (this.lost.has(key)) throw new RepositoryNotFoundError(`tree ${key} could not be read before`);
-    let tree: Tree;
+    let tree: TreeIndex;
     try {
-      tree = await this.reader.readTree(id);
+      tree = await this.reader.readTreeIndex(id);
     } catch (error) {
       if (error instanceof RepositoryNotFoundError || error instanceof RepositoryCorruptError) this.lost.add(key);
       throw error;
@@ -74,37 +77,17 @@ export class AscendingLookup {
   private at = -1;
   private last: Buffer | null = null;
 
-  constructor(readonly tree: Tree) {}
-
-  find(name: Buffer): TreeEntry | null {
-    return this.tree.entries[this.indexOf(name)] ?? null;
-  }
+  constructor(readonly tree: TreeIndex) {}
 
   /** The index of the entry named `name`, or -1. */
   indexOf(name: Buffer): number {
-    const entries = this.tree.entries;
-    if (this.last !== null && Buffer.compare(name, this.last) <= 0) {
-      const at = lowerBound(entries, name);
-      return entries[at]?.name.equals(name) === true ? at : -1;
-    }
+    const tree = this.tree;
+    if (this.last !== null && Buffer.compare(name, this.last) <= 0) return tree.indexOf(name);
     this.last = name;
-    if (this.at < 0) this.at = lowerBound(entries, name);
-    while (this.at < entries.length && Buffer.compare((entries[this.at] as TreeEntry).name, name) < 0) this.at++;
-    const entry = entries[this.at];
-    return entry !== undefined && entry.name.equals(name) ? this.at : -1;
+    if (this.at < 0) this.at = tree.lowerBound(name);
+    while (this.at < tree.length && tree.compareName(this.at, name) < 0) this.at++;
+    return this.at < tree.length && tree.compareName(this.at, name) === 0 ? this.at : -1;
   }
-}
-
-/** Index of the first entry whose name is not below `name`. */
-function lowerBound(entries: readonly TreeEntry[], name: Buffer): number {
-  let low = 0;
-  let high = entries.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (Buffer.compare((entries[mid] as TreeEntry).name, name) < 0) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
 
 /** The quick check: a regular file whose size, mtime, inode and ctime all match is reused without its content. */

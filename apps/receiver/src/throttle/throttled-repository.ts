@@ -1,4 +1,4 @@
-import { type EncodedEntries, type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type RepositoryDamage, type Tree, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
+import { type EncodedEntries, type FileContentWriter, type ObjectId, type ReadOptions, type RepositoryApi, type RepositoryDamage, type Tree, type TreeIndex, type WrittenContent, type JournalRecord, type SentMark } from '@berth/repository';
 import { type WriteThrottleSettings } from '../config/receiver-config';
 import { type BucketClock, realClock, TokenBucket } from './token-bucket';
 
@@ -73,6 +73,10 @@ export class ThrottledRepository implements RepositoryApi {
 
   readTree(id: ObjectId): Promise<Tree> {
     return this.inner.readTree(id);
+  }
+
+  readTreeIndex(id: ObjectId): Promise<TreeIndex> {
+    return this.inner.readTreeIndex(id);
   }
 
   publishSnapshot(record: Parameters<RepositoryApi['publishSnapshot']>[0]): Promise<void> {

@@ -10,11 +10,22 @@ const DOT = 0x2e;
 /** Why a name cannot be a directory entry, or null when it can. */
 export function nameProblem(name: Buffer): string | null {
   if (!Buffer.isBuffer(name)) return 'is not a byte string';
-  if (name.length === 0) return 'is empty';
-  if (name.length > MAX_NAME_BYTES) return `is ${name.length} bytes, more than ${MAX_NAME_BYTES}`;
-  if (name.includes(0)) return 'contains a NUL byte';
-  if (name.includes(SLASH)) return "contains '/'";
-  if (name[0] === DOT && (name.length === 1 || (name.length === 2 && name[1] === DOT))) return "is '.' or '..'";
+  return nameRangeProblem(name, 0, name.length);
+}
+
+/** nameProblem for the name `bytes[start..end)`, checked in place (a large tree's names without a view of each). */
+export function nameRangeProblem(bytes: Buffer, start: number, end: number): string | null {
+  const length = end - start;
+  if (length === 0) return 'is empty';
+  if (length > MAX_NAME_BYTES) return `is ${length} bytes, more than ${MAX_NAME_BYTES}`;
+  let slash = false;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i];
+    if (byte === 0) return 'contains a NUL byte';
+    if (byte === SLASH) slash = true;
+  }
+  if (slash) return "contains '/'";
+  if (bytes[start] === DOT && (length === 1 || (length === 2 && bytes[start + 1] === DOT))) return "is '.' or '..'";
   return null;
 }
 
