@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { RepositoryCorruptError, RepositoryInputError } from '../errors';
 import { sha256 } from '../ids';
-import { type Tree, type TreeEntry, type TreeEntryType } from '../model';
+import { type Tree, type TreeEntry, TreeEntryType } from '../model';
 import { dirEntry, fifoEntry, fileEntry, symlinkEntry } from '../../test/support';
-import { decodeTree, EncodedEntries, encodedTreeParts, encodeTree, joinEncodedEntries, storedEntry, storedEntryOrigin } from './tree-codec';
+import { decodeTree, decodeTreeIndex, EncodedEntries, encodedTreeParts, encodeTree, type EntryMetadata, joinEncodedEntries, storedEntry, storedEntryOrigin } from './tree-codec';
 
 const id = (n: number): Buffer => sha256(Buffer.from([n]));
 const content = { sha256: id(1), chunks: [id(1)] };
@@ -185,5 +185,131 @@ describe('tree encoding', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('stored entries that encoding would refuse', () => {
+  // Two fifos, "p" and "q": the second one's name byte is at the first entry's length plus 3 (version, count, length).
+  const first = fifoEntry('p');
+  const secondName = encodeTree({ entries: [first] }).length + 1;
+  const encoded = (): Buffer => encodeTree({ entries: [first, fifoEntry('q')] });
+
+  it.each([
+    ['a NUL byte', 0x00, /entry 1 "\\x00": name contains a NUL byte/],
+    ['a slash', 0x2f, /entry 1 "\/": name contains '\/'/],
+    ['a dot', 0x2e, /entry 1 "\.": name is '\.' or '\.\.'/],
+    ['a repeated name', 0x70, /entry 1 "p": duplicate name/],
+    ['a name out of order', 0x61, /entry 1 "a": not sorted: comes after "p"/],
+  ])('refuses %s in a stored name, naming the entry, decoded whole or as an index', (_what, byte, message) => {
+    const bytes = encoded();
+    expect(bytes[secondName]).toBe(0x71);
+    bytes[secondName] = byte;
+    expect(() => decodeTree(bytes, 't')).toThrow(message);
+    expect(() => decodeTreeIndex(bytes, 't')).toThrow(RepositoryCorruptError);
+    expect(() => decodeTreeIndex(bytes, 't')).toThrow(message);
+  });
+
+  it('refuses an unknown type and an empty or NUL-holding link target', () => {
+    const bytes = encoded();
+    bytes[secondName + 1] = 9;
+    expect(() => decodeTreeIndex(bytes, 't')).toThrow(/entry 1 "q": unknown type 9/);
+    const link = encodeTree({ entries: [symlinkEntry('l', 'ab')] });
+    const nul = Buffer.from(link);
+    nul[link.length - 1] = 0;
+    expect(() => decodeTreeIndex(nul, 't')).toThrow(/entry 0 "l": linkTarget contains a NUL byte/);
+    // The same symlink with a target of no bytes: its length byte 0, its two bytes gone.
+    const empty = Buffer.concat([link.subarray(0, link.length - 3), Buffer.from([0])]);
+    expect(() => decodeTreeIndex(empty, 't')).toThrow(/entry 0 "l": linkTarget must be 1\.\.4095 bytes/);
+  });
+});
+
+describe('TreeIndex', () => {
+  const metadataOf = ({ type, mode, uid, gid, mtimeNs, ctimeNs, ino, dev, size, nlink, rdev }: TreeEntry): EntryMetadata => ({ type, mode, uid, gid, mtimeNs, ctimeNs, ino, dev, size, nlink, rdev });
+
+  it('decodes the same entries as decodeTree, one at a time or all, and the same objects either way', () => {
+    const encoded = encodeTree(sample());
+    const index = decodeTreeIndex(encoded);
+    expect(index.length).toBe(5);
+    const third = index.entry(2);
+    expect(third).toEqual(sample().entries[2]);
+    expect(index.entry(2)).toBe(third);
+    expect(index.tree).toEqual(decodeTree(encoded));
+    expect(index.tree.entries[2]).toBe(third);
+    expect(index.entry(4)).toBe(index.tree.entries[4]);
+    expect(() => index.entry(5)).toThrow(RepositoryInputError);
+    expect(() => index.entry(-1)).toThrow(RepositoryInputError);
+  });
+
+  it('finds entries by name as a binary search over the decoded names does', () => {
+    const name = fc.uint8Array({ minLength: 1, maxLength: 4 }).map((bytes) => Buffer.from(bytes.map((byte) => (byte === 0 || byte === 0x2f ? 0x41 : byte))));
+    fc.assert(
+      fc.property(fc.uniqueArray(name, { maxLength: 40, selector: (n) => n.toString('latin1') }), fc.array(name, { maxLength: 20 }), (names, asked) => {
+        const valid = names.filter((n) => !/^\.\.?$/.test(n.toString('latin1'))).sort(Buffer.compare);
+        const index = decodeTreeIndex(encodeTree({ entries: valid.map(fifoEntry) }));
+        for (const query of [...asked, ...valid]) {
+          const lower = valid.findIndex((n) => Buffer.compare(n, query) >= 0);
+          expect(index.lowerBound(query)).toBe(lower < 0 ? valid.length : lower);
+          expect(index.indexOf(query)).toBe(valid.findIndex((n) => n.equals(query)));
+        }
+        valid.forEach((n, i) => expect(Math.sign(index.compareName(i, Buffer.from('m')))).toBe(Math.sign(Buffer.compare(n, Buffer.from('m')))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('tells an entry with exactly the metadata given from one that differs in any single field', () => {
+    const entries = sample().entries;
+    const index = decodeTreeIndex(encodeTree({ entries }));
+    entries.forEach((entry, i) => expect(index.sameMetadata(i, metadataOf(entry))).toBe(true));
+    const file = metadataOf(entries[0] as TreeEntry);
+    const changes: Partial<EntryMetadata>[] = [
+      { type: TreeEntryType.Fifo },
+      { mode: file.mode + 1 },
+      { uid: file.uid + 1 },
+      { gid: file.gid + 1 },
+      { mtimeNs: file.mtimeNs + 1n },
+      { mtimeNs: -file.mtimeNs },
+      { ctimeNs: file.ctimeNs - 1n },
+      { ino: file.ino + 1n },
+      { dev: file.dev + (1n << 40n) },
+      { size: file.size + 1n },
+      { nlink: 2 },
+      { rdev: 1n },
+    ];
+    for (const change of changes) expect(index.sameMetadata(0, { ...file, ...change })).toBe(false);
+    // The fifo's metadata is not the file's, nor the other way round.
+    expect(index.sameMetadata(0, metadataOf(entries[2] as TreeEntry))).toBe(false);
+    expect(index.sameMetadata(2, file)).toBe(false);
+    // Values no entry could hold are never the same, and are not an error.
+    for (const change of [{ uid: -1 }, { size: 1n << 64n }, { mtimeNs: 1n << 63n }, { type: 9 as TreeEntryType }, { mode: 0.5 }]) {
+      expect(index.sameMetadata(0, { ...file, ...change })).toBe(false);
+    }
+  });
+
+  it('compares metadata at 64-bit extremes and near the varint boundaries exactly', () => {
+    const values = [0n, 1n, 127n, 128n, (1n << 49n) - 1n, 1n << 49n, (1n << 53n) + 1n, (1n << 63n) - 1n, (1n << 64n) - 1n];
+    const entries = values.map((v, i) => ({ ...fifoEntry(`f${String(i).padStart(2, '0')}`), ino: v, size: v, mtimeNs: v >= 1n << 63n ? -(1n << 63n) : -v, ctimeNs: v >= 1n << 63n ? (1n << 63n) - 1n : v }));
+    const index = decodeTreeIndex(encodeTree({ entries }));
+    entries.forEach((entry, i) => {
+      expect(index.sameMetadata(i, metadataOf(entry))).toBe(true);
+      const other = entries[(i + 1) % entries.length] as TreeEntry;
+      expect(index.sameMetadata(i, { ...metadataOf(entry), ino: other.ino })).toBe(false);
+      expect(index.sameMetadata(i, { ...metadataOf(entry), mtimeNs: other.mtimeNs })).toBe(false);
+    });
+  });
+
+  it('carries an entry into a new tree as its stored bytes, its fields read from them only when asked for', () => {
+    const origin = {};
+    const whole = encodeTree(sample());
+    const index = decodeTreeIndex(whole, 'w', origin);
+    const carried = sample().entries.map((_, i) => index.storedEntry(i));
+    expect(joinEncodedEntries([EncodedEntries.encode(carried)]).equals(whole)).toBe(true);
+    expect(carried.map(storedEntryOrigin)).toEqual(carried.map(() => origin));
+    expect(carried.map((entry) => entry.name)).toEqual(sample().entries.map((entry) => entry.name));
+    const fields = (entry: TreeEntry): TreeEntry => ({ ...metadataOf(entry), name: entry.name, linkTarget: entry.linkTarget, subtree: entry.subtree, content: entry.content });
+    expect(carried.map(fields)).toEqual(sample().entries);
+    expect((carried[0] as TreeEntry).content).toBe(index.entry(0).content);
+    expect(() => EncodedEntries.encode([carried[1] as TreeEntry, carried[0] as TreeEntry])).toThrow(/"-leading-dash": not sorted/);
+    expect(() => index.storedEntry(5)).toThrow(RepositoryInputError);
   });
 });
