@@ -312,4 +312,25 @@ describe('TreeIndex', () => {
     expect(() => EncodedEntries.encode([carried[1] as TreeEntry, carried[0] as TreeEntry])).toThrow(/"-leading-dash": not sorted/);
     expect(() => index.storedEntry(5)).toThrow(RepositoryInputError);
   });
+
+  it('copies runs of carried entries whole, and only entries that follow each other in the same stored tree', () => {
+    const entries = sample().entries;
+    const whole = encodeTree({ entries });
+    const [one, two] = [decodeTreeIndex(whole), decodeTreeIndex(whole)];
+    const encodingOf = (list: readonly TreeEntry[]): Buffer => EncodedEntries.encode(list).bytes;
+    const expected = (indexes: number[]): Buffer => encodingOf(indexes.map((i) => entries[i] as TreeEntry));
+    // Entries 0, 2 and 3 carried (a gap after 0), 4 built anew.
+    const gap = [one.storedEntry(0), one.storedEntry(2), one.storedEntry(3), { ...(entries[4] as TreeEntry) }];
+    expect(encodingOf(gap).equals(expected([0, 2, 3, 4]))).toBe(true);
+    // Neighbours from two decodes of the same bytes, and a run broken by an entry built anew.
+    const mixed = [two.storedEntry(0), one.storedEntry(1), { ...(entries[2] as TreeEntry) }, one.storedEntry(3), one.storedEntry(4)];
+    expect(encodingOf(mixed).equals(expected([0, 1, 2, 3, 4]))).toBe(true);
+    // Neighbours from two different trees: the second's entry 1 is its own, not the first tree's.
+    const otherDir = { ...(entries[1] as TreeEntry), subtree: id(9) };
+    const other = decodeTreeIndex(encodeTree({ entries: entries.map((entry, i) => (i === 1 ? otherDir : entry)) }));
+    expect(encodingOf([one.storedEntry(0), other.storedEntry(1)]).equals(encodingOf([entries[0] as TreeEntry, otherDir]))).toBe(true);
+    // A run is still checked against what comes before it, and what follows it against its last entry.
+    expect(() => encodingOf([one.storedEntry(3), one.storedEntry(0), one.storedEntry(1)])).toThrow(/"-leading-dash": not sorted/);
+    expect(() => encodingOf([one.storedEntry(0), one.storedEntry(1), one.storedEntry(2), two.storedEntry(1)])).toThrow(/"dir": not sorted: comes after "fifo"/);
+  });
 });

@@ -46,18 +46,22 @@ export class EncodedEntries {
   static encode(entries: readonly TreeEntry[]): EncodedEntries {
     const writer = new ByteWriter(64 + entries.length * 96);
     let previous: Buffer | null = null;
-    for (const entry of entries) {
+    for (let at = 0; at < entries.length; ) {
+      const entry = entries[at] as TreeEntry;
       if (entry instanceof CarriedEntry) {
-        // Decoded from a stored tree, so valid and canonically encoded already: only its place here is new.
+        // Decoded from a stored tree, so valid and canonically encoded already: only its place here is new. The
+        // entries after it that follow it in the same stored tree are in order and go with it, in one copy.
         const problem = orderProblem(entry.name, previous);
         if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry.name)}: ${problem}`);
-        entry.writeEncoding(writer);
+        at = entry.writeRun(entries, at, writer);
+        previous = (entries[at - 1] as TreeEntry).name;
       } else {
         const problem = entryProblem(entry, previous);
         if (problem !== null) throw new RepositoryInputError(`tree entry ${showBytes(entry?.name)}: ${problem}`);
         writeEntry(writer, entry);
+        previous = entry.name;
+        at += 1;
       }
-      previous = entry.name;
     }
     return new EncodedEntries(entries, writer.finish());
   }
@@ -96,9 +100,21 @@ abstract class CarriedEntry {
     return entry instanceof CarriedEntry ? entry.#tree.origin : null;
   }
 
-  writeEncoding(writer: ByteWriter): void {
+  /**
+   * Writes this entry, `entries[from]`, and the entries after it that are the entries after it in the same stored
+   * tree (a run of unchanged files), as one copy of their stored bytes; returns the index after the run. Such a
+   * run is in order: the stored tree was checked to be.
+   */
+  writeRun(entries: readonly TreeEntry[], from: number, writer: ByteWriter): number {
+    let end = from + 1;
+    let last = this.#index;
+    for (let next = entries[end]; next instanceof CarriedEntry && next.#tree === this.#tree && next.#index === last + 1; next = entries[end]) {
+      last += 1;
+      end += 1;
+    }
     const { source, offsets } = this.#tree;
-    writer.rawRange(source, offsets[this.#index] as number, offsets[this.#index + 1] as number);
+    writer.rawRange(source, offsets[this.#index] as number, offsets[last + 1] as number);
+    return end;
   }
 }
 
