@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, DecodeError } from './binary';
+import { ByteReader, ByteWriter, compareRanges, DecodeError } from './binary';
 
 describe('varint encoding', () => {
   it('round-trips unsigned and signed 64-bit values, boundaries included', () => {
@@ -71,5 +71,21 @@ describe('varint encoding of 64-bit values through 32-bit halves', () => {
       writer.i64(ns);
       expect(new ByteReader(writer.finish()).i64()).toBe(ns);
     }
+  });
+});
+
+describe('compareRanges', () => {
+  it('orders two ranges as Buffer.compare orders them, short (compared here) or long (natively)', () => {
+    // Few distinct bytes, so ranges often share long prefixes or are equal.
+    const bytes = fc.uint8Array({ maxLength: 150 }).map((array) => Buffer.from(array.map((byte) => byte % 3)));
+    fc.assert(
+      fc.property(bytes, bytes, fc.nat(8), fc.nat(8), (a, b, aSkip, bSkip) => {
+        const [aStart, bStart] = [Math.min(aSkip, a.length), Math.min(bSkip, b.length)];
+        const expected = Buffer.compare(a.subarray(aStart), b.subarray(bStart));
+        expect(compareRanges(a, aStart, a.length, b, bStart, b.length)).toBe(expected);
+        expect(compareRanges(b, bStart, b.length, a, aStart, a.length)).toBe(expected === 0 ? 0 : -expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

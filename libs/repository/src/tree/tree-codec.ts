@@ -1,5 +1,5 @@
 import { RepositoryCorruptError, RepositoryInputError } from '../errors';
-import { ByteReader, ByteWriter, DecodeError } from '../binary';
+import { ByteReader, ByteWriter, compareRanges, DecodeError } from '../binary';
 import { OBJECT_ID_BYTES } from '../ids';
 import { type FileContent, type Tree, type TreeEntry, TreeEntryType } from '../model';
 import { MAX_LINK_TARGET_BYTES, MAX_NAME_BYTES, nameProblem, nameRangeProblem, showBytes } from './names';
@@ -380,7 +380,7 @@ export class TreeIndex {
   /** Compares entry `index`'s name with `name` (negative: the entry's comes first), in place. */
   compareName(index: number, name: Buffer): number {
     const names = this.#names;
-    return this.#decoded.source.compare(name, 0, name.length, names[2 * index], names[2 * index + 1]);
+    return compareRanges(this.#decoded.source, names[2 * index] as number, names[2 * index + 1] as number, name, 0, name.length);
   }
 
   /** The index of the first entry whose name is not below `name` (`length` when there is none). */
