@@ -483,7 +483,7 @@ function scannedEntryProblem(bytes: Buffer, names: Uint32Array, i: number, type:
   const name = nameRangeProblem(bytes, start, end);
   if (name !== null) return `name ${name}`;
   if (i > 0) {
-    const order = bytes.compare(bytes, names[2 * i - 2], names[2 * i - 1], start, end);
+    const order = compareRanges(bytes, start, end, bytes, names[2 * i - 2] as number, names[2 * i - 1] as number);
     if (order === 0) return 'duplicate name';
     if (order < 0) return `not sorted: comes after ${showBytes(bytes.subarray(names[2 * i - 2], names[2 * i - 1]))}`;
   }
