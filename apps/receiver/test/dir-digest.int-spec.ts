@@ -64,6 +64,12 @@ describe('directory digests and packed chunks', () => {
     expect(third.reusedDirs).toEqual(['/home/alice/empty-dir', '/home/alice', '/home']);
     expect([...third.entriesSent.keys()].sort()).toEqual(['/', '/etc', '/etc/app']);
     expect(await viewSnapshot(fx.repository, third.done!.rootTree)).toEqual(await viewLocal(source));
+    // The digests of the directories sent, whose unchanged entries were carried over as stored, are the agent's:
+    // the next backup reuses the whole tree from the root.
+    const unchanged = await backup();
+    expect(unchanged.reusedDirs).toContain('/');
+    expect(entriesSent(unchanged)).toBe(0);
+    expect(unchanged.done!.rootTree).toBe(third.done!.rootTree);
   });
 
   it('finds a renamed directory by its digest', async () => {

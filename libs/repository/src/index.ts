@@ -5,7 +5,7 @@ export { Repository, type RepositoryOptions } from './repository';
 export { type RecoveryReport } from './pack/pack-store';
 export { type RepositoryDamage } from './damage-record';
 export { objectIdHex, parseObjectId, isObjectIdHex, sha256, assertUuid, isUuid, OBJECT_ID_BYTES } from './ids';
-export { encodeTree, decodeTree, decodeTreeIndex, TreeIndex, type EntryMetadata, EncodedEntries, joinEncodedEntries, storedEntry, TREE_FORMAT_VERSION, MAX_TREE_BYTES } from './tree/tree-codec';
+export { encodeTree, decodeTree, decodeTreeIndex, type TreeIndex, type EntryMetadata, EncodedEntries, joinEncodedEntries, storedEntry, TREE_FORMAT_VERSION, MAX_TREE_BYTES } from './tree/tree-codec';
 export { nameProblem, assertValidName, splitPath, showBytes, MAX_NAME_BYTES, MAX_LINK_TARGET_BYTES } from './tree/names';
 export { findEntry, walkTree, resolvePath, readFileContent, type ObjectReader } from './tree/tree-walk';
 export { ContentWriter, inlineWholeHash, type BlobSink, type ChunkObserver, type StoredChunk, type StoredPrefix, type WholeHash } from './content-writer';

@@ -162,13 +162,22 @@ class StoredEntry extends CarriedEntry implements TreeEntry {
  * accessors, not own properties: a spread or Object.keys of it sees none of them.
  */
 class LazyStoredEntry extends CarriedEntry implements TreeEntry {
+  readonly #owner: TreeIndex;
+  readonly #at: number;
+
   constructor(
     readonly name: Buffer,
     tree: DecodedTree,
     index: number,
-    private readonly decode: () => TreeEntry,
+    owner: TreeIndex,
   ) {
     super(tree, index);
+    this.#owner = owner;
+    this.#at = index;
+  }
+
+  private decode(): TreeEntry {
+    return this.#owner.entry(this.#at);
   }
 
   get type(): TreeEntryType {
@@ -374,7 +383,7 @@ export class TreeIndex {
     this.checkIndex(index);
     const names = this.#names;
     const source = this.#decoded.source;
-    return new LazyStoredEntry(source.subarray(names[2 * index], names[2 * index + 1]), this.#decoded, index, () => this.entry(index));
+    return new LazyStoredEntry(source.subarray(names[2 * index], names[2 * index + 1]), this.#decoded, index, this);
   }
 
   /** Compares entry `index`'s name with `name` (negative: the entry's comes first), in place. */
