@@ -526,7 +526,7 @@ export class BackupSession {
         // carried over as stored (not validated or encoded again). After a damaging recovery its chunks may be lost,
         // which only the decoded entry tells: then the checks below decide.
         if (lookup !== null && at >= 0 && this.repo.damage === null && lookup.tree.sameMetadata(at, asTreeMetadata(meta))) {
-          chunk.slots[index] = { meta, content: null, size: meta.size, stored: lookup.tree.storedEntry(at) };
+          chunk.slots[index] = { meta, content: null, size: meta.size, stored: lookup.tree.storedEntry(at, meta.name) };
           actions.push(PlanAction.Skip);
           continue;
         }

@@ -311,6 +311,10 @@ describe('TreeIndex', () => {
     expect((carried[0] as TreeEntry).content).toBe(index.entry(0).content);
     expect(() => EncodedEntries.encode([carried[1] as TreeEntry, carried[0] as TreeEntry])).toThrow(/"-leading-dash": not sorted/);
     expect(() => index.storedEntry(5)).toThrow(RepositoryInputError);
+    // The name the caller found it by stands for the stored one; any other name is refused.
+    const name = Buffer.from('dir');
+    expect(index.storedEntry(1, name).name).toBe(name);
+    expect(() => index.storedEntry(1, Buffer.from('fifo'))).toThrow(/tree entry 1 is not named "fifo"/);
   });
 
   it('copies runs of carried entries whole, and only entries that follow each other in the same stored tree', () => {

@@ -378,12 +378,15 @@ export class TreeIndex {
   /**
    * Entry `index` to be carried unchanged into a tree being written, as storedEntry(tree, index) is: encoding it
    * copies its stored bytes. Its fields are decoded from them when first read (encoding it reads only its name).
+   * `name`, when the caller holds the entry's name already (the one it was found by), stands for it instead of a
+   * view of the stored bytes; it must be the same bytes.
    */
-  storedEntry(index: number): TreeEntry {
+  storedEntry(index: number, name?: Buffer): TreeEntry {
     this.checkIndex(index);
+    if (name !== undefined && this.compareName(index, name) !== 0) throw new RepositoryInputError(`tree entry ${index} is not named ${showBytes(name)}`);
     const names = this.#names;
-    const source = this.#decoded.source;
-    return new LazyStoredEntry(source.subarray(names[2 * index], names[2 * index + 1]), this.#decoded, index, this);
+    const own = name ?? this.#decoded.source.subarray(names[2 * index], names[2 * index + 1]);
+    return new LazyStoredEntry(own, this.#decoded, index, this);
   }
 
   /** Compares entry `index`'s name with `name` (negative: the entry's comes first), in place. */
