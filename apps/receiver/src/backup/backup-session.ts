@@ -51,6 +51,7 @@ import { DigestIndex, DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 import { SignatureCache, VersionSignature } from './signature-cache';
+import { Fifo } from '../util/fifo';
 
 /** A file's content as stored (or found already stored): what its tree entry needs. */
 type StoredFile = Pick<WrittenContent, 'content' | 'size'>;
@@ -224,8 +225,10 @@ export class BackupSession {
   private readonly seeds = new Map<string, DirSeed>();
   private readonly openDirs = new Map<string, DirState>();
   private readonly closedDirs = new Set<string>();
-  private readonly chunks: ChunkState[] = [];
-  private readonly expected: ExpectedFile[] = [];
+  /** Chunks not yet committed, in seq order (a queue as long as the entry credit allows). */
+  private readonly chunks = new Fifo<ChunkState>();
+  /** Files planned to come, in the order they come (a queue as long as the entry credit allows). */
+  private readonly expected = new Fifo<ExpectedFile>();
   private readonly pipeline: CommitPipeline;
   /** Finish arrived: the commit pipeline's failure no longer ends the session by itself (see finish). */
   private finishing = false;
@@ -681,7 +684,7 @@ export class BackupSession {
       this.resends.delete(key);
       file = resend;
     } else {
-      const head = this.expected[0];
+      const head = this.expected.peek();
       if (head === undefined) throw protocolError(`content for entry ${index} of chunk ${seq} was not asked for`);
       if (head.chunk.seq !== seq || head.index !== index) {
         throw protocolError(`content for entry ${index} of chunk ${seq} arrived while entry ${head.index} of chunk ${head.chunk.seq} was expected`);
@@ -986,7 +989,7 @@ export class BackupSession {
 
   /** Chunks complete in seq order, once all their files are stored; a directory's last chunk writes its tree. */
   private async completeReadyChunks(): Promise<void> {
-    for (let chunk = this.chunks[0]; chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks[0]) {
+    for (let chunk = this.chunks.peek(); chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks.peek()) {
       this.chunks.shift();
       if (chunk.reused !== null) {
         this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
@@ -1112,7 +1115,7 @@ export class BackupSession {
   }
 
   private async finish(): Promise<BackupOutcome> {
-    const waiting = this.current?.file ?? this.expected[0] ?? this.resends.values().next().value;
+    const waiting = this.current?.file ?? this.expected.peek() ?? this.resends.values().next().value;
     if (waiting !== undefined) throw protocolError(`Finish while the content of entry ${waiting.index} of chunk ${waiting.chunk.seq} is still expected`);
     const open = this.openDirs.values().next().value;
     if (open !== undefined) throw protocolError(`Finish while directory ${showPath(open.path)} still waits for its last chunk`);
