@@ -55,7 +55,7 @@ const SAME_TYPE_NUMBERS = Object.entries(TREE_TYPE).every(([wire, tree]) => Numb
 
 /** The agent's metadata of an entry as the repository's (the same object when the type numbers are the same). */
 export function asTreeMetadata(meta: EntryMeta): EntryMetadata {
-  return SAME_TYPE_NUMBERS ? (meta) : { ...meta, type: TREE_TYPE[meta.type] };
+  return SAME_TYPE_NUMBERS ? meta : { ...meta, type: TREE_TYPE[meta.type] };
 }
 
 /**
