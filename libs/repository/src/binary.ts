@@ -282,10 +282,9 @@ export class ByteReader {
   }
 
   raw(length: number): Buffer {
-    if (length > this.remaining) throw new DecodeError(`length ${length} exceeds the ${this.remaining} bytes left at byte ${this.pos}`);
-    const out = this.buf.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
+    const start = this.pos;
+    this.skip(length);
+    return this.buf.subarray(start, this.pos);
   }
 
   /** Length-prefixed bytes, length at most `max`. Returns a copy so callers never pin the whole record. */

@@ -305,12 +305,9 @@ export function decodeTreeIndex(encoded: Buffer, idHex: string | null = null, or
     const { offsets, names } = scanTree(source);
     return new TreeIndex({ source, offsets, origin }, names);
   } catch (error) {
-    throw corrupt(error, idHex);
+    if (error instanceof DecodeError) throw new RepositoryCorruptError(`tree ${idHex ?? '(unknown id)'} is corrupt: ${error.message}`, idHex);
+    throw error;
   }
-}
-
-function corrupt(error: unknown, idHex: string | null): unknown {
-  return error instanceof DecodeError ? new RepositoryCorruptError(`tree ${idHex ?? '(unknown id)'} is corrupt: ${error.message}`, idHex) : error;
 }
 
 /** The metadata a tree entry shares with what the agent reads with lstat: every field but name and the type's own. */
@@ -396,8 +393,8 @@ export class TreeIndex {
   }
 
   /** The index of the first entry whose name is not below `name` (`length` when there is none). */
-  lowerBound(name: Buffer, from = 0): number {
-    let low = from;
+  lowerBound(name: Buffer): number {
+    let low = 0;
     let high = this.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
