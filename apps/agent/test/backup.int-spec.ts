@@ -282,6 +282,74 @@ describe('backup and restore services against a scripted receiver', () => {
     expect(result.counters.filesDone).toBe(3);
   });
 
+  it("on a host's first backup, sends a chunk's content without waiting for its plan", async () => {
+    await mkdir(join(src, 'a'));
+    const big = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(join(src, 'a/big'), big);
+    await writeFile(join(src, 'a/small'), 'small');
+    await writeFile(join(src, 'b'), 'b');
+    await symlink('b', join(src, 'link'));
+    // Plans come back 400 ms after their chunks: content that waited for them would arrive after them.
+    receiver.script = { previousSnapshot: false, planDelayMs: 400 };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    // Every file's content ended before its chunk's plan went out; the large one was offered by its first chunk.
+    expect(receiver.contentBeforePlan.filter((e) => e.startsWith('FileEnd')).length).toBe(3);
+    expect(receiver.contentBeforePlan.some((e) => e.startsWith('ContentOffer'))).toBe(true);
+    expect(receiver.files.get(join(src, 'a/big'))?.content.equals(big)).toBe(true);
+    expect(receiver.files.get(join(src, 'b'))?.content.toString()).toBe('b');
+    // Three files and the symlink.
+    expect(result.counters.filesDone).toBe(4);
+  });
+
+  it("on a host's first backup, sends Finish only once the receiver's plans have confirmed the ones it took", async () => {
+    await writeFile(join(src, 'a'), 'a');
+    // Plans that never come: the content goes out all the same, Finish does not.
+    receiver.script = { previousSnapshot: false, holdPlansUntilChunks: 1_000_000 };
+    const abort = new AbortController();
+    const running = runBackup(backupJob(), deps({ signal: abort.signal }));
+    for (let waited = 0; !receiver.contentBeforePlan.includes(`FileEnd ${receiver.chunks[0]?.seq ?? -1}/0`) && waited < 5_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(receiver.contentBeforePlan).toContain(`FileEnd ${receiver.chunks[0]?.seq ?? -1}/0`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.finished).toBe(false);
+    abort.abort();
+    await expect(running).rejects.toMatchObject({ code: AgentErrorCode.Interrupted });
+  });
+
+  it('waits for the plans when the receiver holds a snapshot of the host to compare with', async () => {
+    await writeFile(join(src, 'a'), 'a');
+    await writeFile(join(src, 'b'), 'b');
+    receiver.script = { planDelayMs: 100, reuseDirs: new Set() };
+    const result = await runBackup(backupJob(), deps());
+    expect(result.status).toBe('succeeded');
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.contentBeforePlan).toEqual([]);
+    expect(receiver.files.get(join(src, 'a'))?.content.toString()).toBe('a');
+  });
+
+  it("fails the session when a first backup's plan asks for anything but whole files", async () => {
+    const path = join(src, 'f');
+    await writeFile(path, randomBytes(8192));
+    receiver.script = { previousSnapshot: false, deltaBases: new Map([[path, randomBytes(8192)]]) };
+    await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({
+      code: AgentErrorCode.Protocol,
+      message: expect.stringMatching(/Signature for entry 0 of chunk \d+ on a host's first backup, which has no previous version to sign/) as unknown,
+    });
+  });
+
+  it("fails the session when a first backup's plan is not every regular file whole", async () => {
+    await writeFile(join(src, 'a'), 'a');
+    await writeFile(join(src, 'b'), 'b');
+    receiver.script = { previousSnapshot: false, skipFiles: new Set([join(src, 'b')]) };
+    await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({
+      code: AgentErrorCode.Protocol,
+      message: expect.stringMatching(/ChunkPlan \d+ has action 0 for entry 1, where a host's first backup plans every regular file Whole and nothing else/) as unknown,
+    });
+  });
+
   it('with probes going out as they come, still names each directory once and sends a changed tree post-order', async () => {
     for (const dir of ['p/q', 'p/r', 's']) await mkdir(join(src, dir), { recursive: true });
     for (const file of ['p/q/1', 'p/r/2', 's/3', '4']) await writeFile(join(src, file), file);

@@ -43,6 +43,11 @@ export interface BackupScript {
   readonly creditOps?: number;
   /** Plans are held back until this many chunks have arrived: an agent that waits for plans would hang. */
   readonly holdPlansUntilChunks?: number;
+  /**
+   * Each chunk is planned as it arrives, as the receiver does (its content may follow at once), but its ChunkPlan
+   * goes out this much later, with the reading going on meanwhile: a receiver whose answers are slow to come back.
+   */
+  readonly planDelayMs?: number;
   /** Runs before a chunk's plan is sent (e.g. to remove a file the plan asks for). */
   readonly beforePlan?: (chunk: ChunkMessage) => Promise<void>;
   /** Delay before a completed chunk is acknowledged (Committed + Credit). */
@@ -55,6 +60,8 @@ export interface BackupScript {
   readonly silent?: boolean;
   /** Awaited before Welcome goes out (a receiver still verifying the session). */
   readonly beforeWelcome?: () => Promise<void>;
+  /** Regular files (by path, latin1) planned Skip, as if the receiver had them unchanged. */
+  readonly skipFiles?: ReadonlySet<string>;
   /** Previous versions by snapshot path (latin1): such files are planned Delta against them. */
   readonly deltaBases?: ReadonlyMap<string, Buffer>;
   /** Answer every delta with Resend once (as if it had not rebuilt the file). */
@@ -84,6 +91,8 @@ export interface ReceivedFile {
 interface ChunkState {
   readonly chunk: ChunkMessage;
   pendingFiles: number;
+  /** The actions decided for its entries; null until it is planned. */
+  actions: PlanAction[] | null;
   planSent: boolean;
 }
 
@@ -109,6 +118,8 @@ export class ScriptedReceiver implements ReceiverConnector {
   readonly digests: Array<{ seq: number; dir: string; digest: string; reused: boolean }> = [];
   /** Most chunks received at once whose plans had not been sent yet. */
   maxUnplanned = 0;
+  /** Content messages (type seq/index) that arrived before their chunk's ChunkPlan was sent. */
+  readonly contentBeforePlan: string[] = [];
   committedSeqs: number[] = [];
   /** Most content bytes received at once for chunks not yet committed (what a failure would make the agent resend). */
   maxUncommittedBytes = 0;
@@ -272,28 +283,43 @@ export class ScriptedReceiver implements ReceiverConnector {
     let received = 0;
     let sessionDataBytes = 0;
 
-    const sendPlan = async (state: ChunkState): Promise<void> => {
-      await script.beforePlan?.(state.chunk);
+    const basisOf = (state: ChunkState, index: number): Buffer | null => script.deltaBases?.get(joinPath(state.chunk.dir, state.chunk.entries[index]!.name).toString('latin1')) ?? null;
+    /** Decides the chunk's actions and expects its files' content from now on. */
+    const planChunk = (state: ChunkState): PlanAction[] => {
       const actions: PlanAction[] = [];
       for (const [index, entry] of state.chunk.entries.entries()) {
-        if (entry.type !== EntryType.File) {
+        if (entry.type !== EntryType.File || script.skipFiles?.has(joinPath(state.chunk.dir, entry.name).toString('latin1')) === true) {
           actions.push(PlanAction.Skip);
           continue;
         }
         state.pendingFiles += 1;
-        const basis = script.deltaBases?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? null;
-        if (basis !== null) {
-          // Signed as the receiver signs it, so chunks hold whole blocks and the agent can compare them by id.
-          const data = encodeSignature(await signature(basis, { blockLength: alignedBlockLength(basis.length) }));
-          const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, entry.name).toString('latin1')) ?? contentChunkIds(basis);
-          await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks });
-        }
+        const basis = basisOf(state, index);
         expected.push({ state, index, basis });
         actions.push(basis === null ? PlanAction.Whole : PlanAction.Delta);
+      }
+      state.actions = actions;
+      return actions;
+    };
+    const sendPlan = async (state: ChunkState): Promise<void> => {
+      await script.beforePlan?.(state.chunk);
+      const actions = state.actions ?? planChunk(state);
+      for (const [index, action] of actions.entries()) {
+        const basis = action === PlanAction.Delta ? basisOf(state, index) : null;
+        if (basis === null) continue;
+        // Signed as the receiver signs it, so chunks hold whole blocks and the agent can compare them by id.
+        const data = encodeSignature(await signature(basis, { blockLength: alignedBlockLength(basis.length) }));
+        const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, state.chunk.entries[index]!.name).toString('latin1')) ?? contentChunkIds(basis);
+        await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks });
       }
       state.planSent = true;
       await connection.send({ type: MessageType.ChunkPlan, seq: state.chunk.seq, actions });
     };
+    const notePlanned = (type: string, seq: number, index: number): void => {
+      const state = open.find((o) => o.chunk.seq === seq);
+      if (state !== undefined && !state.planSent) this.contentBeforePlan.push(`${type} ${seq}/${index}`);
+    };
+    /** Plans on their way (planDelayMs): Finish finds them sent, as the receiver sends each before reading on. */
+    const delayedPlans: Promise<void>[] = [];
     const uncommittedBySeq = new Map<number, number>();
     let uncommittedBytes = 0;
     let lagging: Promise<void> = Promise.resolve();
@@ -338,14 +364,25 @@ export class ScriptedReceiver implements ReceiverConnector {
           if (message.entries.length > limits.chunkMaxEntries) this.violations.push(`chunk ${message.seq} has ${message.entries.length} entries`);
           opsLeft -= message.entries.length;
           if (opsLeft < 0) this.violations.push(`op credit exceeded by chunk ${message.seq}`);
-          const state: ChunkState = { chunk: { ...message, type: MessageType.Chunk }, pendingFiles: 0, planSent: false };
+          const state: ChunkState = { chunk: { ...message, type: MessageType.Chunk }, pendingFiles: 0, actions: null, planSent: false };
           open.push(state);
-          unplanned.push(state);
-          this.maxUnplanned = Math.max(this.maxUnplanned, unplanned.length);
           if (script.failAfterChunks !== undefined && received >= script.failAfterChunks.count) {
             connection.close(new WireError(script.failAfterChunks.code, script.failAfterChunks.message));
             return;
           }
+          if (script.planDelayMs !== undefined) {
+            planChunk(state);
+            const delay = script.planDelayMs;
+            delayedPlans.push(
+              sleep(delay)
+                .then(() => sendPlan(state))
+                .then(acknowledge)
+                .catch(() => undefined),
+            );
+            break;
+          }
+          unplanned.push(state);
+          this.maxUnplanned = Math.max(this.maxUnplanned, unplanned.length);
           if (received >= (script.holdPlansUntilChunks ?? 0)) {
             while (unplanned.length > 0) await sendPlan(unplanned.shift()!);
           }
@@ -353,6 +390,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           break;
         }
         case MessageType.ContentOffer: {
+          notePlanned('ContentOffer', message.seq, message.index);
           if (message.chunks.length < Math.ceil(Number(message.size) / HELD_CHUNK_BYTES)) {
             // A first-chunk offer: answered from the script (held when the file is known or has a stored start).
             const target = expected.find((e) => matches(e, message.seq, message.index));
@@ -386,6 +424,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           break;
         }
         case MessageType.FileData: {
+          notePlanned('FileData', message.seq, message.index);
           const file = openFile(message.seq, message.index);
           if (file === null || file.known !== null) {
             this.violations.push(`unexpected FileData ${message.seq}/${message.index}`);
@@ -411,6 +450,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           break;
         }
         case MessageType.FileEnd: {
+          notePlanned('FileEnd', message.seq, message.index);
           const file = openFile(message.seq, message.index);
           current = null;
           if (file === null) {
@@ -456,6 +496,7 @@ export class ScriptedReceiver implements ReceiverConnector {
           break;
         }
         case MessageType.Finish: {
+          await Promise.all(delayedPlans);
           this.finished = true;
           if (open.length > 0) this.violations.push(`Finish with ${open.length} chunks incomplete`);
           const files = [...this.files.values()].filter((file) => file.error === null);

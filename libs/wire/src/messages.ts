@@ -46,7 +46,10 @@
  *
  * Version 6 tells the agent in Welcome whether the receiver holds a snapshot of the host to compare against
  * (previousSnapshot): when it does not (a host's first backup), no directory digest can match, and the agent sends
- * none: no probe is held back or waited for. A trailing field, only ever sent to v6 agents.
+ * none: no probe is held back or waited for. A trailing field, only ever sent to v6 agents. Nor has the receiver
+ * anything to plan against then: every regular file is planned Whole and every other entry Skip, so an agent may
+ * send a chunk's content before its ChunkPlan arrives (the receiver reads each chunk before what follows it) and
+ * check the plan when it comes.
  *
  * Version 7 names content by Berth's content hash (@berth/delta's content-hash: for more than one 1 MiB chunk, the
  * SHA-256 of the chunks' ids, not of the bytes) wherever a message carries a file's `sha256` (FileEnd, ContentOffer,

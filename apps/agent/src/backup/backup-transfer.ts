@@ -4,6 +4,8 @@
  *   Hello -> Wait* -> Welcome(committedDirs, limits, credit)
  *   producer: walk (post-order, byte order), cut each directory into Chunks, send them as op credit allows
  *   data:     for each chunk in seq order, await its ChunkPlan, stream the files marked Whole in entry order
+ *             (on a host's first backup the plan is known when the chunk is sent: every regular file Whole; its
+ *             content follows at once and the ChunkPlan, when it comes, is checked against that)
  *             (large ones offered by their first chunk's hash first, ahead of the file before them, and in full
  *             when the receiver holds that chunk: ContentOffer -> OfferReply) and deltas of those
  *             marked Delta against the Signature that came before the plan; a Resend is served whole
@@ -180,6 +182,13 @@ export class BackupTransfer {
   private lastOfferAhead: Promise<unknown> = Promise.resolve();
   /** First chunks (hex) of the large files offered in this session. */
   private readonly offeredFirstChunks = new Set<string>();
+  /**
+   * On a host's first backup (Welcome.previousSnapshot false) the receiver has nothing to compare with and plans
+   * every regular file Whole and every other entry Skip: the agent takes that plan when it sends the chunk instead
+   * of a round trip later. The plans so taken, by seq, until the receiver's ChunkPlan confirms them.
+   */
+  private readonly foreseenPlans = new Map<number, readonly PlanAction[]>();
+  private wakeForeseen: (() => void) | null = null;
 
   constructor(
     private readonly connection: FramedConnection,
@@ -217,6 +226,7 @@ export class BackupTransfer {
       this.resent.learn(welcome.sentThrough);
       this.events.onWelcome(welcome);
       await Promise.all([this.produce(walk(welcome.committedDirs), welcome), this.sendContent()]);
+      await this.foreseenConfirmed();
       await this.guard(started);
       this.finishSent = true;
       await this.guard(this.send({ type: MessageType.Finish }));
@@ -352,6 +362,7 @@ export class BackupTransfer {
       this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
       this.outbox.push(chunk);
       await this.guard(this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
+      if (welcome.previousSnapshot === false) this.foresee(chunk);
       const { files, bytes } = regularFiles(chunk.entries);
       this.events.onChunkSent(files, bytes);
     } while (start < entries.length);
@@ -633,7 +644,40 @@ export class BackupTransfer {
     return name;
   }
 
+  /**
+   * A first backup's plan, taken when the chunk is sent (see foreseenPlans): its content may then go out before the
+   * receiver's plan arrives, which is safe because the receiver reads the chunk before anything that follows it.
+   */
+  private foresee(chunk: SentChunk): void {
+    const actions = chunk.entries.map((entry) => (entry.type === EntryType.File ? PlanAction.Whole : PlanAction.Skip));
+    this.foreseenPlans.set(chunk.seq, actions);
+    chunk.actions = actions;
+    chunk.plan.resolve({ type: MessageType.ChunkPlan, seq: chunk.seq, actions });
+    this.feedReadAhead();
+  }
+
+  /** Content sent on plans taken in advance goes to no snapshot before the receiver's plans have confirmed them all. */
+  private async foreseenConfirmed(): Promise<void> {
+    while (this.foreseenPlans.size > 0) {
+      const confirmed = deferred<void>();
+      this.wakeForeseen = () => confirmed.resolve();
+      await this.guard(confirmed.promise);
+    }
+    this.wakeForeseen = null;
+  }
+
   private acceptPlan(plan: ChunkPlanMessage): void {
+    const foreseen = this.foreseenPlans.get(plan.seq);
+    if (foreseen !== undefined) {
+      this.foreseenPlans.delete(plan.seq);
+      this.wakeForeseen?.();
+      const differs = plan.actions.length === foreseen.length ? plan.actions.findIndex((action, index) => action !== foreseen[index]) : -2;
+      if (differs !== -1) {
+        const what = differs === -2 ? `${plan.actions.length} actions for ${foreseen.length} entries` : `action ${plan.actions[differs]} for entry ${differs}`;
+        throw this.protocol(`ChunkPlan ${plan.seq} has ${what}, where a host's first backup plans every regular file Whole and nothing else`);
+      }
+      return;
+    }
     const chunk = this.plans.get(plan.seq);
     if (chunk === undefined || chunk.plan.settled) throw this.protocol(`ChunkPlan for unknown or already planned chunk ${plan.seq}`);
     if (plan.actions.length !== chunk.entries.length) {
@@ -660,6 +704,9 @@ export class BackupTransfer {
   }
 
   private acceptSignature(message: SignatureMessage): void {
+    if (this.foreseenPlans.has(message.seq)) {
+      throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq} on a host's first backup, which has no previous version to sign`);
+    }
     const chunk = this.plans.get(message.seq);
     if (chunk === undefined || chunk.plan.settled || chunk.entries[message.index]?.type !== EntryType.File) {
       throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq}, which awaits no plan or is not a regular file`);
