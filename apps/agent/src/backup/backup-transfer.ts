@@ -180,6 +180,8 @@ export class BackupTransfer {
    * the offered ones, or it would be offered ahead, answered "unknown" and sent a second time.
    */
   private lastOfferAhead: Promise<unknown> = Promise.resolve();
+  /** A first chunk is being hashed ahead (prefetchHashes). */
+  private hashingAhead = false;
   /** First chunks (hex) of the large files offered in this session. */
   private readonly offeredFirstChunks = new Set<string>();
   /**
@@ -481,12 +483,20 @@ export class BackupTransfer {
     };
   }
 
-  /** Hashes the first chunk of the next large file, and offers it ahead, unless one is already being hashed ahead. */
+  /**
+   * Hashes the first chunk of the next large file, and offers it ahead, unless one is already hashed ahead, or being
+   * hashed: the next one starts when that hash is done, not when its file is taken. Started together, the two shared
+   * the disk and the CPU, and the first byte of a session waited for both.
+   */
   private prefetchHashes(): void {
-    while (this.firstChunks.size < 1) {
+    while (this.firstChunks.size < 1 && !this.hashingAhead) {
       const next = this.toHash.shift();
       if (next === undefined) return;
-      const hashed = hashFirstChunk(next.path);
+      this.hashingAhead = true;
+      const hashed = hashFirstChunk(next.path).finally(() => {
+        this.hashingAhead = false;
+        if (this.failed === null) this.prefetchHashes();
+      });
       const first = Promise.all([hashed, this.lastOfferAhead]).then(([chunk]) => {
         this.offerAhead(next, chunk);
         return chunk;

@@ -58,8 +58,9 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   };
   const walk = (skipDirs: readonly Buffer[], onProblem: (problem: WalkProblem) => void): AsyncIterable<DirectoryListing> =>
     new TreeWalker({ paths: data.paths, excludes: data.excludes, skipDirs, ...(deps.walkFs === undefined ? {} : { fs: deps.walkFs }), onProblem }).directories();
-  // The walk of a first attempt needs nothing from runStart or the receiver: it starts with the connect (see WalkAhead).
-  let ahead: WalkAhead | null = null;
+  // The walk of a first attempt needs nothing from runStart or the receiver: it starts with the session (see WalkAhead).
+  // Set on the tick after the session starts (below): a plain annotation would let the compiler take it for null here.
+  let ahead = null as WalkAhead | null;
   // runStart goes out once the receiver has answered Hello (Welcome, or Wait when all its slots are busy), not with
   // the connect: the controller then answers the receiver's verification of the session first, which is on the way
   // to the first byte, instead of serving both at once (on a stack that had just started, Hello to Welcome took
@@ -94,13 +95,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     await requireSomePath(data.paths);
     let resumedDirs = 0;
     clock.enter('connect');
-    // The connect goes out first: the receiver's verification of the session, the longest wait before the first
-    // byte, starts with its Hello. Started before it, the walk's first steps (its code compiled, the first
-    // directories read and hashed) held the connect back by about 4 ms on a freshly started agent.
-    const connecting = deps.connector.connect(signal);
-    const walkAhead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
-    ahead = walkAhead;
-    const connection = await connecting;
+    const connection = await deps.connector.connect(signal);
     startLatest = setTimeout(() => void startAttempt(), deps.attemptStartLatestMs ?? ATTEMPT_START_LATEST_MS);
     clock.enter('admission');
     const transfer = new BackupTransfer(
@@ -154,11 +149,21 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
       deps.firstProbeHoldMs,
     );
     const walker = (skipDirs: readonly Buffer[]): AsyncIterable<DirectoryListing> => {
-      if (skipDirs.length === 0) return walkAhead.take(recordProblem);
-      walkAhead.stop();
+      if (ahead === null) return walk(skipDirs, recordProblem);
+      if (skipDirs.length === 0) return ahead.take(recordProblem);
+      ahead.stop();
       return walk(skipDirs, recordProblem);
     };
-    const done = await transfer.run(walker, attemptStarted.promise);
+    const session = transfer.run(walker, attemptStarted.promise);
+    // The walk starts once the connect is done and Hello written (run() queued it, to be written on the next tick;
+    // this tick comes after): the receiver's verification of the session, the longest wait before the first byte,
+    // starts with Hello, and the walk's first steps (on a freshly started agent its code compiled, the first
+    // directories read and hashed: about 4 ms) overlap that wait instead of holding back the connect or Hello.
+    // Welcome, before which the walk is not asked for, is a round trip away, and the session's end comes later.
+    process.nextTick(() => {
+      ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
+    });
+    const done = await session;
     deps.sentLedger?.forget(data.runId);
     progress.bytesResent = tracker.bytesResent;
     // runFinish carries the final counters (and a published backup's checkpoint is the root, which the controller
