@@ -13,22 +13,11 @@ const RUN_INCLUDE = {
 /** A run with what its API representation needs: the host's name, the snapshot it produced, its attempts. */
 export type RunRecord = Prisma.RunGetPayload<{ include: typeof RUN_INCLUDE }>;
 
-const RUN_STATE_SELECT = {
-  id: true,
-  hostId: true,
-  kind: true,
-  status: true,
-  attempts: true,
-  error: true,
-  finishedAt: true,
-  cancelRequestedAt: true,
-} as const satisfies Prisma.RunSelect;
-
 /**
  * What the agent API checks of a run before acting on it (whose it is, whether it has ended, whether an operator
  * asked to cancel it): one statement, where a RunRecord takes four.
  */
-export type RunState = Prisma.RunGetPayload<{ select: typeof RUN_STATE_SELECT }>;
+export type RunState = Pick<Run, 'id' | 'hostId' | 'kind' | 'status' | 'attempts' | 'error' | 'finishedAt' | 'cancelRequestedAt'>;
 
 export type RunSessionState = RunState & Pick<Run, 'restoreSnapshotId' | 'restoreSubPath'>;
 
@@ -173,12 +162,21 @@ export class RunRepository {
   }
 
   findState(id: string): Promise<RunState | null> {
-    return this.database.client.run.findUnique({ where: { id }, select: RUN_STATE_SELECT });
+    return this.findSessionState(id);
   }
 
-  /** What a receiver session check needs of a run: its state and, for a restore, what it reads. */
-  findSessionState(id: string): Promise<RunSessionState | null> {
-    return this.database.client.run.findUnique({ where: { id }, select: { ...RUN_STATE_SELECT, restoreSnapshotId: true, restoreSubPath: true } });
+  /**
+   * What a receiver session check needs of a run: its state and, for a restore, what it reads. Both this and
+   * findState are on the way to a backup's first byte and to its end: one plain statement, so that Prisma has no
+   * query to plan (on a controller's first session that planning took about 5 ms of the receiver's wait).
+   */
+  async findSessionState(id: string): Promise<RunSessionState | null> {
+    const [row] = await this.database.client.$queryRaw<RunSessionState[]>`
+      SELECT id::text AS id, host_id::text AS "hostId", kind::text AS kind, status::text AS status, attempts, error,
+             finished_at AS "finishedAt", cancel_requested_at AS "cancelRequestedAt",
+             restore_snapshot_id::text AS "restoreSnapshotId", restore_sub_path AS "restoreSubPath"
+      FROM runs WHERE id = ${id}::uuid`;
+    return row ?? null;
   }
 
   /**
