@@ -24,12 +24,26 @@ export async function ensureDirDurable(path: string): Promise<boolean> {
   return true;
 }
 
+/** A file written and fsync'd in a temporary folder, not yet in place (see stageFile). */
+export interface StagedFile {
+  /** Renames it over its destination, then fsyncs the destination's directory: from then on it is there, durably. */
+  commit(): Promise<void>;
+  /** Removes it instead. */
+  abort(): Promise<void>;
+}
+
+const NOTHING_STAGED: StagedFile = { commit: () => Promise.resolve(), abort: () => Promise.resolve() };
+
+/** A StagedFile with nothing to put in place (the destination already holds what it would have). */
+export function nothingStaged(): StagedFile {
+  return NOTHING_STAGED;
+}
+
 /**
- * Writes `data` to `finalPath` atomically: a temporary file in `tmpDir` (same filesystem) is written,
- * fsync'd and renamed over the destination, then the destination's directory is fsync'd. A crash leaves
- * either the old state or the new one, plus at most a leftover in `tmpDir`.
+ * The first half of writeFileAtomic: `data` is written to a temporary file in `tmpDir` (same filesystem) and
+ * fsync'd; commit() then puts it in place. Between the two, neither a reader nor a crash sees it at `finalPath`.
  */
-export async function writeFileAtomic(tmpDir: string, finalPath: string, data: Uint8Array): Promise<void> {
+export async function stageFile(tmpDir: string, finalPath: string, data: Uint8Array): Promise<StagedFile> {
   const tmpPath = join(tmpDir, `${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(tmpPath, 'wx', 0o644);
@@ -39,12 +53,31 @@ export async function writeFileAtomic(tmpDir: string, finalPath: string, data: U
     } finally {
       await handle.close();
     }
-    await rename(tmpPath, finalPath);
   } catch (error) {
     await rm(tmpPath, { force: true });
     throw error;
   }
-  await fsyncDir(dirname(finalPath));
+  return {
+    commit: async () => {
+      try {
+        await rename(tmpPath, finalPath);
+      } catch (error) {
+        await rm(tmpPath, { force: true });
+        throw error;
+      }
+      await fsyncDir(dirname(finalPath));
+    },
+    abort: () => rm(tmpPath, { force: true }),
+  };
+}
+
+/**
+ * Writes `data` to `finalPath` atomically: a temporary file in `tmpDir` (same filesystem) is written,
+ * fsync'd and renamed over the destination, then the destination's directory is fsync'd. A crash leaves
+ * either the old state or the new one, plus at most a leftover in `tmpDir`.
+ */
+export async function writeFileAtomic(tmpDir: string, finalPath: string, data: Uint8Array): Promise<void> {
+  await (await stageFile(tmpDir, finalPath, data)).commit();
 }
 
 export async function writeAll(handle: { write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> }, data: Uint8Array, position: number): Promise<void> {

@@ -260,8 +260,15 @@ export class Repository implements RepositoryApi {
     const rootTree = parseObjectId(record.rootTree);
     if (!this.packs.has(record.rootTree)) throw new RepositoryInputError(`snapshot ${record.id}: root tree ${record.rootTree} is not stored`);
     await this.readTree(rootTree);
-    await this.packs.flush();
-    await this.snapshots.publish(record);
+    // The record is written (to tmp/, not yet a snapshot) while the packs are flushed, and put in place only once
+    // every tree and blob it names is durable: its own fsyncs no longer follow the flush's.
+    const [flushed, staged] = await Promise.allSettled([this.packs.flush(), this.snapshots.prepare(record)]);
+    if (flushed.status === 'rejected') {
+      if (staged.status === 'fulfilled') await staged.value.abort();
+      throw flushed.reason;
+    }
+    if (staged.status === 'rejected') throw staged.reason;
+    await staged.value.commit();
   }
 
   listSnapshots(hostId: string): Promise<SnapshotRecord[]> {

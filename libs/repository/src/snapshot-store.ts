@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDirDurable, isErrno, writeFileAtomic } from './durable-fs';
+import { ensureDirDurable, isErrno, nothingStaged, type StagedFile, stageFile } from './durable-fs';
 import { RepositoryAlreadyExistsError, RepositoryCorruptError, RepositoryInputError } from './errors';
 import { assertUuid, isObjectIdHex, isUuid } from './ids';
 import { type SnapshotRecord } from './model';
@@ -21,16 +21,26 @@ export class SnapshotStore {
   ) {}
 
   async publish(record: SnapshotRecord): Promise<void> {
+    await (await this.prepare(record)).commit();
+  }
+
+  /**
+   * publish() in two steps: this checks the record, creates its host's folder and writes the record, durably, to
+   * tmp/, where no reader looks; commit() renames it into place (the snapshot then exists, durably) and abort()
+   * drops it. The record's writing can then overlap the flush of what it names, which must end before commit().
+   * A record already published with the same content stages nothing.
+   */
+  async prepare(record: SnapshotRecord): Promise<StagedFile> {
     assertSnapshotRecord(record);
     const text = serializeSnapshot(record);
     const existing = await this.find(record.id);
     if (existing) {
-      if (existing.hostId === record.hostId && serializeSnapshot(existing) === text) return;
+      if (existing.hostId === record.hostId && serializeSnapshot(existing) === text) return nothingStaged();
       throw new RepositoryAlreadyExistsError(`snapshot ${record.id} is already published (host ${existing.hostId}) with different content`);
     }
     const hostDir = join(this.snapshotsDir, record.hostId);
     await ensureDirDurable(hostDir);
-    await writeFileAtomic(this.tmpDir, join(hostDir, `${record.id}.json`), Buffer.from(text, 'utf8'));
+    return stageFile(this.tmpDir, join(hostDir, `${record.id}.json`), Buffer.from(text, 'utf8'));
   }
 
   /** A host's snapshots, oldest first (by publishedAt, then id). */

@@ -1,14 +1,15 @@
-import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { chunkListHash } from '@berth/delta';
 import { type WrittenContent } from './api';
 import { ContentWriter, inlineWholeHash } from './content-writer';
-import { RepositoryAlreadyExistsError, RepositoryCorruptError, RepositoryInputError } from './errors';
+import { RepositoryAlreadyExistsError, RepositoryCorruptError, RepositoryInputError, RepositoryIoError } from './errors';
 import { sha256 } from './ids';
 import { CONTENT_CHUNK_BYTES, type JournalRecord, type SnapshotRecord } from './model';
 import { Repository } from './repository';
+import { SnapshotStore } from './snapshot-store';
 import { dirEntry, fifoEntry, fileEntry, flipBits, HOST_A, HOST_B, RUN_1, SNAP_1, SNAP_2, tempDirs } from '../test/support';
 
 const temp = tempDirs();
@@ -67,6 +68,40 @@ describe('snapshots', () => {
     expect((await repo.listSnapshots(HOST_A)).map((s) => s.id)).toEqual([SNAP_1]);
     expect(await repo.findSnapshot(SNAP_2)).toBeNull();
     await repo.close();
+  });
+
+  it('puts a staged record in place only when committed, and an aborted one nowhere', async () => {
+    const repo = await Repository.open(await temp.make());
+    const root = (await repo.putTree({ entries: [] })).id.toString('hex');
+    await repo.flush();
+    const store = new SnapshotStore(join(repo.root, 'snapshots'), join(repo.root, 'tmp'));
+    const staged = await store.prepare(snapshot(SNAP_1, HOST_A, root, '2026-11-25T11:00:00.000Z'));
+    expect(await repo.listSnapshots(HOST_A)).toEqual([]);
+    expect(await repo.findSnapshot(SNAP_1)).toBeNull();
+    expect((await readdir(join(repo.root, 'tmp'))).filter((f) => f.endsWith('.tmp'))).toHaveLength(1);
+    await staged.commit();
+    expect((await repo.listSnapshots(HOST_A)).map((s) => s.id)).toEqual([SNAP_1]);
+    const dropped = await store.prepare(snapshot(SNAP_2, HOST_A, root, '2026-11-25T12:00:00.000Z'));
+    await dropped.abort();
+    expect((await repo.listSnapshots(HOST_A)).map((s) => s.id)).toEqual([SNAP_1]);
+    expect((await readdir(join(repo.root, 'tmp'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // The same record again stages nothing; a different one under its id is refused before anything is written.
+    await (await store.prepare(snapshot(SNAP_1, HOST_A, root, '2026-11-25T11:00:00.000Z'))).commit();
+    await expect(store.prepare({ ...snapshot(SNAP_1, HOST_A, root, '2026-11-25T11:00:00.000Z'), hostName: 'other' })).rejects.toThrow(RepositoryAlreadyExistsError);
+    expect((await readdir(join(repo.root, 'tmp'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await repo.close();
+  });
+
+  it('puts no record in place when the flush of what it names fails, and leaves no staged file behind', async () => {
+    const repo = await Repository.open(await temp.make());
+    // Injected fault: the packs folder is replaced by a file, so the pack holding the root tree cannot be written.
+    await rm(join(repo.root, 'packs'), { recursive: true });
+    await writeFile(join(repo.root, 'packs'), 'not a folder');
+    const root = (await repo.putTree({ entries: [fifoEntry('p')] })).id.toString('hex');
+    await expect(repo.publishSnapshot(snapshot(SNAP_1, HOST_A, root, '2026-11-25T11:00:00.000Z'))).rejects.toThrow(RepositoryIoError);
+    expect(await repo.listSnapshots(HOST_A)).toEqual([]);
+    expect((await readdir(join(repo.root, 'tmp'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await expect(repo.close()).rejects.toThrow(RepositoryIoError);
   });
 
   it('refuses ids that could name a path, unknown root trees, and reports a damaged record', async () => {
