@@ -989,18 +989,23 @@ export class BackupSession {
 
   /** Chunks complete in seq order, once all their files are stored; a directory's last chunk writes its tree. */
   private async completeReadyChunks(): Promise<void> {
+    // The chunks that complete together (a directory's last file often completes its parents too, which waited in
+    // seq order behind it) go to the pipeline together: one flush makes all their trees durable, where one started
+    // with the first had the others' trees, written meanwhile, wait for a second (and a snapshot's publish behind it).
+    const ready: CommitItem[] = [];
     for (let chunk = this.chunks.peek(); chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks.peek()) {
       this.chunks.shift();
       if (chunk.reused !== null) {
-        this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
+        ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
         continue;
       }
       const drafts: DraftEntry[] = [];
       for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
       this.unsettledEntries -= chunk.slots.length;
       const journal = chunk.last ? await this.commitDirectory(chunk.dir, drafts) : await this.commitChunk(chunk, drafts);
-      this.pipeline.add({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
+      ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
     }
+    if (ready.length > 0) this.pipeline.add(...ready);
   }
 
   /**

@@ -40,8 +40,9 @@ export class CommitPipeline {
 
   constructor(private readonly options: CommitPipelineOptions) {}
 
-  add(item: CommitItem): void {
-    this.items.push(item);
+  /** Items added in one call go into the same flush (unless one is running: then all into the next). */
+  add(...items: CommitItem[]): void {
+    this.items.push(...items);
     this.kick();
   }
 
