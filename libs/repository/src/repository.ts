@@ -264,7 +264,8 @@ export class Repository implements RepositoryApi {
     // every tree and blob it names is durable: its own fsyncs no longer follow the flush's.
     const [flushed, staged] = await Promise.allSettled([this.packs.flush(), this.snapshots.prepare(record)]);
     if (flushed.status === 'rejected') {
-      if (staged.status === 'fulfilled') await staged.value.abort();
+      // The flush's failure is the one to report; a staged file left behind is cleared when the repository next opens.
+      if (staged.status === 'fulfilled') await staged.value.abort().catch(() => undefined);
       throw flushed.reason;
     }
     if (staged.status === 'rejected') throw staged.reason;

@@ -363,8 +363,11 @@ export class BackupTransfer {
       this.chunksInFlight += 1;
       this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
       this.outbox.push(chunk);
-      await this.guard(this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length }));
+      const sent = this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length });
+      // Taken as soon as the frame is queued, not once the send resolves: under backpressure that waits for the write
+      // buffer to drain, and the receiver's plan may be read before it.
       if (welcome.previousSnapshot === false) this.foresee(chunk);
+      await this.guard(sent);
       const { files, bytes } = regularFiles(chunk.entries);
       this.events.onChunkSent(files, bytes);
     } while (start < entries.length);
@@ -659,6 +662,7 @@ export class BackupTransfer {
    * receiver's plan arrives, which is safe because the receiver reads the chunk before anything that follows it.
    */
   private foresee(chunk: SentChunk): void {
+    if (chunk.plan.settled) return;
     const actions = chunk.entries.map((entry) => (entry.type === EntryType.File ? PlanAction.Whole : PlanAction.Skip));
     this.foreseenPlans.set(chunk.seq, actions);
     chunk.actions = actions;

@@ -61,6 +61,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
   // The walk of a first attempt needs nothing from runStart or the receiver: it starts with the session (see WalkAhead).
   // Set on the tick after the session starts (below): a plain annotation would let the compiler take it for null here.
   let ahead = null as WalkAhead | null;
+  let ended = false;
   // runStart goes out once the receiver has answered Hello (Welcome, or Wait when all its slots are busy), not with
   // the connect: the controller then answers the receiver's verification of the session first, which is on the way
   // to the first byte, instead of serving both at once (on a stack that had just started, Hello to Welcome took
@@ -161,7 +162,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     // directories read and hashed: about 4 ms) overlap that wait instead of holding back the connect or Hello.
     // Welcome, before which the walk is not asked for, is a round trip away, and the session's end comes later.
     process.nextTick(() => {
-      ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
+      if (!ended) ahead = new WalkAhead((onProblem) => walk([], onProblem), WALK_AHEAD_ENTRIES);
     });
     const done = await session;
     deps.sentLedger?.forget(data.runId);
@@ -208,6 +209,7 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
     log.error(`run ${data.runId}: backup failed${failed.willRetry ? ' (will retry)' : ''}: ${failed.error.message}`);
     throw failed.error;
   } finally {
+    ended = true;
     clearTimeout(startLatest);
     ahead?.stop();
   }

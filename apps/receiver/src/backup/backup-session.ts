@@ -993,19 +993,23 @@ export class BackupSession {
     // seq order behind it) go to the pipeline together: one flush makes all their trees durable, where one started
     // with the first had the others' trees, written meanwhile, wait for a second (and a snapshot's publish behind it).
     const ready: CommitItem[] = [];
-    for (let chunk = this.chunks.peek(); chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks.peek()) {
-      this.chunks.shift();
-      if (chunk.reused !== null) {
-        ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
-        continue;
+    try {
+      for (let chunk = this.chunks.peek(); chunk !== undefined && chunk.pendingFiles === 0; chunk = this.chunks.peek()) {
+        this.chunks.shift();
+        if (chunk.reused !== null) {
+          ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: true, ops: 0, journal: chunk.reused });
+          continue;
+        }
+        const drafts: DraftEntry[] = [];
+        for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
+        this.unsettledEntries -= chunk.slots.length;
+        const journal = chunk.last ? await this.commitDirectory(chunk.dir, drafts) : await this.commitChunk(chunk, drafts);
+        ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
       }
-      const drafts: DraftEntry[] = [];
-      for (const slot of chunk.slots) if (slot !== null && slot !== undefined) drafts.push(slot);
-      this.unsettledEntries -= chunk.slots.length;
-      const journal = chunk.last ? await this.commitDirectory(chunk.dir, drafts) : await this.commitChunk(chunk, drafts);
-      ready.push({ seq: chunk.seq, dir: chunk.dir.path, dirComplete: chunk.last, ops: chunk.ops, journal });
+    } finally {
+      // Those committed before a failure still become durable (the next attempt then skips them).
+      if (ready.length > 0) this.pipeline.add(...ready);
     }
-    if (ready.length > 0) this.pipeline.add(...ready);
   }
 
   /**
