@@ -283,12 +283,14 @@ export class ScriptedReceiver implements ReceiverConnector {
     let received = 0;
     let sessionDataBytes = 0;
 
-    const basisOf = (state: ChunkState, index: number): Buffer | null => script.deltaBases?.get(joinPath(state.chunk.dir, state.chunk.entries[index]!.name).toString('latin1')) ?? null;
+    /** The path (latin1) of a chunk's entry, as the script names files. */
+    const keyOf = (state: ChunkState, index: number): string => joinPath(state.chunk.dir, state.chunk.entries[index]!.name).toString('latin1');
+    const basisOf = (state: ChunkState, index: number): Buffer | null => script.deltaBases?.get(keyOf(state, index)) ?? null;
     /** Decides the chunk's actions and expects its files' content from now on. */
     const planChunk = (state: ChunkState): PlanAction[] => {
       const actions: PlanAction[] = [];
       for (const [index, entry] of state.chunk.entries.entries()) {
-        if (entry.type !== EntryType.File || script.skipFiles?.has(joinPath(state.chunk.dir, entry.name).toString('latin1')) === true) {
+        if (entry.type !== EntryType.File || script.skipFiles?.has(keyOf(state, index)) === true) {
           actions.push(PlanAction.Skip);
           continue;
         }
@@ -308,7 +310,7 @@ export class ScriptedReceiver implements ReceiverConnector {
         if (basis === null) continue;
         // Signed as the receiver signs it, so chunks hold whole blocks and the agent can compare them by id.
         const data = encodeSignature(await signature(basis, { blockLength: alignedBlockLength(basis.length) }));
-        const basisChunks = script.basisChunkIds?.get(joinPath(state.chunk.dir, state.chunk.entries[index]!.name).toString('latin1')) ?? contentChunkIds(basis);
+        const basisChunks = script.basisChunkIds?.get(keyOf(state, index)) ?? contentChunkIds(basis);
         await connection.send({ type: MessageType.Signature, seq: state.chunk.seq, index, data, last: true, basisChunks });
       }
       state.planSent = true;

@@ -32,12 +32,8 @@ export interface StagedFile {
   abort(): Promise<void>;
 }
 
-const NOTHING_STAGED: StagedFile = { commit: () => Promise.resolve(), abort: () => Promise.resolve() };
-
 /** A StagedFile with nothing to put in place (the destination already holds what it would have). */
-export function nothingStaged(): StagedFile {
-  return NOTHING_STAGED;
-}
+export const NOTHING_STAGED: StagedFile = { commit: () => Promise.resolve(), abort: () => Promise.resolve() };
 
 /**
  * The first half of writeFileAtomic: `data` is written to a temporary file in `tmpDir` (same filesystem) and

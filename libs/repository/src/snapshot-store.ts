@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDirDurable, isErrno, nothingStaged, type StagedFile, stageFile } from './durable-fs';
+import { ensureDirDurable, isErrno, NOTHING_STAGED, type StagedFile, stageFile } from './durable-fs';
 import { RepositoryAlreadyExistsError, RepositoryCorruptError, RepositoryInputError } from './errors';
 import { assertUuid, isObjectIdHex, isUuid } from './ids';
 import { type SnapshotRecord } from './model';
@@ -35,7 +35,7 @@ export class SnapshotStore {
     const text = serializeSnapshot(record);
     const existing = await this.find(record.id);
     if (existing) {
-      if (existing.hostId === record.hostId && serializeSnapshot(existing) === text) return nothingStaged();
+      if (existing.hostId === record.hostId && serializeSnapshot(existing) === text) return NOTHING_STAGED;
       throw new RepositoryAlreadyExistsError(`snapshot ${record.id} is already published (host ${existing.hostId}) with different content`);
     }
     const hostDir = join(this.snapshotsDir, record.hostId);
