@@ -31,7 +31,7 @@ import { ensureLocalStack, type LocalStack } from '@berth/local-stack';
 import { ensureRsync, rsyncVersion } from './delta/rsync';
 import { type BerthUnderTest, type Stack, startLinkBerth, startLoopbackBerth } from './transfer/berth-fleet';
 import { type BerthRun, runBerthBackup } from './transfer/berth-run';
-import { createLink, type Link } from './transfer/link';
+import { createLink, shareOfLink, type Link } from './transfer/link';
 import { type BenchOptions, type CaseNumber, parseOptions, USAGE, UsageError } from './transfer/options';
 import { loadAverage } from './transfer/proc-stats';
 import { formatProfile, summarizeProfile } from './transfer/profile-summary';
@@ -256,9 +256,11 @@ async function linkCase(run: Run): Promise<void> {
     const rsyncAfter = link.counters();
     log(`  rsync: ${rsync.seconds.toFixed(2)} s`);
     await checkAgainstSource(run, 'case 4', tree, rsync, berth, berthRun);
-    const ratePct = (seconds: number): number => (100 * (tree.bytes * 8)) / seconds / (options.linkMbit * 1e6);
+    const ratePct = (seconds: number): number => shareOfLink(tree.bytes, seconds, options.linkMbit, link.burstBytes);
     const figures: LinkFigures = {
       rateMbit: options.linkMbit,
+      burstBytes: link.burstBytes,
+      hz: link.hz,
       contentBytes: tree.bytes,
       berthFrames: { sent: berthAfter.sent - berthBefore.sent, received: berthAfter.received - berthBefore.received },
       rsyncFrames: { sent: rsyncAfter.sent - rsyncBefore.sent, received: rsyncAfter.received - rsyncBefore.received },

@@ -3,6 +3,15 @@
  * shaped by a token bucket (`tc qdisc ... tbf rate 100mbit`). The receiver and the rsync daemon run inside the
  * namespace; agent and rsync client reach them across the link. Only addresses on the pair are used (a /30
  * in 10.213.0.0/16 that no interface here has yet). Everything is removed by destroy(), also at process exit.
+ *
+ * The bucket (`burst`) holds what tc-tbf(8) asks of it: the largest packet the qdisc is handed plus one timer
+ * tick's worth of bytes at the rate, rounded up to a power of two. The veth hands over TCP's segmentation-offload
+ * packets of up to 64 KiB whole, so at 100 Mbit/s on a HZ=250 kernel that is 64 KiB + 50,000 bytes: 128 KiB.
+ * A smaller bucket loses tokens whenever the qdisc's timer fires late, as it does on a loaded machine, and the
+ * link then carries less than its rate: with 32 KiB, a bare TCP stream of 134 MB that took 11.23 s on an idle
+ * machine took 11.9-12.0 s with one core busy and the disk being written (11.23 s with 128 KiB).
+ * A full bucket lets its bytes through at once, so what the link can carry in t seconds is rate * t + bucket;
+ * shareOfLink() measures against that, which leaves no gain from the bucket's size.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +23,9 @@ export interface Link {
   readonly hostAddress: string;
   readonly namespaceAddress: string;
   readonly rateMbit: number;
+  /** The token bucket's size in bytes, and the kernel tick rate it was computed from. */
+  readonly burstBytes: number;
+  readonly hz: number;
   /** Bytes the host end sent (towards the namespace) and received, as the kernel counts them (frames). */
   counters(): { readonly sent: number; readonly received: number };
   destroy(): void;
@@ -44,6 +56,36 @@ function freeSubnet(): number {
 
 function readCounter(device: string, name: 'tx_bytes' | 'rx_bytes'): number {
   return Number(readFileSync(`/sys/class/net/${device}/statistics/${name}`, 'utf8').trim());
+}
+
+/** The kernel's tick rate (CONFIG_HZ), read from its build configuration; 100, the lowest usual value, if unknown. */
+export function kernelHz(): number {
+  const release = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+  let config = '';
+  try {
+    config = readFileSync(`/boot/config-${release}`, 'utf8');
+  } catch {
+    const zipped = spawnSync('sh', ['-c', 'zcat /proc/config.gz 2>/dev/null'], { encoding: 'utf8' });
+    config = zipped.stdout ?? '';
+  }
+  const hz = /^CONFIG_HZ=(\d+)$/m.exec(config)?.[1];
+  return hz === undefined ? 100 : Number(hz);
+}
+
+/** The largest packet the veth hands the qdisc: a TCP segmentation-offload packet (the kernel's default gso_max_size). */
+export const LARGEST_PACKET_BYTES = 64 * 1024;
+
+/** The bucket tc-tbf(8) asks for at `rateMbit` and `hz` ticks a second: the largest packet and a tick's bytes, rounded up to a power of two. */
+export function bucketBytes(rateMbit: number, hz: number): number {
+  const needed = LARGEST_PACKET_BYTES + (rateMbit * 1_000_000) / 8 / hz;
+  let bucket = LARGEST_PACKET_BYTES;
+  while (bucket < needed) bucket *= 2;
+  return bucket;
+}
+
+/** `contentBytes` sent in `seconds`, in percent of what the link can carry in that time: its rate, and the bucket it starts with. */
+export function shareOfLink(contentBytes: number, seconds: number, rateMbit: number, bucket: number): number {
+  return (100 * contentBytes * 8) / (seconds * rateMbit * 1_000_000 + bucket * 8);
 }
 
 /** Creates the link, or says why this machine does not allow it. */
@@ -81,7 +123,9 @@ export function createLink(rateMbit: number): LinkOutcome {
     run('ip', ['-n', namespace, 'link', 'set', namespaceDevice, 'up']);
     run('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
     // Both directions shaped, as a real link is: data one way, acknowledgements the other.
-    const tbf = ['root', 'tbf', 'rate', `${rateMbit}mbit`, 'burst', '32kb', 'latency', '50ms'];
+    const hz = kernelHz();
+    const burstBytes = bucketBytes(rateMbit, hz);
+    const tbf = ['root', 'tbf', 'rate', `${rateMbit}mbit`, 'burst', `${burstBytes}b`, 'latency', '50ms'];
     run('tc', ['qdisc', 'add', 'dev', hostDevice, ...tbf]);
     run('tc', ['-n', namespace, 'qdisc', 'add', 'dev', namespaceDevice, ...tbf]);
     return {
@@ -91,6 +135,8 @@ export function createLink(rateMbit: number): LinkOutcome {
         hostAddress,
         namespaceAddress,
         rateMbit,
+        burstBytes,
+        hz,
         counters: () => ({ sent: readCounter(hostDevice, 'tx_bytes'), received: readCounter(hostDevice, 'rx_bytes') }),
         destroy,
       },

@@ -5,11 +5,14 @@ import { type RsyncPush } from './rsync-daemon';
 
 export interface LinkFigures {
   readonly rateMbit: number;
+  /** The token bucket's size and the kernel tick rate it follows from (link.ts). */
+  readonly burstBytes: number;
+  readonly hz: number;
   /** Content of the files that crossed, and the frames the host end of the veth sent and received. */
   readonly contentBytes: number;
   readonly berthFrames: { readonly sent: number; readonly received: number };
   readonly rsyncFrames: { readonly sent: number; readonly received: number };
-  /** Content bytes per second as a share of the link's rate (what rsync's reference figure measures). */
+  /** Content sent, as a share of what the link can carry in the time taken (its rate, and the bucket it starts full with). */
   readonly berthRatePct: number;
   readonly rsyncRatePct: number;
 }
@@ -299,7 +302,7 @@ export function formatReport(cases: readonly CaseOutcome[], targets: readonly Ta
     if (c.link === null) continue;
     out.push(
       '',
-      `case 4 link ${c.link.rateMbit} Mbit/s, ${formatBytes(c.link.contentBytes)} of content: Berth ${c.link.berthRatePct.toFixed(1)}% of the link ` +
+      `case 4 link ${c.link.rateMbit} Mbit/s (tbf bucket ${c.link.burstBytes / 1024} KiB for HZ=${c.link.hz}), ${formatBytes(c.link.contentBytes)} of content: Berth ${c.link.berthRatePct.toFixed(1)}% of the link ` +
         `(frames ${formatBytes(c.link.berthFrames.sent)} out / ${formatBytes(c.link.berthFrames.received)} back), rsync ${c.link.rsyncRatePct.toFixed(1)}% ` +
         `(frames ${formatBytes(c.link.rsyncFrames.sent)} / ${formatBytes(c.link.rsyncFrames.received)}); TCP over 1500-byte frames carries at most ~95.6% content`,
     );
