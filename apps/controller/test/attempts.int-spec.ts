@@ -95,6 +95,27 @@ describe('run attempts', () => {
     expect(partial.attemptHistory.map((attempt) => attempt.outcome)).toEqual(['abandoned', 'partial']);
   });
 
+  it('leaves exactly one attempt open when starts of the same run race (each sees the one before it)', async () => {
+    const agent = await enrolledHost(controller, 'racing-starts');
+    const run = await triggerBackup(controller, agent);
+    const numbers = (await Promise.all(Array.from({ length: 6 }, async () => start(agent, run.id)))).map((started) => started.attempt);
+    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+
+    const attempts = await attemptsOf(run.id);
+    expect(attempts.map((attempt) => [attempt.number, attempt.outcome])).toEqual([
+      [1, 'abandoned'],
+      [2, 'abandoned'],
+      [3, 'abandoned'],
+      [4, 'abandoned'],
+      [5, 'abandoned'],
+      [6, null],
+    ]);
+    const [open] = await controller.sql('SELECT count(*)::int AS open FROM run_attempts WHERE run_id = $1 AND ended_at IS NULL', [run.id]);
+    expect(open).toEqual({ open: 1 });
+    const [row] = await controller.sql('SELECT status::text AS status, attempts FROM runs WHERE id = $1', [run.id]);
+    expect(row).toEqual({ status: 'running', attempts: 6 });
+  });
+
   it('lists runs with their attempts', async () => {
     const agent = await enrolledHost(controller, 'listed');
     const run = await triggerBackup(controller, agent);
