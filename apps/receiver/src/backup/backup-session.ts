@@ -47,7 +47,7 @@ import { CommitPipeline, type CommitItem } from './commit-pipeline';
 import { asTreeMetadata, type DraftEntry, draftMetas, toEntryMetas, toTreeEntry } from './entries';
 import { chunksIntact, SIGNATURE_FRAME_BYTES, signatureFrames, signStoredContent } from './basis-signature';
 import { DeltaApplier } from './delta-applier';
-import { DigestIndex, DigestIndexStore } from './digest-index';
+import { DigestIndex, type DigestIndexStore } from './digest-index';
 import { AscendingLookup, identicalFile, PreviousSnapshot, unchangedFile } from './previous-snapshot';
 import { RepositoryBasis } from './repository-basis';
 import { SignatureCache, VersionSignature } from './signature-cache';
@@ -275,6 +275,10 @@ export class BackupSession {
   /** Directory digests the agent sent (none on a host's first backup with a v6 agent). */
   private digestsReceived = 0;
 
+  /**
+   * @param digestStore the receiver's (one for all sessions: a host's next session waits for this one's save)
+   * @param history the host's history, when the caller already reads it (readHostHistory); read here otherwise
+   */
   constructor(
     private readonly conn: FramedConnection,
     private readonly inbox: AsyncIterator<Message>,
@@ -282,10 +286,12 @@ export class BackupSession {
     private readonly ctx: SessionContext,
     private readonly limits: ReceiverLimits,
     private readonly metrics: ReceiverMetrics,
+    digestStore: DigestIndexStore,
+    private readonly history: Promise<HostHistory> | null = null,
   ) {
     this.availableBytes = limits.creditBytes;
     this.availableOps = limits.creditOps;
-    this.digestStore = new DigestIndexStore(repo.root, repo.damage?.id ?? null);
+    this.digestStore = digestStore;
     this.signatures = new SignatureCache(repo.root);
     this.pipeline = new CommitPipeline({
       store: repo,
@@ -394,16 +400,14 @@ export class BackupSession {
   }
 
   private async start(): Promise<void> {
-    // Independent reads, all before Welcome: at once.
-    const [, sentMark, latest] = await Promise.all([
+    // Independent reads, all before Welcome: at once (the host's history usually under way since Hello).
+    const [, sentMark, history] = await Promise.all([
       this.loadJournal(),
       (async () => this.repo.readSentMark(this.ctx.runId))(),
-      (async () => {
-        const snapshot = await this.repo.latestSnapshot(this.ctx.hostId);
-        if (snapshot !== null && this.ctx.protocol >= DIR_DIGEST_PROTOCOL_VERSION) this.digestIndex = await this.digestStore.load(this.ctx.hostId);
-        return snapshot;
-      })(),
+      this.history ?? readHostHistory(this.repo, this.digestStore, this.ctx.hostId, this.ctx.protocol),
     ]);
+    const latest = history.snapshot;
+    this.digestIndex = history.digestIndex;
     this.sentMark = sentMark;
     if (latest !== null) this.previous = new PreviousSnapshot(this.repo, Buffer.from(latest.rootTree, 'hex'));
     await this.conn.send({
@@ -1146,27 +1150,46 @@ export class BackupSession {
     };
     // The snapshot is published while the last journal records are made durable and acknowledged, not after them:
     // publishing flushes the packs itself (every tree and blob the snapshot names is durable before its record),
-    // and once it is published the journal has nothing left to resume. Done waits for both. The digest index is a
-    // cache whose entries are used only for trees the repository holds, so it is written meanwhile too.
-    // A failure of either cannot take a published snapshot back: Done still goes out (failing the session would
-    // only make a retry publish a second copy) and the failure is reported. A failure before Finish ends the session.
+    // and once it is published the journal has nothing left to resume. Done waits for both. A failure of the drain
+    // cannot take a published snapshot back: Done still goes out (failing the session would only make a retry
+    // publish a second copy) and the failure is reported. A failure before Finish ends the session.
     const failedBefore = this.pipeline.failed;
     if (failedBefore !== null) throw toWireError(failedBefore);
     this.finishing = true;
-    const [drained, published, indexed] = await Promise.allSettled([this.pipeline.drain(), this.repo.publishSnapshot(record), this.saveDigestIndex()]);
+    const [drained, published] = await Promise.allSettled([this.pipeline.drain(), this.repo.publishSnapshot(record)]);
     if (published.status === 'rejected') throw drained.status === 'rejected' ? toWireError(drained.reason) : published.reason;
     const afterPublish: string[] = [];
     if (drained.status === 'rejected') afterPublish.push(`the last journal records or their acknowledgement failed: ${errorText(drained.reason)}`);
-    if (indexed.status === 'rejected') afterPublish.push(`the directory digest index was not saved (the next run probes more): ${errorText(indexed.reason)}`);
+    // The digest index is a cache whose entries are used only for trees the repository holds: it is written once
+    // the snapshot is published, not alongside (its writes took the disk and the thread pool from the publishing),
+    // and the host's next session waits for it (DigestIndexStore). Nor does Done wait for it, or for the run's
+    // journal (never read again once the run is published: a later attempt, if any, would only skip what it names).
+    const indexed = this.saveDigestIndex();
     await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
-    // The journal of a published run is never read again (a later attempt of the run, if any, would only skip what
-    // it names): it is removed after Done, off the agent's wait.
+    await indexed.catch((error: unknown) => afterPublish.push(`the directory digest index was not saved (the next run probes more): ${errorText(error)}`));
     await this.repo.removeJournal(this.ctx.runId).catch((error: unknown) => afterPublish.push(`the run's journal was not removed: ${errorText(error)}`));
     // The versions this snapshot replaced are no basis any more (a retry of this run would still have used them).
     await Promise.all(this.savingSignatures);
     for (const replaced of this.replacedSignatures) await this.signatures.remove(replaced.sha256, replaced.blockLength);
     return { snapshotId: record.id, rootTree, stats, fileErrors: this.fileErrors, afterPublish };
   }
+}
+
+/** What a backup session reads of its host before Welcome: the latest snapshot and, when there is one, the digest index. */
+export interface HostHistory {
+  readonly snapshot: SnapshotRecord | null;
+  readonly digestIndex: DigestIndex;
+}
+
+/**
+ * Reads a host's history. It only reads, so the session handler starts it as soon as Hello names the host, while
+ * the controller verifies the session, and uses it once the controller has vouched for that host.
+ */
+export async function readHostHistory(repo: RepositoryApi, digestStore: DigestIndexStore, hostId: string, protocol: number): Promise<HostHistory> {
+  const snapshot = await repo.latestSnapshot(hostId);
+  // Directory digests can match only against a previous snapshot's.
+  const digestIndex = snapshot !== null && protocol >= DIR_DIGEST_PROTOCOL_VERSION ? await digestStore.load(hostId) : new DigestIndex();
+  return { snapshot, digestIndex };
 }
 
 /** A delta that cannot be applied to its basis: the file is worth asking for whole, the session goes on. */

@@ -87,6 +87,30 @@ describe('DigestIndexStore', () => {
     expect((await store.load('host-a')).size).toBe(0);
   });
 
+  it('makes a load of a host wait for the save under way, and saves of one host follow each other', async () => {
+    const store = new DigestIndexStore(root);
+    const one = new DigestIndex();
+    one.set(digest(9), { tree: tree(9), files: 1, dirs: 0, bytes: 1 });
+    // Neither save is awaited: a session saves after its Done, and the host's next session may start meanwhile.
+    const first = store.save('host-a', sample(), 'session-1');
+    const second = store.save('host-a', one, 'session-2');
+    const loaded = await store.load('host-a');
+    expect(loaded.size).toBe(1);
+    expect(loaded.get(digest(9))?.tree).toEqual(tree(9));
+    await Promise.all([first, second]);
+    expect((await store.load('host-a')).size).toBe(1);
+  });
+
+  it('lets a failed save fail only its own caller, not the loads and saves after it', async () => {
+    const store = new DigestIndexStore(root);
+    // A file where the folder must be: the save cannot create it.
+    await writeFile(join(root, 'receiver-cache'), 'not a folder');
+    await expect(store.save('host-a', sample(), 'session-1')).rejects.toThrow(/receiver-cache/);
+    await rm(join(root, 'receiver-cache'));
+    await store.save('host-a', sample(), 'session-2');
+    expect((await store.load('host-a')).size).toBe(2);
+  });
+
   it('never names a file after a host id that could leave its folder', async () => {
     const store = new DigestIndexStore(root);
     await writeFile(join(root, 'secret'), 'x');

@@ -146,6 +146,8 @@ export class DigestIndexStore {
   private readonly cache: string;
   private readonly folder: string;
   private readonly dir: string;
+  /** Saves under way, by host: a load of the host waits for its save (a session saves after its Done). */
+  private readonly saving = new Map<string, Promise<void>>();
 
   constructor(repositoryRoot: string, damageId: string | null = null) {
     this.cache = join(repositoryRoot, 'receiver-cache');
@@ -169,6 +171,7 @@ export class DigestIndexStore {
 
   async load(hostId: string): Promise<DigestIndex> {
     if (!SAFE_HOST_ID.test(hostId)) return new DigestIndex();
+    await this.saving.get(hostId)?.catch(() => undefined);
     try {
       return DigestIndex.decode(await readFile(join(this.dir, hostId)));
     } catch (error) {
@@ -177,9 +180,23 @@ export class DigestIndexStore {
     }
   }
 
-  /** Replaces the host's index (write then rename: a reader sees the old file or the new one, whole). */
-  async save(hostId: string, index: DigestIndex, writer: string): Promise<void> {
-    if (!SAFE_HOST_ID.test(hostId)) return;
+  /**
+   * Replaces the host's index (write then rename: a reader sees the old file or the new one, whole). Saves of one
+   * host follow each other, and a load of the host made meanwhile waits for them.
+   */
+  save(hostId: string, index: DigestIndex, writer: string): Promise<void> {
+    if (!SAFE_HOST_ID.test(hostId)) return Promise.resolve();
+    const before = this.saving.get(hostId)?.catch(() => undefined) ?? Promise.resolve();
+    const saved = before.then(() => this.write(hostId, index, writer));
+    this.saving.set(hostId, saved);
+    const forget = (): void => {
+      if (this.saving.get(hostId) === saved) this.saving.delete(hostId);
+    };
+    void saved.then(forget, forget);
+    return saved;
+  }
+
+  private async write(hostId: string, index: DigestIndex, writer: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `.${hostId}.${writer}.tmp`);
     await writeFile(tmp, index.encode());

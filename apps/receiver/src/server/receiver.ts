@@ -40,6 +40,8 @@ export class Receiver {
   private readonly admission: Admission;
   private readonly slotPolicy: SlotPolicy;
   private readonly metricsState: ReceiverMetrics;
+  /** Directory digest indexes, one store for all sessions (DigestIndexStore orders a host's saves and loads). */
+  private readonly digests: DigestIndexStore;
   private closing: Promise<void> | null = null;
   private readonly credentialCheck: NodeJS.Timeout;
   private checking = false;
@@ -50,6 +52,7 @@ export class Receiver {
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
     this.admission = new Admission(this.slotPolicy);
+    this.digests = new DigestIndexStore(options.repository.root, options.repository.damage?.id ?? null);
     this.metricsState = new ReceiverMetrics((ms) => {
       this.slotPolicy.observeCommitLatency(ms);
       this.admission.rebalance();
@@ -101,8 +104,7 @@ export class Receiver {
 
   async listen(host: string, port: number): Promise<net.AddressInfo> {
     // Digest caches written under another state of the repository (before a damaging recovery) are never read again.
-    const digests = new DigestIndexStore(this.options.repository.root, this.options.repository.damage?.id ?? null);
-    for (const folder of await digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
+    for (const folder of await this.digests.removeStale()) this.options.logger.info(`removed directory digests recorded before the repository's last damaging recovery (${folder})`);
     this.server.listen(port, host);
     await once(this.server, 'listening');
     // Off the start-up path: a stat per kept signature, on a cache that may hold many.
@@ -165,6 +167,7 @@ export class Receiver {
     }
     const session = new Session(socket, peer, {
       repo: this.options.repository,
+      digests: this.digests,
       verifier: this.options.verifier,
       admission: this.admission,
       limits: this.options.limits,

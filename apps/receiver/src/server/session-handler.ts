@@ -4,7 +4,8 @@ import { ErrorCode, FramedConnection, MessageType, MIN_PROTOCOL_VERSION, PROTOCO
 import { randomUUID } from 'node:crypto';
 import { type Duplex } from 'node:stream';
 import { AdmissionAbortedError, type Admission, type Slot } from '../admission/admission';
-import { BackupSession } from '../backup/backup-session';
+import { BackupSession, readHostHistory, type HostHistory } from '../backup/backup-session';
+import { type DigestIndexStore } from '../backup/digest-index';
 import { type ReceiverLimits } from '../config/receiver-config';
 import { RestoreSession } from '../restore/restore-session';
 import { protocolError, toWireError } from '../session/errors';
@@ -16,6 +17,8 @@ import { type ReceiverMetrics } from './metrics';
 
 export interface SessionDeps {
   readonly repo: RepositoryApi;
+  /** The directory digest indexes of all sessions (a host's next session waits for the last one's save). */
+  readonly digests: DigestIndexStore;
   readonly verifier: SessionVerifier;
   readonly admission: Admission;
   readonly limits: ReceiverLimits;
@@ -81,6 +84,10 @@ export class Session {
       this.hostId = hello.hostId;
       this.runId = hello.runId;
       this.role = hello.role;
+      // The host's history only reads, so it is read while the controller verifies the session, and used only once
+      // the controller has vouched for the host Hello names (a refused session drops it unused, and its error).
+      const history = hello.role === 'backup' ? readHostHistory(this.deps.repo, this.deps.digests, hello.hostId, hello.protocol) : null;
+      void history?.catch(() => undefined);
       const verified = await this.verify(hello);
       this.verifiedCredentialId = verified.credentialId;
       this.deps.logger.info(`session ${this.id} start host=${this.hostId} run=${this.runId} role=${this.role} attempt=${verified.attempt} peer=${this.peer}`);
@@ -100,7 +107,7 @@ export class Session {
         startedAt: this.started,
         protocol: hello.protocol,
       };
-      summary = hello.role === 'backup' ? await this.runBackup(ctx) : await this.runRestore(ctx, verified);
+      summary = history !== null ? await this.runBackup(ctx, history) : await this.runRestore(ctx, verified);
       await this.goodbye();
     } catch (error) {
       reason = error instanceof AdmissionAbortedError ? (this.conn.closeReason ?? new WireError(ErrorCode.ConnectionLost, 'closed while waiting', true)) : toWireError(error);
@@ -133,8 +140,8 @@ export class Session {
     return verified;
   }
 
-  private async runBackup(ctx: SessionContext): Promise<string> {
-    this.backup = new BackupSession(this.conn, this.inbox, this.deps.repo, ctx, this.deps.limits, this.deps.metrics);
+  private async runBackup(ctx: SessionContext, history: Promise<HostHistory>): Promise<string> {
+    this.backup = new BackupSession(this.conn, this.inbox, this.deps.repo, ctx, this.deps.limits, this.deps.metrics, this.deps.digests, history);
     const outcome = await this.backup.run();
     for (const failure of outcome.afterPublish) this.deps.logger.error(`session ${this.id} run=${this.runId}: snapshot ${outcome.snapshotId} published, but ${failure}`);
     return `snapshot=${outcome.snapshotId} files=${outcome.stats.files} bytes=${outcome.stats.bytes} fileErrors=${outcome.fileErrors}`;
