@@ -84,11 +84,13 @@ export class Session {
       this.hostId = hello.hostId;
       this.runId = hello.runId;
       this.role = hello.role;
-      // The host's history only reads, so it is read while the controller verifies the session, and used only once
-      // the controller has vouched for the host Hello names (a refused session drops it unused, and its error).
+      // The host's history only reads, so it is read while the controller verifies the session (whose request goes
+      // out first), and used only once the controller has vouched for the host Hello names (a refused session
+      // drops it unused, and its error).
+      const verifying = this.verify(hello);
       const history = hello.role === 'backup' ? readHostHistory(this.deps.repo, this.deps.digests, hello.hostId, hello.protocol) : null;
       void history?.catch(() => undefined);
-      const verified = await this.verify(hello);
+      const verified = await verifying;
       this.verifiedCredentialId = verified.credentialId;
       this.deps.logger.info(`session ${this.id} start host=${this.hostId} run=${this.runId} role=${this.role} attempt=${verified.attempt} peer=${this.peer}`);
       if (hello.role === 'backup') {
