@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startReceiver, type ReceiverFixture } from './support/receiver-fixture';
 import { makeSampleTree } from './support/sample-tree';
 import { runBackup } from './support/test-agent';
+import { waitFor } from './support/wait-for';
 
 // A session's start: the host's history (latest snapshot, digest index) is read while the controller verifies the
 // session, and nothing of it reaches a peer the controller refuses.
@@ -78,6 +79,32 @@ describe('session start', () => {
     expect(result.welcome?.previousSnapshot).toBe(true);
     // Read once: the session used what was read during the verification.
     expect(historyReads).toHaveLength(1);
+  });
+
+  it('reads again, once admitted, for a session that waited for a slot: it learns of the snapshot published meanwhile', async () => {
+    const queued = await startReceiver({ maxSessions: 1, heartbeatMs: 50, idleTimeoutMs: 5000 });
+    const fresh = { hostId: randomUUID(), hostName: 'queued', credential: 'cred-q' };
+    queued.verifier.addHost(fresh);
+    const start = (afterWelcome?: () => Promise<void>): ReturnType<typeof runBackup> => {
+      const runId = randomUUID();
+      queued.verifier.addRun({ runId, hostId: fresh.hostId, kind: 'backup' });
+      return runBackup({ port: queued.port, ...fresh, runId, root: source, chunkEntries: 16, digests: true, packed: true, ...(afterWelcome ? { afterWelcome } : {}) });
+    };
+    try {
+      let second: ReturnType<typeof runBackup> | null = null;
+      const first = await start(async () => {
+        // The host has no snapshot yet: a read made now would tell the second session so.
+        second = start();
+        await waitFor(() => queued.receiver.metrics().sessionsWaiting === 1, 'the second session to wait');
+      });
+      expect(first.welcome?.previousSnapshot).toBe(false);
+      const result = await (second as unknown as ReturnType<typeof runBackup>);
+      expect(result.waits).toEqual([1]);
+      expect(result.welcome?.previousSnapshot).toBe(true);
+      expect(result.done).not.toBeNull();
+    } finally {
+      await queued.stop();
+    }
   });
 
   it('tells a peer the controller refuses nothing of the history read meanwhile', async () => {

@@ -28,6 +28,21 @@ describe('Admission', () => {
     expect(admission.waiting).toBe(1);
   });
 
+  it('counts as free only the slots a session asking now would get at once', async () => {
+    const admission = new Admission(new FixedSlotPolicy(2));
+    expect(admission.freeSlots).toBe(2);
+    const a = await waiter(admission).slot;
+    expect(admission.freeSlots).toBe(1);
+    const b = await waiter(admission).slot;
+    const c = waiter(admission);
+    expect(admission.freeSlots).toBe(0);
+    a.release();
+    await c.slot;
+    expect(admission.freeSlots).toBe(0);
+    b.release();
+    expect(admission.freeSlots).toBe(1);
+  });
+
   it('drops an aborted waiter and moves the ones behind it up', async () => {
     const admission = new Admission(new FixedSlotPolicy(1));
     const holder = await waiter(admission).slot;

@@ -38,6 +38,11 @@ export class Admission {
     return this.line.length;
   }
 
+  /** Slots a session asking now would get at once (none while any session waits). */
+  get freeSlots(): number {
+    return this.line.length === 0 ? Math.max(0, this.policy.limit() - this.busy) : 0;
+  }
+
   /** Resolves with a slot; rejects with AdmissionAbortedError when `signal` aborts first. */
   acquire(onPosition: (position: number) => void, signal: AbortSignal): Promise<Slot> {
     if (signal.aborted) return Promise.reject(new AdmissionAbortedError('admission aborted'));

@@ -1164,9 +1164,15 @@ export class BackupSession {
     // the snapshot is published, not alongside (its writes took the disk and the thread pool from the publishing),
     // and the host's next session waits for it (DigestIndexStore). Nor does Done wait for it, or for the run's
     // journal (never read again once the run is published: a later attempt, if any, would only skip what it names).
-    const indexed = this.saveDigestIndex();
-    await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
-    await indexed.catch((error: unknown) => afterPublish.push(`the directory digest index was not saved (the next run probes more): ${errorText(error)}`));
+    // Its failure is taken at once (also when Done cannot be sent), and the session ends only once it is written.
+    const indexed = this.saveDigestIndex().catch((error: unknown) => {
+      afterPublish.push(`the directory digest index was not saved (the next run probes more): ${errorText(error)}`);
+    });
+    try {
+      await this.conn.send({ type: MessageType.Done, snapshotId: record.id, rootTree, publishedAt: record.publishedAt, stats });
+    } finally {
+      await indexed;
+    }
     await this.repo.removeJournal(this.ctx.runId).catch((error: unknown) => afterPublish.push(`the run's journal was not removed: ${errorText(error)}`));
     // The versions this snapshot replaced are no basis any more (a retry of this run would still have used them).
     await Promise.all(this.savingSignatures);

@@ -48,6 +48,8 @@ export class Receiver {
   /** Keeps the kept signatures within their limits (SignatureCache.prune), every SIGNATURE_PRUNE_MS while listening. */
   private signaturePrune: NodeJS.Timeout | null = null;
   private pruning = false;
+  /** Host histories being read ahead of their sessions' verification (readAhead). */
+  private readsAhead = 0;
 
   constructor(private readonly options: ReceiverOptions) {
     this.slotPolicy = options.slotPolicy ?? new FixedSlotPolicy(options.limits.maxSessions);
@@ -174,6 +176,7 @@ export class Receiver {
       metrics: this.metricsState,
       logger: this.options.logger,
       claimRun: (runId, claimant) => this.claimRun(runId, claimant),
+      readAhead: (runId, read) => this.readAhead(runId, read),
       releaseRun: (runId, holder) => {
         if (this.runs.get(runId) === holder) this.runs.delete(runId);
       },
@@ -182,15 +185,38 @@ export class Receiver {
     void session.finished.finally(() => this.sessions.delete(session));
   }
 
-  /** A run has one live session: a reconnecting agent supersedes the old one, which is ended and awaited. */
-  private async claimRun(runId: string, claimant: Session): Promise<void> {
+  /**
+   * A run has one live session: a reconnecting agent supersedes the old one, which is ended and awaited. True when
+   * one was.
+   */
+  private async claimRun(runId: string, claimant: Session): Promise<boolean> {
+    let superseded = false;
     for (;;) {
       const holder = this.runs.get(runId);
       if (holder === undefined || holder === claimant) break;
+      superseded = true;
       holder.abort(new WireError(ErrorCode.Protocol, 'superseded by a newer connection of the same run'));
       await holder.finished;
       if (this.runs.get(runId) === holder) this.runs.delete(runId);
     }
     this.runs.set(runId, claimant);
+    return superseded;
+  }
+
+  /**
+   * Starts `read` (a host's history, before the controller has verified the session) when the session would be
+   * admitted at once and no live session holds its run; else null, and the session reads after admission. Reads
+   * started so, verified or not, are at most as many as the free slots: peers the controller will refuse cannot
+   * make the receiver read more than admitted sessions would.
+   */
+  private readAhead<T>(runId: string, read: () => Promise<T>): Promise<T> | null {
+    if (this.runs.has(runId) || this.readsAhead >= this.admission.freeSlots) return null;
+    this.readsAhead += 1;
+    const reading = read();
+    const done = (): void => {
+      this.readsAhead -= 1;
+    };
+    void reading.then(done, done);
+    return reading;
   }
 }

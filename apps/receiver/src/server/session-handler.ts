@@ -24,8 +24,10 @@ export interface SessionDeps {
   readonly limits: ReceiverLimits;
   readonly metrics: ReceiverMetrics;
   readonly logger: Logger;
-  /** Ends an older live session of the same run and resolves once it is gone. */
-  readonly claimRun: (runId: string, session: Session) => Promise<void>;
+  /** Ends an older live session of the same run and resolves once it is gone: true when there was one. */
+  readonly claimRun: (runId: string, session: Session) => Promise<boolean>;
+  /** Starts reading ahead of the session's verification, or null when the session must read after admission. */
+  readonly readAhead: <T>(runId: string, read: () => Promise<T>) => Promise<T> | null;
   readonly releaseRun: (runId: string, session: Session) => void;
 }
 
@@ -85,21 +87,25 @@ export class Session {
       this.runId = hello.runId;
       this.role = hello.role;
       // The host's history only reads, so it is read while the controller verifies the session (whose request goes
-      // out first), and used only once the controller has vouched for the host Hello names (a refused session
-      // drops it unused, and its error).
+      // out first), when the session would be admitted at once (readAhead). It is used only once the controller has
+      // vouched for the host Hello names (a refused session drops it unused, and its error), and only when the
+      // session neither superseded another of its run nor waited for a slot: then what it read may have changed.
       const verifying = this.verify(hello);
-      const history = hello.role === 'backup' ? readHostHistory(this.deps.repo, this.deps.digests, hello.hostId, hello.protocol) : null;
+      let history = hello.role === 'backup' ? this.deps.readAhead(hello.runId, () => readHostHistory(this.deps.repo, this.deps.digests, hello.hostId, hello.protocol)) : null;
       void history?.catch(() => undefined);
       const verified = await verifying;
       this.verifiedCredentialId = verified.credentialId;
       this.deps.logger.info(`session ${this.id} start host=${this.hostId} run=${this.runId} role=${this.role} attempt=${verified.attempt} peer=${this.peer}`);
       if (hello.role === 'backup') {
-        await this.deps.claimRun(hello.runId, this);
+        if (await this.deps.claimRun(hello.runId, this)) history = null;
         claimed = true;
       }
       // v2 agents learn this receiver's timers while waiting, so they heartbeat fast enough for its idle timeout.
       const timers = hello.protocol >= 2 ? { heartbeatMs: this.deps.limits.heartbeatMs, idleTimeoutMs: this.deps.limits.idleTimeoutMs } : null;
-      slot = await this.deps.admission.acquire((position) => void this.conn.send({ type: MessageType.Wait, position, timers }).catch(() => undefined), abortWaiting.signal);
+      slot = await this.deps.admission.acquire((position) => {
+        history = null;
+        void this.conn.send({ type: MessageType.Wait, position, timers }).catch(() => undefined);
+      }, abortWaiting.signal);
       const ctx: SessionContext = {
         sessionId: this.id,
         hostId: verified.hostId,
@@ -109,7 +115,7 @@ export class Session {
         startedAt: this.started,
         protocol: hello.protocol,
       };
-      summary = history !== null ? await this.runBackup(ctx, history) : await this.runRestore(ctx, verified);
+      summary = hello.role === 'backup' ? await this.runBackup(ctx, history) : await this.runRestore(ctx, verified);
       await this.goodbye();
     } catch (error) {
       reason = error instanceof AdmissionAbortedError ? (this.conn.closeReason ?? new WireError(ErrorCode.ConnectionLost, 'closed while waiting', true)) : toWireError(error);
@@ -142,7 +148,7 @@ export class Session {
     return verified;
   }
 
-  private async runBackup(ctx: SessionContext, history: Promise<HostHistory>): Promise<string> {
+  private async runBackup(ctx: SessionContext, history: Promise<HostHistory> | null): Promise<string> {
     this.backup = new BackupSession(this.conn, this.inbox, this.deps.repo, ctx, this.deps.limits, this.deps.metrics, this.deps.digests, history);
     const outcome = await this.backup.run();
     for (const failure of outcome.afterPublish) this.deps.logger.error(`session ${this.id} run=${this.runId}: snapshot ${outcome.snapshotId} published, but ${failure}`);
