@@ -146,6 +146,20 @@ describe('cancel and agent liveness', () => {
     expect(ended.finishedAt).not.toBeNull();
   });
 
+  it('ends a canceled running run when its agent, restarted, starts it again: the open attempt closes as abandoned', async () => {
+    const { agent, run } = await runningBackup('restarted-after-cancel');
+    const requested = (await cancel(run.id).expect(202)).body as RunResponse;
+    expect(requested.status).toBe('running');
+    // The agent died without reporting; its job runs again, and the new agent process starts the run.
+    const refused = (await controller.api.post(AGENT_API.runStart(run.id)).set(agent.auth).expect(409)).body as ApiErrorBody;
+    expect(refused.code).toBe('run_finished');
+    const ended = await getRun(run.id);
+    expect(ended).toMatchObject({ status: 'canceled', attempts: 1, error: BY_ADMIN });
+    expect(ended.finishedAt).not.toBeNull();
+    expect(ended.attemptHistory).toEqual([expect.objectContaining({ number: 1, outcome: 'abandoned', endReason: BY_ADMIN })]);
+    expect(Date.parse(ended.attemptHistory[0]?.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(requested.cancelRequestedAt ?? ''));
+  });
+
   it('cancels at once a running run whose agent vanished (its job lock expired)', async () => {
     const { run, taken } = await runningBackup('vanished-cancel', 1_000);
     await sleep(1_500);

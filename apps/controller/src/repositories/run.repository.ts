@@ -233,8 +233,8 @@ export class RunRepository {
               attempts = CASE WHEN cancel_requested_at IS NULL THEN attempts + 1 ELSE attempts END,
               started_at = CASE WHEN cancel_requested_at IS NULL THEN COALESCE(started_at, ${at}::timestamp(3)) ELSE started_at END,
               finished_at = CASE WHEN cancel_requested_at IS NULL THEN finished_at ELSE ${at}::timestamp(3) END,
-              updated_at = ${at}::timestamp(3)
-          WHERE id = ${id}::uuid AND status IN ('queued', 'running')
+              updated_at = GREATEST(updated_at, ${at}::timestamp(3))
+          WHERE id = ${id}::uuid AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
           RETURNING id, kind, attempts, checkpoint, error, cancel_requested_at IS NOT NULL AS canceled
         ), closed AS (
           -- Canceled while its job was on its way to the agent: the run ends here, and so does any attempt still open.
