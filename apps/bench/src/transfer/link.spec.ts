@@ -1,4 +1,4 @@
-import { bucketBytes, kernelHz, LARGEST_PACKET_BYTES, shareOfLink } from './link';
+import { bucketBytes, kernelHz, LARGEST_PACKET_BYTES, parseHz, shareOfLink } from './link';
 
 describe('the test link token bucket', () => {
   it('holds the largest packet and one timer tick of bytes at the rate, as tc-tbf(8) requires', () => {
@@ -21,8 +21,15 @@ describe('the test link token bucket', () => {
     }
   });
 
-  it('reads a kernel tick rate this machine can have', () => {
-    expect([100, 250, 300, 1000]).toContain(kernelHz());
+  it("reads CONFIG_HZ from a kernel's build configuration, and nothing from one without it", () => {
+    expect(parseHz('CONFIG_HZ_250=y\nCONFIG_HZ=250\nCONFIG_SCHED_HRTICK=y\n')).toBe(250);
+    expect(parseHz('# CONFIG_HZ_PERIODIC is not set\nCONFIG_HZ=1000')).toBe(1000);
+    expect(parseHz('CONFIG_HZ_250=y\n# CONFIG_HZ is not set\n')).toBeNull();
+    expect(parseHz('')).toBeNull();
+  });
+
+  it('reads a kernel tick rate this machine can have, or none', () => {
+    expect([100, 250, 300, 1000, null]).toContain(kernelHz());
   });
 });
 

@@ -15,6 +15,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 
 export interface Link {
   readonly namespace: string;
@@ -23,9 +24,9 @@ export interface Link {
   readonly hostAddress: string;
   readonly namespaceAddress: string;
   readonly rateMbit: number;
-  /** The token bucket's size in bytes, and the kernel tick rate it was computed from. */
+  /** The token bucket's size in bytes, and the kernel tick rate it was computed from (null: unknown, ASSUMED_HZ used). */
   readonly burstBytes: number;
-  readonly hz: number;
+  readonly hz: number | null;
   /** Bytes the host end sent (towards the namespace) and received, as the kernel counts them (frames). */
   counters(): { readonly sent: number; readonly received: number };
   destroy(): void;
@@ -58,19 +59,25 @@ function readCounter(device: string, name: 'tx_bytes' | 'rx_bytes'): number {
   return Number(readFileSync(`/sys/class/net/${device}/statistics/${name}`, 'utf8').trim());
 }
 
-/** The kernel's tick rate (CONFIG_HZ), read from its build configuration; 100, the lowest usual value, if unknown. */
-export function kernelHz(): number {
-  const release = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+/** CONFIG_HZ in a kernel's build configuration, or null when the text does not set it. */
+export function parseHz(config: string): number | null {
+  const hz = /^CONFIG_HZ=(\d+)$/m.exec(config)?.[1];
+  return hz === undefined ? null : Number(hz);
+}
+
+/** The running kernel's tick rate (CONFIG_HZ), or null when its build configuration cannot be read. */
+export function kernelHz(): number | null {
   let config = '';
   try {
-    config = readFileSync(`/boot/config-${release}`, 'utf8');
+    config = readFileSync(`/boot/config-${release()}`, 'utf8');
   } catch {
-    const zipped = spawnSync('sh', ['-c', 'zcat /proc/config.gz 2>/dev/null'], { encoding: 'utf8' });
-    config = zipped.stdout ?? '';
+    config = spawnSync('sh', ['-c', 'zcat /proc/config.gz 2>/dev/null'], { encoding: 'utf8' }).stdout ?? '';
   }
-  const hz = /^CONFIG_HZ=(\d+)$/m.exec(config)?.[1];
-  return hz === undefined ? 100 : Number(hz);
+  return parseHz(config);
 }
+
+/** The tick rate assumed when the kernel's is unknown: the lowest usual one, which gives the largest bucket. */
+export const ASSUMED_HZ = 100;
 
 /** The largest packet the veth hands the qdisc: a TCP segmentation-offload packet (the kernel's default gso_max_size). */
 export const LARGEST_PACKET_BYTES = 64 * 1024;
@@ -124,7 +131,7 @@ export function createLink(rateMbit: number): LinkOutcome {
     run('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
     // Both directions shaped, as a real link is: data one way, acknowledgements the other.
     const hz = kernelHz();
-    const burstBytes = bucketBytes(rateMbit, hz);
+    const burstBytes = bucketBytes(rateMbit, hz ?? ASSUMED_HZ);
     const tbf = ['root', 'tbf', 'rate', `${rateMbit}mbit`, 'burst', `${burstBytes}b`, 'latency', '50ms'];
     run('tc', ['qdisc', 'add', 'dev', hostDevice, ...tbf]);
     run('tc', ['-n', namespace, 'qdisc', 'add', 'dev', namespaceDevice, ...tbf]);

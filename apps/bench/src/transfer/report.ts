@@ -7,7 +7,7 @@ export interface LinkFigures {
   readonly rateMbit: number;
   /** The token bucket's size and the kernel tick rate it follows from (link.ts). */
   readonly burstBytes: number;
-  readonly hz: number;
+  readonly hz: number | null;
   /** Content of the files that crossed, and the frames the host end of the veth sent and received. */
   readonly contentBytes: number;
   readonly berthFrames: { readonly sent: number; readonly received: number };
@@ -302,7 +302,7 @@ export function formatReport(cases: readonly CaseOutcome[], targets: readonly Ta
     if (c.link === null) continue;
     out.push(
       '',
-      `case 4 link ${c.link.rateMbit} Mbit/s (tbf bucket ${c.link.burstBytes / 1024} KiB for HZ=${c.link.hz}), ${formatBytes(c.link.contentBytes)} of content: Berth ${c.link.berthRatePct.toFixed(1)}% of the link ` +
+      `case 4 link ${c.link.rateMbit} Mbit/s (tbf bucket ${c.link.burstBytes / 1024} KiB for ${c.link.hz === null ? 'an unknown HZ, 100 assumed' : `HZ=${c.link.hz}`}), ${formatBytes(c.link.contentBytes)} of content: Berth ${c.link.berthRatePct.toFixed(1)}% of the link ` +
         `(frames ${formatBytes(c.link.berthFrames.sent)} out / ${formatBytes(c.link.berthFrames.received)} back), rsync ${c.link.rsyncRatePct.toFixed(1)}% ` +
         `(frames ${formatBytes(c.link.rsyncFrames.sent)} / ${formatBytes(c.link.rsyncFrames.received)}); TCP over 1500-byte frames carries at most ~95.6% content`,
     );
