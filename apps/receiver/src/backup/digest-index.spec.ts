@@ -7,6 +7,13 @@ import { DigestIndex, DigestIndexStore } from './digest-index';
 const digest = (n: number): Buffer => Buffer.alloc(32, n);
 const tree = (n: number): Buffer => Buffer.alloc(32, 100 + n);
 
+/** An index of one directory, told apart from sample() by its digest and tree. */
+function single(): DigestIndex {
+  const index = new DigestIndex();
+  index.set(digest(9), { tree: tree(9), files: 1, dirs: 0, bytes: 1 });
+  return index;
+}
+
 function sample(): DigestIndex {
   const index = new DigestIndex();
   index.set(digest(1), { tree: tree(1), files: 26_000, dirs: 0, bytes: 110_000_000 });
@@ -89,8 +96,7 @@ describe('DigestIndexStore', () => {
 
   it('makes a load of a host wait for the save under way, and saves of one host follow each other', async () => {
     const store = new DigestIndexStore(root);
-    const one = new DigestIndex();
-    one.set(digest(9), { tree: tree(9), files: 1, dirs: 0, bytes: 1 });
+    const one = single();
     // Neither save is awaited: a session saves after its Done, and the host's next session may start meanwhile.
     const first = store.save('host-a', sample(), 'session-1');
     const second = store.save('host-a', one, 'session-2');
@@ -103,8 +109,7 @@ describe('DigestIndexStore', () => {
 
   it('lets a failed save fail only its own caller, not the loads and saves queued behind it', async () => {
     const store = new DigestIndexStore(root);
-    const one = new DigestIndex();
-    one.set(digest(9), { tree: tree(9), files: 1, dirs: 0, bytes: 1 });
+    const one = single();
     // A writer name with a slash names a temporary file in a folder that does not exist: that save fails.
     const failed = store.save('host-a', sample(), 'no/such/folder');
     const next = store.save('host-a', one, 'session-2');
