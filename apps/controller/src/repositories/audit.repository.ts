@@ -35,10 +35,10 @@ export class AuditRepository {
    * One plain INSERT: every state-changing call of the API waits for it before it is answered, and the ORM's
    * create read the whole row back for nothing.
    */
-  async record(event: NewAuditEvent, at = new Date()): Promise<void> {
+  async record(event: NewAuditEvent): Promise<void> {
     await this.database.client.$executeRaw`
       INSERT INTO audit_events (at, token_id, actor, role, method, route, path, action, target, status_code, remote_addr)
-      VALUES (${at}::timestamp(3), ${event.tokenId}::uuid, ${event.actor}, ${event.role}::"ApiRole", ${event.method}, ${event.route},
+      VALUES (${new Date()}::timestamp(3), ${event.tokenId}::uuid, ${event.actor}, ${event.role}::"ApiRole", ${event.method}, ${event.route},
               ${event.path}, ${event.action}, ${event.target}, ${event.statusCode}, ${event.remoteAddr})`;
   }
 

@@ -225,7 +225,7 @@ export class RunRepository {
    */
   startAttempt(id: string, at: Date): Promise<StartedAttempt | null> {
     return this.database.client.$transaction(async (tx): Promise<StartedAttempt | null> => {
-      await tx.$executeRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
+      await lockRunRow(tx, id);
       const [row] = await tx.$queryRaw<{ id: string; kind: Run['kind']; attempts: number; canceled: boolean }[]>`
         WITH run AS (
           UPDATE runs
@@ -446,8 +446,13 @@ export class RunRepository {
 }
 
 /** Reads a run with its row locked until the transaction ends (serializes attempts, reports and decisions). */
+/** Locks the run's row until the transaction ends (nothing when there is no such run). */
+async function lockRunRow(tx: Prisma.TransactionClient, id: string): Promise<void> {
+  await tx.$executeRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
+}
+
 async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | null> {
-  await tx.$queryRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
+  await lockRunRow(tx, id);
   return tx.run.findUnique({ where: { id } });
 }
 
