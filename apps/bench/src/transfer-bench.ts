@@ -81,7 +81,7 @@ async function checkAgainstSource(
 }
 
 /**
- * Profile mode: agent and receiver (and the controller where it runs with the hook: case 4) sample their CPU
+ * Profile mode: agent, receiver and controller sample their CPU
  * while `work` runs (SIGUSR2 starts and stops, see cpu-profile-hook.ts).
  */
 async function profiled<T>(run: Run, berth: BerthUnderTest, label: string, profileDir: string, work: () => Promise<T>): Promise<T> {

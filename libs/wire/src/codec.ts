@@ -15,6 +15,7 @@ import {
   type ChunkMessage,
   type Message,
   type OfferReplyMessage,
+  type OutgoingMessage,
   type PackedChunkMessage,
   type RestoreEntryMessage,
   type ResumeDir,
@@ -30,7 +31,7 @@ const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 const U32_MAX = 0xffff_ffff;
 
 /** Encodes one message as a whole frame: u32 BE length of (type + payload), u8 type, payload. */
-export function encodeMessage(msg: Message): Buffer {
+export function encodeMessage(msg: OutgoingMessage): Buffer {
   const dataBytes =
     msg.type === MessageType.FileData ? msg.data.length : msg.type === MessageType.Signature ? msg.data.length + (msg.basisChunks?.length ?? 0) : 0;
   const w = new ByteWriter(64 + dataBytes, FRAME_HEADER_BYTES);
@@ -52,7 +53,7 @@ export const ZERO_COPY_DATA_BYTES = 8 * 1024;
  * frame: the frame's head comes first, then `msg.data` itself, which the caller must not modify until written.
  * (Copying file content into every frame was a memory pass, and a fresh allocation, per byte sent.)
  */
-export function encodeMessageParts(msg: Message): readonly Buffer[] {
+export function encodeMessageParts(msg: OutgoingMessage): readonly Buffer[] {
   if (msg.type !== MessageType.FileData || msg.data.length < ZERO_COPY_DATA_BYTES) return [encodeMessage(msg)];
   if (msg.data.length > MAX_FRAME_BYTES) throw WireError.protocol(`data.data: ${msg.data.length} bytes exceed ${MAX_FRAME_BYTES}`);
   const w = new ByteWriter(32, FRAME_HEADER_BYTES);
@@ -69,7 +70,7 @@ export function encodeMessageParts(msg: Message): readonly Buffer[] {
   return [w.finish(), msg.data];
 }
 
-function writePayload(w: ByteWriter, msg: Message): void {
+function writePayload(w: ByteWriter, msg: OutgoingMessage): void {
   switch (msg.type) {
     case MessageType.Hello:
       w.varint(msg.protocol, 'hello.protocol');
@@ -107,8 +108,8 @@ function writePayload(w: ByteWriter, msg: Message): void {
     case MessageType.PackedChunk:
       w.varint(msg.seq, 'chunk.seq');
       w.bytes(msg.dir, MAX_PATH_BYTES, 'chunk.dir');
-      w.varint(msg.entries.length, 'chunk.entries');
-      w.bytes(packEntries(msg.entries), MAX_FRAME_BYTES, 'chunk.packed');
+      w.varint('packed' in msg ? msg.count : msg.entries.length, 'chunk.entries');
+      w.bytes('packed' in msg ? msg.packed : packEntries(msg.entries), MAX_FRAME_BYTES, 'chunk.packed');
       w.bool(msg.last);
       return;
     case MessageType.DirDigest:

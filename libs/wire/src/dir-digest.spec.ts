@@ -1,7 +1,7 @@
+import { columnsOf } from '../test/columns';
 import { thrownBy } from '../test/thrown';
 import { decodeFrameBody, encodeMessage } from './codec';
 import { DIR_DIGEST_BYTES, directoryDigest, directoryDigestOfColumns } from './dir-digest';
-import { type EntryColumns, type EntryField64, ENTRY_FIELDS_64 } from './entry-codec';
 import { WireError } from './errors';
 import { EntryType, MessageType, type EntryMeta } from './messages';
 
@@ -64,29 +64,6 @@ describe('DirDigest and DigestReply frames', () => {
     expect(thrownBy(() => decodeFrameBody(Buffer.concat([body, Buffer.from([0])])))).toBeInstanceOf(WireError);
   });
 });
-
-/** EntryMeta as columns, the way the agent's scan is read: 64-bit fields as two's complement 32-bit halves. */
-function columnsOf(list: readonly EntryMeta[]): EntryColumns {
-  const u64 = (index: number, field: EntryField64): bigint => BigInt.asUintN(64, list[index]![field]);
-  return {
-    nameSource: (i) => list[i]!.name,
-    nameStart: () => 0,
-    nameLength: (i) => list[i]!.name.length,
-    type: (i) => list[i]!.type,
-    permissions: (i) => list[i]!.mode,
-    uid: (i) => list[i]!.uid,
-    gid: (i) => list[i]!.gid,
-    nlink: (i) => list[i]!.nlink,
-    linkTarget: (i) => list[i]!.linkTarget,
-    fields64: (i, out) =>
-      ENTRY_FIELDS_64.forEach((field, at) => {
-        out[2 * at] = Number(u64(i, field) & 0xffff_ffffn);
-        out[2 * at + 1] = Number(u64(i, field) >> 32n);
-      }),
-    timeFitsI64: (i, field) => BigInt.asIntN(64, list[i]![field]) === list[i]![field],
-    bigint: (i, field) => list[i]![field],
-  };
-}
 
 describe('directoryDigestOfColumns', () => {
   it('equals directoryDigest of the same entries, across the whole range of every 64-bit field', () => {

@@ -4,7 +4,7 @@ import { encodeMessage, encodeMessageParts } from './codec';
 import { WireError } from './errors';
 import { FrameDecoder, type DecodedFrame } from './frame-decoder';
 import { MAX_TEXT_BYTES } from './limits';
-import { ErrorCode, MessageType, type Message } from './messages';
+import { ErrorCode, MessageType, type Message, type OutgoingMessage } from './messages';
 import { truncateUtf8 } from './text';
 
 export interface FramedConnectionOptions {
@@ -163,7 +163,7 @@ export class FramedConnection {
    * writes. Net and TLS sockets settle them all (a write libuv was still holding when the socket was destroyed
    * completes without an error, though the peer never got it): on those, `onWritten` comes for every queued frame.
    */
-  send(msg: Message, onWritten?: () => void): Promise<void> {
+  send(msg: OutgoingMessage, onWritten?: () => void): Promise<void> {
     if (this.closing) return Promise.reject(this.closedError());
     let parts: readonly Buffer[];
     try {

@@ -9,4 +9,4 @@ export { truncateUtf8 } from './text';
 export { compareWalkOrder, furthestPosition, type WalkPoint } from './walk-order';
 export { directoryDigest, directoryDigestOfColumns, DIR_DIGEST_BYTES } from './dir-digest';
 export { type EntryColumns, type EntryField64, ENTRY_FIELDS_64 } from './entry-codec';
-export { packEntries, unpackEntries } from './packed-entries';
+export { packEntries, packEntryColumns, unpackEntries } from './packed-entries';

@@ -244,6 +244,19 @@ export interface PackedChunkMessage {
 }
 
 /**
+ * A PackedChunk as a sender may hand it to the encoder: its entries packed already (packEntryColumns), with their
+ * count. On the wire it is the PackedChunk of the same entries, and it decodes to a PackedChunkMessage.
+ */
+export interface PrepackedChunkMessage {
+  readonly type: typeof MessageType.PackedChunk;
+  readonly seq: number;
+  readonly dir: Buffer;
+  readonly count: number;
+  readonly packed: Buffer;
+  readonly last: boolean;
+}
+
+/**
  * v4, agent to receiver, in place of a directory's chunks: the digest of the directory's whole subtree
  * (dir-digest.ts), taking a seq of its own. The receiver answers DigestReply. Reused: the directory is
  * committed as the stored tree with that digest (Committed(seq, dir, true) follows like any chunk's). Not
@@ -465,3 +478,6 @@ export type Message =
   | RestoreEntryMessage
   | RestoreDoneMessage
   | ErrorMessage;
+
+/** What the encoder takes: any message, or a PackedChunk whose entries are packed already. */
+export type OutgoingMessage = Message | PrepackedChunkMessage;

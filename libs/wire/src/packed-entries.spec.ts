@@ -1,6 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { sortedEntriesArb } from '../test/arbitraries';
+import { columnsOf } from '../test/columns';
 import { thrownBy } from '../test/thrown';
 import { ByteReader } from './byte-reader';
 import { ByteWriter } from './byte-writer';
@@ -8,7 +9,7 @@ import { decodeFrameBody, encodeMessage } from './codec';
 import { writeEntry } from './entry-codec';
 import { WireError } from './errors';
 import { EntryType, ErrorCode, MessageType, type EntryMeta } from './messages';
-import { packEntries, unpackEntries } from './packed-entries';
+import { packEntries, packEntryColumns, unpackEntries } from './packed-entries';
 
 /** A directory like the benchmark's: names sharing a prefix, close inodes and times, one owner. */
 function smallFiles(count: number): EntryMeta[] {
@@ -115,9 +116,116 @@ describe('packEntries / unpackEntries', () => {
     expect(decodeFrameBody(frame.subarray(4))).toEqual({ type: MessageType.PackedChunk, seq: 7, dir: Buffer.from('/srv/data'), entries, last: false });
   });
 
+  it('sends entries packed ahead (packEntryColumns) as the same frame as the PackedChunk of those entries', () => {
+    const entries = smallFiles(300);
+    const dir = Buffer.from('/srv/data');
+    const packed = packEntryColumns(columnsOf(entries), 0, entries.length);
+    const frame = encodeMessage({ type: MessageType.PackedChunk, seq: 7, dir, count: entries.length, packed, last: true });
+    expect(frame).toEqual(encodeMessage({ type: MessageType.PackedChunk, seq: 7, dir, entries, last: true }));
+    expect(decodeFrameBody(frame.subarray(4))).toEqual({ type: MessageType.PackedChunk, seq: 7, dir, entries, last: true });
+  });
+
   it('rejects a PackedChunk whose directory is not a normalized absolute path', () => {
     const frame = encodeMessage({ type: MessageType.PackedChunk, seq: 1, dir: Buffer.from('/a/../b'), entries: smallFiles(1), last: true });
     expect(wireError(() => decodeFrameBody(frame.subarray(4))).code).toBe(ErrorCode.BadPath);
+  });
+});
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Entries that look alike, as in one directory, with fields stepping by small amounts and by ones that leave i64. */
+const alikeEntriesArb = fc
+  .record({
+    count: fc.integer({ min: 1, max: 40 }),
+    mtime: fc.constantFrom(0n, 1_764_000_000_123_456_789n, -86_400_000_000_000n, I64_MAX - 5n, I64_MIN + 5n),
+    ino: fc.constantFrom(0n, 5_000_000n, (1n << 32n) - 3n, (1n << 63n) - 2n, U64_MAX - 3n),
+    dev: fc.constantFrom(0n, 2049n, 1n << 40n, U64_MAX),
+    steps: fc.array(
+      fc.record({
+        mtime: fc.oneof(fc.bigInt({ min: -(1n << 40n), max: 1n << 40n }), fc.constantFrom(I64_MAX, I64_MIN, 1n << 62n)),
+        ctime: fc.oneof(fc.bigInt({ min: -(1n << 33n), max: 1n << 33n }), fc.constantFrom(I64_MAX, I64_MIN)),
+        ino: fc.oneof(fc.bigInt({ min: -(1n << 31n), max: 1n << 31n }), fc.constantFrom(1n << 63n, -(1n << 63n), U64_MAX)),
+        sameDev: fc.boolean(),
+        mode: fc.constantFrom(0o644, 0o755, 0o4755),
+        uid: fc.constantFrom(0, 1000, 0xffff_ffff),
+        type: fc.constantFrom(EntryType.File, EntryType.File, EntryType.Dir, EntryType.Symlink, EntryType.CharDevice),
+        size: fc.oneof(fc.bigInt({ min: 0n, max: 1n << 20n }), fc.constant(U64_MAX)),
+        nlink: fc.constantFrom(1, 1, 2, 0xffff_ffff),
+      }),
+      { minLength: 40, maxLength: 40 },
+    ),
+  })
+  .map(({ count, mtime, ino, dev, steps }) => {
+    const clampI64 = (value: bigint): bigint => (value > I64_MAX ? I64_MAX : value < I64_MIN ? I64_MIN : value);
+    const entries: EntryMeta[] = [];
+    let [m, i, d] = [mtime, ino, dev];
+    for (let n = 0; n < count; n++) {
+      const step = steps[n]!;
+      m = clampI64(m + step.mtime);
+      i = BigInt.asUintN(64, i + step.ino);
+      if (!step.sameDev) d = BigInt.asUintN(64, d + 1n);
+      entries.push({
+        name: Buffer.from(`entry-${String(n).padStart(3, '0')}${n % 3 === 0 ? '-longer-name' : ''}`),
+        type: step.type,
+        mode: step.mode,
+        uid: step.uid,
+        gid: step.uid === 0 ? 0 : 100,
+        mtimeNs: m,
+        ctimeNs: clampI64(m + step.ctime),
+        ino: i,
+        dev: d,
+        size: step.type === EntryType.File ? step.size : 0n,
+        nlink: step.nlink,
+        linkTarget: step.type === EntryType.Symlink ? Buffer.from(`../target-${n}`) : null,
+        rdev: step.type === EntryType.CharDevice ? (1n << 40n) | BigInt(n) : 0n,
+      });
+    }
+    return entries;
+  });
+
+describe('packEntryColumns', () => {
+  it('packs the same bytes as packEntries, from any sorted entries', () => {
+    fc.assert(
+      fc.property(sortedEntriesArb, (entries) => {
+        expect(packEntryColumns(columnsOf(entries), 0, entries.length)).toEqual(packEntries(entries));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('packs the same bytes as packEntries from alike entries, differences inside and outside i64 included', () => {
+    fc.assert(
+      fc.property(alikeEntriesArb, (entries) => {
+        const packed = packEntryColumns(columnsOf(entries), 0, entries.length);
+        expect(packed).toEqual(packEntries(entries));
+        expect(unpackEntries(packed, entries.length)).toEqual(entries);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('packs any range of the columns as packEntries packs that slice (the first entry of a range has no previous one)', () => {
+    const entries = smallFiles(300);
+    const columns = columnsOf(entries);
+    for (const [first, count] of [
+      [0, 300],
+      [1, 1],
+      [100, 150],
+      [299, 1],
+    ] as const) {
+      expect(packEntryColumns(columns, first, count)).toEqual(packEntries(entries.slice(first, first + count)));
+    }
+  });
+
+  it('refuses an entry whose time leaves i64, naming the field (the receiver refuses such an entry too)', () => {
+    const entries = smallFiles(3);
+    const wide = [entries[0]!, { ...entries[1]!, ctimeNs: I64_MAX + 1n }, entries[2]!];
+    expect(wireError(() => packEntryColumns(columnsOf(wide), 0, 3)).message).toMatch(/entry.ctimeNs: .* is outside i64/);
+    expect(wireError(() => unpackEntries(packEntries(wide), 3)).message).toMatch(/outside i64/);
+    // Outside the range packed, it does not matter.
+    expect(packEntryColumns(columnsOf(wide), 2, 1)).toEqual(packEntries([entries[2]!]));
   });
 });
 

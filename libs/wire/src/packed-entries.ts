@@ -12,6 +12,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ByteReader } from './byte-reader';
 import { ByteWriter } from './byte-writer';
+import { type EntryColumns } from './entry-codec';
 import { WireError } from './errors';
 import { MAX_LINK_TARGET_BYTES } from './limits';
 import { EntryType, type EntryMeta, MAX_FRAME_BYTES, MAX_NAME_BYTES } from './messages';
@@ -111,6 +112,112 @@ export function packEntries(entries: readonly EntryMeta[]): Buffer {
     prev.mtimeNs = e.mtimeNs;
     prev.ino = e.ino;
     prev.dev = e.dev;
+  }
+  return deflateRawSync(w.finish(), { level: DEFLATE_LEVEL });
+}
+
+/** Scratch for the 64-bit fields of the entry being packed and of the one before it (packEntryColumns is synchronous). */
+const FIELDS = new Uint32Array(12);
+const PREVIOUS = new Uint32Array(12);
+/** The halves of the last difference64 (low unsigned, high signed). */
+let differenceLow = 0;
+let differenceHigh = 0;
+
+/**
+ * `a - b` of two 64-bit values given as 32-bit halves (`signed`: two's complement, else unsigned) into
+ * differenceLow / differenceHigh; false when the difference does not fit an i64.
+ */
+function difference64(aLow: number, aHigh: number, bLow: number, bHigh: number, signed: boolean): boolean {
+  let low = aLow - bLow;
+  const borrow = low < 0 ? 1 : 0;
+  low += borrow * 0x1_0000_0000;
+  const high = (signed ? (aHigh | 0) - (bHigh | 0) : aHigh - bHigh) - borrow;
+  differenceLow = low;
+  differenceHigh = high;
+  return high >= -0x8000_0000 && high <= 0x7fff_ffff;
+}
+
+/**
+ * `count` entries of `columns` from `first`, packed and deflated: the same bytes packEntries gives for the same
+ * entries decoded, without an EntryMeta or a bigint per entry (the agent packs its directory scans this way).
+ */
+export function packEntryColumns(columns: EntryColumns, first: number, count: number): Buffer {
+  for (let index = first; index < first + count; index++) {
+    // As packEntries: a time whose nanoseconds leave i64 cannot be sent.
+    for (const field of ['mtimeNs', 'ctimeNs'] as const) {
+      if (!columns.timeFitsI64(index, field)) throw WireError.protocol(`entry.${field}: ${columns.bigint(index, field)} is outside i64`);
+    }
+  }
+  const w = new ByteWriter(64 + count * 24);
+  const f = FIELDS;
+  const p = PREVIOUS;
+  p.fill(0);
+  let prevSource: Buffer = EMPTY;
+  let prevStart = 0;
+  let prevLength = 0;
+  let prevMode = -1;
+  let prevUid = -1;
+  let prevGid = -1;
+  for (let index = first; index < first + count; index++) {
+    const source = columns.nameSource(index);
+    const nameStart = columns.nameStart(index);
+    const nameLength = columns.nameLength(index);
+    const max = Math.min(prevLength, nameLength);
+    let shared = 0;
+    while (shared < max && source[nameStart + shared] === prevSource[prevStart + shared]) shared++;
+    w.varint(shared, 'entry.name');
+    w.bytesRange(source, nameStart + shared, nameLength - shared, MAX_NAME_BYTES, 'entry.name');
+    w.u8(columns.type(index));
+    columns.fields64(index, f);
+    // Words: mtime 0-1, ctime 2-3, inode 4-5, device 6-7, size 8-9, rdev 10-11 (ENTRY_FIELDS_64).
+    const mtimeFits = difference64(f[0]!, f[1]!, p[0]!, p[1]!, true);
+    const mtimeLow = differenceLow;
+    const mtimeHigh = differenceHigh;
+    const ctimeFits = difference64(f[2]!, f[3]!, f[0]!, f[1]!, true);
+    const ctimeLow = differenceLow;
+    const ctimeHigh = differenceHigh;
+    const inoFits = difference64(f[4]!, f[5]!, p[4]!, p[5]!, false);
+    const absolute = !mtimeFits || !ctimeFits || !inoFits;
+    const mode = columns.permissions(index);
+    const uid = columns.uid(index);
+    const gid = columns.gid(index);
+    const nlink = columns.nlink(index);
+    const linkTarget = columns.linkTarget(index);
+    const hasRdev = f[10] !== 0 || f[11] !== 0;
+    let flags = 0;
+    if (mode === prevMode) flags |= MODE_SAME;
+    if (uid === prevUid) flags |= UID_SAME;
+    if (gid === prevGid) flags |= GID_SAME;
+    if (index > first && f[6] === p[6] && f[7] === p[7]) flags |= DEV_SAME;
+    if (nlink === 1) flags |= NLINK_ONE;
+    if (linkTarget !== null) flags |= HAS_TARGET;
+    if (hasRdev) flags |= HAS_RDEV;
+    if (absolute) flags |= ABSOLUTE;
+    w.u8(flags);
+    if ((flags & MODE_SAME) === 0) w.varint(mode, 'entry.mode');
+    if ((flags & UID_SAME) === 0) w.varint(uid, 'entry.uid');
+    if ((flags & GID_SAME) === 0) w.varint(gid, 'entry.gid');
+    if (absolute) {
+      w.i64Halves(f[0]!, f[1]!);
+      w.i64Halves(f[2]!, f[3]!);
+      w.u64Halves(f[4]!, f[5]!);
+    } else {
+      w.i64Halves(mtimeLow, mtimeHigh);
+      w.i64Halves(ctimeLow, ctimeHigh);
+      w.i64Halves(differenceLow, differenceHigh);
+    }
+    if ((flags & DEV_SAME) === 0) w.u64Halves(f[6]!, f[7]!);
+    w.u64Halves(f[8]!, f[9]!);
+    if ((flags & NLINK_ONE) === 0) w.varint(nlink, 'entry.nlink');
+    if (linkTarget !== null) w.bytes(linkTarget, MAX_LINK_TARGET_BYTES, 'entry.linkTarget');
+    if (hasRdev) w.u64Halves(f[10]!, f[11]!);
+    prevSource = source;
+    prevStart = nameStart;
+    prevLength = nameLength;
+    prevMode = mode;
+    prevUid = uid;
+    prevGid = gid;
+    p.set(f);
   }
   return deflateRawSync(w.finish(), { level: DEFLATE_LEVEL });
 }

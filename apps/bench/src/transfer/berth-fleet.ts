@@ -33,7 +33,7 @@ export interface BerthUnderTest {
   readonly repositoryDir: string;
   /** Process ids to sample; the receiver's is the node process itself, also inside the namespace. */
   pids(): { readonly controller: number; readonly receiver: number; readonly agent: number };
-  /** The controller runs with the profile hook too (case 4 in profile mode). */
+  /** The controller runs with the profile hook too (profile mode). */
   readonly controllerProfiled: boolean;
   agentLog(): Promise<string>;
   receiverLog(): Promise<string>;
@@ -64,7 +64,7 @@ export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderT
     workDir: setup.workDir,
     stack: setup.stack,
     databasePrefix: 'bench',
-    ...(serviceEnv ? { agentEnv: serviceEnv, receiverEnv: serviceEnv } : {}),
+    ...(serviceEnv ? { agentEnv: serviceEnv, receiverEnv: serviceEnv, controllerEnv: serviceEnv } : {}),
   });
   try {
     const { host, agent } = await fleet.addHostWithAgent({ name: HOST_NAME, paths: [...setup.paths] });
@@ -73,7 +73,7 @@ export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderT
       hostId: host.id,
       repositoryDir: fleet.repositoryDir,
       pids: () => ({ controller: fleet.controller.pid, receiver: fleet.receiver.pid, agent: agent.pid }),
-      controllerProfiled: false,
+      controllerProfiled: serviceEnv !== undefined,
       agentLog: () => agent.logs(),
       receiverLog: () => fleet.receiver.logs(),
       stop: () => fleet.stop(),
@@ -84,7 +84,7 @@ export async function startLoopbackBerth(setup: FleetSetup): Promise<BerthUnderT
   }
 }
 
-/** Case 4: the receiver across the shaped link. In profile mode the controller is profiled too (its CPU competes with the others'). */
+/** Case 4: the receiver across the shaped link. */
 export async function startLinkBerth(setup: FleetSetup, link: Link): Promise<BerthUnderTest> {
   const logDir = path.join(setup.workDir, 'logs');
   const repositoryDir = path.join(setup.workDir, 'repository');

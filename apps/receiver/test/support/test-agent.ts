@@ -355,7 +355,8 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
         box.ops -= chunk.length;
         const chunkSeq = ++seq;
         lastCommittable = chunkSeq;
-        await conn.send({ type: options.packed === true ? MessageType.PackedChunk : MessageType.Chunk, seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 });
+        const body = { seq: chunkSeq, dir: snapshotPath, entries: chunk, last: i === chunks.length - 1 };
+        await conn.send(options.packed === true ? { type: MessageType.PackedChunk, ...body } : { type: MessageType.Chunk, ...body });
         const key = snapshotPath.toString();
         entriesSent.set(key, (entriesSent.get(key) ?? 0) + chunk.length);
         const plan = await box.until(() => box.plans.get(chunkSeq) ?? null);
