@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanDirectory, setTimesNs } from '@berth/posix';
-import { EntryType } from '@berth/wire';
+import { EntryType, packEntries } from '@berth/wire';
 import { TreeWalker, type DirectoryListing, type WalkProblem } from '../src/walk/tree-walker';
 import { nodeWalkFs, type WalkFs } from '../src/walk/walk-fs';
 
@@ -295,6 +295,13 @@ describe('TreeWalker: the one-call scan and the readdir/lstat/readlink walk', ()
       expect(listing.regularFiles()).toEqual(called[index]!.regularFiles());
       expect(listing.lastName()).toEqual(called[index]!.lastName());
       expect(listing.entries).toEqual(called[index]!.entries);
+      // Chunks are packed from the scan's columns: the same bytes as the decoded entries packed, in any range.
+      const { list } = listing;
+      expect(list.pack(0, list.length)).toEqual(packEntries(called[index]!.entries));
+      if (list.length > 2) expect(list.pack(1, list.length - 2)).toEqual(packEntries(called[index]!.entries.slice(1, -1)));
+      for (let i = 0; i < list.length; i++) {
+        expect([list.name(i), list.type(i), list.size(i), list.fileBytes(i)]).toEqual([listing.entries[i]!.name, listing.entries[i]!.type, listing.entries[i]!.size, list.type(i) === EntryType.File ? Number(listing.entries[i]!.size) : 0]);
+      }
     });
     const top = find(scanned, base)!;
     expect(top.entries.find((entry) => entry.name.toString() === 'old')?.mtimeNs).toBe(-86_400_250_000_000n);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EntryType, type FramedConnection, type Message, MessageType, type PackedChunkMessage, PlanAction, type WelcomeMessage } from '@berth/wire';
+import { decodeFrameBody, encodeMessage, EntryType, type FramedConnection, type Message, MessageType, type OutgoingMessage, type PackedChunkMessage, PlanAction, type WelcomeMessage } from '@berth/wire';
 import { TreeWalker } from '../walk/tree-walker';
 import { BackupTransfer, type BackupTransferEvents } from './backup-transfer';
 
@@ -28,6 +28,7 @@ const NO_EVENTS: BackupTransferEvents = {
   onChunkSent: () => undefined,
   onDirectoryReused: () => undefined,
   onFileDone: () => undefined,
+  onFilesUnchanged: () => undefined,
   onBytesSent: () => undefined,
   onCommitted: () => undefined,
 };
@@ -43,7 +44,9 @@ class AnsweringConnection {
   private wake: (() => void) | null = null;
   private closed = false;
 
-  send(message: Message, onWritten?: () => void): Promise<void> {
+  send(outgoing: OutgoingMessage, onWritten?: () => void): Promise<void> {
+    // As the receiver reads it: a chunk packed ahead arrives as the entries it holds.
+    const message = decodeFrameBody(encodeMessage(outgoing).subarray(4));
     this.sent.push(message);
     onWritten?.();
     switch (message.type) {

@@ -27,10 +27,10 @@ import {
   type ChunkPlanMessage,
   type DigestReplyMessage,
   type DoneMessage,
-  type EntryMeta,
   type FramedConnection,
   type Message,
   type OfferReplyMessage,
+  type OutgoingMessage,
   type SignatureMessage,
   type WelcomeMessage,
 } from '@berth/wire';
@@ -42,6 +42,7 @@ import { deferred, type Deferred } from '../util/deferred';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
+import { ChunkEntries } from './chunk-entries';
 import { hashContent, hashFirstChunk, type FirstChunk } from './content-offer';
 import { CreditWindow } from './credit-window';
 import { sendDelta, type DeltaBasis } from './delta-sender';
@@ -65,8 +66,10 @@ export interface BackupTransferEvents {
   onChunkSent(files: number, bytes: number): void;
   /** A directory's stored tree was reused (protocol 4 digest): its files count as sent and done. */
   onDirectoryReused(files: number, bytes: bigint): void;
-  /** A file of directory `dir` is done: sent, reused, or (`error`) not backed up. */
+  /** A file of directory `dir` is done: sent, or (`error`) not backed up. */
   onFileDone(dir: Buffer, name: Buffer, size: bigint, error: string | null): void;
+  /** Entries of a chunk the receiver took unchanged from the previous snapshot (their content not sent), and their bytes. */
+  onFilesUnchanged(files: number, bytes: number): void;
   onBytesSent(bytes: number): void;
   /** A chunk is durable: `lastEntry` names its last entry (null for an empty chunk); the resume point moves there. */
   onCommitted(dir: Buffer, dirComplete: boolean, lastEntry: Buffer | null): void;
@@ -78,6 +81,10 @@ export interface BackupTransferEvents {
  * streams, must not keep the directories walked after it from being sent and planned.
  */
 const MAX_CHUNKS_IN_FLIGHT = 64;
+// Read once: every `EntryType.X` in a hot loop is otherwise a call to the re-exporting getter of @berth/wire.
+const DIR = EntryType.Dir;
+const FILE = EntryType.File;
+
 /**
  * File content sent (by lstat size, Whole files that are not offered) in chunks not yet committed. Each committed
  * chunk is a resume point, so this bounds what a failure makes the next attempt send again; twice the chunk content
@@ -91,7 +98,7 @@ export const MAX_UNCOMMITTED_CONTENT_BYTES = 2 * CHUNK_MAX_CONTENT_BYTES;
 interface SentChunk {
   readonly seq: number;
   readonly dir: Buffer;
-  readonly entries: readonly EntryMeta[];
+  readonly entries: ChunkEntries;
   readonly plan: Deferred<ChunkPlanMessage>;
   /** Set when the plan arrives. */
   actions: readonly PlanAction[] | null;
@@ -311,7 +318,7 @@ export class BackupTransfer {
     const { listing, digest } = subtree;
     const seq = this.nextSeq++;
     const planned: ChunkPlanMessage = { type: MessageType.ChunkPlan, seq, actions: [] };
-    const chunk: SentChunk = { seq, dir: listing.path, entries: [], plan: deferred(), actions: planned.actions, signatures: new Map() };
+    const chunk: SentChunk = { seq, dir: listing.path, entries: new ChunkEntries(listing.list, 0, 0), plan: deferred(), actions: planned.actions, signatures: new Map() };
     chunk.plan.resolve(planned);
     this.contentless.add(seq);
     this.lastEntries.set(seq, listing.lastName());
@@ -350,27 +357,28 @@ export class BackupTransfer {
   }
 
   private async sendDirectory(listing: DirectoryListing, welcome: WelcomeMessage): Promise<void> {
-    const { path: dir, entries } = listing;
+    const { path: dir, list } = listing;
     // A directory partly committed by an earlier attempt continues after its last committed entry.
-    let start = resumeIndex(entries, this.resumeAfter.get(dir.toString('latin1')));
+    let start = resumeIndex(list, this.resumeAfter.get(dir.toString('latin1')));
     do {
-      const wanted = nextChunkLength(entries, start, dir, welcome.chunkMaxEntries, welcome.chunkMaxBytes);
+      const wanted = nextChunkLength(list, start, dir, welcome.chunkMaxEntries, welcome.chunkMaxBytes);
       const length = await this.guard(this.credit.takeOps(wanted, () => this.pipelineIdle()));
       await this.guard(this.roomInFlight());
-      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: entries.slice(start, start + length), plan: deferred(), actions: null, signatures: new Map() };
+      const chunk: SentChunk = { seq: this.nextSeq++, dir, entries: new ChunkEntries(list, start, length), plan: deferred(), actions: null, signatures: new Map() };
       start += length;
       this.plans.set(chunk.seq, chunk);
       this.chunksInFlight += 1;
-      this.lastEntries.set(chunk.seq, chunk.entries[chunk.entries.length - 1]?.name ?? null);
+      this.lastEntries.set(chunk.seq, chunk.entries.lastName());
       this.outbox.push(chunk);
-      const sent = this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, entries: chunk.entries, last: start >= entries.length });
+      const packed = chunk.entries.pack();
+      const sent = this.send({ type: MessageType.PackedChunk, seq: chunk.seq, dir, count: length, packed, last: start >= list.length });
       // Taken as soon as the frame is queued, not once the send resolves: under backpressure that waits for the write
       // buffer to drain, and the receiver's plan may be read before it.
       if (welcome.previousSnapshot === false) this.foresee(chunk);
       await this.guard(sent);
       const { files, bytes } = regularFiles(chunk.entries);
       this.events.onChunkSent(files, bytes);
-    } while (start < entries.length);
+    } while (start < list.length);
   }
 
   private async sendContent(): Promise<void> {
@@ -386,32 +394,37 @@ export class BackupTransfer {
         this.uncommittedBytes += content;
       }
       const send: SendMessage = (message, onWritten) => this.guard(this.send(message, onWritten));
-      for (let index = 0; index < chunk.entries.length; index++) {
-        const entry = chunk.entries[index]!;
-        if (entry.type === EntryType.Dir) continue;
+      const { entries } = chunk;
+      // Most entries of a changed directory are unchanged: counted together, no name, no path, no await for them.
+      let unchangedFiles = 0;
+      let unchangedBytes = 0;
+      for (let index = 0; index < entries.length; index++) {
         const action = plan.actions[index];
-        // Most entries of a changed directory are unchanged: no path, no await for them.
         if (action !== PlanAction.Delta && action !== PlanAction.Whole) {
-          this.events.onFileDone(chunk.dir, entry.name, entry.size, null);
+          if (entries.type(index) === DIR) continue;
+          unchangedFiles += 1;
+          unchangedBytes += entries.fileBytes(index);
           continue;
         }
         if (this.resends.length > 0) await this.sendResends();
-        const path = joinPath(chunk.dir, entry.name);
+        const name = entries.name(index);
+        const path = joinPath(chunk.dir, name);
         if (action === PlanAction.Delta) {
-          const target = { seq: chunk.seq, index, path, expectedSize: entry.size };
-          const onBytesSent = this.countSent(chunk.dir, entry.name, null);
+          const target = { seq: chunk.seq, index, path, expectedSize: entries.size(index) };
+          const onBytesSent = this.countSent(chunk.dir, name, null);
           const result = await sendDelta(target, chunk.signatures.get(index) as DeltaBasis, this.credit, send, onBytesSent);
-          this.events.onFileDone(chunk.dir, entry.name, result.size, result.error);
+          this.events.onFileDone(chunk.dir, name, result.size, result.error);
           continue;
         }
         const ahead = this.readAhead.take();
         if (ahead.target.seq !== chunk.seq || ahead.target.index !== index) throw new Error(`read-ahead out of order at ${chunk.seq}/${index}`);
         const result =
           ahead.content === null
-            ? await this.sendLargeFile(ahead.target, chunk.dir, entry.name, send)
-            : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, entry.name, 0n));
-        this.events.onFileDone(chunk.dir, entry.name, result.size, result.error);
+            ? await this.sendLargeFile(ahead.target, chunk.dir, name, send)
+            : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, name, 0n));
+        this.events.onFileDone(chunk.dir, name, result.size, result.error);
       }
+      if (unchangedFiles > 0) this.events.onFilesUnchanged(unchangedFiles, unchangedBytes);
       if (this.plans.delete(chunk.seq)) this.chunksInFlight -= 1;
       this.dataDoneSeq = chunk.seq;
       this.credit.wake();
@@ -513,9 +526,9 @@ export class BackupTransfer {
   private async sendResends(): Promise<void> {
     const send: SendMessage = (message, onWritten) => this.guard(this.send(message, onWritten));
     for (let next = this.resends.shift(); next !== undefined; next = this.resends.shift()) {
-      const entry = next.chunk.entries[next.index]!;
-      const target = { seq: next.chunk.seq, index: next.index, path: joinPath(next.chunk.dir, entry.name), expectedSize: entry.size };
-      await sendFile(target, this.credit, send, this.countSent(next.chunk.dir, entry.name, 0n));
+      const name = next.chunk.entries.name(next.index);
+      const target = { seq: next.chunk.seq, index: next.index, path: joinPath(next.chunk.dir, name), expectedSize: next.chunk.entries.size(next.index) };
+      await sendFile(target, this.credit, send, this.countSent(next.chunk.dir, name, 0n));
     }
   }
 
@@ -663,7 +676,7 @@ export class BackupTransfer {
    */
   private foresee(chunk: SentChunk): void {
     if (chunk.plan.settled) return;
-    const actions = chunk.entries.map((entry) => (entry.type === EntryType.File ? PlanAction.Whole : PlanAction.Skip));
+    const actions = Array.from({ length: chunk.entries.length }, (_, index) => (chunk.entries.type(index) === FILE ? PlanAction.Whole : PlanAction.Skip));
     this.foreseenPlans.set(chunk.seq, actions);
     chunk.actions = actions;
     chunk.plan.resolve({ type: MessageType.ChunkPlan, seq: chunk.seq, actions });
@@ -698,7 +711,7 @@ export class BackupTransfer {
       throw this.protocol(`ChunkPlan ${plan.seq} has ${plan.actions.length} actions for ${chunk.entries.length} entries`);
     }
     plan.actions.forEach((action, index) => {
-      if (action !== PlanAction.Skip && chunk.entries[index]!.type !== EntryType.File) {
+      if (action !== PlanAction.Skip && !chunk.entries.isFile(index)) {
         throw this.protocol(`ChunkPlan ${plan.seq} asks for the content of entry ${index}, which is not a regular file`);
       }
       const key = `${plan.seq}/${index}`;
@@ -722,7 +735,7 @@ export class BackupTransfer {
       throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq} on a host's first backup, which has no previous version to sign`);
     }
     const chunk = this.plans.get(message.seq);
-    if (chunk === undefined || chunk.plan.settled || chunk.entries[message.index]?.type !== EntryType.File) {
+    if (chunk === undefined || chunk.plan.settled || !chunk.entries.isFile(message.index)) {
       throw this.protocol(`Signature for entry ${message.index} of chunk ${message.seq}, which awaits no plan or is not a regular file`);
     }
     const key = `${message.seq}/${message.index}`;
@@ -758,10 +771,10 @@ export class BackupTransfer {
       if (chunk === undefined || chunk.actions === null) return;
       chunk.actions.forEach((action, index) => {
         if (action !== PlanAction.Whole) return;
-        const entry = chunk.entries[index]!;
-        const target = { seq: chunk.seq, index, path: joinPath(chunk.dir, entry.name), expectedSize: entry.size };
+        const size = chunk.entries.size(index);
+        const target = { seq: chunk.seq, index, path: joinPath(chunk.dir, chunk.entries.name(index)), expectedSize: size };
         this.readAhead.add(target);
-        if (entry.size >= OFFER_MIN_BYTES) this.toHash.push(target);
+        if (size >= OFFER_MIN_BYTES) this.toHash.push(target);
       });
       this.prefetchHashes();
       this.nextReadAheadSeq += 1;
@@ -774,7 +787,7 @@ export class BackupTransfer {
     return error;
   }
 
-  private send(message: Message, onWritten?: () => void): Promise<void> {
+  private send(message: OutgoingMessage, onWritten?: () => void): Promise<void> {
     return this.connection.send(message, onWritten);
   }
 
@@ -824,23 +837,25 @@ function closeReason(error: AgentError): WireError | null {
   return null;
 }
 
-/** Non-directory entries and their bytes, as the run's totals count them (a number: no bigint per entry). */
-function regularFiles(entries: readonly EntryMeta[]): { files: number; bytes: number } {
+/** Non-directory entries and the bytes of the regular files among them, as the run's totals count them. */
+function regularFiles(entries: ChunkEntries): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
-  for (const entry of entries) {
-    if (entry.type === EntryType.Dir) continue;
+  for (let index = 0; index < entries.length; index++) {
+    if (entries.type(index) === DIR) continue;
     files += 1;
-    bytes += Number(entry.size);
+    bytes += entries.fileBytes(index);
   }
   return { files, bytes };
 }
 
 /** Bytes of the files of a chunk planned Whole and not offered (a delta's data is small and not counted). */
-function wholeContentBytes(entries: readonly EntryMeta[], actions: readonly PlanAction[]): number {
+function wholeContentBytes(entries: ChunkEntries, actions: readonly PlanAction[]): number {
   let bytes = 0;
-  entries.forEach((entry, index) => {
-    if (actions[index] === PlanAction.Whole && entry.size < OFFER_MIN_BYTES) bytes += Number(entry.size);
+  actions.forEach((action, index) => {
+    if (action !== PlanAction.Whole) return;
+    const size = entries.fileBytes(index);
+    if (size < OFFER_MIN_BYTES) bytes += size;
   });
   return bytes;
 }

@@ -131,6 +131,11 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
           if (error !== null) record.fileError({ path: displayPath(joinPath(dir, name)), message: error });
           progress.touch();
         },
+        onFilesUnchanged: (files, bytes) => {
+          counters.filesDone += files;
+          counters.bytesDone += bytes;
+          progress.touch();
+        },
         onBytesSent: (bytes) => {
           counters.bytesSent += bytes;
           progress.bytesResent = tracker.bytesResent;

@@ -1,4 +1,5 @@
 import { EntryType, type EntryMeta } from '@berth/wire';
+import { MetaEntryList } from '../walk/entry-list';
 import { entryBytes, nextChunkLength, resumeIndex } from './chunk-cutter';
 
 function entry(name: string): EntryMeta {
@@ -7,7 +8,7 @@ function entry(name: string): EntryMeta {
 
 describe('nextChunkLength', () => {
   const dir = Buffer.from('/d');
-  const entries = Array.from({ length: 10 }, (_, i) => entry(`file-${i}`));
+  const entries = new MetaEntryList(Array.from({ length: 10 }, (_, i) => entry(`file-${i}`)));
 
   it('stops at the entry limit', () => {
     expect(nextChunkLength(entries, 0, dir, 4, 1 << 20)).toBe(4);
@@ -16,25 +17,26 @@ describe('nextChunkLength', () => {
   });
 
   it('stops at the byte limit but always takes one entry', () => {
-    const one = entryBytes(entries[0]!);
+    const one = entryBytes(entries, 0);
     expect(nextChunkLength(entries, 0, dir, 100, 32 + dir.length + one * 3)).toBe(3);
     expect(nextChunkLength(entries, 0, dir, 100, 1)).toBe(1);
   });
 
   it('stops at the content limit (regular files by size) but always takes one entry, however large', () => {
-    const sized = [1000n, 3000n, 5000n, 0n, 100_000n].map((size, i) => ({ ...entry(`f${i}`), size }));
+    const files = [1000n, 3000n, 5000n, 0n, 100_000n].map((size, i) => ({ ...entry(`f${i}`), size }));
+    const sized = new MetaEntryList(files);
     const dirEntry = { ...entry('sub'), type: EntryType.Dir, size: 1_000_000n };
     expect(nextChunkLength(sized, 0, dir, 100, 1 << 20, 4000)).toBe(2);
     expect(nextChunkLength(sized, 2, dir, 100, 1 << 20, 4000)).toBe(1);
     expect(nextChunkLength(sized, 2, dir, 100, 1 << 20, 5000)).toBe(2);
     expect(nextChunkLength(sized, 4, dir, 100, 1 << 20, 4000)).toBe(1);
     // A directory's size is not content.
-    expect(nextChunkLength([dirEntry, ...sized], 0, dir, 100, 1 << 20, 4000)).toBe(3);
+    expect(nextChunkLength(new MetaEntryList([dirEntry, ...files]), 0, dir, 100, 1 << 20, 4000)).toBe(3);
   });
 });
 
 describe('resumeIndex', () => {
-  const entries = ['a', 'b', 'c', 'e'].map(entry);
+  const entries = new MetaEntryList(['a', 'b', 'c', 'e'].map(entry));
 
   it('continues after the last committed name, whether or not that entry still exists', () => {
     expect(resumeIndex(entries, undefined)).toBe(0);

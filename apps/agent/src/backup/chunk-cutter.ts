@@ -4,7 +4,7 @@
  * giant message, and a chunk (the unit the receiver journals as a resume point) holds a bounded amount of data:
  * after a failure, at most about one chunk's content (plus the part of one larger file) is sent again.
  */
-import { EntryType, type EntryMeta } from '@berth/wire';
+import { type EntryList } from '../walk/entry-list';
 
 /** Upper bound of an entry's encoded size besides its name and link target (varints at their widest). */
 const ENTRY_FIXED_BYTES = 96;
@@ -13,13 +13,14 @@ const CHUNK_FIXED_BYTES = 32;
 /** Content of the regular files of one chunk, by their lstat size; a larger single file makes a chunk alone. */
 export const CHUNK_MAX_CONTENT_BYTES = 4 * 1024 * 1024;
 
-export function entryBytes(entry: EntryMeta): number {
-  return ENTRY_FIXED_BYTES + entry.name.length + (entry.linkTarget?.length ?? 0);
+/** Entry `index`'s encoded size at most. */
+export function entryBytes(list: EntryList, index: number): number {
+  return ENTRY_FIXED_BYTES + list.nameLength(index) + (list.linkTarget(index)?.length ?? 0);
 }
 
 /** How many entries from `start` go into the next chunk (at least one when any are left). */
 export function nextChunkLength(
-  entries: readonly EntryMeta[],
+  entries: EntryList,
   start: number,
   dir: Buffer,
   maxEntries: number,
@@ -27,14 +28,12 @@ export function nextChunkLength(
   maxContentBytes: number = CHUNK_MAX_CONTENT_BYTES,
 ): number {
   let bytes = CHUNK_FIXED_BYTES + dir.length;
-  let content = 0n;
-  const contentLimit = BigInt(maxContentBytes);
+  let content = 0;
   let count = 0;
   while (start + count < entries.length && count < maxEntries) {
-    const entry = entries[start + count]!;
-    const size = entryBytes(entry);
-    const fileBytes = entry.type === EntryType.File ? entry.size : 0n;
-    if (count > 0 && (bytes + size > maxBytes || content + fileBytes > contentLimit)) break;
+    const size = entryBytes(entries, start + count);
+    const fileBytes = entries.fileBytes(start + count);
+    if (count > 0 && (bytes + size > maxBytes || content + fileBytes > maxContentBytes)) break;
     bytes += size;
     content += fileBytes;
     count += 1;
@@ -43,9 +42,9 @@ export function nextChunkLength(
 }
 
 /** Index of the first entry named after `after` (entries are sorted by name bytes): where a resumed directory continues. */
-export function resumeIndex(entries: readonly EntryMeta[], after: Buffer | undefined): number {
+export function resumeIndex(entries: EntryList, after: Buffer | undefined): number {
   if (after === undefined) return 0;
   let index = 0;
-  while (index < entries.length && Buffer.compare(entries[index]!.name, after) <= 0) index += 1;
+  while (index < entries.length && Buffer.compare(entries.name(index), after) <= 0) index += 1;
   return index;
 }

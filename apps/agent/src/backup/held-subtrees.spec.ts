@@ -1,9 +1,11 @@
+import { MetaEntryList } from '../walk/entry-list';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { HeldSubtrees, isInside, subtreeFiles, type SubtreeProbe } from './held-subtrees';
 
 function listing(path: string, files: number, bytes: number, entries = files): DirectoryListing {
   return {
     path: Buffer.from(path),
+    list: new MetaEntryList([]),
     entries: [],
     digest: Buffer.alloc(32, path.length),
     regularFiles: () => ({ files, bytes: BigInt(bytes) }),

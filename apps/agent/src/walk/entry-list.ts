@@ -5,13 +5,21 @@
  * decoded only when the directory's entries are sent.
  */
 import { type DirectoryScan } from '@berth/posix';
-import { directoryDigest, directoryDigestOfColumns, EntryType, type EntryColumns, type EntryField64, type EntryMeta } from '@berth/wire';
+import { directoryDigest, directoryDigestOfColumns, EntryType, packEntries, packEntryColumns, type EntryColumns, type EntryField64, type EntryMeta } from '@berth/wire';
 import { entryTypeOfMode } from './entry-meta';
 
 export interface EntryList {
   readonly length: number;
   name(index: number): Buffer;
+  nameLength(index: number): number;
   type(index: number): EntryType;
+  /** A regular file's size (0 for other entries). */
+  size(index: number): bigint;
+  /** The same as a number (counting and cutting: exact up to 2^53 bytes, ordered beyond). */
+  fileBytes(index: number): number;
+  linkTarget(index: number): Buffer | null;
+  /** `count` entries from `start`, packed for a PackedChunk (packEntries' bytes). */
+  pack(start: number, count: number): Buffer;
   /** The entries decoded (once; later calls return the same array). */
   entries(): readonly EntryMeta[];
   /** Without the entries at these indexes. */
@@ -33,8 +41,29 @@ export class MetaEntryList implements EntryList {
     return this.list[index]!.name;
   }
 
+  nameLength(index: number): number {
+    return this.list[index]!.name.length;
+  }
+
   type(index: number): EntryType {
     return this.list[index]!.type;
+  }
+
+  size(index: number): bigint {
+    return this.list[index]!.size;
+  }
+
+  fileBytes(index: number): number {
+    const entry = this.list[index]!;
+    return entry.type === FILE ? Number(entry.size) : 0;
+  }
+
+  linkTarget(index: number): Buffer | null {
+    return this.list[index]!.linkTarget;
+  }
+
+  pack(start: number, count: number): Buffer {
+    return packEntries(this.list.slice(start, start + count));
   }
 
   entries(): readonly EntryMeta[] {
@@ -111,6 +140,18 @@ export class ScannedEntryList implements EntryList, EntryColumns {
 
   nlink(index: number): number {
     return this.scan.nlink(this.records[index]!);
+  }
+
+  size(index: number): bigint {
+    return this.types[index] === FILE ? this.scan.bigint(this.records[index]!, 'size') : 0n;
+  }
+
+  fileBytes(index: number): number {
+    return this.types[index] === FILE ? this.scan.number(this.records[index]!, 'size') : 0;
+  }
+
+  pack(start: number, count: number): Buffer {
+    return packEntryColumns(this, start, count);
   }
 
   linkTarget(index: number): Buffer | null {

@@ -28,7 +28,9 @@ import { nodeWalkFs, type WalkFs } from './walk-fs';
 export interface DirectoryListing {
   /** Absolute path bytes ("/" for the snapshot root). */
   readonly path: Buffer;
-  /** Entries sorted by name bytes (decoded on first use: an unchanged directory may never need them). */
+  /** Entries sorted by name bytes, read in place (chunks are cut and packed from it). */
+  readonly list: EntryList;
+  /** The same entries decoded (on first use: an unchanged directory, or one whose entries are packed from `list`, never needs them). */
   readonly entries: readonly EntryMeta[];
   /**
    * Protocol 4's digest of the directory (its entries and its subdirectories' digests), or null when a
@@ -76,7 +78,7 @@ interface Frame {
 class Listing implements DirectoryListing {
   constructor(
     readonly path: Buffer,
-    private readonly list: EntryList,
+    readonly list: EntryList,
     readonly digest: Buffer | null,
   ) {}
 
