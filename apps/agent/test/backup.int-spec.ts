@@ -5,7 +5,7 @@ import { chmod, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, un
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobName, type BackupJobData, type RestoreJobData } from '@berth/contracts';
-import { EntryType, ErrorCode } from '@berth/wire';
+import { type ChunkMessage, EntryType, ErrorCode, type Message, MessageType } from '@berth/wire';
 import { runBackup } from '../src/backup/backup.service';
 import { SentLedger } from '../src/backup/resend-tracker';
 import { HttpControllerClient } from '../src/controller/controller-client';
@@ -338,6 +338,23 @@ describe('backup and restore services against a scripted receiver', () => {
       code: AgentErrorCode.Protocol,
       message: expect.stringMatching(/Signature for entry 0 of chunk \d+ on a host's first backup, which has no previous version to sign/) as unknown,
     });
+  });
+
+  it('fails the session when the receiver signs an entry its chunk does not hold, or one that is not a regular file', async () => {
+    await writeFile(join(src, 'a'), 'a');
+    await writeFile(join(src, 'b'), 'b');
+    await mkdir(join(src, 'sub'));
+    const signatureFor = (chunk: ChunkMessage, index: number): Message => ({ type: MessageType.Signature, seq: chunk.seq, index, data: Buffer.alloc(8), last: true, basisChunks: null });
+    const named = (chunk: ChunkMessage, name: string): boolean => chunk.dir.toString() === src && chunk.entries[0]?.name.toString() === name;
+    // One entry a chunk: entry 1 of the chunk of "a" is no entry of it, though "b" follows it in the directory.
+    const faults = [(chunk: ChunkMessage) => (named(chunk, 'a') ? [signatureFor(chunk, 1)] : []), (chunk: ChunkMessage) => (named(chunk, 'sub') ? [signatureFor(chunk, 0)] : [])];
+    for (const beforePlanMessages of faults) {
+      receiver.script = { reuseDirs: new Set(), chunkMaxEntries: 1, beforePlanMessages };
+      await expect(runBackup({ ...backupJob(), retriesLeft: true }, deps())).rejects.toMatchObject({
+        code: AgentErrorCode.Protocol,
+        message: expect.stringMatching(/Signature for entry [01] of chunk \d+, which awaits no plan or is not a regular file/) as unknown,
+      });
+    }
   });
 
   it("fails the session when a first backup's plan is not every regular file whole", async () => {

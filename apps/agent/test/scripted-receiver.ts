@@ -50,6 +50,8 @@ export interface BackupScript {
   readonly planDelayMs?: number;
   /** Runs before a chunk's plan is sent (e.g. to remove a file the plan asks for). */
   readonly beforePlan?: (chunk: ChunkMessage) => Promise<void>;
+  /** Messages sent ahead of a chunk's plan, as a faulty receiver would (e.g. a Signature for an entry the chunk lacks). */
+  readonly beforePlanMessages?: (chunk: ChunkMessage) => readonly Message[];
   /** Delay before a completed chunk is acknowledged (Committed + Credit). */
   readonly commitDelayMs?: number;
   /** Like commitDelayMs, but reading goes on meanwhile (a receiver whose flushes run behind): acks stay in order. */
@@ -304,6 +306,7 @@ export class ScriptedReceiver implements ReceiverConnector {
     };
     const sendPlan = async (state: ChunkState): Promise<void> => {
       await script.beforePlan?.(state.chunk);
+      for (const message of script.beforePlanMessages?.(state.chunk) ?? []) await connection.send(message);
       const actions = state.actions ?? planChunk(state);
       for (const [index, action] of actions.entries()) {
         const basis = action === PlanAction.Delta ? basisOf(state, index) : null;

@@ -108,6 +108,7 @@ function writePayload(w: ByteWriter, msg: OutgoingMessage): void {
     case MessageType.PackedChunk:
       w.varint(msg.seq, 'chunk.seq');
       w.bytes(msg.dir, MAX_PATH_BYTES, 'chunk.dir');
+      // The same frame whether the sender packed the entries ahead (PrepackedChunkMessage) or hands them decoded.
       w.varint('packed' in msg ? msg.count : msg.entries.length, 'chunk.entries');
       w.bytes('packed' in msg ? msg.packed : packEntries(msg.entries), MAX_FRAME_BYTES, 'chunk.packed');
       w.bool(msg.last);

@@ -206,7 +206,18 @@ describe('packEntryColumns', () => {
     );
   });
 
-  it('packs any range of the columns as packEntries packs that slice (the first entry of a range has no previous one)', () => {
+  it('packs any range of alike entries as packEntries packs that slice (the first entry of a range has no previous one)', () => {
+    fc.assert(
+      fc.property(alikeEntriesArb, fc.nat(), fc.nat(), (entries, a, b) => {
+        const first = a % (entries.length + 1);
+        const count = b % (entries.length - first + 1);
+        expect(packEntryColumns(columnsOf(entries), first, count)).toEqual(packEntries(entries.slice(first, first + count)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('packs the ranges a large directory is cut into as packEntries packs those slices', () => {
     const entries = smallFiles(300);
     const columns = columnsOf(entries);
     for (const [first, count] of [

@@ -119,21 +119,18 @@ export function packEntries(entries: readonly EntryMeta[]): Buffer {
 /** Scratch for the 64-bit fields of the entry being packed and of the one before it (packEntryColumns is synchronous). */
 const FIELDS = new Uint32Array(12);
 const PREVIOUS = new Uint32Array(12);
-/** The halves of the last difference64 (low unsigned, high signed). */
-let differenceLow = 0;
-let differenceHigh = 0;
 
 /**
- * `a - b` of two 64-bit values given as 32-bit halves (`signed`: two's complement, else unsigned) into
- * differenceLow / differenceHigh; false when the difference does not fit an i64.
+ * `a - b` of two 64-bit values given as 32-bit halves (`signed`: two's complement, else unsigned) into `out`
+ * (low half unsigned, high half signed); false when the difference does not fit an i64.
  */
-function difference64(aLow: number, aHigh: number, bLow: number, bHigh: number, signed: boolean): boolean {
+function difference64(aLow: number, aHigh: number, bLow: number, bHigh: number, signed: boolean, out: number[]): boolean {
   let low = aLow - bLow;
   const borrow = low < 0 ? 1 : 0;
   low += borrow * 0x1_0000_0000;
   const high = (signed ? (aHigh | 0) - (bHigh | 0) : aHigh - bHigh) - borrow;
-  differenceLow = low;
-  differenceHigh = high;
+  out[0] = low;
+  out[1] = high;
   return high >= -0x8000_0000 && high <= 0x7fff_ffff;
 }
 
@@ -142,8 +139,9 @@ function difference64(aLow: number, aHigh: number, bLow: number, bHigh: number, 
  * entries decoded, without an EntryMeta or a bigint per entry (the agent packs its directory scans this way).
  */
 export function packEntryColumns(columns: EntryColumns, first: number, count: number): Buffer {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0) throw new RangeError(`packEntryColumns: bad range ${first}+${count}`);
   for (let index = first; index < first + count; index++) {
-    // As packEntries: a time whose nanoseconds leave i64 cannot be sent.
+    // A time whose nanoseconds leave i64 cannot be sent (the receiver refuses such an entry): refused here, whole.
     for (const field of ['mtimeNs', 'ctimeNs'] as const) {
       if (!columns.timeFitsI64(index, field)) throw WireError.protocol(`entry.${field}: ${columns.bigint(index, field)} is outside i64`);
     }
@@ -152,6 +150,9 @@ export function packEntryColumns(columns: EntryColumns, first: number, count: nu
   const f = FIELDS;
   const p = PREVIOUS;
   p.fill(0);
+  const mtimeDelta = [0, 0];
+  const ctimeDelta = [0, 0];
+  const inoDelta = [0, 0];
   let prevSource: Buffer = EMPTY;
   let prevStart = 0;
   let prevLength = 0;
@@ -170,13 +171,9 @@ export function packEntryColumns(columns: EntryColumns, first: number, count: nu
     w.u8(columns.type(index));
     columns.fields64(index, f);
     // Words: mtime 0-1, ctime 2-3, inode 4-5, device 6-7, size 8-9, rdev 10-11 (ENTRY_FIELDS_64).
-    const mtimeFits = difference64(f[0]!, f[1]!, p[0]!, p[1]!, true);
-    const mtimeLow = differenceLow;
-    const mtimeHigh = differenceHigh;
-    const ctimeFits = difference64(f[2]!, f[3]!, f[0]!, f[1]!, true);
-    const ctimeLow = differenceLow;
-    const ctimeHigh = differenceHigh;
-    const inoFits = difference64(f[4]!, f[5]!, p[4]!, p[5]!, false);
+    const mtimeFits = difference64(f[0]!, f[1]!, p[0]!, p[1]!, true, mtimeDelta);
+    const ctimeFits = difference64(f[2]!, f[3]!, f[0]!, f[1]!, true, ctimeDelta);
+    const inoFits = difference64(f[4]!, f[5]!, p[4]!, p[5]!, false, inoDelta);
     const absolute = !mtimeFits || !ctimeFits || !inoFits;
     const mode = columns.permissions(index);
     const uid = columns.uid(index);
@@ -202,9 +199,9 @@ export function packEntryColumns(columns: EntryColumns, first: number, count: nu
       w.i64Halves(f[2]!, f[3]!);
       w.u64Halves(f[4]!, f[5]!);
     } else {
-      w.i64Halves(mtimeLow, mtimeHigh);
-      w.i64Halves(ctimeLow, ctimeHigh);
-      w.i64Halves(differenceLow, differenceHigh);
+      w.i64Halves(mtimeDelta[0]!, mtimeDelta[1]!);
+      w.i64Halves(ctimeDelta[0]!, ctimeDelta[1]!);
+      w.i64Halves(inoDelta[0]!, inoDelta[1]!);
     }
     if ((flags & DEV_SAME) === 0) w.u64Halves(f[6]!, f[7]!);
     w.u64Halves(f[8]!, f[9]!);

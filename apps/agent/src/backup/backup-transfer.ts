@@ -18,7 +18,6 @@
  * failure (connection lost, protocol violation, abort) fails every waiter at once.
  */
 import {
-  EntryType,
   MessageType,
   PlanAction,
   PROTOCOL_VERSION,
@@ -39,6 +38,7 @@ import { AgentError, AgentErrorCode } from '../errors/agent-error';
 import { protocolError, sessionError } from '../receiver/session-errors';
 import { AsyncQueue } from '../util/async-queue';
 import { deferred, type Deferred } from '../util/deferred';
+import { DIR, FILE } from '../walk/entry-list';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';
@@ -81,10 +81,6 @@ export interface BackupTransferEvents {
  * streams, must not keep the directories walked after it from being sent and planned.
  */
 const MAX_CHUNKS_IN_FLIGHT = 64;
-// Read once: every `EntryType.X` in a hot loop is otherwise a call to the re-exporting getter of @berth/wire.
-const DIR = EntryType.Dir;
-const FILE = EntryType.File;
-
 /**
  * File content sent (by lstat size, Whole files that are not offered) in chunks not yet committed. Each committed
  * chunk is a resume point, so this bounds what a failure makes the next attempt send again; twice the chunk content
@@ -376,7 +372,7 @@ export class BackupTransfer {
       // buffer to drain, and the receiver's plan may be read before it.
       if (welcome.previousSnapshot === false) this.foresee(chunk);
       await this.guard(sent);
-      const { files, bytes } = regularFiles(chunk.entries);
+      const { files, bytes } = chunk.entries.regularFiles();
       this.events.onChunkSent(files, bytes);
     } while (start < list.length);
   }
@@ -395,17 +391,13 @@ export class BackupTransfer {
       }
       const send: SendMessage = (message, onWritten) => this.guard(this.send(message, onWritten));
       const { entries } = chunk;
-      // Most entries of a changed directory are unchanged: counted together, no name, no path, no await for them.
-      let unchangedFiles = 0;
-      let unchangedBytes = 0;
+      // Most entries of a changed directory are unchanged: counted together, before anything is sent (no name, no
+      // path, no await for them).
+      const unchanged = unchangedFiles(entries, plan.actions);
+      if (unchanged.files > 0) this.events.onFilesUnchanged(unchanged.files, unchanged.bytes);
       for (let index = 0; index < entries.length; index++) {
         const action = plan.actions[index];
-        if (action !== PlanAction.Delta && action !== PlanAction.Whole) {
-          if (entries.type(index) === DIR) continue;
-          unchangedFiles += 1;
-          unchangedBytes += entries.fileBytes(index);
-          continue;
-        }
+        if (action !== PlanAction.Delta && action !== PlanAction.Whole) continue;
         if (this.resends.length > 0) await this.sendResends();
         const name = entries.name(index);
         const path = joinPath(chunk.dir, name);
@@ -424,7 +416,6 @@ export class BackupTransfer {
             : await sendContent(ahead.target, await this.guard(ahead.content), this.credit, send, this.countSent(chunk.dir, name, 0n));
         this.events.onFileDone(chunk.dir, name, result.size, result.error);
       }
-      if (unchangedFiles > 0) this.events.onFilesUnchanged(unchangedFiles, unchangedBytes);
       if (this.plans.delete(chunk.seq)) this.chunksInFlight -= 1;
       this.dataDoneSeq = chunk.seq;
       this.credit.wake();
@@ -837,15 +828,15 @@ function closeReason(error: AgentError): WireError | null {
   return null;
 }
 
-/** Non-directory entries and the bytes of the regular files among them, as the run's totals count them. */
-function regularFiles(entries: ChunkEntries): { files: number; bytes: number } {
+/** Non-directory entries of a chunk whose content the plan does not ask for, and their bytes. */
+function unchangedFiles(entries: ChunkEntries, actions: readonly PlanAction[]): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
-  for (let index = 0; index < entries.length; index++) {
-    if (entries.type(index) === DIR) continue;
+  actions.forEach((action, index) => {
+    if (action === PlanAction.Delta || action === PlanAction.Whole || entries.type(index) === DIR) return;
     files += 1;
     bytes += entries.fileBytes(index);
-  }
+  });
   return { files, bytes };
 }
 

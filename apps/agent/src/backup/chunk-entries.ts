@@ -3,10 +3,8 @@
  * directory scan is packed for the wire from its columns, and an entry is read only where the transfer needs it
  * (the name and size of a file to send), so an unchanged entry costs no EntryMeta, no bigint and no name buffer.
  */
-import { EntryType } from '@berth/wire';
-import { type EntryList } from '../walk/entry-list';
-
-const FILE = EntryType.File;
+import { type EntryType } from '@berth/wire';
+import { type EntryList, FILE, regularFiles } from '../walk/entry-list';
 
 export class ChunkEntries {
   constructor(
@@ -35,6 +33,11 @@ export class ChunkEntries {
   /** A regular file's size as a number, 0 for other entries. */
   fileBytes(index: number): number {
     return this.list.fileBytes(this.start + index);
+  }
+
+  /** Non-directory entries, and the bytes of the regular files among them. */
+  regularFiles(): { files: number; bytes: number } {
+    return regularFiles(this.list, this.start, this.length);
   }
 
   lastName(): Buffer | null {

@@ -26,8 +26,6 @@ export interface EntryList {
   without(indexes: ReadonlySet<number>): EntryList;
   /** The directory digest (protocol 4); `childDigest` is asked for each subdirectory, by index. */
   digest(childDigest: (index: number) => Buffer | null): Buffer | null;
-  /** Non-directory entries, and the bytes of the regular files among them. */
-  regularFiles(): { files: number; bytes: bigint };
 }
 
 export class MetaEntryList implements EntryList {
@@ -78,23 +76,12 @@ export class MetaEntryList implements EntryList {
     const indexOf = new Map(this.list.map((entry, index) => [entry, index]));
     return directoryDigest(this.list, (entry) => childDigest(indexOf.get(entry)!));
   }
-
-  regularFiles(): { files: number; bytes: bigint } {
-    let files = 0;
-    let bytes = 0n;
-    for (const entry of this.list) {
-      if (entry.type === EntryType.Dir) continue;
-      files += 1;
-      bytes += entry.size;
-    }
-    return { files, bytes };
-  }
 }
 
 const PERMISSION_BITS = 0o7777;
 // Read once: every `EntryType.X` in a hot loop is otherwise a call to the re-exporting getter of @berth/wire.
-const DIR = EntryType.Dir;
-const FILE = EntryType.File;
+export const DIR = EntryType.Dir;
+export const FILE = EntryType.File;
 const SYMLINK = EntryType.Symlink;
 const CHAR_DEVICE = EntryType.CharDevice;
 const BLOCK_DEVICE = EntryType.BlockDevice;
@@ -225,15 +212,16 @@ export class ScannedEntryList implements EntryList, EntryColumns {
   digest(childDigest: (index: number) => Buffer | null): Buffer | null {
     return directoryDigestOfColumns(this, this.records.length, childDigest);
   }
+}
 
-  regularFiles(): { files: number; bytes: bigint } {
-    let files = 0;
-    let bytes = 0;
-    for (let index = 0; index < this.records.length; index++) {
-      if (this.types[index] === DIR) continue;
-      files += 1;
-      if (this.types[index] === FILE) bytes += this.scan.number(this.records[index]!, 'size');
-    }
-    return { files, bytes: BigInt(bytes) };
+/** Non-directory entries of `count` from `start`, and the bytes of the regular files among them (as the run's totals count them). */
+export function regularFiles(list: EntryList, start = 0, count = list.length): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (let index = start; index < start + count; index++) {
+    if (list.type(index) === DIR) continue;
+    files += 1;
+    bytes += list.fileBytes(index);
   }
+  return { files, bytes };
 }

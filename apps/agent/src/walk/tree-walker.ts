@@ -18,7 +18,7 @@ import { constants as osConstants } from 'node:os';
 import { DirectoryScan, systemErrorMessage } from '@berth/posix';
 import { EntryType, type EntryMeta } from '@berth/wire';
 import { errorMessage } from '../errors/agent-error';
-import { type EntryList, MetaEntryList, ScannedEntryList } from './entry-list';
+import { type EntryList, MetaEntryList, regularFiles, ScannedEntryList } from './entry-list';
 import { toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
 import { ExcludeMatcher } from './exclude-matcher';
 import { buildSelection, joinPath, type SelectionNode } from './selection';
@@ -87,7 +87,8 @@ class Listing implements DirectoryListing {
   }
 
   regularFiles(): { files: number; bytes: bigint } {
-    return this.list.regularFiles();
+    const { files, bytes } = regularFiles(this.list);
+    return { files, bytes: BigInt(bytes) };
   }
 
   lastName(): Buffer | null {

@@ -47,7 +47,7 @@ export interface FleetSetup {
   readonly stack: Stack;
   /** Paths the host backs up. */
   readonly paths: readonly string[];
-  /** Agent and receiver write CPU profiles into this directory at exit (see cpu-profile-hook.ts), or not at all. */
+  /** Agent, receiver and controller write CPU profiles into this directory (see cpu-profile-hook.ts), or not at all. */
   readonly profileDir: string | null;
 }
 
