@@ -22,7 +22,7 @@ async function collect(walker: TreeWalker): Promise<DirectoryListing[]> {
 }
 
 const paths = (listings: DirectoryListing[]): string[] => listings.map((listing) => listing.path.toString('latin1'));
-const names = (listing: DirectoryListing | undefined): string[] => (listing?.entries ?? []).map((entry) => entry.name.toString('latin1'));
+const names = (listing: DirectoryListing | undefined): string[] => (listing?.list.entries() ?? []).map((entry) => entry.name.toString('latin1'));
 const find = (listings: DirectoryListing[], path: string): DirectoryListing | undefined => listings.find((listing) => listing.path.toString('latin1') === path);
 
 /** The walk without the one-call scan: readdir, lstat and readlink (a system without the native addon). */
@@ -55,7 +55,7 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     expect(paths(listings)).toEqual([`${base}/B`, `${base}/a/z`, `${base}/a`, `${base}/a-`, `${base}/b/x`, `${base}/b/y`, `${base}/b`, base, ...ancestors]);
     expect(names(find(listings, base))).toEqual(['B', 'a', 'a-', 'b', 'c']);
     expect(names(find(listings, '/'))).toEqual([base.split('/')[1]]);
-    const rootEntry = find(listings, '/')!.entries[0]!;
+    const rootEntry = find(listings, '/')!.list.entries()[0]!;
     expect(rootEntry.type).toBe(EntryType.Dir);
   });
 
@@ -90,9 +90,9 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const listing = listings.find((item) => item.path.equals(dir))!;
     const expected = [...weird, Buffer.from([0xc3, 0x28])].sort((a, b) => Buffer.compare(a, b));
-    expect(listing.entries.map((entry) => entry.name)).toEqual(expected);
+    expect(listing.list.entries().map((entry) => entry.name)).toEqual(expected);
     expect(listings.some((item) => item.path.equals(cat(dir, '/', Buffer.from([0xc3, 0x28]))))).toBe(true);
-    const long = listing.entries.find((entry) => entry.name.length === 255)!;
+    const long = listing.list.entries().find((entry) => entry.name.length === 255)!;
     expect(long.size).toBe(255n);
   });
 
@@ -116,10 +116,10 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     await symlink(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]), cat(base, '/link-raw'));
     const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
     const top = find(listings, base)!;
-    const link = top.entries.find((entry) => entry.name.toString() === 'link-to-dir')!;
+    const link = top.list.entries().find((entry) => entry.name.toString() === 'link-to-dir')!;
     expect(link.type).toBe(EntryType.Symlink);
     expect(link.linkTarget?.toString()).toBe(join(base, 'real'));
-    expect(top.entries.find((entry) => entry.name.toString() === 'link-raw')!.linkTarget).toEqual(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
+    expect(top.list.entries().find((entry) => entry.name.toString() === 'link-raw')!.linkTarget).toEqual(Buffer.from([0x2e, 0x2e, 0x2f, 0xff]));
     expect(paths(listings).filter((path) => path.startsWith(base))).toEqual([join(base, 'real/inside'), join(base, 'real'), base]);
   });
 
@@ -135,7 +135,7 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     execFileSync('mkfifo', [join(base, 'fifo')]);
     execFileSync('mknod', [join(base, 'null-dev'), 'c', '1', '3']);
     const listings = await collect(new TreeWalker({ fs: walkFs, paths: [base] }));
-    const byName = new Map(find(listings, base)!.entries.map((entry) => [entry.name.toString(), entry]));
+    const byName = new Map(find(listings, base)!.list.entries().map((entry) => [entry.name.toString(), entry]));
     expect(byName.get('suid')).toMatchObject({ type: EntryType.File, mode: 0o4755, size: 1n });
     expect(byName.get('sticky')).toMatchObject({ type: EntryType.Dir, mode: 0o1777, size: 0n });
     expect(byName.get('h1')?.nlink).toBe(2);
@@ -238,7 +238,7 @@ describe.each(WALKS)('TreeWalker on a real filesystem, %s', (_label, walkFs) => 
     await symlink(join(base, 'etc/sub'), join(base, 'etc/alias'));
     const listings = await collect(new TreeWalker({ fs: walkFs, paths: [join(base, 'etc/hosts'), join(base, 'etc/alias')] }));
     expect(names(find(listings, join(base, 'etc')))).toEqual(['alias', 'hosts']);
-    expect(find(listings, join(base, 'etc'))!.entries.map((entry) => entry.type)).toEqual([EntryType.Symlink, EntryType.File]);
+    expect(find(listings, join(base, 'etc'))!.list.entries().map((entry) => entry.type)).toEqual([EntryType.Symlink, EntryType.File]);
     expect(find(listings, join(base, 'etc/sub'))).toBeUndefined();
   });
 
@@ -294,18 +294,18 @@ describe('TreeWalker: the one-call scan and the readdir/lstat/readlink walk', ()
       expect(listing.digest).toEqual(called[index]!.digest);
       expect(listing.regularFiles()).toEqual(called[index]!.regularFiles());
       expect(listing.lastName()).toEqual(called[index]!.lastName());
-      expect(listing.entries).toEqual(called[index]!.entries);
+      expect(listing.list.entries()).toEqual(called[index]!.list.entries());
       // Chunks are packed from the scan's columns: the same bytes as the decoded entries packed, in any range.
       const { list } = listing;
-      expect(list.pack(0, list.length)).toEqual(packEntries(called[index]!.entries));
-      if (list.length > 2) expect(list.pack(1, list.length - 2)).toEqual(packEntries(called[index]!.entries.slice(1, -1)));
+      expect(list.pack(0, list.length)).toEqual(packEntries(called[index]!.list.entries()));
+      if (list.length > 2) expect(list.pack(1, list.length - 2)).toEqual(packEntries(called[index]!.list.entries().slice(1, -1)));
       for (let i = 0; i < list.length; i++) {
-        expect([list.name(i), list.type(i), list.size(i), list.fileBytes(i)]).toEqual([listing.entries[i]!.name, listing.entries[i]!.type, listing.entries[i]!.size, list.type(i) === EntryType.File ? Number(listing.entries[i]!.size) : 0]);
+        expect([list.name(i), list.type(i), list.size(i), list.fileBytes(i)]).toEqual([listing.list.entries()[i]!.name, listing.list.entries()[i]!.type, listing.list.entries()[i]!.size, list.type(i) === EntryType.File ? Number(listing.list.entries()[i]!.size) : 0]);
       }
     });
     const top = find(scanned, base)!;
-    expect(top.entries.find((entry) => entry.name.toString() === 'old')?.mtimeNs).toBe(-86_400_250_000_000n);
-    expect(top.entries.find((entry) => entry.name.toString() === 'future')?.mtimeNs).toBe(8_000_000_000_750_000_000n);
+    expect(top.list.entries().find((entry) => entry.name.toString() === 'old')?.mtimeNs).toBe(-86_400_250_000_000n);
+    expect(top.list.entries().find((entry) => entry.name.toString() === 'future')?.mtimeNs).toBe(8_000_000_000_750_000_000n);
   });
 
   it('scan each directory once, a few at a time ahead of the walk, none of an excluded or skipped one', async () => {

@@ -6,7 +6,6 @@ function listing(path: string, files: number, bytes: number, entries = files): D
   return {
     path: Buffer.from(path),
     list: new MetaEntryList([]),
-    entries: [],
     digest: Buffer.alloc(32, path.length),
     regularFiles: () => ({ files, bytes: BigInt(bytes) }),
     lastName: () => null,

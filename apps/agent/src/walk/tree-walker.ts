@@ -28,10 +28,8 @@ import { nodeWalkFs, type WalkFs } from './walk-fs';
 export interface DirectoryListing {
   /** Absolute path bytes ("/" for the snapshot root). */
   readonly path: Buffer;
-  /** Entries sorted by name bytes, read in place (chunks are cut and packed from it). */
+  /** Entries sorted by name bytes, read in place (chunks are cut and packed from it; `entries()` decodes them). */
   readonly list: EntryList;
-  /** The same entries decoded (on first use: an unchanged directory, or one whose entries are packed from `list`, never needs them). */
-  readonly entries: readonly EntryMeta[];
   /**
    * Protocol 4's digest of the directory (its entries and its subdirectories' digests), or null when a
    * subdirectory was not walked (skipped as committed by an earlier attempt).
@@ -81,10 +79,6 @@ class Listing implements DirectoryListing {
     readonly list: EntryList,
     readonly digest: Buffer | null,
   ) {}
-
-  get entries(): readonly EntryMeta[] {
-    return this.list.entries();
-  }
 
   regularFiles(): { files: number; bytes: bigint } {
     const { files, bytes } = regularFiles(this.list);
