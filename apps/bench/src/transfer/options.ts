@@ -48,7 +48,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --link-mbit N         case 4 link rate (default 100)
   --rounds N            rounds of cases 1-3, each from scratch; the median round is reported (default 3)
   --verify              restore Berth's last snapshot and compare it with the source
-  --profile             CPU profiles of agent and receiver per case (first round; case 4: the controller too), summarized in the report
+  --profile             CPU profiles of agent, receiver and controller per case (first round), summarized in the report
   --keep                keep the work directory (trees, repository, logs, profiles)
   --warm-day            before case 3, back up an earlier day of changes with both systems, untimed (case 3 then
                         measures services that have done a day's backup since they started)
