@@ -65,7 +65,7 @@ export interface BackupTransferEvents {
   /** A chunk went out: its regular files and their bytes join the totals. */
   onChunkSent(files: number, bytes: number): void;
   /** A directory's stored tree was reused (protocol 4 digest): its files count as sent and done. */
-  onDirectoryReused(files: number, bytes: bigint): void;
+  onDirectoryReused(files: number, bytes: number): void;
   /** A file of directory `dir` is done: sent, or (`error`) not backed up. */
   onFileDone(dir: Buffer, name: Buffer, size: bigint, error: string | null): void;
   /** Entries of a chunk the receiver took unchanged from the previous snapshot (their content not sent), and their bytes. */

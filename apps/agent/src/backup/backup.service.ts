@@ -120,9 +120,9 @@ export async function runBackup(job: RunJob<BackupJobData>, deps: BackupDeps): P
         },
         onDirectoryReused: (files, bytes) => {
           counters.filesTotal += files;
-          counters.bytesTotal += Number(bytes);
+          counters.bytesTotal += bytes;
           counters.filesDone += files;
-          counters.bytesDone += Number(bytes);
+          counters.bytesDone += bytes;
           progress.touch();
         },
         onFileDone: (dir, name, size, error) => {

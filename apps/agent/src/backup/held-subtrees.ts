@@ -26,9 +26,9 @@ export function isInside(path: Buffer, dir: Buffer): boolean {
 }
 
 /** Regular files (and other non-directories) and their bytes in a probed subtree: its listing and every held one below. */
-export function subtreeFiles(probe: SubtreeProbe): { files: number; bytes: bigint } {
+export function subtreeFiles(probe: SubtreeProbe): { files: number; bytes: number } {
   let files = 0;
-  let bytes = 0n;
+  let bytes = 0;
   const pending: SubtreeProbe[] = [probe];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const own = next.listing.regularFiles();

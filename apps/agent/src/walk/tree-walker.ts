@@ -36,7 +36,7 @@ export interface DirectoryListing {
    */
   readonly digest: Buffer | null;
   /** Non-directory entries, and the bytes of the regular files among them. */
-  regularFiles(): { files: number; bytes: bigint };
+  regularFiles(): { files: number; bytes: number };
   /** Name of the last entry, null when empty. */
   lastName(): Buffer | null;
   readonly entryCount: number;
@@ -80,9 +80,8 @@ class Listing implements DirectoryListing {
     readonly digest: Buffer | null,
   ) {}
 
-  regularFiles(): { files: number; bytes: bigint } {
-    const { files, bytes } = regularFiles(this.list);
-    return { files, bytes: BigInt(bytes) };
+  regularFiles(): { files: number; bytes: number } {
+    return regularFiles(this.list);
   }
 
   lastName(): Buffer | null {

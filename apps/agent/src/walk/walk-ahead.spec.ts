@@ -3,7 +3,7 @@ import { type DirectoryListing, type WalkProblem } from './tree-walker';
 import { WalkAhead } from './walk-ahead';
 
 function listing(name: string, entryCount: number): DirectoryListing {
-  return { path: Buffer.from(`/${name}`), list: new MetaEntryList([]), digest: null, entryCount, regularFiles: () => ({ files: 0, bytes: 0n }), lastName: () => null };
+  return { path: Buffer.from(`/${name}`), list: new MetaEntryList([]), digest: null, entryCount, regularFiles: () => ({ files: 0, bytes: 0 }), lastName: () => null };
 }
 
 const problem = (name: string): WalkProblem => ({ path: Buffer.from(`/${name}`), message: 'cannot stat', skipped: false });

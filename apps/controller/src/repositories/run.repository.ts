@@ -445,12 +445,12 @@ export class RunRepository {
   }
 }
 
-/** Reads a run with its row locked until the transaction ends (serializes attempts, reports and decisions). */
 /** Locks the run's row until the transaction ends (nothing when there is no such run). */
 async function lockRunRow(tx: Prisma.TransactionClient, id: string): Promise<void> {
   await tx.$executeRaw`SELECT id FROM runs WHERE id = ${id}::uuid FOR UPDATE`;
 }
 
+/** Reads a run with its row locked until the transaction ends (serializes attempts, reports and decisions). */
 async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | null> {
   await lockRunRow(tx, id);
   return tx.run.findUnique({ where: { id } });
