@@ -1,5 +1,7 @@
 import { AGENT_API, type ApiErrorBody, type BackupJobData, type FileErrorPage, type RestoreJobData, RUN_JOB_DEFAULTS, type RunFinishRequest, type RunResponse, type SnapshotResponse } from '@berth/contracts';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { RunRepository } from '../src/repositories/run.repository';
 import { completeBackup, enrolledHost, publishedSnapshot, triggerBackup } from './support/agent-client';
 import { type ControllerHarness, startController } from './support/controller-app';
 
@@ -29,7 +31,7 @@ describe('runs, snapshots and restores', () => {
     expect(job?.opts).toMatchObject({ attempts: RUN_JOB_DEFAULTS.attempts, backoff: RUN_JOB_DEFAULTS.backoff });
   });
 
-  it('answers a trigger with the run exactly as GET /runs/:id shows it, queued (read back before its job is queued)', async () => {
+  it('answers a trigger with the run exactly as GET /runs/:id shows it, queued (as the insert returned it, before its job is queued)', async () => {
     const agent = await enrolledHost(controller, 'answer', ['/srv']);
     const run = await triggerBackup(controller, agent);
     const shown = (await controller.api.get(`/runs/${run.id}`).expect(200)).body as RunResponse;
@@ -45,6 +47,19 @@ describe('runs, snapshots and restores', () => {
     expect(error.message).toContain(run.id);
     const runs = (await controller.api.get(`/runs?hostId=${agent.hostId}`).expect(200)).body as RunResponse[];
     expect(runs.map((listed) => listed.id)).toEqual([run.id]);
+  });
+
+  it('creates a run in the repository only for a host that exists and has no active backup', async () => {
+    const runs = controller.app.get(RunRepository);
+    const agent = await enrolledHost(controller, 'repository');
+    const first = await runs.createBackupRunUnlessActive(agent.hostId);
+    if (first === null || !('created' in first)) throw new Error(`expected a new run, got ${JSON.stringify(first)}`);
+    expect(first.created).toMatchObject({ hostId: agent.hostId, kind: 'backup', status: 'queued', attempts: 0, host: { name: agent.hostName }, snapshot: null, attemptHistory: [] });
+    expect(first.created.filesTotal).toBe(0n);
+    expect(await runs.createBackupRunUnlessActive(agent.hostId)).toEqual({ active: { id: first.created.id, hostId: agent.hostId, status: 'queued' } });
+    expect(await runs.createBackupRunUnlessActive(randomUUID())).toBeNull();
+    const rows = await controller.sql('SELECT count(*)::int AS n FROM runs WHERE host_id = $1', [agent.hostId]);
+    expect(rows[0]?.['n']).toBe(1);
   });
 
   it('lets only one of many concurrent triggers through', async () => {

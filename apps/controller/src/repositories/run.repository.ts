@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RETRYABLE_RUN_STATUSES, type RunCounters } from '@berth/contracts';
-import { type FileError, type Prisma, type Run, type RunAttempt, type RunStatus } from '../generated/prisma/client';
+import { type FileError, Prisma, type PrismaClient, type Run, type RunAttempt, type RunStatus } from '../generated/prisma/client';
 import { DatabaseRepository } from './database.repository';
 import { ABANDONED_BY_NEXT_START, type AttemptClose, closeOpenAttempt } from './run-attempts';
 
@@ -123,25 +123,29 @@ export class RunRepository {
 
   /**
    * Creates a queued backup run unless the host has one queued or running (then that one is `active`), or null when
-   * the host no longer exists. The new run is read back inside the transaction, as GET /runs/:id shows it: the answer
-   * is made before its job is queued (so it shows the run queued whatever an agent does next), and no read after the
-   * commit delays the job.
+   * the host no longer exists. The answer is the run as the insert returned it, as GET /runs/:id shows it (queued,
+   * whatever an agent does once the job is added), so nothing is read after the commit and the job is added at once:
+   * a trigger costs the host's lock and the insert, sent as one batch, and the commit.
    */
   async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: ActiveBackup } | null> {
-    return this.database.client.$transaction(async (tx) => {
-      const { created, active } = await insertBackupRuns(tx, [hostId]);
-      const run = created[0];
-      if (run === undefined) return active[0] === undefined ? null : { active: active[0] };
-      const detail = await readRunDetail(tx, run.id, 0);
-      if (detail === null) throw new Error(`run ${run.id} inserted but not found in the same transaction`);
-      return { created: detail.run };
-    });
+    const client = this.database.client;
+    const [, rows] = await client.$transaction([lockHosts(client, [hostId]), insertBackupRunDetail(client, hostId)]);
+    const row = rows[0];
+    if (row === undefined) return null;
+    if (row.active_id !== null && row.active_status !== null) return { active: { id: row.active_id, hostId, status: row.active_status } };
+    if (row.id === null) return null;
+    return { created: runDetailFromRow({ ...row, id: row.id, snapshot_id: null, attempt_history: [], file_errors: [] }).run };
   }
 
   /** createBackupRunUnlessActive for many hosts at once (a schedule tick), in one transaction of two statements. */
   async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: ActiveBackup[] }> {
     if (hostIds.length === 0) return { created: [], active: [] };
-    return this.database.client.$transaction((tx) => insertBackupRuns(tx, hostIds));
+    const client = this.database.client;
+    const [, rows] = await client.$transaction([lockHosts(client, hostIds), insertBackupRuns(client, hostIds)]);
+    return {
+      created: rows.flatMap((row) => (row.active_status === null ? [{ id: row.run_id, hostId: row.host_id }] : [])),
+      active: rows.flatMap((row) => (row.active_status === null ? [] : [{ id: row.run_id, hostId: row.host_id, status: row.active_status }])),
+    };
   }
 
   async createRestoreRun(run: NewRestoreRun): Promise<RunRecord> {
@@ -463,16 +467,29 @@ async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | 
  * (INSERT ... SELECT ... RETURNING) and names, for each host that has one, its oldest backup queued or running.
  * Hosts that no longer exist are in neither list.
  */
-async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: ActiveBackup[] }> {
-  const ids = [...hostIds];
-  await tx.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
-  const rows = await tx.$queryRaw<{ run_id: string; host_id: string; active_status: RunStatus | null }[]>`
-    WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${ids}::uuid[])),
-    busy AS (
-      SELECT DISTINCT ON (host_id) host_id, id, status FROM runs
-      WHERE host_id IN (SELECT id FROM targets) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
-      ORDER BY host_id, created_at
-    ),
+/**
+ * Locks the hosts' rows (in id order, so that concurrent callers cannot deadlock) for the rest of the transaction.
+ * A separate statement from the insert that follows: that one's snapshot is then taken once the lock is held, so it
+ * sees the run of a concurrent trigger that held the lock before (in one statement it would not, and both would
+ * insert).
+ */
+function lockHosts(db: PrismaClient, hostIds: readonly string[]): Prisma.PrismaPromise<number> {
+  return db.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${[...hostIds]}::uuid[]) ORDER BY id FOR UPDATE`;
+}
+
+/** The oldest queued or running backup of each host whose id `hostIds` (a query of one column) gives. */
+function activeBackupsOf(hostIds: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    SELECT DISTINCT ON (host_id) host_id, id, status FROM runs
+    WHERE host_id IN (${hostIds}) AND kind = 'backup' AND status = ANY(${ACTIVE_STATUSES}::"RunStatus"[])
+    ORDER BY host_id, created_at`;
+}
+
+/** Inserts a queued backup run for each host that has none queued or running; returns the new runs and the active ones. */
+function insertBackupRuns(db: PrismaClient, hostIds: readonly string[]): Prisma.PrismaPromise<{ run_id: string; host_id: string; active_status: RunStatus | null }[]> {
+  return db.$queryRaw<{ run_id: string; host_id: string; active_status: RunStatus | null }[]>`
+    WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${[...hostIds]}::uuid[])),
+    busy AS (${activeBackupsOf(Prisma.sql`SELECT id FROM targets`)}),
     created AS (
       INSERT INTO runs (id, host_id, kind)
       SELECT gen_random_uuid(), id, 'backup' FROM targets WHERE id NOT IN (SELECT host_id FROM busy)
@@ -480,11 +497,38 @@ async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly 
     )
     SELECT id::text AS run_id, host_id::text, NULL::text AS active_status FROM created
     UNION ALL SELECT id::text, host_id::text, status::text FROM busy`;
-  return {
-    created: rows.flatMap((row) => (row.active_status === null ? [{ id: row.run_id, hostId: row.host_id }] : [])),
-    active: rows.flatMap((row) => (row.active_status === null ? [] : [{ id: row.run_id, hostId: row.host_id, status: row.active_status }])),
-  };
 }
+
+/** A row of insertBackupRunDetail: the new run's columns (null when none was made) and the host's active backup. */
+type CreatedRunRow = Omit<RunDetailRow, 'id' | 'snapshot_id' | 'attempt_history' | 'file_errors'> & {
+  id: string | null;
+  active_id: string | null;
+  active_status: RunStatus | null;
+};
+
+/**
+ * insertBackupRuns for one host, returning the new run's columns as readRunDetail reads them (a new run has no
+ * snapshot, attempts or file errors): exactly one row, all null when the host does not exist.
+ */
+function insertBackupRunDetail(db: PrismaClient, hostId: string): Prisma.PrismaPromise<CreatedRunRow[]> {
+  return db.$queryRaw<CreatedRunRow[]>`
+    WITH target AS (SELECT id, name FROM hosts WHERE id = ${hostId}::uuid),
+    busy AS (${activeBackupsOf(Prisma.sql`SELECT id FROM target`)}),
+    r AS (
+      INSERT INTO runs (id, host_id, kind)
+      SELECT gen_random_uuid(), id, 'backup' FROM target WHERE NOT EXISTS (SELECT 1 FROM busy)
+      RETURNING *
+    )
+    SELECT ${RUN_COLUMNS}, target.name AS host_name, busy.id::text AS active_id, busy.status::text AS active_status
+    FROM (SELECT 1) AS one LEFT JOIN r ON true LEFT JOIN target ON target.id = r.host_id LEFT JOIN busy ON true`;
+}
+
+/** The run columns of a RunDetailRow, of the runs aliased `r`. */
+const RUN_COLUMNS = Prisma.sql`
+  r.id::text AS id, r.host_id::text AS host_id, r.kind::text AS kind, r.status::text AS status, r.attempts,
+  r.created_at, r.updated_at, r.started_at, r.finished_at,
+  r.files_total, r.files_done, r.bytes_total, r.bytes_done, r.bytes_sent, r.bytes_stored, r.files_skipped, r.file_error_count,
+  r.error, r.checkpoint, r.cancel_requested_at, r.restore_snapshot_id::text AS restore_snapshot_id, r.restore_target_dir, r.restore_sub_path`;
 
 /**
  * GET /runs/:id in one statement: the run with its host's name, snapshot and attempts (what findById loads with
@@ -493,11 +537,7 @@ async function insertBackupRuns(tx: Prisma.TransactionClient, hostIds: readonly 
  */
 async function readRunDetail(db: Prisma.TransactionClient, id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
   const [row] = await db.$queryRaw<RunDetailRow[]>`
-    SELECT r.id::text AS id, r.host_id::text AS host_id, r.kind::text AS kind, r.status::text AS status, r.attempts,
-           r.created_at, r.updated_at, r.started_at, r.finished_at,
-           r.files_total, r.files_done, r.bytes_total, r.bytes_done, r.bytes_sent, r.bytes_stored, r.files_skipped, r.file_error_count,
-           r.error, r.checkpoint, r.cancel_requested_at, r.restore_snapshot_id::text AS restore_snapshot_id, r.restore_target_dir, r.restore_sub_path,
-           h.name AS host_name, s.id::text AS snapshot_id,
+    SELECT ${RUN_COLUMNS}, h.name AS host_name, s.id::text AS snapshot_id,
            (SELECT COALESCE(json_agg(json_build_object(
               'id', a.id::text, 'number', a.number, 'startedAt', a.started_at, 'lastReportAt', a.last_report_at, 'endedAt', a.ended_at,
               'resumedFrom', a.resumed_from, 'bytesSent', a.bytes_sent::text, 'bytesResent', a.bytes_resent::text,
