@@ -124,24 +124,23 @@ export class RunRepository {
   /**
    * Creates a queued backup run unless the host has one queued or running (then that one is `active`), or null when
    * the host no longer exists. The answer is the run as the insert returned it, as GET /runs/:id shows it (queued,
-   * whatever an agent does once the job is added), so nothing is read after the commit and the job is added at once:
-   * a trigger costs the host's lock and the insert, sent as one batch, and the commit.
+   * whatever an agent does once the job is added): nothing is read back, in the transaction or after it, and the job
+   * can be added at once. A trigger costs the host's lock and the insert, sent as one batch, and the commit.
    */
   async createBackupRunUnlessActive(hostId: string): Promise<{ created: RunRecord } | { active: ActiveBackup } | null> {
-    const client = this.database.client;
-    const [, rows] = await client.$transaction([lockHosts(client, [hostId]), insertBackupRunDetail(client, hostId)]);
+    const [, rows] = await this.database.client.$transaction(backupRunBatch(this.database.client, hostId));
     const row = rows[0];
     if (row === undefined) return null;
     if (row.active_id !== null && row.active_status !== null) return { active: { id: row.active_id, hostId, status: row.active_status } };
     if (row.id === null) return null;
-    return { created: runDetailFromRow({ ...row, id: row.id, snapshot_id: null, attempt_history: [], file_errors: [] }).run };
+    // A row with an id has every run column: the insert returned them (RETURNING *), and the host's name with them.
+    return { created: runDetailFromRow({ ...(row as RunColumnsRow), snapshot_id: null, attempt_history: [], file_errors: [] }).run };
   }
 
   /** createBackupRunUnlessActive for many hosts at once (a schedule tick), in one transaction of two statements. */
   async createBackupRunsUnlessActive(hostIds: readonly string[]): Promise<{ created: { id: string; hostId: string }[]; active: ActiveBackup[] }> {
     if (hostIds.length === 0) return { created: [], active: [] };
-    const client = this.database.client;
-    const [, rows] = await client.$transaction([lockHosts(client, hostIds), insertBackupRuns(client, hostIds)]);
+    const [, rows] = await this.database.client.$transaction(backupRunsBatch(this.database.client, hostIds));
     return {
       created: rows.flatMap((row) => (row.active_status === null ? [{ id: row.run_id, hostId: row.host_id }] : [])),
       active: rows.flatMap((row) => (row.active_status === null ? [] : [{ id: row.run_id, hostId: row.host_id, status: row.active_status }])),
@@ -461,18 +460,21 @@ async function lockRun(tx: Prisma.TransactionClient, id: string): Promise<Run | 
 }
 
 /**
- * Inserts a queued backup run for each of the hosts that has none queued or running: two statements, in the caller's
- * transaction. The hosts' rows are locked first, in id order (so concurrent ticks and triggers cannot deadlock); the
- * second statement, which then sees every run committed before the locks were granted, inserts the runs
- * (INSERT ... SELECT ... RETURNING) and names, for each host that has one, its oldest backup queued or running.
- * Hosts that no longer exist are in neither list.
+ * The two statements that create backup runs, to be sent as one batch transaction. The hosts' rows are locked first,
+ * in id order (so concurrent ticks and triggers cannot deadlock). The insert is a statement of its own: its snapshot is
+ * taken once the locks are held, so it sees the run of any trigger that held them before (in the same statement it
+ * would not, and both would insert). It inserts a queued backup run for each host that has none queued or running and
+ * names, for each that has one, its oldest backup queued or running; hosts that no longer exist get neither.
  */
-/**
- * Locks the hosts' rows (in id order, so that concurrent callers cannot deadlock) for the rest of the transaction.
- * A separate statement from the insert that follows: that one's snapshot is then taken once the lock is held, so it
- * sees the run of a concurrent trigger that held the lock before (in one statement it would not, and both would
- * insert).
- */
+function backupRunsBatch(db: PrismaClient, hostIds: readonly string[]): [Prisma.PrismaPromise<number>, Prisma.PrismaPromise<InsertedRunRow[]>] {
+  return [lockHosts(db, hostIds), insertBackupRuns(db, hostIds)];
+}
+
+/** backupRunsBatch for one host, whose insert answers with the new run's columns (insertBackupRunDetail). */
+function backupRunBatch(db: PrismaClient, hostId: string): [Prisma.PrismaPromise<number>, Prisma.PrismaPromise<CreatedRunRow[]>] {
+  return [lockHosts(db, [hostId]), insertBackupRunDetail(db, hostId)];
+}
+
 function lockHosts(db: PrismaClient, hostIds: readonly string[]): Prisma.PrismaPromise<number> {
   return db.$executeRaw`SELECT id FROM hosts WHERE id = ANY(${[...hostIds]}::uuid[]) ORDER BY id FOR UPDATE`;
 }
@@ -485,9 +487,16 @@ function activeBackupsOf(hostIds: Prisma.Sql): Prisma.Sql {
     ORDER BY host_id, created_at`;
 }
 
-/** Inserts a queued backup run for each host that has none queued or running; returns the new runs and the active ones. */
-function insertBackupRuns(db: PrismaClient, hostIds: readonly string[]): Prisma.PrismaPromise<{ run_id: string; host_id: string; active_status: RunStatus | null }[]> {
-  return db.$queryRaw<{ run_id: string; host_id: string; active_status: RunStatus | null }[]>`
+/** A new run (active_status null) or a host's active backup. */
+interface InsertedRunRow {
+  run_id: string;
+  host_id: string;
+  active_status: RunStatus | null;
+}
+
+/** The insert of backupRunsBatch (only after its lock): the new runs and the active ones. */
+function insertBackupRuns(db: PrismaClient, hostIds: readonly string[]): Prisma.PrismaPromise<InsertedRunRow[]> {
+  return db.$queryRaw<InsertedRunRow[]>`
     WITH targets AS (SELECT id FROM hosts WHERE id = ANY(${[...hostIds]}::uuid[])),
     busy AS (${activeBackupsOf(Prisma.sql`SELECT id FROM targets`)}),
     created AS (
@@ -499,16 +508,22 @@ function insertBackupRuns(db: PrismaClient, hostIds: readonly string[]): Prisma.
     UNION ALL SELECT id::text, host_id::text, status::text FROM busy`;
 }
 
-/** A row of insertBackupRunDetail: the new run's columns (null when none was made) and the host's active backup. */
-type CreatedRunRow = Omit<RunDetailRow, 'id' | 'snapshot_id' | 'attempt_history' | 'file_errors'> & {
-  id: string | null;
+/** The run columns readRunDetail reads (RUN_COLUMNS) and the host's name. */
+type RunColumnsRow = Omit<RunDetailRow, 'snapshot_id' | 'attempt_history' | 'file_errors'>;
+
+/**
+ * A row of insertBackupRunDetail: the new run's columns, every one null when none was made, and the host's active
+ * backup (null when there is none).
+ */
+type CreatedRunRow = { [K in keyof RunColumnsRow]: RunColumnsRow[K] | null } & {
   active_id: string | null;
   active_status: RunStatus | null;
 };
 
 /**
- * insertBackupRuns for one host, returning the new run's columns as readRunDetail reads them (a new run has no
- * snapshot, attempts or file errors): exactly one row, all null when the host does not exist.
+ * The insert of backupRunBatch (only after its lock): insertBackupRuns for one host, answering with the new run's
+ * columns as readRunDetail reads them (a new run has no snapshot, attempts or file errors). Exactly one row: all null
+ * when the host does not exist.
  */
 function insertBackupRunDetail(db: PrismaClient, hostId: string): Prisma.PrismaPromise<CreatedRunRow[]> {
   return db.$queryRaw<CreatedRunRow[]>`
@@ -535,7 +550,7 @@ const RUN_COLUMNS = Prisma.sql`
  * four) and its first `fileErrorLimit` file errors (a fifth). A client polling a run's progress several times a
  * second made these statements most of the controller's CPU during a backup.
  */
-async function readRunDetail(db: Prisma.TransactionClient, id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
+async function readRunDetail(db: PrismaClient, id: string, fileErrorLimit: number): Promise<{ run: RunRecord; fileErrors: FileError[] } | null> {
   const [row] = await db.$queryRaw<RunDetailRow[]>`
     SELECT ${RUN_COLUMNS}, h.name AS host_name, s.id::text AS snapshot_id,
            (SELECT COALESCE(json_agg(json_build_object(
