@@ -91,14 +91,18 @@ export class ScannedEntryList implements EntryList, EntryColumns {
   private decoded: EntryMeta[] | null = null;
   private readonly types: Uint8Array;
 
+  /** `types`: the entry type of each record kept, when the caller has them already (else read from the scan). */
   constructor(
     private readonly scan: DirectoryScan,
     private readonly records: readonly number[],
+    types?: Uint8Array,
   ) {
+    if (types !== undefined && types.length === records.length) {
+      this.types = types;
+      return;
+    }
     this.types = new Uint8Array(records.length);
-    records.forEach((record, index) => {
-      this.types[index] = entryTypeOfMode(scan.mode(record));
-    });
+    for (let index = 0; index < records.length; index++) this.types[index] = entryTypeOfMode(scan.mode(records[index]!));
   }
 
   get length(): number {

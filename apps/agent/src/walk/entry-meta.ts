@@ -6,24 +6,35 @@ export function entryTypeOf(stats: BigIntStats): EntryType {
   return entryTypeOfMode(Number(stats.mode));
 }
 
+// Read once: in a loop over a directory's entries each `constants.X`, and each `EntryType.X` (a call to the
+// re-exporting getter of @berth/wire), would be paid per entry.
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK } = constants;
+const FILE = EntryType.File;
+const DIR = EntryType.Dir;
+const SYMLINK = EntryType.Symlink;
+const FIFO = EntryType.Fifo;
+const CHAR_DEVICE = EntryType.CharDevice;
+const BLOCK_DEVICE = EntryType.BlockDevice;
+const SOCKET = EntryType.Socket;
+
 /** The entry type of an st_mode; throws for a file type the protocol does not know. */
 export function entryTypeOfMode(mode: number): EntryType {
-  const format = mode & constants.S_IFMT;
+  const format = mode & S_IFMT;
   switch (format) {
-    case constants.S_IFREG:
-      return EntryType.File;
-    case constants.S_IFDIR:
-      return EntryType.Dir;
-    case constants.S_IFLNK:
-      return EntryType.Symlink;
-    case constants.S_IFIFO:
-      return EntryType.Fifo;
-    case constants.S_IFCHR:
-      return EntryType.CharDevice;
-    case constants.S_IFBLK:
-      return EntryType.BlockDevice;
-    case constants.S_IFSOCK:
-      return EntryType.Socket;
+    case S_IFREG:
+      return FILE;
+    case S_IFDIR:
+      return DIR;
+    case S_IFLNK:
+      return SYMLINK;
+    case S_IFIFO:
+      return FIFO;
+    case S_IFCHR:
+      return CHAR_DEVICE;
+    case S_IFBLK:
+      return BLOCK_DEVICE;
+    case S_IFSOCK:
+      return SOCKET;
     default:
       throw new Error(`unknown file type 0o${format.toString(8)}`);
   }

@@ -18,7 +18,7 @@ import { constants as osConstants } from 'node:os';
 import { DirectoryScan, systemErrorMessage } from '@berth/posix';
 import { EntryType, type EntryMeta } from '@berth/wire';
 import { errorMessage } from '../errors/agent-error';
-import { type EntryList, MetaEntryList, regularFiles, ScannedEntryList } from './entry-list';
+import { DIR, type EntryList, MetaEntryList, regularFiles, ScannedEntryList } from './entry-list';
 import { toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
 import { ExcludeMatcher } from './exclude-matcher';
 import { buildSelection, joinPath, type SelectionNode } from './selection';
@@ -95,6 +95,7 @@ class Listing implements DirectoryListing {
 
 const ROOT = Buffer.from('/');
 const ENOENT = osConstants.errno.ENOENT;
+const SOCKET = EntryType.Socket;
 const { S_IFMT, S_IFDIR } = fsConstants;
 /** Scans running ahead of the walk at once (libuv's pool has four threads by default), and entries they may hold. */
 const SCANS_AHEAD = 4;
@@ -191,7 +192,7 @@ export class TreeWalker {
       return null;
     }
     const subdirs: number[] = [];
-    for (let index = 0; index < list.length; index++) if (list.type(index) === EntryType.Dir) subdirs.push(index);
+    for (let index = 0; index < list.length; index++) if (list.type(index) === DIR) subdirs.push(index);
     return { path, list, selection, subdirs, next: 0, omitted: new Set(), childDigests: new Map() };
   }
 
@@ -201,6 +202,7 @@ export class TreeWalker {
     const scan = new DirectoryScan(await (taken ?? this.fs.scan!(path)));
     if (taken === null) ahead.expand(path, scan);
     const kept: number[] = [];
+    const types = new Uint8Array(scan.length);
     const filtering = !this.excludes.empty;
     for (let record = 0; record < scan.length; record++) {
       let childPath: Buffer | null = null;
@@ -223,14 +225,15 @@ export class TreeWalker {
         this.problem(childPath ?? joinPath(path, scan.name(record)), `cannot stat: ${errorMessage(error)}`, false);
         continue;
       }
-      if (type === EntryType.Socket) {
+      if (type === SOCKET) {
         this.problem(childPath ?? joinPath(path, scan.name(record)), 'socket skipped', true);
         continue;
       }
-      if (type === EntryType.Dir && this.excludes.hasDirectoryPatterns && this.excludes.excludes(name!, childPath!, true)) continue;
+      if (type === DIR && this.excludes.hasDirectoryPatterns && this.excludes.excludes(name!, childPath!, true)) continue;
+      types[kept.length] = type;
       kept.push(record);
     }
-    return new ScannedEntryList(scan, kept);
+    return new ScannedEntryList(scan, kept, types.subarray(0, kept.length));
   }
 
   private async listWhole(path: Buffer): Promise<EntryMeta[]> {
