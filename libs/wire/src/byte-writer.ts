@@ -3,7 +3,6 @@ import { WireError } from './errors';
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 /**
  * Scratch space to split a 64-bit bigint into its 32-bit halves: nanosecond times (past 2^53, and past 2^60 once
  * zigzagged) are then written without a bigint operation, which allocated a bigint each.
@@ -57,12 +56,15 @@ export class ByteWriter {
 
   /** Unsigned LEB128 of a u64 bigint. */
   bigVarint(value: bigint, field: string): void {
-    if (value < 0n || value > U64_MAX) throw WireError.protocol(`${field}: ${value} is outside u64`);
-    // Most values (sizes, inodes, devices, zigzagged times) fit a double exactly: the number path is far cheaper.
-    if (value <= MAX_SAFE_BIG) {
-      this.varint(Number(value), field);
+    // Most values (sizes, inodes, devices) fit a double exactly, and the number path is far cheaper. One conversion
+    // tells, without a bigint comparison: a value up to 2^53 - 1 converts exactly, a larger one to 2^53 or more, a
+    // negative one below 0.
+    const approx = Number(value);
+    if (approx >= 0 && approx <= Number.MAX_SAFE_INTEGER) {
+      this.varint(approx, field);
       return;
     }
+    if (value < 0n || value > U64_MAX) throw WireError.protocol(`${field}: ${value} is outside u64`);
     SCRATCH.setBigUint64(0, value, true);
     this.u64Halves(SCRATCH.getUint32(0, true), SCRATCH.getUint32(4, true));
   }

@@ -262,6 +262,12 @@ describe('ByteWriter.bigVarint', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('refuses a value outside u64, naming the field, on either side of the number path', () => {
+    for (const value of [-1n, -(1n << 53n), -(1n << 70n), 1n << 64n, (1n << 64n) + 1n, 1n << 80n]) {
+      expect(() => new ByteWriter().bigVarint(value, 'entry.size')).toThrow(`entry.size: ${value} is outside u64`);
+    }
+  });
 });
 
 describe('ByteWriter.signedBigVarint', () => {
