@@ -38,7 +38,7 @@ import { AgentError, AgentErrorCode } from '../errors/agent-error';
 import { protocolError, sessionError } from '../receiver/session-errors';
 import { AsyncQueue } from '../util/async-queue';
 import { deferred, type Deferred } from '../util/deferred';
-import { DIR, FILE } from '../walk/entry-list';
+import { DIR, FILE } from '../walk/entry-meta';
 import { joinPath } from '../walk/selection';
 import { type DirectoryListing } from '../walk/tree-walker';
 import { CHUNK_MAX_CONTENT_BYTES, nextChunkLength, resumeIndex } from './chunk-cutter';

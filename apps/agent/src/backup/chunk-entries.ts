@@ -4,7 +4,8 @@
  * (the name and size of a file to send), so an unchanged entry costs no EntryMeta, no bigint and no name buffer.
  */
 import { type EntryType } from '@berth/wire';
-import { type EntryList, FILE, regularFiles } from '../walk/entry-list';
+import { type EntryList, regularFiles } from '../walk/entry-list';
+import { FILE } from '../walk/entry-meta';
 
 export class ChunkEntries {
   constructor(

@@ -5,8 +5,8 @@
  * decoded only when the directory's entries are sent.
  */
 import { type DirectoryScan } from '@berth/posix';
-import { directoryDigest, directoryDigestOfColumns, EntryType, packEntries, packEntryColumns, type EntryColumns, type EntryField64, type EntryMeta } from '@berth/wire';
-import { entryTypeOfMode } from './entry-meta';
+import { directoryDigest, directoryDigestOfColumns, type EntryType, packEntries, packEntryColumns, type EntryColumns, type EntryField64, type EntryMeta } from '@berth/wire';
+import { BLOCK_DEVICE, CHAR_DEVICE, DIR, entryTypeOfMode, FILE, SYMLINK } from './entry-meta';
 
 export interface EntryList {
   readonly length: number;
@@ -79,12 +79,6 @@ export class MetaEntryList implements EntryList {
 }
 
 const PERMISSION_BITS = 0o7777;
-// Read once: every `EntryType.X` in a hot loop is otherwise a call to the re-exporting getter of @berth/wire.
-export const DIR = EntryType.Dir;
-export const FILE = EntryType.File;
-const SYMLINK = EntryType.Symlink;
-const CHAR_DEVICE = EntryType.CharDevice;
-const BLOCK_DEVICE = EntryType.BlockDevice;
 
 /** Entries of a scan (`records` are the scan's indexes of the entries kept, in order), read as columns. */
 export class ScannedEntryList implements EntryList, EntryColumns {

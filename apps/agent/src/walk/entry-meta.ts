@@ -6,16 +6,16 @@ export function entryTypeOf(stats: BigIntStats): EntryType {
   return entryTypeOfMode(Number(stats.mode));
 }
 
-// Read once: in a loop over a directory's entries each `constants.X`, and each `EntryType.X` (a call to the
-// re-exporting getter of @berth/wire), would be paid per entry.
+// Read once, for the agent's loops over a directory's entries: each `constants.X`, and each `EntryType.X` (a call to
+// the re-exporting getter of @berth/wire), would otherwise be paid per entry.
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK } = constants;
-const FILE = EntryType.File;
-const DIR = EntryType.Dir;
-const SYMLINK = EntryType.Symlink;
-const FIFO = EntryType.Fifo;
-const CHAR_DEVICE = EntryType.CharDevice;
-const BLOCK_DEVICE = EntryType.BlockDevice;
-const SOCKET = EntryType.Socket;
+export const FILE = EntryType.File;
+export const DIR = EntryType.Dir;
+export const SYMLINK = EntryType.Symlink;
+export const FIFO = EntryType.Fifo;
+export const CHAR_DEVICE = EntryType.CharDevice;
+export const BLOCK_DEVICE = EntryType.BlockDevice;
+export const SOCKET = EntryType.Socket;
 
 /** The entry type of an st_mode; throws for a file type the protocol does not know. */
 export function entryTypeOfMode(mode: number): EntryType {

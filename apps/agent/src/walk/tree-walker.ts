@@ -18,8 +18,8 @@ import { constants as osConstants } from 'node:os';
 import { DirectoryScan, systemErrorMessage } from '@berth/posix';
 import { EntryType, type EntryMeta } from '@berth/wire';
 import { errorMessage } from '../errors/agent-error';
-import { DIR, type EntryList, MetaEntryList, regularFiles, ScannedEntryList } from './entry-list';
-import { toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
+import { type EntryList, MetaEntryList, regularFiles, ScannedEntryList } from './entry-list';
+import { DIR, SOCKET, toEntryMeta, entryTypeOf, entryTypeOfMode } from './entry-meta';
 import { ExcludeMatcher } from './exclude-matcher';
 import { buildSelection, joinPath, type SelectionNode } from './selection';
 import { ScanAhead } from './scan-ahead';
@@ -95,7 +95,6 @@ class Listing implements DirectoryListing {
 
 const ROOT = Buffer.from('/');
 const ENOENT = osConstants.errno.ENOENT;
-const SOCKET = EntryType.Socket;
 const { S_IFMT, S_IFDIR } = fsConstants;
 /** Scans running ahead of the walk at once (libuv's pool has four threads by default), and entries they may hold. */
 const SCANS_AHEAD = 4;
