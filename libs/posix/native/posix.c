@@ -416,11 +416,30 @@ static void scan_execute(napi_env env, void *data) {
   w->err = scan_into(w->path, &w->out, &w->len);
 }
 
+static void free_records(napi_env env, void *data, void *hint) {
+  free(data);
+}
+
+/*
+ * The records as a Buffer. They are handed over, not copied: the copy was a second pass over fresh memory (a page
+ * fault per 4 KiB: 3.3 MB and about 800 faults for a 26,000-file directory) on the main thread. The Buffer frees
+ * them once collected. A runtime that allows no external buffers gets a copy. Takes ownership of w->out.
+ */
+static napi_status records_buffer(napi_env env, struct scan_work *w, napi_value *value) {
+  uint8_t *out = w->out;
+  w->out = NULL;
+  napi_status status = napi_create_external_buffer(env, w->len, out, free_records, NULL, value);
+  if (status == napi_ok) return status;
+  status = napi_create_buffer_copy(env, w->len, out, NULL, value);
+  free(out);
+  return status;
+}
+
 static void scan_complete(napi_env env, napi_status status, void *data) {
   struct scan_work *w = data;
   if (status != napi_ok && w->err == 0) w->err = ECANCELED;
   napi_value value;
-  if (w->err == 0 && napi_create_buffer_copy(env, w->len, w->out, NULL, &value) == napi_ok) {
+  if (w->err == 0 && records_buffer(env, w, &value) == napi_ok) {
     napi_resolve_deferred(env, w->deferred, value);
   } else {
     napi_value code_value, message_value, errno_value;
