@@ -92,6 +92,21 @@ export class Sha256Stream {
 
 /** Streams shorter than this are hashed inline: handing them to the helper costs more than hashing them. */
 export const OFFLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Starts the helper thread before the first stream needs it (a long-running process calls this once it is up).
+ * Otherwise the first large stream of a process pays for the thread's start and the first touch of its ring while
+ * its bytes wait: 120 ms instead of 48 for the first 64 MiB hashed in a fresh process, on the machine measured.
+ * Resolves once the helper has answered a first (empty) digest. It never keeps the process alive by itself.
+ */
+export async function startHashHelper(): Promise<void> {
+  await HashWorker.shared().warm();
+}
+
+/** The helper thread's id (worker_threads' threadId) while one runs, else null. */
+export function hashHelperThreadId(): number | null {
+  return HashWorker.current()?.threadId ?? null;
+}
 /** One slot holds at most one chunk's worth, so a job ends at most one chunk (whose id goes in the job's result). */
 const SLOT_BYTES = CONTENT_CHUNK_BYTES;
 const SLOTS = 8;
@@ -235,6 +250,25 @@ class HashWorker {
   static shared(): HashWorker {
     if (HashWorker.instance === undefined || HashWorker.instance.failure !== undefined) HashWorker.instance = new HashWorker();
     return HashWorker.instance;
+  }
+
+  /** The helper in use, if one was started and has not failed. */
+  static current(): HashWorker | undefined {
+    const instance = HashWorker.instance;
+    return instance?.failure === undefined ? instance : undefined;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /**
+   * Touches the ring (its pages are faulted in now, not under a stream's updates) and has the helper digest nothing.
+   * The ring is touched only while no job is queued: the helper reads a slot only between its submission and its end.
+   */
+  async warm(): Promise<void> {
+    if (this.tail === Atomics.load(this.control, HEAD)) this.ring.fill(0);
+    await this.digest(this.open(false));
   }
 
   /**

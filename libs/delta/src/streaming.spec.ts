@@ -293,6 +293,24 @@ describe('SHA-256 of a stream', () => {
     digests.forEach((digest, i) => expect(digest.equals(createHash('sha256').update(inputs[i] as Buffer).digest())).toBe(true));
   });
 
+  it('runs on the helper started ahead, which a process starts once, even while streams are under way', async () => {
+    await jest.isolateModulesAsync(async () => {
+      const fresh = await import('./sha256-stream');
+      expect(fresh.hashHelperThreadId()).toBeNull();
+      await fresh.startHashHelper();
+      const started = fresh.hashHelperThreadId();
+      expect(started).toEqual(expect.any(Number));
+      const data = randomBytes(3 * fresh.OFFLOAD_BYTES + 5);
+      const stream = new fresh.Sha256Stream();
+      await stream.update(data.subarray(0, 2 * fresh.OFFLOAD_BYTES));
+      // Started again while the stream's bytes are with the helper: the same thread, and they are not touched.
+      await fresh.startHashHelper();
+      await stream.update(data.subarray(2 * fresh.OFFLOAD_BYTES));
+      expect((await stream.digest()).equals(createHash('sha256').update(data).digest())).toBe(true);
+      expect(fresh.hashHelperThreadId()).toBe(started);
+    });
+  });
+
   it('does not see later changes to the caller buffer', async () => {
     const data = randomBytes(2 * OFFLOAD_BYTES);
     const expected = createHash('sha256').update(data).digest();

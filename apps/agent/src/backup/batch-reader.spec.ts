@@ -74,6 +74,18 @@ describe('BatchReader buffer reuse', () => {
     expect(batches.stats).toEqual({ batches: 4, reused: 3 });
   });
 
+  it('reads on the thread started ahead of its first batch, which it starts once', async () => {
+    const batches = reader();
+    const thread = batches.start();
+    expect(batches.start()).toBe(thread);
+    const some = files('s', [10, 20_000]);
+    const contents = await batches.read(some);
+    expectIntact(contents, some);
+    releaseAll(contents);
+    expect(batches.start()).toBe(thread);
+    expect(batches.stats).toEqual({ batches: 1, reused: 0 });
+  });
+
   it('reads a file that grew or shrank since its size was seen, in a reused buffer', async () => {
     const batches = reader();
     const warm = files('w', [100_000]);

@@ -192,6 +192,14 @@ export class BatchReader {
     return { batches: this.batchCount, reused: this.reusedCount };
   }
 
+  /**
+   * Starts the reading thread before the first batch needs it (the agent does at startup, while it waits for jobs):
+   * its start is then not paid by the first backup. Returns its thread id (worker_threads' threadId).
+   */
+  start(): number {
+    return this.ensureWorker().threadId;
+  }
+
   read(files: readonly BatchFile[]): Promise<FileContent[]> {
     if (files.length === 0) return Promise.resolve([]);
     const worker = this.ensureWorker();

@@ -4,6 +4,7 @@
  * agents may start before the controller; a refused credential is fatal and says what to do.
  */
 import { type AgentConfigResponse } from '@berth/contracts';
+import { startHelperThreads } from '../backup/helper-threads';
 import { SentLedger } from '../backup/resend-tracker';
 import { type AgentConfig } from '../config/agent-config';
 import { CredentialStore, type StoredCredential } from '../controller/credential-store';
@@ -70,6 +71,7 @@ export async function bootAgent(config: AgentConfig, log: Logger, signal: AbortS
   await untilWorkerReady(worker, agentConfig.redisUrl, log, signal);
   const heartbeat = new Heartbeat(client, worker, agentConfig.heartbeatMs, log);
   heartbeat.start();
+  startHelperThreads(log);
   log.info(`berth agent for host ${agentConfig.hostName} waiting for jobs on queue ${agentConfig.queuePrefix}:${agentConfig.queueName}`);
   return {
     hostId: agentConfig.hostId,
