@@ -170,18 +170,42 @@ enum { FLAG_MTIME_WIDE = 1, FLAG_CTIME_WIDE = 2, FLAG_READLINK_FAILED = 4 };
  * entry (144 bytes, 3.7 MB for 26,000 entries) was fresh memory, a page fault per 4 KiB, read once and dropped.
  */
 struct scan_item {
+  /* The name's first 16 bytes, big endian and zero-padded: most comparisons of the sort end on them. */
+  uint64_t key[2];
   size_t name_off; /* into the names arena */
   size_t name_len;
   char *link;
   size_t link_len;
 };
 
+#define KEY_BYTES 16
+
+static uint64_t big_endian_prefix(const char *bytes, size_t len) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) v = (v << 8) | (i < len ? (uint8_t)bytes[i] : 0);
+  return v;
+}
+
+static void set_key(struct scan_item *item, const char *name, size_t len) {
+  item->key[0] = big_endian_prefix(name, len);
+  item->key[1] = len > 8 ? big_endian_prefix(name + 8, len - 8) : 0;
+}
+
+/*
+ * Byte order, shorter first (Buffer.compare's). A name holds no NUL byte, so zero padding sorts a name before any
+ * longer one it begins, and equal keys mean the same first 16 bytes (and the same name, below 16 bytes). The sort of
+ * the bench's 26,000 names (15 bytes, one 11-byte prefix) took 11 ms with a memcmp per comparison.
+ */
 static int compare_items(const void *a, const void *b, void *names) {
   const struct scan_item *x = a, *y = b;
-  const char *scan_names = names;
-  size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-  int c = memcmp(scan_names + x->name_off, scan_names + y->name_off, n);
-  if (c != 0) return c;
+  if (x->key[0] != y->key[0]) return x->key[0] < y->key[0] ? -1 : 1;
+  if (x->key[1] != y->key[1]) return x->key[1] < y->key[1] ? -1 : 1;
+  if (x->name_len > KEY_BYTES && y->name_len > KEY_BYTES) {
+    const char *scan_names = names;
+    size_t n = (x->name_len < y->name_len ? x->name_len : y->name_len) - KEY_BYTES;
+    int c = memcmp(scan_names + x->name_off + KEY_BYTES, scan_names + y->name_off + KEY_BYTES, n);
+    if (c != 0) return c;
+  }
   return x->name_len < y->name_len ? -1 : x->name_len > y->name_len ? 1 : 0;
 }
 
@@ -372,6 +396,7 @@ static int scan_into(const char *path, uint8_t **out_result, size_t *out_len) {
     memset(item, 0, sizeof *item);
     item->name_off = names_len;
     item->name_len = len;
+    set_key(item, n, len);
     names_len += len + 1;
   }
   qsort_r(items, count, sizeof *items, compare_items, names);

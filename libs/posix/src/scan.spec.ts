@@ -53,6 +53,28 @@ describe('directory scans', () => {
     expect(scan.linkTarget(1)).toBeNull();
   });
 
+  it('sorts names that share their first 8 or 16 bytes, or begin one another, in byte order', async () => {
+    const names = [
+      'same-prefix-0123456789-b',
+      'same-prefix-0123456789-a',
+      'same-prefix-0123456789',
+      'same-prefix-0123',
+      'same-prefix-0124',
+      'same-prefix-012',
+      'same-pre',
+      'same-prf',
+      'same-pr',
+      'same-prefix-0123456789-a-longer',
+      'Same-prefix-0123456789',
+    ].map((name) => Buffer.from(name));
+    names.push(Buffer.concat([Buffer.from('same-prefix-0123'), Buffer.from([0xff, 0x01])]), Buffer.concat([Buffer.from('same-pre'), Buffer.from([0x80])]));
+    for (const name of names) writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), '');
+    const fast = await native(dir);
+    expect(fast.equals(await scanDirectoryWith(nodeCalls, Buffer.from(dir)))).toBe(true);
+    const scan = new DirectoryScan(fast);
+    expect(Array.from({ length: scan.length }, (_, i) => scan.name(i))).toEqual([...names].sort(Buffer.compare));
+  });
+
   it('records an entry whose lstat fails and lists the rest', async () => {
     await fs.writeFile(path.join(dir, 'a'), 'a');
     await fs.writeFile(path.join(dir, 'gone'), 'g');
