@@ -194,7 +194,7 @@ static void set_key(struct scan_item *item, const char *name, size_t len) {
 /*
  * Byte order, shorter first (Buffer.compare's). A name holds no NUL byte, so zero padding sorts a name before any
  * longer one it begins, and equal keys mean the same first 16 bytes (and the same name, below 16 bytes). The sort of
- * the bench's 26,000 names (15 bytes, one 11-byte prefix) took 11 ms with a memcmp per comparison.
+ * the bench's 26,000 names (15 bytes, all beginning "file-0") took 11 ms with a memcmp per comparison.
  */
 static int compare_items(const void *a, const void *b, void *names) {
   const struct scan_item *x = a, *y = b;
