@@ -480,8 +480,9 @@ static napi_status records_buffer(napi_env env, struct scan_work *w, napi_value 
   uint8_t *out = w->out;
   w->out = NULL;
   napi_status status = napi_create_external_buffer(env, w->len, out, free_records, NULL, value);
-  if (status == napi_ok) return status;
-  status = napi_create_buffer_copy(env, w->len, out, NULL, value);
+  /* Only these two failures leave the memory ours: past its checks, a Buffer that cannot be made frees it itself. */
+  if (status != napi_no_external_buffers_allowed && status != napi_pending_exception) return status;
+  if (status == napi_no_external_buffers_allowed) status = napi_create_buffer_copy(env, w->len, out, NULL, value);
   free(out);
   return status;
 }
