@@ -52,6 +52,6 @@ export {
 export { weakChecksum } from './weak-checksum';
 export { STRONG_HASH_ALGORITHM } from './strong-hash';
 export { blake3IsNative, DEFAULT_WHOLE_FILE_HASH, WHOLE_FILE_HASHES, wholeFileHashName, type WholeFileHash } from './whole-file-hash';
-export { hashHelperThreadId, Sha256Stream, startHashHelper } from './sha256-stream';
+export { Sha256Stream, startHashHelper } from './sha256-stream';
 export { chunkCountFor, chunkListHash, CONTENT_CHUNK_BYTES, CONTENT_HASH_BYTES, ContentHasher, isChunkListHash } from './content-hash';
 export { type ByteInput, type ByteSource } from './sources';

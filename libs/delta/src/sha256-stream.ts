@@ -104,7 +104,7 @@ export async function startHashHelper(): Promise<void> {
   await HashWorker.shared().warm();
 }
 
-/** The helper thread's id (worker_threads' threadId) while one runs, else null. */
+/** The helper thread's id (worker_threads' threadId) while one runs, else null; for tests, not exported by the package. */
 export function hashHelperThreadId(): number | null {
   return HashWorker.current()?.threadId ?? null;
 }
