@@ -91,7 +91,8 @@ export class ScannedEntryList implements EntryList, EntryColumns {
     private readonly records: readonly number[],
     types?: Uint8Array,
   ) {
-    if (types !== undefined && types.length === records.length) {
+    if (types !== undefined) {
+      if (types.length !== records.length) throw new Error(`${types.length} entry types for ${records.length} entries`);
       this.types = types;
       return;
     }
