@@ -36,6 +36,25 @@ describe('GET /healthz', () => {
     }
   });
 
+  it('answers 503 database_unavailable, not an internal error, while PostgreSQL cannot be reached', async () => {
+    const controller = await startController();
+    const url = new URL(controller.config.databaseUrl);
+    url.port = String(await freePort()); // nothing listens there: connections are refused
+    const unreachable = await startApp({ ...controller.config, databaseUrl: url.toString() });
+    try {
+      const health = (await request(unreachable.http).get('/healthz').expect(503)).body as HealthResponse;
+      expect(health.checks.postgres).toBe('down');
+      // An operator's call (its token cannot even be checked) and an agent's report both say what is wrong.
+      const operator = await request(unreachable.http).get('/runs').set('Authorization', 'Bearer some-token').expect(503);
+      expect(operator.body).toEqual({ statusCode: 503, code: 'database_unavailable', message: "The controller's database is unavailable; try again shortly" });
+      const agent = await request(unreachable.http).post('/agent/v1/heartbeat').set('Authorization', 'Bearer some-credential').send({}).expect(503);
+      expect(agent.body).toMatchObject({ code: 'database_unavailable' });
+    } finally {
+      await unreachable.app.close();
+      await controller.close();
+    }
+  });
+
   it('reports PostgreSQL down when its database does not exist', async () => {
     const controller = await startController();
     const url = new URL(controller.config.databaseUrl);

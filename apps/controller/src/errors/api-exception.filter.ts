@@ -3,6 +3,7 @@ import { type ApiErrorBody } from '@berth/contracts';
 import { Prisma } from '../generated/prisma/client';
 import { DomainError } from './domain.error';
 import { ErrorCode, httpStatusOf } from './error-code';
+import { isDatabaseUnavailable } from './prisma-errors';
 
 /** The part of Express' response this filter uses (Express' types are not a dependency). */
 interface JsonResponse {
@@ -16,7 +17,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const body = toApiErrorBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.code === ErrorCode.DatabaseUnavailable) {
+      // Every request fails the same way while PostgreSQL is down: one line each, not a stack trace.
+      this.logger.warn(`database unavailable: ${lastLine(exception)}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     host.switchToHttp().getResponse<JsonResponse>().status(body.statusCode).json(body);
@@ -27,6 +31,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
 export function toApiErrorBody(exception: unknown): ApiErrorBody {
   if (exception instanceof DomainError) {
     return errorBody(exception.code, exception.message, exception.details);
+  }
+  if (isDatabaseUnavailable(exception)) {
+    return errorBody(ErrorCode.DatabaseUnavailable, "The controller's database is unavailable; try again shortly");
   }
   if (exception instanceof Prisma.PrismaClientKnownRequestError) {
     return prismaErrorBody(exception);
@@ -73,4 +80,10 @@ function bodyParserErrorBody(exception: unknown): ApiErrorBody | null {
     default:
       return null;
   }
+}
+
+/** Prisma's messages begin with the invocation's source excerpt; the cause is on the last line. */
+function lastLine(exception: unknown): string {
+  const message = exception instanceof Error ? exception.message : String(exception);
+  return message.trimEnd().split('\n').pop() ?? message;
 }

@@ -14,6 +14,7 @@ describe('error codes', () => {
     expect(httpStatusOf(ErrorCode.RunInProgress)).toBe(409);
     expect(httpStatusOf(ErrorCode.RunNotRetryable)).toBe(409);
     expect(httpStatusOf(ErrorCode.QueueUnavailable)).toBe(503);
+    expect(httpStatusOf(ErrorCode.DatabaseUnavailable)).toBe(503);
   });
 
   it('every code has a status', () => {

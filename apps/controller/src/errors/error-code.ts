@@ -41,6 +41,8 @@ export const ErrorCode = {
   RunNotActive: 'run_not_active',
   PayloadTooLarge: 'payload_too_large',
   QueueUnavailable: 'queue_unavailable',
+  /** PostgreSQL cannot be reached, is restarting, or refuses the controller's connections: try again later. */
+  DatabaseUnavailable: 'database_unavailable',
   Internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -82,6 +84,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.Internal:
       return 500;
     case ErrorCode.QueueUnavailable:
+    case ErrorCode.DatabaseUnavailable:
       return 503;
   }
 }
