@@ -5,3 +5,4 @@ export { LocalStackError, type LocalStackErrorCode } from './errors';
 export { type LocalStackLog } from './log';
 export { repositoryRoot } from './repository-root';
 export { canConnect, freePort, type FreePortOptions } from './free-port';
+export { startPrivatePostgres, type PrivatePostgres, type PrivatePostgresOptions } from './postgres/private-postgres';

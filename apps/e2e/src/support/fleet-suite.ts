@@ -17,15 +17,17 @@ export interface FleetSuiteOptions {
   readonly agentEnv?: Record<string, string>;
   /** A Redis of the suite's own (e.g. one it restarts); default the run's shared REDIS_URL. */
   readonly redisUrl?: string;
+  /** A database of the suite's own (e.g. on a PostgreSQL it restarts), migrated by the fleet; default a clone of the run's template. */
+  readonly databaseUrl?: string;
 }
 
 export async function startFleetSuite(name: string, options: FleetSuiteOptions = {}): Promise<FleetSuite> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), `berth-e2e-${name}-`));
-  const database: TestDatabase = await createTestDatabase();
+  const database: TestDatabase | null = options.databaseUrl === undefined ? await createTestDatabase() : null;
   const fleet = await startFleet({
     workDir: path.join(work, 'fleet'),
-    stack: { databaseUrl: process.env['DATABASE_URL'] ?? '', redisUrl: options.redisUrl ?? process.env['REDIS_URL'] ?? '' },
-    migratedDatabaseUrl: database.url,
+    stack: { databaseUrl: options.databaseUrl ?? process.env['DATABASE_URL'] ?? '', redisUrl: options.redisUrl ?? process.env['REDIS_URL'] ?? '' },
+    ...(database !== null ? { migratedDatabaseUrl: database.url } : { uniqueDatabase: false }),
     ...(options.receiverEnv ? { receiverEnv: options.receiverEnv } : {}),
     ...(options.controllerEnv ? { controllerEnv: options.controllerEnv } : {}),
     ...(options.agentEnv ? { agentEnv: options.agentEnv } : {}),
@@ -35,7 +37,7 @@ export async function startFleetSuite(name: string, options: FleetSuiteOptions =
     fleet,
     async stop() {
       await fleet.stop();
-      await database.drop();
+      await database?.drop();
       await fs.rm(work, { recursive: true, force: true });
     },
   };

