@@ -22,3 +22,22 @@ export function describeAttempts(run: RunResponse): string {
     .map((a) => `#${a.number} ${a.outcome ?? 'running'} sent=${a.bytesSent} resent=${a.bytesResent ?? '?'} from=${a.resumedFrom ?? '-'} why=${a.endReason ?? '-'}`)
     .join('; ');
 }
+
+/** What a run that lived through an outage sent: its attempts, and the bytes sent beyond the tree's own. */
+export interface OutageAccount {
+  readonly history: string;
+  readonly resent: number;
+}
+
+/**
+ * Accounts for a run that lived through an outage of one of the fleet's services and prints one line for the test's
+ * log (`label`, the tree's and its largest directory's bytes, where the outage began, the attempts, the bytes re-sent).
+ */
+export function accountForOutage(label: string, run: RunResponse, treeBytes: number, largestDir: number, outage: { sentAtStart: number; ms: number }): OutageAccount {
+  const history = describeAttempts(run);
+  const resent = run.attemptHistory.reduce((sum, a) => sum + a.bytesSent, 0) - treeBytes;
+  process.stdout.write(
+    `${label}: tree ${treeBytes} bytes (largest directory ${largestDir}); outage from sent=${outage.sentAtStart} for ${outage.ms} ms; attempts ${history}; re-sent ${resent} bytes\n`,
+  );
+  return { history, resent };
+}
