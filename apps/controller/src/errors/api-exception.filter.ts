@@ -3,11 +3,16 @@ import { type ApiErrorBody } from '@berth/contracts';
 import { Prisma } from '../generated/prisma/client';
 import { DomainError } from './domain.error';
 import { ErrorCode, httpStatusOf } from './error-code';
-import { isDatabaseUnavailable } from './prisma-errors';
+import { databaseFailure } from './prisma-errors';
 
-/** The part of Express' response this filter uses (Express' types are not a dependency). */
+/** The parts of Express' request and response this filter uses (Express' types are not a dependency). */
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };
+}
+interface RequestLine {
+  readonly method?: string;
+  readonly originalUrl?: string;
+  readonly url?: string;
 }
 
 /** The one place where failures become HTTP answers; every error body is an ApiErrorBody. */
@@ -16,15 +21,25 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const body = toApiErrorBody(exception);
-    if (body.code === ErrorCode.DatabaseUnavailable) {
-      // Every request fails the same way while PostgreSQL is down: one line each, not a stack trace.
-      this.logger.warn(`database unavailable: ${lastLine(exception)}`);
-    } else if (body.statusCode >= 500) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    }
-    host.switchToHttp().getResponse<JsonResponse>().status(body.statusCode).json(body);
+    const http = host.switchToHttp();
+    const request = http.getRequest<RequestLine>();
+    const body = answerFailure(this.logger, `${request.method ?? '?'} ${request.originalUrl ?? request.url ?? '?'}`, exception);
+    http.getResponse<JsonResponse>().status(body.statusCode).json(body);
   }
+}
+
+/**
+ * The answer to a failed request (`where`: its method and path), logged: a database failure in one line (every request
+ * fails the same way while PostgreSQL is away, so no stack trace each; an error when it refuses the controller, whose
+ * configuration must change), any other 5xx with its stack.
+ */
+export function answerFailure(logger: Logger, where: string, exception: unknown): ApiErrorBody {
+  const body = toApiErrorBody(exception);
+  const database = body.code === ErrorCode.DatabaseUnavailable ? databaseFailure(exception) : null;
+  if (database === 'unavailable') logger.warn(`${where}: database unavailable: ${lastLine(exception)}`);
+  else if (database === 'refused') logger.error(`${where}: the database refuses the controller (check DATABASE_URL and the server): ${lastLine(exception)}`);
+  else if (body.statusCode >= 500) logger.error(`${where}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
+  return body;
 }
 
 /** The answer any failure becomes (the audit trail records its status). */
@@ -32,8 +47,13 @@ export function toApiErrorBody(exception: unknown): ApiErrorBody {
   if (exception instanceof DomainError) {
     return errorBody(exception.code, exception.message, exception.details);
   }
-  if (isDatabaseUnavailable(exception)) {
-    return errorBody(ErrorCode.DatabaseUnavailable, "The controller's database is unavailable; try again shortly");
+  switch (databaseFailure(exception)) {
+    case 'unavailable':
+      return errorBody(ErrorCode.DatabaseUnavailable, "The controller's database is unavailable; try again shortly");
+    case 'refused':
+      return errorBody(ErrorCode.DatabaseUnavailable, "The controller's database refuses its connections; see the controller log");
+    case null:
+      break;
   }
   if (exception instanceof Prisma.PrismaClientKnownRequestError) {
     return prismaErrorBody(exception);

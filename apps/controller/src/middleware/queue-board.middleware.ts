@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { type ApiErrorBody } from '@berth/contracts';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type TLSSocket } from 'node:tls';
-import { errorBody } from '../errors/api-exception.filter';
+import { answerFailure, errorBody } from '../errors/api-exception.filter';
 import { ErrorCode } from '../errors/error-code';
 import { type BoardAccess, QUEUE_BOARD_PATH, QueueBoardService } from '../services/queue-board.service';
 import { clearedTokenCookie, parseCookies, TOKEN_COOKIE, tokenCookie } from './browser-session.util';
@@ -30,8 +30,8 @@ export class QueueBoardMiddleware {
   /** Bound handler for `app.use(QUEUE_BOARD_PATH, ...)`: the request's url is relative to the mount point. */
   readonly handle = (request: BoardRequest, response: ServerResponse, next: Next): void => {
     this.route(request, response, next).catch((error: unknown) => {
-      this.logger.error(`${request.method ?? '?'} ${QUEUE_BOARD_PATH}${request.url ?? ''}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (!response.headersSent) sendJson(response, errorBody(ErrorCode.Internal, 'Internal error; see the controller log'));
+      const body = answerFailure(this.logger, `${request.method ?? '?'} ${QUEUE_BOARD_PATH}${request.url ?? ''}`, error);
+      if (!response.headersSent) sendJson(response, body);
       else response.end();
     });
   };

@@ -268,7 +268,7 @@ function fileSize(file: string): number {
  * Starts `postgres` on 127.0.0.1:`port`. Disposable development state is not made durable (no fsync, commits
  * acknowledged before their WAL is written); `durable` keeps PostgreSQL's defaults, for a server a test crashes.
  */
-export function spawnServer(binaries: Binaries, dataDir: string, port: number, logFile: string, runAs: RunAs | null, durable = false): ChildProcess {
+export function spawnServer(binaries: Binaries, dataDir: string, port: number, logFile: string, runAs: RunAs | null, { durable = false }: { durable?: boolean } = {}): ChildProcess {
   const logFd = fs.openSync(logFile, 'a');
   try {
     const settings = {

@@ -48,22 +48,39 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions): Pro
   const url = `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(options.database)}`;
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   let server: ChildProcess | null = null;
+  /** Servers stop() was asked to end: one ended while starting was stopped, it did not fail. */
+  const stopped = new WeakSet<ChildProcess>();
 
   const killOnExit = (): void => {
     server?.kill('SIGQUIT');
   };
+  /** Forgets `child` once it has ended, unless a newer server has taken its place. */
+  const forget = (child: ChildProcess): void => {
+    if (server !== child) return;
+    server = null;
+    process.removeListener('exit', killOnExit);
+  };
 
   const start = async (): Promise<void> => {
     if (server !== null) throw new LocalStackError('POSTGRES_START_FAILED', `the private PostgreSQL on port ${port} is already running`);
-    const started = spawnServer(binaries, dataDir, port, logFile, runAs, true);
+    const started = spawnServer(binaries, dataDir, port, logFile, runAs, { durable: true });
+    let spawnError: Error | null = null;
+    started.once('error', (error) => {
+      spawnError = error; // e.g. the binary cannot be executed; without a listener it would end this process
+      forget(started);
+    });
+    started.once('exit', () => forget(started));
     server = started;
+    // Ends the server with this process; a process killed outright (SIGKILL) leaves it running until its data
+    // directory is removed (a test's temporary directory: the server then fails and exits).
     process.once('exit', killOnExit);
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
-      if (hasExited(started)) {
-        server = null;
-        process.removeListener('exit', killOnExit);
-        throw new LocalStackError('POSTGRES_START_FAILED', `the private PostgreSQL on port ${port} exited during start-up:\n${tailOfFile(logFile, 15)}`);
+      if (stopped.has(started)) throw new LocalStackError('POSTGRES_START_FAILED', `the private PostgreSQL on port ${port} was stopped while starting`);
+      if (spawnError !== null || hasExited(started)) {
+        forget(started);
+        const why = spawnError === null ? `exited during start-up:\n${tailOfFile(logFile, 15)}` : `could not be started: ${(spawnError as Error).message}`;
+        throw new LocalStackError('POSTGRES_START_FAILED', `the private PostgreSQL on port ${port} ${why}`);
       }
       // "Missing database" answers too: the server is up, and the first start creates the database below.
       if ((await probePostgres(url, 1_000)).state !== 'unreachable') return;
@@ -78,8 +95,8 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions): Pro
   const stop = async (signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' = 'SIGINT'): Promise<void> => {
     const running = server;
     if (running === null) return;
-    server = null;
-    process.removeListener('exit', killOnExit);
+    stopped.add(running);
+    forget(running);
     await stopChild(running, signal, STOP_TIMEOUT_MS);
   };
 
