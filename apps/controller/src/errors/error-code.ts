@@ -41,7 +41,7 @@ export const ErrorCode = {
   RunNotActive: 'run_not_active',
   PayloadTooLarge: 'payload_too_large',
   QueueUnavailable: 'queue_unavailable',
-  /** PostgreSQL cannot be reached, is restarting, or refuses the controller's connections: try again later. */
+  /** PostgreSQL is down, restarting or unreachable (try again later), or refuses the controller (the message says which). */
   DatabaseUnavailable: 'database_unavailable',
   Internal: 'internal_error',
 } as const;
