@@ -8,6 +8,13 @@ process.once('SIGINT', () => {
   void runInterruptCleanups().finally(() => process.exit(ExitCode.Interrupted));
 });
 
+// `berth runs | head`: once the reader has gone, nothing more is worth writing. End quietly, as Unix tools do, instead
+// of an unhandled EPIPE and its stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok);
+});
+
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, loadCliEnvironment()).then(
   (code) => {
     process.exitCode = code;
